@@ -1,0 +1,16 @@
+// Bundles the CLI into dist/ccat.mjs, run by `npm ci`/`npm install` (the `prepare` script).
+// One file loads in a fraction of the time of hundreds of ES modules: `ccat --help` in ~0.5 s.
+import { build } from "esbuild"
+
+await build({
+  entryPoints: [new URL("../src/cli/main.ts", import.meta.url).pathname],
+  outfile: new URL("../dist/ccat.mjs", import.meta.url).pathname,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+  // Some dependencies still call require(); give the ES module bundle one.
+  banner: { js: "import { createRequire as __ccatCreateRequire } from 'node:module'; const require = __ccatCreateRequire(import.meta.url);" }
+})

@@ -1,0 +1,364 @@
+import type { CstNode, IToken } from "chevrotain"
+import type * as A from "./ast.ts"
+import type * as C from "./cst.ts"
+import type { DiagnosticSink } from "./diagnostics.ts"
+import { decodeString } from "./quantities.ts"
+import { fileStart, joinSpans, locationSpan, subSpan, tokenSpan, type Span } from "./span.ts"
+import { didYouMean } from "./suggest.ts"
+
+/*
+ * CST → AST. Recovered nodes may miss any child the typings call required, so every access is
+ * guarded; a node that lost its span borrows its parent's. Lexical problems that live inside a
+ * single token (an unterminated string, a bad escape) are reported here, where the token is.
+ */
+
+const declarationWords = ["location", "software", "grouping", "pipeline"]
+
+export const buildSourceFile = (path: string, text: string, cst: CstNode, sink: DiagnosticSink): A.SourceFile => {
+  const builder = new Builder(path, sink)
+  return builder.workspace(cst as C.WorkspaceCstNode, text)
+}
+
+type AnyChildren = Record<string, Array<CstNode | IToken> | undefined>
+
+const isToken = (x: CstNode | IToken): x is IToken => (x as IToken).tokenType !== undefined
+
+class Builder {
+  private readonly fallback: Span
+
+  constructor(
+    readonly file: string,
+    readonly sink: DiagnosticSink
+  ) {
+    this.fallback = fileStart(file)
+  }
+
+  private tokenSpan(t: IToken | undefined): Span {
+    return (t === undefined ? undefined : tokenSpan(this.file, t)) ?? this.fallback
+  }
+
+  private nodeSpan(node: CstNode | undefined): Span {
+    if (node === undefined) return this.fallback
+    const direct = locationSpan(this.file, node.location)
+    if (direct !== undefined) return direct
+    // A recovered node: span the tokens it did get.
+    const tokens = collectTokens(node).filter((t) => tokenSpan(this.file, t) !== undefined)
+    if (tokens.length === 0) return this.fallback
+    return joinSpans(this.tokenSpan(tokens[0]), this.tokenSpan(tokens[tokens.length - 1]))
+  }
+
+  private ident(t: IToken | undefined): A.Identifier | undefined {
+    if (t === undefined || t.isInsertedInRecovery === true || tokenSpan(this.file, t) === undefined) return undefined
+    return { text: t.image, span: this.tokenSpan(t) }
+  }
+
+  workspace(node: C.WorkspaceCstNode, _text: string): A.SourceFile {
+    const declarations: Array<A.Declaration> = []
+    const strayDeclarationSteps: Array<A.StepDeclaration> = []
+    const items: Array<{ offset: number; run: () => void }> = []
+    const ch = node.children
+    for (const d of ch.declaration ?? []) items.push({ offset: d.location?.startOffset ?? 0, run: () => declarations.push(this.declaration(d)) })
+    for (const s of ch.stepDeclaration ?? []) {
+      items.push({ offset: s.location?.startOffset ?? 0, run: () => strayDeclarationSteps.push(this.stepDeclaration(s)) })
+    }
+    for (const u of ch.unknownDeclaration ?? []) items.push({ offset: u.location?.startOffset ?? 0, run: () => this.unknownDeclaration(u) })
+    for (const b of ch.skippedBlock ?? []) {
+      items.push({
+        offset: b.location?.startOffset ?? 0,
+        run: () =>
+          this.sink.report("E008", this.tokenSpan(b.children.LCurly?.[0]), { what: "block", where: "at top level" }, {
+            help: "a block belongs after a declaration such as `pipeline chai_standing`"
+          })
+      })
+    }
+    for (const s of ch.strayTopLevel ?? []) items.push({ offset: s.location?.startOffset ?? 0, run: () => this.stray(s, "at top level") })
+    // Diagnostics in source order make the output read top to bottom.
+    items.sort((a, b) => a.offset - b.offset).forEach((i) => i.run())
+    return { path: this.file, text: _text, declarations, strayDeclarationSteps }
+  }
+
+  private stray(node: CstNode, where: string): void {
+    const tokens = collectTokens(node)
+    const span = joinSpans(this.tokenSpan(tokens[0]), this.tokenSpan(tokens[tokens.length - 1]))
+    const first = tokens[0]!
+    const what = tokens.length === 1 ? `\`${first.image}\`` : `\`${first.image}\` and what follows`
+    this.sink.report("E008", span, { what, where }, {
+      help:
+        where === "at top level"
+          ? "the top level holds declarations: `location`, `software`, `grouping` and `pipeline`"
+          : "each entry of a block starts with a property name, such as `description`"
+    })
+  }
+
+  private unknownDeclaration(node: C.UnknownDeclarationCstNode): void {
+    const keyword = node.children.keyword?.[0]
+    if (keyword === undefined) return
+    const hint = didYouMean(keyword.image, declarationWords)
+    const span = this.tokenSpan(keyword)
+    const suggestion = hint === undefined ? undefined : /`(.*)`/.exec(hint)?.[1]
+    this.sink.report("E007", span, { word: keyword.image }, {
+      help: hint ?? "declarations are `location`, `software`, `grouping` and `pipeline`",
+      fixes: suggestion === undefined ? [] : [{ title: `Replace with \`${suggestion}\``, span, replacement: suggestion }]
+    })
+  }
+
+  private declaration(node: C.DeclarationCstNode): A.Declaration {
+    const keyword = node.children.keyword?.[0]
+    const kind = (keyword?.image ?? "pipeline") as A.DeclarationKind
+    return {
+      kind,
+      name: this.ident(node.children.name?.[0]),
+      properties: this.block(node.children.block?.[0], kind),
+      span: this.nodeSpan(node),
+      keywordSpan: this.tokenSpan(keyword)
+    }
+  }
+
+  private stepDeclaration(node: C.StepDeclarationCstNode): A.StepDeclaration {
+    return {
+      name: this.ident(node.children.name?.[0]),
+      properties: this.block(node.children.block?.[0], "step"),
+      span: this.nodeSpan(node),
+      keywordSpan: this.tokenSpan(node.children.keyword?.[0])
+    }
+  }
+
+  private block(node: C.BlockCstNode | undefined, kind: string): ReadonlyArray<A.Property> {
+    if (node === undefined) return []
+    const out: Array<A.Property> = []
+    for (const p of node.children.property ?? []) {
+      const built = this.property(p, kind)
+      if (built !== undefined) out.push(built)
+    }
+    return out
+  }
+
+  private property(node: C.PropertyCstNode, blockKind: string): A.Property | undefined {
+    const ch = node.children
+    const span = this.nodeSpan(node)
+    if (ch.valueProperty !== undefined) {
+      const v = ch.valueProperty[0]!.children
+      const keyword = this.keyword(v.keyword)
+      return { kind: "value", keyword, values: (v.value ?? []).map((x) => this.value(x)), span }
+    }
+    if (ch.runProperty !== undefined) {
+      const r = ch.runProperty[0]!.children
+      return {
+        kind: "run",
+        keyword: this.keyword(r.keyword),
+        software: this.ident(r.software?.[0]),
+        range: r.versionRange === undefined ? undefined : this.versionRange(r.versionRange[0]!),
+        span
+      }
+    }
+    if (ch.triggerProperty !== undefined) {
+      const t = ch.triggerProperty[0]!.children
+      return {
+        kind: "trigger",
+        keyword: this.keyword(t.keyword),
+        mode: this.ident(t.mode?.[0]),
+        schedule: t.schedule === undefined ? undefined : this.value(t.schedule[0]!),
+        timezone: t.timezone === undefined ? undefined : this.value(t.timezone[0]!),
+        span
+      }
+    }
+    if (ch.whereProperty !== undefined) {
+      const w = ch.whereProperty[0]!.children
+      const expr = w.orExpression?.[0]
+      return { kind: "where", keyword: this.keyword(w.keyword), expression: expr === undefined ? undefined : this.orExpression(expr), span }
+    }
+    if (ch.configProperty !== undefined) {
+      const c = ch.configProperty[0]!.children
+      const map = c.map?.[0]
+      return { kind: "config", keyword: this.keyword(c.keyword), map: map === undefined ? undefined : this.map(map), span }
+    }
+    if (ch.resourcesProperty !== undefined) {
+      const r = ch.resourcesProperty[0]!.children
+      return { kind: "resources", keyword: this.keyword(r.keyword), entries: this.entries(r.entries?.[0]), span }
+    }
+    if (ch.backendProperty !== undefined) {
+      const b = ch.backendProperty[0]!.children
+      return {
+        kind: "backend",
+        keyword: this.keyword(b.keyword),
+        backend: this.ident(b.kind?.[0]),
+        options: this.entries(b.entries?.[0]),
+        span
+      }
+    }
+    if (ch.flagProperty !== undefined) {
+      const f = ch.flagProperty[0]!.children
+      return { kind: "flag", keyword: this.keyword(f.keyword), value: f.flag?.[0]?.image !== "false", span }
+    }
+    if (ch.stepDeclaration !== undefined) {
+      const step = this.stepDeclaration(ch.stepDeclaration[0]!)
+      return { kind: "step", keyword: { text: "step", span: step.keywordSpan }, step, span }
+    }
+    if (ch.unknownProperty !== undefined) {
+      return { kind: "unknown", keyword: this.keyword(ch.unknownProperty[0]!.children.keyword), span }
+    }
+    if (ch.strayInBlock !== undefined) {
+      this.stray(ch.strayInBlock[0]!, `in a ${blockKind}`)
+    }
+    return undefined
+  }
+
+  private keyword(tokens: ReadonlyArray<IToken> | undefined): A.Identifier {
+    const t = tokens?.[0]
+    return { text: t?.image ?? "", span: this.tokenSpan(t) }
+  }
+
+  private versionRange(node: C.VersionRangeCstNode): A.VersionRangeNode {
+    const op = node.children.operator?.[0]
+    const version = node.children.version?.[0]
+    const span = this.nodeSpan(node)
+    const operator = op?.image ?? "="
+    return {
+      operator: op === undefined ? "" : operator,
+      version: version?.image ?? null,
+      raw: `${op?.image ?? ""}${version?.image ?? ""}`,
+      span
+    }
+  }
+
+  private entries(node: C.EntriesCstNode | undefined): ReadonlyArray<A.Entry> {
+    if (node === undefined) return []
+    const out: Array<A.Entry> = []
+    for (const e of node.children.entry ?? []) {
+      const key = this.ident(e.children.key?.[0])
+      const value = e.children.value?.[0]
+      if (key === undefined || value === undefined) continue
+      out.push({ key, value: this.value(value), span: this.nodeSpan(e) })
+    }
+    return out
+  }
+
+  private map(node: C.MapCstNode): A.Value {
+    const entries: Array<A.MapEntry> = []
+    for (const e of node.children.mapEntry ?? []) {
+      const keyToken = e.children.key?.[0]
+      const value = e.children.value?.[0]
+      const key = this.ident(keyToken)
+      if (keyToken === undefined || key === undefined || value === undefined) continue
+      const text = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image).value : keyToken.image
+      entries.push({ key: { text, span: key.span }, value: this.value(value), span: this.nodeSpan(e) })
+    }
+    return { kind: "map", entries, span: this.nodeSpan(node) }
+  }
+
+  value(node: C.ValueCstNode): A.Value {
+    const ch = node.children
+    if (ch.list !== undefined) {
+      const list = ch.list[0]!
+      return { kind: "list", items: (list.children.items ?? []).map((i) => this.value(i)), span: this.nodeSpan(list) }
+    }
+    if (ch.map !== undefined) return this.map(ch.map[0]!)
+    const t = ch.literal?.[0] ?? ch.identifier?.[0]
+    const span = this.tokenSpan(t)
+    if (t === undefined) return { kind: "identifier", raw: "", span: this.nodeSpan(node) }
+    const raw = t.image
+    switch (t.tokenType.name) {
+      case "StringLiteral":
+      case "UnterminatedString":
+        return this.string(raw, span)
+      case "IntegerLiteral":
+        return { kind: "integer", value: Number(raw), raw, span }
+      case "DecimalLiteral":
+        return { kind: "decimal", value: Number(raw), raw, span }
+      case "Quantity":
+        return { kind: "quantity", raw, span }
+      case "Percent":
+        return { kind: "percent", value: Number(raw.slice(0, -1)), raw, span }
+      case "DateLiteral":
+        return { kind: "date", raw, span }
+      case "Timestamp":
+        return { kind: "timestamp", raw, span }
+      case "VersionLiteral":
+        return { kind: "version", raw, span }
+      case "Kw_true":
+        return { kind: "boolean", value: true, raw, span }
+      case "Kw_false":
+        return { kind: "boolean", value: false, raw, span }
+      default:
+        return { kind: "identifier", raw, span }
+    }
+  }
+
+  private string(raw: string, span: Span): A.Value {
+    const decoded = decodeString(raw)
+    if (!decoded.terminated) this.sink.report("E002", span, {}, { help: "add `\"` at the end; a string cannot span lines (write `\\n`)" })
+    for (const bad of decoded.badEscapes) {
+      this.sink.report("E004", subSpan(span, bad.offset, bad.offset + bad.sequence.length), { sequence: bad.sequence }, {
+        help: "escapes are \\n \\t \\r \\0 \\\" \\\\ and \\u{hex}; write \\\\ for a backslash"
+      })
+    }
+    return { kind: "string", value: decoded.value, raw, span, terminated: decoded.terminated }
+  }
+
+  private orExpression(node: C.OrExpressionCstNode): A.Expression {
+    const operands = (node.children.operands ?? []).map((a) => this.andExpression(a))
+    return operands.length === 1 ? operands[0]! : { kind: "or", operands, span: this.nodeSpan(node) }
+  }
+
+  private andExpression(node: C.AndExpressionCstNode): A.Expression {
+    const operands = (node.children.operands ?? []).map((n) => this.notExpression(n))
+    return operands.length === 1 ? operands[0]! : { kind: "and", operands, span: this.nodeSpan(node) }
+  }
+
+  private notExpression(node: C.NotExpressionCstNode): A.Expression {
+    const inner = node.children.notExpression?.[0]
+    if (inner !== undefined) return { kind: "not", operand: this.notExpression(inner), span: this.nodeSpan(node) }
+    const atom = node.children.atomExpression?.[0]
+    if (atom === undefined) return this.emptyComparison(node)
+    const nested = atom.children.orExpression?.[0]
+    if (nested !== undefined) return this.orExpression(nested)
+    const comparison = atom.children.comparison?.[0]
+    return comparison === undefined ? this.emptyComparison(node) : this.comparison(comparison)
+  }
+
+  // A recovered expression with nothing in it: a comparison the checker will skip.
+  private emptyComparison(node: CstNode): A.Comparison {
+    const span = this.nodeSpan(node)
+    return { kind: "comparison", column: { table: { text: "", span }, segments: [], span }, operator: "==", operatorSpan: span, values: [], span }
+  }
+
+  private comparison(node: C.ComparisonCstNode): A.Comparison {
+    const ch = node.children
+    const path = ch.columnPath?.[0]
+    const column = this.columnPath(path)
+    const opToken = ch.operator?.[0]
+    const negated = ch.Kw_not !== undefined
+    const base = opToken?.image ?? "=="
+    const operator = (negated ? `not ${base}` : base) as A.ComparisonOperator
+    const values = [...(ch.value ?? []), ...(ch.items ?? [])].map((v) => this.value(v))
+    const notSpan = ch.Kw_not?.[0]
+    const operatorSpan = notSpan === undefined ? this.tokenSpan(opToken) : joinSpans(this.tokenSpan(notSpan), this.tokenSpan(opToken))
+    return { kind: "comparison", column, operator, operatorSpan, values, span: this.nodeSpan(node) }
+  }
+
+  private columnPath(node: C.ColumnPathCstNode | undefined): A.ColumnPath {
+    const span = this.nodeSpan(node)
+    const table = this.ident(node?.children.table?.[0]) ?? { text: "", span }
+    const segments: Array<A.Identifier> = []
+    for (const t of node?.children.segments ?? []) {
+      const id = this.ident(t)
+      if (id === undefined) continue
+      segments.push(t.tokenType.name === "StringLiteral" ? { text: decodeString(t.image).value, span: id.span } : id)
+    }
+    return { table, segments, span }
+  }
+}
+
+const collectTokens = (node: CstNode): Array<IToken> => {
+  const out: Array<IToken> = []
+  const walk = (n: CstNode): void => {
+    for (const children of Object.values(n.children as AnyChildren)) {
+      for (const c of children ?? []) {
+        if (isToken(c)) out.push(c)
+        else walk(c)
+      }
+    }
+  }
+  walk(node)
+  return out.sort((a, b) => a.startOffset - b.startOffset)
+}

@@ -1,0 +1,460 @@
+import type { CstNode, IToken } from "chevrotain"
+import type * as C from "./cst.ts"
+import { parseText } from "./parser.ts"
+
+/*
+ * `ccat fmt`: one canonical layout. Blocks open on the declaration's line and hold one property
+ * per line, indented by two spaces; small maps (`config`, `resources`, backend options) stay on
+ * one line when they fit in 100 columns and hold no comment; a `where` longer than that breaks
+ * before its top-level `and`/`or`. Comments stay where they were, relative to the tokens around
+ * them; up to one blank line between entries is kept; declarations are separated by exactly one.
+ * Only files without syntax errors are formatted (like gofmt).
+ */
+
+const maxWidth = 100
+const indentUnit = "  "
+
+export type FormatResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string }
+
+export const formatText = (text: string): FormatResult => {
+  const parsed = parseText(text)
+  if (parsed.lexErrors.length > 0 || parsed.parseErrors.length > 0) return { ok: false, reason: "the file has syntax errors" }
+  const cst = parsed.cst as C.WorkspaceCstNode
+  if ((cst.children.strayTopLevel?.length ?? 0) > 0 || (cst.children.skippedBlock?.length ?? 0) > 0 || (cst.children.unknownDeclaration?.length ?? 0) > 0) {
+    return { ok: false, reason: "the file has syntax errors" }
+  }
+  if (parsed.comments.some((c) => c.tokenType.name === "UnterminatedBlockComment")) return { ok: false, reason: "the file has an unterminated comment" }
+  if (parsed.tokens.some((t) => t.tokenType.name === "UnterminatedString")) return { ok: false, reason: "the file has an unterminated string" }
+  const printer = new Printer(text, parsed.comments, true)
+  printer.workspace(cst)
+  return { ok: true, text: printer.finish() }
+}
+
+const isToken = (x: CstNode | IToken): x is IToken => (x as IToken).tokenType !== undefined
+
+const tokensOf = (node: CstNode): Array<IToken> => {
+  const out: Array<IToken> = []
+  const walk = (n: CstNode): void => {
+    for (const children of Object.values(n.children as Record<string, Array<CstNode | IToken>>)) {
+      for (const c of children) {
+        if (isToken(c)) out.push(c)
+        else walk(c)
+      }
+    }
+  }
+  walk(node)
+  return out.sort((a, b) => a.startOffset - b.startOffset)
+}
+
+const byOffset = <T extends CstNode | IToken>(xs: ReadonlyArray<T | undefined>): Array<T> =>
+  xs.filter((x): x is T => x !== undefined).sort((a, b) => offsetOf(a) - offsetOf(b))
+const offsetOf = (x: CstNode | IToken): number => (isToken(x) ? x.startOffset : (x.location?.startOffset ?? 0))
+
+class Printer {
+  private out = ""
+  private depth = 0
+  private atLineStart = true
+  private lastEnd = 0
+  private commentIndex = 0
+  private blankRequested = false
+  private pendingSpace = false
+
+  constructor(
+    private readonly source: string,
+    private readonly comments: ReadonlyArray<IToken>,
+    private readonly withComments: boolean
+  ) {}
+
+  finish(): string {
+    this.flushComments(Number.POSITIVE_INFINITY)
+    return this.out.replace(/[ \t]+$/gm, "").replace(/\n*$/, "\n").replace(/^\n+/, "")
+  }
+
+  // ---- low-level output ----
+
+  private newline(): void {
+    this.flushTrailing()
+    if (!this.atLineStart) {
+      this.out += "\n"
+      this.atLineStart = true
+    }
+    this.pendingSpace = false
+  }
+
+  private blankLine(): void {
+    this.newline()
+    this.blankRequested = true
+  }
+
+  private writeRaw(text: string): void {
+    if (this.atLineStart) {
+      if (this.blankRequested && this.out.length > 0 && !this.out.endsWith("{\n")) this.out += "\n"
+      this.blankRequested = false
+      this.out += indentUnit.repeat(this.depth)
+      this.atLineStart = false
+    } else if (this.pendingSpace) this.out += " "
+    this.pendingSpace = false
+    this.out += text
+  }
+
+  private hasBlankLineBetween(from: number, to: number): boolean {
+    const between = this.source.slice(from, to)
+    return (between.match(/\n/g)?.length ?? 0) >= 2
+  }
+
+  /** Comments on the same source line as the last token, before a line break is written. */
+  private flushTrailing(): void {
+    const next = this.comments[this.commentIndex]
+    if (next === undefined || this.atLineStart || this.lastEnd === 0) return
+    if (/\n/.test(this.source.slice(this.lastEnd, next.startOffset))) return
+    this.flushComments(next.startOffset + 1)
+  }
+
+  /** Comments that start before `offset`: on their own line, or trailing the previous token. */
+  private flushComments(offset: number): void {
+    while (this.commentIndex < this.comments.length && this.comments[this.commentIndex]!.startOffset < offset) {
+      const c = this.comments[this.commentIndex++]!
+      if (!this.withComments) continue
+      const ownLine = this.lastEnd === 0 || /\n/.test(this.source.slice(this.lastEnd, c.startOffset))
+      if (ownLine) {
+        this.newline()
+        if (this.hasBlankLineBetween(this.lastEnd, c.startOffset) && this.lastEnd > 0) this.blankRequested = true
+        this.writeRaw(c.image.trimEnd())
+        this.newline()
+      } else {
+        this.pendingSpace = false
+        this.out += this.atLineStart ? indentUnit.repeat(this.depth) : " "
+        this.atLineStart = false
+        this.out += c.image.trimEnd()
+        if (c.tokenType.name === "LineComment") this.newline()
+        else this.pendingSpace = true
+      }
+      this.lastEnd = (c.endOffset ?? c.startOffset) + 1
+    }
+  }
+
+  /** Emits a token with a space before it unless glued to the previous one. */
+  private token(t: IToken | undefined, glued = false): void {
+    if (t === undefined) return
+    this.flushComments(t.startOffset)
+    if (this.atLineStart && this.lastEnd > 0 && this.hasBlankLineBetween(this.lastEnd, t.startOffset)) this.blankRequested = true
+    if (glued) this.pendingSpace = false
+    this.writeRaw(t.image)
+    this.pendingSpace = true
+    this.lastEnd = (t.endOffset ?? t.startOffset) + 1
+  }
+
+  private glue(): void {
+    this.pendingSpace = false
+  }
+
+  private hasCommentsIn(node: CstNode): boolean {
+    const start = node.location?.startOffset ?? 0
+    const end = node.location?.endOffset ?? 0
+    return this.comments.some((c) => c.startOffset > start && c.startOffset < end)
+  }
+
+  private flatWidth(node: CstNode, render: (p: Printer) => void): number {
+    const scratch = new Printer(this.source, [], false)
+    render(scratch)
+    void node
+    return scratch.out.length
+  }
+
+  private currentColumn(): number {
+    const lineStart = this.out.lastIndexOf("\n") + 1
+    return this.atLineStart ? this.depth * indentUnit.length : this.out.length - lineStart
+  }
+
+  // ---- structure ----
+
+  workspace(node: C.WorkspaceCstNode): void {
+    const items = byOffset<CstNode>([...(node.children.declaration ?? []), ...(node.children.stepDeclaration ?? [])])
+    items.forEach((item, i) => {
+      if (i > 0) this.blankLine()
+      if (item.name === "declaration") this.declaration(item as C.DeclarationCstNode)
+      else this.stepDeclaration(item as C.StepDeclarationCstNode)
+    })
+  }
+
+  private declaration(node: C.DeclarationCstNode): void {
+    this.newline()
+    this.token(node.children.keyword?.[0])
+    this.token(node.children.name?.[0])
+    this.block(node.children.block?.[0])
+  }
+
+  private stepDeclaration(node: C.StepDeclarationCstNode): void {
+    this.newline()
+    this.token(node.children.keyword?.[0])
+    this.token(node.children.name?.[0])
+    this.block(node.children.block?.[0])
+  }
+
+  private block(node: C.BlockCstNode | undefined): void {
+    if (node === undefined) return
+    this.token(node.children.LCurly?.[0])
+    this.depth++
+    for (const p of node.children.property ?? []) {
+      this.newline()
+      this.property(p)
+    }
+    const close = node.children.RCurly?.[0]
+    // Comments before the closing brace belong inside the block.
+    if (close !== undefined) this.flushComments(close.startOffset)
+    this.depth--
+    this.newline()
+    this.blankRequested = false
+    this.token(close)
+  }
+
+  private property(node: C.PropertyCstNode): void {
+    const ch = node.children
+    if (ch.valueProperty) return this.valueProperty(ch.valueProperty[0]!)
+    if (ch.runProperty) {
+      const r = ch.runProperty[0]!.children
+      this.token(r.keyword?.[0])
+      this.token(r.software?.[0])
+      if (r.versionRange) {
+        const v = r.versionRange[0]!.children
+        this.token(v.operator?.[0])
+        if (v.operator !== undefined) this.glue()
+        this.token(v.version?.[0], v.operator !== undefined)
+      }
+      return
+    }
+    if (ch.triggerProperty) {
+      const t = ch.triggerProperty[0]!.children
+      this.token(t.keyword?.[0])
+      this.token(t.mode?.[0])
+      if (t.schedule) this.value(t.schedule[0]!)
+      if (t.Kw_timezone) this.token(t.Kw_timezone[0])
+      if (t.timezone) this.value(t.timezone[0]!)
+      return
+    }
+    if (ch.whereProperty) return this.whereProperty(ch.whereProperty[0]!)
+    if (ch.configProperty) {
+      const c = ch.configProperty[0]!.children
+      this.token(c.keyword?.[0])
+      if (c.map) this.map(c.map[0]!)
+      return
+    }
+    if (ch.resourcesProperty) {
+      const r = ch.resourcesProperty[0]!.children
+      this.token(r.keyword?.[0])
+      if (r.entries) this.entries(r.entries[0]!)
+      return
+    }
+    if (ch.backendProperty) {
+      const b = ch.backendProperty[0]!.children
+      this.token(b.keyword?.[0])
+      this.token(b.kind?.[0])
+      if (b.entries) this.entries(b.entries[0]!)
+      return
+    }
+    if (ch.flagProperty) {
+      const f = ch.flagProperty[0]!.children
+      this.token(f.keyword?.[0])
+      // `final true` is written `final`.
+      if (f.flag?.[0]?.image === "false") this.token(f.flag[0])
+      else if (f.flag?.[0] !== undefined) this.lastEnd = (f.flag[0].endOffset ?? f.flag[0].startOffset) + 1
+      return
+    }
+    if (ch.stepDeclaration) return this.stepDeclaration(ch.stepDeclaration[0]!)
+    if (ch.unknownProperty) return this.verbatim(ch.unknownProperty[0]!)
+  }
+
+  private verbatim(node: CstNode): void {
+    for (const t of tokensOf(node)) {
+      const glued = t.tokenType.name === "Dot" || t.tokenType.name === "Comma" || this.out.endsWith(".")
+      this.token(t, glued)
+    }
+  }
+
+  private valueProperty(node: C.ValuePropertyCstNode): void {
+    const ch = node.children
+    this.token(ch.keyword?.[0])
+    const values = ch.value ?? []
+    values.forEach((v, i) => {
+      if (i > 0) this.token(ch.Comma?.[i - 1], true)
+      this.value(v)
+    })
+  }
+
+  value(node: C.ValueCstNode): void {
+    const ch = node.children
+    if (ch.list) return this.list(ch.list[0]!)
+    if (ch.map) return this.map(ch.map[0]!)
+    this.token(ch.literal?.[0] ?? ch.identifier?.[0])
+  }
+
+  private list(node: C.ListCstNode): void {
+    const ch = node.children
+    this.token(ch.LBracket?.[0])
+    const items = ch.items ?? []
+    items.forEach((v, i) => {
+      if (i === 0) this.glue()
+      else this.token(ch.Comma?.[i - 1], true)
+      this.value(v)
+    })
+    // A trailing comma is dropped; its comments are not lost, they flush before `]`.
+    const close = ch.RBracket?.[0]
+    if (close !== undefined) this.flushComments(close.startOffset)
+    this.token(close, true)
+  }
+
+  /** `{ ... }` of a map or of entries: inline when short and comment-free, else one entry per line. */
+  private braces(node: CstNode, open: IToken | undefined, close: IToken | undefined, items: ReadonlyArray<CstNode>, item: (p: Printer, n: CstNode) => void): void {
+    if (items.length === 0) {
+      this.token(open)
+      if (close !== undefined) this.flushComments(close.startOffset)
+      this.token(close, true)
+      return
+    }
+    const flat = this.flatWidth(node, (p) => p.inlineBraces(items, item))
+    const inline = !this.hasCommentsIn(node) && this.currentColumn() + 1 + flat <= maxWidth && items.every((i) => !this.containsMultiline(i))
+    if (inline) {
+      this.token(open)
+      items.forEach((n, i) => {
+        if (i > 0) this.out += " "
+        item(this, n)
+      })
+      this.token(close)
+      return
+    }
+    this.token(open)
+    this.depth++
+    for (const n of items) {
+      this.newline()
+      item(this, n)
+    }
+    if (close !== undefined) this.flushComments(close.startOffset)
+    this.depth--
+    this.newline()
+    this.blankRequested = false
+    this.token(close)
+  }
+
+  private inlineBraces(items: ReadonlyArray<CstNode>, item: (p: Printer, n: CstNode) => void): void {
+    this.out += "{"
+    this.pendingSpace = true
+    items.forEach((n, i) => {
+      if (i > 0) this.out += " "
+      item(this, n)
+    })
+    this.out += " }"
+  }
+
+  // A nested map that cannot be inline forces its parent to break too.
+  private containsMultiline(node: CstNode): boolean {
+    return this.hasCommentsIn(node)
+  }
+
+  private map(node: C.MapCstNode): void {
+    const ch = node.children
+    this.braces(node, ch.LCurly?.[0], ch.RCurly?.[0], ch.mapEntry ?? [], (p, n) => p.mapEntry(n as C.MapEntryCstNode))
+  }
+
+  private mapEntry(node: C.MapEntryCstNode): void {
+    const ch = node.children
+    this.token(ch.key?.[0])
+    this.token(ch.Equals?.[0])
+    const v = ch.value?.[0]
+    if (v !== undefined) this.value(v)
+  }
+
+  private entries(node: C.EntriesCstNode): void {
+    const ch = node.children
+    this.braces(node, ch.LCurly?.[0], ch.RCurly?.[0], ch.entry ?? [], (p, n) => {
+      const e = (n as C.EntryCstNode).children
+      p.token(e.key?.[0])
+      const v = e.value?.[0]
+      if (v !== undefined) p.value(v)
+    })
+  }
+
+  private whereProperty(node: C.WherePropertyCstNode): void {
+    const ch = node.children
+    this.token(ch.keyword?.[0])
+    const expr = ch.orExpression?.[0]
+    if (expr === undefined) return
+    const flat = this.flatWidth(expr, (p) => p.orExpression(expr, false))
+    const breakLines = this.currentColumn() + 1 + flat > maxWidth
+    this.orExpression(expr, breakLines)
+  }
+
+  private orExpression(node: C.OrExpressionCstNode, breakLines: boolean): void {
+    const operands = node.children.operands ?? []
+    const ors = node.children.Kw_or ?? []
+    // Break before the top-level operators only: `or` when there are several, else the `and`s.
+    const breakAnds = breakLines && operands.length === 1
+    operands.forEach((a, i) => {
+      if (i > 0) {
+        if (breakLines) this.continuation()
+        this.token(ors[i - 1])
+      }
+      this.andExpression(a, breakAnds)
+    })
+  }
+
+  private continuation(): void {
+    this.newline()
+    this.out += indentUnit.repeat(this.depth + 1)
+    this.atLineStart = false
+  }
+
+  private andExpression(node: C.AndExpressionCstNode, breakLines: boolean): void {
+    const operands = node.children.operands ?? []
+    const ands = node.children.Kw_and ?? []
+    operands.forEach((n, i) => {
+      if (i > 0) {
+        if (breakLines) this.continuation()
+        this.token(ands[i - 1])
+      }
+      this.notExpression(n)
+    })
+  }
+
+  private notExpression(node: C.NotExpressionCstNode): void {
+    const ch = node.children
+    if (ch.notExpression) {
+      this.token(ch.Kw_not?.[0])
+      this.notExpression(ch.notExpression[0]!)
+      return
+    }
+    const atom = ch.atomExpression?.[0]?.children
+    if (atom === undefined) return
+    if (atom.orExpression) {
+      this.token(atom.LParen?.[0])
+      this.glue()
+      this.orExpression(atom.orExpression[0]!, false)
+      this.token(atom.RParen?.[0], true)
+      return
+    }
+    const c = atom.comparison?.[0]?.children
+    if (c === undefined) return
+    this.columnPath(c.columnPath?.[0])
+    if (c.Kw_not) this.token(c.Kw_not[0])
+    this.token(c.operator?.[0])
+    if (c.LParen) {
+      this.token(c.LParen[0])
+      const items = c.items ?? []
+      items.forEach((v, i) => {
+        if (i === 0) this.glue()
+        else this.token(c.Comma?.[i - 1], true)
+        this.value(v)
+      })
+      this.token(c.RParen?.[0], true)
+    } else if (c.value) this.value(c.value[0]!)
+  }
+
+  private columnPath(node: C.ColumnPathCstNode | undefined): void {
+    if (node === undefined) return
+    const ch = node.children
+    this.token(ch.table?.[0])
+    ;(ch.segments ?? []).forEach((s, i) => {
+      this.token(ch.Dot?.[i], true)
+      this.token(s, true)
+    })
+  }
+}

@@ -1,0 +1,197 @@
+import { Schema } from "effect"
+
+/*
+ * The typed IR: the compiler's output and the only thing the runtime reads. Plain data with an
+ * Effect Schema for decoding and encoding. Bump `IR_VERSION` on any change a reader of an older
+ * IR would misread.
+ */
+
+export const IR_VERSION = 1
+
+export class IrSpan extends Schema.Class<IrSpan>("IrSpan")({
+  file: Schema.String,
+  start: Schema.Number,
+  end: Schema.Number,
+  startLine: Schema.Number,
+  startColumn: Schema.Number,
+  endLine: Schema.Number,
+  endColumn: Schema.Number
+}) {}
+
+export type IrJson = string | number | boolean | null | ReadonlyArray<IrJson> | { readonly [key: string]: IrJson }
+export const IrJson: Schema.Schema<IrJson> = Schema.Union(
+  Schema.String,
+  Schema.Number,
+  Schema.Boolean,
+  Schema.Null,
+  Schema.Array(Schema.suspend(() => IrJson)),
+  Schema.Record({ key: Schema.String, value: Schema.suspend(() => IrJson) })
+)
+
+export const IrFilterValue = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("string"), value: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("number"), value: Schema.Number }),
+  Schema.Struct({ type: Schema.Literal("boolean"), value: Schema.Boolean }),
+  Schema.Struct({ type: Schema.Literal("timestamp"), value: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("date"), value: Schema.String })
+)
+export type IrFilterValue = typeof IrFilterValue.Type
+
+const column = { table: Schema.String, column: Schema.String, jsonPath: Schema.Array(Schema.String) }
+
+export type IrFilter =
+  | { readonly kind: "and" | "or"; readonly operands: ReadonlyArray<IrFilter>; readonly span: IrSpan }
+  | { readonly kind: "not"; readonly operand: IrFilter; readonly span: IrSpan }
+  | {
+      readonly kind: "compare"
+      readonly table: string
+      readonly column: string
+      readonly jsonPath: ReadonlyArray<string>
+      readonly operator: "==" | "!=" | "<" | "<=" | ">" | ">="
+      readonly value: IrFilterValue
+      readonly span: IrSpan
+    }
+  | {
+      readonly kind: "in"
+      readonly table: string
+      readonly column: string
+      readonly jsonPath: ReadonlyArray<string>
+      readonly negated: boolean
+      readonly values: ReadonlyArray<IrFilterValue>
+      readonly span: IrSpan
+    }
+  | {
+      readonly kind: "like"
+      readonly table: string
+      readonly column: string
+      readonly jsonPath: ReadonlyArray<string>
+      readonly negated: boolean
+      readonly pattern: string
+      readonly span: IrSpan
+    }
+
+interface IrFilterEncoded {
+  readonly kind: string
+  readonly [key: string]: unknown
+}
+
+export const IrFilter: Schema.Schema<IrFilter, IrFilterEncoded> = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("and", "or"), operands: Schema.Array(Schema.suspend(() => IrFilter)), span: IrSpan }),
+  Schema.Struct({ kind: Schema.Literal("not"), operand: Schema.suspend(() => IrFilter), span: IrSpan }),
+  Schema.Struct({ kind: Schema.Literal("compare"), ...column, operator: Schema.Literal("==", "!=", "<", "<=", ">", ">="), value: IrFilterValue, span: IrSpan }),
+  Schema.Struct({ kind: Schema.Literal("in"), ...column, negated: Schema.Boolean, values: Schema.Array(IrFilterValue), span: IrSpan }),
+  Schema.Struct({ kind: Schema.Literal("like"), ...column, negated: Schema.Boolean, pattern: Schema.String, span: IrSpan })
+) as unknown as Schema.Schema<IrFilter, IrFilterEncoded>
+
+const Hash = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/))
+
+export class IrLocation extends Schema.Class<IrLocation>("IrLocation")({
+  name: Schema.String,
+  description: Schema.NullOr(Schema.String),
+  site: Schema.NullOr(Schema.String),
+  backend: Schema.Struct({
+    kind: Schema.String,
+    options: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number) })
+  }),
+  baseDir: Schema.NullOr(Schema.String),
+  purgeAbovePercent: Schema.NullOr(Schema.Number),
+  containerRuntime: Schema.Literal("apptainer", "none"),
+  hash: Hash,
+  span: IrSpan
+}) {}
+
+export class IrSoftware extends Schema.Class<IrSoftware>("IrSoftware")({
+  name: Schema.String,
+  description: Schema.NullOr(Schema.String),
+  image: Schema.String,
+  /** Ascending semver order. */
+  versions: Schema.Array(Schema.String),
+  command: Schema.String,
+  hash: Hash,
+  span: IrSpan
+}) {}
+
+export class IrGrouping extends Schema.Class<IrGrouping>("IrGrouping")({
+  name: Schema.String,
+  description: Schema.NullOr(Schema.String),
+  from: Schema.NullOr(Schema.String),
+  /** Its own `where` clauses, ANDed. */
+  where: Schema.NullOr(IrFilter),
+  /** What it selects: inherited rules ANDed with its own; `null` selects every package. */
+  selection: Schema.NullOr(IrFilter),
+  hash: Hash,
+  span: IrSpan
+}) {}
+
+export class IrStepSoftware extends Schema.Class<IrStepSoftware>("IrStepSoftware")({
+  name: Schema.String,
+  range: Schema.String,
+  /** The newest declared version the range allows, at compile time. */
+  version: Schema.String,
+  /** The image with `{version}` filled in. */
+  image: Schema.String,
+  /** The part of the version that enters the fingerprint under the step's policy. */
+  fingerprintVersion: Schema.String
+}) {}
+
+export class IrResources extends Schema.Class<IrResources>("IrResources")({
+  cpus: Schema.NullOr(Schema.Int),
+  memoryBytes: Schema.NullOr(Schema.Number),
+  timeSeconds: Schema.NullOr(Schema.Number),
+  partition: Schema.NullOr(Schema.String),
+  gpus: Schema.NullOr(Schema.Int)
+}) {}
+
+export class IrStep extends Schema.Class<IrStep>("IrStep")({
+  name: Schema.String,
+  description: Schema.NullOr(Schema.String),
+  after: Schema.Array(Schema.String),
+  software: IrStepSoftware,
+  command: Schema.String,
+  groupBy: Schema.Array(Schema.String),
+  cooldownSeconds: Schema.NullOr(Schema.Number),
+  config: Schema.Record({ key: Schema.String, value: IrJson }),
+  resources: IrResources,
+  retries: Schema.Int,
+  timeoutSeconds: Schema.NullOr(Schema.Number),
+  versionPolicy: Schema.Literal("compatible", "exact"),
+  final: Schema.Boolean,
+  fanOut: Schema.Boolean,
+  /** What determines the step's outputs: software identity under the policy, command, config. */
+  fingerprint: Hash,
+  hash: Hash,
+  span: IrSpan
+}) {}
+
+export class IrTrigger extends Schema.Class<IrTrigger>("IrTrigger")({
+  mode: Schema.Literal("continuous", "cron", "manual"),
+  cron: Schema.NullOr(Schema.String),
+  timezone: Schema.NullOr(Schema.String)
+}) {}
+
+export class IrPipeline extends Schema.Class<IrPipeline>("IrPipeline")({
+  name: Schema.String,
+  description: Schema.NullOr(Schema.String),
+  data: Schema.String,
+  location: Schema.String,
+  trigger: IrTrigger,
+  priority: Schema.Int,
+  enabled: Schema.Boolean,
+  /** Upstream before downstream; ties by name. */
+  steps: Schema.Array(IrStep),
+  hash: Hash,
+  span: IrSpan
+}) {}
+
+export class IrWorkspace extends Schema.Class<IrWorkspace>("IrWorkspace")({
+  irVersion: Schema.Literal(IR_VERSION),
+  locations: Schema.Array(IrLocation),
+  software: Schema.Array(IrSoftware),
+  groupings: Schema.Array(IrGrouping),
+  pipelines: Schema.Array(IrPipeline),
+  /** Hash of every entity's hash: equal workspaces have equal hashes. */
+  hash: Hash
+}) {}
+
+export const decodeIrWorkspace = Schema.decodeUnknownEither(IrWorkspace)
+export const encodeIrWorkspace = Schema.encodeSync(IrWorkspace)

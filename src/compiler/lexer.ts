@@ -1,0 +1,211 @@
+import { createToken, Lexer, type TokenType } from "chevrotain"
+
+/*
+ * The lexer of the `.ccat` language. One token type per kind of word; keywords are ordinary
+ * tokens with `longer_alt: Identifier` so `stepper` stays an identifier, and every keyword is
+ * also a `Name` (a token category) so a step may be called `config` or `time` where a name is
+ * expected. Only the filter operators and booleans are reserved.
+ */
+
+// A category: the parser consumes `Name` wherever any identifier or keyword may stand.
+export const Name = createToken({ name: "Name", pattern: Lexer.NA })
+
+export const Identifier = createToken({
+  name: "Identifier",
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  categories: [Name]
+})
+
+const keywordTokens: Array<TokenType> = []
+
+const keyword = (word: string, reserved = false): TokenType => {
+  const token = createToken({
+    name: `Kw_${word}`,
+    label: `\`${word}\``,
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    categories: reserved ? [] : [Name]
+  })
+  keywordTokens.push(token)
+  return token
+}
+
+// Declarations: each top-level block has a unique leading keyword, the parser's re-sync point.
+export const Location = keyword("location")
+export const Software = keyword("software")
+export const Grouping = keyword("grouping")
+export const Pipeline = keyword("pipeline")
+export const Step = keyword("step")
+
+// Properties.
+export const Site = keyword("site")
+export const Backend = keyword("backend")
+export const BaseDir = keyword("base_dir")
+export const PurgeAbove = keyword("purge_above")
+export const Container = keyword("container")
+export const Image = keyword("image")
+export const Versions = keyword("versions")
+export const Command = keyword("command")
+export const Description = keyword("description")
+export const From = keyword("from")
+export const Where = keyword("where")
+export const Data = keyword("data")
+export const Trigger = keyword("trigger")
+export const Continuous = keyword("continuous")
+export const Cron = keyword("cron")
+export const Manual = keyword("manual")
+export const Timezone = keyword("timezone")
+export const Priority = keyword("priority")
+export const Enabled = keyword("enabled")
+export const After = keyword("after")
+export const Run = keyword("run")
+export const GroupBy = keyword("group_by")
+export const Cooldown = keyword("cooldown")
+export const Config = keyword("config")
+export const Resources = keyword("resources")
+export const Retries = keyword("retries")
+export const Timeout = keyword("timeout")
+export const VersionPolicy = keyword("version_policy")
+export const Final = keyword("final")
+export const FanOut = keyword("fan_out")
+
+// Reserved: filter operators and booleans can never be names.
+export const And = keyword("and", true)
+export const Or = keyword("or", true)
+export const Not = keyword("not", true)
+export const In = keyword("in", true)
+export const Like = keyword("like", true)
+export const True = keyword("true", true)
+export const False = keyword("false", true)
+
+export const LineComment = createToken({
+  name: "LineComment",
+  pattern: /\/\/[^\n\r]*/,
+  group: "comments"
+})
+export const BlockComment = createToken({
+  name: "BlockComment",
+  pattern: /\/\*[\s\S]*?\*\//,
+  line_breaks: true,
+  group: "comments"
+})
+// Lexed as a token of its own so the checker can say "unterminated comment" at the right place.
+export const UnterminatedBlockComment = createToken({
+  name: "UnterminatedBlockComment",
+  pattern: /\/\*[\s\S]*/,
+  line_breaks: true,
+  group: "comments"
+})
+export const WhiteSpace = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true
+})
+
+export const StringLiteral = createToken({
+  name: "StringLiteral",
+  label: "string",
+  pattern: /"(?:[^"\\\n\r]|\\.)*"/
+})
+// A string cut off at the end of its line; the parser accepts it as a string and the checker reports it.
+export const UnterminatedString = createToken({
+  name: "UnterminatedString",
+  label: "string",
+  pattern: /"(?:[^"\\\n\r]|\\.)*/
+})
+
+export const Timestamp = createToken({
+  name: "Timestamp",
+  label: "timestamp",
+  pattern: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?/
+})
+export const DateLiteral = createToken({ name: "DateLiteral", label: "date", pattern: /\d{4}-\d{2}-\d{2}/ })
+// Three-part versions first: `0.9.2` must not lex as the decimal `0.9` followed by junk.
+export const VersionLiteral = createToken({
+  name: "VersionLiteral",
+  label: "version",
+  pattern: /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?/
+})
+export const Percent = createToken({ name: "Percent", label: "percentage", pattern: /\d+(?:\.\d+)?%/ })
+// A number with a unit suffix: `60s`, `16GiB`. The unit is validated by the checker, so a wrong
+// unit gets a precise message instead of a lexing error.
+export const Quantity = createToken({
+  name: "Quantity",
+  label: "duration or size",
+  pattern: /\d+(?:\.\d+)?[A-Za-z_][A-Za-z0-9_]*/
+})
+export const DecimalLiteral = createToken({
+  name: "DecimalLiteral",
+  label: "number",
+  // The look-ahead leaves `2.5h` to Quantity.
+  pattern: /-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)(?![A-Za-z_])/
+})
+export const IntegerLiteral = createToken({ name: "IntegerLiteral", label: "integer", pattern: /-?\d+/ })
+
+export const LCurly = createToken({ name: "LCurly", label: "`{`", pattern: /{/ })
+export const RCurly = createToken({ name: "RCurly", label: "`}`", pattern: /}/ })
+export const LParen = createToken({ name: "LParen", label: "`(`", pattern: /\(/ })
+export const RParen = createToken({ name: "RParen", label: "`)`", pattern: /\)/ })
+export const LBracket = createToken({ name: "LBracket", label: "`[`", pattern: /\[/ })
+export const RBracket = createToken({ name: "RBracket", label: "`]`", pattern: /]/ })
+export const Comma = createToken({ name: "Comma", label: "`,`", pattern: /,/ })
+export const Dot = createToken({ name: "Dot", label: "`.`", pattern: /\./ })
+export const EqEq = createToken({ name: "EqEq", label: "`==`", pattern: /==/ })
+export const NotEq = createToken({ name: "NotEq", label: "`!=`", pattern: /!=/ })
+export const LessEq = createToken({ name: "LessEq", label: "`<=`", pattern: /<=/ })
+export const GreaterEq = createToken({ name: "GreaterEq", label: "`>=`", pattern: />=/ })
+export const Less = createToken({ name: "Less", label: "`<`", pattern: /</ })
+export const Greater = createToken({ name: "Greater", label: "`>`", pattern: />/ })
+export const Equals = createToken({ name: "Equals", label: "`=`", pattern: /=/ })
+export const Caret = createToken({ name: "Caret", label: "`^`", pattern: /\^/ })
+export const Tilde = createToken({ name: "Tilde", label: "`~`", pattern: /~/ })
+export const Star = createToken({ name: "Star", label: "`*`", pattern: /\*/ })
+
+export const keywords: ReadonlyArray<TokenType> = keywordTokens
+
+/** The literal spelling of a keyword token, e.g. `group_by` for `Kw_group_by`. */
+export const keywordText = (token: TokenType): string | undefined =>
+  token.name.startsWith("Kw_") ? token.name.slice(3) : undefined
+
+export const allTokens: ReadonlyArray<TokenType> = [
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  UnterminatedBlockComment,
+  StringLiteral,
+  UnterminatedString,
+  Timestamp,
+  DateLiteral,
+  VersionLiteral,
+  Percent,
+  DecimalLiteral,
+  Quantity,
+  IntegerLiteral,
+  ...keywordTokens,
+  Identifier,
+  Name,
+  LCurly,
+  RCurly,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  Comma,
+  Dot,
+  EqEq,
+  NotEq,
+  LessEq,
+  GreaterEq,
+  Less,
+  Greater,
+  Equals,
+  Caret,
+  Tilde,
+  Star
+]
+
+export const ccatLexer = new Lexer(allTokens as Array<TokenType>, {
+  positionTracking: "full",
+  ensureOptimizations: true
+})

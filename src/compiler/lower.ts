@@ -1,0 +1,161 @@
+import { canonicalJson, contentHash, sha256 } from "./canonical-json.ts"
+import type { Filter, GroupingModel, LocationModel, PipelineModel, SoftwareModel, StepModel } from "./model.ts"
+import * as Ir from "./ir.ts"
+import { compatibleKey, formatRange, formatVersion } from "./semver.ts"
+import type { Span } from "./span.ts"
+
+/*
+ * Checked model → IR. Entities are sorted by name and steps topologically (ties by name), so the
+ * output never depends on the order of files or declarations.
+ */
+
+export interface LowerInput {
+  readonly locations: ReadonlyArray<LocationModel>
+  readonly software: ReadonlyArray<SoftwareModel>
+  readonly groupings: ReadonlyArray<{ readonly model: GroupingModel; readonly selection: Filter | null }>
+  readonly pipelines: ReadonlyArray<PipelineModel>
+  readonly softwareByName: ReadonlyMap<string, SoftwareModel>
+  /** Workspace-relative file names for spans. */
+  readonly fileName: (file: string) => string
+}
+
+// Schema classes validate on construction; the compiler built these values from checked data,
+// so validation is skipped on the hot path and done by `decodeIrWorkspace` at the boundaries.
+const trusted = true
+
+export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
+  const span = (s: Span): Ir.IrSpan =>
+    new Ir.IrSpan(
+      { file: input.fileName(s.file), start: s.start, end: s.end, startLine: s.startLine, startColumn: s.startColumn, endLine: s.endLine, endColumn: s.endColumn },
+      trusted
+    )
+  const filter = (f: Filter): Ir.IrFilter => {
+    switch (f.kind) {
+      case "and":
+      case "or":
+        return { kind: f.kind, operands: f.operands.map(filter), span: span(f.span) }
+      case "not":
+        return { kind: "not", operand: filter(f.operand), span: span(f.span) }
+      default:
+        return { ...f, span: span(f.span) }
+    }
+  }
+  const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const withHash = <T extends object>(fields: T): T & { hash: string } => ({ ...fields, hash: contentHash(fields) })
+
+  const locations = byName(input.locations).map(
+    (l) =>
+      new Ir.IrLocation(
+        withHash({
+          name: l.name,
+          description: l.description,
+          site: l.site,
+          backend: { kind: l.backend.kind, options: { ...l.backend.options } },
+          baseDir: l.baseDir,
+          purgeAbovePercent: l.purgeAbovePercent,
+          containerRuntime: l.containerRuntime,
+          span: span(l.span)
+        }),
+        trusted
+      )
+  )
+  const software = byName(input.software).map(
+    (s) =>
+      new Ir.IrSoftware(
+        withHash({
+          name: s.name,
+          description: s.description,
+          image: s.image,
+          versions: s.versions.map(formatVersion),
+          command: s.command,
+          span: span(s.span)
+        }),
+        trusted
+      )
+  )
+  const groupings = [...input.groupings]
+    .sort((a, b) => (a.model.name < b.model.name ? -1 : 1))
+    .map(
+      ({ model, selection }) =>
+        new Ir.IrGrouping(
+          withHash({
+            name: model.name,
+            description: model.description,
+            from: model.from,
+            where: model.where === null ? null : filter(model.where),
+            selection: selection === null ? null : filter(selection),
+            span: span(model.span)
+          }),
+          trusted
+        )
+    )
+  const pipelines = byName(input.pipelines).map((p) => {
+    const dependedOn = new Set(p.steps.flatMap((s) => s.after))
+    const steps = topologicalOrder(p.steps).map((s) => lowerStep(s, input.softwareByName.get(s.software)!, dependedOn.has(s.name), span))
+    return new Ir.IrPipeline(
+      withHash({
+        name: p.name,
+        description: p.description,
+        data: p.data,
+        location: p.location,
+        trigger: new Ir.IrTrigger({ mode: p.trigger.mode, cron: p.trigger.cron, timezone: p.trigger.timezone }, trusted),
+        priority: p.priority,
+        enabled: p.enabled,
+        steps,
+        span: span(p.span)
+      }),
+      trusted
+    )
+  })
+  const hash = sha256(canonicalJson([locations, software, groupings, pipelines].map((xs) => xs.map((x) => [x.name, x.hash]))))
+  return new Ir.IrWorkspace({ irVersion: Ir.IR_VERSION, locations, software, groupings, pipelines, hash }, trusted)
+}
+
+const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, span: (s: Span) => Ir.IrSpan): Ir.IrStep => {
+  const version = formatVersion(s.resolvedVersion)
+  const fingerprintVersion = s.versionPolicy === "exact" ? version : compatibleKey(s.resolvedVersion)
+  // Resources, cooldown and retries stay out: changing them must not reprocess data.
+  const fingerprint = contentHash({
+    software: { image: software.image, version: fingerprintVersion },
+    command: software.command,
+    config: s.config
+  })
+  const fields = {
+    name: s.name,
+    description: s.description,
+    after: [...s.after].sort(),
+    software: new Ir.IrStepSoftware(
+      { name: software.name, range: formatRange(s.range), version, image: software.image.replaceAll("{version}", version), fingerprintVersion },
+      trusted
+    ),
+    command: software.command,
+    groupBy: s.groupBy,
+    cooldownSeconds: s.cooldownSeconds,
+    config: s.config,
+    resources: new Ir.IrResources(s.resources, trusted),
+    retries: s.retries,
+    timeoutSeconds: s.timeoutSeconds,
+    versionPolicy: s.versionPolicy,
+    final: s.final ?? !dependedOn,
+    fanOut: s.fanOut,
+    fingerprint,
+    span: span(s.span)
+  }
+  return new Ir.IrStep({ ...fields, hash: contentHash(fields) }, trusted)
+}
+
+/** Kahn's algorithm with a sorted ready set: deterministic for any declaration order. */
+export const topologicalOrder = (steps: ReadonlyArray<StepModel>): ReadonlyArray<StepModel> => {
+  const remaining = new Map(steps.map((s) => [s.name, new Set(s.after)]))
+  const byName = new Map(steps.map((s) => [s.name, s]))
+  const out: Array<StepModel> = []
+  while (remaining.size > 0) {
+    const ready = [...remaining].filter(([, deps]) => [...deps].every((d) => !remaining.has(d))).map(([n]) => n).sort()
+    if (ready.length === 0) break // a cycle; the checker has reported it
+    for (const n of ready) {
+      out.push(byName.get(n)!)
+      remaining.delete(n)
+    }
+  }
+  return out
+}

@@ -1,0 +1,439 @@
+import { CstParser, type CstNode, type IToken, type TokenType } from "chevrotain"
+import * as T from "./lexer.ts"
+import { parserErrorMessages } from "./parser-messages.ts"
+
+/*
+ * The `.ccat` parser. Every block body is a list of properties; which property belongs in which
+ * block is checked later (properties.ts), so a misplaced or misspelled property costs one
+ * precise diagnostic, not a cascade. Three catch-all rules keep recovery local:
+ * `unknownDeclaration` (a misspelled top-level keyword and its braces), `unknownProperty` (a
+ * misspelled property and its values) and `strayTokens` (anything else, one diagnostic per run).
+ */
+
+const declarationKeywords = [T.Location, T.Software, T.Grouping, T.Pipeline]
+
+// Keywords whose property takes plain values: `cooldown 60s`, `after a, b`, `versions "1", "2"`.
+export const valuePropertyKeywords: ReadonlyArray<TokenType> = [
+  T.Site,
+  T.BaseDir,
+  T.PurgeAbove,
+  T.Container,
+  T.Image,
+  T.Versions,
+  T.Command,
+  T.Description,
+  T.From,
+  T.Data,
+  T.Location,
+  T.Priority,
+  T.Enabled,
+  T.After,
+  T.GroupBy,
+  T.Cooldown,
+  T.Retries,
+  T.Timeout,
+  T.VersionPolicy
+]
+
+const literalTokens: ReadonlyArray<TokenType> = [
+  T.StringLiteral,
+  T.UnterminatedString,
+  T.IntegerLiteral,
+  T.DecimalLiteral,
+  T.Quantity,
+  T.Percent,
+  T.DateLiteral,
+  T.Timestamp,
+  T.VersionLiteral,
+  T.True,
+  T.False
+]
+
+const rangeOperators: ReadonlyArray<TokenType> = [T.Caret, T.Tilde, T.Equals, T.GreaterEq, T.Greater, T.LessEq, T.Less]
+const versionNumbers: ReadonlyArray<TokenType> = [T.VersionLiteral, T.DecimalLiteral, T.IntegerLiteral]
+const comparisonOperators: ReadonlyArray<TokenType> = [T.EqEq, T.NotEq, T.LessEq, T.GreaterEq, T.Less, T.Greater]
+
+// Tokens that may be skipped one by one as junk: everything that cannot start something valid
+// at that level. Structural tokens stay out so that braces keep their meaning.
+const concreteTokens = T.allTokens.filter(
+  (t) => t !== T.Name && t.GROUP === undefined && t !== T.WhiteSpace && t.name !== "WhiteSpace"
+) as ReadonlyArray<TokenType>
+const topLevelJunk = concreteTokens.filter(
+  (t) => !declarationKeywords.includes(t) && t !== T.Step && t !== T.Identifier && t !== T.LCurly
+)
+const propertyStarts: ReadonlyArray<TokenType> = [
+  ...valuePropertyKeywords,
+  T.Run,
+  T.Trigger,
+  T.Where,
+  T.Config,
+  T.Resources,
+  T.Backend,
+  T.Final,
+  T.FanOut,
+  T.Step,
+  T.Identifier
+]
+const blockJunk = concreteTokens.filter(
+  (t) =>
+    !propertyStarts.includes(t) &&
+    !declarationKeywords.includes(t) &&
+    t !== T.LCurly &&
+    t !== T.RCurly
+)
+const nonBraceTokens = concreteTokens.filter((t) => t !== T.LCurly && t !== T.RCurly)
+
+export class CcatParser extends CstParser {
+  constructor() {
+    super(T.allTokens as Array<TokenType>, {
+      recoveryEnabled: true,
+      nodeLocationTracking: "full",
+      errorMessageProvider: parserErrorMessages,
+      maxLookahead: 3
+    })
+    this.performSelfAnalysis()
+  }
+
+  public workspace = this.RULE("workspace", () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.SUBRULE(this.declaration) },
+        { ALT: () => this.SUBRULE(this.stepDeclaration) },
+        { ALT: () => this.SUBRULE(this.unknownDeclaration) },
+        { ALT: () => this.SUBRULE(this.skippedBlock) },
+        { ALT: () => this.SUBRULE(this.strayTopLevel) }
+      ])
+    })
+  })
+
+  public declaration = this.RULE("declaration", () => {
+    this.OR(declarationKeywords.map((k) => ({ ALT: () => this.CONSUME(k, { LABEL: "keyword" }) })))
+    this.CONSUME(T.Identifier, { LABEL: "name" })
+    this.SUBRULE(this.block)
+  })
+
+  public stepDeclaration = this.RULE("stepDeclaration", () => {
+    this.CONSUME(T.Step, { LABEL: "keyword" })
+    this.CONSUME(T.Identifier, { LABEL: "name" })
+    this.SUBRULE(this.block)
+  })
+
+  // `pipline chai { ... }`: a word that is no declaration keyword, an optional name, its braces.
+  public unknownDeclaration = this.RULE("unknownDeclaration", () => {
+    this.CONSUME(T.Identifier, { LABEL: "keyword" })
+    this.OPTION(() => this.CONSUME2(T.Identifier, { LABEL: "name" }))
+    this.OPTION2(() => this.SUBRULE(this.skippedBlock))
+  })
+
+  public strayTopLevel = this.RULE("strayTopLevel", () => {
+    this.AT_LEAST_ONE(() => this.OR(topLevelJunk.map((t) => ({ ALT: () => this.CONSUME(t) }))))
+  })
+
+  public skippedBlock = this.RULE("skippedBlock", () => {
+    this.CONSUME(T.LCurly)
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.skippedBlock) },
+        ...nonBraceTokens.map((t) => ({ ALT: () => this.CONSUME(t) }))
+      ])
+    )
+    this.CONSUME(T.RCurly)
+  })
+
+  public block = this.RULE("block", () => {
+    this.CONSUME(T.LCurly)
+    this.MANY(() => this.SUBRULE(this.property))
+    this.CONSUME(T.RCurly)
+  })
+
+  public property = this.RULE("property", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.valueProperty) },
+      { ALT: () => this.SUBRULE(this.runProperty) },
+      { ALT: () => this.SUBRULE(this.triggerProperty) },
+      { ALT: () => this.SUBRULE(this.whereProperty) },
+      { ALT: () => this.SUBRULE(this.configProperty) },
+      { ALT: () => this.SUBRULE(this.resourcesProperty) },
+      { ALT: () => this.SUBRULE(this.backendProperty) },
+      { ALT: () => this.SUBRULE(this.flagProperty) },
+      { ALT: () => this.SUBRULE(this.stepDeclaration) },
+      { ALT: () => this.SUBRULE(this.unknownProperty) },
+      { ALT: () => this.SUBRULE(this.strayInBlock) }
+    ])
+  })
+
+  public valueProperty = this.RULE("valueProperty", () => {
+    this.OR(valuePropertyKeywords.map((k) => ({ ALT: () => this.CONSUME(k, { LABEL: "keyword" }) })))
+    this.SUBRULE(this.value)
+    this.MANY(() => {
+      this.CONSUME(T.Comma)
+      this.SUBRULE2(this.value)
+    })
+  })
+
+  public runProperty = this.RULE("runProperty", () => {
+    this.CONSUME(T.Run, { LABEL: "keyword" })
+    this.CONSUME(T.Identifier, { LABEL: "software" })
+    this.OPTION(() => this.SUBRULE(this.versionRange))
+  })
+
+  public versionRange = this.RULE("versionRange", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
+      {
+        ALT: () => {
+          this.OPTION(() => this.OR2(rangeOperators.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "operator" }) }))))
+          this.OR3(versionNumbers.map((t) => ({ ALT: () => this.CONSUME2(t, { LABEL: "version" }) })))
+        }
+      }
+    ])
+  })
+
+  public triggerProperty = this.RULE("triggerProperty", () => {
+    this.CONSUME(T.Trigger, { LABEL: "keyword" })
+    this.OR([
+      { ALT: () => this.CONSUME(T.Continuous, { LABEL: "mode" }) },
+      { ALT: () => this.CONSUME(T.Manual, { LABEL: "mode" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Cron, { LABEL: "mode" })
+          this.SUBRULE(this.value, { LABEL: "schedule" })
+          this.OPTION(() => {
+            this.CONSUME(T.Timezone)
+            this.SUBRULE2(this.value, { LABEL: "timezone" })
+          })
+        }
+      },
+      // `trigger contnuous`: kept so the checker can suggest the right mode.
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "mode" }) }
+    ])
+  })
+
+  public whereProperty = this.RULE("whereProperty", () => {
+    this.CONSUME(T.Where, { LABEL: "keyword" })
+    this.SUBRULE(this.orExpression)
+  })
+
+  public orExpression = this.RULE("orExpression", () => {
+    this.SUBRULE(this.andExpression, { LABEL: "operands" })
+    this.MANY(() => {
+      this.CONSUME(T.Or)
+      this.SUBRULE2(this.andExpression, { LABEL: "operands" })
+    })
+  })
+
+  public andExpression = this.RULE("andExpression", () => {
+    this.SUBRULE(this.notExpression, { LABEL: "operands" })
+    this.MANY(() => {
+      this.CONSUME(T.And)
+      this.SUBRULE2(this.notExpression, { LABEL: "operands" })
+    })
+  })
+
+  public notExpression = this.RULE("notExpression", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Not)
+          this.SUBRULE(this.notExpression)
+        }
+      },
+      { ALT: () => this.SUBRULE(this.atomExpression) }
+    ])
+  })
+
+  public atomExpression = this.RULE("atomExpression", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen)
+          this.SUBRULE(this.orExpression)
+          this.CONSUME(T.RParen)
+        }
+      },
+      { ALT: () => this.SUBRULE(this.comparison) }
+    ])
+  })
+
+  public comparison = this.RULE("comparison", () => {
+    this.SUBRULE(this.columnPath)
+    this.OR([
+      {
+        ALT: () => {
+          this.OR2(comparisonOperators.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "operator" }) })))
+          this.SUBRULE(this.value)
+        }
+      },
+      {
+        ALT: () => {
+          this.OPTION(() => this.CONSUME(T.Not))
+          this.OR3([
+            {
+              ALT: () => {
+                this.CONSUME(T.In, { LABEL: "operator" })
+                this.CONSUME(T.LParen)
+                this.SUBRULE2(this.value, { LABEL: "items" })
+                this.MANY(() => {
+                  this.CONSUME(T.Comma)
+                  this.SUBRULE3(this.value, { LABEL: "items" })
+                })
+                this.CONSUME(T.RParen)
+              }
+            },
+            {
+              ALT: () => {
+                this.CONSUME(T.Like, { LABEL: "operator" })
+                this.SUBRULE4(this.value)
+              }
+            }
+          ])
+        }
+      }
+    ])
+  })
+
+  // `Table.column` or `Table.json_column.a.b`; segments after the table may be keywords or strings.
+  public columnPath = this.RULE("columnPath", () => {
+    this.CONSUME(T.Identifier, { LABEL: "table" })
+    this.MANY(() => {
+      this.CONSUME(T.Dot)
+      this.OR([
+        { ALT: () => this.CONSUME(T.Name, { LABEL: "segments" }) },
+        { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "segments" }) }
+      ])
+    })
+  })
+
+  public configProperty = this.RULE("configProperty", () => {
+    this.CONSUME(T.Config, { LABEL: "keyword" })
+    this.SUBRULE(this.map)
+  })
+
+  public resourcesProperty = this.RULE("resourcesProperty", () => {
+    this.CONSUME(T.Resources, { LABEL: "keyword" })
+    this.SUBRULE(this.entries)
+  })
+
+  public backendProperty = this.RULE("backendProperty", () => {
+    this.CONSUME(T.Backend, { LABEL: "keyword" })
+    this.CONSUME(T.Identifier, { LABEL: "kind" })
+    this.OPTION(() => this.SUBRULE(this.entries))
+  })
+
+  public flagProperty = this.RULE("flagProperty", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Final, { LABEL: "keyword" }) },
+      { ALT: () => this.CONSUME(T.FanOut, { LABEL: "keyword" }) }
+    ])
+    this.OPTION(() =>
+      this.OR2([
+        { ALT: () => this.CONSUME(T.True, { LABEL: "flag" }) },
+        { ALT: () => this.CONSUME(T.False, { LABEL: "flag" }) }
+      ])
+    )
+  })
+
+  // `{ cpus 4  memory 16GiB }`: keys with one value each.
+  public entries = this.RULE("entries", () => {
+    this.CONSUME(T.LCurly)
+    this.MANY(() => {
+      this.SUBRULE(this.entry)
+      this.OPTION(() => this.CONSUME(T.Comma))
+    })
+    this.CONSUME(T.RCurly)
+  })
+
+  public entry = this.RULE("entry", () => {
+    this.CONSUME(T.Name, { LABEL: "key" })
+    this.SUBRULE(this.value)
+  })
+
+  // `{ key = value ... }`: the config map, nestable.
+  public map = this.RULE("map", () => {
+    this.CONSUME(T.LCurly)
+    this.MANY(() => {
+      this.SUBRULE(this.mapEntry)
+      this.OPTION(() => this.CONSUME(T.Comma))
+    })
+    this.CONSUME(T.RCurly)
+  })
+
+  public mapEntry = this.RULE("mapEntry", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
+      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) }
+    ])
+    this.CONSUME(T.Equals)
+    this.SUBRULE(this.value)
+  })
+
+  public value = this.RULE("value", () => {
+    this.OR([
+      ...literalTokens.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "literal" }) })),
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "identifier" }) },
+      { ALT: () => this.SUBRULE(this.list) },
+      { ALT: () => this.SUBRULE(this.map) }
+    ])
+  })
+
+  public list = this.RULE("list", () => {
+    this.CONSUME(T.LBracket)
+    this.OPTION(() => {
+      this.SUBRULE(this.value, { LABEL: "items" })
+      this.MANY(() => {
+        this.CONSUME(T.Comma)
+        this.SUBRULE2(this.value, { LABEL: "items" })
+      })
+      this.OPTION2(() => this.CONSUME2(T.Comma))
+    })
+    this.CONSUME(T.RBracket)
+  })
+
+  // `cooldwn 60s`: a word that is no property keyword, then whatever values follow it.
+  public unknownProperty = this.RULE("unknownProperty", () => {
+    this.CONSUME(T.Identifier, { LABEL: "keyword" })
+    this.MANY(() =>
+      this.OR([
+        ...literalTokens.map((t) => ({ ALT: () => this.CONSUME(t) })),
+        { ALT: () => this.CONSUME2(T.Identifier) },
+        { ALT: () => this.CONSUME(T.Comma) },
+        { ALT: () => this.CONSUME(T.Dot) },
+        { ALT: () => this.SUBRULE(this.list) },
+        { ALT: () => this.SUBRULE(this.skippedBlock) }
+      ])
+    )
+  })
+
+  public strayInBlock = this.RULE("strayInBlock", () => {
+    this.AT_LEAST_ONE(() => this.OR(blockJunk.map((t) => ({ ALT: () => this.CONSUME(t) }))))
+  })
+}
+
+/** The single parser instance: Chevrotain's self-analysis is expensive, resetting input is not. */
+export const parser = new CcatParser()
+
+export interface ParseOutput {
+  readonly cst: CstNode
+  readonly lexErrors: ReadonlyArray<{ offset: number; length: number; line: number | undefined; column: number | undefined; message: string }>
+  readonly parseErrors: ReadonlyArray<{ token: IToken; message: string; previousToken: IToken | undefined; ruleStack: ReadonlyArray<string> }>
+  readonly comments: ReadonlyArray<IToken>
+  readonly tokens: ReadonlyArray<IToken>
+}
+
+export const parseText = (text: string): ParseOutput => {
+  const lexed = T.ccatLexer.tokenize(text)
+  parser.input = lexed.tokens
+  const cst = parser.workspace()
+  return {
+    cst,
+    lexErrors: lexed.errors,
+    parseErrors: parser.errors.map((e) => ({
+      token: e.token,
+      message: e.message,
+      previousToken: (e as { previousToken?: IToken }).previousToken,
+      ruleStack: e.context.ruleStack
+    })),
+    comments: lexed.groups["comments"] ?? [],
+    tokens: lexed.tokens
+  }
+}

@@ -1,0 +1,147 @@
+import type { PropertyKind } from "./ast.ts"
+
+/*
+ * Which property belongs in which block, the value it takes and what it means. The checker
+ * validates blocks against this table; the language server reads it for completion and hover.
+ */
+
+export type BlockKind = "location" | "software" | "grouping" | "pipeline" | "step"
+
+/** The shape of a `value` property's value. */
+export type ValueShape =
+  | "string"
+  | "strings"
+  | "name"
+  | "names"
+  | "integer"
+  | "percent"
+  | "duration"
+  | "boolean"
+  | "versions"
+
+export interface PropertySpec {
+  readonly keyword: string
+  readonly form: PropertyKind
+  readonly shape?: ValueShape
+  readonly required?: boolean
+  readonly repeatable?: boolean
+  readonly doc: string
+  /** Example text, for completion snippets and help messages. */
+  readonly example: string
+}
+
+const p = (spec: PropertySpec): PropertySpec => spec
+
+const description = p({ keyword: "description", form: "value", shape: "string", doc: "Free text for people.", example: 'description "..."' })
+
+export const blockProperties: Readonly<Record<BlockKind, ReadonlyArray<PropertySpec>>> = {
+  location: [
+    description,
+    p({ keyword: "site", form: "value", shape: "string", doc: "The site that hosts this location: `ccat`, `cologne` or `us`.", example: 'site "cologne"' }),
+    p({
+      keyword: "backend",
+      form: "backend",
+      doc: "Where jobs run: `local` (subprocesses on this machine) or `slurm` (an HPC cluster), with options in braces.",
+      example: 'backend slurm { partition "batch" }'
+    }),
+    p({ keyword: "base_dir", form: "value", shape: "string", doc: "Folder under which runs are laid out as `{base_dir}/{pipeline}/{sub_group_key}/`.", example: 'base_dir "/data/pipelines"' }),
+    p({ keyword: "purge_above", form: "value", shape: "percent", doc: "Disk use at which intermediate products start being purged, oldest first.", example: "purge_above 85%" }),
+    p({ keyword: "container", form: "value", shape: "name", doc: "Container runtime that wraps each job: `apptainer` or `none`.", example: "container apptainer" })
+  ],
+  software: [
+    description,
+    p({ keyword: "image", form: "value", shape: "string", required: true, doc: "Container image; `{version}` is replaced by the resolved version.", example: 'image "docker://ghcr.io/ccatobs/tool:{version}"' }),
+    p({ keyword: "versions", form: "value", shape: "versions", required: true, doc: "The versions that exist, as semantic versions.", example: 'versions "1.0.0", "1.1.0"' }),
+    p({ keyword: "command", form: "value", shape: "string", required: true, doc: "The program to run; `{config.key}` and `{version}` are filled in per run.", example: 'command "tool --mode {config.mode}"' })
+  ],
+  grouping: [
+    description,
+    p({ keyword: "from", form: "value", shape: "name", doc: "Inherit another grouping's rules (they are ANDed with this one's).", example: "from chai_archived" }),
+    p({ keyword: "where", form: "where", repeatable: true, doc: "A filter over raw data packages; several `where` are ANDed.", example: 'where Source.name == "NGC253"' })
+  ],
+  pipeline: [
+    description,
+    p({ keyword: "data", form: "value", shape: "name", required: true, doc: "The grouping whose raw data packages this pipeline processes.", example: "data chai_archived" }),
+    p({ keyword: "location", form: "value", shape: "name", required: true, doc: "The processing location whose backend runs the jobs.", example: "location ramses" }),
+    p({
+      keyword: "trigger",
+      form: "trigger",
+      required: true,
+      doc: "When the pipeline is evaluated: `continuous` (every pass), `cron \"...\"` (at scheduled times) or `manual` (on `ccat run`).",
+      example: "trigger continuous"
+    }),
+    p({ keyword: "priority", form: "value", shape: "integer", doc: "Higher runs first when work competes (default 0).", example: "priority 10" }),
+    p({ keyword: "enabled", form: "value", shape: "boolean", doc: "`enabled false` parks the pipeline: nothing new runs.", example: "enabled false" }),
+    p({ keyword: "step", form: "step", repeatable: true, doc: "A node of the pipeline's DAG.", example: "step calibrate { ... }" })
+  ],
+  step: [
+    description,
+    p({ keyword: "after", form: "value", shape: "names", doc: "Upstream steps whose products this step takes; without `after` the step reads raw data.", example: "after calibrate" }),
+    p({ keyword: "run", form: "run", required: true, doc: "The software and a semver range of its versions (`^2.3`, `~0.9`, `=0.9.2`, `>=1.0`).", example: "run chai_calibration ^2.3" }),
+    p({ keyword: "group_by", form: "value", shape: "names", required: true, doc: "The execution granularity: one run per sub-group of these dimensions.", example: "group_by executed_obs_unit" }),
+    p({ keyword: "cooldown", form: "value", shape: "duration", doc: "At most one run per sub-group starts per cooldown period.", example: "cooldown 60s" }),
+    p({ keyword: "config", form: "config", doc: "Parameters of the software, as plain data; part of the step's fingerprint.", example: 'config { mode = "hot_cold" }' }),
+    p({ keyword: "resources", form: "resources", doc: "What a job asks of the backend: `cpus`, `memory`, `time`, `partition`, `gpus`.", example: "resources { cpus 4  memory 16GiB  time 2h }" }),
+    p({ keyword: "retries", form: "value", shape: "integer", doc: "How often a failed run is retried before it stays failed (default 0).", example: "retries 3" }),
+    p({ keyword: "timeout", form: "value", shape: "duration", doc: "The longest a run may take from submission to end, queueing included, before it is cancelled as TIMEOUT.", example: "timeout 12h" }),
+    p({ keyword: "version_policy", form: "value", shape: "name", doc: "`compatible` (default): only incompatible version changes reprocess; `exact`: any change does.", example: "version_policy exact" }),
+    p({ keyword: "final", form: "flag", doc: "Its outputs are final products (default: the steps nothing depends on).", example: "final" }),
+    p({ keyword: "fan_out", form: "flag", doc: "Allow a `group_by` finer than an upstream step's: each sub-group takes every upstream product that overlaps it.", example: "fan_out" })
+  ]
+}
+
+export const findProperty = (block: BlockKind, keyword: string): PropertySpec | undefined =>
+  blockProperties[block].find((s) => s.keyword === keyword)
+
+/** Blocks in which a keyword is a property, for "it belongs in a ..." help. */
+export const blocksWithProperty = (keyword: string): ReadonlyArray<BlockKind> =>
+  (Object.keys(blockProperties) as Array<BlockKind>).filter((b) => findProperty(b, keyword) !== undefined)
+
+export interface ResourceSpec {
+  readonly key: string
+  readonly shape: "integer" | "size" | "duration" | "string"
+  readonly min?: number
+  readonly max?: number
+  readonly doc: string
+}
+
+/** Keys of `resources { }`, with the ranges a job may ask for. */
+export const resourceKeys: ReadonlyArray<ResourceSpec> = [
+  { key: "cpus", shape: "integer", min: 1, max: 1024, doc: "CPU cores per job (Slurm `--cpus-per-task`)." },
+  { key: "memory", shape: "size", min: 1024 ** 2, max: 64 * 1024 ** 4, doc: "Memory per job (Slurm `--mem`)." },
+  { key: "time", shape: "duration", min: 60, max: 365 * 86_400, doc: "Wall-time limit of the job (Slurm `--time`), at least 1m." },
+  { key: "partition", shape: "string", doc: "Slurm partition; overrides the location's." },
+  { key: "gpus", shape: "integer", min: 0, max: 64, doc: "GPUs per job (Slurm `--gpus`)." }
+]
+
+export interface BackendSpec {
+  readonly name: string
+  readonly doc: string
+  readonly options: ReadonlyArray<ResourceSpec>
+}
+
+export const backends: ReadonlyArray<BackendSpec> = [
+  {
+    name: "local",
+    doc: "Subprocesses on the machine that runs `ccat serve`.",
+    options: [{ key: "max_parallel", shape: "integer", min: 1, max: 1024, doc: "How many jobs run at once." }]
+  },
+  {
+    name: "slurm",
+    doc: "Batch jobs on a Slurm cluster, submitted with `sbatch`.",
+    options: [
+      { key: "partition", shape: "string", doc: "Default partition (`--partition`)." },
+      { key: "account", shape: "string", doc: "Account to charge (`--account`)." },
+      { key: "qos", shape: "string", doc: "Quality of service (`--qos`)." },
+      { key: "max_queued", shape: "integer", min: 1, max: 100_000, doc: "Cap on jobs pending or running at once." },
+      { key: "submit_rate", shape: "integer", min: 1, max: 10_000, doc: "Most submissions per minute (a token bucket)." }
+    ]
+  }
+]
+
+export const containerRuntimes = ["apptainer", "none"] as const
+export const versionPolicies = ["compatible", "exact"] as const
+export const triggerModes = ["continuous", "cron", "manual"] as const
+
+/** The runtime's trigger loop interval assumed by the short-cooldown warning, in seconds. */
+export const defaultLoopIntervalSeconds = 10
