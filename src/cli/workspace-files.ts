@@ -33,6 +33,8 @@ export const listCcatFiles = (paths: ReadonlyArray<string>) =>
         }
       })
     for (const p of paths.length === 0 ? ["."] : paths) {
+      // @effect/cli passes unknown flags through as arguments; a path never starts with "-".
+      if (p.startsWith("-")) return yield* new WorkspacePathError({ path: p, reason: "unknown option (see `ccat <command> --help`)" })
       const info = yield* fs.stat(p).pipe(Effect.mapError(() => new WorkspacePathError({ path: p, reason: "no such file or folder" })))
       if (info.type === "Directory") yield* walk(p)
       else found.add(path.normalize(p))

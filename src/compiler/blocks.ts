@@ -76,7 +76,12 @@ export class BlockView {
       if (spec === undefined) {
         const homes = blocksWithProperty(word)
         this.sink.report("E021", property.keyword.span, { keyword: word, block: kind }, {
-          help: homes.length > 0 ? `\`${word}\` belongs in a ${homes.join(" or a ")}` : undefined
+          help:
+            word === "step" && kind === "step"
+              ? "steps do not nest: is the `}` that closes the step above missing?"
+              : homes.length > 0
+                ? `\`${word}\` belongs in a ${homes.join(" or a ")}`
+                : undefined
         })
         continue
       }

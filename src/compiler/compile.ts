@@ -170,28 +170,29 @@ const lexicalHelp = (char: string, _line: string): string | undefined => {
 }
 
 const reportSyntax = (input: SourceInput, parsed: ParseOutput, sink: DiagnosticSink): void => {
-  const unclosed = unclosedBraces(parsed.tokens)
   let reportedUnclosed = false
   for (const e of parsed.parseErrors) {
     const atEnd = e.token.tokenType.name === "EOF" || Number.isNaN(e.token.startOffset)
-    if (atEnd && unclosed.length > 0) {
+    const missingBrace = atEnd || /^expected `}`/.test(e.message)
+    const open = missingBrace ? openBraces(parsed.tokens, atEnd ? Number.POSITIVE_INFINITY : e.token.startOffset) : undefined
+    if (open !== undefined && open.unclosed !== undefined) {
+      // One missing `}` derails everything after it; say it once, where it can be fixed.
       if (reportedUnclosed) continue
       reportedUnclosed = true
-      const brace = unclosed[unclosed.length - 1]!
-      sink.report("E006", tokenSpan(input.path, brace)!, {}, { help: "add the matching `}`" })
+      const related = []
+      if (open.suspicious !== undefined) {
+        related.push({
+          span: tokenSpan(input.path, open.suspicious.open)!,
+          message: `this block's \`}\` may be missing: the \`}\` on line ${open.suspicious.close.startLine} is indented like an outer block`
+        })
+      }
+      if (!atEnd) related.push({ span: tokenSpan(input.path, e.token)!, message: `the block is still open at ${describeToken(e.token)}` })
+      sink.report("E006", tokenSpan(input.path, open.unclosed)!, {}, { help: "add the matching `}`", related })
       continue
     }
     const span = atEnd ? endOfPrevious(input, e.previousToken ?? parsed.tokens[parsed.tokens.length - 1]) : tokenSpan(input.path, e.token)!
-    const keywordAsName = e.token.tokenType.name.startsWith("Kw_") && /expected a name/.test(e.message)
-    sink.report("E005", span, { detail: e.message }, {
-      help: keywordAsName ? `\`${e.token.image}\` is a keyword and cannot be used as a name here; choose another name` : syntaxHelp(e.message, e.token)
-    })
+    sink.report("E005", span, { detail: e.message })
   }
-}
-
-const syntaxHelp = (message: string, token: IToken): string | undefined => {
-  if (/expected `}`/.test(message) && token.tokenType.name.startsWith("Kw_")) return `a \`}\` may be missing before ${describeToken(token)}`
-  return undefined
 }
 
 const endOfPrevious = (input: SourceInput, previous: IToken | undefined): Span => {
@@ -201,24 +202,29 @@ const endOfPrevious = (input: SourceInput, previous: IToken | undefined): Span =
 }
 
 /**
- * Braces never closed by the end of the file. When indentation shows which block lost its `}`
- * (a `}` indented differently from the line of its `{`), that block is blamed, as rustc does.
+ * The innermost `{` still open before `offset`, and the first block whose `}` is indented
+ * differently from the line of its `{`: the likely place of a missing `}`, as rustc points out.
  */
-const unclosedBraces = (tokens: ReadonlyArray<IToken>): ReadonlyArray<IToken> => {
+const openBraces = (
+  tokens: ReadonlyArray<IToken>,
+  offset: number
+): { unclosed: IToken | undefined; suspicious: { open: IToken; close: IToken } | undefined } => {
   const indentOfLine = new Map<number, number>()
   for (const t of tokens) {
     if (t.startLine !== undefined && !indentOfLine.has(t.startLine)) indentOfLine.set(t.startLine, (t.startColumn ?? 1) - 1)
   }
   const stack: Array<IToken> = []
-  let suspicious: IToken | undefined
+  let suspicious: { open: IToken; close: IToken } | undefined
   for (const t of tokens) {
+    if (t.startOffset >= offset) break
     if (t.tokenType.name === "LCurly") stack.push(t)
     else if (t.tokenType.name === "RCurly") {
       const open = stack.pop()
       const openIndent = indentOfLine.get(open?.startLine ?? -1)
-      if (open !== undefined && suspicious === undefined && open.startLine !== t.startLine && openIndent !== (t.startColumn ?? 1) - 1) suspicious = open
+      if (open !== undefined && suspicious === undefined && open.startLine !== t.startLine && openIndent !== (t.startColumn ?? 1) - 1) {
+        suspicious = { open, close: t }
+      }
     }
   }
-  if (stack.length === 0) return []
-  return suspicious !== undefined ? [...stack, suspicious] : stack
+  return { unclosed: stack[stack.length - 1], suspicious }
 }

@@ -102,12 +102,21 @@ class Builder {
     })
   }
 
+  /** A declared name; keywords parse as names so that the mistake costs one diagnostic. */
+  private declaredName(t: IToken | undefined, kind: string): A.Identifier | undefined {
+    const name = this.ident(t)
+    if (t !== undefined && name !== undefined && t.tokenType.name.startsWith("Kw_")) {
+      this.sink.report("E013", name.span, { word: t.image, kind }, { help: `choose another name, e.g. \`${t.image}_${kind}\`` })
+    }
+    return name
+  }
+
   private declaration(node: C.DeclarationCstNode): A.Declaration {
     const keyword = node.children.keyword?.[0]
     const kind = (keyword?.image ?? "pipeline") as A.DeclarationKind
     return {
       kind,
-      name: this.ident(node.children.name?.[0]),
+      name: this.declaredName(node.children.name?.[0], kind),
       properties: this.block(node.children.block?.[0], kind),
       span: this.nodeSpan(node),
       keywordSpan: this.tokenSpan(keyword)
@@ -116,7 +125,7 @@ class Builder {
 
   private stepDeclaration(node: C.StepDeclarationCstNode): A.StepDeclaration {
     return {
-      name: this.ident(node.children.name?.[0]),
+      name: this.declaredName(node.children.name?.[0], "step"),
       properties: this.block(node.children.block?.[0], "step"),
       span: this.nodeSpan(node),
       keywordSpan: this.tokenSpan(node.children.keyword?.[0])
@@ -139,7 +148,7 @@ class Builder {
     if (ch.valueProperty !== undefined) {
       const v = ch.valueProperty[0]!.children
       const keyword = this.keyword(v.keyword)
-      return { kind: "value", keyword, values: (v.value ?? []).map((x) => this.value(x)), span }
+      return { kind: "value", keyword, values: this.values(v.value), span }
     }
     if (ch.runProperty !== undefined) {
       const r = ch.runProperty[0]!.children
@@ -157,8 +166,8 @@ class Builder {
         kind: "trigger",
         keyword: this.keyword(t.keyword),
         mode: this.ident(t.mode?.[0]),
-        schedule: t.schedule === undefined ? undefined : this.value(t.schedule[0]!),
-        timezone: t.timezone === undefined ? undefined : this.value(t.timezone[0]!),
+        schedule: this.values(t.schedule)[0],
+        timezone: this.values(t.timezone)[0],
         span
       }
     }
@@ -226,9 +235,9 @@ class Builder {
     const out: Array<A.Entry> = []
     for (const e of node.children.entry ?? []) {
       const key = this.ident(e.children.key?.[0])
-      const value = e.children.value?.[0]
+      const value = this.values(e.children.value)[0]
       if (key === undefined || value === undefined) continue
-      out.push({ key, value: this.value(value), span: this.nodeSpan(e) })
+      out.push({ key, value, span: this.nodeSpan(e) })
     }
     return out
   }
@@ -237,25 +246,35 @@ class Builder {
     const entries: Array<A.MapEntry> = []
     for (const e of node.children.mapEntry ?? []) {
       const keyToken = e.children.key?.[0]
-      const value = e.children.value?.[0]
+      const value = this.values(e.children.value)[0]
       const key = this.ident(keyToken)
       if (keyToken === undefined || key === undefined || value === undefined) continue
       const text = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image).value : keyToken.image
-      entries.push({ key: { text, span: key.span }, value: this.value(value), span: this.nodeSpan(e) })
+      entries.push({ key: { text, span: key.span }, value, span: this.nodeSpan(e) })
     }
     return { kind: "map", entries, span: this.nodeSpan(node) }
   }
 
-  value(node: C.ValueCstNode): A.Value {
+  /** The values that survived recovery: a value node with nothing in it is left out. */
+  private values(nodes: ReadonlyArray<C.ValueCstNode> | undefined): Array<A.Value> {
+    const out: Array<A.Value> = []
+    for (const n of nodes ?? []) {
+      const v = this.value(n)
+      if (v !== undefined) out.push(v)
+    }
+    return out
+  }
+
+  value(node: C.ValueCstNode): A.Value | undefined {
     const ch = node.children
     if (ch.list !== undefined) {
       const list = ch.list[0]!
-      return { kind: "list", items: (list.children.items ?? []).map((i) => this.value(i)), span: this.nodeSpan(list) }
+      return { kind: "list", items: this.values(list.children.items), span: this.nodeSpan(list) }
     }
     if (ch.map !== undefined) return this.map(ch.map[0]!)
     const t = ch.literal?.[0] ?? ch.identifier?.[0]
+    if (t === undefined || t.isInsertedInRecovery === true || tokenSpan(this.file, t) === undefined) return undefined
     const span = this.tokenSpan(t)
-    if (t === undefined) return { kind: "identifier", raw: "", span: this.nodeSpan(node) }
     const raw = t.image
     switch (t.tokenType.name) {
       case "StringLiteral":
@@ -330,7 +349,7 @@ class Builder {
     const negated = ch.Kw_not !== undefined
     const base = opToken?.image ?? "=="
     const operator = (negated ? `not ${base}` : base) as A.ComparisonOperator
-    const values = [...(ch.value ?? []), ...(ch.items ?? [])].map((v) => this.value(v))
+    const values = this.values([...(ch.value ?? []), ...(ch.items ?? [])])
     const notSpan = ch.Kw_not?.[0]
     const operatorSpan = notSpan === undefined ? this.tokenSpan(opToken) : joinSpans(this.tokenSpan(notSpan), this.tokenSpan(opToken))
     return { kind: "comparison", column, operator, operatorSpan, values, span: this.nodeSpan(node) }

@@ -51,6 +51,12 @@ export const definitions = {
     (p) => `${q(p.name)} is a ${p.actual}, but a ${p.expected} is expected here`
   ),
 
+  E013: def<{ word: string; kind: string }>(
+    "error",
+    "keyword used as a name",
+    (p) => `\`${p.word}\` is a keyword and cannot name a ${p.kind}`
+  ),
+
   // Properties of blocks.
   E020: def<{ word: string; block: string }>("error", "unknown property", (p) => `unknown property ${q(p.word)} in a ${p.block}`),
   E021: def<{ keyword: string; block: string }>(

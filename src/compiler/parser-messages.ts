@@ -27,14 +27,30 @@ const oneOf = (names: ReadonlyArray<string>): string => {
   return `one of ${unique.slice(0, 6).join(", ")}, …`
 }
 
+// What a rule expects, in words; listing its first tokens would read like a lexer dump.
+const ruleExpectations: Readonly<Record<string, string>> = {
+  value: "a value (a string, number, duration, name, list, …)",
+  versionRange: "a version range such as `^2.3`",
+  triggerProperty: "`continuous`, `cron \"…\"` or `manual`",
+  comparison: "a comparison operator: `==`, `!=`, `<`, `<=`, `>`, `>=`, `in (…)` or `like`",
+  atomExpression: "a condition such as `Source.name == \"NGC253\"`",
+  notExpression: "a condition such as `Source.name == \"NGC253\"`",
+  columnPath: "a column such as `Source.name`",
+  mapEntry: "a config entry such as `key = value`"
+}
+
 export const parserErrorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage: ({ expected, actual }) => `expected ${describeExpected(expected)}, found ${describeToken(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) => `unexpected ${describeToken(firstRedundant)}`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) => {
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) => {
+    const known = ruleExpectations[ruleName]
+    if (known !== undefined) return `expected ${known}, found ${describeToken(actual[0]!)}`
     const firsts = expectedPathsPerAlt.flatMap((paths) => paths.map((path) => path[0])).filter((t): t is TokenType => t !== undefined)
     return `expected ${oneOf(firsts.map(describeExpected))}, found ${describeToken(actual[0]!)}`
   },
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) => {
+  buildEarlyExitMessage: ({ expectedIterationPaths, actual, ruleName }) => {
+    const known = ruleExpectations[ruleName]
+    if (known !== undefined) return `expected ${known}, found ${describeToken(actual[0]!)}`
     const firsts = expectedIterationPaths.map((path) => path[0]).filter((t): t is TokenType => t !== undefined)
     return `expected ${oneOf(firsts.map(describeExpected))}, found ${describeToken(actual[0]!)}`
   }

@@ -108,13 +108,15 @@ export class CcatParser extends CstParser {
 
   public declaration = this.RULE("declaration", () => {
     this.OR(declarationKeywords.map((k) => ({ ALT: () => this.CONSUME(k, { LABEL: "keyword" }) })))
-    this.CONSUME(T.Identifier, { LABEL: "name" })
+    // Any word is parsed as a name so `step config {` costs one diagnostic (a keyword cannot be
+    // a name), not a cascade; the checker rejects keywords here.
+    this.CONSUME(T.Name, { LABEL: "name" })
     this.SUBRULE(this.block)
   })
 
   public stepDeclaration = this.RULE("stepDeclaration", () => {
     this.CONSUME(T.Step, { LABEL: "keyword" })
-    this.CONSUME(T.Identifier, { LABEL: "name" })
+    this.CONSUME(T.Name, { LABEL: "name" })
     this.SUBRULE(this.block)
   })
 

@@ -1,0 +1,218 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { dirname, join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { compileSources } from "../src/compiler/compile.ts"
+import { definitions, type Diagnostic } from "../src/compiler/diagnostics.ts"
+
+/*
+ * Invalid fixtures: each `test/fixtures/invalid/<CODE>-<name>.ccat` is a small workspace that
+ * should produce exactly the diagnostics its comments announce, nothing more and nothing less.
+ *
+ * Two ways to write an expectation, both as `//` line comments:
+ *
+ *   1. Carets under the span, on the line right after the offending one:
+ *
+ *          run chai_calibraton ^2.3
+ *        //    ^^^^^^^^^^^^^^^ E011
+ *
+ *      The carets sit at exactly the columns of the span on the nearest line above that is not
+ *      itself an expectation (so several caret lines may follow one source line). Columns are
+ *      absolute: the `//` may be indented, but it must end before the first caret.
+ *
+ *   2. Explicitly, for spans that are empty, span lines, start in the first two columns or sit
+ *      where a comment cannot follow (e.g. inside an unterminated block comment):
+ *
+ *        // expect E006 at 3:14-3:15        line:startColumn-endColumn
+ *        // expect E006 at 3:14-4:2         startLine:startColumn-endLine:endColumn
+ *
+ *      Lines and columns are 1-based; the end column is exclusive.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, "..")
+const fixtureDir = join(here, "fixtures", "invalid")
+
+interface Expectation {
+  readonly code: string
+  readonly startLine: number
+  readonly startColumn: number
+  readonly endLine: number
+  readonly endColumn: number
+  /** The line of the comment that states it, for messages. */
+  readonly statedAt: number
+}
+
+const caretLine = /^(\s*\/\/\s*)(\^+)\s+([EW]\d{3})\s*$/
+const explicitLine = /^\s*\/\/\s*expect\s+([EW]\d{3})\s+at\s+(\d+):(\d+)-(?:(\d+):)?(\d+)\s*$/
+// Anything that looks like an attempt at an expectation but matches neither form is an error,
+// so a typo in a fixture cannot silently drop an expectation.
+const looksLikeExpectation = /^\s*\/\/\s*(\^|expect\b)/
+
+const parseExpectations = (text: string): ReadonlyArray<Expectation> => {
+  const lines = text.split("\n").map((l) => l.replace(/\r$/, ""))
+  const out: Array<Expectation> = []
+  let anchor: number | undefined // 1-based line the caret lines refer to
+  lines.forEach((line, index) => {
+    const lineNumber = index + 1
+    const caret = caretLine.exec(line)
+    if (caret !== null) {
+      if (anchor === undefined) throw new Error(`line ${lineNumber}: caret expectation with no source line above it`)
+      const startColumn = caret[1]!.length + 1
+      out.push({ code: caret[3]!, startLine: anchor, startColumn, endLine: anchor, endColumn: startColumn + caret[2]!.length, statedAt: lineNumber })
+      return
+    }
+    const explicit = explicitLine.exec(line)
+    if (explicit !== null) {
+      const startLine = Number(explicit[2])
+      const hasEndLine = explicit[4] !== undefined
+      out.push({
+        code: explicit[1]!,
+        startLine,
+        startColumn: Number(explicit[3]),
+        endLine: hasEndLine ? Number(explicit[4]) : startLine,
+        endColumn: Number(explicit[5]),
+        statedAt: lineNumber
+      })
+      return
+    }
+    if (looksLikeExpectation.test(line)) throw new Error(`line ${lineNumber}: malformed expectation: ${line.trim()}`)
+    anchor = lineNumber
+  })
+  return out
+}
+
+const key = (x: { code: string; startLine: number; startColumn: number; endLine: number; endColumn: number }): string =>
+  `${x.code} at ${x.startLine}:${x.startColumn}-${x.endLine === x.startLine ? "" : `${x.endLine}:`}${x.endColumn}`
+
+const actualKey = (d: Diagnostic): string =>
+  key({ code: d.code, startLine: d.span.startLine, startColumn: d.span.startColumn, endLine: d.span.endLine, endColumn: d.span.endColumn })
+
+const sourceLine = (lines: ReadonlyArray<string>, n: number): string => `${String(n).padStart(4)} | ${lines[n - 1] ?? ""}`
+
+const underline = (lines: ReadonlyArray<string>, startLine: number, startColumn: number, endLine: number, endColumn: number): string => {
+  const width = endLine === startLine ? Math.max(1, endColumn - startColumn) : Math.max(1, (lines[startLine - 1]?.length ?? 0) - startColumn + 1)
+  return `${sourceLine(lines, startLine)}\n       ${" ".repeat(Math.max(0, startColumn - 1))}${"^".repeat(width)}`
+}
+
+const fixtureFiles = readdirSync(fixtureDir)
+  .filter((f) => f.endsWith(".ccat"))
+  .sort()
+
+const compileFixture = (file: string) => {
+  const path = relative(root, join(fixtureDir, file)).split("\\").join("/")
+  const text = readFileSync(join(fixtureDir, file), "utf8")
+  return { path, text, result: compileSources([{ path, text }]) }
+}
+
+const codeOfFile = (file: string): string => file.slice(0, 4)
+
+describe("invalid fixtures", () => {
+  it("exist", () => {
+    expect(fixtureFiles.length).toBeGreaterThan(0)
+  })
+
+  it.each(fixtureFiles)("%s", (file) => {
+    const { path, text, result } = compileFixture(file)
+    const lines = text.split("\n").map((l) => l.replace(/\r$/, ""))
+    const expected = parseExpectations(text)
+
+    expect(Object.keys(definitions), `${file}: the name must start with a known code`).toContain(codeOfFile(file))
+    expect(
+      expected.map((e) => e.code),
+      `${file}: a fixture must expect the code it is named after`
+    ).toContain(codeOfFile(file))
+
+    const expectedKeys = new Set(expected.map(key))
+    const actualKeys = new Set(result.diagnostics.map(actualKey))
+    const missing = expected.filter((e) => !actualKeys.has(key(e)))
+    const extra = result.diagnostics.filter((d) => !expectedKeys.has(actualKey(d)))
+    if (missing.length === 0 && extra.length === 0) return
+
+    const report: Array<string> = [`${path}: diagnostics differ from the expectations`, ""]
+    report.push("expected:")
+    for (const e of expected) report.push(`  ${key(e)}   (stated on line ${e.statedAt})`)
+    if (expected.length === 0) report.push("  (nothing)")
+    report.push("actual:")
+    for (const d of result.diagnostics) report.push(`  ${actualKey(d)}   ${d.severity}: ${d.message}`)
+    if (result.diagnostics.length === 0) report.push("  (nothing)")
+    for (const e of missing) {
+      report.push("", `missing ${key(e)}:`, underline(lines, e.startLine, e.startColumn, e.endLine, e.endColumn))
+    }
+    for (const d of extra) {
+      const s = d.span
+      report.push(
+        "",
+        `unexpected ${actualKey(d)}: ${d.severity}[${d.code}] ${d.message}`,
+        underline(lines, s.startLine, s.startColumn, s.endLine, s.endColumn),
+        ...d.help.map((h) => `       help: ${h}`)
+      )
+    }
+    expect.fail(report.join("\n"))
+  })
+
+  it("cover every diagnostic code", () => {
+    const covered = new Set<string>()
+    for (const file of fixtureFiles) {
+      const expected = parseExpectations(readFileSync(join(fixtureDir, file), "utf8"))
+      if (expected.some((e) => e.code === codeOfFile(file))) covered.add(codeOfFile(file))
+    }
+    const uncovered = Object.keys(definitions).filter((code) => !covered.has(code))
+    expect(uncovered, `codes without a fixture named after them: ${uncovered.join(", ")}`).toEqual([])
+  })
+})
+
+describe("expectation comments", () => {
+  it("read carets at absolute columns and explicit positions", () => {
+    const text = ["  run tol ^1.0", "//    ^^^ E011", "  //  ^ E060", "// expect E006 at 3:14-3:15", "// expect E005 at 2:1-4:2"].join("\n")
+    expect(parseExpectations(text).map(key)).toEqual(["E011 at 1:7-10", "E060 at 1:7-8", "E006 at 3:14-15", "E005 at 2:1-4:2"])
+  })
+
+  it("refuse a malformed expectation", () => {
+    expect(() => parseExpectations("x\n// ^^^ E11")).toThrow(/malformed expectation/)
+    expect(() => parseExpectations("// expect E011 at 3")).toThrow(/malformed expectation/)
+  })
+})
+
+/*
+ * Suggestions: a misspelling close to a known word gets "did you mean" help and a quick fix
+ * that replaces exactly the diagnostic's span.
+ */
+const suggestions: ReadonlyArray<{ code: string; file: string; replacement: string }> = [
+  { code: "E011", file: "E011-unknown-software.ccat", replacement: "chai_calibration" },
+  { code: "E020", file: "E020-unknown-property.ccat", replacement: "cooldown" },
+  { code: "E030", file: "E030-unknown-table.ccat", replacement: "Source" },
+  { code: "E031", file: "E031-unknown-column.ccat", replacement: "line_id" },
+  { code: "E034", file: "E034-unknown-enum-value.ccat", replacement: '"ARCHIVED"' },
+  { code: "E042", file: "E042-unknown-dimension.ccat", replacement: "executed_obs_unit" },
+  { code: "E053", file: "E053-unknown-trigger.ccat", replacement: "continuous" },
+  { code: "E090", file: "E090-unknown-backend.ccat", replacement: "slurm" }
+]
+
+describe("suggestions", () => {
+  it.each(suggestions)("$code in $file offers `$replacement`", ({ code, file, replacement }) => {
+    const { result } = compileFixture(file)
+    const d = result.diagnostics.find((x) => x.code === code)
+    expect(d, `${file} reports no ${code}`).toBeDefined()
+    expect(d!.help.join("\n")).toMatch(/did you mean/)
+    expect(d!.help.join("\n")).toContain(replacement.replace(/^"|"$/g, ""))
+    expect(d!.fixes.length).toBeGreaterThan(0)
+    const fix = d!.fixes[0]!
+    expect(fix.replacement).toBe(replacement)
+    expect(fix.span).toEqual(d!.span)
+  })
+
+  it("E060 tells which versions exist and how to use the newest", () => {
+    const { result } = compileFixture("E060-no-version-satisfies.ccat")
+    const d = result.diagnostics.find((x) => x.code === "E060")!
+    expect(d.notes.join("\n")).toMatch(/declared versions: 2\.3\.1, 2\.4\.0/)
+    expect(d.help.join("\n")).toMatch(/\^2\.4\.0/)
+  })
+
+  it("E083 on a bare `G` explains binary and decimal units", () => {
+    const { result } = compileFixture("E083-bare-gigabytes.ccat")
+    const d = result.diagnostics.find((x) => x.code === "E083")!
+    expect(d.help.join("\n")).toMatch(/GiB/)
+    expect(d.help.join("\n")).toMatch(/GB/)
+  })
+})
