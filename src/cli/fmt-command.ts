@@ -30,7 +30,9 @@ export const fmtCommand = Command.make("fmt", { paths: pathsArg, check: checkOpt
         yield* Console.log(`formatted ${file}`)
       }
     }
-    if (check && unformatted > 0) yield* Console.error(`${unformatted} file${unformatted === 1 ? "" : "s"} would be reformatted; run \`ccat fmt\``)
+    const plural = (n: number) => `${n} file${n === 1 ? "" : "s"}`
+    if (check && unformatted > 0) yield* Console.error(`${plural(unformatted)} would be reformatted; run \`ccat fmt\``)
+    else if (unformatted === 0 && failed === 0) yield* Console.error(`${plural(files.length)} already formatted`)
     if (failed > 0 || (check && unformatted > 0)) return yield* new CommandExit({ code: ExitCode.failure })
   })
 ).pipe(Command.withDescription("Rewrite .ccat files in the canonical layout (comments kept). --check only reports. Exit 0: done or already formatted; 1: files need formatting or have syntax errors; 2: usage."))

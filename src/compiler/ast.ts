@@ -31,6 +31,8 @@ export interface MapEntry {
   readonly key: Identifier
   readonly value: Value
   readonly span: Span
+  /** Written `a.b = …` (an error, E075). */
+  readonly dotted: boolean
 }
 
 /** `cpus 4`, `partition "batch"`: a key with one value, inside `resources { }` or `backend x { }`. */

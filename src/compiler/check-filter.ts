@@ -225,7 +225,7 @@ const conjunctionContradiction = (filters: ReadonlyArray<Filter>): Contradiction
         const set = new Set(f.values.map(valueKey))
         if (allowed !== undefined) {
           const both = new Set([...allowed.values].filter((x) => set.has(x)))
-          if (both.size === 0) return { spans: [allowed.span, f.span], reason: `\`${column}\` cannot take a value allowed by both` }
+          if (both.size === 0) return { spans: [allowed.span, f.span], reason: `these conditions on \`${column}\` exclude each other` }
           allowed = { values: both, span: f.span }
         } else allowed = { values: set, span: f.span }
       } else if (f.kind === "in" && f.negated) {
@@ -235,7 +235,7 @@ const conjunctionContradiction = (filters: ReadonlyArray<Filter>): Contradiction
         const v = f.value.value as number | string
         if (f.operator === "==") {
           if (allowed !== undefined && !allowed.values.has(k)) {
-            return { spans: [allowed.span, f.span], reason: `\`${column}\` cannot equal two different values` }
+            return { spans: [allowed.span, f.span], reason: `these conditions on \`${column}\` exclude each other` }
           }
           allowed = { values: new Set([k]), span: f.span }
         } else if (f.operator === "!=") excluded.set(k, f.span)

@@ -153,7 +153,7 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
     after.push(a)
   }
 
-  const run = checkRun(view.get("run"), name, ctx)
+  const run = checkRun(view.get("run"), ctx)
   const groupByProperty = view.get("group_by")
   const groupBy = checkGroupBy(view.names("group_by"), sink)
 
@@ -162,7 +162,8 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
     sink.report("W001", cooldown.span, { cooldown: formatDuration(cooldown.value), interval: formatDuration(ctx.loopIntervalSeconds) })
   }
   const configProperty = view.get("config")
-  const config = configProperty?.kind === "config" && configProperty.map !== undefined ? checkConfig(configProperty.map, sink) : {}
+  const checkedConfig = configProperty?.kind === "config" && configProperty.map !== undefined ? checkConfig(configProperty.map, sink) : { config: {}, valid: true }
+  const config = checkedConfig.config
 
   const resourcesProperty = view.get("resources")
   const entries = resourcesProperty?.kind === "resources" ? resourcesProperty.entries : []
@@ -190,8 +191,8 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
   const finalFlag = view.get("final")
   const fanOut = view.get("fan_out")
 
-  if (run !== undefined && configProperty?.kind === "config") checkPlaceholders(run, config, name, sink)
-  else if (run !== undefined) checkPlaceholders(run, {}, name, sink)
+  // With a broken config, missing keys would only echo the config's own errors.
+  if (run !== undefined && checkedConfig.valid) checkPlaceholders(run, config, name, sink)
 
   const model: StepModel | undefined =
     run === undefined || groupBy === undefined || groupByProperty === undefined
@@ -224,7 +225,7 @@ interface CheckedRun {
   readonly softwareSpan: Span
 }
 
-const checkRun = (property: A.Property | undefined, step: string, ctx: PipelineCheckContext): CheckedRun | undefined => {
+const checkRun = (property: A.Property | undefined, ctx: PipelineCheckContext): CheckedRun | undefined => {
   if (property === undefined || property.kind !== "run" || property.software === undefined) return undefined
   const { sink } = ctx
   const ref = { value: property.software.text, span: property.software.span }
@@ -248,7 +249,6 @@ const checkRun = (property: A.Property | undefined, step: string, ctx: PipelineC
     })
     return undefined
   }
-  void step
   return { software, range, resolved, softwareSpan: property.software.span }
 }
 
@@ -275,7 +275,8 @@ const checkGroupBy = (dims: ReadonlyArray<Located<string>>, sink: DiagnosticSink
 }
 
 /** Config values must be JSON: strings, numbers, booleans, lists and maps. */
-export const checkConfig = (value: A.Value, sink: DiagnosticSink): JsonObject => {
+export const checkConfig = (value: A.Value, sink: DiagnosticSink): { config: JsonObject; valid: boolean } => {
+  let valid = true
   const toJson = (v: A.Value): Json | undefined => {
     switch (v.kind) {
       case "string":
@@ -287,30 +288,32 @@ export const checkConfig = (value: A.Value, sink: DiagnosticSink): JsonObject =>
         return v.value
       case "list": {
         const items = v.items.map(toJson)
-        return items.every((i) => i !== undefined) ? (items as Array<Json>) : undefined
+        return items.filter((i): i is Json => i !== undefined)
       }
       case "map": {
         const out: Record<string, Json> = {}
         const seen = new Map<string, Span>()
-        let ok = true
         for (const e of v.entries) {
+          // A dotted key was reported when it was parsed (E075).
+          if (e.dotted) valid = false
           const first = seen.get(e.key.text)
           if (first !== undefined) {
             sink.report("E073", e.key.span, { key: e.key.text }, { related: [{ span: first, message: "first given here" }] })
-            ok = false
+            valid = false
             continue
           }
           seen.set(e.key.text, e.key.span)
           const j = toJson(e.value)
-          if (j === undefined) ok = false
-          else out[e.key.text] = j
+          if (j !== undefined) out[e.key.text] = j
         }
-        return ok ? out : undefined
+        return out
       }
       case "identifier":
+        valid = false
         sink.report("E072", v.span, { found: describeValue(v) }, { help: `write text in quotes: \`"${v.raw}"\`` })
         return undefined
       default:
+        valid = false
         sink.report("E072", v.span, { found: describeValue(v) }, {
           help: `write it as a string (\`"${v.raw}"\`) or as a number in the unit the program expects`
         })
@@ -318,7 +321,8 @@ export const checkConfig = (value: A.Value, sink: DiagnosticSink): JsonObject =>
     }
   }
   const json = toJson(value)
-  return json !== undefined && typeof json === "object" && json !== null && !Array.isArray(json) ? (json as JsonObject) : {}
+  const config = json !== undefined && typeof json === "object" && json !== null && !Array.isArray(json) ? (json as JsonObject) : {}
+  return { config, valid }
 }
 
 const checkPlaceholders = (run: CheckedRun, config: JsonObject, step: string, sink: DiagnosticSink): void => {
@@ -333,11 +337,14 @@ const checkPlaceholders = (run: CheckedRun, config: JsonObject, step: string, si
       const close = suggest(p.configPath.join("."), keys)
       sink.report("E070", run.softwareSpan, { key: p.configPath.join("."), step }, {
         related: [{ span: p.span, message: "the placeholder is here" }],
-        help: close !== undefined ? `did you mean \`${close}\`? (the config key and the placeholder must match)` : `add it: \`config { ${p.configPath.join(".")} = ... }\``
+        help: close !== undefined ? `did you mean \`${close}\`? (the config key and the placeholder must match)` : `add it: \`config { ${nestedExample(p.configPath)} }\``
       })
     }
   }
 }
+
+const nestedExample = (path: ReadonlyArray<string>): string =>
+  path.length === 1 ? `${path[0]} = …` : `${path[0]} = { ${nestedExample(path.slice(1))} }`
 
 /** Reports each cycle of `after` edges once, naming it; returns whether the graph is acyclic. */
 const checkCycles = (edges: ReadonlyMap<string, ReadonlyArray<Located<string>>>, sink: DiagnosticSink): boolean => {

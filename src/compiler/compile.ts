@@ -76,7 +76,7 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
   return { files, diagnostics, symbols: result.symbols, checked: result.checked, ir }
 }
 
-const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticSink, options: CompileOptions): { symbols: SymbolTable; checked: CheckedWorkspace } => {
+export const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticSink, options: CompileOptions): { symbols: SymbolTable; checked: CheckedWorkspace } => {
   const symbols = buildSymbolTable(files, sink)
   for (const f of files) {
     for (const step of f.strayDeclarationSteps) {

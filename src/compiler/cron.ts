@@ -314,12 +314,20 @@ export const validateCron = (
   return { fields, problems: impossible === undefined ? [] : [impossible] }
 }
 
+// Building a DateTimeFormat is slow and a workspace names the same few zones many times.
+const timeZoneValidity = new Map<string, boolean>()
+
 export const isValidTimeZone = (tz: string): boolean => {
+  const known = timeZoneValidity.get(tz)
+  if (known !== undefined) return known
+  let valid: boolean
   try {
     // Intl throws a RangeError for any zone the runtime's ICU data does not know.
     new Intl.DateTimeFormat("en-US", { timeZone: tz })
-    return true
+    valid = true
   } catch {
-    return false
+    valid = false
   }
+  timeZoneValidity.set(tz, valid)
+  return valid
 }

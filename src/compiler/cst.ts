@@ -20,7 +20,7 @@ export interface DeclarationCstNode extends CstNode {
 }
 
 export type DeclarationCstChildren = {
-  keyword?: (IToken)[];
+  keyword: IToken[];
   name: IToken[];
   block: BlockCstNode[];
 };
@@ -233,7 +233,7 @@ export interface ValuePropertyCstNode extends CstNode {
 }
 
 export type ValuePropertyCstChildren = {
-  keyword?: (IToken)[];
+  keyword: IToken[];
   value: (ValueCstNode)[];
   Comma?: IToken[];
 };
@@ -256,7 +256,7 @@ export interface VersionRangeCstNode extends CstNode {
 
 export type VersionRangeCstChildren = {
   operator?: (IToken)[];
-  version?: (IToken)[];
+  version?: IToken[];
 };
 
 export interface TriggerPropertyCstNode extends CstNode {
@@ -434,6 +434,8 @@ export interface MapEntryCstNode extends CstNode {
 
 export type MapEntryCstChildren = {
   key?: (IToken)[];
+  Dot?: IToken[];
+  keyPath?: IToken[];
   Equals: IToken[];
   value: ValueCstNode[];
 };
@@ -444,7 +446,7 @@ export interface ValueCstNode extends CstNode {
 }
 
 export type ValueCstChildren = {
-  literal?: (IToken)[];
+  literal?: IToken[];
   identifier?: IToken[];
   list?: ListCstNode[];
   map?: MapCstNode[];
@@ -469,17 +471,7 @@ export interface UnknownPropertyCstNode extends CstNode {
 
 export type UnknownPropertyCstChildren = {
   keyword: IToken[];
-  StringLiteral?: IToken[];
-  UnterminatedString?: IToken[];
-  IntegerLiteral?: IToken[];
-  DecimalLiteral?: IToken[];
-  Quantity?: IToken[];
-  Percent?: IToken[];
-  DateLiteral?: IToken[];
-  Timestamp?: IToken[];
-  VersionLiteral?: IToken[];
-  Kw_true?: IToken[];
-  Kw_false?: IToken[];
+  Literal?: IToken[];
   Identifier?: IToken[];
   Comma?: IToken[];
   Dot?: IToken[];

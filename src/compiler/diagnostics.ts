@@ -106,7 +106,7 @@ export const definitions = {
     "error",
     "group_by does not nest in an upstream step's",
     (p) =>
-      `step ${q(p.step)} groups by ${q(p.groupBy)}, which does not nest in upstream step ${q(p.upstream)} (grouped by ${q(p.upstreamGroupBy)})`
+      `step ${q(p.step)} (group_by ${p.groupBy}) cannot take the outputs of ${q(p.upstream)} (group_by ${p.upstreamGroupBy}): one sub-group of ${q(p.upstream)} can span several of ${q(p.step)}`
   ),
   E042: def<{ dimension: string }>("error", "unknown group_by dimension", (p) => `unknown group_by dimension ${q(p.dimension)}`),
   E043: def("error", "`all` combined with other dimensions", () => "`all` cannot be combined with other dimensions"),
@@ -138,6 +138,7 @@ export const definitions = {
   E072: def<{ found: string }>("error", "config value is not plain data", (p) => `config values must be plain data, found ${p.found}`),
   E073: def<{ key: string }>("error", "duplicate config key", (p) => `config key ${q(p.key)} is given more than once`),
   E074: def("error", "unclosed placeholder", () => "placeholder is not closed: `}` is missing"),
+  E075: def<{ key: string }>("error", "dotted config key", (p) => `config keys cannot be dotted paths: ${q(p.key)}`),
 
   // Quantities and resources.
   E080: def<{ what: string; range: string; found: string }>(

@@ -358,6 +358,10 @@ class Printer {
   private mapEntry(node: C.MapEntryCstNode): void {
     const ch = node.children
     this.token(ch.key?.[0])
+    ;(ch.keyPath ?? []).forEach((k, i) => {
+      this.token(ch.Dot?.[i], true)
+      this.token(k, true)
+    })
     this.token(ch.Equals?.[0])
     const v = ch.value?.[0]
     if (v !== undefined) this.value(v)

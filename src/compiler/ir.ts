@@ -8,7 +8,8 @@ import { Schema } from "effect"
 
 export const IR_VERSION = 1
 
-export class IrSpan extends Schema.Class<IrSpan>("IrSpan")({
+// A struct, not a class: there is one per IR node, and plain objects are cheap to make.
+export const IrSpan = Schema.Struct({
   file: Schema.String,
   start: Schema.Number,
   end: Schema.Number,
@@ -16,7 +17,8 @@ export class IrSpan extends Schema.Class<IrSpan>("IrSpan")({
   startColumn: Schema.Number,
   endLine: Schema.Number,
   endColumn: Schema.Number
-}) {}
+})
+export type IrSpan = typeof IrSpan.Type
 
 export type IrJson = string | number | boolean | null | ReadonlyArray<IrJson> | { readonly [key: string]: IrJson }
 export const IrJson: Schema.Schema<IrJson> = Schema.Union(

@@ -10,6 +10,15 @@ import { createToken, Lexer, type TokenType } from "chevrotain"
 // A category: the parser consumes `Name` wherever any identifier or keyword may stand.
 export const Name = createToken({ name: "Name", pattern: Lexer.NA })
 
+// Categories that let one CONSUME stand for a family of tokens: a single lookahead test instead
+// of an alternative per token, which keeps the parser fast.
+export const Literal = createToken({ name: "Literal", label: "a value", pattern: Lexer.NA })
+export const ValueKeyword = createToken({ name: "ValueKeyword", label: "a property", pattern: Lexer.NA })
+export const DeclarationKeyword = createToken({ name: "DeclarationKeyword", label: "a declaration", pattern: Lexer.NA })
+export const RangeOperator = createToken({ name: "RangeOperator", label: "a range operator", pattern: Lexer.NA })
+export const VersionNumber = createToken({ name: "VersionNumber", label: "a version", pattern: Lexer.NA })
+export const ComparisonOperator = createToken({ name: "ComparisonOperator", label: "a comparison operator", pattern: Lexer.NA })
+
 export const Identifier = createToken({
   name: "Identifier",
   pattern: /[A-Za-z_][A-Za-z0-9_]*/,
@@ -18,54 +27,54 @@ export const Identifier = createToken({
 
 const keywordTokens: Array<TokenType> = []
 
-const keyword = (word: string, reserved = false): TokenType => {
+const keyword = (word: string, reserved = false, categories: Array<TokenType> = []): TokenType => {
   const token = createToken({
     name: `Kw_${word}`,
     label: `\`${word}\``,
     pattern: new RegExp(word),
     longer_alt: Identifier,
-    categories: reserved ? [] : [Name]
+    categories: reserved ? categories : [Name, ...categories]
   })
   keywordTokens.push(token)
   return token
 }
 
 // Declarations: each top-level block has a unique leading keyword, the parser's re-sync point.
-export const Location = keyword("location")
-export const Software = keyword("software")
-export const Grouping = keyword("grouping")
-export const Pipeline = keyword("pipeline")
+export const Location = keyword("location", false, [DeclarationKeyword, ValueKeyword])
+export const Software = keyword("software", false, [DeclarationKeyword])
+export const Grouping = keyword("grouping", false, [DeclarationKeyword])
+export const Pipeline = keyword("pipeline", false, [DeclarationKeyword])
 export const Step = keyword("step")
 
 // Properties.
-export const Site = keyword("site")
+export const Site = keyword("site", false, [ValueKeyword])
 export const Backend = keyword("backend")
-export const BaseDir = keyword("base_dir")
-export const PurgeAbove = keyword("purge_above")
-export const Container = keyword("container")
-export const Image = keyword("image")
-export const Versions = keyword("versions")
-export const Command = keyword("command")
-export const Description = keyword("description")
-export const From = keyword("from")
+export const BaseDir = keyword("base_dir", false, [ValueKeyword])
+export const PurgeAbove = keyword("purge_above", false, [ValueKeyword])
+export const Container = keyword("container", false, [ValueKeyword])
+export const Image = keyword("image", false, [ValueKeyword])
+export const Versions = keyword("versions", false, [ValueKeyword])
+export const Command = keyword("command", false, [ValueKeyword])
+export const Description = keyword("description", false, [ValueKeyword])
+export const From = keyword("from", false, [ValueKeyword])
 export const Where = keyword("where")
-export const Data = keyword("data")
+export const Data = keyword("data", false, [ValueKeyword])
 export const Trigger = keyword("trigger")
 export const Continuous = keyword("continuous")
 export const Cron = keyword("cron")
 export const Manual = keyword("manual")
 export const Timezone = keyword("timezone")
-export const Priority = keyword("priority")
-export const Enabled = keyword("enabled")
-export const After = keyword("after")
+export const Priority = keyword("priority", false, [ValueKeyword])
+export const Enabled = keyword("enabled", false, [ValueKeyword])
+export const After = keyword("after", false, [ValueKeyword])
 export const Run = keyword("run")
-export const GroupBy = keyword("group_by")
-export const Cooldown = keyword("cooldown")
+export const GroupBy = keyword("group_by", false, [ValueKeyword])
+export const Cooldown = keyword("cooldown", false, [ValueKeyword])
 export const Config = keyword("config")
 export const Resources = keyword("resources")
-export const Retries = keyword("retries")
-export const Timeout = keyword("timeout")
-export const VersionPolicy = keyword("version_policy")
+export const Retries = keyword("retries", false, [ValueKeyword])
+export const Timeout = keyword("timeout", false, [ValueKeyword])
+export const VersionPolicy = keyword("version_policy", false, [ValueKeyword])
 export const Final = keyword("final")
 export const FanOut = keyword("fan_out")
 
@@ -75,8 +84,8 @@ export const Or = keyword("or", true)
 export const Not = keyword("not", true)
 export const In = keyword("in", true)
 export const Like = keyword("like", true)
-export const True = keyword("true", true)
-export const False = keyword("false", true)
+export const True = keyword("true", true, [Literal])
+export const False = keyword("false", true, [Literal])
 
 export const LineComment = createToken({
   name: "LineComment",
@@ -105,43 +114,51 @@ export const WhiteSpace = createToken({
 
 export const StringLiteral = createToken({
   name: "StringLiteral",
+  categories: [Literal],
   label: "string",
   pattern: /"(?:[^"\\\n\r]|\\.)*"/
 })
 // A string cut off at the end of its line; the parser accepts it as a string and the checker reports it.
 export const UnterminatedString = createToken({
   name: "UnterminatedString",
+  categories: [Literal],
   label: "string",
   pattern: /"(?:[^"\\\n\r]|\\.)*/
 })
 
 export const Timestamp = createToken({
   name: "Timestamp",
+  categories: [Literal],
   label: "timestamp",
   pattern: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?/
 })
-export const DateLiteral = createToken({ name: "DateLiteral", label: "date", pattern: /\d{4}-\d{2}-\d{2}/ })
+export const DateLiteral = createToken({ name: "DateLiteral",
+  categories: [Literal], label: "date", pattern: /\d{4}-\d{2}-\d{2}/ })
 // Three-part versions first: `0.9.2` must not lex as the decimal `0.9` followed by junk.
 export const VersionLiteral = createToken({
   name: "VersionLiteral",
+  categories: [Literal, VersionNumber],
   label: "version",
   pattern: /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?/
 })
-export const Percent = createToken({ name: "Percent", label: "percentage", pattern: /\d+(?:\.\d+)?%/ })
+export const Percent = createToken({ name: "Percent",
+  categories: [Literal], label: "percentage", pattern: /\d+(?:\.\d+)?%/ })
 // A number with a unit suffix: `60s`, `16GiB`. The unit is validated by the checker, so a wrong
 // unit gets a precise message instead of a lexing error.
 export const Quantity = createToken({
   name: "Quantity",
+  categories: [Literal],
   label: "duration or size",
   pattern: /\d+(?:\.\d+)?[A-Za-z_][A-Za-z0-9_]*/
 })
 export const DecimalLiteral = createToken({
   name: "DecimalLiteral",
+  categories: [Literal, VersionNumber],
   label: "number",
   // The look-ahead leaves `2.5h` to Quantity.
   pattern: /-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)(?![A-Za-z_])/
 })
-export const IntegerLiteral = createToken({ name: "IntegerLiteral", label: "integer", pattern: /-?\d+/ })
+export const IntegerLiteral = createToken({ name: "IntegerLiteral", label: "integer", pattern: /-?\d+/, categories: [Literal, VersionNumber] })
 
 export const LCurly = createToken({ name: "LCurly", label: "`{`", pattern: /{/ })
 export const RCurly = createToken({ name: "RCurly", label: "`}`", pattern: /}/ })
@@ -151,15 +168,15 @@ export const LBracket = createToken({ name: "LBracket", label: "`[`", pattern: /
 export const RBracket = createToken({ name: "RBracket", label: "`]`", pattern: /]/ })
 export const Comma = createToken({ name: "Comma", label: "`,`", pattern: /,/ })
 export const Dot = createToken({ name: "Dot", label: "`.`", pattern: /\./ })
-export const EqEq = createToken({ name: "EqEq", label: "`==`", pattern: /==/ })
-export const NotEq = createToken({ name: "NotEq", label: "`!=`", pattern: /!=/ })
-export const LessEq = createToken({ name: "LessEq", label: "`<=`", pattern: /<=/ })
-export const GreaterEq = createToken({ name: "GreaterEq", label: "`>=`", pattern: />=/ })
-export const Less = createToken({ name: "Less", label: "`<`", pattern: /</ })
-export const Greater = createToken({ name: "Greater", label: "`>`", pattern: />/ })
-export const Equals = createToken({ name: "Equals", label: "`=`", pattern: /=/ })
-export const Caret = createToken({ name: "Caret", label: "`^`", pattern: /\^/ })
-export const Tilde = createToken({ name: "Tilde", label: "`~`", pattern: /~/ })
+export const EqEq = createToken({ name: "EqEq", label: "`==`", pattern: /==/, categories: [ComparisonOperator] })
+export const NotEq = createToken({ name: "NotEq", label: "`!=`", pattern: /!=/, categories: [ComparisonOperator] })
+export const LessEq = createToken({ name: "LessEq", label: "`<=`", pattern: /<=/, categories: [ComparisonOperator, RangeOperator] })
+export const GreaterEq = createToken({ name: "GreaterEq", label: "`>=`", pattern: />=/, categories: [ComparisonOperator, RangeOperator] })
+export const Less = createToken({ name: "Less", label: "`<`", pattern: /</, categories: [ComparisonOperator, RangeOperator] })
+export const Greater = createToken({ name: "Greater", label: "`>`", pattern: />/, categories: [ComparisonOperator, RangeOperator] })
+export const Equals = createToken({ name: "Equals", label: "`=`", pattern: /=/, categories: [RangeOperator] })
+export const Caret = createToken({ name: "Caret", label: "`^`", pattern: /\^/, categories: [RangeOperator] })
+export const Tilde = createToken({ name: "Tilde", label: "`~`", pattern: /~/, categories: [RangeOperator] })
 export const Star = createToken({ name: "Star", label: "`*`", pattern: /\*/ })
 
 export const keywords: ReadonlyArray<TokenType> = keywordTokens
@@ -185,6 +202,12 @@ export const allTokens: ReadonlyArray<TokenType> = [
   ...keywordTokens,
   Identifier,
   Name,
+  Literal,
+  ValueKeyword,
+  DeclarationKeyword,
+  RangeOperator,
+  VersionNumber,
+  ComparisonOperator,
   LCurly,
   RCurly,
   LParen,

@@ -24,11 +24,15 @@ export interface LowerInput {
 const trusted = true
 
 export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
-  const span = (s: Span): Ir.IrSpan =>
-    new Ir.IrSpan(
-      { file: input.fileName(s.file), start: s.start, end: s.end, startLine: s.startLine, startColumn: s.startColumn, endLine: s.endLine, endColumn: s.endColumn },
-      trusted
-    )
+  const span = (s: Span): Ir.IrSpan => ({
+    file: input.fileName(s.file),
+    start: s.start,
+    end: s.end,
+    startLine: s.startLine,
+    startColumn: s.startColumn,
+    endLine: s.endLine,
+    endColumn: s.endColumn
+  })
   const filter = (f: Filter): Ir.IrFilter => {
     switch (f.kind) {
       case "and":
@@ -41,7 +45,7 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
     }
   }
   const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  const withHash = <T extends object>(fields: T): T & { hash: string } => ({ ...fields, hash: contentHash(fields) })
+  const withHash = <T extends object>(fields: T, hashed: object = fields): T & { hash: string } => ({ ...fields, hash: contentHash(hashed) })
 
   const locations = byName(input.locations).map(
     (l) =>
@@ -92,20 +96,19 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
   const pipelines = byName(input.pipelines).map((p) => {
     const dependedOn = new Set(p.steps.flatMap((s) => s.after))
     const steps = topologicalOrder(p.steps).map((s) => lowerStep(s, input.softwareByName.get(s.software)!, dependedOn.has(s.name), span))
-    return new Ir.IrPipeline(
-      withHash({
-        name: p.name,
-        description: p.description,
-        data: p.data,
-        location: p.location,
-        trigger: new Ir.IrTrigger({ mode: p.trigger.mode, cron: p.trigger.cron, timezone: p.trigger.timezone }, trusted),
-        priority: p.priority,
-        enabled: p.enabled,
-        steps,
-        span: span(p.span)
-      }),
-      trusted
-    )
+    const fields = {
+      name: p.name,
+      description: p.description,
+      data: p.data,
+      location: p.location,
+      trigger: new Ir.IrTrigger({ mode: p.trigger.mode, cron: p.trigger.cron, timezone: p.trigger.timezone }, trusted),
+      priority: p.priority,
+      enabled: p.enabled,
+      steps,
+      span: span(p.span)
+    }
+    // Steps enter by their own hashes (a Merkle tree), not hashed a second time in full.
+    return new Ir.IrPipeline(withHash(fields, { ...fields, steps: steps.map((s) => s.hash) }), trusted)
   })
   const hash = sha256(canonicalJson([locations, software, groupings, pipelines].map((xs) => xs.map((x) => [x.name, x.hash]))))
   return new Ir.IrWorkspace({ irVersion: Ir.IR_VERSION, locations, software, groupings, pipelines, hash }, trusted)

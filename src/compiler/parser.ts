@@ -1,4 +1,4 @@
-import { CstParser, type CstNode, type IToken, type TokenType } from "chevrotain"
+import { CstParser, Lexer, type CstNode, type IToken, type TokenType } from "chevrotain"
 import * as T from "./lexer.ts"
 import { parserErrorMessages } from "./parser-messages.ts"
 
@@ -35,29 +35,10 @@ export const valuePropertyKeywords: ReadonlyArray<TokenType> = [
   T.VersionPolicy
 ]
 
-const literalTokens: ReadonlyArray<TokenType> = [
-  T.StringLiteral,
-  T.UnterminatedString,
-  T.IntegerLiteral,
-  T.DecimalLiteral,
-  T.Quantity,
-  T.Percent,
-  T.DateLiteral,
-  T.Timestamp,
-  T.VersionLiteral,
-  T.True,
-  T.False
-]
-
-const rangeOperators: ReadonlyArray<TokenType> = [T.Caret, T.Tilde, T.Equals, T.GreaterEq, T.Greater, T.LessEq, T.Less]
-const versionNumbers: ReadonlyArray<TokenType> = [T.VersionLiteral, T.DecimalLiteral, T.IntegerLiteral]
-const comparisonOperators: ReadonlyArray<TokenType> = [T.EqEq, T.NotEq, T.LessEq, T.GreaterEq, T.Less, T.Greater]
 
 // Tokens that may be skipped one by one as junk: everything that cannot start something valid
 // at that level. Structural tokens stay out so that braces keep their meaning.
-const concreteTokens = T.allTokens.filter(
-  (t) => t !== T.Name && t.GROUP === undefined && t !== T.WhiteSpace && t.name !== "WhiteSpace"
-) as ReadonlyArray<TokenType>
+const concreteTokens = T.allTokens.filter((t) => t.PATTERN !== Lexer.NA && t.GROUP === undefined) as ReadonlyArray<TokenType>
 const topLevelJunk = concreteTokens.filter(
   (t) => !declarationKeywords.includes(t) && t !== T.Step && t !== T.Identifier && t !== T.LCurly
 )
@@ -107,7 +88,7 @@ export class CcatParser extends CstParser {
   })
 
   public declaration = this.RULE("declaration", () => {
-    this.OR(declarationKeywords.map((k) => ({ ALT: () => this.CONSUME(k, { LABEL: "keyword" }) })))
+    this.CONSUME(T.DeclarationKeyword, { LABEL: "keyword" })
     // Any word is parsed as a name so `step config {` costs one diagnostic (a keyword cannot be
     // a name), not a cascade; the checker rejects keywords here.
     this.CONSUME(T.Name, { LABEL: "name" })
@@ -165,7 +146,7 @@ export class CcatParser extends CstParser {
   })
 
   public valueProperty = this.RULE("valueProperty", () => {
-    this.OR(valuePropertyKeywords.map((k) => ({ ALT: () => this.CONSUME(k, { LABEL: "keyword" }) })))
+    this.CONSUME(T.ValueKeyword, { LABEL: "keyword" })
     this.SUBRULE(this.value)
     this.MANY(() => {
       this.CONSUME(T.Comma)
@@ -184,8 +165,8 @@ export class CcatParser extends CstParser {
       { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
       {
         ALT: () => {
-          this.OPTION(() => this.OR2(rangeOperators.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "operator" }) }))))
-          this.OR3(versionNumbers.map((t) => ({ ALT: () => this.CONSUME2(t, { LABEL: "version" }) })))
+          this.OPTION(() => this.CONSUME(T.RangeOperator, { LABEL: "operator" }))
+          this.CONSUME(T.VersionNumber, { LABEL: "version" })
         }
       }
     ])
@@ -262,7 +243,7 @@ export class CcatParser extends CstParser {
     this.OR([
       {
         ALT: () => {
-          this.OR2(comparisonOperators.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "operator" }) })))
+          this.CONSUME(T.ComparisonOperator, { LABEL: "operator" })
           this.SUBRULE(this.value)
         }
       },
@@ -365,13 +346,18 @@ export class CcatParser extends CstParser {
       { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
       { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) }
     ])
+    // `a.b = 1` is parsed so the checker can suggest `a = { b = 1 }` instead of a syntax error.
+    this.MANY(() => {
+      this.CONSUME(T.Dot)
+      this.CONSUME2(T.Name, { LABEL: "keyPath" })
+    })
     this.CONSUME(T.Equals)
     this.SUBRULE(this.value)
   })
 
   public value = this.RULE("value", () => {
     this.OR([
-      ...literalTokens.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "literal" }) })),
+      { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "identifier" }) },
       { ALT: () => this.SUBRULE(this.list) },
       { ALT: () => this.SUBRULE(this.map) }
@@ -396,7 +382,7 @@ export class CcatParser extends CstParser {
     this.CONSUME(T.Identifier, { LABEL: "keyword" })
     this.MANY(() =>
       this.OR([
-        ...literalTokens.map((t) => ({ ALT: () => this.CONSUME(t) })),
+        { ALT: () => this.CONSUME(T.Literal) },
         { ALT: () => this.CONSUME2(T.Identifier) },
         { ALT: () => this.CONSUME(T.Comma) },
         { ALT: () => this.CONSUME(T.Dot) },
