@@ -43,6 +43,9 @@ const isValidTimestamp = (text: string): boolean => {
   return time !== null && Number(time[1]) < 24 && Number(time[2]) < 60 && Number(time[3] ?? 0) < 60
 }
 
+/** A timestamp in UTC ISO form; one written without a zone is read as UTC. */
+const utcTimestamp = (raw: string): string => new Date(/(Z|[+-]\d{2}:\d{2})$/.test(raw) ? raw : `${raw}Z`).toISOString()
+
 const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefined => {
   if (c.column.table.text === "" || c.values.length === 0) return undefined // recovered from a syntax error
   const table = findTable(c.column.table.text)
@@ -146,10 +149,14 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
     case "date":
       if (v.kind === "date" || (v.kind === "timestamp" && column.type === "timestamp")) {
         if (!(v.kind === "date" ? isValidCalendarDate(v.raw) : isValidTimestamp(v.raw))) {
-          sink.report("E080", v.span, { what: "a date", range: "a real calendar date and time", found: `\`${v.raw}\`` })
+          sink.report("E080", v.span, {
+            what: v.kind === "date" ? "a date" : "a timestamp",
+            range: v.kind === "date" ? "a real calendar date" : "a real calendar date and time of day",
+            found: `\`${v.raw}\``
+          })
           return undefined
         }
-        return { type: v.kind, value: v.raw }
+        return v.kind === "timestamp" ? { type: "timestamp", value: utcTimestamp(v.raw) } : { type: "date", value: v.raw }
       }
       return mismatch(
         v.kind === "string" && /^\d{4}-\d{2}-\d{2}/.test(v.value) ? `dates are written without quotes: \`${v.value}\`` : `write a date such as \`2026-06-01\``
@@ -164,8 +171,9 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
         case "boolean":
           return { type: "boolean", value: v.value }
         case "date":
+          return { type: "date", value: v.raw }
         case "timestamp":
-          return { type: v.kind, value: v.raw }
+          return { type: "timestamp", value: utcTimestamp(v.raw) }
         default:
           return mismatch("compare a JSON field with a string, number, boolean or date")
       }

@@ -40,7 +40,7 @@ export const effectiveFilters = (
     if (g === undefined) return undefined
     if (stack.includes(name)) {
       const cycle = [...stack.slice(stack.indexOf(name)), name]
-      const key = [...cycle].sort().join()
+      const key = [...new Set(cycle)].sort().join()
       if (!reported.has(key)) {
         reported.add(key)
         const at = fromSpans.get(stack[stack.length - 1]!)

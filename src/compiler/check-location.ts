@@ -30,7 +30,8 @@ export const checkLocation = (decl: A.Declaration, sink: DiagnosticSink): Locati
     else {
       const close = suggest(container.value, containerRuntimes)
       sink.report("E092", container.span, { runtime: container.value }, {
-        help: close !== undefined ? `did you mean \`${close}\`?` : "container runtimes: `apptainer`, `none`"
+        help: close !== undefined ? `did you mean \`${close}\`?` : "container runtimes: `apptainer`, `none`",
+        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: container.span, replacement: close }]
       })
     }
   }

@@ -185,7 +185,8 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
   if (policy !== undefined && !(versionPolicies as ReadonlyArray<string>).includes(policy.value)) {
     const close = suggest(policy.value, versionPolicies)
     sink.report("E024", policy.span, { keyword: "version_policy", expected: "`compatible` or `exact`", found: `\`${policy.value}\`` }, {
-      help: close === undefined ? undefined : `did you mean \`${close}\`?`
+      help: close === undefined ? undefined : `did you mean \`${close}\`?`,
+      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: policy.span, replacement: close }]
     })
   }
   const finalFlag = view.get("final")
@@ -231,6 +232,8 @@ const checkRun = (property: A.Property | undefined, ctx: PipelineCheckContext): 
   const ref = { value: property.software.text, span: property.software.span }
   const decl = resolveReference(ctx.symbols, sink, "software", ref)
   const rangeNode = property.range
+  // `run tool ^` with the version missing: a syntax error, already reported.
+  if (rangeNode !== undefined && rangeNode.version === null && rangeNode.operator !== "*") return undefined
   const operator = (rangeNode === undefined ? "*" : rangeNode.operator === "" ? "=" : rangeNode.operator) as RangeOperator
   const range = parseRange(operator, rangeNode?.version ?? null)
   if (range === null) {
@@ -240,6 +243,7 @@ const checkRun = (property: A.Property | undefined, ctx: PipelineCheckContext): 
   const software = decl === undefined ? undefined : ctx.software.get(ref.value)
   if (software === undefined) return undefined
   const resolved = resolveNewest(software.versions, range)
+  if (resolved === null && !software.allVersionsValid) return undefined // E061 says why
   if (resolved === null) {
     const declared = software.versions.map(formatVersion)
     sink.report("E060", rangeNode?.span ?? property.software.span, { software: software.name, range: formatRange(range) }, {

@@ -10,9 +10,11 @@ export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): Softwa
   const view = new BlockView("software", decl.name, decl.span, decl.properties, sink)
   const versions: Array<SemVer> = []
   const seen = new Map<string, Span>()
+  let allVersionsValid = true
   for (const v of view.strings("versions")) {
     const parsed = parseVersion(v.value)
     if (parsed === null) {
+      allVersionsValid = false
       sink.report("E061", v.span, { version: v.value }, { help: "write versions as MAJOR.MINOR.PATCH, e.g. `\"2.3.1\"`" })
       continue
     }
@@ -26,9 +28,9 @@ export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): Softwa
     versions.push(parsed)
   }
   const image = view.string("image")
-  if (image !== undefined) parsePlaceholders(image, sink, ["version"])
+  if (image !== undefined) parsePlaceholders(image, sink, ["version"], "image")
   const command = view.string("command")
-  const placeholders = command === undefined ? [] : parsePlaceholders(command, sink, ["version", "config"])
+  const placeholders = command === undefined ? [] : parsePlaceholders(command, sink, ["version", "config"], "command")
   if (decl.name === undefined || image === undefined || command === undefined) return undefined
   return {
     name: decl.name.text,
@@ -36,6 +38,7 @@ export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): Softwa
     description: view.string("description")?.value ?? null,
     image: image.value,
     versions: versions.sort(compareVersions),
+    allVersionsValid,
     command: command.value,
     placeholders
   }
@@ -45,9 +48,16 @@ export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): Softwa
  * Finds `{version}` and `{config.a.b}` in a command or image; `{{` and `}}` stand for literal
  * braces. Spans point into the string literal (exact when the string has no escapes before it).
  */
-export const parsePlaceholders = (text: Located<string>, sink: DiagnosticSink, allowed: ReadonlyArray<"version" | "config">): ReadonlyArray<Placeholder> => {
+export const parsePlaceholders = (
+  text: Located<string>,
+  sink: DiagnosticSink,
+  allowed: ReadonlyArray<"version" | "config">,
+  where: "command" | "image"
+): ReadonlyArray<Placeholder> => {
   const out: Array<Placeholder> = []
   const s = text.value
+  // Offsets inside the value are offsets into the literal only if no escape came first.
+  const exact = text.span.end - text.span.start === s.length + 2
   for (let i = 0; i < s.length; i++) {
     if (s[i] === "{" && s[i + 1] === "{") {
       i++
@@ -71,11 +81,12 @@ export const parsePlaceholders = (text: Located<string>, sink: DiagnosticSink, a
       (configPath !== null && allowed.includes("config") && configPath.every((p) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(p)))
     if (!ok) {
       const close2 = suggest(inner, allowed.map((a) => (a === "config" ? `config.${inner.split(".").slice(1).join(".") || "key"}` : a)))
-      sink.report("E071", span, { placeholder: inner }, {
+      sink.report("E071", span, { placeholder: inner, where }, {
         help:
           close2 !== undefined
             ? `did you mean \`{${close2}}\`?`
-            : `placeholders here: ${allowed.map((a) => (a === "config" ? "`{config.KEY}`" : "`{version}`")).join(", ")}; write \`{{\` for a literal brace`
+            : `placeholders here: ${allowed.map((a) => (a === "config" ? "`{config.KEY}`" : "`{version}`")).join(", ")}; write \`{{\` for a literal brace`,
+        fixes: close2 === undefined || !exact ? [] : [{ title: `Replace with \`{${close2}}\``, span, replacement: `{${close2}}` }]
       })
     } else out.push({ text: inner, configPath, span })
     i = close

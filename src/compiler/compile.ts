@@ -61,7 +61,7 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
   const sorted = [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   const files = sorted.map((input) => parseSource(input, sink).file)
   const result = checkFiles(files, sink, options)
-  const diagnostics = [...sink.items].sort(compareDiagnostics)
+  const diagnostics = withoutEchoes(sink.items).sort(compareDiagnostics)
   const hasErrors = diagnostics.some((d) => d.severity === "error")
   const ir = hasErrors
     ? undefined
@@ -74,6 +74,15 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
         fileName: (f) => f
       })
   return { files, diagnostics, symbols: result.symbols, checked: result.checked, ir }
+}
+
+/**
+ * A step nested in a step is what a missing `}` looks like from inside; when the file already
+ * has the missing-brace error (E006), the nested-step error only repeats it.
+ */
+const withoutEchoes = (items: ReadonlyArray<Diagnostic>): Array<Diagnostic> => {
+  const unclosed = new Set(items.filter((d) => d.code === "E006").map((d) => d.span.file))
+  return items.filter((d) => !(d.code === "E021" && d.message.startsWith("`step`") && unclosed.has(d.span.file)))
 }
 
 export const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticSink, options: CompileOptions): { symbols: SymbolTable; checked: CheckedWorkspace } => {
@@ -151,6 +160,14 @@ const reportLexical = (input: SourceInput, parsed: ParseOutput, sink: Diagnostic
     sink.report("E001", span, { char: shown }, { help: lexicalHelp(char, lines[line - 1] ?? "") })
   }
   for (const c of parsed.comments) {
+    if (c.tokenType.name === "HashComment") {
+      const span = tokenSpan(input.path, c)!
+      const hash = { ...span, end: span.start + 1, endLine: span.startLine, endColumn: span.startColumn + 1 }
+      sink.report("E001", hash, { char: "#" }, {
+        help: "comments start with `//` or are written `/* ... */`",
+        fixes: [{ title: "Replace with `//`", span: hash, replacement: "//" }]
+      })
+    }
     if (c.tokenType.name === "UnterminatedBlockComment") {
       const span = tokenSpan(input.path, c)!
       sink.report("E003", { ...span, end: span.start + 2, endLine: span.startLine, endColumn: span.startColumn + 2 }, {}, { help: "close it with `*/`" })

@@ -249,7 +249,7 @@ const impossibility = (fields: CronFields, domField: Span, monthField: Span): Cr
   const months = fields.month.map(monthName)
   return {
     kind: "impossible",
-    message: `never fires: day-of-month \`${domField.text}\` does not occur in month \`${monthField.text}\``,
+    message: `day-of-month \`${domField.text}\` does not occur in month \`${monthField.text}\``,
     start: domField.start,
     end: monthField.end,
     help: `${listed(months)} ${months.length === 1 ? "has" : "have"} at most ${longest} days`

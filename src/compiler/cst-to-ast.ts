@@ -79,10 +79,10 @@ class Builder {
 
   private stray(node: CstNode, where: string): void {
     const tokens = collectTokens(node)
-    const span = joinSpans(this.tokenSpan(tokens[0]), this.tokenSpan(tokens[tokens.length - 1]))
     const first = tokens[0]!
-    const what = tokens.length === 1 ? `\`${first.image}\`` : `\`${first.image}\` and what follows`
-    this.sink.report("E008", span, { what, where }, {
+    // The first stray token is the mistake; what follows it was skipped to resynchronise.
+    this.sink.report("E008", this.tokenSpan(first), { what: `\`${first.image}\``, where }, {
+      notes: tokens.length > 1 ? [`the rest, up to \`${tokens[tokens.length - 1]!.image}\` on line ${tokens[tokens.length - 1]!.startLine}, was skipped`] : [],
       help:
         where === "at top level"
           ? "the top level holds declarations: `location`, `software`, `grouping` and `pipeline`"
@@ -219,7 +219,9 @@ class Builder {
 
   private versionRange(node: C.VersionRangeCstNode): A.VersionRangeNode {
     const op = node.children.operator?.[0]
-    const version = node.children.version?.[0]
+    const found = node.children.version?.[0]
+    // A version the parser had to invent is absent; the syntax error was reported.
+    const version = found === undefined || found.isInsertedInRecovery === true || Number.isNaN(found.startOffset) ? undefined : found
     const span = this.nodeSpan(node)
     const operator = op?.image ?? "="
     return {
@@ -234,6 +236,13 @@ class Builder {
     if (node === undefined) return []
     const out: Array<A.Entry> = []
     for (const e of node.children.entry ?? []) {
+      const equals = e.children.misplacedEquals?.[0]
+      if (equals !== undefined) {
+        const span = this.tokenSpan(equals)
+        this.sink.report("E005", span, { detail: "unexpected `=`: these entries are written `key value`, e.g. `cpus 4`" }, {
+          fixes: [{ title: "Remove `=`", span, replacement: "" }]
+        })
+      }
       const key = this.ident(e.children.key?.[0])
       const value = this.values(e.children.value)[0]
       if (key === undefined || value === undefined) continue
@@ -322,12 +331,24 @@ class Builder {
     return { kind: "string", value: decoded.value, raw, span, terminated: decoded.terminated }
   }
 
+  /** `&&` and `||` work as `and` and `or`, with one diagnostic and a fix each. */
+  private reportSymbolOperators(tokens: ReadonlyArray<IToken> | undefined): void {
+    for (const t of tokens ?? []) {
+      const word = t.tokenType.name === "AndSymbol" ? "and" : t.tokenType.name === "OrSymbol" ? "or" : undefined
+      if (word === undefined) continue
+      const span = this.tokenSpan(t)
+      this.sink.report("E001", span, { char: t.image }, { help: `write \`${word}\``, fixes: [{ title: `Replace with \`${word}\``, span, replacement: word }] })
+    }
+  }
+
   private orExpression(node: C.OrExpressionCstNode): A.Expression {
+    this.reportSymbolOperators(node.children.operators)
     const operands = (node.children.operands ?? []).map((a) => this.andExpression(a))
     return operands.length === 1 ? operands[0]! : { kind: "or", operands, span: this.nodeSpan(node) }
   }
 
   private andExpression(node: C.AndExpressionCstNode): A.Expression {
+    this.reportSymbolOperators(node.children.operators)
     const operands = (node.children.operands ?? []).map((n) => this.notExpression(n))
     return operands.length === 1 ? operands[0]! : { kind: "and", operands, span: this.nodeSpan(node) }
   }
@@ -355,7 +376,13 @@ class Builder {
     const column = this.columnPath(path)
     const opToken = ch.operator?.[0]
     const negated = ch.Kw_not !== undefined
-    const base = opToken?.image ?? "=="
+    if (opToken?.tokenType.name === "Equals") {
+      const span = this.tokenSpan(opToken)
+      this.sink.report("E005", span, { detail: "`=` is not a comparison; equality is written `==`" }, {
+        fixes: [{ title: "Replace with `==`", span, replacement: "==" }]
+      })
+    }
+    const base = opToken?.tokenType.name === "Equals" ? "==" : (opToken?.image ?? "==")
     const operator = (negated ? `not ${base}` : base) as A.ComparisonOperator
     const values = this.values([...(ch.value ?? []), ...(ch.items ?? [])])
     const notSpan = ch.Kw_not?.[0]

@@ -99,6 +99,8 @@ export type StrayTopLevelCstChildren = {
   Kw_like?: IToken[];
   Kw_true?: IToken[];
   Kw_false?: IToken[];
+  AndSymbol?: IToken[];
+  OrSymbol?: IToken[];
   RCurly?: IToken[];
   LParen?: IToken[];
   RParen?: IToken[];
@@ -178,6 +180,8 @@ export type SkippedBlockCstChildren = {
   Kw_true?: IToken[];
   Kw_false?: IToken[];
   Identifier?: IToken[];
+  AndSymbol?: IToken[];
+  OrSymbol?: IToken[];
   LParen?: IToken[];
   RParen?: IToken[];
   LBracket?: IToken[];
@@ -245,7 +249,7 @@ export interface RunPropertyCstNode extends CstNode {
 
 export type RunPropertyCstChildren = {
   keyword: IToken[];
-  software: IToken[];
+  software?: (IToken)[];
   versionRange?: VersionRangeCstNode[];
 };
 
@@ -289,7 +293,7 @@ export interface OrExpressionCstNode extends CstNode {
 
 export type OrExpressionCstChildren = {
   operands: (AndExpressionCstNode)[];
-  Kw_or?: IToken[];
+  operators?: (IToken)[];
 };
 
 export interface AndExpressionCstNode extends CstNode {
@@ -299,7 +303,7 @@ export interface AndExpressionCstNode extends CstNode {
 
 export type AndExpressionCstChildren = {
   operands: (NotExpressionCstNode)[];
-  Kw_and?: IToken[];
+  operators?: (IToken)[];
 };
 
 export interface NotExpressionCstNode extends CstNode {
@@ -412,6 +416,7 @@ export interface EntryCstNode extends CstNode {
 
 export type EntryCstChildren = {
   key: IToken[];
+  misplacedEquals?: IToken[];
   value: ValueCstNode[];
 };
 
@@ -447,7 +452,7 @@ export interface ValueCstNode extends CstNode {
 
 export type ValueCstChildren = {
   literal?: IToken[];
-  identifier?: IToken[];
+  identifier?: (IToken)[];
   list?: ListCstNode[];
   map?: MapCstNode[];
 };
@@ -485,40 +490,43 @@ export interface StrayInBlockCstNode extends CstNode {
 }
 
 export type StrayInBlockCstChildren = {
-  StringLiteral?: IToken[];
-  UnterminatedString?: IToken[];
-  Timestamp?: IToken[];
-  DateLiteral?: IToken[];
-  VersionLiteral?: IToken[];
-  Percent?: IToken[];
-  DecimalLiteral?: IToken[];
-  Quantity?: IToken[];
-  IntegerLiteral?: IToken[];
-  Kw_continuous?: IToken[];
-  Kw_cron?: IToken[];
-  Kw_manual?: IToken[];
-  Kw_timezone?: IToken[];
-  Kw_and?: IToken[];
-  Kw_or?: IToken[];
-  Kw_not?: IToken[];
-  Kw_in?: IToken[];
-  Kw_like?: IToken[];
-  Kw_true?: IToken[];
-  Kw_false?: IToken[];
-  LParen?: IToken[];
-  RParen?: IToken[];
-  LBracket?: IToken[];
-  RBracket?: IToken[];
-  Comma?: IToken[];
-  Dot?: IToken[];
-  EqEq?: IToken[];
-  NotEq?: IToken[];
-  LessEq?: IToken[];
-  GreaterEq?: IToken[];
-  Less?: IToken[];
-  Greater?: IToken[];
-  Equals?: IToken[];
-  Caret?: IToken[];
-  Tilde?: IToken[];
-  Star?: IToken[];
+  StringLiteral?: (IToken)[];
+  UnterminatedString?: (IToken)[];
+  Timestamp?: (IToken)[];
+  DateLiteral?: (IToken)[];
+  VersionLiteral?: (IToken)[];
+  Percent?: (IToken)[];
+  DecimalLiteral?: (IToken)[];
+  Quantity?: (IToken)[];
+  IntegerLiteral?: (IToken)[];
+  Kw_continuous?: (IToken)[];
+  Kw_cron?: (IToken)[];
+  Kw_manual?: (IToken)[];
+  Kw_timezone?: (IToken)[];
+  Kw_and?: (IToken)[];
+  Kw_or?: (IToken)[];
+  Kw_not?: (IToken)[];
+  Kw_in?: (IToken)[];
+  Kw_like?: (IToken)[];
+  Kw_true?: (IToken)[];
+  Kw_false?: (IToken)[];
+  AndSymbol?: (IToken)[];
+  OrSymbol?: (IToken)[];
+  LParen?: (IToken)[];
+  RParen?: (IToken)[];
+  LBracket?: (IToken)[];
+  RBracket?: (IToken)[];
+  Comma?: (IToken)[];
+  Dot?: (IToken)[];
+  EqEq?: (IToken)[];
+  NotEq?: (IToken)[];
+  LessEq?: (IToken)[];
+  GreaterEq?: (IToken)[];
+  Less?: (IToken)[];
+  Greater?: (IToken)[];
+  Equals?: (IToken)[];
+  Caret?: (IToken)[];
+  Tilde?: (IToken)[];
+  Star?: (IToken)[];
+  Identifier?: IToken[];
 };

@@ -21,6 +21,7 @@ const def = <P = Record<string, never>>(severity: Severity, title: string, messa
 })
 
 const q = (s: string): string => `\`${s}\``
+const a = (noun: string): string => (/^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`)
 
 export const definitions = {
   // Lexical and syntax.
@@ -48,7 +49,7 @@ export const definitions = {
   E012: def<{ name: string; actual: string; expected: string }>(
     "error",
     "reference to the wrong kind",
-    (p) => `${q(p.name)} is a ${p.actual}, but a ${p.expected} is expected here`
+    (p) => `${q(p.name)} is ${a(p.actual)}, but ${a(p.expected)} is expected here`
   ),
 
   E013: def<{ word: string; kind: string }>(
@@ -83,18 +84,18 @@ export const definitions = {
   E032: def<{ column: string; type: string }>(
     "error",
     "JSON path on a non-JSON column",
-    (p) => `${q(p.column)} is a ${p.type} column, not JSON: it has no fields`
+    (p) => `${q(p.column)} is ${a(p.type)} column, not JSON: it has no fields`
   ),
   E033: def<{ column: string; type: string; found: string }>(
     "error",
     "type mismatch",
-    (p) => `${q(p.column)} is a ${p.type} column and cannot be compared with ${p.found}`
+    (p) => `${q(p.column)} is ${a(p.type)} column and cannot be compared with ${p.found}`
   ),
   E034: def<{ value: string; column: string }>("error", "unknown enum value", (p) => `${q(p.value)} is not a value of ${q(p.column)}`),
   E035: def<{ operator: string; column: string; type: string }>(
     "error",
     "operator not valid for the column",
-    (p) => `${q(p.operator)} cannot be used on ${q(p.column)}, a ${p.type} column`
+    (p) => `${q(p.operator)} cannot be used on ${q(p.column)}, ${a(p.type)} column`
   ),
   E036: def<{ cycle: string }>("error", "grouping inheritance cycle", (p) => `groupings inherit from each other in a cycle: ${p.cycle}`),
   E037: def<{ column: string }>("error", "JSON column without a path", (p) => `${q(p.column)} is a JSON column: name a field inside it`),
@@ -134,7 +135,7 @@ export const definitions = {
     "placeholder without a config key",
     (p) => `the command uses ${q(`{config.${p.key}}`)}, but step ${q(p.step)} has no config key ${q(p.key)}`
   ),
-  E071: def<{ placeholder: string }>("error", "unknown placeholder", (p) => `unknown placeholder ${q(`{${p.placeholder}}`)} in command`),
+  E071: def<{ placeholder: string; where: string }>("error", "unknown placeholder", (p) => `unknown placeholder ${q(`{${p.placeholder}}`)} in ${p.where}`),
   E072: def<{ found: string }>("error", "config value is not plain data", (p) => `config values must be plain data, found ${p.found}`),
   E073: def<{ key: string }>("error", "duplicate config key", (p) => `config key ${q(p.key)} is given more than once`),
   E074: def("error", "unclosed placeholder", () => "placeholder is not closed: `}` is missing"),

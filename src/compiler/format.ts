@@ -20,17 +20,43 @@ export const formatText = (text: string): FormatResult => {
   const parsed = parseText(text)
   if (parsed.lexErrors.length > 0 || parsed.parseErrors.length > 0) return { ok: false, reason: "the file has syntax errors" }
   const cst = parsed.cst as C.WorkspaceCstNode
-  if ((cst.children.strayTopLevel?.length ?? 0) > 0 || (cst.children.skippedBlock?.length ?? 0) > 0 || (cst.children.unknownDeclaration?.length ?? 0) > 0) {
-    return { ok: false, reason: "the file has syntax errors" }
-  }
+  if (containsRecovery(cst)) return { ok: false, reason: "the file has syntax errors" }
   if (parsed.comments.some((c) => c.tokenType.name === "UnterminatedBlockComment")) return { ok: false, reason: "the file has an unterminated comment" }
+  if (parsed.comments.some((c) => c.tokenType.name === "HashComment")) return { ok: false, reason: "the file has syntax errors (a `#` comment)" }
   if (parsed.tokens.some((t) => t.tokenType.name === "UnterminatedString")) return { ok: false, reason: "the file has an unterminated string" }
   const printer = new Printer(text, parsed.comments, true)
   printer.workspace(cst)
   return { ok: true, text: printer.finish() }
 }
 
+/** Whether `sep` is the comma right after entry `n`, before the next entry or the closing brace. */
+const isSeparatorOf = (sep: IToken, n: CstNode, items: ReadonlyArray<CstNode>, close: IToken | undefined): boolean => {
+  const next = items[items.indexOf(n) + 1]
+  const limit = next?.location?.startOffset ?? close?.startOffset ?? Number.POSITIVE_INFINITY
+  return sep.startOffset > (n.location?.endOffset ?? 0) && sep.startOffset < limit
+}
+
 const isToken = (x: CstNode | IToken): x is IToken => (x as IToken).tokenType !== undefined
+
+// Rules that only match text the checker reports as a syntax error; such text has no layout.
+const recoveryRules = new Set(["strayTopLevel", "strayInBlock", "skippedBlock", "unknownDeclaration"])
+
+const containsRecovery = (node: CstNode): boolean => {
+  if (recoveryRules.has(node.name) || node.recoveredNode === true) return true
+  // A misspelled property is the checker's business; its tokens are printed as they are.
+  if (node.name === "unknownProperty") return false
+  const ch = node.children as Record<string, Array<CstNode | IToken> | undefined>
+  // `cpus = 4`, `state = "x"`, `&&`, `||`: accepted by the parser only to report them.
+  if (node.name === "entry" && ch["misplacedEquals"] !== undefined) return true
+  if (node.name === "comparison" && (ch["operator"]?.[0] as IToken | undefined)?.tokenType.name === "Equals") return true
+  if ((node.name === "orExpression" || node.name === "andExpression") && ch["operators"]?.some((t) => isToken(t) && t.tokenType.name.endsWith("Symbol")) === true) {
+    return true
+  }
+  for (const children of Object.values(ch)) {
+    for (const c of children ?? []) if (!isToken(c) && containsRecovery(c)) return true
+  }
+  return false
+}
 
 const tokensOf = (node: CstNode): Array<IToken> => {
   const out: Array<IToken> = []
@@ -54,10 +80,12 @@ class Printer {
   private out = ""
   private depth = 0
   private atLineStart = true
-  private lastEnd = 0
+  lastEnd = 0
   private commentIndex = 0
   private blankRequested = false
   private pendingSpace = false
+  /** Between a `{` and the first thing inside it, where no blank line belongs. */
+  private justOpened = false
 
   constructor(
     private readonly source: string,
@@ -88,7 +116,7 @@ class Printer {
 
   private writeRaw(text: string): void {
     if (this.atLineStart) {
-      if (this.blankRequested && this.out.length > 0 && !this.out.endsWith("{\n")) this.out += "\n"
+      if (this.blankRequested && this.out.length > 0 && !this.justOpened && !this.out.endsWith("{\n")) this.out += "\n"
       this.blankRequested = false
       this.out += indentUnit.repeat(this.depth)
       this.atLineStart = false
@@ -104,10 +132,13 @@ class Printer {
 
   /** Comments on the same source line as the last token, before a line break is written. */
   private flushTrailing(): void {
-    const next = this.comments[this.commentIndex]
-    if (next === undefined || this.atLineStart || this.lastEnd === 0) return
-    if (/\n/.test(this.source.slice(this.lastEnd, next.startOffset))) return
-    this.flushComments(next.startOffset + 1)
+    for (;;) {
+      const next = this.comments[this.commentIndex]
+      if (next === undefined || this.atLineStart || this.lastEnd === 0) return
+      // Only a comment right after the last token trails it; one after later tokens waits for them.
+      if (next.startOffset >= this.lastEnd && !/^[ \t]*$/.test(this.source.slice(this.lastEnd, next.startOffset))) return
+      this.flushComments(next.startOffset + 1)
+    }
   }
 
   /** Comments that start before `offset`: on their own line, or trailing the previous token. */
@@ -115,7 +146,9 @@ class Printer {
     while (this.commentIndex < this.comments.length && this.comments[this.commentIndex]!.startOffset < offset) {
       const c = this.comments[this.commentIndex++]!
       if (!this.withComments) continue
-      const ownLine = this.lastEnd === 0 || /\n/.test(this.source.slice(this.lastEnd, c.startOffset))
+      // At the start of an output line a comment stands on its own line even if, in the source,
+      // it followed another comment; otherwise a second run would move it.
+      const ownLine = this.atLineStart || this.lastEnd === 0 || /\n/.test(this.source.slice(this.lastEnd, c.startOffset))
       if (ownLine) {
         this.newline()
         if (this.hasBlankLineBetween(this.lastEnd, c.startOffset) && this.lastEnd > 0) this.blankRequested = true
@@ -134,13 +167,21 @@ class Printer {
   }
 
   /** Emits a token with a space before it unless glued to the previous one. */
-  private token(t: IToken | undefined, glued = false): void {
+  private token(t: IToken | undefined, glued = false, text = t?.image ?? ""): void {
     if (t === undefined) return
     this.flushComments(t.startOffset)
     if (this.atLineStart && this.lastEnd > 0 && this.hasBlankLineBetween(this.lastEnd, t.startOffset)) this.blankRequested = true
     if (glued) this.pendingSpace = false
-    this.writeRaw(t.image)
+    this.writeRaw(text)
+    this.justOpened = false
     this.pendingSpace = true
+    this.lastEnd = (t.endOffset ?? t.startOffset) + 1
+  }
+
+  /** Leaves a token out of the output (`cpus = 4` is written `cpus 4`). */
+  skip(t: IToken | undefined): void {
+    if (t === undefined) return
+    this.flushComments(t.startOffset)
     this.lastEnd = (t.endOffset ?? t.startOffset) + 1
   }
 
@@ -191,9 +232,18 @@ class Printer {
     this.block(node.children.block?.[0])
   }
 
+  /** Writes `{` before any comment that precedes it: `name // c\n{` becomes `name { // c`. */
+  private openBrace(t: IToken | undefined): void {
+    if (t === undefined) return
+    this.writeRaw(t.image)
+    this.pendingSpace = true
+    this.lastEnd = Math.max(this.lastEnd, (t.endOffset ?? t.startOffset) + 1)
+    this.justOpened = true
+  }
+
   private block(node: C.BlockCstNode | undefined): void {
     if (node === undefined) return
-    this.token(node.children.LCurly?.[0])
+    this.openBrace(node.children.LCurly?.[0])
     this.depth++
     for (const p of node.children.property ?? []) {
       this.newline()
@@ -290,21 +340,43 @@ class Printer {
 
   private list(node: C.ListCstNode): void {
     const ch = node.children
-    this.token(ch.LBracket?.[0])
     const items = ch.items ?? []
+    const close = ch.RBracket?.[0]
+    // A comment inside a list puts every item on its own line, so the comment keeps its item.
+    const broken = items.length > 0 && this.hasCommentsIn(node)
+    this.token(ch.LBracket?.[0])
+    if (broken) this.depth++
     items.forEach((v, i) => {
-      if (i === 0) this.glue()
-      else this.token(ch.Comma?.[i - 1], true)
+      if (i > 0) this.token(ch.Comma?.[i - 1], true)
+      if (broken) this.newline()
+      else if (i === 0) this.glue()
       this.value(v)
     })
-    // A trailing comma is dropped; its comments are not lost, they flush before `]`.
-    const close = ch.RBracket?.[0]
+    // A trailing comma is dropped; comments before `]` stay inside the list.
     if (close !== undefined) this.flushComments(close.startOffset)
-    this.token(close, true)
+    if (broken) {
+      this.depth--
+      this.newline()
+      this.blankRequested = false
+    }
+    this.token(close, !broken)
   }
 
   /** `{ ... }` of a map or of entries: inline when short and comment-free, else one entry per line. */
-  private braces(node: CstNode, open: IToken | undefined, close: IToken | undefined, items: ReadonlyArray<CstNode>, item: (p: Printer, n: CstNode) => void): void {
+  private braces(
+    node: CstNode,
+    open: IToken | undefined,
+    close: IToken | undefined,
+    items: ReadonlyArray<CstNode>,
+    separators: ReadonlyArray<IToken>,
+    printItem: (p: Printer, n: CstNode) => void
+  ): void {
+    // Optional commas between entries are dropped; skipping them keeps comments after them in place.
+    const item = (p: Printer, n: CstNode): void => {
+      printItem(p, n)
+      const end = n.location?.endOffset ?? 0
+      for (const sep of separators) if (sep.startOffset > end && p.lastEnd <= sep.startOffset && isSeparatorOf(sep, n, items, close)) p.skip(sep)
+    }
     if (items.length === 0) {
       this.token(open)
       if (close !== undefined) this.flushComments(close.startOffset)
@@ -352,7 +424,7 @@ class Printer {
 
   private map(node: C.MapCstNode): void {
     const ch = node.children
-    this.braces(node, ch.LCurly?.[0], ch.RCurly?.[0], ch.mapEntry ?? [], (p, n) => p.mapEntry(n as C.MapEntryCstNode))
+    this.braces(node, ch.LCurly?.[0], ch.RCurly?.[0], ch.mapEntry ?? [], ch.Comma ?? [], (p, n) => p.mapEntry(n as C.MapEntryCstNode))
   }
 
   private mapEntry(node: C.MapEntryCstNode): void {
@@ -369,7 +441,7 @@ class Printer {
 
   private entries(node: C.EntriesCstNode): void {
     const ch = node.children
-    this.braces(node, ch.LCurly?.[0], ch.RCurly?.[0], ch.entry ?? [], (p, n) => {
+    this.braces(node, ch.LCurly?.[0], ch.RCurly?.[0], ch.entry ?? [], ch.Comma ?? [], (p, n) => {
       const e = (n as C.EntryCstNode).children
       p.token(e.key?.[0])
       const v = e.value?.[0]
@@ -384,12 +456,15 @@ class Printer {
     if (expr === undefined) return
     const flat = this.flatWidth(expr, (p) => p.orExpression(expr, false))
     const breakLines = this.currentColumn() + 1 + flat > maxWidth
+    // Continuation lines, and lines a comment forces, sit one level deeper than `where`.
+    this.depth++
     this.orExpression(expr, breakLines)
+    this.depth--
   }
 
   private orExpression(node: C.OrExpressionCstNode, breakLines: boolean): void {
     const operands = node.children.operands ?? []
-    const ors = node.children.Kw_or ?? []
+    const ors = node.children.operators ?? []
     // Break before the top-level operators only: `or` when there are several, else the `and`s.
     const breakAnds = breakLines && operands.length === 1
     operands.forEach((a, i) => {
@@ -403,13 +478,11 @@ class Printer {
 
   private continuation(): void {
     this.newline()
-    this.out += indentUnit.repeat(this.depth + 1)
-    this.atLineStart = false
   }
 
   private andExpression(node: C.AndExpressionCstNode, breakLines: boolean): void {
     const operands = node.children.operands ?? []
-    const ands = node.children.Kw_and ?? []
+    const ands = node.children.operators ?? []
     operands.forEach((n, i) => {
       if (i > 0) {
         if (breakLines) this.continuation()
@@ -431,7 +504,9 @@ class Printer {
     if (atom.orExpression) {
       this.token(atom.LParen?.[0])
       this.glue()
+      this.depth++
       this.orExpression(atom.orExpression[0]!, false)
+      this.depth--
       this.token(atom.RParen?.[0], true)
       return
     }

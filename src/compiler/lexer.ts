@@ -2,9 +2,10 @@ import { createToken, Lexer, type TokenType } from "chevrotain"
 
 /*
  * The lexer of the `.ccat` language. One token type per kind of word; keywords are ordinary
- * tokens with `longer_alt: Identifier` so `stepper` stays an identifier, and every keyword is
- * also a `Name` (a token category) so a step may be called `config` or `time` where a name is
- * expected. Only the filter operators and booleans are reserved.
+ * tokens with `longer_alt: Identifier` so `stepper` stays an identifier. Every keyword except
+ * the reserved filter words and booleans is also a `Name` (a token category), so keywords may
+ * serve as config keys, resource keys and JSON path segments; the checker refuses them as names
+ * of declarations (E013).
  */
 
 // A category: the parser consumes `Name` wherever any identifier or keyword may stand.
@@ -18,6 +19,8 @@ export const DeclarationKeyword = createToken({ name: "DeclarationKeyword", labe
 export const RangeOperator = createToken({ name: "RangeOperator", label: "a range operator", pattern: Lexer.NA })
 export const VersionNumber = createToken({ name: "VersionNumber", label: "a version", pattern: Lexer.NA })
 export const ComparisonOperator = createToken({ name: "ComparisonOperator", label: "a comparison operator", pattern: Lexer.NA })
+/** Every keyword that is not reserved: usable as a key, and recovered as a reference. */
+export const Keyword = createToken({ name: "Keyword", label: "a keyword", pattern: Lexer.NA })
 
 export const Identifier = createToken({
   name: "Identifier",
@@ -33,7 +36,7 @@ const keyword = (word: string, reserved = false, categories: Array<TokenType> = 
     label: `\`${word}\``,
     pattern: new RegExp(word),
     longer_alt: Identifier,
-    categories: reserved ? categories : [Name, ...categories]
+    categories: reserved ? categories : [Name, Keyword, ...categories]
   })
   keywordTokens.push(token)
   return token
@@ -105,6 +108,11 @@ export const UnterminatedBlockComment = createToken({
   line_breaks: true,
   group: "comments"
 })
+// Written by habit from other languages; lexed whole so each costs exactly one diagnostic.
+export const HashComment = createToken({ name: "HashComment", pattern: /#[^\n\r]*/, group: "comments" })
+export const AndSymbol = createToken({ name: "AndSymbol", label: "`and`", pattern: /&&/ })
+export const OrSymbol = createToken({ name: "OrSymbol", label: "`or`", pattern: /\|\|/ })
+
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
   pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,
@@ -190,6 +198,7 @@ export const allTokens: ReadonlyArray<TokenType> = [
   LineComment,
   BlockComment,
   UnterminatedBlockComment,
+  HashComment,
   StringLiteral,
   UnterminatedString,
   Timestamp,
@@ -208,6 +217,9 @@ export const allTokens: ReadonlyArray<TokenType> = [
   RangeOperator,
   VersionNumber,
   ComparisonOperator,
+  Keyword,
+  AndSymbol,
+  OrSymbol,
   LCurly,
   RCurly,
   LParen,

@@ -74,6 +74,8 @@ export interface SoftwareModel {
   readonly description: string | null
   readonly image: string
   readonly versions: ReadonlyArray<SemVer>
+  /** False when some declared version did not parse (E061): a range may have meant it. */
+  readonly allVersionsValid: boolean
   readonly command: string
   readonly placeholders: ReadonlyArray<Placeholder>
 }

@@ -5,9 +5,10 @@ import { parserErrorMessages } from "./parser-messages.ts"
 /*
  * The `.ccat` parser. Every block body is a list of properties; which property belongs in which
  * block is checked later (properties.ts), so a misplaced or misspelled property costs one
- * precise diagnostic, not a cascade. Three catch-all rules keep recovery local:
- * `unknownDeclaration` (a misspelled top-level keyword and its braces), `unknownProperty` (a
- * misspelled property and its values) and `strayTokens` (anything else, one diagnostic per run).
+ * precise diagnostic, not a cascade. Catch-all rules keep recovery local: `unknownDeclaration`
+ * (a misspelled top-level keyword and its braces), `unknownProperty` (a misspelled property and
+ * its values), `skippedBlock` (stray braces) and `strayTopLevel`/`strayInBlock` (anything else,
+ * one diagnostic per run of tokens).
  */
 
 const declarationKeywords = [T.Location, T.Software, T.Grouping, T.Pipeline]
@@ -156,7 +157,10 @@ export class CcatParser extends CstParser {
 
   public runProperty = this.RULE("runProperty", () => {
     this.CONSUME(T.Run, { LABEL: "keyword" })
-    this.CONSUME(T.Identifier, { LABEL: "software" })
+    this.OR([
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "software" }) },
+      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "software" }) }
+    ])
     this.OPTION(() => this.SUBRULE(this.versionRange))
   })
 
@@ -200,7 +204,10 @@ export class CcatParser extends CstParser {
   public orExpression = this.RULE("orExpression", () => {
     this.SUBRULE(this.andExpression, { LABEL: "operands" })
     this.MANY(() => {
-      this.CONSUME(T.Or)
+      this.OR([
+        { ALT: () => this.CONSUME(T.Or, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.OrSymbol, { LABEL: "operators" }) }
+      ])
       this.SUBRULE2(this.andExpression, { LABEL: "operands" })
     })
   })
@@ -208,7 +215,10 @@ export class CcatParser extends CstParser {
   public andExpression = this.RULE("andExpression", () => {
     this.SUBRULE(this.notExpression, { LABEL: "operands" })
     this.MANY(() => {
-      this.CONSUME(T.And)
+      this.OR([
+        { ALT: () => this.CONSUME(T.And, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.AndSymbol, { LABEL: "operators" }) }
+      ])
       this.SUBRULE2(this.notExpression, { LABEL: "operands" })
     })
   })
@@ -243,7 +253,11 @@ export class CcatParser extends CstParser {
     this.OR([
       {
         ALT: () => {
-          this.CONSUME(T.ComparisonOperator, { LABEL: "operator" })
+          this.OR2([
+            { ALT: () => this.CONSUME(T.ComparisonOperator, { LABEL: "operator" }) },
+            // `state = "x"`: parsed as `==` and reported, so the condition is kept.
+            { ALT: () => this.CONSUME(T.Equals, { LABEL: "operator" }) }
+          ])
           this.SUBRULE(this.value)
         }
       },
@@ -328,6 +342,8 @@ export class CcatParser extends CstParser {
 
   public entry = this.RULE("entry", () => {
     this.CONSUME(T.Name, { LABEL: "key" })
+    // `cpus = 4`: the `=` is reported, the entry kept.
+    this.OPTION(() => this.CONSUME(T.Equals, { LABEL: "misplacedEquals" }))
     this.SUBRULE(this.value)
   })
 
@@ -359,6 +375,9 @@ export class CcatParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "identifier" }) },
+      // A keyword on the same line is a reference to something wrongly named after a keyword
+      // (reported once, at its declaration); on a later line it starts the next property.
+      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "identifier" }) },
       { ALT: () => this.SUBRULE(this.list) },
       { ALT: () => this.SUBRULE(this.map) }
     ])
@@ -392,8 +411,16 @@ export class CcatParser extends CstParser {
     )
   })
 
+  // Greedy through names too: `... ] and RawDataPackage.state == "x"` is one stray run, not three.
+  private onSameLine(): boolean {
+    const previous = this.LA(0)
+    const next = this.LA(1)
+    return previous.endLine !== undefined && previous.endLine === next.startLine
+  }
+
   public strayInBlock = this.RULE("strayInBlock", () => {
-    this.AT_LEAST_ONE(() => this.OR(blockJunk.map((t) => ({ ALT: () => this.CONSUME(t) }))))
+    this.OR(blockJunk.map((t) => ({ ALT: () => this.CONSUME(t) })))
+    this.MANY(() => this.OR2([...blockJunk, T.Identifier].map((t) => ({ ALT: () => this.CONSUME2(t) }))))
   })
 }
 
