@@ -411,4 +411,5 @@ const main = (): void => {
   printTable(rows)
 }
 
-if (process.argv[1]?.includes("compile")) main()
+// Run when executed directly (tsx bench/compile.ts) or through bench/bundled.mjs.
+if (process.argv[1]?.endsWith("compile.ts") || process.env.CCAT_BENCH === "1") main()

@@ -6,6 +6,9 @@ import { createHash } from "node:crypto"
  * which is what content hashes and byte-identical IR files need.
  */
 
+// Characters JSON must escape; strings without them are written as they are (the common case).
+const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/
+
 export const canonicalJson = (value: unknown, indent?: number, skipKeys?: ReadonlySet<string>): string => {
   // One growing string: V8 appends to it cheaply, and no intermediate arrays are made.
   let out = ""
@@ -20,11 +23,14 @@ export const canonicalJson = (value: unknown, indent?: number, skipKeys?: Readon
     switch (typeof v) {
       case "number":
         if (!Number.isFinite(v)) throw new Error("canonicalJson: non-finite number")
-        out += Object.is(v, -0) ? "0" : JSON.stringify(v)
+        // String() is JSON's number form for finite numbers, and writes -0 as "0".
+        out += String(v)
         return
       case "string":
+        out += needsEscape.test(v) ? JSON.stringify(v) : `"${v}"`
+        return
       case "boolean":
-        out += JSON.stringify(v)
+        out += v ? "true" : "false"
         return
     }
     if (Array.isArray(v)) {

@@ -70,8 +70,7 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
         software: [...result.checked.software.values()],
         groupings: [...result.checked.groupings.values()].map((model) => ({ model, selection: result.checked.selections.get(model.name) ?? null })),
         pipelines: [...result.checked.pipelines.values()],
-        softwareByName: result.checked.software,
-        fileName: (f) => f
+        softwareByName: result.checked.software
       })
   return { files, diagnostics, symbols: result.symbols, checked: result.checked, ir }
 }

@@ -48,8 +48,9 @@ class Builder {
   }
 
   private ident(t: IToken | undefined): A.Identifier | undefined {
-    if (t === undefined || t.isInsertedInRecovery === true || tokenSpan(this.file, t) === undefined) return undefined
-    return { text: t.image, span: this.tokenSpan(t) }
+    if (t === undefined || t.isInsertedInRecovery === true) return undefined
+    const span = tokenSpan(this.file, t)
+    return span === undefined ? undefined : { text: t.image, span }
   }
 
   workspace(node: C.WorkspaceCstNode, _text: string): A.SourceFile {
@@ -290,8 +291,9 @@ class Builder {
     }
     if (ch.map !== undefined) return this.map(ch.map[0]!)
     const t = ch.literal?.[0] ?? ch.identifier?.[0]
-    if (t === undefined || t.isInsertedInRecovery === true || tokenSpan(this.file, t) === undefined) return undefined
-    const span = this.tokenSpan(t)
+    if (t === undefined || t.isInsertedInRecovery === true) return undefined
+    const span = tokenSpan(this.file, t)
+    if (span === undefined) return undefined
     const raw = t.image
     switch (t.tokenType.name) {
       case "StringLiteral":

@@ -125,7 +125,7 @@ export class IrGrouping extends Schema.Class<IrGrouping>("IrGrouping")({
   span: IrSpan
 }) {}
 
-export class IrStepSoftware extends Schema.Class<IrStepSoftware>("IrStepSoftware")({
+export const IrStepSoftware = Schema.Struct({
   name: Schema.String,
   range: Schema.String,
   /** The newest declared version the range allows, at compile time. */
@@ -134,15 +134,17 @@ export class IrStepSoftware extends Schema.Class<IrStepSoftware>("IrStepSoftware
   image: Schema.String,
   /** The part of the version that enters the fingerprint under the step's policy. */
   fingerprintVersion: Schema.String
-}) {}
+})
+export type IrStepSoftware = typeof IrStepSoftware.Type
 
-export class IrResources extends Schema.Class<IrResources>("IrResources")({
+export const IrResources = Schema.Struct({
   cpus: Schema.NullOr(Schema.Int),
   memoryBytes: Schema.NullOr(Schema.Number),
   timeSeconds: Schema.NullOr(Schema.Number),
   partition: Schema.NullOr(Schema.String),
   gpus: Schema.NullOr(Schema.Int)
-}) {}
+})
+export type IrResources = typeof IrResources.Type
 
 export class IrStep extends Schema.Class<IrStep>("IrStep")({
   name: Schema.String,
@@ -165,11 +167,12 @@ export class IrStep extends Schema.Class<IrStep>("IrStep")({
   span: IrSpan
 }) {}
 
-export class IrTrigger extends Schema.Class<IrTrigger>("IrTrigger")({
+export const IrTrigger = Schema.Struct({
   mode: Schema.Literal("continuous", "cron", "manual"),
   cron: Schema.NullOr(Schema.String),
   timezone: Schema.NullOr(Schema.String)
-}) {}
+})
+export type IrTrigger = typeof IrTrigger.Type
 
 export class IrPipeline extends Schema.Class<IrPipeline>("IrPipeline")({
   name: Schema.String,

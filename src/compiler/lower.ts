@@ -15,8 +15,6 @@ export interface LowerInput {
   readonly groupings: ReadonlyArray<{ readonly model: GroupingModel; readonly selection: Filter | null }>
   readonly pipelines: ReadonlyArray<PipelineModel>
   readonly softwareByName: ReadonlyMap<string, SoftwareModel>
-  /** Workspace-relative file names for spans. */
-  readonly fileName: (file: string) => string
 }
 
 // Schema classes validate on construction; the compiler built these values from checked data,
@@ -24,26 +22,9 @@ export interface LowerInput {
 const trusted = true
 
 export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
-  const span = (s: Span): Ir.IrSpan => ({
-    file: input.fileName(s.file),
-    start: s.start,
-    end: s.end,
-    startLine: s.startLine,
-    startColumn: s.startColumn,
-    endLine: s.endLine,
-    endColumn: s.endColumn
-  })
-  const filter = (f: Filter): Ir.IrFilter => {
-    switch (f.kind) {
-      case "and":
-      case "or":
-        return { kind: f.kind, operands: f.operands.map(filter), span: span(f.span) }
-      case "not":
-        return { kind: "not", operand: filter(f.operand), span: span(f.span) }
-      default:
-        return { ...f, span: span(f.span) }
-    }
-  }
+  // Compiler spans and filters have exactly the IR's shape; they are shared, not copied.
+  const span = (s: Span): Ir.IrSpan => s
+  const filter = (f: Filter): Ir.IrFilter => f
   const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const withHash = <T extends object>(fields: T, hashed: object = fields): T & { hash: string } => ({ ...fields, hash: contentHash(hashed) })
 
@@ -77,19 +58,33 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
         trusted
       )
   )
+  // A grouping's hash covers its own fields and its parent's hash (a Merkle chain), so the
+  // inherited selection, derived from exactly those, is not serialised again.
+  const byGroupingName = new Map(input.groupings.map((g) => [g.model.name, g]))
+  const groupingHashes = new Map<string, string>()
+  const groupingHash = (name: string): string => {
+    const known = groupingHashes.get(name)
+    if (known !== undefined) return known
+    const { model } = byGroupingName.get(name)!
+    const parent = model.from === null ? null : groupingHash(model.from)
+    const hash = contentHash({ name: model.name, description: model.description, from: model.from, parent, where: model.where })
+    groupingHashes.set(name, hash)
+    return hash
+  }
   const groupings = [...input.groupings]
     .sort((a, b) => (a.model.name < b.model.name ? -1 : 1))
     .map(
       ({ model, selection }) =>
         new Ir.IrGrouping(
-          withHash({
+          {
             name: model.name,
             description: model.description,
             from: model.from,
             where: model.where === null ? null : filter(model.where),
             selection: selection === null ? null : filter(selection),
+            hash: groupingHash(model.name),
             span: span(model.span)
-          }),
+          },
           trusted
         )
     )
@@ -101,7 +96,7 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
       description: p.description,
       data: p.data,
       location: p.location,
-      trigger: new Ir.IrTrigger({ mode: p.trigger.mode, cron: p.trigger.cron, timezone: p.trigger.timezone }, trusted),
+      trigger: { mode: p.trigger.mode, cron: p.trigger.cron, timezone: p.trigger.timezone },
       priority: p.priority,
       enabled: p.enabled,
       steps,
@@ -127,15 +122,12 @@ const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, s
     name: s.name,
     description: s.description,
     after: [...s.after].sort(),
-    software: new Ir.IrStepSoftware(
-      { name: software.name, range: formatRange(s.range), version, image: software.image.replaceAll("{version}", version), fingerprintVersion },
-      trusted
-    ),
+    software: { name: software.name, range: formatRange(s.range), version, image: software.image.replaceAll("{version}", version), fingerprintVersion },
     command: software.command,
     groupBy: s.groupBy,
     cooldownSeconds: s.cooldownSeconds,
     config: s.config,
-    resources: new Ir.IrResources(s.resources, trusted),
+    resources: s.resources,
     retries: s.retries,
     timeoutSeconds: s.timeoutSeconds,
     versionPolicy: s.versionPolicy,
@@ -144,7 +136,9 @@ const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, s
     fingerprint,
     span: span(s.span)
   }
-  return new Ir.IrStep({ ...fields, hash: contentHash(fields) }, trusted)
+  // The fingerprint already covers command and config: hash it instead of them (Merkle again).
+  const hash = contentHash({ ...fields, command: undefined, config: undefined })
+  return new Ir.IrStep({ ...fields, hash }, trusted)
 }
 
 /** Kahn's algorithm with a sorted ready set: deterministic for any declaration order. */
