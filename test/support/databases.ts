@@ -1,0 +1,69 @@
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { PgClient, PgMigrator } from "@effect/sql-pg"
+import { Effect, Layer, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
+import { migrationLoader } from "../../src/db/migrations/index.ts"
+
+/*
+ * The databases every database test runs against: the real PostgreSQL server (a fresh database
+ * per layer, dropped afterwards) and the embedded PGlite (in memory, behind its socket server).
+ * Both are reached through the same @effect/sql-pg client, as in production.
+ * CCAT_TEST_DATABASES=postgres or =pglite narrows the set; CCAT_TEST_POSTGRES_URL points at the
+ * server (default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+
+export type TestBackend = "postgres" | "pglite"
+
+export const testBackends: ReadonlyArray<TestBackend> = (process.env["CCAT_TEST_DATABASES"] ?? "postgres,pglite")
+  .split(",")
+  .map((s) => s.trim())
+  .filter((s): s is TestBackend => s === "postgres" || s === "pglite")
+
+const adminUrl = process.env["CCAT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
+
+/** A fresh, empty database on the real server; dropped when the scope closes. */
+const freshPostgres = Effect.acquireRelease(
+  Effect.gen(function* () {
+    const name = `ccat_test_${randomBytes(6).toString("hex")}`
+    yield* withAdmin((sql) => sql.unsafe(`CREATE DATABASE ${name}`))
+    const url = new URL(adminUrl)
+    url.pathname = `/${name}`
+    return { name, url: url.toString() }
+  }),
+  ({ name }) => withAdmin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).pipe(Effect.orDie)
+)
+
+const withAdmin = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return yield* f(sql)
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1 })), Effect.scoped, Effect.orDie)
+
+/** PGlite in memory, served on a loopback port like the embedded default. */
+const freshPglite = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const db = await PGlite.create()
+    const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: 8 })
+    await server.start()
+    const [host, port] = server.getServerConn().split(":")
+    return { db, server, url: `postgres://postgres@${host}:${port}/postgres` }
+  }),
+  ({ db, server }) => Effect.promise(async () => {
+    await server.stop()
+    await db.close()
+  })
+)
+
+/** An SqlClient on a fresh, migrated database of the given kind. */
+export const testDatabase = (backend: TestBackend): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const { url } = backend === "postgres" ? yield* freshPostgres : yield* freshPglite
+      const client = PgClient.layer({ url: Redacted.make(url), maxConnections: backend === "pglite" ? 4 : 8 })
+      const migrated = Layer.effectDiscard(PgMigrator.run({ loader: migrationLoader })).pipe(Layer.provide(NodeContext.layer))
+      return Layer.provideMerge(migrated, client)
+    })
+  ).pipe(Layer.orDie)
