@@ -11,6 +11,8 @@ await build({
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
+  // PGlite loads its WebAssembly and data files relative to its own module: keep it in node_modules.
+  external: ["@electric-sql/pglite", "@electric-sql/pglite-socket"],
   // Some dependencies still call require(); give the ES module bundle one.
   banner: { js: "import { createRequire as __ccatCreateRequire } from 'node:module'; const require = __ccatCreateRequire(import.meta.url);" }
 })

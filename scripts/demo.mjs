@@ -1,5 +1,7 @@
-// The Quick start demo: check and compile the example pipelines under pipelines/ on embedded
-// defaults. Later issues grow it into the full run (database, serve, products).
+// The Quick start demo on embedded defaults: check and compile pipelines/, seed the synthetic
+// observatory into the embedded database under .ccat/, then plan and apply the pipelines.
+// Running it again reuses what exists: the seed and the apply both report that nothing changed.
+// Later issues grow it into the full run (ccat serve, products, lineage).
 import { spawnSync } from "node:child_process"
 
 const ccat = (...args) => {
@@ -11,4 +13,8 @@ const ccat = (...args) => {
 ccat("check", "pipelines")
 ccat("fmt", "--check", "pipelines")
 ccat("compile", "pipelines", "--out", ".ccat/ir.json")
-console.log("\nThe IR of pipelines/ is in .ccat/ir.json: the input of `ccat plan` and `ccat apply`.")
+ccat("db", "seed", "--demo")
+ccat("plan", "pipelines")
+ccat("apply", "pipelines", "--yes")
+ccat("db", "status")
+console.log("\nThe demo observatory and the pipelines of pipelines/ are in the embedded database under .ccat/.")

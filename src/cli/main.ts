@@ -1,17 +1,40 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Exit } from "effect"
+import { DatabaseLive } from "../db/database.ts"
+import { applyCommand } from "./apply-command.ts"
 import { checkCommand } from "./check-command.ts"
 import { compileCommand } from "./compile-command.ts"
+import { dbMigrateCommand, dbStatusCommand } from "./db-command.ts"
+import { dbSeedCommand } from "./db-seed-command.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { fmtCommand } from "./fmt-command.ts"
+import { planCommand } from "./plan-command.ts"
+import { WorkspacePathError } from "./workspace-files.ts"
+
+// Commands that read or write the ops-db get the configured database (CCAT_DATABASE_URL, else
+// the embedded one), migrated on startup. `db migrate` and `db status` open it themselves.
+const db = Command.make("db").pipe(
+  Command.withDescription("The operations database: migrations, status and the demo dataset."),
+  Command.withSubcommands([dbMigrateCommand, dbStatusCommand, dbSeedCommand.pipe(Command.provide(DatabaseLive))])
+)
 
 const ccat = Command.make("ccat").pipe(
-  Command.withDescription("Science pipelines for the CCAT Data Center: check, compile and format .ccat files."),
-  Command.withSubcommands([checkCommand, compileCommand, fmtCommand])
+  Command.withDescription("Science pipelines for the CCAT Data Center: check and compile .ccat files, plan and apply them to the operations database."),
+  Command.withSubcommands([
+    checkCommand,
+    compileCommand,
+    fmtCommand,
+    planCommand.pipe(Command.provide(DatabaseLive)),
+    applyCommand.pipe(Command.provide(DatabaseLive)),
+    db
+  ])
 )
 
 const cli = Command.run(ccat, { name: "ccat", version: "0.1.0" })
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
 
 // Every failure ends here as one line and an exit code: no stack traces for people.
 const program = (argv: ReadonlyArray<string>) =>
@@ -20,8 +43,8 @@ const program = (argv: ReadonlyArray<string>) =>
     Effect.catchAll((error) => {
       if (error instanceof CommandExit) return Effect.succeed(error.code)
       if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.usage as number)
-      const message = error instanceof Error || (typeof error === "object" && error !== null && "message" in error) ? String((error as { message: unknown }).message) : String(error)
-      return Console.error(`error: ${message}`).pipe(Effect.as(ExitCode.usage as number))
+      const code = error instanceof WorkspacePathError ? ExitCode.usage : ExitCode.failure
+      return Console.error(`error: ${messageOf(error)}`).pipe(Effect.as(code as number))
     }),
     Effect.provide(NodeContext.layer)
   )

@@ -1,0 +1,98 @@
+import { Args, Command, Options } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { Console, Effect, Option } from "effect"
+import { compileSources } from "../compiler/compile.ts"
+import type { IrWorkspace } from "../compiler/ir.ts"
+import { planChanges } from "../definitions/diff.ts"
+import { hasChanges } from "../definitions/plan.ts"
+import { planJsonText } from "../definitions/plan-json.ts"
+import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
+import { readStoredDefinitions } from "../definitions/stored.ts"
+import { CommandExit, ExitCode } from "./exit-code.ts"
+import { chooseStyle, renderDiagnostic, summaryLine } from "./render-diagnostics.ts"
+import { readSources } from "./workspace-files.ts"
+
+/*
+ * `ccat plan <dir>`: compile, compare with the stored definitions, print what `ccat apply`
+ * would do (runtime.md §1). Reads the database, never writes it.
+ */
+
+/** Exit codes of `--detailed-exitcode`, as Terraform's: 0 no changes, 1 error, 2 changes. */
+export const PlanExitCode = { noChanges: 0, error: 1, changes: 2 } as const
+
+/** One line for any failure a person can act on; the command then exits 1. */
+export const failWith = (message: string) =>
+  Console.error(`error: ${message}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.failure })))
+
+const oneLine = (error: { readonly message?: string; readonly cause?: unknown; readonly _tag: string }): string => {
+  const cause = error.cause instanceof Error && error.cause.message !== "" ? `: ${error.cause.message}` : ""
+  return error._tag === "SqlError" ? `database: ${error.message ?? "query failed"}${cause}` : (error.message ?? error._tag)
+}
+
+/** Every expected failure of plan and apply as one line and exit 1: no stack traces. */
+export const oneLineErrors = <A, R>(
+  effect: Effect.Effect<A, CommandExit | { readonly _tag: string; readonly message?: string; readonly cause?: unknown }, R>
+): Effect.Effect<A, CommandExit, R> =>
+  Effect.catchAll(effect, (error) => (error instanceof CommandExit ? Effect.fail(error) : failWith(oneLine(error))))
+
+/**
+ * The workspace in `dir`, compiled. Diagnostics go to standard error (standard output carries
+ * the plan); with any error the command stops here, having touched nothing.
+ */
+export const compileWorkspace = (dir: string, consequence: string) =>
+  Effect.gen(function* () {
+    const sources = yield* readSources([dir])
+    const result = compileSources(sources)
+    const style = chooseStyle(process.stderr)
+    const texts = new Map(sources.map((s) => [s.path, s.text]))
+    for (const d of result.diagnostics) yield* Console.error(renderDiagnostic(d, (f) => texts.get(f), style) + "\n")
+    if (result.ir === undefined) {
+      yield* Console.error(summaryLine(result.diagnostics, sources.length, style))
+      yield* Console.error(consequence)
+      return yield* new CommandExit({ code: ExitCode.failure })
+    }
+    return result.ir satisfies IrWorkspace
+  })
+
+export const dirArg = Args.text({ name: "dir" }).pipe(
+  Args.withDescription("The workspace folder: every `.ccat` file under it is compiled together. Default: the current folder."),
+  Args.withDefault(".")
+)
+
+const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the plan as a JSON document (docs/plan-json.md) instead of text."))
+const outOption = Options.file("out").pipe(
+  Options.withDescription("Also save the plan as JSON to this file; `ccat apply FILE` then applies exactly it, or refuses if the definitions changed meanwhile."),
+  Options.optional
+)
+const detailedOption = Options.boolean("detailed-exitcode").pipe(Options.withDescription("Exit 0 when there are no changes, 2 when there are, 1 on error."))
+
+export const planCommand = Command.make(
+  "plan",
+  { dir: dirArg, json: jsonOption, out: outOption, detailedExitcode: detailedOption },
+  ({ dir, json, out, detailedExitcode }) =>
+    oneLineErrors(
+      Effect.gen(function* () {
+        const ir = yield* compileWorkspace(dir, "Nothing was planned.")
+        const plan = planChanges(yield* readStoredDefinitions, ir)
+        if (Option.isSome(out)) {
+          const fs = yield* FileSystem.FileSystem
+          const path = yield* Path.Path
+          yield* fs.makeDirectory(path.dirname(out.value), { recursive: true })
+          yield* fs.writeFileString(out.value, planJsonText(plan))
+        }
+        if (json) {
+          yield* Console.log(planJsonText(plan).trimEnd())
+        } else {
+          yield* Console.log(renderPlan(plan, choosePlanStyle(process.stdout)))
+          if (Option.isSome(out) && hasChanges(plan)) {
+            yield* Console.log(`\nSaved the plan to: ${out.value}\n\nTo apply exactly these changes, run:\n    ccat apply ${out.value}`)
+          }
+        }
+        if (detailedExitcode && hasChanges(plan)) return yield* new CommandExit({ code: PlanExitCode.changes })
+      })
+    )
+).pipe(
+  Command.withDescription(
+    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire). Exit 0: planned; 1: errors."
+  )
+)

@@ -1,0 +1,202 @@
+import type { SqlClient, SqlError } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schedule } from "effect"
+import { DatabaseConfig } from "./config.ts"
+import { embeddedServer, type EmbeddedServerOptions } from "./embedded-server.ts"
+import {
+  DatabaseAuthenticationFailed,
+  DatabaseConfigInvalid,
+  type DatabaseConnectError,
+  type DatabaseError,
+  DatabaseNotFound,
+  DatabaseUnreachable,
+  DatabaseUrlInvalid,
+  EmbeddedOwnerNotAnswering,
+  innermostMessage
+} from "./errors.ts"
+import { migrate } from "./migrate.ts"
+
+/*
+ * The operations database for the whole app. With CCAT_DATABASE_URL: that PostgreSQL server.
+ * Without: the embedded PGlite database, served on a loopback port (embedded-server.ts). Either
+ * way the app talks to it through the same PgClient.layer, so every query runs one code path.
+ * No name transforms are configured (as in test/support/databases.ts): what a query's SQL says
+ * is what comes back.
+ */
+
+/** Which database is in use, for people (`ccat db status`) and logs. */
+export type DatabaseDescription =
+  | {
+      readonly _tag: "Server"
+      /** The URL without its password. */
+      readonly url: string
+      readonly address: string
+      readonly database: string
+    }
+  | {
+      readonly _tag: "Embedded"
+      readonly dataDir: string
+      readonly host: string
+      readonly port: number
+      /** The process that serves the folder. */
+      readonly pid: number
+      /** Whether that process is this one. */
+      readonly owner: boolean
+    }
+
+export class DatabaseInUse extends Context.Tag("ccat/DatabaseInUse")<DatabaseInUse, DatabaseDescription>() {}
+
+/** The services a database layer provides. */
+export type Database = SqlClient.SqlClient | PgClient.PgClient | DatabaseInUse
+
+export const describeDatabase = (database: DatabaseDescription): string =>
+  database._tag === "Server"
+    ? database.url
+    : `embedded at ${database.dataDir} (served on ${database.host}:${database.port} by pid ${database.pid})`
+
+export interface ServerTarget {
+  readonly url: Redacted.Redacted<string>
+  readonly description: Extract<DatabaseDescription, { _tag: "Server" }>
+  readonly user: string
+}
+
+const decode = (text: string): string => decodeURIComponent(text)
+
+/**
+ * Checks the URL before node-postgres sees it: that library takes almost any string (it reads
+ * "not a url" as a host named "base", and a mysql:// URL as a PostgreSQL one), and its own
+ * failures would then be misleading.
+ */
+export const parseServerUrl = (url: Redacted.Redacted<string>): Either.Either<ServerTarget, DatabaseUrlInvalid> => {
+  const raw = Redacted.value(url).trim()
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    return Either.left(new DatabaseUrlInvalid({ reason: "not a URL" }))
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    return Either.left(new DatabaseUrlInvalid({ reason: `scheme "${parsed.protocol}" instead of postgres:` }))
+  }
+  let user: string
+  let database: string
+  let socketHost: string | null
+  try {
+    user = decode(parsed.username) || (process.env["USER"] ?? "postgres")
+    database = decode(parsed.pathname.replace(/^\//, "")) || user
+    socketHost = parsed.searchParams.get("host")
+    decode(parsed.password)
+  } catch {
+    return Either.left(new DatabaseUrlInvalid({ reason: "bad %-encoding" }))
+  }
+  if (database.includes("/")) return Either.left(new DatabaseUrlInvalid({ reason: `database name "${database}" contains "/"` }))
+  const host = parsed.hostname || socketHost || "localhost"
+  const address = `${host}:${parsed.port || "5432"}`
+  const shown = new URL(parsed.toString())
+  shown.password = ""
+  shown.searchParams.delete("password")
+  return Either.right({
+    url: Redacted.make(raw),
+    user,
+    description: { _tag: "Server", url: shown.toString(), address, database }
+  })
+}
+
+/** What node-postgres reports when it cannot connect, as one of our errors. */
+export const connectError = (target: ServerTarget) => (error: SqlError.SqlError): DatabaseConnectError => {
+  const { address, database } = target.description
+  const cause: unknown = error.cause
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+  switch (code) {
+    case "ECONNREFUSED":
+      return new DatabaseUnreachable({ address, reason: "connection refused" })
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new DatabaseUnreachable({ address, reason: "host not found" })
+    case "ETIMEDOUT":
+      return new DatabaseUnreachable({ address, reason: "timed out" })
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new DatabaseUnreachable({ address, reason: "no route to host" })
+    case "3D000":
+      return new DatabaseNotFound({ address, database })
+    case "28P01":
+    case "28000":
+      return new DatabaseAuthenticationFailed({ address, user: target.user, detail: innermostMessage(error) })
+  }
+  // PgClient's own timeout on its first query has no code.
+  if (error.message.includes("timed out")) return new DatabaseUnreachable({ address, reason: "timed out" })
+  return new DatabaseUnreachable({ address, reason: innermostMessage(error) })
+}
+
+const serverConnection = (url: Redacted.Redacted<string>): Layer.Layer<Database, DatabaseConnectError> =>
+  Either.match(parseServerUrl(url), {
+    onLeft: (error) => Layer.fail(error),
+    onRight: (target) =>
+      Layer.merge(
+        PgClient.layer({ url: target.url, applicationName: "ccat" }).pipe(Layer.mapError(connectError(target))),
+        Layer.succeed(DatabaseInUse, target.description)
+      )
+  })
+
+// A guest found the owner's address but could not connect: the owner may just have left, in
+// which case trying again makes this process the owner.
+class GuestCouldNotConnect extends Data.TaggedError("GuestCouldNotConnect")<{ readonly dir: string; readonly pid: number; readonly address: string }> {}
+
+// PGlite runs one statement at a time, so a big pool buys nothing, and the socket server's eight
+// connections are shared by every ccat process using the folder.
+const embeddedPoolSize = 3
+
+const embeddedConnection = (dataDir: string, options?: EmbeddedServerOptions): Layer.Layer<Database, DatabaseConnectError> =>
+  Layer.unwrapScoped(
+    Effect.map(embeddedServer(dataDir, options), (server) =>
+      Layer.merge(
+        PgClient.layer({
+          url: Redacted.make(server.url),
+          maxConnections: embeddedPoolSize,
+          idleTimeout: Duration.seconds(5),
+          // Connections queue behind whatever transaction another process runs on the one engine.
+          connectTimeout: Duration.seconds(30),
+          applicationName: "ccat"
+        }).pipe(Layer.mapError(() => new GuestCouldNotConnect({ dir: dataDir, pid: server.pid, address: `${server.host}:${server.port}` }))),
+        Layer.succeed(DatabaseInUse, {
+          _tag: "Embedded",
+          dataDir,
+          host: server.host,
+          port: server.port,
+          pid: server.pid,
+          owner: server.owner
+        })
+      )
+    )
+  ).pipe(
+    Layer.retry(Schedule.recurs(2).pipe(Schedule.whileInput((error: DatabaseConnectError | GuestCouldNotConnect) => error._tag === "GuestCouldNotConnect"))),
+    Layer.catchAll((error) =>
+      Layer.fail(error._tag === "GuestCouldNotConnect" ? new EmbeddedOwnerNotAnswering({ dir: error.dir, pid: error.pid, address: error.address }) : error)
+    )
+  )
+
+/** A connection for an explicit configuration, without migrating (tests; `ccat db …`). */
+export const connectionLayer = (config: DatabaseConfig, embedded?: EmbeddedServerOptions): Layer.Layer<Database, DatabaseConnectError> =>
+  Option.match(config.url, {
+    onSome: serverConnection,
+    onNone: () => embeddedConnection(config.dataDir, embedded)
+  })
+
+/** The database for an explicit configuration, migrated on startup. */
+export const databaseLayer = (config: DatabaseConfig, embedded?: EmbeddedServerOptions): Layer.Layer<Database, DatabaseError> =>
+  Layer.provideMerge(Layer.effectDiscard(migrate), connectionLayer(config, embedded))
+
+const fromEnvironment = <E>(make: (config: DatabaseConfig) => Layer.Layer<Database, E>): Layer.Layer<Database, E | DatabaseConfigInvalid> =>
+  Layer.unwrapEffect(
+    DatabaseConfig.pipe(
+      Effect.mapError((error) => new DatabaseConfigInvalid({ detail: String(error) })),
+      Effect.map((config) => make(config))
+    )
+  )
+
+/** The app's database as configured by CCAT_DATABASE_URL / CCAT_DATA_DIR, migrated on startup. */
+export const DatabaseLive: Layer.Layer<Database, DatabaseError> = fromEnvironment((config) => databaseLayer(config))
+
+/** The same database, not migrated (for `ccat db status` and `ccat db migrate`). */
+export const DatabaseWithoutMigrations: Layer.Layer<Database, DatabaseConnectError> = fromEnvironment((config) => connectionLayer(config))

@@ -1,0 +1,83 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Config, Data, Effect } from "effect"
+import { userInfo } from "node:os"
+import type { IrWorkspace } from "../compiler/ir.ts"
+import { planChanges } from "./diff.ts"
+import { hasChanges, type Plan } from "./plan.ts"
+import { currentGeneration, readStoredDefinitions, type StoredDefinitionsError } from "./stored.ts"
+import { writePlan } from "./write-definitions.ts"
+
+/*
+ * `ccat apply`: the plan against the definitions as they are once the lock is held, carried out
+ * in one transaction. Two applies at once serialise on the lock; the second then plans against
+ * what the first wrote, so it finds nothing left to do (or, for a reviewed plan, that the plan
+ * is stale): never half of one and half of the other.
+ */
+
+/** The advisory lock key of definition changes: "ccat" in ASCII. Held until commit or rollback. */
+export const DEFINITIONS_LOCK = 0x63636174
+
+export class PlanStale extends Data.TaggedError("PlanStale")<{ readonly planned: number; readonly current: number }> {
+  override get message(): string {
+    return `plan is stale: definitions changed since it was made (planned against generation ${this.planned}, now ${this.current}); run \`ccat plan\` again`
+  }
+}
+
+export type ApplyResult =
+  /** A new definitions generation was recorded. */
+  | { readonly _tag: "Applied"; readonly plan: Plan; readonly generation: number }
+  /** The definitions already matched; no generation was recorded. */
+  | { readonly _tag: "NoChanges"; readonly plan: Plan; readonly generation: number }
+
+export interface ApplyOptions {
+  /** Who applies, recorded with the generation. */
+  readonly createdBy: string
+  /**
+   * The generation a reviewed plan was made against (a saved plan, or one shown and
+   * confirmed). Anything else in the database now makes the plan stale. Without it, the plan is
+   * made under the lock and applied as it is.
+   */
+  readonly expectedGeneration?: number | undefined
+  /** Runs once when another apply holds the lock, before waiting for it. */
+  readonly onLockWait?: Effect.Effect<void> | undefined
+}
+
+export const applyWorkspace = (
+  ir: IrWorkspace,
+  options: ApplyOptions
+): Effect.Effect<ApplyResult, PlanStale | SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const run = Effect.gen(function* () {
+      // A transaction-level lock: released by COMMIT or ROLLBACK, even if this process dies.
+      const [attempt] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint) AS locked`
+      if (attempt?.locked !== true) {
+        if (options.onLockWait !== undefined) yield* options.onLockWait
+        yield* sql`SELECT pg_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint)`
+      }
+      const generation = yield* currentGeneration
+      if (options.expectedGeneration !== undefined && options.expectedGeneration !== generation) {
+        return yield* new PlanStale({ planned: options.expectedGeneration, current: generation })
+      }
+      const stored = yield* readStoredDefinitions
+      const plan = planChanges(stored, ir)
+      if (!hasChanges(plan)) return { _tag: "NoChanges", plan, generation } as const
+      const created = yield* writePlan(plan, stored, options.createdBy)
+      return { _tag: "Applied", plan, generation: created } as const
+    })
+    return yield* sql.withTransaction(run)
+  })
+
+/** Who is applying: `CCAT_USER`, else the operating system's user name. */
+export const currentUser: Effect.Effect<string> = Config.string("CCAT_USER").pipe(
+  Effect.orElse(() =>
+    Effect.sync(() => {
+      try {
+        return userInfo().username
+      } catch {
+        // A container user without a passwd entry.
+        return process.env["USER"] ?? "unknown"
+      }
+    })
+  )
+)
