@@ -1,0 +1,114 @@
+import type { SqlClient, Statement } from "@effect/sql"
+import { createHash } from "node:crypto"
+import { findDimension } from "../../compiler/schema-registry.ts"
+import { columnRef, resolveColumn } from "./joins.ts"
+import { UnknownSchemaReference } from "./errors.ts"
+
+/*
+ * Sub-groups: a step's `group_by` splits its selection by the values of the dimensions, and
+ * each sub-group is named by a key that ends up in paths and in the ops-db.
+ *
+ * Key format: the dimension values in `group_by` order, joined by `__`; `all` (or no
+ * dimension) is `all`. Each value keeps `A-Z a-z 0-9 - . _` and writes every other byte of its
+ * UTF-8 form as `~XX` (upper-case hex): `rho Oph` → `rho~20Oph`, `ρ Oph` → `~CF~81~20Oph`.
+ * So that `__` only ever separates values, an `_` is escaped (`~5F`) when it starts or ends a
+ * value or touches another `_`; a leading `.` is escaped (`~2E`) so that no key is `.`, `..` or
+ * hidden. An empty value is `~empty`, a missing one (NULL) `~null`. The result is injective
+ * (decodeSubGroupKey inverts it), deterministic, readable for ordinary names, and one path
+ * segment. Keys longer than 200 characters keep their first whole tokens and end in
+ * `~h` + 16 hex digits of the SHA-256 of the full key, a suffix no unshortened key can have.
+ * Note: keys are case-sensitive, as the values are (`NGC253` and `ngc253` are two keys).
+ */
+
+export const maxKeyLength = 200
+const hashSuffixLength = 2 + 16
+
+export interface DimensionKeySql {
+  readonly dimension: string
+  /** The registry table the value is read from; `null` for `all`. */
+  readonly table: string | null
+  /** The value as text; `null` for `all`, which has one constant key. */
+  readonly expression: Statement.Fragment | null
+}
+
+/** The SQL text expressions of a `group_by`'s dimension values, in order. */
+export const subGroupKeySql = (sql: SqlClient.SqlClient, groupBy: ReadonlyArray<string>): ReadonlyArray<DimensionKeySql> =>
+  groupBy.map((name) => {
+    const dimension = findDimension(name)
+    if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
+    if (dimension.key === null) return { dimension: name, table: null, expression: null }
+    const { table, column } = resolveColumn(dimension.key.table, dimension.key.column)
+    const ref = columnRef(sql, table, column.name)
+    const expression = dimension.key.transform === "utc_date" ? sql`to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : sql`${ref}::text`
+    return { dimension: name, table: table.name, expression }
+  })
+
+const plain = /^[A-Za-z0-9-]$/
+
+const escapeBytes = (char: string): string =>
+  [...Buffer.from(char, "utf8")].map((b) => `~${b.toString(16).toUpperCase().padStart(2, "0")}`).join("")
+
+/** One value as tokens that are never split when a key is shortened. */
+const valueTokens = (value: string | null): Array<string> => {
+  if (value === null) return ["~null"]
+  if (value === "") return ["~empty"]
+  const tokens: Array<string> = []
+  let i = 0
+  for (const char of value) {
+    if (plain.test(char)) tokens.push(char)
+    else if (char === ".") tokens.push(i === 0 ? "~2E" : ".")
+    else if (char === "_") {
+      const lone = i > 0 && i < value.length - 1 && value[i - 1] !== "_" && value[i + 1] !== "_"
+      tokens.push(lone ? "_" : "~5F")
+    } else tokens.push(escapeBytes(char))
+    i += char.length
+  }
+  return tokens
+}
+
+/** The dimensions that name sub-groups; `all` contributes nothing. */
+const keyed = (groupBy: ReadonlyArray<string>): ReadonlyArray<string> => groupBy.filter((d) => d !== "all")
+
+/** The sub-group key of one value tuple, `values` keyed by dimension name (as selectionQuery returns them). */
+export const subGroupKey = (groupBy: ReadonlyArray<string>, values: Readonly<Record<string, string | null | undefined>>): string => {
+  const dims = keyed(groupBy)
+  if (dims.length === 0) return "all"
+  const tokens = dims.flatMap((d, n) => [...(n === 0 ? [] : ["__"]), ...valueTokens(values[d] ?? null)])
+  const key = tokens.join("")
+  if (key.length <= maxKeyLength) return key
+  let kept = ""
+  for (const token of tokens) {
+    if (kept.length + token.length > maxKeyLength - hashSuffixLength) break
+    kept += token
+  }
+  return `${kept}~h${createHash("sha256").update(key).digest("hex").slice(0, 16)}`
+}
+
+/**
+ * The values a key was made from, or `undefined` for a shortened key or one this module
+ * cannot have made. The inverse of subGroupKey for keys up to the length limit.
+ */
+export const decodeSubGroupKey = (groupBy: ReadonlyArray<string>, key: string): ReadonlyArray<string | null> | undefined => {
+  const dims = keyed(groupBy)
+  if (dims.length === 0) return key === "all" ? [] : undefined
+  const parts = key.split("__")
+  if (parts.length !== dims.length) return undefined
+  const values: Array<string | null> = []
+  for (const part of parts) {
+    if (part === "~null") values.push(null)
+    else if (part === "~empty") values.push("")
+    else {
+      if (!/^(?:[A-Za-z0-9._-]|~[0-9A-F]{2})+$/.test(part)) return undefined
+      const bytes: Array<number> = []
+      for (let i = 0; i < part.length; i++) {
+        if (part[i] === "~") {
+          bytes.push(parseInt(part.slice(i + 1, i + 3), 16))
+          i += 2
+        } else bytes.push(part.charCodeAt(i))
+      }
+      values.push(Buffer.from(bytes).toString("utf8"))
+    }
+  }
+  // Only canonical spellings decode: re-encoding must give the same key back.
+  return subGroupKey(groupBy, Object.fromEntries(dims.map((d, n) => [d, values[n]!]))) === key ? values : undefined
+}
