@@ -9,6 +9,7 @@ import { dbMigrateCommand, dbStatusCommand } from "./db-command.ts"
 import { dbSeedCommand } from "./db-seed-command.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { fmtCommand } from "./fmt-command.ts"
+import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
 import { WorkspacePathError } from "./workspace-files.ts"
 
@@ -20,14 +21,17 @@ const db = Command.make("db").pipe(
 )
 
 const ccat = Command.make("ccat").pipe(
-  Command.withDescription("Science pipelines for the CCAT Data Center: check and compile .ccat files, plan and apply them to the operations database."),
+  Command.withDescription(
+    "Science pipelines for the CCAT Data Center: check and compile .ccat files, plan and apply them to the operations database, and serve editors (ccat lsp --stdio)."
+  ),
   Command.withSubcommands([
     checkCommand,
     compileCommand,
     fmtCommand,
     planCommand.pipe(Command.provide(DatabaseLive)),
     applyCommand.pipe(Command.provide(DatabaseLive)),
-    db
+    db,
+    lspCommand
   ])
 )
 

@@ -1,0 +1,198 @@
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import type { TextDocuments } from "vscode-languageserver"
+import { TextDocument } from "vscode-languageserver-textdocument"
+import { compileSources, type CompileResult, type SourceInput } from "../compiler/compile.ts"
+
+/*
+ * What the server knows: the open documents, the other `.ccat` files of the workspace folders
+ * (read from disk), and the last compilation of all of them together, as `ccat check <folder>`
+ * compiles them. A change schedules a recompilation after a short debounce; a request that needs
+ * fresh results (hover, rename, ...) compiles at once if something changed since.
+ */
+
+/** One compilation and the exact texts it saw: spans convert to positions through these. */
+export interface Snapshot {
+  readonly result: CompileResult
+  /** Path → a document holding the compiled text (the open document's version, or the disk text). */
+  readonly docs: ReadonlyMap<string, TextDocument>
+  /** Path → the open document's version, `null` for files read from disk. */
+  readonly versions: ReadonlyMap<string, number | null>
+}
+
+export interface WorkspaceStateOptions {
+  /** Delay between a change and the recompilation it causes. */
+  readonly debounceMs: number
+  /** Called after every compilation (debounced or forced). */
+  readonly onCompiled: (snapshot: Snapshot) => void
+  readonly log: (message: string) => void
+}
+
+const skipped = (name: string): boolean => name.startsWith(".") || name === "node_modules"
+
+/** Every `.ccat` file under `root`, as `ccat check <folder>` finds them. */
+export const listCcatFiles = (root: string): Array<string> => {
+  const found: Array<string> = []
+  const walk = (dir: string): void => {
+    let entries: Array<string>
+    try {
+      entries = readdirSync(dir).sort()
+    } catch {
+      return
+    }
+    for (const name of entries) {
+      if (skipped(name)) continue
+      const full = join(dir, name)
+      try {
+        const info = statSync(full)
+        if (info.isDirectory()) walk(full)
+        else if (name.endsWith(".ccat")) found.push(full)
+      } catch {
+        // Vanished or unreadable: not part of the workspace.
+      }
+    }
+  }
+  walk(root)
+  return found
+}
+
+export const isCcatUri = (uri: string): boolean => uri.endsWith(".ccat")
+
+export class WorkspaceState {
+  private readonly disk = new Map<string, string>()
+  private readonly uriByPath = new Map<string, string>()
+  private snapshot: Snapshot | undefined
+  private dirty = true
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private debounceMs: number
+
+  constructor(
+    readonly documents: TextDocuments<TextDocument>,
+    private readonly options: WorkspaceStateOptions
+  ) {
+    this.debounceMs = options.debounceMs
+  }
+
+  setDebounce(ms: number): void {
+    this.debounceMs = ms
+  }
+
+  /** Reads every `.ccat` file under the workspace folders (file system paths). */
+  loadRoots(roots: ReadonlyArray<string>): void {
+    for (const root of roots) {
+      for (const file of listCcatFiles(root)) this.readDiskFile(file)
+    }
+    this.changed()
+  }
+
+  /** A file changed, appeared or vanished on disk (`workspace/didChangeWatchedFiles`). */
+  diskChanged(uri: string, deleted: boolean): void {
+    const path = this.pathOf(uri)
+    if (deleted) this.disk.delete(path)
+    else this.readDiskFile(path)
+    this.changed()
+  }
+
+  private readDiskFile(path: string): void {
+    try {
+      this.disk.set(path, readFileSync(path, "utf8"))
+    } catch (error) {
+      this.disk.delete(path)
+      this.options.log(`ccat: cannot read ${path}: ${String(error)}`)
+    }
+  }
+
+  /** The compiler's name for a document: its file system path, or the URI itself (untitled:). */
+  pathOf(uri: string): string {
+    let path = uri
+    if (uri.startsWith("file:")) {
+      try {
+        path = fileURLToPath(uri)
+      } catch {
+        path = uri
+      }
+    }
+    if (!this.uriByPath.has(path)) this.uriByPath.set(path, uri)
+    return path
+  }
+
+  /** The URI for a compiler path; the client's own spelling when it sent one. */
+  uriOf(path: string): string {
+    const known = this.uriByPath.get(path)
+    if (known !== undefined) return known
+    const uri = path.includes("://") || path.startsWith("untitled:") ? path : pathToFileURL(path).href
+    this.uriByPath.set(path, uri)
+    return uri
+  }
+
+  /** Something changed: recompile after the debounce. */
+  changed(): void {
+    this.dirty = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (this.dirty) this.compile()
+    }, this.debounceMs)
+  }
+
+  /** The compilation of the current texts, compiling now if anything changed since the last. */
+  current(): Snapshot {
+    if (this.dirty || this.snapshot === undefined) {
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer)
+        this.timer = undefined
+      }
+      this.compile()
+    }
+    return this.snapshot!
+  }
+
+  /** The last compilation, without compiling. */
+  last(): Snapshot | undefined {
+    return this.snapshot
+  }
+
+  private inputs(): { inputs: Array<SourceInput>; docs: Map<string, TextDocument>; versions: Map<string, number | null> } {
+    const docs = new Map<string, TextDocument>()
+    const versions = new Map<string, number | null>()
+    for (const [path, text] of this.disk) {
+      docs.set(path, TextDocument.create(this.uriOf(path), "ccat", 0, text))
+      versions.set(path, null)
+    }
+    for (const doc of this.documents.all()) {
+      if (!isCcatUri(doc.uri) && doc.languageId !== "ccat") continue
+      const path = this.pathOf(doc.uri)
+      // A snapshot copy: the live document changes under later edits, the spans do not.
+      docs.set(path, TextDocument.create(doc.uri, "ccat", doc.version, doc.getText()))
+      versions.set(path, doc.version)
+    }
+    const inputs = [...docs].map(([path, doc]) => ({ path, text: doc.getText() }))
+    return { inputs, docs, versions }
+  }
+
+  private compile(): void {
+    this.dirty = false
+    const { inputs, docs, versions } = this.inputs()
+    let result: CompileResult
+    try {
+      result = compileSources(inputs)
+    } catch (error) {
+      // A compiler bug must not take the editor down: keep the last good state and say why.
+      this.options.log(`ccat: the compiler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+      if (this.snapshot !== undefined) return
+      result = compileSources([])
+    }
+    this.snapshot = { result, docs, versions }
+    try {
+      this.options.onCompiled(this.snapshot)
+    } catch (error) {
+      this.options.log(`ccat: publishing failed: ${String(error)}`)
+    }
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}
