@@ -183,10 +183,22 @@ const insideComment = (comments: ReadonlyArray<IToken>, offset: number): boolean
 }
 
 /** Classifies the cursor at `offset` (UTF-16) in `text`. Pure; never throws on any input. */
+// Completion requests come in bursts on an unchanged document (every keystroke in a word):
+// keep the tokens of the last text instead of lexing it again each time.
+let lastLexed: { text: string; tokens: ReadonlyArray<IToken>; comments: ReadonlyArray<IToken> } | undefined
+
+const lex = (text: string): { tokens: ReadonlyArray<IToken>; comments: ReadonlyArray<IToken> } => {
+  if (lastLexed?.text !== text) {
+    const lexed = T.ccatLexer.tokenize(text)
+    lastLexed = { text, tokens: lexed.tokens, comments: lexed.groups["comments"] ?? [] }
+  }
+  return lastLexed
+}
+
 export const completionContext = (text: string, offset: number): CompletionSlot => {
   const clamped = Math.max(0, Math.min(offset, text.length))
-  const lexed = T.ccatLexer.tokenize(text)
-  return classify(text, lexed.tokens, lexed.groups["comments"] ?? [], clamped)
+  const { tokens, comments } = lex(text)
+  return classify(text, tokens, comments, clamped)
 }
 
 /** The same, on tokens already lexed from `text` (a server may cache them per document version). */

@@ -228,3 +228,14 @@ export const hover = (snapshot: Snapshot, path: string, offset: number): Hover |
   const value = targetHover(snapshot, target)
   return value === undefined ? null : { contents: { kind: MarkupKind.Markdown, value }, range: spanToRange(doc, target.span) }
 }
+
+// --- live data (src/lsp/live-data.ts) ---------------------------------------------------------
+
+/** The grouping whose name (declaration or reference) `hover` describes at this offset, if any. */
+export const hoveredGrouping = (snapshot: Snapshot, path: string, offset: number): string | undefined => {
+  const file = snapshot.result.files.find((f) => f.path === path)
+  const occurrence = occurrenceAt(snapshot.result, path, offset)
+  if (file === undefined || occurrence === undefined || occurrence.key.kind !== "grouping") return undefined
+  const target = targetAt(file, offset)
+  return target === undefined || occurrence.span.end - occurrence.span.start <= target.span.end - target.span.start ? occurrence.key.name : undefined
+}

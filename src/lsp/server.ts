@@ -1,5 +1,6 @@
 import {
   CodeActionKind,
+  MarkupContent,
   DidChangeWatchedFilesNotification,
   FileChangeType,
   TextDocumentSyncKind,
@@ -10,11 +11,13 @@ import {
 import { TextDocument } from "vscode-languageserver-textdocument"
 import { fileURLToPath } from "node:url"
 import { codeActions } from "./code-actions.ts"
-import { complete } from "./completion.ts"
+import { candidates } from "./completion.ts"
+import { completionContext } from "./completion-context.ts"
 import { semanticTokens, semanticTokensLegend } from "./semantic-tokens.ts"
 import { DiagnosticsPublisher } from "./diagnostics.ts"
 import { formatDocument } from "./formatting.ts"
-import { hover } from "./hover.ts"
+import { hover, hoveredGrouping } from "./hover.ts"
+import { groupingHoverLine, hasLiveValues, liveDataFromEnvironment, type LiveData } from "./live-data.ts"
 import { definition, prepareRename, references, rename } from "./navigation.ts"
 import { positionToOffset } from "./positions.ts"
 import { documentSymbols, foldingRanges, workspaceSymbols } from "./symbols.ts"
@@ -29,6 +32,8 @@ import { isCcatUri, WorkspaceState } from "./workspace-state.ts"
 export interface ServerOptions {
   /** Delay between an edit and the recompilation it causes (default 50 ms). */
   readonly debounceMs?: number
+  /** Live data from the ops database (default: as configured by the environment). */
+  readonly liveData?: LiveData
 }
 
 export interface RunningServer {
@@ -81,6 +86,22 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
         return empty
       }
     }
+
+  // --- live data: hover counts and column values (src/lsp/live-data.ts) ---
+  // Created now, connects on first use; every call answers within ~1 s, undefined without a database.
+  const liveData: LiveData = options.liveData ?? liveDataFromEnvironment(log)
+  /** Like `guard`, for handlers that wait for live data. */
+  const guardAsync =
+    <P, R>(name: string, empty: R, handler: (params: P) => Promise<R>) =>
+    async (params: P): Promise<R> => {
+      try {
+        return await handler(params)
+      } catch (error) {
+        log(`ccat: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+        return empty
+      }
+    }
+  // --- end live data ---
 
   /** The current compilation and the compiler's path of a document. */
   const at = (uri: string) => ({ snapshot: state.current(), path: state.pathOf(uri) })
@@ -146,10 +167,15 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
   })
 
   connection.onHover(
-    guard("hover", null, (params) => {
+    guardAsync("hover", null, async (params) => {
       const { snapshot, path } = at(params.textDocument.uri)
       const offset = offsetIn(snapshot, path, params.position)
-      return offset === undefined ? null : hover(snapshot, path, offset)
+      const result = offset === undefined ? null : hover(snapshot, path, offset)
+      // Live data: on a grouping's name, how much it selects right now (when the database answers in time).
+      const grouping = result === null || offset === undefined ? undefined : hoveredGrouping(snapshot, path, offset)
+      if (result === null || grouping === undefined || !MarkupContent.is(result.contents)) return result
+      const line = await groupingHoverLine(liveData, snapshot.result.ir, grouping)
+      return line === undefined ? result : { ...result, contents: { ...result.contents, value: `${result.contents.value}\n\n${line}` } }
     })
   )
   connection.onDefinition(
@@ -207,10 +233,15 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
   )
 
   connection.onCompletion(
-    guard("completion", [], (params) => {
+    guardAsync("completion", [], async (params) => {
       const doc = documents.get(params.textDocument.uri)
       if (doc === undefined) return []
-      return complete({ text: doc.getText(), offset: doc.offsetAt(params.position), workspace: state.current().result, uri: params.textDocument.uri })
+      const input = { text: doc.getText(), offset: doc.offsetAt(params.position), workspace: state.current().result, uri: params.textDocument.uri }
+      // Live data: after `Table.column ==` / `in (` on a string column, wait (≤ 1 s, then cached) for the values in the database.
+      const slot = completionContext(input.text, input.offset)
+      if (slot.kind !== "enumValue" || !hasLiveValues(slot.table, slot.column)) return candidates(slot, input)
+      const values = (await liveData.columnValues(slot.table, slot.column)) ?? []
+      return candidates(slot, { ...input, liveValues: (table, column) => (table === slot.table && column === slot.column ? values : []) })
     })
   )
   connection.languages.semanticTokens.on(
@@ -228,6 +259,7 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
     })
     connection.onShutdown(() => {
       state.dispose()
+      void liveData.dispose()
     })
   })
 
