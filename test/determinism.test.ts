@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { canonicalJson } from "../src/compiler/canonical-json.ts"
-import { compileSources, type SourceInput } from "../src/compiler/compile.ts"
+import { compileSources, type CachedParse, type SourceInput } from "../src/compiler/compile.ts"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { collectHashes, loadCcatFiles, loadWorkspace, permutations, repoRoot, Rng, stripSpans, validWorkspaceNames } from "./support/workspace.ts"
 
@@ -231,5 +232,26 @@ describe("fingerprints", () => {
     const ir = compileOk(edited("c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }'))
     for (const name of ["baseline", "map"]) expect(step(ir, "chai_standing", name)["fingerprint"]).toBe(step(base, "chai_standing", name)["fingerprint"])
     expect(step(ir, "ngc253_adhoc", "map")["fingerprint"]).toBe(step(base, "ngc253_adhoc", "map")["fingerprint"])
+  })
+})
+
+describe("the parse cache of the language server", () => {
+  it("gives the same diagnostics and IR as a fresh compilation, reusing unchanged files", () => {
+    const dir = "test/fixtures/valid/spec-example"
+    const inputs = readdirSync(dir).map((f) => ({ path: `${dir}/${f}`, text: readFileSync(`${dir}/${f}`, "utf8") }))
+    const cache = new Map<string, CachedParse>()
+    const first = compileSources(inputs, { parseCache: cache })
+    expect(cache.size).toBe(inputs.length)
+    const kept = cache.get(inputs[0]!.path)
+    // Break the second file, then mend it: each step must equal a compilation without cache.
+    const broken = inputs.map((x, i) => (i === 1 ? { ...x, text: x.text.replace("{", "{ ]") } : x))
+    const withCache = compileSources(broken, { parseCache: cache })
+    const fresh = compileSources(broken)
+    expect(withCache.diagnostics).toEqual(fresh.diagnostics)
+    expect(cache.get(inputs[0]!.path)).toBe(kept)
+    const mended = compileSources(inputs, { parseCache: cache })
+    expect(canonicalJson(mended.ir)).toBe(canonicalJson(first.ir))
+    expect(compileSources(inputs.slice(1), { parseCache: cache }).diagnostics).toEqual(compileSources(inputs.slice(1)).diagnostics)
+    expect(cache.has(inputs[0]!.path)).toBe(false)
   })
 })

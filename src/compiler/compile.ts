@@ -27,6 +27,17 @@ export interface SourceInput {
 export interface CompileOptions {
   /** The runtime's trigger loop interval, for the short-cooldown warning. */
   readonly loopIntervalSeconds?: number
+  /**
+   * Parses kept between compilations (the language server's): a file whose text did not change
+   * is not parsed again. The AST is never modified after it is built, so sharing it is safe.
+   */
+  readonly parseCache?: Map<string, CachedParse>
+}
+
+export interface CachedParse {
+  readonly text: string
+  readonly file: A.SourceFile
+  readonly diagnostics: ReadonlyArray<Diagnostic>
 }
 
 export interface CheckedWorkspace {
@@ -53,11 +64,28 @@ export const parseSource = (input: SourceInput, sink: DiagnosticSink): { file: A
   return { file: buildSourceFile(input.path, input.text, parsed.cst, sink), parsed }
 }
 
+const parseCached = (input: SourceInput, sink: DiagnosticSink, cache: Map<string, CachedParse> | undefined): A.SourceFile => {
+  const cached = cache?.get(input.path)
+  if (cached !== undefined && cached.text === input.text) {
+    sink.items.push(...cached.diagnostics)
+    return cached.file
+  }
+  const own = new DiagnosticSink()
+  const { file } = parseSource(input, own)
+  cache?.set(input.path, { text: input.text, file, diagnostics: own.items })
+  sink.items.push(...own.items)
+  return file
+}
+
 export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: CompileOptions = {}): CompileResult => {
   const sink = new DiagnosticSink()
   // Files in path order: which duplicate is "first" must not depend on argument order.
   const sorted = [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  const files = sorted.map((input) => parseSource(input, sink).file)
+  const files = sorted.map((input) => parseCached(input, sink, options.parseCache))
+  if (options.parseCache !== undefined) {
+    const present = new Set(sorted.map((i) => i.path))
+    for (const path of options.parseCache.keys()) if (!present.has(path)) options.parseCache.delete(path)
+  }
   const result = checkFiles(files, sink, options)
   const diagnostics = withoutEchoes(sink.items).sort(compareDiagnostics)
   const hasErrors = diagnostics.some((d) => d.severity === "error")

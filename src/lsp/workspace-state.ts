@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { TextDocuments } from "vscode-languageserver"
 import { TextDocument } from "vscode-languageserver-textdocument"
-import { compileSources, type CompileResult, type SourceInput } from "../compiler/compile.ts"
+import { compileSources, type CachedParse, type CompileResult, type SourceInput } from "../compiler/compile.ts"
 
 /*
  * What the server knows: the open documents, the other `.ccat` files of the workspace folders
@@ -62,6 +62,8 @@ export const isCcatUri = (uri: string): boolean => uri.endsWith(".ccat")
 export class WorkspaceState {
   private readonly disk = new Map<string, string>()
   private readonly uriByPath = new Map<string, string>()
+  // An edit re-parses only the file it touched; the others' ASTs are reused.
+  private readonly parseCache = new Map<string, CachedParse>()
   private snapshot: Snapshot | undefined
   private dirty = true
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -176,7 +178,7 @@ export class WorkspaceState {
     const { inputs, docs, versions } = this.inputs()
     let result: CompileResult
     try {
-      result = compileSources(inputs)
+      result = compileSources(inputs, { parseCache: this.parseCache })
     } catch (error) {
       // A compiler bug must not take the editor down: keep the last good state and say why.
       this.options.log(`ccat: the compiler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
