@@ -11,7 +11,7 @@ import { parserErrorMessages } from "./parser-messages.ts"
  * one diagnostic per run of tokens).
  */
 
-const declarationKeywords = [T.Location, T.Software, T.Grouping, T.Pipeline]
+export const declarationKeywords: ReadonlyArray<TokenType> = [T.Location, T.Software, T.Grouping, T.Pipeline]
 
 // Keywords whose property takes plain values: `cooldown 60s`, `after a, b`, `versions "1", "2"`.
 export const valuePropertyKeywords: ReadonlyArray<TokenType> = [
@@ -43,7 +43,8 @@ const concreteTokens = T.allTokens.filter((t) => t.PATTERN !== Lexer.NA && t.GRO
 const topLevelJunk = concreteTokens.filter(
   (t) => !declarationKeywords.includes(t) && t !== T.Step && t !== T.Identifier && t !== T.LCurly
 )
-const propertyStarts: ReadonlyArray<TokenType> = [
+/** Keywords that start a property of a block (the editor's completion uses them too). */
+export const propertyKeywords: ReadonlyArray<TokenType> = [
   ...valuePropertyKeywords,
   T.Run,
   T.Trigger,
@@ -53,9 +54,9 @@ const propertyStarts: ReadonlyArray<TokenType> = [
   T.Backend,
   T.Final,
   T.FanOut,
-  T.Step,
-  T.Identifier
+  T.Step
 ]
+const propertyStarts: ReadonlyArray<TokenType> = [...propertyKeywords, T.Identifier]
 const blockJunk = concreteTokens.filter(
   (t) =>
     !propertyStarts.includes(t) &&

@@ -1,9 +1,10 @@
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Clock, Duration, Effect, Option, type Scope } from "effect"
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs"
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
 import { connect } from "node:net"
 import { join, resolve } from "node:path"
+import { errorCode, processExists, readServerRecord, serverRecordPath, serverRecordUrl, type ServerRecord } from "./server-record.ts"
 import { EmbeddedDatabaseFailed, EmbeddedDataDirNotWritable, EmbeddedOwnerNotAnswering, type EmbeddedServerError } from "./errors.ts"
 
 /*
@@ -44,19 +45,16 @@ export interface EmbeddedServerOptions {
   readonly pollInterval?: Duration.DurationInput
 }
 
+export type { ServerRecord }
+export { readServerRecord }
+
 export const embeddedFiles = (dataDir: string) => ({
   pgdata: join(dataDir, "pgdata"),
   lock: join(dataDir, "pgdata.lock"),
   takeover: join(dataDir, "pgdata.lock.takeover"),
-  serverJson: join(dataDir, "server.json")
+  serverJson: serverRecordPath(dataDir)
 })
 
-export interface ServerRecord {
-  readonly host: string
-  readonly port: number
-  readonly pid: number
-  readonly startedAt: string
-}
 
 const host = "127.0.0.1"
 // PGlite runs one statement at a time; the socket server multiplexes connections onto it. Several
@@ -70,20 +68,6 @@ const emptyLockGrace = Duration.seconds(10)
 const ownedHere = new Set<string>()
 
 const errorText = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-const errorCode = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
-
-const processExists = (pid: number): boolean => {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    // EPERM: it exists but belongs to someone else.
-    return errorCode(cause) === "EPERM"
-  }
-}
-
 const ownerAlive = (dataDir: string, pid: number): boolean => (pid === process.pid ? ownedHere.has(dataDir) : processExists(pid))
 
 const readText = (path: string): Option.Option<string> => {
@@ -95,23 +79,6 @@ const readText = (path: string): Option.Option<string> => {
 }
 
 const removeFile = (path: string): void => rmSync(path, { force: true })
-
-const parseServerRecord = (text: string): Option.Option<ServerRecord> => {
-  try {
-    const value: unknown = JSON.parse(text)
-    if (typeof value !== "object" || value === null) return Option.none()
-    const { host, port, pid, startedAt } = value as Record<string, unknown>
-    return typeof host === "string" && typeof port === "number" && typeof pid === "number" && typeof startedAt === "string"
-      ? Option.some({ host, port, pid, startedAt })
-      : Option.none()
-  } catch {
-    return Option.none()
-  }
-}
-
-/** Reads server.json; none when it is missing or unreadable. */
-export const readServerRecord = (dataDir: string): Option.Option<ServerRecord> =>
-  Option.flatMap(readText(embeddedFiles(dataDir).serverJson), parseServerRecord)
 
 type LockState = { readonly _tag: "Missing" } | { readonly _tag: "Held"; readonly pid: number; readonly content: string } | { readonly _tag: "Empty"; readonly ageMs: number }
 
@@ -164,7 +131,7 @@ const answers = (record: ServerRecord, timeout: Duration.Duration): Effect.Effec
     return Effect.sync(() => socket.destroy())
   })
 
-const urlOf = (record: Pick<ServerRecord, "host" | "port">): string => `postgres://postgres@${record.host}:${record.port}/postgres`
+const urlOf = serverRecordUrl
 
 /**
  * Removes the lock of a dead owner, unless someone else is doing so right now. Whoever holds the

@@ -1,5 +1,6 @@
 import { tokenMatcher, type IToken, type TokenType } from "chevrotain"
 import * as T from "../compiler/lexer.ts"
+import { declarationKeywords as declarationTokens, propertyKeywords } from "../compiler/parser.ts"
 import type { BlockKind } from "../compiler/properties.ts"
 
 /*
@@ -80,39 +81,7 @@ const blockOfKeyword = new Map<TokenType, BlockKind>([
 ])
 
 /** Keywords that start a property (a statement of a block). */
-const statementKeywords: ReadonlySet<TokenType> = new Set([
-  T.Site,
-  T.BaseDir,
-  T.PurgeAbove,
-  T.Container,
-  T.Image,
-  T.Versions,
-  T.Command,
-  T.Description,
-  T.From,
-  T.Data,
-  T.Location,
-  T.Priority,
-  T.Enabled,
-  T.After,
-  T.GroupBy,
-  T.Cooldown,
-  T.Retries,
-  T.Timeout,
-  T.VersionPolicy,
-  T.Run,
-  T.Trigger,
-  T.Where,
-  T.Config,
-  T.Resources,
-  T.Backend,
-  T.Final,
-  T.FanOut,
-  T.Step,
-  T.Software,
-  T.Grouping,
-  T.Pipeline
-])
+const statementKeywords: ReadonlySet<TokenType> = new Set([...propertyKeywords, ...declarationTokens])
 
 const numberTokens: ReadonlySet<TokenType> = new Set([T.IntegerLiteral, T.DecimalLiteral, T.VersionLiteral])
 const reservedWords: ReadonlySet<TokenType> = new Set([T.And, T.Or, T.Not, T.In, T.Like, T.True, T.False])

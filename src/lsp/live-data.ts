@@ -1,11 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Cause, Context, Duration, Effect, Either, Exit, Layer, Option, Redacted, Scope } from "effect"
-import { readFileSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import type { IrGrouping, IrWorkspace } from "../compiler/ir.ts"
 import { findColumn, findTable } from "../compiler/schema-registry.ts"
 import { DatabaseConfig } from "../db/config.ts"
+import { errorCode, processExists, readServerRecord, serverRecordUrl } from "../db/server-record.ts"
 import { selectionQuery } from "../runtime/selection/index.ts"
 
 /*
@@ -75,32 +75,12 @@ interface CacheEntry<A> {
   readonly value: Promise<A | undefined>
 }
 
-const errorCode = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
-
-const processExists = (pid: number): boolean => {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    return errorCode(cause) === "EPERM"
-  }
-}
-
 /** The URL of the embedded database's running owner, read from server.json; never creates anything. */
 export const embeddedOwnerUrl = (dataDir: string): string => {
-  const file = join(resolve(dataDir), "server.json")
-  let record: unknown
-  try {
-    record = JSON.parse(readFileSync(file, "utf8"))
-  } catch {
-    throw new NoDatabase(`no CCAT_DATABASE_URL and no running embedded database in ${resolve(dataDir)}`)
-  }
-  const { host, port, pid } = (typeof record === "object" && record !== null ? record : {}) as Record<string, unknown>
-  if (typeof host !== "string" || typeof port !== "number" || typeof pid !== "number") throw new NoDatabase(`unreadable ${file}`)
-  if (!processExists(pid)) throw new NoDatabase(`the embedded database's owner (pid ${pid}) is gone`)
-  return `postgres://postgres@${host}:${port}/postgres`
+  const record = readServerRecord(resolve(dataDir))
+  if (Option.isNone(record)) throw new NoDatabase(`no CCAT_DATABASE_URL and no running embedded database in ${resolve(dataDir)}`)
+  if (!processExists(record.value.pid)) throw new NoDatabase(`the embedded database's owner (pid ${record.value.pid}) is gone`)
+  return serverRecordUrl(record.value)
 }
 
 /** The description of a URL without its password, for the log. */
