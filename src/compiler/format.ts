@@ -1,5 +1,6 @@
 import type { CstNode, IToken } from "chevrotain"
 import type * as C from "./cst.ts"
+import { LayoutWriter } from "./layout-writer.ts"
 import { parseText } from "./parser.ts"
 
 /*
@@ -12,7 +13,6 @@ import { parseText } from "./parser.ts"
  */
 
 const maxWidth = 100
-const indentUnit = "  "
 
 export type FormatResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string }
 
@@ -76,135 +76,12 @@ const byOffset = <T extends CstNode | IToken>(xs: ReadonlyArray<T | undefined>):
   xs.filter((x): x is T => x !== undefined).sort((a, b) => offsetOf(a) - offsetOf(b))
 const offsetOf = (x: CstNode | IToken): number => (isToken(x) ? x.startOffset : (x.location?.startOffset ?? 0))
 
-class Printer {
-  private out = ""
-  private depth = 0
-  private atLineStart = true
-  lastEnd = 0
-  private commentIndex = 0
-  private blankRequested = false
-  private pendingSpace = false
-  /** Between a `{` and the first thing inside it, where no blank line belongs. */
-  private justOpened = false
-
-  constructor(
-    private readonly source: string,
-    private readonly comments: ReadonlyArray<IToken>,
-    private readonly withComments: boolean
-  ) {}
-
-  finish(): string {
-    this.flushComments(Number.POSITIVE_INFINITY)
-    return this.out.replace(/[ \t]+$/gm, "").replace(/\n*$/, "\n").replace(/^\n+/, "")
-  }
-
-  // ---- low-level output ----
-
-  private newline(): void {
-    this.flushTrailing()
-    if (!this.atLineStart) {
-      this.out += "\n"
-      this.atLineStart = true
-    }
-    this.pendingSpace = false
-  }
-
-  private blankLine(): void {
-    this.newline()
-    this.blankRequested = true
-  }
-
-  private writeRaw(text: string): void {
-    if (this.atLineStart) {
-      if (this.blankRequested && this.out.length > 0 && !this.justOpened && !this.out.endsWith("{\n")) this.out += "\n"
-      this.blankRequested = false
-      this.out += indentUnit.repeat(this.depth)
-      this.atLineStart = false
-    } else if (this.pendingSpace) this.out += " "
-    this.pendingSpace = false
-    this.out += text
-  }
-
-  private hasBlankLineBetween(from: number, to: number): boolean {
-    const between = this.source.slice(from, to)
-    return (between.match(/\n/g)?.length ?? 0) >= 2
-  }
-
-  /** Comments on the same source line as the last token, before a line break is written. */
-  private flushTrailing(): void {
-    for (;;) {
-      const next = this.comments[this.commentIndex]
-      if (next === undefined || this.atLineStart || this.lastEnd === 0) return
-      // Only a comment right after the last token trails it; one after later tokens waits for them.
-      if (next.startOffset >= this.lastEnd && !/^[ \t]*$/.test(this.source.slice(this.lastEnd, next.startOffset))) return
-      this.flushComments(next.startOffset + 1)
-    }
-  }
-
-  /** Comments that start before `offset`: on their own line, or trailing the previous token. */
-  private flushComments(offset: number): void {
-    while (this.commentIndex < this.comments.length && this.comments[this.commentIndex]!.startOffset < offset) {
-      const c = this.comments[this.commentIndex++]!
-      if (!this.withComments) continue
-      // At the start of an output line a comment stands on its own line even if, in the source,
-      // it followed another comment; otherwise a second run would move it.
-      const ownLine = this.atLineStart || this.lastEnd === 0 || /\n/.test(this.source.slice(this.lastEnd, c.startOffset))
-      if (ownLine) {
-        this.newline()
-        if (this.hasBlankLineBetween(this.lastEnd, c.startOffset) && this.lastEnd > 0) this.blankRequested = true
-        this.writeRaw(c.image.trimEnd())
-        this.newline()
-      } else {
-        this.pendingSpace = false
-        this.out += this.atLineStart ? indentUnit.repeat(this.depth) : " "
-        this.atLineStart = false
-        this.out += c.image.trimEnd()
-        if (c.tokenType.name === "LineComment") this.newline()
-        else this.pendingSpace = true
-      }
-      this.lastEnd = (c.endOffset ?? c.startOffset) + 1
-    }
-  }
-
-  /** Emits a token with a space before it unless glued to the previous one. */
-  private token(t: IToken | undefined, glued = false, text = t?.image ?? ""): void {
-    if (t === undefined) return
-    this.flushComments(t.startOffset)
-    if (this.atLineStart && this.lastEnd > 0 && this.hasBlankLineBetween(this.lastEnd, t.startOffset)) this.blankRequested = true
-    if (glued) this.pendingSpace = false
-    this.writeRaw(text)
-    this.justOpened = false
-    this.pendingSpace = true
-    this.lastEnd = (t.endOffset ?? t.startOffset) + 1
-  }
-
-  /** Leaves a token out of the output (`cpus = 4` is written `cpus 4`). */
-  skip(t: IToken | undefined): void {
-    if (t === undefined) return
-    this.flushComments(t.startOffset)
-    this.lastEnd = (t.endOffset ?? t.startOffset) + 1
-  }
-
-  private glue(): void {
-    this.pendingSpace = false
-  }
-
-  private hasCommentsIn(node: CstNode): boolean {
-    const start = node.location?.startOffset ?? 0
-    const end = node.location?.endOffset ?? 0
-    return this.comments.some((c) => c.startOffset > start && c.startOffset < end)
-  }
-
+class Printer extends LayoutWriter {
   private flatWidth(node: CstNode, render: (p: Printer) => void): number {
     const scratch = new Printer(this.source, [], false)
     render(scratch)
     void node
     return scratch.out.length
-  }
-
-  private currentColumn(): number {
-    const lineStart = this.out.lastIndexOf("\n") + 1
-    return this.atLineStart ? this.depth * indentUnit.length : this.out.length - lineStart
   }
 
   // ---- structure ----
@@ -232,14 +109,6 @@ class Printer {
     this.block(node.children.block?.[0])
   }
 
-  /** Writes `{` before any comment that precedes it: `name // c\n{` becomes `name { // c`. */
-  private openBrace(t: IToken | undefined): void {
-    if (t === undefined) return
-    this.writeRaw(t.image)
-    this.pendingSpace = true
-    this.lastEnd = Math.max(this.lastEnd, (t.endOffset ?? t.startOffset) + 1)
-    this.justOpened = true
-  }
 
   private block(node: C.BlockCstNode | undefined): void {
     if (node === undefined) return
