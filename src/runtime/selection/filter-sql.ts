@@ -3,7 +3,7 @@ import type { IrFilter, IrFilterValue } from "../../compiler/ir.ts"
 import { tables } from "../../compiler/schema-registry.ts"
 import { columnRef, joinsFor } from "./joins.ts"
 import { operand, parameter, type FieldRef, type ValueType } from "./operand.ts"
-import { subGroupKeySql } from "./sub-group-key.ts"
+import { subGroupKeyExpression, subGroupKeySql } from "./sub-group-key.ts"
 
 /*
  * A grouping's selection as one parameterised query over the registry's join tree.
@@ -114,4 +114,27 @@ export const selectionQuery = (sql: SqlClient.SqlClient, filter: IrFilter | null
   const columns = [sql`${columnRef(sql, root, "id")} AS id`, ...keys.filter((k) => k.expression !== null).map((k) => sql`${k.expression!} AS ${sql(k.dimension)}`)]
   const where = filter === null ? sql`TRUE` : filterCondition(sql, filter)
   return sql<SelectionRow>`SELECT ${sql.join(", ", false)(columns)} FROM ${sql(root.sqlTable)} ${joinsFor(sql, needed)} WHERE ${where}`
+}
+
+export interface KeyedSelectionOptions {
+  /** Only packages whose `state` is ARCHIVED: what a step can actually stage and read. */
+  readonly archivedOnly: boolean
+}
+
+/**
+ * `SELECT id, checksum, sub_group_key FROM raw_data_package ... WHERE ...`: the selection with
+ * each package's sub-group under `groupBy`, keyed in SQL exactly as subGroupKey would. Meant as
+ * a subquery of the gap evaluation.
+ */
+export const keyedSelection = (
+  sql: SqlClient.SqlClient,
+  filter: IrFilter | null,
+  groupBy: ReadonlyArray<string>,
+  options: KeyedSelectionOptions
+): Statement.Fragment => {
+  const keys = subGroupKeySql(sql, groupBy)
+  const needed = new Set([...filterTables(filter), ...keys.flatMap((k) => (k.table === null ? [] : [k.table]))])
+  const where = filter === null ? sql`TRUE` : filterCondition(sql, filter)
+  const state = options.archivedOnly ? sql` AND ${columnRef(sql, root, "state")} = 'ARCHIVED'` : sql``
+  return sql`SELECT ${columnRef(sql, root, "id")} AS id, ${columnRef(sql, root, "checksum")} AS checksum, ${subGroupKeyExpression(sql, keys)} AS sub_group_key FROM ${sql(root.sqlTable)} ${joinsFor(sql, needed)} WHERE (${where})${state}`
 }

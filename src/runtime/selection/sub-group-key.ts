@@ -112,3 +112,21 @@ export const decodeSubGroupKey = (groupBy: ReadonlyArray<string>, key: string): 
   // Only canonical spellings decode: re-encoding must give the same key back.
   return subGroupKey(groupBy, Object.fromEntries(dims.map((d, n) => [d, values[n]!]))) === key ? values : undefined
 }
+
+/** A value that subGroupKey keeps as it is: no escaping needed, `_` only alone and inside. */
+const plainValuePattern = "^[A-Za-z0-9-][A-Za-z0-9.-]*(_[A-Za-z0-9.-]+)*$"
+
+/**
+ * The sub-group key as one SQL text expression over the dimension values, equal to subGroupKey
+ * of the same values. Plain values and short keys (nearly all of them) are joined inline; the
+ * rest go through `ccat_sub_group_key` (migration 3), which escapes and shortens.
+ */
+export const subGroupKeyExpression = (sql: SqlClient.SqlClient, keys: ReadonlyArray<DimensionKeySql>): Statement.Fragment => {
+  const values = keys.flatMap((k) => (k.expression === null ? [] : [k.expression]))
+  if (values.length === 0) return sql`'all'::text`
+  const plain = sql.join(" AND ", false)(values.map((v) => sql`${v} ~ ${plainValuePattern}`))
+  const length = sql.join(" + ", false)(values.map((v) => sql`length(${v})`))
+  const joined = sql.join(` || '__' || `, false)(values)
+  const array = sql`ARRAY[${sql.join(", ", false)(values)}]::text[]`
+  return sql`(CASE WHEN ${plain} AND ${length} + ${2 * (values.length - 1)} <= ${maxKeyLength} THEN ${joined} ELSE ccat_sub_group_key(${array}) END)`
+}

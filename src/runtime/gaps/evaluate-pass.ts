@@ -1,0 +1,146 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Clock, Data, Effect } from "effect"
+import type { IrWorkspace } from "../../compiler/ir.ts"
+import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError, type PipelineToEvaluate } from "./applied-definitions.ts"
+import { evaluateStep, type RequestScope, type StepDecision } from "./evaluate-step.ts"
+import { isCreateReason, unsettledReasons, type ReasonCode } from "./reasons.ts"
+import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
+
+/*
+ * One trigger pass (runtime.md §2): for each enabled pipeline, decide whether it is triggered
+ * now (continuous: always; cron: an open tick; manual: an open request), then evaluate its steps
+ * upstream first, each in its own transaction, so a downstream step sees the runs its upstream
+ * created in the same pass and waits for them.
+ *
+ * A pass is idempotent: everything it inserts is keyed by a unique constraint and inserted with
+ * ON CONFLICT DO NOTHING, so a second pass, or a second instance racing this one, creates
+ * nothing new.
+ */
+
+export interface PassOptions {
+  /** Evaluate this IR instead of the applied one (`ccat plan`, inside a transaction it rolls back). */
+  readonly ir?: IrWorkspace | undefined
+  /** Only pipelines at this location; `null` for all. */
+  readonly location?: string | null | undefined
+  /** Who the run events name. */
+  readonly actor?: string | undefined
+  /** Only this pipeline (and step). */
+  readonly only?: { readonly pipeline: string; readonly step?: string | undefined } | undefined
+  /** Keep every decision of the evaluated steps (or of one sub-group), not only counts. */
+  readonly explain?: { readonly subGroupKey?: string | undefined } | undefined
+}
+
+export type StepStatus =
+  | { readonly _tag: "Evaluated"; readonly request: OpenRequest | null }
+  /** A cron or manual pipeline without an open request, or a step outside the request's scope. */
+  | { readonly _tag: "NotTriggered"; readonly why: "no-request" | "outside-request" }
+
+export interface StepOutcome {
+  readonly pipeline: string
+  readonly step: string
+  readonly stepId: number
+  readonly status: StepStatus
+  readonly counts: Readonly<Partial<Record<ReasonCode, number>>>
+  readonly created: number
+  readonly decisions: ReadonlyArray<StepDecision> | null
+}
+
+export interface PassSummary {
+  readonly at: Date
+  readonly steps: ReadonlyArray<StepOutcome>
+  readonly created: number
+  readonly consumedRequests: ReadonlyArray<number>
+  readonly durationMillis: number
+}
+
+export class NothingApplied extends Data.TaggedError("NothingApplied")<{}> {
+  override get message(): string {
+    return "no definitions have been applied yet: run `ccat apply <dir>` first"
+  }
+}
+
+const evaluatePipeline = (
+  target: PipelineToEvaluate,
+  now: Date,
+  options: PassOptions
+): Effect.Effect<{ readonly outcomes: ReadonlyArray<StepOutcome>; readonly consumed: number | null }, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const { pipeline, pipelineId } = target
+    if (pipeline.trigger.mode === "cron") yield* recordCronTick(pipelineId, pipeline.trigger, now)
+    const request = yield* oldestOpenRequest(pipelineId, now)
+    const actor = options.actor ?? "trigger"
+    const outcomes: Array<StepOutcome> = []
+    let unsettled = false
+    for (const target_ of target.steps) {
+      const name = target_.step.name
+      if (options.only?.step !== undefined && options.only.step !== name) continue
+      const base = { pipeline: pipeline.name, step: name, stepId: target_.stepId, counts: {}, created: 0, decisions: null }
+      if (pipeline.trigger.mode !== "continuous" && request === null) {
+        outcomes.push({ ...base, status: { _tag: "NotTriggered", why: "no-request" } })
+        continue
+      }
+      const inScope = request !== null && (request.stepName === null || request.stepName === name)
+      if (pipeline.trigger.mode !== "continuous" && !inScope) {
+        outcomes.push({ ...base, status: { _tag: "NotTriggered", why: "outside-request" } })
+        continue
+      }
+      const scope: RequestScope | null =
+        inScope && request !== null ? { requestId: request.id, manual: request.kind === "manual", force: request.force } : null
+      const result = yield* sql.withTransaction(
+        evaluateStep({ target: target_, selection: target.selection, now, actor, request: scope }, options.explain)
+      )
+      if (inScope && Object.keys(result.counts).some((r) => unsettledReasons.has(r as ReasonCode))) unsettled = true
+      outcomes.push({ ...base, status: { _tag: "Evaluated", request: inScope ? request : null }, ...result })
+    }
+    // A request restricted by `only` was not fully evaluated: leave it for a real pass.
+    const consumed = request !== null && !unsettled && options.only === undefined ? request.id : null
+    if (consumed !== null) yield* consumeRequest(consumed, now)
+    return { outcomes, consumed }
+  })
+
+/** One pass over every enabled pipeline. Fails with NothingApplied before the first apply. */
+export const evaluatePass = (
+  options: PassOptions = {}
+): Effect.Effect<PassSummary, SqlError.SqlError | AppliedDefinitionsError | NothingApplied, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const started = yield* Clock.currentTimeMillis
+    const now = new Date(started)
+    const ir = options.ir ?? (yield* appliedIr)
+    if (ir === null) return yield* new NothingApplied()
+    const targets = yield* pipelinesToEvaluate(ir, options.location ?? null)
+    const steps: Array<StepOutcome> = []
+    const consumedRequests: Array<number> = []
+    for (const target of targets) {
+      if (options.only !== undefined && options.only.pipeline !== target.pipeline.name) continue
+      const { outcomes, consumed } = yield* evaluatePipeline(target, now, options)
+      steps.push(...outcomes)
+      if (consumed !== null) consumedRequests.push(consumed)
+    }
+    const finished = yield* Clock.currentTimeMillis
+    return {
+      at: now,
+      steps,
+      created: steps.reduce((n, s) => n + s.created, 0),
+      consumedRequests,
+      durationMillis: finished - started
+    }
+  })
+
+/** `trigger pass: 12 runs created (NEW_DATA 10, CONFIG_CHANGED 2); held: UP_TO_DATE 240, COOLDOWN 1; 3 steps, 41 ms` */
+export const passSummaryLine = (summary: PassSummary): string => {
+  const created = new Map<string, number>()
+  const held = new Map<string, number>()
+  for (const step of summary.steps) {
+    for (const [reason, n] of Object.entries(step.counts)) {
+      const into = isCreateReason(reason) ? created : held
+      into.set(reason, (into.get(reason) ?? 0) + (n ?? 0))
+    }
+  }
+  const list = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([r, n]) => `${r} ${n}`).join(", ")
+  const evaluated = summary.steps.filter((s) => s.status._tag === "Evaluated").length
+  const parts = [`trigger pass: ${summary.created} run${summary.created === 1 ? "" : "s"} created${created.size > 0 ? ` (${list(created)})` : ""}`]
+  if (held.size > 0) parts.push(`held: ${list(held)}`)
+  parts.push(`${evaluated} step${evaluated === 1 ? "" : "s"} evaluated, ${summary.durationMillis} ms`)
+  return parts.join("; ")
+}

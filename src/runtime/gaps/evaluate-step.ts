@@ -1,0 +1,270 @@
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
+import { Effect } from "effect"
+import type { IrFilter, IrJson } from "../../compiler/ir.ts"
+import { keyedSelection } from "../selection/index.ts"
+import type { StepToEvaluate } from "./applied-definitions.ts"
+import type { ReasonCode } from "./reasons.ts"
+
+/*
+ * The gap of one step, decided in the database (runtime.md §2), in four statements over
+ * transaction-scoped temporary tables:
+ *
+ *   ccat_upstream        (downstream steps) the latest run of every upstream sub-group, with
+ *                        each raw package it covers re-keyed by THIS step's group_by;
+ *   ccat_step_input      every input of every sub-group: the ARCHIVED raw packages of the
+ *                        selection, or the SCIENCE and INTERMEDIATE products of the upstream
+ *                        sub-groups whose latest run COMPLETED;
+ *   ccat_upstream_state  per sub-group, upstream runs still in flight and upstream runs that
+ *                        failed for good (left out of the inputs, reported);
+ *   ccat_decision        one row per sub-group: its input identity and the reason code.
+ *
+ * then one INSERT creates the runs, their inputs, coverage and first event. Nothing here loops
+ * over packages in JavaScript, and what reaches JavaScript is counts (or the decisions of one
+ * step when explaining), so memory does not grow with the archive.
+ *
+ * Run the four inside one transaction: the temporary tables vanish at its end.
+ */
+
+const inFlight = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"] as const
+
+/** How a trigger request shapes this evaluation. */
+export interface RequestScope {
+  readonly requestId: number
+  /** A person asked (`ccat run`): cooldown is waived and runs that failed for good or were cancelled reopen. */
+  readonly manual: boolean
+  /** Every sub-group gets a run, even an up-to-date one. */
+  readonly force: boolean
+}
+
+export interface StepEvaluation {
+  readonly target: StepToEvaluate
+  readonly selection: IrFilter | null
+  readonly now: Date
+  readonly actor: string
+  readonly request: RequestScope | null
+}
+
+export interface StepDecision {
+  readonly subGroupKey: string
+  readonly reason: ReasonCode
+  readonly creates: boolean
+  readonly inputCount: number
+  readonly inputIdentity: string | null
+  /** The newest run of the sub-group before this pass. */
+  readonly previousRunId: number | null
+  readonly inFlightRunId: number | null
+  readonly cooldownUntil: Date | null
+  readonly upstreamInFlight: number
+  readonly upstreamFailed: number
+  /** A few of the upstream runs it waits for or left out, for `ccat why`. */
+  readonly upstreamRunIds: ReadonlyArray<number>
+}
+
+const jsonText = (value: IrJson | Readonly<Record<string, IrJson>>): string => JSON.stringify(value)
+
+/** Create the input tables of one step. */
+const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
+  Effect.gen(function* () {
+    const { step, upstreamIds } = e.target
+    yield* sql`DROP TABLE IF EXISTS pg_temp.ccat_upstream, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_decision`
+    if (upstreamIds.length === 0) {
+      yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
+      yield* sql`
+        CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
+        SELECT s.sub_group_key, s.id AS raw_id, NULL::bigint AS product_id, s.checksum
+        FROM (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: true })}) s`
+    } else {
+      yield* sql`
+        CREATE TEMP TABLE ccat_upstream ON COMMIT DROP AS
+        SELECT s.sub_group_key, l.id AS run_id, l.status, s.id AS raw_id
+        FROM (
+          SELECT DISTINCT ON (step_id, sub_group_key) id, status FROM executed_reduction_step
+          WHERE step_id IN ${sql.in(upstreamIds)}
+          ORDER BY step_id, sub_group_key, id DESC
+        ) l
+        JOIN run_coverage c ON c.run_id = l.id
+        JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id`
+      yield* sql`
+        CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
+        SELECT u.sub_group_key, NULL::uuid AS raw_id, p.id AS product_id, p.checksum
+        FROM (SELECT DISTINCT sub_group_key, run_id FROM ccat_upstream WHERE status = 'COMPLETED') u
+        JOIN data_product p ON p.run_id = u.run_id
+        WHERE p.product_type IN ('SCIENCE', 'INTERMEDIATE')`
+    }
+    yield* sql`
+      CREATE TEMP TABLE ccat_upstream_state ON COMMIT DROP AS
+      SELECT sub_group_key,
+        count(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)})::int AS in_flight,
+        count(DISTINCT run_id) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS failed,
+        (array_agg(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)} OR status IN ('FAILED', 'CANCELLED')))[1:5] AS run_ids
+      FROM ccat_upstream GROUP BY sub_group_key`
+  })
+
+/** Decide every sub-group of the step into ccat_decision. */
+const decide = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
+  const { step, stepId, upstreamIds } = e.target
+  const manual = e.request?.manual ?? false
+  const force = e.request?.force ?? false
+  const tag = e.request === null ? "" : `request-${e.request.requestId}`
+  const root = upstreamIds.length === 0
+  return sql`
+    CREATE TEMP TABLE ccat_decision ON COMMIT DROP AS
+    WITH cur AS (
+      SELECT sub_group_key, count(*)::int AS input_count,
+        encode(sha256(convert_to(${step.fingerprint} || E'\\n' || string_agg(
+          coalesce(raw_id::text, 'product:' || product_id::text) || '=' || coalesce(checksum, ''), E'\\n'
+          ORDER BY raw_id, product_id), 'UTF8')), 'hex') AS identity
+      FROM ccat_step_input GROUP BY sub_group_key
+    ),
+    universe AS (SELECT sub_group_key FROM cur UNION SELECT sub_group_key FROM ccat_upstream_state),
+    latest AS (
+      SELECT DISTINCT ON (sub_group_key) sub_group_key, id, created_at, fingerprint, software_version, image, config
+      FROM executed_reduction_step WHERE step_id = ${stepId}
+      ORDER BY sub_group_key, id DESC
+    ),
+    flying AS (
+      SELECT sub_group_key, id, input_identity FROM executed_reduction_step
+      WHERE step_id = ${stepId} AND status IN ${sql.in(inFlight)}
+    ),
+    same AS (
+      SELECT r.sub_group_key,
+        bool_or(r.status = 'COMPLETED') AS completed,
+        bool_or(r.status = 'FAILED') AS failed,
+        bool_or(r.status = 'CANCELLED') AS cancelled,
+        bool_or(r.request_tag = ${tag}) AS tagged
+      FROM executed_reduction_step r JOIN cur ON r.sub_group_key = cur.sub_group_key AND r.input_identity = cur.identity
+      WHERE r.step_id = ${stepId}
+      GROUP BY r.sub_group_key
+    ),
+    decided AS (
+      SELECT u.sub_group_key, cur.identity, coalesce(cur.input_count, 0) AS input_count,
+        latest.id AS previous_run_id, flying.id AS in_flight_run_id,
+        CASE WHEN latest.id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
+          THEN latest.created_at + make_interval(secs => ${step.cooldownSeconds}::float8) END AS cooldown_until,
+        coalesce(us.in_flight, 0) AS upstream_in_flight, coalesce(us.failed, 0) AS upstream_failed,
+        coalesce(us.run_ids, ARRAY[]::bigint[]) AS upstream_run_ids,
+        CASE
+          WHEN coalesce(us.in_flight, 0) > 0 THEN 'WAITING_UPSTREAM'
+          WHEN cur.identity IS NULL THEN CASE WHEN coalesce(us.failed, 0) > 0 THEN 'FAILED_UPSTREAM' ELSE 'NO_INPUTS' END
+          WHEN flying.id IS NOT NULL THEN CASE WHEN flying.input_identity = cur.identity THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
+          WHEN ${force}::boolean AND NOT coalesce(same.tagged, false) THEN 'MANUAL'
+          WHEN same.completed THEN 'UP_TO_DATE'
+          WHEN same.failed OR same.cancelled THEN
+            CASE WHEN ${manual}::boolean AND NOT same.tagged THEN 'MANUAL' WHEN same.failed THEN 'FAILED_FINAL' ELSE 'CANCELLED' END
+          WHEN NOT ${manual}::boolean AND latest.id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
+            AND latest.created_at + make_interval(secs => ${step.cooldownSeconds}::float8) > ${e.now}::timestamptz THEN 'COOLDOWN'
+          WHEN latest.id IS NULL THEN ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
+          WHEN latest.fingerprint <> ${step.fingerprint} THEN
+            CASE WHEN latest.config <> ${jsonText(step.config)}::jsonb THEN 'CONFIG_CHANGED'
+                 WHEN latest.software_version <> ${step.software.version} OR latest.image <> ${step.software.image} THEN 'SOFTWARE_CHANGED'
+                 ELSE 'COMMAND_CHANGED' END
+          ELSE ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
+        END AS reason
+      FROM universe u
+      LEFT JOIN cur ON cur.sub_group_key = u.sub_group_key
+      LEFT JOIN latest ON latest.sub_group_key = u.sub_group_key
+      LEFT JOIN flying ON flying.sub_group_key = u.sub_group_key
+      LEFT JOIN same ON same.sub_group_key = u.sub_group_key
+      LEFT JOIN ccat_upstream_state us ON us.sub_group_key = u.sub_group_key
+    )
+    SELECT *, reason IN ('NEW_DATA', 'CONFIG_CHANGED', 'SOFTWARE_CHANGED', 'COMMAND_CHANGED', 'UPSTREAM_CHANGED', 'MANUAL') AS creates,
+      CASE WHEN reason = 'MANUAL' THEN ${tag} ELSE '' END AS request_tag
+    FROM decided`
+}
+
+/** Insert the runs ccat_decision calls for, with inputs, coverage and first event; returns how many. */
+const createRuns = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
+  const { step, stepId } = e.target
+  return sql<{ created: number }>`
+    WITH ins AS (
+      INSERT INTO executed_reduction_step
+        (step_id, sub_group_key, input_identity, request_tag, fingerprint, status, reason, software_version, image, config, created_at, updated_at)
+      SELECT ${stepId}, sub_group_key, identity, request_tag, ${step.fingerprint}, 'PENDING', reason,
+        ${step.software.version}, ${step.software.image}, ${jsonText(step.config)}::jsonb, ${e.now}::timestamptz, ${e.now}::timestamptz
+      FROM ccat_decision WHERE creates
+      ORDER BY sub_group_key
+      ON CONFLICT DO NOTHING
+      RETURNING id, sub_group_key, reason
+    ),
+    inputs AS (
+      INSERT INTO run_input (run_id, raw_data_package_id, data_product_id, checksum)
+      SELECT ins.id, i.raw_id, i.product_id, i.checksum FROM ins JOIN ccat_step_input i ON i.sub_group_key = ins.sub_group_key
+    ),
+    coverage AS (
+      INSERT INTO run_coverage (run_id, raw_data_package_id)
+      SELECT ins.id, i.raw_id FROM ins JOIN ccat_step_input i ON i.sub_group_key = ins.sub_group_key WHERE i.raw_id IS NOT NULL
+      UNION
+      SELECT ins.id, u.raw_id FROM ins JOIN ccat_upstream u ON u.sub_group_key = ins.sub_group_key WHERE u.status = 'COMPLETED'
+    ),
+    events AS (
+      INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
+      SELECT id, ${e.now}::timestamptz, ${e.actor}, NULL, 'PENDING', reason FROM ins
+    )
+    SELECT count(*)::int AS created FROM ins`
+}
+
+export interface StepOutcomeCounts {
+  /** Sub-groups per reason code. */
+  readonly counts: Readonly<Partial<Record<ReasonCode, number>>>
+  /** Runs actually inserted (a create that lost a race to another instance is not counted). */
+  readonly created: number
+}
+
+/**
+ * Decide every sub-group of one step and create its runs. Must run inside a transaction.
+ * `explain` returns the decisions too, all of them or those of one sub-group.
+ */
+export const evaluateStep = (
+  e: StepEvaluation,
+  explain?: { readonly subGroupKey?: string | undefined }
+): Effect.Effect<StepOutcomeCounts & { readonly decisions: ReadonlyArray<StepDecision> | null }, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* buildInputs(sql, e)
+    yield* decide(sql, e)
+    const countRows = yield* sql<{ reason: ReasonCode; n: number }>`SELECT reason, count(*)::int AS n FROM ccat_decision GROUP BY reason ORDER BY reason`
+    const decisions = explain === undefined ? null : yield* readDecisions(sql, explain.subGroupKey)
+    const [created] = yield* createRuns(sql, e)
+    return {
+      counts: Object.fromEntries(countRows.map((r) => [r.reason, r.n])),
+      created: created?.created ?? 0,
+      decisions
+    }
+  })
+
+interface DecisionRow {
+  readonly sub_group_key: string
+  readonly identity: string | null
+  readonly input_count: number
+  readonly previous_run_id: string | null
+  readonly in_flight_run_id: string | null
+  readonly cooldown_until: Date | null
+  readonly upstream_in_flight: number
+  readonly upstream_failed: number
+  readonly upstream_run_ids: ReadonlyArray<string> | null
+  readonly reason: ReasonCode
+  readonly creates: boolean
+}
+
+const readDecisions = (sql: SqlClient.SqlClient, subGroupKey: string | undefined) => {
+  const where: Statement.Fragment = subGroupKey === undefined ? sql`TRUE` : sql`sub_group_key = ${subGroupKey}`
+  return sql<DecisionRow>`SELECT * FROM ccat_decision WHERE ${where} ORDER BY sub_group_key`.pipe(
+    Effect.map((rows) =>
+      rows.map(
+        (r): StepDecision => ({
+          subGroupKey: r.sub_group_key,
+          reason: r.reason,
+          creates: r.creates,
+          inputCount: r.input_count,
+          inputIdentity: r.identity,
+          previousRunId: r.previous_run_id === null ? null : Number(r.previous_run_id),
+          inFlightRunId: r.in_flight_run_id === null ? null : Number(r.in_flight_run_id),
+          cooldownUntil: r.cooldown_until === null ? null : new Date(r.cooldown_until),
+          upstreamInFlight: r.upstream_in_flight,
+          upstreamFailed: r.upstream_failed,
+          upstreamRunIds: (r.upstream_run_ids ?? []).map(Number)
+        })
+      )
+    )
+  )
+}
