@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import type { IrFilter, IrFilterValue, IrWorkspace } from "../src/compiler/ir.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
-import { decodeSubGroupKey, maxKeyLength, selectionQuery, subGroupKey } from "../src/runtime/selection/index.ts"
+import { decodeSubGroupKey, keyedSelection, maxKeyLength, selectionQuery, subGroupKey, subGroupKeyExpression } from "../src/runtime/selection/index.ts"
 import { testBackends, testDatabase, type TestBackend } from "./support/databases.ts"
 
 // The filter engine against an independent in-memory evaluation of the same IR over the same
@@ -489,6 +489,53 @@ const backendSuite = (backend: TestBackend) =>
             }
           }
           expect(sourceLine).toBeGreaterThan(0)
+        })
+      )
+
+      it.effect("keys sub-groups in SQL exactly as subGroupKey does, for every step and for hostile values", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const ir = workspace()
+          // The gap evaluation partitions with keyedSelection, never in JavaScript.
+          for (const pipeline of ir.pipelines) {
+            const grouping = ir.groupings.find((g) => g.name === pipeline.data)!
+            for (const step of pipeline.steps) {
+              const viaJs = yield* selectionQuery(sql, grouping.selection, { groupBy: step.groupBy })
+              const viaSql = yield* sql<{ id: string; sub_group_key: string }>`SELECT id, sub_group_key FROM (${keyedSelection(sql, grouping.selection, step.groupBy, { archivedOnly: false })}) s`
+              const js = new Map(viaJs.map((r) => [r.id, subGroupKey(step.groupBy, r)]))
+              expect(new Map(viaSql.map((r) => [r.id, r.sub_group_key])), `${pipeline.name}.${step.name}`).toEqual(js)
+            }
+          }
+          // Both SQL paths (inline for plain values, ccat_sub_group_key for the rest) on values
+          // chosen to hit every escaping rule, the length limit and its hash.
+          let seed = 777
+          const next = () => {
+            seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0
+            return (seed ^ (seed >>> 13)) >>> 0
+          }
+          const alphabet = ["a", "Z", "0", "-", "_", "_", ".", "~", " ", "/", "ρ", "%", "😀", ":", "'", "\\"]
+          const random = (): string | null =>
+            next() % 11 === 0 ? null : Array.from({ length: next() % 7 }, () => alphabet[next() % alphabet.length]).join("")
+          const tuples: Array<[string | null, string | null]> = [
+            ["NGC253", "CO43"], ["rho Oph", "x"], ["a_b", "c"], ["_a", "b"], ["a_", "b"], ["a__b", "c"], [".hidden", "x"], ["a.b", "c"],
+            ["", "x"], [null, null], ["x".repeat(199), "y"], ["x".repeat(97), "y".repeat(101)], ["x".repeat(300), "1"], ["ρ".repeat(100), "z"],
+            ["2026-06-03", "280GHz"], ["0b6e6f6c-2a4e-4f7e-9c1d-3e5f7a9b1c2d", "-"]
+          ]
+          for (let n = 0; n < 400; n++) tuples.push([random(), random()])
+          const keys = [{ dimension: "a", table: null, expression: sql`v.a` }, { dimension: "b", table: null, expression: sql`v.b` }]
+          const rows = yield* sql<{ n: number; key: string; slow: string }>`
+            SELECT v.n, ${subGroupKeyExpression(sql, keys)} AS key, ccat_sub_group_key(ARRAY[v.a, v.b]) AS slow
+            FROM jsonb_to_recordset(${JSON.stringify(tuples.map(([a, b], n) => ({ n, a, b })))}::jsonb) AS v(n int, a text, b text)
+            ORDER BY v.n`
+          expect(rows.length).toBe(tuples.length)
+          for (const r of rows) {
+            const [a, b] = tuples[r.n]!
+            const expected = subGroupKey(["a", "b"], { a, b })
+            expect(r.key, JSON.stringify([a, b])).toBe(expected)
+            expect(r.slow, JSON.stringify([a, b])).toBe(expected)
+          }
+          const [all] = yield* sql<{ key: string }>`SELECT ${subGroupKeyExpression(sql, [])} AS key`
+          expect(all!.key).toBe(subGroupKey(["all"], {}))
         })
       )
     })

@@ -11,6 +11,8 @@ import { CommandExit, ExitCode } from "./exit-code.ts"
 import { fmtCommand } from "./fmt-command.ts"
 import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
+import { runCommand } from "./run-command.ts"
+import { whyCommand } from "./why-command.ts"
 import { WorkspacePathError } from "./workspace-files.ts"
 
 // Commands that read or write the ops-db get the configured database (CCAT_DATABASE_URL, else
@@ -30,6 +32,8 @@ const ccat = Command.make("ccat").pipe(
     fmtCommand,
     planCommand.pipe(Command.provide(DatabaseLive)),
     applyCommand.pipe(Command.provide(DatabaseLive)),
+    runCommand.pipe(Command.provide(DatabaseLive)),
+    whyCommand.pipe(Command.provide(DatabaseLive)),
     db,
     lspCommand
   ])

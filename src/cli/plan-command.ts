@@ -5,16 +5,19 @@ import { compileSources } from "../compiler/compile.ts"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { planChanges } from "../definitions/diff.ts"
 import { hasChanges } from "../definitions/plan.ts"
-import { planJsonText } from "../definitions/plan-json.ts"
+import { planJson } from "../definitions/plan-json.ts"
 import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
 import { readStoredDefinitions } from "../definitions/stored.ts"
+import { previewPass } from "../runtime/gaps/preview.ts"
+import { passJson, renderPassSection } from "../runtime/gaps/render-pass.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { chooseStyle, renderDiagnostic, summaryLine } from "./render-diagnostics.ts"
 import { readSources } from "./workspace-files.ts"
 
 /*
  * `ccat plan <dir>`: compile, compare with the stored definitions, print what `ccat apply`
- * would do (runtime.md §1). Reads the database, never writes it.
+ * would do (runtime.md §1), then the runs the trigger would create right after it (§2). Leaves
+ * the database as it was: the trigger preview runs in a transaction that is rolled back.
  */
 
 /** Exit codes of `--detailed-exitcode`, as Terraform's: 0 no changes, 1 error, 2 changes. */
@@ -74,16 +77,19 @@ export const planCommand = Command.make(
       Effect.gen(function* () {
         const ir = yield* compileWorkspace(dir, "Nothing was planned.")
         const plan = planChanges(yield* readStoredDefinitions, ir)
+        const trigger = yield* previewPass({ ir, explain: json || Option.isSome(out) ? {} : undefined })
+        const document = JSON.stringify({ ...planJson(plan), trigger: passJson(trigger) }, null, 2) + "\n"
         if (Option.isSome(out)) {
           const fs = yield* FileSystem.FileSystem
           const path = yield* Path.Path
           yield* fs.makeDirectory(path.dirname(out.value), { recursive: true })
-          yield* fs.writeFileString(out.value, planJsonText(plan))
+          yield* fs.writeFileString(out.value, document)
         }
         if (json) {
-          yield* Console.log(planJsonText(plan).trimEnd())
+          yield* Console.log(document.trimEnd())
         } else {
           yield* Console.log(renderPlan(plan, choosePlanStyle(process.stdout)))
+          yield* Console.log("\n" + renderPassSection(trigger, ir))
           if (Option.isSome(out) && hasChanges(plan)) {
             yield* Console.log(`\nSaved the plan to: ${out.value}\n\nTo apply exactly these changes, run:\n    ccat apply ${out.value}`)
           }
@@ -93,6 +99,6 @@ export const planCommand = Command.make(
     )
 ).pipe(
   Command.withDescription(
-    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire). Exit 0: planned; 1: errors."
+    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire), then the runs the trigger would create right after, by reason. Exit 0: planned; 1: errors."
   )
 )

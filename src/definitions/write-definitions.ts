@@ -41,9 +41,12 @@ export const writePlan = (plan: Plan, stored: StoredDefinitions, createdBy: stri
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const { ir } = plan
+    // Numbered max + 1 under the definitions lock rather than by the sequence: the rolled-back
+    // preview of `ccat plan` writes a generation too, and must not make the next one skip a number.
     const [row] = yield* sql<{ id: number }>`
-      INSERT INTO definitions_generation (created_by, ir_version, ir_hash, summary, ir)
-      VALUES (${createdBy}, ${ir.irVersion}, ${ir.hash}, ${json(plan.summary)}::jsonb, ${json(encodeIrWorkspace(ir))}::jsonb)
+      INSERT INTO definitions_generation (id, created_by, ir_version, ir_hash, summary, ir)
+      SELECT coalesce(max(id), 0) + 1, ${createdBy}, ${ir.irVersion}, ${ir.hash}, ${json(plan.summary)}::jsonb, ${json(encodeIrWorkspace(ir))}::jsonb
+      FROM definitions_generation
       RETURNING id::int4 AS id`
     const generation = row!.id
     const storedBy = storedIndex(stored)

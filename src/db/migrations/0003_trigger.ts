@@ -16,8 +16,8 @@ import { Effect } from "effect"
  * - `ccat_sub_group_key(values)`: the sub-group key in SQL, the same function as subGroupKey in
  *   src/runtime/selection/sub-group-key.ts (a test holds the two together), so partitioning and
  *   the anti-join against existing runs stay in the database.
- * - `change_seq` on raw packages and NOTIFY on new data or finished runs: loops wake up early,
- *   but a pass never depends on a notification arriving.
+ * - `change_seq` on raw packages, and NOTIFY on new data, new requests, new and finished runs:
+ *   loops wake up early, but a pass never depends on a notification arriving.
  * - Cron ticks are trigger requests with their tick time: one per (pipeline, tick), so a missed
  *   tick is caught up once and never replayed.
  */
@@ -67,27 +67,51 @@ export default Effect.gen(function* () {
   yield* sql`
     CREATE TRIGGER raw_data_package_touch BEFORE UPDATE ON raw_data_package
       FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION ccat_touch_raw_data_package()`
+  // Statement-level triggers with transition tables: one NOTIFY per statement, and none for a
+  // statement that changed nothing (an `INSERT ... ON CONFLICT DO NOTHING` that lost every
+  // race must not wake the loops, or a pass would wake the next one forever).
   yield* sql.unsafe(`
     CREATE FUNCTION ccat_notify_new_data() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      PERFORM pg_notify('ccat_new_data', '');
+      IF EXISTS (SELECT 1 FROM new_rows) THEN
+        PERFORM pg_notify('ccat_new_data', TG_TABLE_NAME);
+      END IF;
       RETURN NULL;
     END $$`)
-  yield* sql`
-    CREATE TRIGGER raw_data_package_notify AFTER INSERT OR UPDATE ON raw_data_package
-      FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_new_data()`
+  for (const [table, event] of [["raw_data_package", "INSERT"], ["raw_data_package", "UPDATE"], ["trigger_request", "INSERT"]] as const) {
+    yield* sql.unsafe(`
+      CREATE TRIGGER ${table}_notify_${event.toLowerCase()} AFTER ${event} ON ${table}
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_new_data()`)
+  }
+  // New runs wake the submit loop; runs that reached an end wake the trigger (a downstream
+  // step may be ready now).
   yield* sql.unsafe(`
-    CREATE FUNCTION ccat_notify_run_status() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION ccat_notify_runs_created() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      PERFORM pg_notify('ccat_run_status', '');
+      IF EXISTS (SELECT 1 FROM new_rows) THEN
+        PERFORM pg_notify('ccat_runs_created', '');
+      END IF;
       RETURN NULL;
     END $$`)
-  yield* sql`
-    CREATE TRIGGER run_status_notify AFTER INSERT OR UPDATE OF status ON executed_reduction_step
-      FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_run_status()`
-  yield* sql`
-    CREATE TRIGGER trigger_request_notify AFTER INSERT ON trigger_request
-      FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_new_data()`
+  yield* sql.unsafe(`
+    CREATE TRIGGER run_notify_insert AFTER INSERT ON executed_reduction_step
+      REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_runs_created()`)
+  yield* sql.unsafe(`
+    CREATE FUNCTION ccat_notify_runs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 WHERE o.status IS DISTINCT FROM n.status AND n.status IN ('COMPLETED', 'FAILED', 'CANCELLED')) THEN
+        PERFORM pg_notify('ccat_runs_finished', '');
+      END IF;
+      IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 WHERE o.status IS DISTINCT FROM n.status AND n.status = 'PENDING') THEN
+        PERFORM pg_notify('ccat_runs_created', '');
+      END IF;
+      RETURN NULL;
+    END $$`)
+  yield* sql.unsafe(`
+    CREATE TRIGGER run_notify_update AFTER UPDATE ON executed_reduction_step
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_runs_changed()`)
 
   // The slow path of the key: escaping and shortening. Callers test the common case (plain
   // values, short keys) inline in SQL and call this only for the rest.

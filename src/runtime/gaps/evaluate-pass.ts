@@ -26,8 +26,8 @@ export interface PassOptions {
   readonly actor?: string | undefined
   /** Only this pipeline (and step). */
   readonly only?: { readonly pipeline: string; readonly step?: string | undefined } | undefined
-  /** Keep every decision of the evaluated steps (or of one sub-group), not only counts. */
-  readonly explain?: { readonly subGroupKey?: string | undefined } | undefined
+  /** Keep every decision of the evaluated steps (or of one step, or one sub-group of it), not only counts. */
+  readonly explain?: { readonly step?: string | undefined; readonly subGroupKey?: string | undefined } | undefined
 }
 
 export type StepStatus =
@@ -88,7 +88,10 @@ const evaluatePipeline = (
       const scope: RequestScope | null =
         inScope && request !== null ? { requestId: request.id, manual: request.kind === "manual", force: request.force } : null
       const result = yield* sql.withTransaction(
-        evaluateStep({ target: target_, selection: target.selection, now, actor, request: scope }, options.explain)
+        evaluateStep(
+          { target: target_, selection: target.selection, now, actor, request: scope },
+          options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
+        )
       )
       if (inScope && Object.keys(result.counts).some((r) => unsettledReasons.has(r as ReasonCode))) unsettled = true
       outcomes.push({ ...base, status: { _tag: "Evaluated", request: inScope ? request : null }, ...result })

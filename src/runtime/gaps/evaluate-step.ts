@@ -58,6 +58,8 @@ export interface StepDecision {
   readonly upstreamFailed: number
   /** A few of the upstream runs it waits for or left out, for `ccat why`. */
   readonly upstreamRunIds: ReadonlyArray<number>
+  /** The inputs themselves, when one sub-group is explained: `raw:<uuid>` or `product:<id>`. */
+  readonly inputs?: ReadonlyArray<string>
 }
 
 const jsonText = (value: IrJson | Readonly<Record<string, IrJson>>): string => JSON.stringify(value)
@@ -223,7 +225,13 @@ export const evaluateStep = (
     yield* buildInputs(sql, e)
     yield* decide(sql, e)
     const countRows = yield* sql<{ reason: ReasonCode; n: number }>`SELECT reason, count(*)::int AS n FROM ccat_decision GROUP BY reason ORDER BY reason`
-    const decisions = explain === undefined ? null : yield* readDecisions(sql, explain.subGroupKey)
+    let decisions = explain === undefined ? null : yield* readDecisions(sql, explain.subGroupKey)
+    if (explain?.subGroupKey !== undefined && decisions !== null) {
+      const inputs = yield* sql<{ input: string }>`
+        SELECT coalesce('raw:' || raw_id::text, 'product:' || product_id::text) AS input FROM ccat_step_input
+        WHERE sub_group_key = ${explain.subGroupKey} ORDER BY 1`
+      decisions = decisions.map((d) => ({ ...d, inputs: inputs.map((i) => i.input) }))
+    }
     const [created] = yield* createRuns(sql, e)
     return {
       counts: Object.fromEntries(countRows.map((r) => [r.reason, r.n])),

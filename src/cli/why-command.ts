@@ -1,0 +1,46 @@
+import { Args, Command } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import { suggest } from "../compiler/suggest.ts"
+import { explainWhy } from "../runtime/explain/why.ts"
+import { CommandExit, ExitCode } from "./exit-code.ts"
+import { failWith, oneLineErrors } from "./plan-command.ts"
+
+/*
+ * `ccat why <pipeline>.<step> [sub_group_key]`: what the trigger decides for a step, or for one
+ * of its sub-groups, and why (runtime.md §2). Read-only: the decision is previewed in a
+ * transaction that is rolled back.
+ */
+
+const targetArg = Args.text({ name: "pipeline.step" }).pipe(Args.withDescription("The step to explain, as `<pipeline>.<step>`."))
+const keyArg = Args.text({ name: "sub_group_key" }).pipe(
+  Args.withDescription("One sub-group of the step (as `ccat why <pipeline>.<step>` lists them); all of them, summarised, when omitted."),
+  Args.optional
+)
+
+const hint = (name: string, known: ReadonlyArray<string>): string => {
+  const s = suggest(name, known)
+  return s === undefined ? (known.length === 0 ? "" : ` (known: ${known.join(", ")})`) : `; did you mean \`${s}\`?`
+}
+
+export const whyCommand = Command.make("why", { target: targetArg, key: keyArg }, ({ target, key }) =>
+  oneLineErrors(
+    Effect.gen(function* () {
+      const dot = target.indexOf(".")
+      if (dot <= 0 || dot === target.length - 1) {
+        yield* Console.error(`error: expected <pipeline>.<step>, got \`${target}\`\nusage: ccat why <pipeline>.<step> [sub_group_key]`)
+        return yield* new CommandExit({ code: ExitCode.usage })
+      }
+      const lines = yield* explainWhy({ pipeline: target.slice(0, dot), step: target.slice(dot + 1), subGroupKey: Option.getOrNull(key) }).pipe(
+        Effect.catchTags({
+          UnknownPipeline: (e) => failWith(`no pipeline \`${e.name}\` in the applied definitions${hint(e.name, e.known)}`),
+          UnknownStep: (e) => failWith(`no step \`${e.name}\` in pipeline \`${e.pipeline}\`${hint(e.name, e.known)}`)
+        })
+      )
+      yield* Console.log(lines.join("\n"))
+    })
+  )
+).pipe(
+  Command.withDescription(
+    "Explain what the trigger decides for a step or one of its sub-groups, and why: the reason code, the rule that excludes it, the cooldown left, the upstream runs it waits for, what changed since the last run. Exit 0: explained; 1: unknown name or database error; 2: usage."
+  )
+)

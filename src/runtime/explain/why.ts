@@ -1,0 +1,273 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect } from "effect"
+import type { IrFilter, IrJson, IrPipeline, IrStep } from "../../compiler/ir.ts"
+import { suggest } from "../../compiler/suggest.ts"
+import { renderFilter } from "../../definitions/render-filter.ts"
+import { appliedIr, type AppliedDefinitionsError } from "../gaps/applied-definitions.ts"
+import type { StoredDefinitionsError } from "../../definitions/stored.ts"
+import { NothingApplied, type PassSummary } from "../gaps/evaluate-pass.ts"
+import type { StepDecision } from "../gaps/evaluate-step.ts"
+import { previewPassWith } from "../gaps/preview.ts"
+import { createReasons, holdReasons, reasonDescriptions } from "../gaps/reasons.ts"
+import { UnknownPipeline, UnknownStep } from "../gaps/trigger-requests.ts"
+import { filterCondition, filterTables, keyedSelection } from "../selection/index.ts"
+import { columnRef, joinsFor, resolveTable } from "../selection/joins.ts"
+
+/*
+ * `ccat why <pipeline>.<step> [sub_group_key]`: one decision of the trigger in words
+ * (runtime.md §2). The decision comes from a real pass previewed in a rolled-back transaction
+ * (gaps/preview.ts), so `why` can never disagree with what the trigger does. For a sub-group
+ * the step does not have, it says which rule of the grouping leaves its packages out.
+ */
+
+export interface WhyTarget {
+  readonly pipeline: string
+  readonly step: string
+  readonly subGroupKey: string | null
+}
+
+interface RunRow {
+  readonly id: string
+  readonly status: string
+  readonly reason: string
+  readonly created_at: Date
+  readonly finished_at: Date | null
+  readonly config: Record<string, IrJson>
+  readonly software_version: string
+  readonly image: string
+  readonly failure_reason: string | null
+  readonly retry_count: number
+  readonly sub_group_key: string
+  readonly step_name: string
+}
+
+interface Inspected {
+  readonly previous: RunRow | null
+  readonly previousInputs: ReadonlyArray<string>
+  readonly related: ReadonlyArray<RunRow>
+}
+
+const utc = (d: Date): string => `${new Date(d).toISOString().slice(0, 16).replace("T", " ")} UTC`
+
+const duration = (ms: number): string => {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000))
+  const d = Math.floor(minutes / 1440)
+  const h = Math.floor((minutes % 1440) / 60)
+  const m = minutes % 60
+  return [d > 0 ? `${d}d` : "", h > 0 ? `${h}h` : "", m > 0 ? `${m}m` : ""].filter((x) => x !== "").join(" ")
+}
+
+const runRows = (ids: ReadonlyArray<number>) =>
+  Effect.gen(function* () {
+    if (ids.length === 0) return []
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql<RunRow>`
+      SELECT r.id, r.status, r.reason, r.created_at, r.finished_at, r.config, r.software_version, r.image, r.failure_reason,
+        r.retry_count, r.sub_group_key, s.name AS step_name
+      FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id
+      WHERE r.id IN ${sql.in(ids)} ORDER BY r.id`
+  })
+
+const inspect = (decision: StepDecision | undefined) =>
+  Effect.gen(function* () {
+    if (decision === undefined) return { previous: null, previousInputs: [], related: [] } satisfies Inspected
+    const sql = yield* SqlClient.SqlClient
+    const ids = [decision.previousRunId, decision.inFlightRunId].filter((x): x is number => x !== null)
+    const [previous] = decision.previousRunId === null ? [] : yield* runRows([decision.previousRunId])
+    const previousInputs =
+      decision.previousRunId === null
+        ? []
+        : (yield* sql<{ input: string }>`
+            SELECT coalesce('raw:' || raw_data_package_id::text, 'product:' || data_product_id::text) AS input
+            FROM run_input WHERE run_id = ${decision.previousRunId}`).map((r) => r.input)
+    const related = yield* runRows([...new Set([...ids, ...decision.upstreamRunIds])])
+    return { previous: previous ?? null, previousInputs, related } satisfies Inspected
+  })
+
+/** Top-level rules of a selection: the operands of its outer `and`, each with its own span. */
+const rulesOf = (filter: IrFilter | null): ReadonlyArray<IrFilter> =>
+  filter === null ? [] : filter.kind === "and" ? filter.operands.flatMap((f) => rulesOf(f)) : [filter]
+
+const where = (f: IrFilter): string => `${f.span.file}:${f.span.startLine}:${f.span.startColumn}`
+
+/** Why the packages of `key` are not a sub-group of the step: which rule leaves them out. */
+const explainMissing = (pipeline: IrPipeline, step: IrStep, selection: IrFilter | null, key: string, known: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const lines: Array<string> = []
+    const root = resolveTable("RawDataPackage")
+    const ids = (yield* sql<{ id: string }>`
+      SELECT id FROM (${keyedSelection(sql, null, step.groupBy, { archivedOnly: false })}) s WHERE sub_group_key = ${key} LIMIT 100000`).map((r) => r.id)
+    const dims = step.groupBy.join(", ")
+    if (ids.length === 0) {
+      const hint = suggest(key, known)
+      lines.push(`No raw package at all has the sub-group key \`${key}\` under group_by ${dims}.${hint === undefined ? "" : ` Did you mean \`${hint}\`?`}`)
+      return lines
+    }
+    const rules = rulesOf(selection)
+    const failing = rules.map((rule) => sql`count(*) FILTER (WHERE (${filterCondition(sql, rule)}) IS NOT TRUE)::int`)
+    const tables = new Set(rules.flatMap((r) => [...filterTables(r)]))
+    const columns = sql.join(", ", false)([
+      sql`count(*)::int AS total`,
+      sql`count(*) FILTER (WHERE ${columnRef(sql, root, "state")} <> 'ARCHIVED')::int AS not_archived`,
+      sql`count(*) FILTER (WHERE ${selection === null ? sql`TRUE` : filterCondition(sql, selection)})::int AS selected`,
+      sql`ARRAY[${sql.join(", ", false)(failing.length === 0 ? [sql`0`] : failing)}]::int[] AS failing`
+    ])
+    const [counts] = yield* sql<{ total: number; not_archived: number; selected: number; failing: ReadonlyArray<number> }>`
+      SELECT ${columns} FROM ${sql(root.sqlTable)} ${joinsFor(sql, tables)} WHERE ${columnRef(sql, root, "id")} IN ${sql.in(ids)}`
+    const c = counts!
+    lines.push(`${c.total} raw package${c.total === 1 ? " has" : "s have"} this key; ${c.selected} of them ${c.selected === 1 ? "is" : "are"} selected by grouping \`${pipeline.data}\`.`)
+    rules.forEach((rule, n) => {
+      const excluded = c.failing[n] ?? 0
+      if (excluded > 0) lines.push(`  rule \`${renderFilter(rule as unknown as IrJson)}\` (${where(rule)}) excludes ${excluded}`)
+    })
+    if (c.selected > 0) {
+      if (step.after.length === 0) {
+        lines.push(`  ${c.not_archived} ${c.not_archived === 1 ? "is" : "are"} not ARCHIVED yet: a step reads only archived packages.`)
+      } else {
+        lines.push(`  No completed or running upstream run (${step.after.join(", ")}) covers the selected ones yet.`)
+      }
+    }
+    return lines
+  })
+
+const configDiff = (old: Readonly<Record<string, IrJson>>, now: Readonly<Record<string, IrJson>>, prefix = "config"): Array<string> => {
+  const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort()
+  return keys.flatMap((k) => {
+    const a = old[k]
+    const b = now[k]
+    const isMap = (v: IrJson | undefined): v is Record<string, IrJson> => typeof v === "object" && v !== null && !Array.isArray(v)
+    if (isMap(a) && isMap(b)) return configDiff(a, b, `${prefix}.${k}`)
+    if (JSON.stringify(a) === JSON.stringify(b)) return []
+    const show = (v: IrJson | undefined) => (v === undefined ? "(absent)" : JSON.stringify(v))
+    return [`${prefix}.${k}: ${show(a)} → ${show(b)}`]
+  })
+}
+
+const runLine = (r: RunRow, pipeline: string): string =>
+  `run ${r.id} (${pipeline}.${r.step_name} ${r.sub_group_key}) ${r.status}${r.failure_reason === null ? "" : `: ${r.failure_reason}`}`
+
+const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x: Inspected, now: Date): Array<string> => {
+  const lines: Array<string> = []
+  const head = d.creates ? "a run would be created now" : "no run now"
+  lines.push(`${pipeline.name}.${step.name} ${d.subGroupKey}: ${head} (${d.reason}: ${reasonDescriptions[d.reason]}).`)
+  const prev = x.previous
+  const byId = new Map(x.related.map((r) => [Number(r.id), r]))
+  const inputs = d.inputs ?? []
+  const kinds = inputs.every((i) => i.startsWith("raw:")) ? "raw package" : "upstream product"
+  lines.push(
+    d.inputCount === 0
+      ? "  inputs: none yet"
+      : `  inputs: ${d.inputCount} ${kinds}${d.inputCount === 1 ? "" : "s"}${d.inputIdentity === null ? "" : `, identity ${d.inputIdentity.slice(0, 12)}`}`
+  )
+  if (prev !== null) {
+    const before = new Set(x.previousInputs)
+    const added = inputs.filter((i) => !before.has(i)).length
+    const removed = x.previousInputs.filter((i) => !inputs.includes(i)).length
+    lines.push(
+      `  previous run ${prev.id}: ${prev.status} (${prev.reason}), created ${utc(prev.created_at)}, ${x.previousInputs.length} input${x.previousInputs.length === 1 ? "" : "s"}` +
+        (added + removed > 0 ? `; since then ${added} added, ${removed} gone` : "; same input set")
+    )
+    const changes = [
+      ...configDiff(prev.config, step.config),
+      ...(prev.software_version === step.software.version ? [] : [`software ${step.software.name}: ${prev.software_version} → ${step.software.version} (version_policy ${step.versionPolicy})`]),
+      ...(prev.image === step.software.image ? [] : [`image: ${prev.image} → ${step.software.image}`])
+    ]
+    if (changes.length > 0) lines.push("  what changed since that run:", ...changes.map((c) => `    ${c}`))
+    if (changes.length > 0 && (d.reason === "UP_TO_DATE" || d.reason === "NEW_DATA" || d.reason === "UPSTREAM_CHANGED")) {
+      lines.push(`    (the fingerprint is unchanged: under version_policy ${step.versionPolicy} only the ${step.software.fingerprintVersion} part of the version counts)`)
+    }
+  } else {
+    lines.push("  no earlier run of this sub-group")
+  }
+  switch (d.reason) {
+    case "COOLDOWN":
+      if (d.cooldownUntil !== null) {
+        lines.push(`  cooldown ${duration((step.cooldownSeconds ?? 0) * 1000)}: the next run may start at ${utc(d.cooldownUntil)} (in ${duration(d.cooldownUntil.getTime() - now.getTime())}).`)
+      }
+      break
+    case "WAITING_UPSTREAM":
+      lines.push(`  waits for ${d.upstreamInFlight} upstream run${d.upstreamInFlight === 1 ? "" : "s"} still pending or running:`)
+      for (const id of d.upstreamRunIds) {
+        const r = byId.get(id)
+        if (r !== undefined && !["FAILED", "CANCELLED"].includes(r.status)) lines.push(`    ${runLine(r, pipeline.name)}`)
+      }
+      break
+    case "IN_FLIGHT":
+    case "AFTER_IN_FLIGHT": {
+      const r = d.inFlightRunId === null ? undefined : byId.get(d.inFlightRunId)
+      if (r !== undefined) lines.push(`  in flight: ${runLine(r, pipeline.name)}`)
+      break
+    }
+    case "FAILED_FINAL":
+    case "CANCELLED":
+      lines.push(`  it reopens when its inputs or definition change, or with \`ccat run ${pipeline.name} --step ${step.name}\`.`)
+      break
+  }
+  if (d.upstreamFailed > 0) {
+    lines.push(`  ${d.upstreamFailed} upstream run${d.upstreamFailed === 1 ? "" : "s"} failed for good and ${d.upstreamFailed === 1 ? "is" : "are"} left out, not waited for:`)
+    for (const id of d.upstreamRunIds) {
+      const r = byId.get(id)
+      if (r !== undefined && ["FAILED", "CANCELLED"].includes(r.status)) lines.push(`    ${runLine(r, pipeline.name)}`)
+    }
+  }
+  return lines
+}
+
+const summaryLines = (pipeline: IrPipeline, step: IrStep, decisions: ReadonlyArray<StepDecision>): Array<string> => {
+  const runs = decisions.filter((d) => d.creates).length
+  const lines = [`${pipeline.name}.${step.name}: ${decisions.length} sub-group${decisions.length === 1 ? "" : "s"} (group_by ${step.groupBy.join(", ")}); ${runs} run${runs === 1 ? "" : "s"} would be created now.`]
+  for (const reason of [...createReasons, ...holdReasons]) {
+    const of = decisions.filter((d) => d.reason === reason)
+    if (of.length === 0) continue
+    const examples = of.slice(0, 3).map((d) => d.subGroupKey).join(", ")
+    lines.push(`  ${reason.padEnd(17)} ${String(of.length).padStart(6)}  ${reasonDescriptions[reason]}`, `  ${"".padEnd(24)}e.g. ${examples}${of.length > 3 ? ", …" : ""}`)
+  }
+  if (decisions.length > 0) lines.push(`Ask about one sub-group: ccat why ${pipeline.name}.${step.name} <sub_group_key>`)
+  return lines
+}
+
+/** The explanation as lines of text. */
+export const explainWhy = (
+  target: WhyTarget
+): Effect.Effect<ReadonlyArray<string>, SqlError.SqlError | UnknownPipeline | UnknownStep | NothingApplied | AppliedDefinitionsError | StoredDefinitionsError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const ir = yield* appliedIr
+    if (ir === null) return yield* new NothingApplied()
+    const pipeline = ir.pipelines.find((p) => p.name === target.pipeline)
+    if (pipeline === undefined) return yield* new UnknownPipeline({ name: target.pipeline, known: ir.pipelines.map((p) => p.name) })
+    const step = pipeline.steps.find((s) => s.name === target.step)
+    if (step === undefined) return yield* new UnknownStep({ pipeline: pipeline.name, name: target.step, known: pipeline.steps.map((s) => s.name) })
+    const selection = ir.groupings.find((g) => g.name === pipeline.data)?.selection ?? null
+    const lines: Array<string> = []
+    if (!pipeline.enabled) lines.push(`Pipeline ${pipeline.name} is disabled (\`enabled false\`): the trigger does not evaluate it. Were it enabled:`)
+    const requested = pipeline.trigger.mode !== "continuous"
+    const explain = { step: step.name, subGroupKey: target.subGroupKey ?? undefined }
+    const [summary, inspected] = yield* previewPassWith(
+      { only: { pipeline: pipeline.name }, explain, asIfRequested: requested ? { force: false } : undefined, location: null },
+      (s: PassSummary) => inspect(s.steps.find((o) => o.step === step.name)?.decisions?.[0])
+    )
+    const outcome = summary.steps.find((o) => o.step === step.name)
+    if (outcome === undefined) {
+      lines.push(`${pipeline.name}.${step.name} was not evaluated: the pipeline is disabled or not yet applied in full.`)
+      return lines
+    }
+    if (requested) {
+      lines.push(
+        pipeline.trigger.mode === "cron"
+          ? `${pipeline.name} runs at its cron ticks ("${pipeline.trigger.cron}", ${pipeline.trigger.timezone ?? "UTC"}) or when asked; at a tick or after \`ccat run ${pipeline.name}\`:`
+          : `${pipeline.name} is triggered by hand; after \`ccat run ${pipeline.name}\`:`
+      )
+    }
+    const decisions = outcome.decisions ?? []
+    if (target.subGroupKey === null) return [...lines, ...summaryLines(pipeline, step, decisions)]
+    const decision = decisions[0]
+    if (decision === undefined) {
+      lines.push(`${pipeline.name}.${step.name} has no sub-group \`${target.subGroupKey}\` now.`)
+      const known = yield* previewPassWith({ only: { pipeline: pipeline.name }, explain: { step: step.name }, asIfRequested: requested ? { force: false } : undefined }, () => Effect.void)
+      const keys = (known[0].steps.find((o) => o.step === step.name)?.decisions ?? []).map((d) => d.subGroupKey)
+      lines.push(...(yield* explainMissing(pipeline, step, selection, target.subGroupKey, keys)))
+      return lines
+    }
+    return [...lines, ...explainDecision(pipeline, step, decision, inspected, summary.at)]
+  })

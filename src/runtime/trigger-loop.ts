@@ -1,0 +1,64 @@
+import type { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Config, Duration, Effect, Option, Queue, Schedule, Stream } from "effect"
+import { evaluatePass, passSummaryLine, type PassSummary } from "./gaps/evaluate-pass.ts"
+
+/*
+ * The trigger loop (runtime.md §2, §3): a pass every interval, and earlier when the database
+ * says something changed (new or updated raw packages, a trigger request, a run that ended).
+ * Level-triggered: a pass recomputes everything from the database, so a lost notification only
+ * delays work until the next interval, and a failing LISTEN connection is retried quietly.
+ */
+
+export interface TriggerLoopConfig {
+  /** `CCAT_TRIGGER_INTERVAL`: the longest time between two passes. */
+  readonly interval: Duration.Duration
+  /** `CCAT_LOCATION`: evaluate only pipelines at this processing location; all when unset. */
+  readonly location: string | null
+}
+
+export const TriggerLoopConfig: Config.Config<TriggerLoopConfig> = Config.all({
+  interval: Config.duration("CCAT_TRIGGER_INTERVAL").pipe(Config.withDefault(Duration.seconds(30))),
+  location: Config.option(Config.string("CCAT_LOCATION")).pipe(Config.map(Option.getOrNull))
+})
+
+/** The channels that wake the trigger early (see migration 3). */
+export const triggerChannels = ["ccat_new_data", "ccat_runs_finished"] as const
+
+/** Offer a wake-up for every notification on the channels, until the scope closes; never fails. */
+const wakeOnNotify = (wake: Queue.Queue<void>, retryEvery: Duration.Duration) =>
+  Effect.gen(function* () {
+    const pg = yield* PgClient.PgClient
+    const notifications = Stream.mergeAll(triggerChannels.map((channel) => pg.listen(channel)), { concurrency: "unbounded" })
+    yield* Stream.runForEach(notifications, () => Queue.offer(wake, undefined))
+  }).pipe(
+    Effect.tapError((error) => Effect.logWarning(`trigger: listening for changes failed, relying on the interval: ${error.message}`)),
+    Effect.retry(Schedule.spaced(retryEvery)),
+    Effect.ignore
+  )
+
+/** One pass, logged as one line; a failure is logged and does not end the loop. */
+export const loggedPass = (location: string | null): Effect.Effect<PassSummary | null, never, SqlClient.SqlClient> =>
+  evaluatePass({ location }).pipe(
+    Effect.tap((summary) => Effect.logInfo(passSummaryLine(summary))),
+    Effect.catchTags({
+      NothingApplied: (e) => Effect.logInfo(`trigger: ${e.message}`).pipe(Effect.as(null))
+    }),
+    Effect.catchAll((error) => Effect.logError(`trigger pass failed: ${error.message}`).pipe(Effect.as(null)))
+  )
+
+/**
+ * Run passes forever: one at once, then one after each interval or notification, whichever
+ * comes first. Notifications that arrive during a pass collapse into one early pass.
+ */
+export const runTriggerLoop = (
+  config: TriggerLoopConfig
+): Effect.Effect<never, never, SqlClient.SqlClient | PgClient.PgClient> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const wake = yield* Queue.sliding<void>(1)
+      yield* Effect.forkScoped(wakeOnNotify(wake, config.interval))
+      const waitForWork = Effect.raceFirst(Effect.sleep(config.interval), Queue.take(wake))
+      return yield* loggedPass(config.location).pipe(Effect.zipRight(waitForWork), Effect.repeat(Schedule.forever), Effect.zipRight(Effect.never))
+    })
+  )

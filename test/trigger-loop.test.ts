@@ -1,0 +1,125 @@
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { Clock, Duration, Effect, Fiber, Layer, TestClock } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { compileSources } from "../src/compiler/compile.ts"
+import { seedDemo, seedMore } from "../src/db/seed/index.ts"
+import { applyWorkspace } from "../src/definitions/apply.ts"
+import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
+import { isCreateReason } from "../src/runtime/gaps/reasons.ts"
+import { runTriggerLoop } from "../src/runtime/trigger-loop.ts"
+import { testBackends, testDatabase } from "./support/databases.ts"
+import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
+
+// The trigger loop against one database: two instances racing for many passes create every
+// run exactly once, and a loop wakes up on new data well before its interval.
+
+const archives: Array<string> = []
+afterAll(() => {
+  for (const dir of archives) rmSync(dir, { recursive: true, force: true })
+})
+
+const seedAndApply = Effect.gen(function* () {
+  const archiveDir = mkdtempSync(join(tmpdir(), "ccat-trigger-loop-"))
+  archives.push(archiveDir)
+  yield* seedDemo({ archiveDir })
+  yield* applyWorkspace(compileSources(loadCcatFiles(join(repoRoot, "pipelines", "chai"))).ir!, { createdBy: "trigger-loop-test" })
+})
+
+/** Play the submit and collect loops: every in-flight run completes with one science product. */
+const completeInFlight = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    WITH done AS (
+      UPDATE executed_reduction_step SET status = 'COMPLETED', finished_at = now(), updated_at = now()
+      WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS') RETURNING id)
+    INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
+    SELECT id, 'SCIENCE', 'science/out.fits', 1, md5(id::text) FROM done`
+})
+
+for (const backend of testBackends) {
+  describe(`trigger loop on ${backend}`, () => {
+    layer(Layer.merge(testDatabase(backend), NodeContext.layer), { timeout: 120_000 })((it) => {
+      it.effect("two trigger instances racing for many passes create every run exactly once", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* seedAndApply
+          yield* TestClock.setTime(Date.parse("2026-12-01T00:00:00Z"))
+          let createdByPasses = 0
+          for (let round = 0; round < 12; round++) {
+            // Both instances evaluate at the same moment, on overlapping transactions.
+            const [a, b] = yield* Effect.all([evaluatePass({ actor: "a" }), evaluatePass({ actor: "b" })], { concurrency: 2 })
+            createdByPasses += a.created + b.created
+            if (round % 3 === 1) yield* seedMore({ scans: 4 })
+            if (round % 2 === 1) yield* completeInFlight
+            // Past every cooldown (the map's is a day).
+            yield* TestClock.adjust(Duration.days(2))
+          }
+          // Settle: complete and evaluate until nothing is left to create.
+          for (let n = 0; n < 4; n++) {
+            yield* completeInFlight
+            createdByPasses += (yield* evaluatePass({})).created
+          }
+          const last = yield* evaluatePass({})
+          expect(last.created).toBe(0)
+          for (const step of last.steps) {
+            expect(Object.keys(step.counts).filter(isCreateReason), `${step.step}: ${JSON.stringify(step.counts)}`).toEqual([])
+          }
+          const [runs] = yield* sql<{ n: number; identities: number; events: number }>`
+            SELECT count(*)::int AS n,
+              count(DISTINCT (step_id, sub_group_key, input_identity))::int AS identities,
+              (SELECT count(*)::int FROM run_event WHERE from_status IS NULL) AS events
+            FROM executed_reduction_step`
+          // Every run is counted by exactly one pass, has its own identity and one creation event.
+          expect(runs!.n).toBe(createdByPasses)
+          expect(runs!.identities).toBe(runs!.n)
+          expect(runs!.events).toBe(runs!.n)
+          // Every scan was calibrated and baselined exactly once (no run ever failed or changed).
+          const perStep = yield* sql<{ name: string; runs: number; sub_groups: number }>`
+            SELECT s.name, count(*)::int AS runs, count(DISTINCT r.sub_group_key)::int AS sub_groups
+            FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id GROUP BY s.name ORDER BY s.name`
+          const [scans] = yield* sql<{ n: number }>`
+            SELECT count(DISTINCT p.executed_obs_unit_id)::int AS n FROM raw_data_package p
+            JOIN instrument_module m ON m.id = p.instrument_module_id JOIN instrument i ON i.id = m.instrument_id
+            WHERE i.name = 'CHAI' AND p.state = 'ARCHIVED'`
+          const byName = Object.fromEntries(perStep.map((r) => [r.name, r]))
+          expect(byName["calibrate"]).toEqual({ name: "calibrate", runs: scans!.n, sub_groups: scans!.n })
+          expect(byName["baseline"]).toEqual({ name: "baseline", runs: scans!.n, sub_groups: scans!.n })
+          expect(byName["map"]!.runs).toBeGreaterThanOrEqual(byName["map"]!.sub_groups)
+        })
+      )
+
+      // PostgreSQL delivers NOTIFY, so a loop with an hour's interval wakes up at once. PGlite's
+      // socket server does not pass notifications on: there the loop lives on its interval alone.
+      const interval = backend === "postgres" ? Duration.hours(1) : Duration.seconds(1)
+      const title =
+        backend === "postgres"
+          ? "a loop with an hour's interval wakes up when new data arrives (NOTIFY)"
+          : "without notifications, a loop picks up new data at its next interval"
+      it.effect(title, () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const runCount = sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`.pipe(Effect.map((r) => r[0]!.n))
+          const before = yield* runCount
+          const loop = yield* Effect.fork(runTriggerLoop({ interval, location: null }))
+          // The first pass runs at once: the runs the previous test left to create.
+          yield* Effect.sleep(Duration.seconds(2))
+          const afterFirst = yield* runCount
+          yield* seedMore({ scans: 3 })
+          let after = afterFirst
+          for (let waited = 0; waited < 40 && after === afterFirst; waited++) {
+            yield* Effect.sleep(Duration.millis(250))
+            after = yield* runCount
+          }
+          yield* Fiber.interrupt(loop)
+          expect(afterFirst).toBeGreaterThanOrEqual(before)
+          // Three new scans: three calibrate runs, created long before the hour is up.
+          expect(after - afterFirst).toBe(3)
+        }).pipe(Effect.withClock(Clock.make()))
+      )
+    })
+  })
+}
