@@ -14,6 +14,8 @@ export interface StepToEvaluate {
   readonly stepId: number
   /** Ids of the steps named in `after`; empty for a step that reads raw data. */
   readonly upstreamIds: ReadonlyArray<number>
+  /** Ids of the steps further upstream (upstream of upstream, and so on): their runs in flight hold this step too. */
+  readonly ancestorIds: ReadonlyArray<number>
 }
 
 export interface PipelineToEvaluate {
@@ -74,11 +76,26 @@ export const pipelinesToEvaluate = (
       if (pipelineId === undefined) continue
       const idOf = (step: string) => stepIds.get(`${pipeline.name}\u0000${step}`)
       const steps: Array<StepToEvaluate> = []
+      const byName = new Map(pipeline.steps.map((s) => [s.name, s]))
+      const ancestors = (name: string, seen = new Set<string>()): Set<string> => {
+        for (const up of byName.get(name)?.after ?? []) {
+          if (seen.has(up)) continue
+          seen.add(up)
+          ancestors(up, seen)
+        }
+        return seen
+      }
       for (const step of pipeline.steps) {
         const stepId = idOf(step.name)
         const upstreamIds = step.after.map(idOf)
         if (stepId === undefined || upstreamIds.some((id) => id === undefined)) continue
-        steps.push({ step, stepId, upstreamIds: upstreamIds as ReadonlyArray<number> })
+        const further = [...ancestors(step.name)].filter((a) => !step.after.includes(a)).map(idOf)
+        steps.push({
+          step,
+          stepId,
+          upstreamIds: upstreamIds as ReadonlyArray<number>,
+          ancestorIds: further.filter((id): id is number => id !== undefined)
+        })
       }
       result.push({ pipeline, pipelineId, selection: groupings.get(pipeline.data)?.selection ?? null, steps })
     }

@@ -10,7 +10,8 @@ import type { ReasonCode } from "./reasons.ts"
  * transaction-scoped temporary tables:
  *
  *   ccat_upstream        (downstream steps) the latest run of every upstream sub-group, with
- *                        each raw package it covers re-keyed by THIS step's group_by;
+ *                        each raw package it covers re-keyed by THIS step's group_by, and the
+ *                        runs in flight of steps further upstream;
  *   ccat_step_input      every input of every sub-group: the ARCHIVED raw packages of the
  *                        selection, or the SCIENCE and INTERMEDIATE products of the upstream
  *                        sub-groups whose latest run COMPLETED;
@@ -86,6 +87,18 @@ const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
         ) l
         JOIN run_coverage c ON c.run_id = l.id
         JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id`
+      // Runs in flight further upstream hold the sub-groups they cover too: a rerun two steps
+      // up will change this step's inputs once it has flowed through.
+      const { ancestorIds } = e.target
+      if (ancestorIds.length > 0) {
+        yield* sql`
+          INSERT INTO ccat_upstream (sub_group_key, run_id, status, raw_id)
+          SELECT s.sub_group_key, r.id, r.status, s.id
+          FROM executed_reduction_step r
+          JOIN run_coverage c ON c.run_id = r.id
+          JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id
+          WHERE r.step_id IN ${sql.in(ancestorIds)} AND r.status IN ${sql.in(inFlight)}`
+      }
       yield* sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
         SELECT u.sub_group_key, NULL::uuid AS raw_id, p.id AS product_id, p.checksum
@@ -125,7 +138,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
       ORDER BY sub_group_key, id DESC
     ),
     flying AS (
-      SELECT sub_group_key, id, input_identity FROM executed_reduction_step
+      SELECT sub_group_key, id, input_identity, request_tag FROM executed_reduction_step
       WHERE step_id = ${stepId} AND status IN ${sql.in(inFlight)}
     ),
     same AS (
@@ -148,7 +161,9 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
         CASE
           WHEN coalesce(us.in_flight, 0) > 0 THEN 'WAITING_UPSTREAM'
           WHEN cur.identity IS NULL THEN CASE WHEN coalesce(us.failed, 0) > 0 THEN 'FAILED_UPSTREAM' ELSE 'NO_INPUTS' END
-          WHEN flying.id IS NOT NULL THEN CASE WHEN flying.input_identity = cur.identity THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
+          -- A forced request whose run is not the one in flight gets its run after it.
+          WHEN flying.id IS NOT NULL THEN
+            CASE WHEN flying.input_identity = cur.identity AND NOT (${force}::boolean AND flying.request_tag <> ${tag}) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
           WHEN ${force}::boolean AND NOT coalesce(same.tagged, false) THEN 'MANUAL'
           WHEN same.completed THEN 'UP_TO_DATE'
           WHEN same.failed OR same.cancelled THEN
@@ -159,7 +174,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
           WHEN latest.fingerprint <> ${step.fingerprint} THEN
             CASE WHEN latest.config <> ${jsonText(step.config)}::jsonb THEN 'CONFIG_CHANGED'
                  WHEN latest.software_version <> ${step.software.version} OR latest.image <> ${step.software.image} THEN 'SOFTWARE_CHANGED'
-                 ELSE 'COMMAND_CHANGED' END
+                 ELSE 'DEFINITION_CHANGED' END
           ELSE ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
         END AS reason
       FROM universe u
@@ -169,7 +184,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
       LEFT JOIN same ON same.sub_group_key = u.sub_group_key
       LEFT JOIN ccat_upstream_state us ON us.sub_group_key = u.sub_group_key
     )
-    SELECT *, reason IN ('NEW_DATA', 'CONFIG_CHANGED', 'SOFTWARE_CHANGED', 'COMMAND_CHANGED', 'UPSTREAM_CHANGED', 'MANUAL') AS creates,
+    SELECT *, reason IN ('NEW_DATA', 'CONFIG_CHANGED', 'SOFTWARE_CHANGED', 'DEFINITION_CHANGED', 'UPSTREAM_CHANGED', 'MANUAL') AS creates,
       CASE WHEN reason = 'MANUAL' THEN ${tag} ELSE '' END AS request_tag
     FROM decided`
 }

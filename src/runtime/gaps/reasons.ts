@@ -8,7 +8,7 @@ export const createReasons = [
   "NEW_DATA",
   "CONFIG_CHANGED",
   "SOFTWARE_CHANGED",
-  "COMMAND_CHANGED",
+  "DEFINITION_CHANGED",
   "UPSTREAM_CHANGED",
   "MANUAL"
 ] as const
@@ -42,7 +42,7 @@ export const reasonDescriptions: Readonly<Record<ReasonCode, string>> = {
   NEW_DATA: "new or changed input data",
   CONFIG_CHANGED: "the step's config changed since the last run",
   SOFTWARE_CHANGED: "the software version or image changed in a way the version policy counts",
-  COMMAND_CHANGED: "the step's command changed",
+  DEFINITION_CHANGED: "the command or the version policy changed (config and version did not)",
   UPSTREAM_CHANGED: "upstream steps produced new or different products",
   MANUAL: "requested by `ccat run`",
   UP_TO_DATE: "a completed run has exactly these inputs and this fingerprint",

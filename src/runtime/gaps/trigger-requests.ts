@@ -34,8 +34,9 @@ export const latestTick = (trigger: IrPipeline["trigger"], now: Date): Date | nu
   if (trigger.cron === null) return null
   const parsed = Cron.parse(trigger.cron, trigger.timezone ?? "UTC")
   if (Either.isLeft(parsed)) return null
-  // `prev` is strictly before its argument; a tick exactly at `now` counts as passed.
-  return Cron.prev(parsed.right, new Date(now.getTime() + 1))
+  // `prev` works in whole seconds and returns the tick strictly before the given second; a tick
+  // at `now` (or earlier within the same second) has passed, so ask from the next second.
+  return Cron.prev(parsed.right, new Date(Math.floor(now.getTime() / 1000) * 1000 + 1000))
 }
 
 /** The next tick after `now`, for messages. */

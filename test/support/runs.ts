@@ -1,0 +1,155 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Clock, Effect } from "effect"
+import { createHash } from "node:crypto"
+
+/*
+ * Test stand-ins for the submit and collect loops (runtime.md §3), which do not exist yet: they
+ * move runs the trigger created through their lifecycle with plain SQL, as those loops will,
+ * so that gap tests can say "this run completed with these products" or "that one failed for
+ * good". Each status change is appended to run_event, timestamps come from the Effect Clock (so
+ * TestClock controls them), and a helper refuses (dies) when asked to move a run that is not in
+ * flight: a scenario that completes the wrong run should fail loudly, not pass by accident.
+ */
+
+export const inFlightStatuses = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"] as const
+
+export type ProductType = "SCIENCE" | "QA_METRIC" | "PLOT" | "STATISTICS" | "LOG" | "INTERMEDIATE"
+
+export interface ProductSpec {
+  readonly type: ProductType
+  readonly path: string
+  /** Default: derived from the run id and path, so every product of every run differs. */
+  readonly checksum?: string
+  readonly sizeBytes?: number
+}
+
+/** A run as the scenarios look at it. */
+export interface RunRow {
+  readonly id: number
+  readonly sub_group_key: string
+  readonly status: string
+  readonly reason: string
+  readonly software_version: string
+  readonly request_tag: string
+  readonly created_at: Date
+}
+
+/** One SCIENCE product, `science/out.fits`. */
+export const defaultProducts: ReadonlyArray<ProductSpec> = [{ type: "SCIENCE", path: "science/out.fits" }]
+
+/** The checksum a product gets when the spec gives none. */
+export const productChecksum = (runId: number, path: string): string => createHash("sha256").update(`run-${runId}/${path}`).digest("hex")
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+/**
+ * Sets the status of an in-flight run (and the given extra columns), appending the event.
+ * Dies when the run does not exist or is not in flight. Callers run it inside a transaction
+ * (the row lock then holds until the event is written).
+ */
+const transition = (
+  runId: number,
+  to: string,
+  why: string,
+  extra: { readonly failureReason?: string; readonly finished?: boolean; readonly submitted?: boolean } = {}
+): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const at = yield* now
+    const [before] = yield* sql<{ status: string }>`SELECT status FROM executed_reduction_step WHERE id = ${runId} FOR UPDATE`
+    if (before === undefined) return yield* Effect.dieMessage(`run ${runId} does not exist`)
+    if (!(inFlightStatuses as ReadonlyArray<string>).includes(before.status)) {
+      return yield* Effect.dieMessage(`run ${runId} is ${before.status}, not in flight: cannot move it to ${to}`)
+    }
+    yield* sql`
+      UPDATE executed_reduction_step SET
+        status = ${to},
+        updated_at = ${at},
+        failure_reason = coalesce(${extra.failureReason ?? null}::text, failure_reason),
+        finished_at = CASE WHEN ${extra.finished === true}::boolean THEN ${at}::timestamptz ELSE finished_at END,
+        submitted_at = CASE WHEN ${extra.submitted === true}::boolean THEN ${at}::timestamptz ELSE submitted_at END
+      WHERE id = ${runId}`
+    yield* sql`
+      INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
+      VALUES (${runId}, ${at}, 'test', ${before.status}, ${to}, ${why})`
+  })
+
+/** The backend started the job: RUNNING. */
+export const startRun = (runId: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(transition(runId, "RUNNING", "job started", { submitted: true })))
+
+/**
+ * The run finished: COMPLETED, with its products (default: one SCIENCE product,
+ * `science/out.fits`, checksum derived from the run id, size 1).
+ */
+export const completeRun = (runId: number, products: ReadonlyArray<ProductSpec> = defaultProducts) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const at = yield* now
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* transition(runId, "COMPLETED", "job finished", { finished: true })
+        for (const p of products) {
+          yield* sql`
+            INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum, created_at)
+            VALUES (${runId}, ${p.type}, ${p.path}, ${p.sizeBytes ?? 1}, ${p.checksum ?? productChecksum(runId, p.path)}, ${at})`
+        }
+      })
+    )
+  })
+
+/**
+ * The run failed. `final: true`: for good (FAILED, no retry left; the trigger must not retry
+ * it). `final: false`: an attempt failed with retries left, and the collect loop put it back as
+ * PENDING with `retry_count + 1` (runtime.md §3), so it is in flight again; both events are
+ * logged.
+ */
+export const failRun = (runId: number, options: { readonly final: boolean; readonly reason?: string }) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const reason = options.reason ?? "exit code 1"
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* transition(runId, "FAILED", reason, { failureReason: reason, finished: true })
+        if (!options.final) {
+          const at = yield* now
+          yield* sql`
+            UPDATE executed_reduction_step SET status = 'PENDING', retry_count = retry_count + 1, finished_at = NULL, updated_at = ${at}
+            WHERE id = ${runId}`
+          yield* sql`
+            INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
+            VALUES (${runId}, ${at}, 'test', 'FAILED', 'PENDING', ${`retry: ${reason}`})`
+        }
+      })
+    )
+  })
+
+/** A person cancelled the run: CANCELLED. */
+export const cancelRun = (runId: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(transition(runId, "CANCELLED", "cancelled by test", { finished: true })))
+
+/** Every run of a step, oldest first. */
+export const runsOf = (pipeline: string, step: string): Effect.Effect<ReadonlyArray<RunRow>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<Omit<RunRow, "id"> & { readonly id: string }>`
+      SELECT r.id, r.sub_group_key, r.status, r.reason, r.software_version, r.request_tag, r.created_at
+      FROM executed_reduction_step r
+      JOIN reduction_step s ON s.id = r.step_id
+      JOIN pipeline p ON p.id = s.pipeline_id
+      WHERE p.name = ${pipeline} AND s.name = ${step}
+      ORDER BY r.id`
+    return rows.map((r) => ({ ...r, id: Number(r.id), created_at: new Date(r.created_at) }))
+  })
+
+/** The in-flight runs of a step, oldest first. */
+export const inFlightRunsOf = (pipeline: string, step: string) =>
+  Effect.map(runsOf(pipeline, step), (runs) => runs.filter((r) => (inFlightStatuses as ReadonlyArray<string>).includes(r.status)))
+
+/** Completes every in-flight run of a step (with the same products each); returns them. */
+export const completeAll = (pipeline: string, step: string, products?: ReadonlyArray<ProductSpec>) =>
+  Effect.gen(function* () {
+    const runs = yield* inFlightRunsOf(pipeline, step)
+    for (const run of runs) yield* completeRun(run.id, products)
+    return runs
+  })
