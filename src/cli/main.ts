@@ -12,6 +12,7 @@ import { fmtCommand } from "./fmt-command.ts"
 import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
 import { runCommand } from "./run-command.ts"
+import { serveCommand } from "./serve-command.ts"
 import { whyCommand } from "./why-command.ts"
 import { WorkspacePathError } from "./workspace-files.ts"
 
@@ -34,6 +35,7 @@ const ccat = Command.make("ccat").pipe(
     applyCommand.pipe(Command.provide(DatabaseLive)),
     runCommand.pipe(Command.provide(DatabaseLive)),
     whyCommand.pipe(Command.provide(DatabaseLive)),
+    serveCommand.pipe(Command.provide(DatabaseLive)),
     db,
     lspCommand
   ])

@@ -143,9 +143,11 @@ const serverConnection = (url: Redacted.Redacted<string>): Layer.Layer<Database,
 // which case trying again makes this process the owner.
 class GuestCouldNotConnect extends Data.TaggedError("GuestCouldNotConnect")<{ readonly dir: string; readonly pid: number; readonly address: string }> {}
 
-// PGlite runs one statement at a time, so a big pool buys nothing, and the socket server's eight
-// connections are shared by every ccat process using the folder.
-const embeddedPoolSize = 3
+// One connection per process. PGlite runs one statement at a time anyway, and its socket server
+// interleaves the protocol messages of concurrent connections outside a transaction (a Parse of
+// one connection between the Parse and Bind of another: "bind message supplies 11 parameters,
+// but prepared statement requires 1"), which `ccat serve`'s concurrent loops hit at once.
+const embeddedPoolSize = 1
 
 const embeddedConnection = (dataDir: string, options?: EmbeddedServerOptions): Layer.Layer<Database, DatabaseConnectError> =>
   Layer.unwrapScoped(

@@ -1,6 +1,8 @@
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
+import { DatabaseInUse } from "../db/database.ts"
 import { Config, Duration, Effect, Option, Queue, Schedule, Stream } from "effect"
+import { durationConfig } from "./execution/execution-config.ts"
 import { evaluatePass, passSummaryLine, type PassSummary } from "./gaps/evaluate-pass.ts"
 
 /*
@@ -18,7 +20,7 @@ export interface TriggerLoopConfig {
 }
 
 export const TriggerLoopConfig: Config.Config<TriggerLoopConfig> = Config.all({
-  interval: Config.duration("CCAT_TRIGGER_INTERVAL").pipe(Config.withDefault(Duration.seconds(30))),
+  interval: durationConfig("CCAT_TRIGGER_INTERVAL", Duration.seconds(30)),
   location: Config.option(Config.string("CCAT_LOCATION")).pipe(Config.map(Option.getOrNull))
 })
 
@@ -28,6 +30,10 @@ export const triggerChannels = ["ccat_new_data", "ccat_runs_finished"] as const
 /** Offer a wake-up for every notification on the channels, until the scope closes; never fails. */
 const wakeOnNotify = (wake: Queue.Queue<void>, retryEvery: Duration.Duration) =>
   Effect.gen(function* () {
+    // The embedded database's socket server passes no notifications on, and a LISTEN would hold
+    // its only connection: rely on the interval and in-process wake-ups there.
+    const database = yield* Effect.serviceOption(DatabaseInUse)
+    if (Option.isSome(database) && database.value._tag === "Embedded") return
     const pg = yield* PgClient.PgClient
     const notifications = Stream.mergeAll(triggerChannels.map((channel) => pg.listen(channel)), { concurrency: "unbounded" })
     yield* Stream.runForEach(notifications, () => Queue.offer(wake, undefined))

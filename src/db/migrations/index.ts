@@ -2,14 +2,16 @@ import { Migrator } from "@effect/sql"
 import observation from "./0001_observation.ts"
 import pipeline from "./0002_pipeline.ts"
 import trigger from "./0003_trigger.ts"
+import execution from "./0004_execution.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
   "1_observation": observation,
   "2_pipeline": pipeline,
-  "3_trigger": trigger
+  "3_trigger": trigger,
+  "4_execution": execution
 }
 
-export const latestMigrationId = 3
+export const latestMigrationId = 4
 
 export const migrationLoader = Migrator.fromRecord(migrations)

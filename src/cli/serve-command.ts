@@ -1,0 +1,58 @@
+import { Command, Options } from "@effect/cli"
+import { Config, Data, Effect, Layer, Option, Queue } from "effect"
+import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
+import { LocalBackendLive } from "../runtime/backends/local-backend.ts"
+import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
+import { localRegistryDir } from "../runtime/execution/submit-loop.ts"
+import { serve } from "../runtime/serve/serve.ts"
+import { ServeStateLive } from "../runtime/serve/serve-state.ts"
+import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
+import { oneLineErrors } from "./plan-command.ts"
+
+/*
+ * `ccat serve`: the reconciler. Runs the trigger, submit and collect loops until SIGTERM or
+ * Ctrl-C (runtime.md §6), with /healthz and /metrics on CCAT_HTTP_PORT.
+ */
+
+class BackendNotWired extends Data.TaggedError("BackendNotWired")<{ readonly backend: string }> {
+  override get message(): string {
+    return `the ${this.backend} backend is not available in this build of ccat serve`
+  }
+}
+
+const idleOption = Options.boolean("exit-when-idle").pipe(
+  Options.withDescription("Stop once nothing is in flight and a trigger pass creates nothing (for demos, tests and batch use).")
+)
+const portOption = Options.integer("port").pipe(
+  Options.withDescription("Serve /healthz and /metrics on this port of 127.0.0.1 (default CCAT_HTTP_PORT, else 9464; 0 picks a free port)."),
+  Options.optional
+)
+const noHttpOption = Options.boolean("no-http").pipe(Options.withDescription("Serve no HTTP endpoints."))
+
+export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption }, ({ exitWhenIdle, port, noHttp }) =>
+  oneLineErrors(
+    Effect.gen(function* () {
+      const execution = yield* ExecutionConfig
+      const trigger = yield* TriggerLoopConfig
+      const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
+      const httpPort = noHttp ? null : Option.getOrElse(port, () => envPort)
+      const jobEnded = yield* Queue.sliding<void>(1)
+      const backend =
+        execution.backend === "local"
+          ? LocalBackendLive({
+              registryDir: localRegistryDir(execution),
+              maxParallel: execution.maxParallel ?? 2,
+              onJobEnd: () => void Queue.unsafeOffer(jobEnded, undefined)
+            })
+          : Layer.fail(new BackendNotWired({ backend: execution.backend }))
+      yield* Effect.logInfo(`ccat serve: ${execution.backend} backend, location ${execution.location ?? "(all)"}`)
+      yield* serve({ execution, triggerInterval: trigger.interval, httpPort, exitWhenIdle, collectWake: jobEnded }).pipe(
+        Effect.provide(Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), ServeStateLive))
+      )
+    })
+  )
+).pipe(
+  Command.withDescription(
+    "Run the reconciler: trigger, submit and collect loops, with /healthz and /metrics. Stops on SIGTERM or Ctrl-C, letting transactions in flight finish; jobs keep running and are adopted at the next start. Exit 0: stopped; 1: failed to start."
+  )
+)

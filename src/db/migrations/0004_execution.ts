@@ -1,0 +1,26 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+/*
+ * What the submit and collect loops (runtime.md §3) keep on a run:
+ * - `run_dir`: the run's folder on the processing location, fixed when it is first staged;
+ *   products are paths relative to it.
+ * - `next_attempt_at`: a retried run waits for its backoff before it is claimed again.
+ * - `lease_until`: a run in STAGING_DATA or COLLECTING_RESULTS belongs to the instance whose
+ *   lease has not run out; after a crash another instance (or the restarted one) takes it over.
+ * - `last_seen_at`: when the backend last reported the job; a job unknown to the backend for
+ *   longer than the grace period is LOST.
+ */
+export default Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN run_dir text`
+  yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN next_attempt_at timestamptz`
+  yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN lease_until timestamptz`
+  yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN last_seen_at timestamptz`
+  yield* sql`CREATE INDEX run_active ON executed_reduction_step (status, id)
+    WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS')`
+  yield* sql`CREATE INDEX run_job_name ON executed_reduction_step (job_name) WHERE job_name IS NOT NULL`
+  yield* sql`CREATE INDEX physical_copy_product ON physical_copy (data_product_id)`
+  yield* sql`CREATE INDEX lineage_parent ON data_product_lineage (parent_product_id)`
+  yield* sql`CREATE INDEX lineage_package ON data_product_lineage (raw_data_package_id)`
+})

@@ -1,0 +1,111 @@
+import { Context, Data, type Effect } from "effect"
+import type { IrResources } from "../../compiler/ir.ts"
+
+/*
+ * One interface for every place a run's program can execute (runtime.md §4): submit a job,
+ * find jobs by name (to adopt a job submitted just before a crash), poll many jobs at once, and
+ * cancel. The submit and collect loops know nothing else about a backend.
+ *
+ * Safety: a job is described as an argv array and an environment, never as shell text. A
+ * backend that must write a script (Slurm) quotes every element itself; none may hand a value
+ * to a shell unquoted.
+ */
+
+/** A folder the program sees under another name inside a container. */
+export interface Bind {
+  readonly host: string
+  readonly container: string
+  readonly readOnly: boolean
+}
+
+export type ContainerSpec =
+  | { readonly runtime: "none" }
+  | { readonly runtime: "apptainer"; readonly image: string; readonly binds: ReadonlyArray<Bind> }
+
+export interface JobSpec {
+  readonly runId: number
+  /** `ccat-<run id>`: unique, and how a job is found again after a crash. */
+  readonly jobName: string
+  /** The program and its arguments, placeholders already filled in. */
+  readonly argv: ReadonlyArray<string>
+  /** Extra environment of the program (WORKFLOW_OUTPUT_DIR and friends). */
+  readonly env: Readonly<Record<string, string>>
+  /** The run's folder on the host; the job's working directory. */
+  readonly runDir: string
+  /** Host paths of the job's standard output and error, in the run's log folder. */
+  readonly stdoutPath: string
+  readonly stderrPath: string
+  readonly resources: IrResources
+  readonly timeoutSeconds: number | null
+  readonly container: ContainerSpec
+}
+
+/**
+ * Where a job is. QUEUED and RUNNING are in flight; PREEMPTED and REQUEUED are not failures
+ * (the job will run again); the rest are ends. UNKNOWN: the backend answered but could not say.
+ */
+export type JobState =
+  | "QUEUED"
+  | "RUNNING"
+  | "PREEMPTED"
+  | "REQUEUED"
+  | "COMPLETED"
+  | "FAILED"
+  | "TIMEOUT"
+  | "OUT_OF_MEMORY"
+  | "NODE_FAIL"
+  | "CANCELLED"
+  | "UNKNOWN"
+
+export const finishedStates: ReadonlySet<JobState> = new Set(["COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED"])
+
+export interface JobStatus {
+  readonly jobId: string
+  readonly state: JobState
+  readonly exitCode: number | null
+  readonly wallSeconds: number | null
+  readonly cpuSeconds: number | null
+  readonly maxRssBytes: number | null
+}
+
+/** The backend could not be asked (controller down, command missing): the caller retries later. */
+export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{ readonly backend: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.backend} backend unavailable: ${this.reason}`
+  }
+}
+
+/** The backend refused this job (bad resources, unknown partition): the run fails with this reason. */
+export class JobRejected extends Data.TaggedError("JobRejected")<{ readonly backend: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.backend} refused the job: ${this.reason}`
+  }
+}
+
+export interface ExecutionBackendService {
+  readonly kind: "local" | "slurm"
+  /** Submit; returns the backend's job id. */
+  readonly submit: (job: JobSpec) => Effect.Effect<string, BackendUnavailable | JobRejected>
+  /** Job ids of the given job names that the backend knows (queued, running or finished recently). */
+  readonly findByName: (jobNames: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string>, BackendUnavailable>
+  /**
+   * The status of each job id the backend knows, in as few calls as it can (Slurm: one squeue,
+   * then one sacct for those that left the queue). A job missing from the answer is unknown to
+   * the backend: the caller decides when that makes it LOST.
+   */
+  readonly poll: (jobIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, JobStatus>, BackendUnavailable>
+  readonly cancel: (jobId: string) => Effect.Effect<void, BackendUnavailable>
+  /**
+   * How many more jobs it takes now (free local slots; Slurm: the queue cap minus the jobs it
+   * knows are queued), or `null` when it cannot tell. The submit loop stages no more than this.
+   */
+  readonly capacity: Effect.Effect<number | null, BackendUnavailable>
+}
+
+export class ExecutionBackend extends Context.Tag("ccat/ExecutionBackend")<ExecutionBackend, ExecutionBackendService>() {}
+
+/** Calls each backend makes, by kind (`sbatch`, `squeue`, `sacct`, `scancel`, `spawn`, ...), for /metrics and tests. */
+export class BackendCalls extends Context.Tag("ccat/BackendCalls")<
+  BackendCalls,
+  { readonly count: (kind: string) => Effect.Effect<void>; readonly snapshot: Effect.Effect<ReadonlyMap<string, number>> }
+>() {}

@@ -1,0 +1,182 @@
+import { Effect, Layer } from "effect"
+import { spawn } from "node:child_process"
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { BackendCalls, BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type JobSpec, type JobStatus } from "./execution-backend.ts"
+
+/*
+ * The local backend (runtime.md §4): each job is a process on this machine, at most
+ * `maxParallel` at a time. Jobs are detached and keep running if `ccat serve` stops; what the
+ * backend knows about a job lives in files, so a restarted server finds and adopts them:
+ *
+ *   <registry>/<job name>.json   { jobId, pid, runDir, started }   written at submission
+ *   <registry>/<job name>.exit   { exitCode, started, ended }      written by the job's wrapper
+ *
+ * The wrapper is `/bin/sh -c SCRIPT ccat-job ARGV...`: the program and its arguments arrive as
+ * positional parameters and are run as "$@", so no value is ever parsed by a shell. With
+ * `timeoutSeconds` the program runs under coreutils `timeout`; exit 124 means TIMEOUT.
+ */
+
+export interface LocalBackendOptions {
+  /** Where the job files live, e.g. <CCAT_DATA_DIR>/local-jobs. */
+  readonly registryDir: string
+  readonly maxParallel: number
+  /** Called when a job this process started ends (adopted jobs are found by polling). */
+  readonly onJobEnd?: (() => void) | undefined
+}
+
+interface JobRecord {
+  readonly jobId: string
+  readonly pid: number
+  readonly runDir: string
+  readonly started: number
+}
+
+interface ExitRecord {
+  readonly exitCode: number
+  readonly started: number
+  readonly ended: number
+}
+
+const wrapper = [
+  'started=$(date +%s)',
+  'if [ -n "$CCAT_JOB_TIMEOUT" ]; then timeout --kill-after=10 "$CCAT_JOB_TIMEOUT" "$@"; else "$@"; fi',
+  "code=$?",
+  'printf \'{"exitCode":%d,"started":%s,"ended":%s}\\n\' "$code" "$started" "$(date +%s)" > "$CCAT_JOB_EXIT.partial"',
+  'mv "$CCAT_JOB_EXIT.partial" "$CCAT_JOB_EXIT"'
+].join("\n")
+
+const readJson = <A>(path: string): A | null => {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as A
+  } catch {
+    return null
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<ExecutionBackendService, never, BackendCalls> =>
+  Effect.gen(function* () {
+    const calls = yield* BackendCalls
+    mkdirSync(options.registryDir, { recursive: true })
+    const recordPath = (name: string) => join(options.registryDir, `${name}.json`)
+    const exitPath = (name: string) => join(options.registryDir, `${name}.exit`)
+    const nameOf = (jobId: string) => jobId.slice(0, jobId.lastIndexOf("@"))
+
+    /** Jobs whose process is alive: the slots in use. Jobs left by an earlier server count too. */
+    const running = new Map<string, number>()
+    for (const file of readdirSync(options.registryDir)) {
+      if (!file.endsWith(".json")) continue
+      const record = readJson<JobRecord>(join(options.registryDir, file))
+      const name = file.slice(0, -".json".length)
+      if (record !== null && alive(record.pid) && !existsSync(exitPath(name))) running.set(name, record.pid)
+    }
+    const busy = (): number => {
+      for (const [name, pid] of running) if (!alive(pid) || existsSync(exitPath(name))) running.delete(name)
+      return running.size
+    }
+
+    const submit = (job: JobSpec): Effect.Effect<string, BackendUnavailable> =>
+      Effect.gen(function* () {
+        if (busy() >= options.maxParallel) {
+          return yield* new BackendUnavailable({ backend: "local", reason: `all ${options.maxParallel} slots are busy` })
+        }
+        yield* calls.count("spawn")
+        return yield* Effect.try({
+          try: () => {
+            const exit = exitPath(job.jobName)
+            for (const stale of [exit, `${exit}.partial`]) if (existsSync(stale)) renameSync(stale, `${stale}.old`)
+            mkdirSync(join(job.stdoutPath, ".."), { recursive: true })
+            const out = openSync(job.stdoutPath, "a")
+            const err = openSync(job.stderrPath, "a")
+            const argv =
+              job.container.runtime === "apptainer"
+                ? ["apptainer", "exec", ...job.container.binds.flatMap((b) => ["--bind", `${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`]), job.container.image, ...job.argv]
+                : [...job.argv]
+            const child = spawn("/bin/sh", ["-c", wrapper, "ccat-job", ...argv], {
+              cwd: job.runDir,
+              detached: true,
+              stdio: ["ignore", out, err],
+              env: {
+                ...process.env,
+                ...job.env,
+                CCAT_JOB_EXIT: exit,
+                CCAT_JOB_TIMEOUT: job.timeoutSeconds === null ? "" : String(Math.ceil(job.timeoutSeconds))
+              }
+            })
+            closeSync(out)
+            closeSync(err)
+            child.on("exit", () => options.onJobEnd?.())
+            child.unref()
+            const started = Date.now()
+            const jobId = `${job.jobName}@${started}`
+            const record: JobRecord = { jobId, pid: child.pid ?? -1, runDir: job.runDir, started }
+            writeFileSync(`${recordPath(job.jobName)}.partial`, JSON.stringify(record))
+            renameSync(`${recordPath(job.jobName)}.partial`, recordPath(job.jobName))
+            if (child.pid !== undefined) running.set(job.jobName, child.pid)
+            return jobId
+          },
+          catch: (e) => new BackendUnavailable({ backend: "local", reason: e instanceof Error ? e.message : String(e) })
+        })
+      })
+
+    const statusOf = (jobId: string): JobStatus | null => {
+      const name = nameOf(jobId)
+      const record = readJson<JobRecord>(recordPath(name))
+      if (record === null || record.jobId !== jobId) return null
+      const exit = readJson<ExitRecord>(exitPath(name))
+      if (exit !== null) {
+        const state = exit.exitCode === 0 ? "COMPLETED" : exit.exitCode === 124 || exit.exitCode === 137 ? "TIMEOUT" : "FAILED"
+        return { jobId, state, exitCode: exit.exitCode, wallSeconds: exit.ended - exit.started, cpuSeconds: null, maxRssBytes: null }
+      }
+      if (alive(record.pid)) return { jobId, state: "RUNNING", exitCode: null, wallSeconds: (Date.now() - record.started) / 1000, cpuSeconds: null, maxRssBytes: null }
+      // The process is gone without its wrapper writing an exit: killed from outside, or the machine rebooted.
+      return { jobId, state: "NODE_FAIL", exitCode: null, wallSeconds: null, cpuSeconds: null, maxRssBytes: null }
+    }
+
+    return {
+      kind: "local",
+      submit,
+      capacity: Effect.sync(() => Math.max(0, options.maxParallel - busy())),
+      findByName: (names) =>
+        Effect.sync(() => {
+          const found = new Map<string, string>()
+          for (const name of names) {
+            const record = readJson<JobRecord>(recordPath(name))
+            if (record !== null) found.set(name, record.jobId)
+          }
+          return found
+        }).pipe(Effect.tap(() => calls.count("lookup"))),
+      poll: (jobIds) =>
+        Effect.sync(() => {
+          const statuses = new Map<string, JobStatus>()
+          for (const id of jobIds) {
+            const s = statusOf(id)
+            if (s !== null) statuses.set(id, s)
+          }
+          return statuses
+        }).pipe(Effect.tap(() => calls.count("poll"))),
+      cancel: (jobId) =>
+        Effect.sync(() => {
+          const record = readJson<JobRecord>(recordPath(nameOf(jobId)))
+          if (record === null || record.jobId !== jobId || !alive(record.pid)) return
+          try {
+            // The whole process group: the wrapper, `timeout` and the program.
+            process.kill(-record.pid, "SIGTERM")
+          } catch {
+            // already gone
+          }
+        }).pipe(Effect.tap(() => calls.count("cancel")))
+    } satisfies ExecutionBackendService
+  })
+
+export const LocalBackendLive = (options: LocalBackendOptions): Layer.Layer<ExecutionBackend, never, BackendCalls> =>
+  Layer.effect(ExecutionBackend, makeLocalBackend(options))

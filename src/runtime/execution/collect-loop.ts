@@ -1,0 +1,211 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Clock, Duration, Effect } from "effect"
+import { relative, sep } from "node:path"
+import { ExecutionBackend, finishedStates, type JobStatus } from "../backends/execution-backend.ts"
+import { collectOutputs, type CollectedFile } from "./collect-outputs.ts"
+import type { ExecutionConfig } from "./execution-config.ts"
+import { failAttempt } from "./fail-run.ts"
+import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
+import { transition } from "./run-status.ts"
+import { processingLocationId } from "./stage-run.ts"
+import { baseDirFor, leaseSeconds } from "./submit-loop.ts"
+
+/*
+ * The collect loop (runtime.md §3): one poll of the backend for every active job per cycle,
+ * then for each job that ended: COLLECTING_RESULTS, walk and checksum its outputs, and in ONE
+ * transaction write its products, their lineage (to the run's input products and raw
+ * packages), their physical copies, the job's metrics and the final status. A job the backend
+ * no longer knows is LOST after `CCAT_LOST_GRACE`; preemption and requeueing are not failures.
+ */
+
+export interface CollectCycleResult {
+  readonly polled: number
+  readonly completed: number
+  readonly failed: number
+  readonly retried: number
+  readonly lost: number
+}
+
+const failureReason = (s: JobStatus): string => {
+  switch (s.state) {
+    case "TIMEOUT":
+      return "TIMEOUT"
+    case "OUT_OF_MEMORY":
+      return "OOM"
+    case "NODE_FAIL":
+      return "NODE_FAIL"
+    case "CANCELLED":
+      return "CANCELLED_BY_BACKEND"
+    default:
+      return s.exitCode === null ? "FAILED" : `EXIT_CODE ${s.exitCode}`
+  }
+}
+
+const metricAssignments = (sql: SqlClient.SqlClient, s: JobStatus) => [
+  sql`exit_code = ${s.exitCode}`,
+  sql`wall_seconds = ${s.wallSeconds}`,
+  sql`cpu_hours = ${s.cpuSeconds === null ? null : s.cpuSeconds / 3600}`,
+  sql`peak_memory_bytes = ${s.maxRssBytes}`
+]
+
+/** Products, lineage and physical copies of one run, inside the caller's transaction. */
+const writeProducts = (run: RunContext, runDir: string, files: ReadonlyArray<CollectedFile>, baseDir: string) =>
+  Effect.gen(function* () {
+    if (files.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    const rows = files.map((f) => ({ path: f.relativePath, type: f.type, size: f.sizeBytes, checksum: f.checksum }))
+    const products = yield* sql<{ id: string; relative_path: string }>`
+      INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
+      SELECT ${run.runId}, v.type, v.path, v.size, v.checksum
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(path text, type text, size bigint, checksum text)
+      ON CONFLICT (run_id, relative_path) DO UPDATE SET product_type = EXCLUDED.product_type, size_bytes = EXCLUDED.size_bytes, checksum = EXCLUDED.checksum
+      RETURNING id, relative_path`
+    const ids = products.map((p) => Number(p.id))
+    yield* sql`DELETE FROM data_product_lineage WHERE product_id IN ${sql.in(ids)}`
+    yield* sql`
+      INSERT INTO data_product_lineage (product_id, parent_product_id, raw_data_package_id)
+      SELECT p.id, i.data_product_id, i.raw_data_package_id
+      FROM data_product p JOIN run_input i ON i.run_id = p.run_id
+      WHERE p.id IN ${sql.in(ids)} AND p.product_type <> 'LOG'`
+    const locationId = yield* processingLocationId(run.location, baseDir)
+    const copies = products.map((p) => ({ product: Number(p.id), path: relative(baseDir, `${runDir}/${p.relative_path}`).split(sep).join("/") }))
+    yield* sql`
+      INSERT INTO physical_copy (data_location_id, data_product_id, path, status)
+      SELECT ${locationId}, v.product, v.path, 'PRESENT'
+      FROM jsonb_to_recordset(${JSON.stringify(copies)}::jsonb) AS v(product bigint, path text)
+      WHERE NOT EXISTS (SELECT 1 FROM physical_copy c WHERE c.data_product_id = v.product AND c.data_location_id = ${locationId} AND c.status <> 'DELETED')`
+  })
+
+/** Collect one run whose job ended; returns what became of it. */
+const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, now: Date) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const lease = new Date(now.getTime() + leaseSeconds * 1000)
+    const claimed = yield* transition({
+      runId: run.runId,
+      from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"],
+      to: "COLLECTING_RESULTS",
+      actor: "collect",
+      reason: `job ${status.jobId} ended: ${status.state}${status.exitCode === null ? "" : ` (exit ${status.exitCode})`}`,
+      now,
+      set: [sql`lease_until = ${lease}`]
+    })
+    if (!claimed || run.runDir === null) return "skipped" as const
+    const runDir = run.runDir
+    const baseDir = baseDirFor(config, run.location)
+    const succeeded = status.state === "COMPLETED" && (status.exitCode ?? 0) === 0
+    const collected = yield* collectOutputs(runDir, run.step, run.definition.final, !succeeded).pipe(Effect.either)
+    const fail = (reason: string, files: ReadonlyArray<CollectedFile>) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* writeProducts(run, runDir, files, baseDir)
+          yield* sql`UPDATE executed_reduction_step SET ${sql.join(", ", false)(metricAssignments(sql, status))} WHERE id = ${run.runId}`
+          return yield* failAttempt({
+            runId: run.runId,
+            from: ["COLLECTING_RESULTS"],
+            reason,
+            retryCount: run.retryCount,
+            retries: run.definition.retries,
+            backoff: config.retryBackoff,
+            now,
+            actor: "collect"
+          })
+        })
+      )
+    if (collected._tag === "Left") {
+      yield* Effect.logWarning(`run ${run.runId}: collection failed: ${collected.left.reason}`)
+      return yield* fail(`COLLECT_FAILED: ${collected.left.reason}`, [])
+    }
+    if (!succeeded) return yield* fail(failureReason(status), collected.right)
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* writeProducts(run, runDir, collected.right, baseDir)
+        yield* transition({
+          runId: run.runId,
+          from: ["COLLECTING_RESULTS"],
+          to: "COMPLETED",
+          actor: "collect",
+          reason: `${collected.right.filter((f) => f.type !== "LOG").length} products collected`,
+          now,
+          set: [...metricAssignments(sql, status), sql`finished_at = ${now}`, sql`lease_until = NULL`]
+        })
+        return "completed" as const
+      })
+    )
+  })
+
+interface ActiveRow {
+  readonly id: string
+  readonly status: string
+  readonly backend_job_id: string
+  readonly last_seen_at: Date | null
+  readonly submitted_at: Date | null
+}
+
+/** One cycle: one poll for all active jobs, then the transitions it calls for. */
+export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycleResult, SqlError.SqlError, SqlClient.SqlClient | ExecutionBackend> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const backend = yield* ExecutionBackend
+    const now = new Date(yield* Clock.currentTimeMillis)
+    const where = config.location === null ? sql`TRUE` : sql`l.name = ${config.location}`
+    const active = yield* sql<ActiveRow>`
+      SELECT r.id, r.status, r.backend_job_id, r.last_seen_at, r.submitted_at FROM executed_reduction_step r
+      JOIN reduction_step s ON s.id = r.step_id JOIN pipeline p ON p.id = s.pipeline_id JOIN location l ON l.id = p.location_id
+      WHERE ${where} AND r.backend_job_id IS NOT NULL AND (r.status IN ('SUBMITTED', 'RUNNING')
+        OR (r.status = 'COLLECTING_RESULTS' AND (r.lease_until IS NULL OR r.lease_until <= ${now})))
+      ORDER BY r.id`
+    const result = { polled: active.length, completed: 0, failed: 0, retried: 0, lost: 0 }
+    if (active.length === 0) return result
+    const statuses = yield* backend.poll(active.map((r) => r.backend_job_id)).pipe(Effect.either)
+    if (statuses._tag === "Left") {
+      // A controller outage delays, it never fails runs.
+      yield* Effect.logWarning(`collect: ${statuses.left.message}; trying again next cycle`)
+      return result
+    }
+    const seen = active.filter((r) => statuses.right.has(r.backend_job_id)).map((r) => Number(r.id))
+    if (seen.length > 0) yield* sql`UPDATE executed_reduction_step SET last_seen_at = ${now} WHERE id IN ${sql.in(seen)}`
+
+    const ended: Array<{ row: ActiveRow; status: JobStatus }> = []
+    for (const row of active) {
+      const runId = Number(row.id)
+      const status = statuses.right.get(row.backend_job_id)
+      if (status === undefined) {
+        const since = row.last_seen_at ?? row.submitted_at ?? now
+        if (now.getTime() - new Date(since).getTime() < Duration.toMillis(config.lostGrace)) continue
+        const [context] = yield* loadRunContexts([runId])
+        if (context === undefined || context instanceof RunDefinitionUnreadable) continue
+        const outcome = yield* failAttempt({
+          runId,
+          from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"],
+          reason: "LOST",
+          retryCount: context.retryCount,
+          retries: context.definition.retries,
+          backoff: config.retryBackoff,
+          now,
+          actor: "collect"
+        })
+        if (outcome !== "skipped") result.lost++
+        continue
+      }
+      if (finishedStates.has(status.state)) ended.push({ row, status })
+      else if (status.state === "RUNNING" && row.status === "SUBMITTED") {
+        yield* transition({ runId, from: ["SUBMITTED"], to: "RUNNING", actor: "collect", reason: `job ${status.jobId} started`, now })
+      } else if ((status.state === "PREEMPTED" || status.state === "REQUEUED" || status.state === "QUEUED") && row.status === "RUNNING") {
+        yield* transition({ runId, from: ["RUNNING"], to: "SUBMITTED", actor: "collect", reason: `job ${status.jobId} ${status.state.toLowerCase()}: queued again, not a failure`, now })
+      }
+    }
+    const contexts = yield* loadRunContexts(ended.map((e) => Number(e.row.id)))
+    for (const { row, status } of ended) {
+      const run = contexts.find((c) => c.runId === Number(row.id))
+      if (run === undefined || run instanceof RunDefinitionUnreadable) continue
+      const outcome = yield* finishRun(run, status, config, now)
+      if (outcome === "completed") result.completed++
+      else if (outcome === "failed") result.failed++
+      else if (outcome === "retried") result.retried++
+    }
+    return result
+  })
+
+export const collectSummaryLine = (r: CollectCycleResult): string =>
+  `collect: ${r.polled} polled, ${r.completed} completed, ${r.failed} failed, ${r.retried} retried, ${r.lost} lost`

@@ -1,0 +1,118 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Data, Effect, Schema } from "effect"
+import { IrJson, IrResources } from "../../compiler/ir.ts"
+
+/*
+ * Everything the submit and collect loops need to know about one run, read in one query from
+ * the run row (its frozen software version, image and config) and the stored definitions of
+ * its step, pipeline and location.
+ */
+
+const StepDefinition = Schema.Struct({
+  command: Schema.String,
+  final: Schema.Boolean,
+  resources: IrResources,
+  timeoutSeconds: Schema.NullOr(Schema.Number),
+  retries: Schema.Number,
+  software: Schema.Struct({ name: Schema.String })
+})
+
+const LocationDefinition = Schema.Struct({
+  name: Schema.String,
+  site: Schema.NullOr(Schema.String),
+  baseDir: Schema.NullOr(Schema.String),
+  containerRuntime: Schema.Literal("apptainer", "none"),
+  backend: Schema.Struct({
+    kind: Schema.String,
+    options: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number) })
+  })
+})
+
+export interface RunContext {
+  readonly runId: number
+  readonly status: string
+  readonly pipeline: string
+  readonly step: string
+  readonly subGroupKey: string
+  readonly reason: string
+  readonly retryCount: number
+  readonly softwareVersion: string
+  readonly image: string
+  readonly config: Readonly<Record<string, IrJson>>
+  readonly runDir: string | null
+  readonly jobName: string | null
+  readonly backendJobId: string | null
+  readonly definition: typeof StepDefinition.Type
+  readonly location: typeof LocationDefinition.Type
+}
+
+export class RunDefinitionUnreadable extends Data.TaggedError("RunDefinitionUnreadable")<{ readonly runId: number; readonly reason: string }> {
+  override get message(): string {
+    return `run ${this.runId}: its stored definition cannot be read (${this.reason})`
+  }
+}
+
+interface Row {
+  readonly id: string
+  readonly status: string
+  readonly pipeline: string
+  readonly step: string
+  readonly sub_group_key: string
+  readonly reason: string
+  readonly retry_count: number
+  readonly software_version: string
+  readonly image: string
+  readonly config: unknown
+  readonly run_dir: string | null
+  readonly job_name: string | null
+  readonly backend_job_id: string | null
+  readonly step_definition: unknown
+  readonly location_definition: unknown
+}
+
+const decodeStep = Schema.decodeUnknownEither(StepDefinition)
+const decodeLocation = Schema.decodeUnknownEither(LocationDefinition)
+const decodeConfig = Schema.decodeUnknownEither(Schema.Record({ key: Schema.String, value: IrJson }))
+
+export const loadRunContexts = (
+  runIds: ReadonlyArray<number>
+): Effect.Effect<ReadonlyArray<RunContext | RunDefinitionUnreadable>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    if (runIds.length === 0) return []
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<Row>`
+      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.software_version,
+        r.image, r.config, r.run_dir, r.job_name, r.backend_job_id, s.definition AS step_definition, l.definition AS location_definition
+      FROM executed_reduction_step r
+      JOIN reduction_step s ON s.id = r.step_id
+      JOIN pipeline p ON p.id = s.pipeline_id
+      JOIN location l ON l.id = p.location_id
+      WHERE r.id IN ${sql.in(runIds)}
+      ORDER BY r.id`
+    return rows.map((r): RunContext | RunDefinitionUnreadable => {
+      const runId = Number(r.id)
+      const step = decodeStep(r.step_definition)
+      const location = decodeLocation(r.location_definition)
+      const config = decodeConfig(r.config)
+      if (step._tag === "Left") return new RunDefinitionUnreadable({ runId, reason: step.left.message.split("\n")[0]! })
+      if (location._tag === "Left") return new RunDefinitionUnreadable({ runId, reason: location.left.message.split("\n")[0]! })
+      if (config._tag === "Left") return new RunDefinitionUnreadable({ runId, reason: "its config is not plain data" })
+      return {
+        runId,
+        status: r.status,
+        pipeline: r.pipeline,
+        step: r.step,
+        subGroupKey: r.sub_group_key,
+        reason: r.reason,
+        retryCount: r.retry_count,
+        softwareVersion: r.software_version,
+        image: r.image,
+        config: config.right,
+        runDir: r.run_dir,
+        jobName: r.job_name,
+        backendJobId: r.backend_job_id,
+        definition: step.right,
+        location: location.right
+      }
+    })
+  })

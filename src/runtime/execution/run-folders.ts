@@ -1,0 +1,55 @@
+import { join } from "node:path"
+
+/*
+ * A run's folder on the processing location:
+ *
+ *   {base}/{pipeline}/{step}/{sub_group_key}/run-{id}/
+ *     input/{package}/{file}                     raw inputs (hard links into the archive)
+ *     workspace/{step}/                          this step's output when it is not final
+ *     workspace/{upstream step}/{sub_group}/...  upstream products it reads
+ *     output/{science,qa,plots,statistics,logs}/ a final step's products
+ *     config/manifest.json
+ *     logs/                                      the job's stdout and stderr, the batch script
+ *
+ * Inside a container these are /workflow/input, /workflow/workspace, /workflow/output,
+ * /workflow/config and /workflow/logs (domain.md, the container contract). Sub-group keys are
+ * path-safe by construction (src/runtime/selection/sub-group-key.ts).
+ */
+
+export interface RunFolders {
+  readonly root: string
+  readonly input: string
+  readonly workspace: string
+  /** Where this run writes: workspace/{step} (intermediate) or output (final). */
+  readonly output: string
+  readonly config: string
+  readonly manifest: string
+  readonly logs: string
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export const runRoot = (baseDir: string, pipeline: string, step: string, subGroupKey: string, runId: number): string =>
+  join(baseDir, pipeline, step, subGroupKey, `run-${runId}`)
+
+export const runFolders = (root: string, step: string, final: boolean): RunFolders => ({
+  root,
+  input: join(root, "input"),
+  workspace: join(root, "workspace"),
+  output: final ? join(root, "output") : join(root, "workspace", step),
+  config: join(root, "config"),
+  manifest: join(root, "config", "manifest.json"),
+  logs: join(root, "logs"),
+  stdout: join(root, "logs", "stdout.txt"),
+  stderr: join(root, "logs", "stderr.txt")
+})
+
+/** The same folders as a program inside a container sees them. */
+export const containerFolders = (step: string, final: boolean): RunFolders => ({
+  ...runFolders("/workflow", step, final),
+  stdout: "/workflow/logs/stdout.txt",
+  stderr: "/workflow/logs/stderr.txt"
+})
+
+/** Output subfolders and the product type of the files in them. */
+export const productFolders = { science: "SCIENCE", qa: "QA_METRIC", plots: "PLOT", statistics: "STATISTICS", logs: "LOG" } as const

@@ -1,0 +1,44 @@
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
+import { Effect } from "effect"
+
+/*
+ * Every status change of a run goes through here: one statement updates the run only if it is
+ * still in one of the expected statuses, and appends the change to the run event log (who,
+ * when, from, to, why). A change that finds the run elsewhere (another instance got there
+ * first, a person cancelled it) does nothing and says so.
+ */
+
+export type RunStatus = "PENDING" | "STAGING_DATA" | "SUBMITTED" | "RUNNING" | "COLLECTING_RESULTS" | "COMPLETED" | "FAILED" | "CANCELLED"
+
+export const inFlightStatuses: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"]
+
+export interface Transition {
+  readonly runId: number
+  readonly from: ReadonlyArray<RunStatus>
+  readonly to: RunStatus
+  readonly actor: string
+  readonly reason: string
+  readonly now: Date
+  /** Further `column = value` assignments, e.g. sql`backend_job_id = ${id}`. */
+  readonly set?: ReadonlyArray<Statement.Fragment>
+}
+
+/** Applies the transition; true when the run was in an expected status and changed. */
+export const transition = (t: Transition): Effect.Effect<boolean, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const assignments = sql.join(", ", false)([sql`status = ${t.to}`, sql`updated_at = ${t.now}`, ...(t.set ?? [])])
+    const rows = yield* sql<{ id: string }>`
+      WITH old AS (
+        SELECT id, status FROM executed_reduction_step WHERE id = ${t.runId} AND status IN ${sql.in(t.from)} FOR UPDATE
+      ),
+      changed AS (
+        UPDATE executed_reduction_step r SET ${assignments} FROM old WHERE r.id = old.id RETURNING r.id, old.status AS from_status
+      ),
+      event AS (
+        INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
+        SELECT id, ${t.now}, ${t.actor}, from_status, ${t.to}, ${t.reason} FROM changed
+      )
+      SELECT id FROM changed`
+    return rows.length > 0
+  })

@@ -1,0 +1,43 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect } from "effect"
+import { BackendCalls } from "../backends/execution-backend.ts"
+import { ServeState } from "./serve-state.ts"
+
+/*
+ * `/metrics` in the Prometheus text format (runtime.md §6): runs by status, the gap per step,
+ * loop durations and failures, backend calls by kind. Names and labels are in docs/metrics.md.
+ */
+
+const label = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
+
+export const metricsText: Effect.Effect<string, SqlError.SqlError, SqlClient.SqlClient | ServeState | BackendCalls> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const state = yield* (yield* ServeState).snapshot
+  const calls = yield* (yield* BackendCalls).snapshot
+  const runs = yield* sql<{ pipeline: string; step: string; status: string; n: number }>`
+    SELECT p.name AS pipeline, s.name AS step, r.status, count(*)::int AS n
+    FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id JOIN pipeline p ON p.id = s.pipeline_id
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+  const lines: Array<string> = []
+  const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+  family("ccat_runs", "gauge", "Runs by pipeline, step and status.")
+  for (const r of runs) lines.push(`ccat_runs{pipeline="${label(r.pipeline)}",step="${label(r.step)}",status="${r.status}"} ${r.n}`)
+  family("ccat_gap_size", "gauge", "Sub-groups the last trigger pass found with a gap (runs created or due), by step.")
+  for (const [key, n] of Object.entries(state.gap).sort()) {
+    const [pipeline, step] = key.split("\u0000")
+    lines.push(`ccat_gap_size{pipeline="${label(pipeline ?? "")}",step="${label(step ?? "")}"} ${n}`)
+  }
+  family("ccat_loop_cycles_total", "counter", "Completed cycles per loop.")
+  for (const [loop, s] of Object.entries(state.loops).sort()) lines.push(`ccat_loop_cycles_total{loop="${loop}"} ${s.cycles}`)
+  family("ccat_loop_failures_total", "counter", "Failed cycles per loop (the loop is restarted with backoff).")
+  for (const [loop, s] of Object.entries(state.loops).sort()) lines.push(`ccat_loop_failures_total{loop="${loop}"} ${s.failures}`)
+  family("ccat_loop_last_duration_seconds", "gauge", "Duration of the last completed cycle per loop.")
+  for (const [loop, s] of Object.entries(state.loops).sort()) {
+    if (s.lastDurationMs !== null) lines.push(`ccat_loop_last_duration_seconds{loop="${loop}"} ${s.lastDurationMs / 1000}`)
+  }
+  family("ccat_backend_calls_total", "counter", "Calls to the execution backend by kind (sbatch, squeue, sacct, scancel, spawn, poll, ...).")
+  for (const [kind, n] of [...calls].sort()) lines.push(`ccat_backend_calls_total{kind="${label(kind)}"} ${n}`)
+  family("ccat_uptime_seconds", "gauge", "Seconds since this ccat serve started.")
+  lines.push(`ccat_uptime_seconds ${Math.round((Date.now() - state.startedAt) / 1000)}`)
+  return lines.join("\n") + "\n"
+})

@@ -1,0 +1,209 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { DatabaseInUse } from "../../db/database.ts"
+import { Cause, Clock, Data, Duration, Effect, Option, Queue, Schedule, Stream } from "effect"
+import { createServer } from "node:http"
+import { BackendCalls, type ExecutionBackend } from "../backends/execution-backend.ts"
+import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
+import type { ExecutionConfig } from "../execution/execution-config.ts"
+import { submitCycle, submitSummaryLine } from "../execution/submit-loop.ts"
+import { evaluatePass, passSummaryLine, type PassSummary } from "../gaps/evaluate-pass.ts"
+import { isCreateReason } from "../gaps/reasons.ts"
+import { metricsText } from "./metrics.ts"
+import { ServeState } from "./serve-state.ts"
+
+/*
+ * `ccat serve` (runtime.md §6): the trigger, submit and collect loops as fibers of one scope.
+ * Each loop runs a cycle, then waits for its interval or an early wake-up (PostgreSQL NOTIFY).
+ * A cycle is uninterruptible, so SIGTERM lets the transactions in flight finish; a failing
+ * cycle is logged and its loop restarted with exponential backoff (1 s up to a minute), never
+ * silently dead. Jobs already handed to the backend keep running and are found again at the
+ * next start.
+ */
+
+export interface ServeOptions {
+  readonly execution: ExecutionConfig
+  readonly triggerInterval: Duration.Duration
+  /** `CCAT_HTTP_PORT`; `null` serves no HTTP. */
+  readonly httpPort: number | null
+  /** Stop once nothing is in flight and a trigger pass created nothing (for demos and tests). */
+  readonly exitWhenIdle: boolean
+  /** Offered when a job ends, if the backend can tell (the local backend can): collect at once. */
+  readonly collectWake?: Queue.Queue<void> | undefined
+  /** Called after every trigger, submit and collect cycle (progress displays). */
+  readonly onCycle?: (loop: string) => Effect.Effect<void, never, SqlClient.SqlClient>
+}
+
+export class HttpPortUnavailable extends Data.TaggedError("HttpPortUnavailable")<{ readonly port: number; readonly reason: string }> {
+  override get message(): string {
+    return `cannot serve /healthz and /metrics on port ${this.port}: ${this.reason} (set CCAT_HTTP_PORT or --port, or --no-http)`
+  }
+}
+
+type Services = SqlClient.SqlClient | PgClient.PgClient | ExecutionBackend | BackendCalls | ServeState
+
+/** Offers a wake-up for each notification on `channels`; quietly gives up where NOTIFY does not reach (PGlite's socket). */
+const wakeOn = (channels: ReadonlyArray<string>, wake: Queue.Queue<void>) =>
+  Effect.gen(function* () {
+    // The embedded database's socket server passes no notifications on, and a LISTEN would hold
+    // its only connection: rely on the interval and in-process wake-ups there.
+    const database = yield* Effect.serviceOption(DatabaseInUse)
+    if (Option.isSome(database) && database.value._tag === "Embedded") return
+    const pg = yield* PgClient.PgClient
+    yield* Stream.runForEach(Stream.mergeAll(channels.map((c) => pg.listen(c)), { concurrency: "unbounded" }), () => Queue.offer(wake, undefined))
+  }).pipe(Effect.retry(Schedule.spaced(Duration.minutes(1))), Effect.ignore)
+
+type LoopName = "trigger" | "submit" | "collect"
+
+/** What a cycle reports: a log line (or nothing worth saying), and which loops to wake now. */
+interface CycleReport {
+  readonly line: string | null
+  readonly wake: ReadonlyArray<LoopName>
+}
+
+const supervised = <E, R>(
+  name: LoopName,
+  cycle: Effect.Effect<CycleReport, E, R>,
+  interval: Duration.Duration,
+  channels: ReadonlyArray<string>,
+  wakeups: Readonly<Record<LoopName, Queue.Queue<void>>>,
+  onCycle: ServeOptions["onCycle"]
+) =>
+  Effect.gen(function* () {
+    const state = yield* ServeState
+    const wake = wakeups[name]
+    if (channels.length > 0) yield* Effect.forkScoped(wakeOn(channels, wake))
+    const once = Effect.gen(function* () {
+      const started = yield* Clock.currentTimeMillis
+      const report = yield* Effect.uninterruptible(cycle)
+      yield* state.cycleDone(name, (yield* Clock.currentTimeMillis) - started)
+      if (report.line !== null) yield* Effect.logInfo(report.line)
+      // In-process wake-ups: work one loop finished is work for another, now, on any database.
+      for (const other of report.wake) yield* Queue.offer(wakeups[other], undefined)
+      if (onCycle !== undefined) yield* onCycle(name)
+    }).pipe(
+      Effect.tapErrorCause((cause) =>
+        Effect.gen(function* () {
+          const failure = Cause.squash(cause)
+          const detail = failure instanceof Error && failure.cause instanceof Error ? `: ${failure.cause.message}` : ""
+          const text = `${(Cause.pretty(cause).split("\n")[0] ?? "failed")}${detail}`
+          yield* state.cycleFailed(name, text)
+          yield* Effect.logError(`${name} loop failed, restarting with backoff: ${text}`)
+        })
+      )
+    )
+    const forever = once.pipe(Effect.zipRight(Effect.raceFirst(Effect.sleep(interval), Queue.take(wake))), Effect.forever)
+    return yield* forever.pipe(Effect.retry(Schedule.exponential(Duration.seconds(1)).pipe(Schedule.union(Schedule.spaced(Duration.minutes(1))))))
+  }).pipe(Effect.annotateLogs("loop", name))
+
+const gapOf = (summary: PassSummary): Record<string, number> =>
+  Object.fromEntries(
+    summary.steps.map((s) => [`${s.pipeline}\u0000${s.step}`, Object.entries(s.counts).reduce((n, [r, c]) => n + (isCreateReason(r) || r === "COOLDOWN" || r === "AFTER_IN_FLIGHT" ? (c ?? 0) : 0), 0)])
+  )
+
+/** The HTTP endpoints, for as long as the scope lives. */
+const httpServer = (port: number) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<SqlClient.SqlClient | ServeState | BackendCalls>()
+    const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | ServeState | BackendCalls>) => Effect.runPromiseExit(Effect.provide(effect, runtime))
+    const server = createServer((req, res) => {
+      if (req.url === "/healthz") {
+        void run(Effect.flatMap(ServeState, (s) => s.snapshot)).then((exit) => {
+          const loops = exit._tag === "Success" ? exit.value.loops : {}
+          const stale = Object.entries(loops).filter(([, l]) => l.lastSuccessAt === null || Date.now() - l.lastSuccessAt > 5 * 60_000).map(([n]) => n)
+          res.writeHead(stale.length === 0 ? 200 : 503, { "content-type": "application/json" })
+          res.end(JSON.stringify({ status: stale.length === 0 ? "ok" : "degraded", stale, loops }) + "\n")
+        })
+        return
+      }
+      if (req.url === "/metrics") {
+        void run(metricsText).then((exit) => {
+          if (exit._tag === "Success") {
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4" })
+            res.end(exit.value)
+          } else {
+            res.writeHead(503, { "content-type": "text/plain" })
+            res.end("metrics unavailable: the database did not answer\n")
+          }
+        })
+        return
+      }
+      res.writeHead(404, { "content-type": "text/plain" })
+      res.end("not found: try /healthz or /metrics\n")
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void, HttpPortUnavailable>((resume) => {
+        server.once("error", (e) => resume(Effect.fail(new HttpPortUnavailable({ port, reason: e.message }))))
+        server.listen(port, "127.0.0.1", () => resume(Effect.void))
+      }),
+      () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+    )
+    const address = server.address()
+    return typeof address === "object" && address !== null ? address.port : port
+  })
+
+/** Whether nothing is in flight. */
+const idle = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM executed_reduction_step WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS')`
+  return row!.n === 0
+})
+
+export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Services> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const state = yield* ServeState
+      // For --exit-when-idle: how many passes ran, and what the latest one created.
+      let passes = 0
+      let lastCreated = -1
+      const trigger = evaluatePass({ location: options.execution.location }).pipe(
+        Effect.tap((s) => state.setGap(gapOf(s))),
+        Effect.tap((s) =>
+          Effect.sync(() => {
+            passes++
+            lastCreated = s.created
+          })
+        ),
+        Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
+        Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
+      )
+      const submit = submitCycle(options.execution).pipe(
+        Effect.map((r): CycleReport => ({
+          line: r.claimed === 0 ? null : submitSummaryLine(r),
+          // A full batch went out: there may be more to claim at once.
+          wake: r.submitted + r.adopted >= options.execution.submitBatch ? ["submit"] : []
+        }))
+      )
+      const collect = collectCycle(options.execution).pipe(
+        Effect.map((r): CycleReport => {
+          const ended = r.completed + r.failed + r.retried + r.lost
+          return { line: ended === 0 ? null : collectSummaryLine(r), wake: ended === 0 ? [] : ["trigger", "submit"] }
+        })
+      )
+      const wakeups = {
+        trigger: yield* Queue.sliding<void>(1),
+        submit: yield* Queue.sliding<void>(1),
+        collect: options.collectWake ?? (yield* Queue.sliding<void>(1))
+      }
+      if (options.httpPort !== null) {
+        const port = yield* httpServer(options.httpPort)
+        yield* Effect.logInfo(`serving /healthz and /metrics on http://127.0.0.1:${port}`)
+      }
+      const loops = [
+        supervised("trigger", trigger, options.triggerInterval, ["ccat_new_data", "ccat_runs_finished"], wakeups, options.onCycle),
+        supervised("submit", submit, options.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
+        supervised("collect", collect, options.execution.collectInterval, [], wakeups, options.onCycle)
+      ]
+      yield* Effect.forEach(loops, (loop) => Effect.forkScoped(loop))
+      if (!options.exitWhenIdle) return yield* Effect.never
+      // Idle: nothing in flight, and a trigger pass that started after that was seen created nothing.
+      const quiet = Effect.gen(function* () {
+        if (!(yield* idle)) return false
+        const after = passes
+        while (passes === after) yield* Effect.sleep(Duration.millis(200))
+        return lastCreated === 0 && (yield* idle)
+      })
+      yield* Effect.repeat(quiet, { until: (done) => done, schedule: Schedule.spaced(Duration.millis(500)) })
+    })
+  )
