@@ -42,7 +42,7 @@ const completeInFlight = Effect.gen(function* () {
 
 for (const backend of testBackends) {
   describe(`trigger loop on ${backend}`, () => {
-    layer(Layer.merge(testDatabase(backend), NodeContext.layer), { timeout: 120_000 })((it) => {
+    layer(Layer.merge(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer), { timeout: 120_000 })((it) => {
       it.effect("two trigger instances racing for many passes create every run exactly once", () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient

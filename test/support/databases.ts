@@ -57,12 +57,17 @@ const freshPglite = Effect.acquireRelease(
   })
 )
 
-/** An SqlClient on a fresh, migrated database of the given kind. */
-export const testDatabase = (backend: TestBackend): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
+/**
+ * An SqlClient on a fresh, migrated database of the given kind. `pglitePool` 1 is how ccat
+ * itself talks to the embedded database (src/db/database.ts): concurrent connections to
+ * PGlite's socket server can interleave protocol messages, so suites that run ccat's loops
+ * concurrently use it; suites that need two sessions at once (lock tests) keep the default.
+ */
+export const testDatabase = (backend: TestBackend, options: { readonly pglitePool?: number } = {}): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const { url } = backend === "postgres" ? yield* freshPostgres : yield* freshPglite
-      const client = PgClient.layer({ url: Redacted.make(url), maxConnections: backend === "pglite" ? 4 : 8 })
+      const client = PgClient.layer({ url: Redacted.make(url), maxConnections: backend === "pglite" ? (options.pglitePool ?? 4) : 8 })
       const migrated = Layer.effectDiscard(PgMigrator.run({ loader: migrationLoader })).pipe(Layer.provide(NodeContext.layer))
       return Layer.provideMerge(migrated, client)
     })

@@ -90,7 +90,19 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
       now,
       set: [sql`lease_until = ${lease}`]
     })
-    if (!claimed || run.runDir === null) return "skipped" as const
+    if (!claimed) return "skipped" as const
+    if (run.runDir === null) {
+      return yield* failAttempt({
+        runId: run.runId,
+        from: ["COLLECTING_RESULTS"],
+        reason: "COLLECT_FAILED: the run has no folder",
+        retryCount: run.retryCount,
+        retries: run.definition.retries,
+        backoff: config.retryBackoff,
+        now,
+        actor: "collect"
+      })
+    }
     const runDir = run.runDir
     const baseDir = baseDirFor(config, run.location)
     const succeeded = status.state === "COMPLETED" && (status.exitCode ?? 0) === 0
