@@ -13,6 +13,7 @@ import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { BackendCalls, ExecutionBackend } from "../src/runtime/backends/execution-backend.ts"
 import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
 import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
+import { purgeCycle } from "../src/runtime/execution/purge.ts"
 import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
@@ -78,7 +79,8 @@ for (const backend of testBackends) {
       lostGrace: Duration.minutes(10),
       retryBackoff: Duration.millis(100),
       maxParallel: 2,
-      submitBatch: 16
+      submitBatch: 16,
+      purgeInterval: Duration.minutes(5)
     }
     const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
     const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
@@ -243,6 +245,36 @@ for (const backend of testBackends) {
           expect(done).toEqual({ status: "COMPLETED", n: 2 })
         }),
         120_000
+      )
+
+      it.effect("under disk pressure (usage simulated), intermediates whose consumers completed are purged oldest first; nothing else", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          // Two baseline runs completed and the map read their products: the calibrate and
+          // baseline intermediates of the first, COMPLETED chain are purgeable.
+          const before = yield* sql<{ id: string; type: string; status: string }>`
+            SELECT p.id, p.product_type AS type, c.status FROM data_product p JOIN physical_copy c ON c.data_product_id = p.id ORDER BY p.id`
+          let checks = 0
+          const pressure = { percentUsed: () => (checks++ < 3 ? 97 : 50) }
+          const result = yield* purgeCycle(config, pressure)
+          expect(result).toMatchObject({ locations: 1, purged: 2 })
+          const after = yield* sql<{ id: string; type: string; status: string; run_dir: string; relative_path: string; step: string }>`
+            SELECT p.id, p.product_type AS type, c.status, r.run_dir, p.relative_path, s.name AS step FROM data_product p
+            JOIN physical_copy c ON c.data_product_id = p.id JOIN executed_reduction_step r ON r.id = p.run_id JOIN reduction_step s ON s.id = r.step_id
+            ORDER BY p.id`
+          const deleted = after.filter((p) => p.status === "DELETED")
+          expect(deleted).toHaveLength(2)
+          // The oldest intermediates: the first calibration's, records kept, files gone.
+          expect(deleted.map((p) => p.id)).toEqual(before.filter((p) => p.type === "INTERMEDIATE").slice(0, 2).map((p) => p.id))
+          for (const p of deleted) {
+            expect(p.type).toBe("INTERMEDIATE")
+            expect(p.step).toBe("calibrate")
+            expect(existsSync(join(p.run_dir, p.relative_path))).toBe(false)
+          }
+          expect(after.filter((p) => p.type !== "INTERMEDIATE").every((p) => p.status === "PRESENT")).toBe(true)
+          // Without pressure nothing is purged.
+          expect(yield* purgeCycle(config, { percentUsed: () => 50 })).toMatchObject({ locations: 0, purged: 0 })
+        })
       )
     })
   })

@@ -7,7 +7,7 @@ import { checkCommand } from "./check-command.ts"
 import { compileCommand } from "./compile-command.ts"
 import { dbMigrateCommand, dbStatusCommand } from "./db-command.ts"
 import { dbSeedCommand } from "./db-seed-command.ts"
-import { CommandExit, ExitCode } from "./exit-code.ts"
+import { CommandExit, ExitCode, interruption } from "./exit-code.ts"
 import { fmtCommand } from "./fmt-command.ts"
 import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
@@ -61,5 +61,6 @@ const program = (argv: ReadonlyArray<string>) =>
 
 NodeRuntime.runMain(program(process.argv), {
   disableErrorReporting: true,
-  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? (exit.value as number) : ExitCode.failure)
+  teardown: (exit, onExit) =>
+    onExit(Exit.isSuccess(exit) ? (exit.value as number) : Exit.isInterrupted(exit) ? interruption.exitCode : ExitCode.failure)
 })

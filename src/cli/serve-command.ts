@@ -7,6 +7,7 @@ import { localRegistryDir } from "../runtime/execution/submit-loop.ts"
 import { serve } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
 import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
+import { interruption } from "./exit-code.ts"
 import { oneLineErrors } from "./plan-command.ts"
 
 /*
@@ -32,6 +33,8 @@ const noHttpOption = Options.boolean("no-http").pipe(Options.withDescription("Se
 export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption }, ({ exitWhenIdle, port, noHttp }) =>
   oneLineErrors(
     Effect.gen(function* () {
+      // SIGTERM and Ctrl-C are how serve is meant to stop.
+      interruption.exitCode = 0
       const execution = yield* ExecutionConfig
       const trigger = yield* TriggerLoopConfig
       const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))

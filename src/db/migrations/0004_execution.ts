@@ -6,8 +6,9 @@ import { Effect } from "effect"
  * - `run_dir`: the run's folder on the processing location, fixed when it is first staged;
  *   products are paths relative to it.
  * - `next_attempt_at`: a retried run waits for its backoff before it is claimed again.
- * - `lease_until`: a run in STAGING_DATA or COLLECTING_RESULTS belongs to the instance whose
- *   lease has not run out; after a crash another instance (or the restarted one) takes it over.
+ * - `lease_until`, `lease_owner` (`host:pid`): a run in STAGING_DATA or COLLECTING_RESULTS
+ *   belongs to the instance whose lease has not run out; after a crash another instance takes it
+ *   over when the lease ends, or at once when the owner is a dead process on the same host.
  * - `last_seen_at`: when the backend last reported the job; a job unknown to the backend for
  *   longer than the grace period is LOST.
  */
@@ -16,6 +17,7 @@ export default Effect.gen(function* () {
   yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN run_dir text`
   yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN next_attempt_at timestamptz`
   yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN lease_until timestamptz`
+  yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN lease_owner text`
   yield* sql`ALTER TABLE executed_reduction_step ADD COLUMN last_seen_at timestamptz`
   yield* sql`CREATE INDEX run_active ON executed_reduction_step (status, id)
     WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS')`

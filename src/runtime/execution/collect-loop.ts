@@ -5,6 +5,7 @@ import { ExecutionBackend, finishedStates, type JobStatus } from "../backends/ex
 import { collectOutputs, type CollectedFile } from "./collect-outputs.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failAttempt } from "./fail-run.ts"
+import { leaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { transition } from "./run-status.ts"
 import { processingLocationId } from "./stage-run.ts"
@@ -88,7 +89,7 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
       actor: "collect",
       reason: `job ${status.jobId} ended: ${status.state}${status.exitCode === null ? "" : ` (exit ${status.exitCode})`}`,
       now,
-      set: [sql`lease_until = ${lease}`]
+      set: [sql`lease_until = ${lease}`, sql`lease_owner = ${leaseOwner}`]
     })
     if (!claimed) return "skipped" as const
     if (run.runDir === null) {
@@ -160,6 +161,7 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     const sql = yield* SqlClient.SqlClient
     const backend = yield* ExecutionBackend
     const now = new Date(yield* Clock.currentTimeMillis)
+    yield* releaseDeadLeases(now)
     const where = config.location === null ? sql`TRUE` : sql`l.name = ${config.location}`
     const active = yield* sql<ActiveRow>`
       SELECT r.id, r.status, r.backend_job_id, r.last_seen_at, r.submitted_at FROM executed_reduction_step r

@@ -29,6 +29,8 @@ export interface ExecutionConfig {
   readonly maxParallel: number | null
   /** `CCAT_SUBMIT_BATCH`: runs staged per submit cycle. */
   readonly submitBatch: number
+  /** `CCAT_PURGE_INTERVAL`: how often disk use is checked against each location's purge_above. */
+  readonly purgeInterval: Duration.Duration
 }
 
 /**
@@ -70,5 +72,6 @@ export const ExecutionConfig: Config.Config<ExecutionConfig> = Config.all({
   lostGrace: durationConfig("CCAT_LOST_GRACE", Duration.minutes(10)),
   retryBackoff: durationConfig("CCAT_RETRY_BACKOFF", Duration.seconds(30)),
   maxParallel: Config.option(Config.integer("CCAT_MAX_PARALLEL")).pipe(Config.map(Option.getOrNull)),
-  submitBatch: Config.integer("CCAT_SUBMIT_BATCH").pipe(Config.withDefault(16))
+  submitBatch: Config.integer("CCAT_SUBMIT_BATCH").pipe(Config.withDefault(16)),
+  purgeInterval: durationConfig("CCAT_PURGE_INTERVAL", Duration.minutes(5))
 })

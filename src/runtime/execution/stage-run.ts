@@ -77,10 +77,14 @@ const place = async (source: string, target: string): Promise<void> => {
 }
 
 /** A product's path below its run's output folder (`science/x.fits`), from its path below the run folder. */
-const belowOutput = (relativePath: string): string => {
+export const belowOutput = (relativePath: string): string => {
   const parts = relativePath.split("/")
   return (parts[0] === "workspace" ? parts.slice(2) : parts.slice(1)).join("/")
 }
+
+/** Where a downstream run sees an upstream product: workspace/{step}/{sub-group}/{path below its output}. */
+export const stagedProductPath = (workspace: string, step: string, subGroupKey: string, relativePath: string): string =>
+  join(workspace, step, subGroupKey, belowOutput(relativePath))
 
 /** The processing location's data_location row, created on first use. */
 export const processingLocationId = (
@@ -149,7 +153,7 @@ export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effec
       const entry = packages.get(f.package_id) ?? { id: f.package_id, name: f.package_name, checksum: f.package_checksum, path: join(seen.input, f.package_name), files: [] }
       packages.set(f.package_id, { ...entry, files: [...entry.files, { name: f.file_name, path: join(seen.input, f.package_name, f.file_name), sizeBytes: Number(f.size_bytes), checksum: f.checksum }] })
     }
-    const productTarget = (p: ProductRow, base: string) => join(base, p.step, p.sub_group_key, belowOutput(p.relative_path))
+    const productTarget = (p: ProductRow, base: string) => stagedProductPath(base, p.step, p.sub_group_key, p.relative_path)
     const manifest: Manifest = {
       manifestVersion: MANIFEST_VERSION,
       run: { id: run.runId, pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey, reason: run.reason, attempt: run.retryCount + 1, final },

@@ -5,6 +5,7 @@ import { delimiter, join, resolve } from "node:path"
 import { ExecutionBackend, type ExecutionBackendService } from "../backends/execution-backend.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failAttempt } from "./fail-run.ts"
+import { leaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { transition } from "./run-status.ts"
 import { stageRun, type StagingEnvironment } from "./stage-run.ts"
@@ -64,9 +65,17 @@ const claim = (limit: number, now: Date, location: string | null) =>
           FOR UPDATE OF r SKIP LOCKED`
         for (const row of rows) {
           if (row.status === "PENDING") {
-            yield* transition({ runId: Number(row.id), from: ["PENDING"], to: "STAGING_DATA", actor: "submit", reason: "claimed for staging", now, set: [sql`lease_until = ${lease}`] })
+            yield* transition({
+              runId: Number(row.id),
+              from: ["PENDING"],
+              to: "STAGING_DATA",
+              actor: "submit",
+              reason: "claimed for staging",
+              now,
+              set: [sql`lease_until = ${lease}`, sql`lease_owner = ${leaseOwner}`]
+            })
           } else {
-            yield* sql`UPDATE executed_reduction_step SET lease_until = ${lease} WHERE id = ${row.id}`
+            yield* sql`UPDATE executed_reduction_step SET lease_until = ${lease}, lease_owner = ${leaseOwner} WHERE id = ${row.id}`
           }
         }
         return rows.map((r) => Number(r.id))
@@ -119,6 +128,9 @@ const submitOne = (
     // The mark: committed before the backend hears of the job.
     yield* sql`UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${jobName} WHERE id = ${run.runId} AND status = 'STAGING_DATA'`
     const submitted = yield* backend.submit(job).pipe(Effect.either)
+    // Fault injection for the crash-safety tests: die by SIGKILL exactly between the backend
+    // accepting the job and the database recording its id, the window adoption exists for.
+    if (submitted._tag === "Right" && process.env["CCAT_FAULT"] === "kill-after-submit") process.kill(process.pid, "SIGKILL")
     if (submitted._tag === "Right") {
       yield* recordSubmitted(submitted.right, "submitted")
       return "submitted"
@@ -137,6 +149,7 @@ export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleR
     const capacity = yield* backend.capacity.pipe(Effect.orElseSucceed(() => 0))
     const limit = Math.min(config.submitBatch, capacity ?? config.submitBatch)
     const result = { claimed: 0, submitted: 0, adopted: 0, failed: 0, waiting: 0 }
+    yield* releaseDeadLeases(now)
     if (limit <= 0) return result
     const ids = yield* claim(limit, now, config.location)
     result.claimed = ids.length

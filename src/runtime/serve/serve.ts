@@ -5,6 +5,7 @@ import { Cause, Clock, Data, Duration, Effect, Option, Queue, Schedule, Stream }
 import { createServer } from "node:http"
 import { BackendCalls, type ExecutionBackend } from "../backends/execution-backend.ts"
 import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
+import { purgeCycle } from "../execution/purge.ts"
 import type { ExecutionConfig } from "../execution/execution-config.ts"
 import { submitCycle, submitSummaryLine } from "../execution/submit-loop.ts"
 import { evaluatePass, passSummaryLine, type PassSummary } from "../gaps/evaluate-pass.ts"
@@ -13,7 +14,7 @@ import { metricsText } from "./metrics.ts"
 import { ServeState } from "./serve-state.ts"
 
 /*
- * `ccat serve` (runtime.md §6): the trigger, submit and collect loops as fibers of one scope.
+ * `ccat serve` (runtime.md §6): the trigger, submit, collect and purge loops as fibers of one scope.
  * Each loop runs a cycle, then waits for its interval or an early wake-up (PostgreSQL NOTIFY).
  * A cycle is uninterruptible, so SIGTERM lets the transactions in flight finish; a failing
  * cycle is logged and its loop restarted with exponential backoff (1 s up to a minute), never
@@ -53,7 +54,7 @@ const wakeOn = (channels: ReadonlyArray<string>, wake: Queue.Queue<void>) =>
     yield* Stream.runForEach(Stream.mergeAll(channels.map((c) => pg.listen(c)), { concurrency: "unbounded" }), () => Queue.offer(wake, undefined))
   }).pipe(Effect.retry(Schedule.spaced(Duration.minutes(1))), Effect.ignore)
 
-type LoopName = "trigger" | "submit" | "collect"
+type LoopName = "trigger" | "submit" | "collect" | "purge"
 
 /** What a cycle reports: a log line (or nothing worth saying), and which loops to wake now. */
 interface CycleReport {
@@ -181,7 +182,11 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
           return { line: ended === 0 ? null : collectSummaryLine(r), wake: ended === 0 ? [] : ["trigger", "submit"] }
         })
       )
+      const purge = purgeCycle(options.execution).pipe(
+        Effect.map((r): CycleReport => ({ line: r.purged === 0 ? null : `purge: ${r.purged} intermediate files deleted (${r.bytes} bytes)`, wake: [] }))
+      )
       const wakeups = {
+        purge: yield* Queue.sliding<void>(1),
         trigger: yield* Queue.sliding<void>(1),
         submit: yield* Queue.sliding<void>(1),
         collect: options.collectWake ?? (yield* Queue.sliding<void>(1))
@@ -193,7 +198,8 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       const loops = [
         supervised("trigger", trigger, options.triggerInterval, ["ccat_new_data", "ccat_runs_finished"], wakeups, options.onCycle),
         supervised("submit", submit, options.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
-        supervised("collect", collect, options.execution.collectInterval, [], wakeups, options.onCycle)
+        supervised("collect", collect, options.execution.collectInterval, [], wakeups, options.onCycle),
+        supervised("purge", purge, options.execution.purgeInterval, [], wakeups, options.onCycle)
       ]
       yield* Effect.forEach(loops, (loop) => Effect.forkScoped(loop))
       if (!options.exitWhenIdle) return yield* Effect.never
