@@ -1,7 +1,10 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Exit } from "effect"
+import { Console, Effect, Exit, Layer } from "effect"
 import { DatabaseLive } from "../db/database.ts"
+import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
+import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
+import { backendLayerFor } from "./backend-layer.ts"
 import { applyCommand } from "./apply-command.ts"
 import { checkCommand } from "./check-command.ts"
 import { compileCommand } from "./compile-command.ts"
@@ -11,6 +14,13 @@ import { CommandExit, ExitCode, interruption } from "./exit-code.ts"
 import { fmtCommand } from "./fmt-command.ts"
 import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
+import { cancelCommandWithBackend } from "./cancel-command.ts"
+import { demoCommand } from "./demo-command.ts"
+import { lineageCommand } from "./lineage-command.ts"
+import { logsCommand } from "./logs-command.ts"
+import { retryCommand } from "./retry-command.ts"
+import { runsCommand } from "./runs-command.ts"
+import { statusCommand } from "./status-command.ts"
 import { runCommand } from "./run-command.ts"
 import { serveCommand } from "./serve-command.ts"
 import { whyCommand } from "./why-command.ts"
@@ -22,6 +32,9 @@ const db = Command.make("db").pipe(
   Command.withDescription("The operations database: migrations, status and the demo dataset."),
   Command.withSubcommands([dbMigrateCommand, dbStatusCommand, dbSeedCommand.pipe(Command.provide(DatabaseLive))])
 )
+
+// The backend `ccat serve` uses, for `ccat cancel` (built only when a cancelled run has a job).
+const executionBackendLayer = Layer.unwrapEffect(Effect.map(ExecutionConfig, backendLayerFor)).pipe(Layer.provide(BackendCallsLive))
 
 const ccat = Command.make("ccat").pipe(
   Command.withDescription(
@@ -36,6 +49,13 @@ const ccat = Command.make("ccat").pipe(
     runCommand.pipe(Command.provide(DatabaseLive)),
     whyCommand.pipe(Command.provide(DatabaseLive)),
     serveCommand.pipe(Command.provide(DatabaseLive)),
+    statusCommand.pipe(Command.provide(DatabaseLive)),
+    runsCommand.pipe(Command.provide(DatabaseLive)),
+    logsCommand.pipe(Command.provide(DatabaseLive)),
+    cancelCommandWithBackend(executionBackendLayer).pipe(Command.provide(DatabaseLive)),
+    retryCommand.pipe(Command.provide(DatabaseLive)),
+    lineageCommand.pipe(Command.provide(DatabaseLive)),
+    demoCommand.pipe(Command.provide(DatabaseLive)),
     db,
     lspCommand
   ])

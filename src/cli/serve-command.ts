@@ -1,9 +1,9 @@
 import { Command, Options } from "@effect/cli"
-import { Config, Data, Effect, Layer, Option, Queue } from "effect"
+import { Config, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
 import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
-import { LocalBackendLive } from "../runtime/backends/local-backend.ts"
 import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
-import { localRegistryDir } from "../runtime/execution/submit-loop.ts"
+import { backendLayerFor } from "./backend-layer.ts"
+import { makeProgressPrinter } from "../runtime/serve/progress.ts"
 import { serve } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
 import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
@@ -15,12 +15,6 @@ import { oneLineErrors } from "./plan-command.ts"
  * Ctrl-C (runtime.md §6), with /healthz and /metrics on CCAT_HTTP_PORT.
  */
 
-class BackendNotWired extends Data.TaggedError("BackendNotWired")<{ readonly backend: string }> {
-  override get message(): string {
-    return `the ${this.backend} backend is not available in this build of ccat serve`
-  }
-}
-
 const idleOption = Options.boolean("exit-when-idle").pipe(
   Options.withDescription("Stop once nothing is in flight and a trigger pass creates nothing (for demos, tests and batch use).")
 )
@@ -29,8 +23,11 @@ const portOption = Options.integer("port").pipe(
   Options.optional
 )
 const noHttpOption = Options.boolean("no-http").pipe(Options.withDescription("Serve no HTTP endpoints."))
+const progressOption = Options.boolean("progress").pipe(
+  Options.withDescription("Show runs by status per step as they change (redrawn in place on a terminal).")
+)
 
-export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption }, ({ exitWhenIdle, port, noHttp }) =>
+export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption, progress: progressOption }, ({ exitWhenIdle, port, noHttp, progress }) =>
   oneLineErrors(
     Effect.gen(function* () {
       // SIGTERM and Ctrl-C are how serve is meant to stop.
@@ -40,18 +37,16 @@ export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, po
       const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
       const httpPort = noHttp ? null : Option.getOrElse(port, () => envPort)
       const jobEnded = yield* Queue.sliding<void>(1)
-      const backend =
-        execution.backend === "local"
-          ? LocalBackendLive({
-              registryDir: localRegistryDir(execution),
-              maxParallel: execution.maxParallel ?? 2,
-              onJobEnd: () => void Queue.unsafeOffer(jobEnded, undefined)
-            })
-          : Layer.fail(new BackendNotWired({ backend: execution.backend }))
+      const backend = backendLayerFor(execution, jobEnded)
       yield* Effect.logInfo(`ccat serve: ${execution.backend} backend, location ${execution.location ?? "(all)"}`)
-      yield* serve({ execution, triggerInterval: trigger.interval, httpPort, exitWhenIdle, collectWake: jobEnded }).pipe(
-        Effect.provide(Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), ServeStateLive))
+      const printer = progress ? makeProgressPrinter(process.stdout) : null
+      const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)
+      yield* serve({ execution, triggerInterval: trigger.interval, httpPort, exitWhenIdle, collectWake: jobEnded, onCycle }).pipe(
+        Effect.provide(Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), ServeStateLive)),
+        // The progress table replaces the per-cycle log lines; warnings and errors still show.
+        progress ? Logger.withMinimumLogLevel(LogLevel.Warning) : (e) => e
       )
+      if (printer !== null) yield* printer(true).pipe(Effect.ignore)
     })
   )
 ).pipe(

@@ -126,14 +126,20 @@ const submitOne = (
     }
     const job = { ...staged.right.job, jobName }
     // The mark: committed before the backend hears of the job.
-    yield* sql`UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${jobName} WHERE id = ${run.runId} AND status = 'STAGING_DATA'`
+    const marked = yield* sql<{ id: string }>`
+      UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${jobName}
+      WHERE id = ${run.runId} AND status = 'STAGING_DATA' RETURNING id`
+    // Cancelled (or taken over) while staging: submitting now would leave a job no run tracks.
+    if (marked.length === 0) return "waiting"
     const submitted = yield* backend.submit(job).pipe(Effect.either)
     // Fault injection for the crash-safety tests: die by SIGKILL exactly between the backend
     // accepting the job and the database recording its id, the window adoption exists for.
     if (submitted._tag === "Right" && process.env["CCAT_FAULT"] === "kill-after-submit") process.kill(process.pid, "SIGKILL")
     if (submitted._tag === "Right") {
-      yield* recordSubmitted(submitted.right, "submitted")
-      return "submitted"
+      if (yield* recordSubmitted(submitted.right, "submitted")) return "submitted"
+      // The run moved on between the mark and now (a person cancelled it): so does its job.
+      yield* backend.cancel(submitted.right).pipe(Effect.ignore)
+      return "waiting"
     }
     if (submitted.left._tag === "JobRejected") return yield* fail(`SUBMIT_REJECTED: ${submitted.left.reason}`)
     // Busy or unreachable: try again next cycle.

@@ -68,7 +68,8 @@ const supervised = <E, R>(
   interval: Duration.Duration,
   channels: ReadonlyArray<string>,
   wakeups: Readonly<Record<LoopName, Queue.Queue<void>>>,
-  onCycle: ServeOptions["onCycle"]
+  onCycle: ServeOptions["onCycle"],
+  minimumGap: Duration.Duration = Duration.zero
 ) =>
   Effect.gen(function* () {
     const state = yield* ServeState
@@ -93,7 +94,10 @@ const supervised = <E, R>(
         })
       )
     )
-    const forever = once.pipe(Effect.zipRight(Effect.raceFirst(Effect.sleep(interval), Queue.take(wake))), Effect.forever)
+    // Wake-ups never bring cycles closer together than `minimumGap`: a trigger pass woken by
+    // every finished job would otherwise take the database from the loops that do the work.
+    const wait = Effect.sleep(minimumGap).pipe(Effect.zipRight(Effect.raceFirst(Effect.sleep(interval), Queue.take(wake))))
+    const forever = once.pipe(Effect.zipRight(wait), Effect.forever)
     return yield* forever.pipe(Effect.retry(Schedule.exponential(Duration.seconds(1)).pipe(Schedule.union(Schedule.spaced(Duration.minutes(1))))))
   }).pipe(Effect.annotateLogs("loop", name))
 
@@ -196,7 +200,7 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
         yield* Effect.logInfo(`serving /healthz and /metrics on http://127.0.0.1:${port}`)
       }
       const loops = [
-        supervised("trigger", trigger, options.triggerInterval, ["ccat_new_data", "ccat_runs_finished"], wakeups, options.onCycle),
+        supervised("trigger", trigger, options.triggerInterval, ["ccat_new_data", "ccat_runs_finished"], wakeups, options.onCycle, Duration.min(options.triggerInterval, Duration.seconds(2))),
         supervised("submit", submit, options.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
         supervised("collect", collect, options.execution.collectInterval, [], wakeups, options.onCycle),
         supervised("purge", purge, options.execution.purgeInterval, [], wakeups, options.onCycle)

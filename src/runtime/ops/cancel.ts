@@ -1,0 +1,85 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect } from "effect"
+import type { BackendUnavailable, ExecutionBackendService } from "../backends/execution-backend.ts"
+import { transition, type RunStatus } from "../execution/run-status.ts"
+import { NoBackend, NotCancellable, UnknownRun } from "./errors.ts"
+
+/*
+ * `ccat cancel` (runtime.md §3: "cancels the backend job and marks CANCELLED").
+ *
+ * In one transaction that holds the run's row lock from the first read to the commit:
+ *   1. the run must be PENDING, STAGING_DATA, SUBMITTED or RUNNING. COLLECTING_RESULTS is
+ *      refused: its job has ended and the collect loop is writing its products and final status
+ *      in a transaction of its own; cancelling then would throw away finished work.
+ *   2. its job, if it may have one, is cancelled on the backend: `backend_job_id` when the
+ *      submission was recorded; otherwise, when the run was marked with its job name (the submit
+ *      loop marks before it submits), the backend is asked for that name, so a job submitted
+ *      just before a crash is not left running. A run without either (PENDING, or staging not
+ *      yet marked) has no job, and the backend is not needed at all.
+ *   3. the run moves to CANCELLED through `transition` (event: who, why), `finished_at` set.
+ * If the backend cannot be reached, nothing changes (the transaction rolls back) and the
+ * command fails. The collect loop cannot race step 3: its own transitions wait for the row
+ * lock and then find the run CANCELLED; the submit loop's claim skips locked rows.
+ */
+
+/** How cancel reaches a backend, only when the run has a job. */
+export interface BackendAccess {
+  /** Run `f` with the backend; NoBackend when this command has none. */
+  readonly use: <A>(runId: number, job: string, f: (backend: ExecutionBackendService) => Effect.Effect<A, BackendUnavailable>) => Effect.Effect<A, BackendUnavailable | NoBackend>
+}
+
+export interface CancelRequest {
+  readonly runId: number
+  readonly actor: string
+  /** Why, in the person's words; optional. */
+  readonly reason: string | null
+  readonly now: Date
+}
+
+export interface CancelOutcome {
+  readonly runId: number
+  readonly from: RunStatus
+  /** The backend job that was cancelled, if any. */
+  readonly jobId: string | null
+  readonly eventReason: string
+}
+
+const cancellable: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING"]
+
+export const cancelRun = (
+  request: CancelRequest,
+  backend: BackendAccess
+): Effect.Effect<CancelOutcome, UnknownRun | NotCancellable | NoBackend | BackendUnavailable | SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const inside = Effect.gen(function* () {
+      const [row] = yield* sql<{ status: RunStatus; job_name: string | null; backend_job_id: string | null }>`
+        SELECT status, job_name, backend_job_id FROM executed_reduction_step WHERE id = ${request.runId} FOR UPDATE`
+      if (row === undefined) return yield* new UnknownRun({ runId: request.runId })
+      if (!cancellable.includes(row.status)) return yield* new NotCancellable({ runId: request.runId, status: row.status })
+      let jobId = row.backend_job_id
+      if (jobId === null && row.job_name !== null) {
+        const name = row.job_name
+        const found = yield* backend.use(request.runId, `job name ${name}`, (b) => b.findByName([name]))
+        jobId = found.get(name) ?? null
+      }
+      if (jobId !== null) {
+        const id = jobId
+        yield* backend.use(request.runId, `job ${id}`, (b) => b.cancel(id))
+      }
+      const eventReason = `CANCEL requested by ${request.actor}${request.reason === null || request.reason.trim() === "" ? "" : `: ${request.reason.trim()}`}`
+      const changed = yield* transition({
+        runId: request.runId,
+        from: [row.status],
+        to: "CANCELLED",
+        actor: request.actor,
+        reason: eventReason,
+        now: request.now,
+        set: [sql`finished_at = ${request.now}`, sql`lease_until = NULL`, sql`lease_owner = NULL`]
+      })
+      // Cannot happen under the row lock; a defect if it does.
+      if (!changed) return yield* Effect.dieMessage(`run ${request.runId} changed status while locked`)
+      return { runId: request.runId, from: row.status, jobId, eventReason }
+    })
+    return yield* sql.withTransaction(inside)
+  })
