@@ -1,7 +1,8 @@
-// The Quick start demo on embedded defaults: check and compile pipelines/, seed the synthetic
-// observatory into the embedded database under .ccat/, then plan and apply the pipelines.
-// Running it again reuses what exists: the seed and the apply both report that nothing changed.
-// Later issues grow it into the full run (ccat serve, products, lineage).
+// The Quick start demo on embedded defaults (README): check the example pipelines, then
+// `ccat demo`: seed the synthetic observatory into the embedded database under .ccat/, apply
+// pipelines/, run ccat serve with the local backend until the standing CHAI pipeline has made
+// its maps, show a map's lineage, process a new night of scans, plan a config change.
+// Running it again reuses what exists and is fast.
 import { spawnSync } from "node:child_process"
 
 const ccat = (...args) => {
@@ -11,10 +12,4 @@ const ccat = (...args) => {
 }
 
 ccat("check", "pipelines")
-ccat("fmt", "--check", "pipelines")
-ccat("compile", "pipelines", "--out", ".ccat/ir.json")
-ccat("db", "seed", "--demo")
-ccat("plan", "pipelines")
-ccat("apply", "pipelines", "--yes")
-ccat("db", "status")
-console.log("\nThe demo observatory and the pipelines of pipelines/ are in the embedded database under .ccat/.")
+ccat("demo")

@@ -1,9 +1,9 @@
 import { Command, Options } from "@effect/cli"
 import { SqlClient } from "@effect/sql"
-import { Clock, Config, Console, Duration, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
+import { Clock, Console, Duration, Effect, Layer, Logger, LogLevel, Queue } from "effect"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
-import { join, relative, resolve } from "node:path"
+import { join, relative } from "node:path"
 import { compileSources, type SourceInput } from "../compiler/compile.ts"
 import { DatabaseConfig } from "../db/config.ts"
 import { archiveDirConfig, seedDemo, seedMore } from "../db/seed/index.ts"
@@ -85,11 +85,11 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
     Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
       const database = yield* DatabaseConfig
-      const envBase = yield* Config.option(Config.string("CCAT_BASE_DIR"))
+      const configured = yield* ExecutionConfig
       const execution = {
-        ...(yield* ExecutionConfig),
+        ...configured,
         // The demo's own defaults, unless set: runs under the data folder, the demo programs, snappy loops.
-        baseDir: Option.isSome(envBase) ? resolve(envBase.value) : join(database.dataDir, "runs"),
+        baseDir: configured.baseDir ?? join(database.dataDir, "runs"),
         submitInterval: Duration.millis(300),
         collectInterval: Duration.millis(300),
         retryBackoff: Duration.seconds(1)
