@@ -180,8 +180,37 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     const seen = active.filter((r) => statuses.right.has(r.backend_job_id)).map((r) => Number(r.id))
     if (seen.length > 0) yield* sql`UPDATE executed_reduction_step SET last_seen_at = ${now} WHERE id IN ${sql.in(seen)}`
 
+    // `timeout` counts from submission, queueing included (README): past it, the job is cancelled
+    // and the run fails with TIMEOUT whatever the backend says.
+    const overdue: Array<ActiveRow> = []
+    const activeContexts = new Map((yield* loadRunContexts(active.map((r) => Number(r.id)))).flatMap((c) => (c instanceof RunDefinitionUnreadable ? [] : [[c.runId, c] as const])))
+    for (const row of active) {
+      const timeout = activeContexts.get(Number(row.id))?.definition.timeoutSeconds ?? null
+      if (timeout !== null && row.submitted_at !== null && row.status !== "COLLECTING_RESULTS" && now.getTime() - new Date(row.submitted_at).getTime() > timeout * 1000 + 30_000) {
+        overdue.push(row)
+      }
+    }
+    for (const row of overdue) {
+      const context = activeContexts.get(Number(row.id))!
+      yield* backend.cancel(row.backend_job_id).pipe(Effect.ignore)
+      const outcome = yield* failAttempt({
+        runId: context.runId,
+        from: ["SUBMITTED", "RUNNING"],
+        reason: "TIMEOUT",
+        retryCount: context.retryCount,
+        retries: context.definition.retries,
+        backoff: config.retryBackoff,
+        now,
+        actor: "collect"
+      })
+      if (outcome === "failed") result.failed++
+      else if (outcome === "retried") result.retried++
+    }
+    const overdueIds = new Set(overdue.map((r) => r.id))
+
     const ended: Array<{ row: ActiveRow; status: JobStatus }> = []
     for (const row of active) {
+      if (overdueIds.has(row.id)) continue
       const runId = Number(row.id)
       const status = statuses.right.get(row.backend_job_id)
       if (status === undefined) {
