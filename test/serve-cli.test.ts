@@ -145,4 +145,31 @@ describe("ccat serve as a process", () => {
     const log = readFileSync(join(adopted[0]!.run_dir, "logs", "stdout.txt"), "utf8")
     expect(log.match(/^chai-calibrate: mode /gm)).toHaveLength(1)
   }, 180_000)
+
+  it("on Slurm too: killed after sbatch, the restarted server adopts the job and sacct shows one job for the run", async () => {
+    // Other suites' jobs on this cluster may share names (run ids restart per database): count only ours.
+    const since = new Date(Date.now() - 1000).toISOString().slice(0, 19)
+    const slurm = (t: string) =>
+      t
+        .replace("backend local { max_parallel 2 }", 'backend slurm { partition "debug" }')
+        .replaceAll("config {", "resources { cpus 1  memory 256MiB  time 10m }\n    config {")
+        .replace("tsys_max_k = 4000", "tsys_max_k = 4200")
+    applyWith(slurm)
+    const killed = startServe(["--no-http"], { CCAT_BACKEND: "slurm", CCAT_FAULT: "kill-after-submit" })
+    expect((await killed.exited).signal).toBe("SIGKILL")
+    const restarted = startServe(["--exit-when-idle", "--no-http"], { CCAT_BACKEND: "slurm" })
+    expect((await restarted.exited).code).toBe(0)
+    const runs = await query((sql) =>
+      sql<{ id: string; status: string; job_name: string; backend_job_id: string; events: string }>`
+        SELECT r.id, r.status, r.job_name, r.backend_job_id, string_agg(e.reason, ' | ' ORDER BY e.id) AS events
+        FROM executed_reduction_step r JOIN run_event e ON e.run_id = r.id
+        WHERE r.config->>'tsys_max_k' = '4200' AND r.step_id = (SELECT id FROM reduction_step WHERE name = 'calibrate')
+        GROUP BY r.id ORDER BY r.id`
+    )
+    expect(runs.map((r) => r.status)).toEqual(["COMPLETED", "COMPLETED"])
+    const adopted = runs.filter((r) => /adopted slurm job/.test(r.events))
+    expect(adopted).toHaveLength(1)
+    const jobs = spawnSync("sacct", ["-n", "-X", "-P", "-o", "JobID", "--name", adopted[0]!.job_name, "-S", since], { encoding: "utf8" })
+    expect(jobs.stdout.trim().split("\n")).toEqual([adopted[0]!.backend_job_id])
+  }, 300_000)
 })

@@ -34,7 +34,8 @@ const db = Command.make("db").pipe(
 )
 
 // The backend `ccat serve` uses, for `ccat cancel` (built only when a cancelled run has a job).
-const executionBackendLayer = Layer.unwrapEffect(Effect.map(ExecutionConfig, backendLayerFor)).pipe(Layer.provide(BackendCallsLive))
+// Cancelling needs no location options (queue caps, rates, slots): only where the jobs are.
+const executionBackendLayer = Layer.unwrapEffect(Effect.map(ExecutionConfig, (execution) => backendLayerFor(execution, {}))).pipe(Layer.provide(BackendCallsLive))
 
 const ccat = Command.make("ccat").pipe(
   Command.withDescription(

@@ -2,7 +2,7 @@ import { Command, Options } from "@effect/cli"
 import { Config, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
 import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
 import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
-import { backendLayerFor } from "./backend-layer.ts"
+import { configuredBackendLayer } from "./backend-layer.ts"
 import { makeProgressPrinter } from "../runtime/serve/progress.ts"
 import { serve } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
@@ -37,7 +37,7 @@ export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, po
       const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
       const httpPort = noHttp ? null : Option.getOrElse(port, () => envPort)
       const jobEnded = yield* Queue.sliding<void>(1)
-      const backend = backendLayerFor(execution, jobEnded)
+      const backend = configuredBackendLayer(execution, jobEnded)
       yield* Effect.logInfo(`ccat serve: ${execution.backend} backend, location ${execution.location ?? "(all)"}`)
       const printer = progress ? makeProgressPrinter(process.stdout) : null
       const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)

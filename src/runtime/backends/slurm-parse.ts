@@ -1,0 +1,265 @@
+import type { JobState, JobStatus } from "./execution-backend.ts"
+
+/*
+ * Pure parsers for what the Slurm commands print (Slurm 22.05 and later), so that the backend
+ * itself only runs commands and merges answers. Every parser is lenient: a line it cannot read
+ * is skipped, a field it cannot read is null; none throws.
+ */
+
+/** A job id this backend hands to Slurm commands: `123`, or an array task `123_4`. */
+export const isJobId = (s: string): boolean => /^\d+(_\d+)?$/.test(s)
+
+/** A job name that can go into `--name=a,b` (a comma or a space would split it). */
+export const isListableJobName = (s: string): boolean => /^[A-Za-z0-9._+-]+$/.test(s) && s.length <= 200
+
+/** Numeric order of job ids (array tasks after their parent). */
+export const compareJobIds = (a: string, b: string): number => {
+  const [a1 = "0", a2 = "-1"] = a.split("_")
+  const [b1 = "0", b2 = "-1"] = b.split("_")
+  return Number(a1) - Number(b1) || Number(a2) - Number(b2)
+}
+
+/**
+ * A Slurm state (squeue `%T`, sacct `State`, scontrol `JobState`) as a JobState.
+ * `CANCELLED by 0` is CANCELLED; REQUEUE_HOLD, REQUEUE_FED and SPECIAL_EXIT are REQUEUED;
+ * SIGNALING and STAGE_OUT (a job on its way out) are RUNNING; anything not listed is UNKNOWN.
+ */
+export const mapSlurmState = (raw: string): JobState => {
+  const state = raw.trim().split(/\s+/)[0]?.replace(/\+$/, "").toUpperCase() ?? ""
+  switch (state) {
+    case "PENDING":
+    case "CONFIGURING":
+    case "RESV_DEL_HOLD":
+      return "QUEUED"
+    case "RUNNING":
+    case "COMPLETING":
+    case "SIGNALING":
+    case "STAGE_OUT":
+      return "RUNNING"
+    case "COMPLETED":
+      return "COMPLETED"
+    case "FAILED":
+    case "BOOT_FAIL":
+    case "DEADLINE":
+      return "FAILED"
+    case "TIMEOUT":
+      return "TIMEOUT"
+    case "OUT_OF_MEMORY":
+      return "OUT_OF_MEMORY"
+    case "NODE_FAIL":
+      return "NODE_FAIL"
+    case "CANCELLED":
+      return "CANCELLED"
+    case "PREEMPTED":
+      return "PREEMPTED"
+    case "REQUEUED":
+    case "REQUEUE_HOLD":
+    case "REQUEUE_FED":
+    case "SPECIAL_EXIT":
+      return "REQUEUED"
+    default:
+      return "UNKNOWN"
+  }
+}
+
+/**
+ * Slurm's `ExitCode` `<code>:<signal>` as one number: `2:0` → 2; a program ended by a signal
+ * (`0:9`) → 128 + signal, as a shell reports it; unreadable → null.
+ */
+export const parseExitCode = (raw: string): number | null => {
+  const m = /^\s*(\d+)(?::(\d+))?\s*$/.exec(raw)
+  if (!m) return null
+  const code = Number(m[1])
+  const signal = m[2] === undefined ? 0 : Number(m[2])
+  return code === 0 && signal > 0 ? 128 + signal : code
+}
+
+/**
+ * A Slurm duration in seconds: `Elapsed` ([D-]HH:MM:SS), `TotalCPU` ([D-][HH:]MM:SS.mmm) and
+ * scontrol's `RunTime`. Fractions are kept. Empty, `INVALID`, `UNLIMITED` → null.
+ */
+export const parseSlurmDuration = (raw: string): number | null => {
+  const m = /^\s*(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+(?:\.\d+)?))?\s*$/.exec(raw)
+  if (!m) return null
+  const days = m[1] === undefined ? 0 : Number(m[1])
+  // Fields from the right: SS(.mmm), MM, HH. "MM:SS.mmm" has two, "HH:MM:SS" three.
+  const parts = [m[2], m[3], m[4]].filter((p): p is string => p !== undefined)
+  if (parts.length < 2 && m[1] === undefined) return null
+  let seconds = 0
+  const weights = parts.length === 3 ? [3600, 60, 1] : parts.length === 2 ? [60, 1] : [3600]
+  parts.forEach((p, i) => {
+    seconds += Number(p) * (weights[i] ?? 0)
+  })
+  return days * 86400 + seconds
+}
+
+/** A Slurm memory size (`MaxRSS`: `64360K`, `1.5M`, `2G`, plain bytes) in bytes; empty → null. */
+export const parseSlurmMemory = (raw: string): number | null => {
+  const m = /^\s*(\d+(?:\.\d+)?)([KMGTP]?)\s*$/i.exec(raw)
+  if (!m) return null
+  const power = "BKMGTP".indexOf((m[2] || "B").toUpperCase())
+  return Math.round(Number(m[1]) * 1024 ** power)
+}
+
+/** `sbatch --parsable`: `<id>` or `<id>;<cluster>`; null when there is no id. */
+export const parseSbatchJobId = (stdout: string): string | null => {
+  for (const line of stdout.split("\n").reverse()) {
+    const m = /^\s*(\d+)(?:;\S*)?\s*$/.exec(line)
+    if (m) return m[1]!
+  }
+  return null
+}
+
+export interface SqueueState {
+  readonly jobId: string
+  readonly rawState: string
+  readonly state: JobState
+  readonly reason: string
+}
+
+/** `squeue -h -o '%i|%T|%r'`. */
+export const parseSqueueStates = (stdout: string): ReadonlyArray<SqueueState> =>
+  stdout.split("\n").flatMap((line) => {
+    const [jobId, rawState, ...reason] = line.trim().split("|")
+    if (!jobId || rawState === undefined) return []
+    return [{ jobId, rawState, state: mapSlurmState(rawState), reason: reason.join("|") }]
+  })
+
+export interface NamedJob {
+  readonly jobId: string
+  readonly jobName: string
+  readonly state: JobState
+}
+
+/**
+ * `squeue -h -o '%i|%j|%T'` and `sacct -n -P -X -o JobID,JobName,State`: the id is the first
+ * field, the state the last, the name everything between (a name may contain `|`).
+ */
+export const parseNamedJobs = (stdout: string): ReadonlyArray<NamedJob> =>
+  stdout.split("\n").flatMap((line) => {
+    const fields = line.replace(/\r$/, "").split("|")
+    if (fields.length < 3) return []
+    const jobId = fields[0]!.trim()
+    const state = fields[fields.length - 1]!
+    if (jobId === "" || jobId.includes(".")) return []
+    return [{ jobId, jobName: fields.slice(1, -1).join("|"), state: mapSlurmState(state) }]
+  })
+
+/** Among jobs of one name, the one to adopt: an in-flight one before a finished one, then the newest. */
+export const pickJobByName = (jobs: ReadonlyArray<NamedJob>, jobNames: ReadonlyArray<string>): Map<string, string> => {
+  const wanted = new Set(jobNames)
+  const inFlight = (s: JobState) => s === "QUEUED" || s === "RUNNING" || s === "REQUEUED" || s === "PREEMPTED"
+  const best = new Map<string, NamedJob>()
+  for (const job of jobs) {
+    if (!wanted.has(job.jobName)) continue
+    const current = best.get(job.jobName)
+    if (
+      current === undefined ||
+      (inFlight(job.state) && !inFlight(current.state)) ||
+      (inFlight(job.state) === inFlight(current.state) && compareJobIds(job.jobId, current.jobId) > 0)
+    ) {
+      best.set(job.jobName, job)
+    }
+  }
+  return new Map([...best].map(([name, job]) => [name, job.jobId]))
+}
+
+/**
+ * `sacct -P -n -o JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS` WITHOUT `-X`: a row per job
+ * (`123`) and per step (`123.batch`, `123.extern`, `123.0`). State, exit code, elapsed and CPU
+ * time come from the job's row (its TotalCPU sums the steps); MaxRSS exists only on step rows
+ * (the largest step's is taken). Also reads `sacct -c` (the jobcomp file: no TotalCPU/MaxRSS).
+ */
+export const parseSacctStatuses = (stdout: string): Map<string, JobStatus> => {
+  const jobs = new Map<string, { state: JobState; exitCode: number | null; wall: number | null; cpu: number | null }>()
+  const rss = new Map<string, number>()
+  for (const line of stdout.split("\n")) {
+    const [id = "", state = "", exitCode = "", elapsed = "", totalCpu = "", maxRss = ""] = line.trim().split("|")
+    if (id === "" || state === "") continue
+    const dot = id.indexOf(".")
+    const jobId = dot < 0 ? id : id.slice(0, dot)
+    const memory = parseSlurmMemory(maxRss)
+    if (memory !== null) rss.set(jobId, Math.max(rss.get(jobId) ?? 0, memory))
+    if (dot < 0) {
+      jobs.set(jobId, { state: mapSlurmState(state), exitCode: parseExitCode(exitCode), wall: parseSlurmDuration(elapsed), cpu: parseSlurmDuration(totalCpu) })
+    }
+  }
+  return new Map(
+    [...jobs].map(([jobId, j]) => [
+      jobId,
+      { jobId, state: j.state, exitCode: j.exitCode, wallSeconds: j.wall, cpuSeconds: j.cpu, maxRssBytes: rss.get(jobId) ?? null }
+    ])
+  )
+}
+
+/** `scontrol show job -o` (one line per job): state, exit code and run time; no CPU time or memory. */
+export const parseScontrolJobs = (stdout: string): Map<string, JobStatus> => {
+  const result = new Map<string, JobStatus>()
+  for (const line of stdout.split("\n")) {
+    const field = (key: string): string | null => new RegExp(`(?:^|\\s)${key}=(\\S*)`).exec(line)?.[1] ?? null
+    const jobId = field("JobId")
+    const state = field("JobState")
+    if (jobId === null || state === null) continue
+    const arrayJob = field("ArrayJobId")
+    const arrayTask = field("ArrayTaskId")
+    const id = arrayJob !== null && arrayTask !== null && /^\d+$/.test(arrayTask) ? `${arrayJob}_${arrayTask}` : jobId
+    const exit = field("ExitCode")
+    const runTime = field("RunTime")
+    result.set(id, {
+      jobId: id,
+      state: mapSlurmState(state),
+      exitCode: exit === null ? null : parseExitCode(exit),
+      wallSeconds: runTime === null ? null : parseSlurmDuration(runTime),
+      cpuSeconds: null,
+      maxRssBytes: null
+    })
+  }
+  return result
+}
+
+/** Messages that mean "Slurm could not be asked" (retry later), not "Slurm said no". */
+const unavailablePatterns = [
+  /unable to contact slurm controller/i,
+  /slurm controller not responding/i,
+  /socket timed out/i,
+  /connection refused/i,
+  /connection timed out/i,
+  /connection reset/i,
+  /communication connection failure/i,
+  /zero bytes were transmitted/i,
+  /problem talking to the database/i,
+  /persistent connection/i,
+  /unable to connect to (?:the )?database/i,
+  /slurmdbd/i,
+  /temporarily unable/i,
+  /resource temporarily unavailable/i,
+  /slurm backup controller in standby mode/i,
+  /no route to host/i,
+  /network is unreachable/i,
+  /munge/i,
+  /authentication (?:failure|error)/i,
+  /transient/i,
+  /insane message length/i
+]
+
+export const isUnavailableMessage = (stderr: string): boolean => unavailablePatterns.some((p) => p.test(stderr))
+
+/** sacct without slurmdbd: "Slurm accounting storage is disabled". */
+export const isAccountingDisabledMessage = (stderr: string): boolean => /accounting storage is disabled/i.test(stderr)
+
+/** squeue/scontrol/scancel about a job id the controller no longer (or never) knew. */
+export const isInvalidJobIdMessage = (stderr: string): boolean => /invalid job id specified/i.test(stderr)
+
+/** scancel of a job that has already ended. */
+export const isAlreadyFinishedMessage = (stderr: string): boolean => /already (?:completing or )?completed|job\/step already/i.test(stderr)
+
+/** The meaningful part of a Slurm error output: its `error:` lines, else all of it, on one line. */
+export const slurmErrorText = (stderr: string, stdout = ""): string => {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+  const errors = lines.filter((l) => /error/i.test(l))
+  const text = (errors.length > 0 ? errors : lines).join("; ") || stdout.trim()
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
+}

@@ -1,0 +1,179 @@
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { compileSources } from "../src/compiler/compile.ts"
+import { seedDemo } from "../src/db/seed/index.ts"
+import { applyWorkspace } from "../src/definitions/apply.ts"
+import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
+import { SlurmBackendLive } from "../src/runtime/backends/slurm-backend.ts"
+import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
+import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
+import { cancelRun } from "../src/runtime/ops/cancel.ts"
+import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
+import { serve } from "../src/runtime/serve/serve.ts"
+import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
+import { ExecutionBackend } from "../src/runtime/backends/execution-backend.ts"
+import { testDatabase } from "./support/databases.ts"
+import { repoRoot } from "./support/workspace.ts"
+
+// The run life cycle on the real one-node Slurm cluster (scripts/slurm-up.sh), on PostgreSQL:
+// DR21's scans through calibrate → baseline → map as batch jobs; products whose checksums
+// sha256sum agrees with, lineage to every raw package; a failing program retried then FAILED
+// with its exit code; `ccat cancel` cancels the Slurm job.
+
+const slurmUp = spawnSync("sinfo", ["-h", "-o", "%T"], { encoding: "utf8" })
+if (slurmUp.status !== 0) throw new Error("Slurm is not running here: run `bash scripts/slurm-up.sh` first (CI does)")
+
+const scratch: Array<string> = []
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
+})
+const tempDir = (name: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `ccat-slurm-${name}-`))
+  scratch.push(dir)
+  return dir
+}
+
+// The fixture's location, as a Slurm one; tiny resources so that the one node runs several jobs.
+const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")
+  .replace("backend local { max_parallel 2 }", 'backend slurm { partition "debug" }')
+  .replaceAll("config {", "resources { cpus 1  memory 256MiB  time 10m }\n    config {")
+const compile = (edit: (text: string) => string = (t) => t) => {
+  const result = compileSources([{ path: "slurm.ccat", text: edit(fixture) }])
+  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
+  return result.ir
+}
+
+describe("execution on the real Slurm cluster", () => {
+  const baseDir = tempDir("runs")
+  const config: ExecutionConfig = {
+    backend: "slurm",
+    location: null,
+    baseDir,
+    defaultBaseDir: baseDir,
+    softwarePath: [join(repoRoot, "pipelines", "software", "bin")],
+    container: "none",
+    submitInterval: Duration.millis(500),
+    collectInterval: Duration.seconds(1),
+    lostGrace: Duration.minutes(5),
+    retryBackoff: Duration.millis(200),
+    maxParallel: null,
+    submitBatch: 16,
+    purgeInterval: Duration.minutes(5)
+  }
+  const backend = SlurmBackendLive({ partition: "debug" }).pipe(Layer.provideMerge(BackendCallsLive))
+  const layers = Layer.mergeAll(testDatabase("postgres"), NodeContext.layer, backend, ServeStateLive)
+  const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.seconds(1), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(8)))
+
+  layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
+    it.effect(
+      "the chain runs to COMPLETED as batch jobs; sha256sum agrees with every product; the map's lineage names every scan",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* seedDemo({ archiveDir: tempDir("archive") })
+          yield* applyWorkspace(compile(), { createdBy: "test" })
+          yield* serveUntilIdle
+          const runs = yield* sql<{ step: string; status: string; backend_job_id: string; exit_code: number; wall_seconds: number | null }>`
+            SELECT s.name AS step, r.status, r.backend_job_id, r.exit_code, r.wall_seconds
+            FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id ORDER BY r.id`
+          expect(runs.map((r) => [r.step, r.status, r.exit_code])).toEqual([
+            ["calibrate", "COMPLETED", 0],
+            ["calibrate", "COMPLETED", 0],
+            ["baseline", "COMPLETED", 0],
+            ["baseline", "COMPLETED", 0],
+            ["map", "COMPLETED", 0]
+          ])
+          expect(runs.every((r) => /^\d+$/.test(r.backend_job_id))).toBe(true)
+          // sacct knows exactly one job per run.
+          const names = execFileSync("sacct", ["-n", "-X", "-P", "-o", "JobName", "-j", runs.map((r) => r.backend_job_id).join(",")], { encoding: "utf8" })
+          expect(names.trim().split("\n").sort()).toEqual([...new Set(names.trim().split("\n"))].sort())
+
+          const products = yield* sql<{ run_dir: string; relative_path: string; checksum: string }>`
+            SELECT r.run_dir, p.relative_path, p.checksum FROM data_product p JOIN executed_reduction_step r ON r.id = p.run_id ORDER BY p.id`
+          expect(products.length).toBeGreaterThan(10)
+          const files = products.map((p) => join(p.run_dir, p.relative_path))
+          const sums = execFileSync("sha256sum", files, { encoding: "utf8" }).trim().split("\n").map((line) => line.split(/\s+/)[0])
+          expect(sums).toEqual(products.map((p) => p.checksum))
+
+          const [lineage] = yield* sql<{ packages: ReadonlyArray<string>; expected: ReadonlyArray<string> }>`
+            WITH RECURSIVE up(product_id) AS (
+              SELECT p.id FROM data_product p JOIN executed_reduction_step r ON r.id = p.run_id JOIN reduction_step s ON s.id = r.step_id
+              WHERE s.name = 'map' AND p.product_type = 'SCIENCE'
+              UNION
+              SELECT l.parent_product_id FROM data_product_lineage l JOIN up ON l.product_id = up.product_id WHERE l.parent_product_id IS NOT NULL
+            )
+            SELECT
+              (SELECT array_agg(DISTINCT l.raw_data_package_id::text ORDER BY l.raw_data_package_id::text) FROM data_product_lineage l JOIN up ON l.product_id = up.product_id
+                WHERE l.raw_data_package_id IS NOT NULL) AS packages,
+              (SELECT array_agg(c.raw_data_package_id::text ORDER BY c.raw_data_package_id::text) FROM run_coverage c JOIN executed_reduction_step r ON r.id = c.run_id
+                JOIN reduction_step s ON s.id = r.step_id WHERE s.name = 'map') AS expected`
+          expect(lineage!.packages).toEqual(lineage!.expected)
+          // Job scripts and logs are in each run's log folder.
+          const [one] = yield* sql<{ run_dir: string }>`SELECT run_dir FROM executed_reduction_step ORDER BY id LIMIT 1`
+          expect(readFileSync(join(one!.run_dir, "logs", "stdout.txt"), "utf8")).toMatch(/^chai-calibrate: mode hot_cold/m)
+        }),
+      600_000
+    )
+
+    it.effect(
+      "a program that exits non-zero on Slurm is retried `retries` times, then FAILED with its exit code",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          // The demo programs fail on purpose when this reaches them; the batch script exports the job's environment.
+          yield* applyWorkspace(
+            compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4300").replace('calibration_mode = "hot_cold"', 'calibration_mode = "hot_cold_x"')),
+            { createdBy: "test" }
+          )
+          yield* serveUntilIdle
+          const failed = yield* sql<{ status: string; retry_count: number; exit_code: number; failure_reason: string }>`
+            SELECT status, retry_count, exit_code, failure_reason FROM executed_reduction_step WHERE reason = 'CONFIG_CHANGED' ORDER BY id`
+          // An unknown mode is bad usage for chai-calibrate: exit 2, three attempts (retries 2).
+          expect(failed).toEqual([
+            { status: "FAILED", retry_count: 2, exit_code: 2, failure_reason: "EXIT_CODE 2" },
+            { status: "FAILED", retry_count: 2, exit_code: 2, failure_reason: "EXIT_CODE 2" }
+          ])
+        }),
+      600_000
+    )
+
+    it.effect(
+      "cancelling a run cancels its Slurm job",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const backendService = yield* ExecutionBackend
+          yield* applyWorkspace(compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4400")), { createdBy: "test" })
+          yield* evaluatePass({})
+          const [run] = yield* sql<{ id: string }>`SELECT id FROM executed_reduction_step WHERE status = 'PENDING' ORDER BY id LIMIT 1`
+          // Submit it (and its sibling) and let the job start: a sleeping program.
+          process.env["CCAT_DEMO_SLEEP_SECONDS"] = "120"
+          yield* submitCycle(config).pipe(Effect.ensuring(Effect.sync(() => delete process.env["CCAT_DEMO_SLEEP_SECONDS"])))
+          const [submitted] = yield* sql<{ backend_job_id: string }>`SELECT backend_job_id FROM executed_reduction_step WHERE id = ${run!.id}`
+          const outcome = yield* cancelRun(
+            { runId: Number(run!.id), actor: "test", reason: "testing cancel", now: new Date() },
+            { use: (_runId, _job, f) => f(backendService) }
+          )
+          expect(outcome.jobId).toBe(submitted!.backend_job_id)
+          // Slurm reports the job cancelled.
+          let state = ""
+          for (let i = 0; i < 30 && !state.startsWith("CANCELLED"); i++) {
+            yield* Effect.sleep(Duration.seconds(1))
+            state = execFileSync("sacct", ["-n", "-X", "-P", "-o", "State", "-j", submitted!.backend_job_id], { encoding: "utf8" }).trim()
+          }
+          expect(state).toMatch(/^CANCELLED/)
+          const [after] = yield* sql<{ status: string }>`SELECT status FROM executed_reduction_step WHERE id = ${run!.id}`
+          expect(after!.status).toBe("CANCELLED")
+          // The other one finishes normally.
+          yield* serveUntilIdle
+        }),
+      600_000
+    )
+  })
+})
