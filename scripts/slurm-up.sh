@@ -221,7 +221,10 @@ fi
 stop_daemon() {
   local name="$1" pidfile="$run_dir/$1.pid" pid
   pid="$(cat "$pidfile" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || pid="$(pgrep -x "$name" | head -n 1 || true)"
+  # A pid file left from before a reboot may name another process: only trust it if it is $name.
+  if [[ -z "$pid" || "$(cat "/proc/$pid/comm" 2>/dev/null || true)" != "$name" ]]; then
+    pid="$(pgrep -x "$name" | head -n 1 || true)"
+  fi
   [[ -n "$pid" ]] || return 0
   say "stopping $name (pid $pid)"
   kill "$pid" 2>/dev/null || true

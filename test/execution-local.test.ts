@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -84,7 +84,7 @@ for (const backend of testBackends) {
     }
     const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
     const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
-    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(2)))
+    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(2)), Logger.withMinimumLogLevel(LogLevel.Warning))
 
     layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
       it.effect("ccat serve runs the chain to COMPLETED: every product checksummed, the map's lineage names every scan", () =>

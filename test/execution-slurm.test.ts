@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -68,7 +68,7 @@ describe("execution on the real Slurm cluster", () => {
   }
   const backend = SlurmBackendLive({ partition: "debug" }).pipe(Layer.provideMerge(BackendCallsLive))
   const layers = Layer.mergeAll(testDatabase("postgres"), NodeContext.layer, backend, ServeStateLive)
-  const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.seconds(1), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(8)))
+  const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.seconds(1), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(8)), Logger.withMinimumLogLevel(LogLevel.Warning))
 
   layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
     it.effect(

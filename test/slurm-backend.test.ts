@@ -231,7 +231,8 @@ describe("Slurm backend on the local cluster", () => {
           expect(yield* backend.capacity).toBe(2)
           const first = yield* backend.submit(big())
           submitted.push(first)
-          yield* waitFor(backend, [first], (s) => s.state === "RUNNING", 30_000)
+          // Waits for the whole node: longer when other test files' jobs are still on it.
+          yield* waitFor(backend, [first], (s) => s.state === "RUNNING", 150_000)
           expect(yield* backend.capacity).toBe(2)
           submitted.push(yield* backend.submit(big()))
           expect(yield* backend.capacity).toBe(1)
@@ -250,7 +251,7 @@ describe("Slurm backend on the local cluster", () => {
           Effect.ensuring(Effect.sync(() => submitted.length > 0 && execFileSync("scancel", submitted)))
         )
       },
-      90_000
+      200_000
     )
 
     it.effect("limits the submit rate (token bucket)", () =>
