@@ -549,6 +549,18 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     log(label, `full pass median ${ms(median(fullMs))} (min ${ms(Math.min(...fullMs))}, max ${ms(Math.max(...fullMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`)
     for (const line of breakdown(fullMedian.timings, steps, fullMedian.ms)) log(label, `    ${line}`)
 
+    // 2b. What the trigger loop actually does between changes: a remembering pass (step-memo.ts)
+    // skips the steps nothing changed for. The first one evaluates and remembers.
+    yield* evaluatePass({ actor: "bench", remember: true })
+    const quiet: Array<number> = []
+    for (let i = 0; i < RUNS; i++) {
+      const start = performance.now()
+      const summary = yield* evaluatePass({ actor: "bench", remember: true })
+      quiet.push(performance.now() - start)
+      log(label, `unchanged pass ${i + 1}/${RUNS}: ${ms(quiet[i]!)} — ${passSummaryLine(summary)}`)
+    }
+    log(label, `unchanged pass (remembering) median ${ms(median(quiet))}`)
+
     // 3. Incremental: 1k new packages in a settled archive; time the pass that creates their
     // runs, then settle again (untimed) so every measured pass starts from the same state.
     memory.startPhase()

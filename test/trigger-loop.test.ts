@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo, seedMore } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
-import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
+import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
 import { isCreateReason } from "../src/runtime/gaps/reasons.ts"
 import { runTriggerLoop } from "../src/runtime/trigger-loop.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
@@ -29,13 +29,15 @@ const seedAndApply = Effect.gen(function* () {
   yield* applyWorkspace(compileSources(loadCcatFiles(join(repoRoot, "pipelines", "chai"))).ir!, { createdBy: "trigger-loop-test" })
 })
 
-/** Play the submit and collect loops: every in-flight run completes with one science product. */
+/** Play the submit and collect loops: every in-flight run completes with one science product (and its event, as ccat writes it). */
 const completeInFlight = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`
     WITH done AS (
       UPDATE executed_reduction_step SET status = 'COMPLETED', finished_at = now(), updated_at = now()
-      WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS') RETURNING id)
+      WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS') RETURNING id),
+    events AS (
+      INSERT INTO run_event (run_id, actor, from_status, to_status, reason) SELECT id, 'test', 'PENDING', 'COMPLETED', 'test' FROM done)
     INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
     SELECT id, 'SCIENCE', 'science/out.fits', 1, md5(id::text) FROM done`
 })
@@ -89,6 +91,54 @@ for (const backend of testBackends) {
           expect(byName["calibrate"]).toEqual({ name: "calibrate", runs: scans!.n, sub_groups: scans!.n })
           expect(byName["baseline"]).toEqual({ name: "baseline", runs: scans!.n, sub_groups: scans!.n })
           expect(byName["map"]!.runs).toBeGreaterThanOrEqual(byName["map"]!.sub_groups)
+        })
+      )
+
+      it.effect("a remembering pass skips the steps nothing changed for, and looks again after new data, a run's end or a due cooldown", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* TestClock.adjust(Duration.days(2))
+          // The standing pipeline's steps (the manual pipelines are not evaluated without a request).
+          const standing = (p: PassSummary) => p.steps.filter((s) => s.pipeline === "chai_standing")
+          const first = yield* evaluatePass({ remember: true })
+          expect(standing(first).every((s) => s.remembered !== true)).toBe(true)
+          const again = yield* evaluatePass({ remember: true })
+          expect(standing(again).map((s) => s.remembered)).toEqual([true, true, true])
+          expect(standing(again).map((s) => s.counts)).toEqual(standing(first).map((s) => s.counts))
+          // New data: every step looks again.
+          yield* seedMore({ scans: 1 })
+          const afterData = yield* evaluatePass({ remember: true })
+          expect(standing(afterData).every((s) => s.remembered !== true)).toBe(true)
+          expect(afterData.created).toBeGreaterThan(0)
+          // Its own new runs changed the world once more; then it rests.
+          yield* evaluatePass({ remember: true })
+          expect(standing(yield* evaluatePass({ remember: true })).every((s) => s.remembered === true)).toBe(true)
+          // A run that ends: looked at again, and its downstream step now has work.
+          yield* completeInFlight
+          const afterRun = yield* evaluatePass({ remember: true })
+          expect(standing(afterRun).every((s) => s.remembered !== true)).toBe(true)
+          // A change of a calibrated scan's data within the cooldown: held, and remembered until the cooldown ends.
+          yield* completeInFlight
+          yield* evaluatePass({ remember: true })
+          yield* completeInFlight
+          yield* evaluatePass({ remember: true })
+          yield* sql`UPDATE raw_data_package SET checksum = 'changed-again' WHERE id = (
+            SELECT ri.raw_data_package_id FROM run_input ri JOIN executed_reduction_step r ON r.id = ri.run_id
+            JOIN reduction_step s ON s.id = r.step_id WHERE s.name = 'calibrate' ORDER BY r.id DESC LIMIT 1)`
+          const held = yield* evaluatePass({ remember: true })
+          const calibrate = held.steps.find((s) => s.step === "calibrate")!
+          expect(calibrate.counts.COOLDOWN).toBe(1)
+          expect((yield* evaluatePass({ remember: true })).steps.find((s) => s.step === "calibrate")!.remembered).toBe(true)
+          yield* TestClock.adjust(Duration.seconds(61))
+          const due = (yield* evaluatePass({ remember: true })).steps.find((s) => s.step === "calibrate")!
+          expect(due.remembered).not.toBe(true)
+          expect(due.counts.NEW_DATA).toBe(1)
+          // Leave the world settled for the next test.
+          for (let n = 0; n < 6; n++) {
+            yield* completeInFlight
+            yield* TestClock.adjust(Duration.days(2))
+            if ((yield* evaluatePass({})).created === 0) break
+          }
         })
       )
 

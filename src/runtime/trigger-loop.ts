@@ -45,7 +45,7 @@ const wakeOnNotify = (wake: Queue.Queue<void>, retryEvery: Duration.Duration) =>
 
 /** One pass, logged as one line; a failure is logged and does not end the loop. */
 export const loggedPass = (location: string | null): Effect.Effect<PassSummary | null, never, SqlClient.SqlClient> =>
-  evaluatePass({ location }).pipe(
+  evaluatePass({ location, remember: true }).pipe(
     Effect.tap((summary) => Effect.logInfo(passSummaryLine(summary))),
     Effect.catchTags({
       NothingApplied: (e) => Effect.logInfo(`trigger: ${e.message}`).pipe(Effect.as(null))

@@ -25,4 +25,17 @@ export default Effect.gen(function* () {
   yield* sql`CREATE INDEX physical_copy_product ON physical_copy (data_product_id)`
   yield* sql`CREATE INDEX lineage_parent ON data_product_lineage (parent_product_id)`
   yield* sql`CREATE INDEX lineage_package ON data_product_lineage (raw_data_package_id)`
+  // What the trigger loop last decided per step, and from which state of the world: a step
+  // whose definition, packages (change_seq) and runs (run_event ids) did not change, and whose
+  // next cooldown is not due, need not be evaluated again (src/runtime/gaps/step-memo.ts).
+  yield* sql`
+    CREATE TABLE trigger_step_state (
+      step_id bigint PRIMARY KEY REFERENCES reduction_step (id),
+      definition_hash text NOT NULL,
+      change_seq bigint NOT NULL,
+      event_id bigint NOT NULL,
+      evaluated_at timestamptz NOT NULL,
+      due_at timestamptz,
+      counts jsonb NOT NULL
+    )`
 })

@@ -4,6 +4,7 @@ import type { IrWorkspace } from "../../compiler/ir.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError, type PipelineToEvaluate } from "./applied-definitions.ts"
 import { evaluateStep, type RequestScope, type StepDecision } from "./evaluate-step.ts"
 import { isCreateReason, unsettledReasons, type ReasonCode } from "./reasons.ts"
+import { definitionHash, remember, rememberedCounts, worldSignals, type WorldSignals } from "./step-memo.ts"
 import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
 
 /*
@@ -26,6 +27,12 @@ export interface PassOptions {
   readonly actor?: string | undefined
   /** Only this pipeline (and step). */
   readonly only?: { readonly pipeline: string; readonly step?: string | undefined } | undefined
+  /**
+   * Skip steps whose inputs cannot have changed since the last pass that remembered them
+   * (step-memo.ts), and remember this pass's decisions. For the trigger loop; previews and
+   * explicit passes evaluate everything.
+   */
+  readonly remember?: boolean | undefined
   /** Keep every decision of the evaluated steps (or of one step, or one sub-group of it), not only counts. */
   readonly explain?: { readonly step?: string | undefined; readonly subGroupKey?: string | undefined } | undefined
 }
@@ -36,6 +43,8 @@ export type StepStatus =
   | { readonly _tag: "NotTriggered"; readonly why: "no-request" | "outside-request" }
 
 export interface StepOutcome {
+  /** The counts are those of an earlier pass: nothing the step depends on changed since. */
+  readonly remembered?: boolean
   readonly pipeline: string
   readonly step: string
   readonly stepId: number
@@ -62,7 +71,8 @@ export class NothingApplied extends Data.TaggedError("NothingApplied")<{}> {
 const evaluatePipeline = (
   target: PipelineToEvaluate,
   now: Date,
-  options: PassOptions
+  options: PassOptions,
+  world: WorldSignals | null
 ): Effect.Effect<{ readonly outcomes: ReadonlyArray<StepOutcome>; readonly consumed: number | null }, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -87,6 +97,14 @@ const evaluatePipeline = (
       }
       const scope: RequestScope | null =
         inScope && request !== null ? { requestId: request.id, manual: request.kind === "manual", force: request.force } : null
+      const memo = world !== null && scope === null && options.explain === undefined ? definitionHash(target_, target.selection) : null
+      if (memo !== null) {
+        const counts = yield* rememberedCounts(target_, memo, world!, now)
+        if (counts !== null) {
+          outcomes.push({ ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts })
+          continue
+        }
+      }
       const result = yield* sql.withTransaction(
         evaluateStep(
           { target: target_, selection: target.selection, now, actor, request: scope },
@@ -94,6 +112,7 @@ const evaluatePipeline = (
         )
       )
       if (inScope && Object.keys(result.counts).some((r) => unsettledReasons.has(r as ReasonCode))) unsettled = true
+      if (memo !== null) yield* remember(target_, memo, world!, now, result.dueAt, result.counts)
       outcomes.push({ ...base, status: { _tag: "Evaluated", request: inScope ? request : null }, ...result })
     }
     // A request restricted by `only` was not fully evaluated: leave it for a real pass.
@@ -112,11 +131,13 @@ export const evaluatePass = (
     const ir = options.ir ?? (yield* appliedIr)
     if (ir === null) return yield* new NothingApplied()
     const targets = yield* pipelinesToEvaluate(ir, options.location ?? null)
+    // Taken before anything is inserted: this pass's own runs make the next pass look again.
+    const world = options.remember === true ? yield* worldSignals : null
     const steps: Array<StepOutcome> = []
     const consumedRequests: Array<number> = []
     for (const target of targets) {
       if (options.only !== undefined && options.only.pipeline !== target.pipeline.name) continue
-      const { outcomes, consumed } = yield* evaluatePipeline(target, now, options)
+      const { outcomes, consumed } = yield* evaluatePipeline(target, now, options, world)
       steps.push(...outcomes)
       if (consumed !== null) consumedRequests.push(consumed)
     }
@@ -141,9 +162,10 @@ export const passSummaryLine = (summary: PassSummary): string => {
     }
   }
   const list = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([r, n]) => `${r} ${n}`).join(", ")
-  const evaluated = summary.steps.filter((s) => s.status._tag === "Evaluated").length
+  const evaluated = summary.steps.filter((s) => s.status._tag === "Evaluated" && s.remembered !== true).length
+  const remembered = summary.steps.filter((s) => s.remembered === true).length
   const parts = [`trigger pass: ${summary.created} run${summary.created === 1 ? "" : "s"} created${created.size > 0 ? ` (${list(created)})` : ""}`]
   if (held.size > 0) parts.push(`held: ${list(held)}`)
-  parts.push(`${evaluated} step${evaluated === 1 ? "" : "s"} evaluated, ${summary.durationMillis} ms`)
+  parts.push(`${evaluated} step${evaluated === 1 ? "" : "s"} evaluated${remembered > 0 ? `, ${remembered} unchanged` : ""}, ${summary.durationMillis} ms`)
   return parts.join("; ")
 }

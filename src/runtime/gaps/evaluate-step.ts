@@ -235,6 +235,8 @@ export interface StepOutcomeCounts {
   readonly counts: Readonly<Partial<Record<ReasonCode, number>>>
   /** Runs actually inserted (a create that lost a race to another instance is not counted). */
   readonly created: number
+  /** When the first cooldown it reported ends: the step must be evaluated again then. */
+  readonly dueAt: Date | null
 }
 
 /**
@@ -251,6 +253,7 @@ export const evaluateStep = (
     yield* decide(sql, e)
     const countRows = yield* sql<{ reason: ReasonCode; n: number }>`SELECT reason, count(*)::int AS n FROM ccat_decision GROUP BY reason ORDER BY reason`
     const toCreate = countRows.some((r) => isCreateReason(r.reason))
+    const [due] = yield* sql<{ due_at: Date | null }>`SELECT min(cooldown_until) AS due_at FROM ccat_decision WHERE reason = 'COOLDOWN'`
     let decisions = explain === undefined ? null : yield* readDecisions(sql, explain.subGroupKey)
     if (explain?.subGroupKey !== undefined && decisions !== null) {
       const inputs = yield* sql<{ input: string }>`
@@ -262,6 +265,7 @@ export const evaluateStep = (
     return {
       counts: Object.fromEntries(countRows.map((r) => [r.reason, r.n])),
       created: created?.created ?? 0,
+      dueAt: due?.due_at === null || due === undefined ? null : new Date(due.due_at),
       decisions
     }
   })

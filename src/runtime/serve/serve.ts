@@ -162,7 +162,7 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       // For --exit-when-idle: how many passes ran, and what the latest one created.
       let passes = 0
       let lastCreated = -1
-      const trigger = evaluatePass({ location: options.execution.location }).pipe(
+      const trigger = evaluatePass({ location: options.execution.location, remember: true }).pipe(
         Effect.tap((s) => state.setGap(gapOf(s))),
         Effect.tap((s) =>
           Effect.sync(() => {
