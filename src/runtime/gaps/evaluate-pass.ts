@@ -23,6 +23,8 @@ export interface PassOptions {
   readonly ir?: IrWorkspace | undefined
   /** Only pipelines at this location; `null` for all. */
   readonly location?: string | null | undefined
+  /** Evaluate as of this time instead of the clock's (a preview of what a later pass will do). */
+  readonly at?: Date | undefined
   /** Who the run events name. */
   readonly actor?: string | undefined
   /** Only this pipeline (and step). */
@@ -127,7 +129,7 @@ export const evaluatePass = (
 ): Effect.Effect<PassSummary, SqlError.SqlError | AppliedDefinitionsError | NothingApplied, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const started = yield* Clock.currentTimeMillis
-    const now = new Date(started)
+    const now = options.at ?? new Date(started)
     const ir = options.ir ?? (yield* appliedIr)
     if (ir === null) return yield* new NothingApplied()
     const targets = yield* pipelinesToEvaluate(ir, options.location ?? null)
