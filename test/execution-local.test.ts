@@ -1,10 +1,9 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { createHash } from "node:crypto"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
@@ -19,6 +18,7 @@ import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
+import { scratchDirs } from "./support/scratch.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // The whole run life cycle on the local backend, on both databases: ccat serve takes DR21's
@@ -26,15 +26,7 @@ import { repoRoot } from "./support/workspace.ts"
 // stay failed with their exit code; a timeout is TIMEOUT; a hostile config value is inert data;
 // a run marked before a crash is adopted, not submitted twice.
 
-const scratch: Array<string> = []
-afterAll(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
-})
-const tempDir = (name: string) => {
-  const dir = mkdtempSync(join(tmpdir(), `ccat-exec-${name}-`))
-  scratch.push(dir)
-  return dir
-}
+const tempDir = scratchDirs("ccat-exec")
 
 const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")
 const compile = (edit: (text: string) => string = (t) => t) => {

@@ -1,10 +1,9 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
@@ -19,6 +18,7 @@ import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { ExecutionBackend } from "../src/runtime/backends/execution-backend.ts"
 import { testDatabase } from "./support/databases.ts"
+import { scratchDirs } from "./support/scratch.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // The run life cycle on the real one-node Slurm cluster (scripts/slurm-up.sh), on PostgreSQL:
@@ -29,15 +29,7 @@ import { repoRoot } from "./support/workspace.ts"
 const slurmUp = spawnSync("sinfo", ["-h", "-o", "%T"], { encoding: "utf8" })
 if (slurmUp.status !== 0) throw new Error("Slurm is not running here: run `bash scripts/slurm-up.sh` first (CI does)")
 
-const scratch: Array<string> = []
-afterAll(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
-})
-const tempDir = (name: string) => {
-  const dir = mkdtempSync(join(tmpdir(), `ccat-slurm-${name}-`))
-  scratch.push(dir)
-  return dir
-}
+const tempDir = scratchDirs("ccat-slurm")
 
 // The fixture's location, as a Slurm one; tiny resources so that the one node runs several jobs.
 const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")

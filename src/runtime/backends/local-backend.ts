@@ -3,6 +3,7 @@ import { spawn } from "node:child_process"
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { BackendCalls, BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type JobSpec, type JobStatus } from "./execution-backend.ts"
+import { processAlive } from "../process-alive.ts"
 
 /*
  * The local backend (runtime.md §4): each job is a process on this machine, at most
@@ -54,14 +55,6 @@ const readJson = <A>(path: string): A | null => {
   }
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<ExecutionBackendService, never, BackendCalls> =>
   Effect.gen(function* () {
@@ -77,10 +70,10 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
       if (!file.endsWith(".json")) continue
       const record = readJson<JobRecord>(join(options.registryDir, file))
       const name = file.slice(0, -".json".length)
-      if (record !== null && alive(record.pid) && !existsSync(exitPath(name))) running.set(name, record.pid)
+      if (record !== null && processAlive(record.pid) && !existsSync(exitPath(name))) running.set(name, record.pid)
     }
     const busy = (): number => {
-      for (const [name, pid] of running) if (!alive(pid) || existsSync(exitPath(name))) running.delete(name)
+      for (const [name, pid] of running) if (!processAlive(pid) || existsSync(exitPath(name))) running.delete(name)
       return running.size
     }
 
@@ -137,7 +130,7 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
         const state = exit.exitCode === 0 ? "COMPLETED" : exit.exitCode === 124 || exit.exitCode === 137 ? "TIMEOUT" : "FAILED"
         return { jobId, state, exitCode: exit.exitCode, wallSeconds: exit.ended - exit.started, cpuSeconds: null, maxRssBytes: null }
       }
-      if (alive(record.pid)) return { jobId, state: "RUNNING", exitCode: null, wallSeconds: (Date.now() - record.started) / 1000, cpuSeconds: null, maxRssBytes: null }
+      if (processAlive(record.pid)) return { jobId, state: "RUNNING", exitCode: null, wallSeconds: (Date.now() - record.started) / 1000, cpuSeconds: null, maxRssBytes: null }
       // The process is gone without its wrapper writing an exit: killed from outside, or the machine rebooted.
       return { jobId, state: "NODE_FAIL", exitCode: null, wallSeconds: null, cpuSeconds: null, maxRssBytes: null }
     }
@@ -167,7 +160,7 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
       cancel: (jobId) =>
         Effect.sync(() => {
           const record = readJson<JobRecord>(recordPath(nameOf(jobId)))
-          if (record === null || record.jobId !== jobId || !alive(record.pid)) return
+          if (record === null || record.jobId !== jobId || !processAlive(record.pid)) return
           try {
             // The whole process group: the wrapper, `timeout` and the program.
             process.kill(-record.pid, "SIGTERM")

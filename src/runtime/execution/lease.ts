@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import { hostname } from "node:os"
+import { processAlive } from "../process-alive.ts"
 
 /*
  * Leases on runs being staged or collected name their owner as `host:pid`. A lease normally
@@ -11,14 +12,6 @@ import { hostname } from "node:os"
 
 export const leaseOwner = `${hostname()}:${process.pid}`
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** Ends the leases held by dead processes of this host; returns how many runs were freed. */
 export const releaseDeadLeases = (now: Date): Effect.Effect<number, SqlError.SqlError, SqlClient.SqlClient> =>
@@ -30,7 +23,7 @@ export const releaseDeadLeases = (now: Date): Effect.Effect<number, SqlError.Sql
       WHERE lease_until > ${now} AND lease_owner LIKE ${`${prefix}%`} AND status IN ('STAGING_DATA', 'COLLECTING_RESULTS')`
     const dead = owners.map((o) => o.lease_owner).filter((o) => {
       const pid = Number(o.slice(prefix.length))
-      return Number.isInteger(pid) && pid !== process.pid && !alive(pid)
+      return Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)
     })
     if (dead.length === 0) return 0
     const freed = yield* sql<{ id: string }>`
