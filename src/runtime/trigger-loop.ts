@@ -1,9 +1,9 @@
 import type { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { DatabaseInUse } from "../db/database.ts"
-import { Config, Duration, Effect, Option, Queue, Schedule, Stream } from "effect"
+import type { PgClient } from "@effect/sql-pg"
+import { Config, Duration, Effect, Option, Queue, Schedule } from "effect"
 import { durationConfig } from "./execution/execution-config.ts"
 import { evaluatePass, passSummaryLine, type PassSummary } from "./gaps/evaluate-pass.ts"
+import { triggerChannels, wakeOnNotify } from "./notifications.ts"
 
 /*
  * The trigger loop (runtime.md §2, §3): a pass every interval, and earlier when the database
@@ -23,25 +23,6 @@ export const TriggerLoopConfig: Config.Config<TriggerLoopConfig> = Config.all({
   interval: durationConfig("CCAT_TRIGGER_INTERVAL", Duration.seconds(30)),
   location: Config.option(Config.string("CCAT_LOCATION")).pipe(Config.map(Option.getOrNull))
 })
-
-/** The channels that wake the trigger early (see migration 3). */
-export const triggerChannels = ["ccat_new_data", "ccat_runs_finished"] as const
-
-/** Offer a wake-up for every notification on the channels, until the scope closes; never fails. */
-const wakeOnNotify = (wake: Queue.Queue<void>, retryEvery: Duration.Duration) =>
-  Effect.gen(function* () {
-    // The embedded database's socket server passes no notifications on, and a LISTEN would hold
-    // its only connection: rely on the interval and in-process wake-ups there.
-    const database = yield* Effect.serviceOption(DatabaseInUse)
-    if (Option.isSome(database) && database.value._tag === "Embedded") return
-    const pg = yield* PgClient.PgClient
-    const notifications = Stream.mergeAll(triggerChannels.map((channel) => pg.listen(channel)), { concurrency: "unbounded" })
-    yield* Stream.runForEach(notifications, () => Queue.offer(wake, undefined))
-  }).pipe(
-    Effect.tapError((error) => Effect.logWarning(`trigger: listening for changes failed, relying on the interval: ${error.message}`)),
-    Effect.retry(Schedule.spaced(retryEvery)),
-    Effect.ignore
-  )
 
 /** One pass, logged as one line; a failure is logged and does not end the loop. */
 export const loggedPass = (location: string | null): Effect.Effect<PassSummary | null, never, SqlClient.SqlClient> =>
@@ -63,7 +44,7 @@ export const runTriggerLoop = (
   Effect.scoped(
     Effect.gen(function* () {
       const wake = yield* Queue.sliding<void>(1)
-      yield* Effect.forkScoped(wakeOnNotify(wake, config.interval))
+      yield* Effect.forkScoped(wakeOnNotify(triggerChannels, wake, config.interval))
       const waitForWork = Effect.raceFirst(Effect.sleep(config.interval), Queue.take(wake))
       return yield* loggedPass(config.location).pipe(Effect.zipRight(waitForWork), Effect.repeat(Schedule.forever), Effect.zipRight(Effect.never))
     })

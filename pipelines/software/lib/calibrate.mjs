@@ -219,9 +219,7 @@ const body = async ({ values, log }) => {
     })
     out.add(`plots/${safeName(key)}.cal.png`, canvas.png())
   }
-  log.info(`${program}: done, ${out.files.size + 1} files`)
-  out.add(`logs/${program}.log`, log.text())
-  out.commit()
+  out.finish(program, log)
 }
 
 export const main = () =>

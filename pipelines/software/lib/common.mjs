@@ -103,6 +103,12 @@ export class Outputs {
   json(relative, value, { pretty = false } = {}) {
     this.add(relative, `${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`)
   }
+  /** The program's own log joins the outputs, then everything is written: the end of every program. */
+  finish(program, log) {
+    log.info(`${program}: done, ${this.files.size + 1} files`)
+    this.add(`logs/${program}.log`, log.text())
+    this.commit()
+  }
   commit() {
     for (const folder of ["science", "qa", "plots", "statistics", "logs"]) mkdirSync(join(this.root, folder), { recursive: true })
     for (const [relative, bytes] of [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

@@ -437,9 +437,7 @@ const body = async ({ values, log }) => {
     out.add(`plots/${stem}.mom0.png`, canvas.png())
   }
   if (cubes === 0) throw new DataError(`no usable spectra in ${products.length} input product(s): every pixel is flagged`)
-  log.info(`${program}: done, ${out.files.size + 1} files`)
-  out.add(`logs/${program}.log`, log.text())
-  out.commit()
+  out.finish(program, log)
 }
 
 export const main = () =>

@@ -183,6 +183,7 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     // `timeout` counts from submission, queueing included (README): past it, the job is cancelled
     // and the run fails with TIMEOUT whatever the backend says.
     const overdue: Array<ActiveRow> = []
+    // Each active run's definition, read once per cycle: for timeouts, LOST and collection.
     const activeContexts = new Map((yield* loadRunContexts(active.map((r) => Number(r.id)))).flatMap((c) => (c instanceof RunDefinitionUnreadable ? [] : [[c.runId, c] as const])))
     for (const row of active) {
       const timeout = activeContexts.get(Number(row.id))?.definition.timeoutSeconds ?? null
@@ -216,8 +217,8 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
       if (status === undefined) {
         const since = row.last_seen_at ?? row.submitted_at ?? now
         if (now.getTime() - new Date(since).getTime() < Duration.toMillis(config.lostGrace)) continue
-        const [context] = yield* loadRunContexts([runId])
-        if (context === undefined || context instanceof RunDefinitionUnreadable) continue
+        const context = activeContexts.get(runId)
+        if (context === undefined) continue
         const outcome = yield* failAttempt({
           runId,
           from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"],
@@ -238,10 +239,9 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
         yield* transition({ runId, from: ["RUNNING"], to: "SUBMITTED", actor: "collect", reason: `job ${status.jobId} ${status.state.toLowerCase()}: queued again, not a failure`, now })
       }
     }
-    const contexts = yield* loadRunContexts(ended.map((e) => Number(e.row.id)))
     for (const { row, status } of ended) {
-      const run = contexts.find((c) => c.runId === Number(row.id))
-      if (run === undefined || run instanceof RunDefinitionUnreadable) continue
+      const run = activeContexts.get(Number(row.id))
+      if (run === undefined) continue
       const outcome = yield* finishRun(run, status, config, now)
       if (outcome === "completed") result.completed++
       else if (outcome === "failed") result.failed++

@@ -12,6 +12,7 @@ import { createReasons, holdReasons, reasonDescriptions } from "../gaps/reasons.
 import { UnknownPipeline, UnknownStep } from "../gaps/trigger-requests.ts"
 import { filterCondition, filterTables, keyedSelection } from "../selection/index.ts"
 import { columnRef, joinsFor, resolveTable } from "../selection/joins.ts"
+import { utcMinutes } from "../time-format.ts"
 
 /*
  * `ccat why <pipeline>.<step> [sub_group_key]`: one decision of the trigger in words
@@ -47,7 +48,6 @@ interface Inspected {
   readonly related: ReadonlyArray<RunRow>
 }
 
-const utc = (d: Date): string => `${new Date(d).toISOString().slice(0, 16).replace("T", " ")} UTC`
 
 const duration = (ms: number): string => {
   const minutes = Math.max(1, Math.ceil(ms / 60_000))
@@ -165,7 +165,7 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x:
     const added = inputs.filter((i) => !before.has(i)).length
     const removed = x.previousInputs.filter((i) => !inputs.includes(i)).length
     lines.push(
-      `  previous run ${prev.id}: ${prev.status} (${prev.reason}), created ${utc(prev.created_at)}, ${x.previousInputs.length} input${x.previousInputs.length === 1 ? "" : "s"}` +
+      `  previous run ${prev.id}: ${prev.status} (${prev.reason}), created ${utcMinutes(prev.created_at)}, ${x.previousInputs.length} input${x.previousInputs.length === 1 ? "" : "s"}` +
         (added + removed > 0 ? `; since then ${added} added, ${removed} gone` : "; same input set")
     )
     const changes = [
@@ -183,7 +183,7 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x:
   switch (d.reason) {
     case "COOLDOWN":
       if (d.cooldownUntil !== null) {
-        lines.push(`  cooldown ${duration((step.cooldownSeconds ?? 0) * 1000)}: the next run may start at ${utc(d.cooldownUntil)} (in ${duration(d.cooldownUntil.getTime() - now.getTime())}).`)
+        lines.push(`  cooldown ${duration((step.cooldownSeconds ?? 0) * 1000)}: the next run may start at ${utcMinutes(d.cooldownUntil)} (in ${duration(d.cooldownUntil.getTime() - now.getTime())}).`)
       }
       break
     case "WAITING_UPSTREAM":

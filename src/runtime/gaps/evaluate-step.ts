@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Effect } from "effect"
 import type { IrFilter, IrJson } from "../../compiler/ir.ts"
+import { inFlightStatuses } from "../execution/run-status.ts"
 import { keyedSelection } from "../selection/index.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { isCreateReason, type ReasonCode } from "./reasons.ts"
@@ -26,7 +27,7 @@ import { isCreateReason, type ReasonCode } from "./reasons.ts"
  * Run the four inside one transaction: the temporary tables vanish at its end.
  */
 
-const inFlight = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"] as const
+const inFlight = inFlightStatuses
 
 /** How a trigger request shapes this evaluation. */
 export interface RequestScope {

@@ -3,6 +3,7 @@ import type { PassSummary, StepOutcome } from "./evaluate-pass.ts"
 import type { StepDecision } from "./evaluate-step.ts"
 import { createReasons, holdReasons, isCreateReason, type ReasonCode } from "./reasons.ts"
 import { nextTick } from "./trigger-requests.ts"
+import { utcMinutes } from "../time-format.ts"
 
 /*
  * A pass as `ccat plan` shows it: the section "Runs the trigger would create now", per step the
@@ -17,20 +18,19 @@ const byReason = (counts: StepOutcome["counts"], create: boolean): string =>
     .map((r) => `${r} ${counts[r]}`)
     .join(", ")
 
-const utc = (d: Date): string => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`
 
 const notTriggeredLine = (ir: IrWorkspace | null, pipeline: string, at: Date): string => {
   const p = ir?.pipelines.find((x) => x.name === pipeline)
   if (p?.trigger.mode === "cron") {
     const next = nextTick(p.trigger, at)
-    return `not triggered: cron "${p.trigger.cron}" (${p.trigger.timezone ?? "UTC"})${next === null ? "" : `, next tick ${utc(next)}`}`
+    return `not triggered: cron "${p.trigger.cron}" (${p.trigger.timezone ?? "UTC"})${next === null ? "" : `, next tick ${utcMinutes(next)}`}`
   }
   return `not triggered: manual (\`ccat run ${pipeline}\` requests a run)`
 }
 
 /** The plan section; `ir` supplies trigger details of pipelines that were not triggered. */
 export const renderPassSection = (summary: PassSummary, ir: IrWorkspace | null): string => {
-  const lines = [`Runs the trigger would create now (as of ${utc(summary.at)}):`, ""]
+  const lines = [`Runs the trigger would create now (as of ${utcMinutes(summary.at)}):`, ""]
   if (summary.steps.length === 0) {
     lines.push("  (no enabled pipelines)")
     return lines.join("\n")

@@ -21,8 +21,7 @@ export const renderTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<R
 /** `2026-06-13T04:12:33Z`: ISO 8601 in UTC to the second, one token. */
 export const utcSeconds = (d: Date | null): string => (d === null ? "-" : `${d.toISOString().slice(0, 19)}Z`)
 
-/** `2026-06-13 04:12 UTC`, as `ccat plan` prints times. */
-export const utcMinutes = (d: Date): string => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`
+export { utcMinutes } from "../time-format.ts"
 
 /** `3d 4h`, `5h 12m`, `7m`, `<1m`: how long ago, roughly. */
 export const age = (from: Date, now: Date): string => {

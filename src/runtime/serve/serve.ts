@@ -1,15 +1,16 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { DatabaseInUse } from "../../db/database.ts"
-import { Cause, Clock, Data, Duration, Effect, Option, Queue, Schedule, Stream } from "effect"
+import type { PgClient } from "@effect/sql-pg"
+import { Cause, Clock, Data, Duration, Effect, Queue, Schedule } from "effect"
 import { createServer } from "node:http"
 import { BackendCalls, type ExecutionBackend } from "../backends/execution-backend.ts"
 import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
 import { purgeCycle } from "../execution/purge.ts"
+import { inFlightStatuses } from "../execution/run-status.ts"
 import type { ExecutionConfig } from "../execution/execution-config.ts"
 import { submitCycle, submitSummaryLine } from "../execution/submit-loop.ts"
 import { evaluatePass, passSummaryLine, type PassSummary } from "../gaps/evaluate-pass.ts"
 import { isCreateReason } from "../gaps/reasons.ts"
+import { triggerChannels, wakeOnNotify } from "../notifications.ts"
 import { metricsText } from "./metrics.ts"
 import { ServeState } from "./serve-state.ts"
 
@@ -43,17 +44,6 @@ export class HttpPortUnavailable extends Data.TaggedError("HttpPortUnavailable")
 
 type Services = SqlClient.SqlClient | PgClient.PgClient | ExecutionBackend | BackendCalls | ServeState
 
-/** Offers a wake-up for each notification on `channels`; quietly gives up where NOTIFY does not reach (PGlite's socket). */
-const wakeOn = (channels: ReadonlyArray<string>, wake: Queue.Queue<void>) =>
-  Effect.gen(function* () {
-    // The embedded database's socket server passes no notifications on, and a LISTEN would hold
-    // its only connection: rely on the interval and in-process wake-ups there.
-    const database = yield* Effect.serviceOption(DatabaseInUse)
-    if (Option.isSome(database) && database.value._tag === "Embedded") return
-    const pg = yield* PgClient.PgClient
-    yield* Stream.runForEach(Stream.mergeAll(channels.map((c) => pg.listen(c)), { concurrency: "unbounded" }), () => Queue.offer(wake, undefined))
-  }).pipe(Effect.retry(Schedule.spaced(Duration.minutes(1))), Effect.ignore)
-
 type LoopName = "trigger" | "submit" | "collect" | "purge"
 
 /** What a cycle reports: a log line (or nothing worth saying), and which loops to wake now. */
@@ -74,7 +64,7 @@ const supervised = <E, R>(
   Effect.gen(function* () {
     const state = yield* ServeState
     const wake = wakeups[name]
-    if (channels.length > 0) yield* Effect.forkScoped(wakeOn(channels, wake))
+    if (channels.length > 0) yield* Effect.forkScoped(wakeOnNotify(channels, wake))
     const once = Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
       const report = yield* Effect.uninterruptible(cycle)
@@ -151,7 +141,7 @@ const httpServer = (port: number) =>
 const idle = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM executed_reduction_step WHERE status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS')`
+    SELECT count(*)::int AS n FROM executed_reduction_step WHERE status IN ${sql.in(inFlightStatuses)}`
   return row!.n === 0
 })
 
@@ -200,7 +190,7 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
         yield* Effect.logInfo(`serving /healthz and /metrics on http://127.0.0.1:${port}`)
       }
       const loops = [
-        supervised("trigger", trigger, options.triggerInterval, ["ccat_new_data", "ccat_runs_finished"], wakeups, options.onCycle, Duration.min(options.triggerInterval, Duration.seconds(2))),
+        supervised("trigger", trigger, options.triggerInterval, triggerChannels, wakeups, options.onCycle, Duration.min(options.triggerInterval, Duration.seconds(2))),
         supervised("submit", submit, options.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
         supervised("collect", collect, options.execution.collectInterval, [], wakeups, options.onCycle),
         supervised("purge", purge, options.execution.purgeInterval, [], wakeups, options.onCycle)
