@@ -1,4 +1,4 @@
-import { CstParser, Lexer, type CstNode, type IToken, type TokenType } from "chevrotain"
+import { CstParser, Lexer, type CstNode, type IOrAlt, type IToken, type TokenType } from "chevrotain"
 import * as T from "./lexer.ts"
 import { parserErrorMessages } from "./parser-messages.ts"
 
@@ -67,6 +67,12 @@ const blockJunk = concreteTokens.filter(
 const nonBraceTokens = concreteTokens.filter((t) => t !== T.LCurly && t !== T.RCurly)
 
 export class CcatParser extends CstParser {
+  // Chevrotain's OR takes its alternatives as an array; written inline, every rule call would
+  // build that array and a closure per alternative again (a third of the parser's garbage).
+  // The closures only use `this`, so each list is built once, on its first call, and kept.
+  // Declared first so that it exists before the rules are recorded.
+  private readonly alternatives: Record<string, Array<IOrAlt<unknown>> | undefined> = {}
+
   constructor() {
     super(T.allTokens as Array<TokenType>, {
       recoveryEnabled: true,
@@ -79,13 +85,13 @@ export class CcatParser extends CstParser {
 
   public workspace = this.RULE("workspace", () => {
     this.MANY(() => {
-      this.OR([
+      this.OR((this.alternatives.workspaceOR1 ??= [
         { ALT: () => this.SUBRULE(this.declaration) },
         { ALT: () => this.SUBRULE(this.stepDeclaration) },
         { ALT: () => this.SUBRULE(this.unknownDeclaration) },
         { ALT: () => this.SUBRULE(this.skippedBlock) },
         { ALT: () => this.SUBRULE(this.strayTopLevel) }
-      ])
+      ]))
     })
   })
 
@@ -111,16 +117,16 @@ export class CcatParser extends CstParser {
   })
 
   public strayTopLevel = this.RULE("strayTopLevel", () => {
-    this.AT_LEAST_ONE(() => this.OR(topLevelJunk.map((t) => ({ ALT: () => this.CONSUME(t) }))))
+    this.AT_LEAST_ONE(() => this.OR((this.alternatives.strayTopLevelOR1 ??= topLevelJunk.map((t) => ({ ALT: () => this.CONSUME(t) })))))
   })
 
   public skippedBlock = this.RULE("skippedBlock", () => {
     this.CONSUME(T.LCurly)
     this.MANY(() =>
-      this.OR([
+      this.OR((this.alternatives.skippedBlockOR1 ??= [
         { ALT: () => this.SUBRULE(this.skippedBlock) },
         ...nonBraceTokens.map((t) => ({ ALT: () => this.CONSUME(t) }))
-      ])
+      ]))
     )
     this.CONSUME(T.RCurly)
   })
@@ -132,7 +138,7 @@ export class CcatParser extends CstParser {
   })
 
   public property = this.RULE("property", () => {
-    this.OR([
+    this.OR((this.alternatives.propertyOR1 ??= [
       { ALT: () => this.SUBRULE(this.valueProperty) },
       { ALT: () => this.SUBRULE(this.runProperty) },
       { ALT: () => this.SUBRULE(this.triggerProperty) },
@@ -144,7 +150,7 @@ export class CcatParser extends CstParser {
       { ALT: () => this.SUBRULE(this.stepDeclaration) },
       { ALT: () => this.SUBRULE(this.unknownProperty) },
       { ALT: () => this.SUBRULE(this.strayInBlock) }
-    ])
+    ]))
   })
 
   public valueProperty = this.RULE("valueProperty", () => {
@@ -158,15 +164,15 @@ export class CcatParser extends CstParser {
 
   public runProperty = this.RULE("runProperty", () => {
     this.CONSUME(T.Run, { LABEL: "keyword" })
-    this.OR([
+    this.OR((this.alternatives.runPropertyOR1 ??= [
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "software" }) },
       { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "software" }) }
-    ])
+    ]))
     this.OPTION(() => this.SUBRULE(this.versionRange))
   })
 
   public versionRange = this.RULE("versionRange", () => {
-    this.OR([
+    this.OR((this.alternatives.versionRangeOR1 ??= [
       { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
       {
         ALT: () => {
@@ -174,12 +180,12 @@ export class CcatParser extends CstParser {
           this.CONSUME(T.VersionNumber, { LABEL: "version" })
         }
       }
-    ])
+    ]))
   })
 
   public triggerProperty = this.RULE("triggerProperty", () => {
     this.CONSUME(T.Trigger, { LABEL: "keyword" })
-    this.OR([
+    this.OR((this.alternatives.triggerPropertyOR1 ??= [
       { ALT: () => this.CONSUME(T.Continuous, { LABEL: "mode" }) },
       { ALT: () => this.CONSUME(T.Manual, { LABEL: "mode" }) },
       {
@@ -194,7 +200,7 @@ export class CcatParser extends CstParser {
       },
       // `trigger contnuous`: kept so the checker can suggest the right mode.
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "mode" }) }
-    ])
+    ]))
   })
 
   public whereProperty = this.RULE("whereProperty", () => {
@@ -205,10 +211,10 @@ export class CcatParser extends CstParser {
   public orExpression = this.RULE("orExpression", () => {
     this.SUBRULE(this.andExpression, { LABEL: "operands" })
     this.MANY(() => {
-      this.OR([
+      this.OR((this.alternatives.orExpressionOR1 ??= [
         { ALT: () => this.CONSUME(T.Or, { LABEL: "operators" }) },
         { ALT: () => this.CONSUME(T.OrSymbol, { LABEL: "operators" }) }
-      ])
+      ]))
       this.SUBRULE2(this.andExpression, { LABEL: "operands" })
     })
   })
@@ -216,16 +222,16 @@ export class CcatParser extends CstParser {
   public andExpression = this.RULE("andExpression", () => {
     this.SUBRULE(this.notExpression, { LABEL: "operands" })
     this.MANY(() => {
-      this.OR([
+      this.OR((this.alternatives.andExpressionOR1 ??= [
         { ALT: () => this.CONSUME(T.And, { LABEL: "operators" }) },
         { ALT: () => this.CONSUME(T.AndSymbol, { LABEL: "operators" }) }
-      ])
+      ]))
       this.SUBRULE2(this.notExpression, { LABEL: "operands" })
     })
   })
 
   public notExpression = this.RULE("notExpression", () => {
-    this.OR([
+    this.OR((this.alternatives.notExpressionOR1 ??= [
       {
         ALT: () => {
           this.CONSUME(T.Not)
@@ -233,11 +239,11 @@ export class CcatParser extends CstParser {
         }
       },
       { ALT: () => this.SUBRULE(this.atomExpression) }
-    ])
+    ]))
   })
 
   public atomExpression = this.RULE("atomExpression", () => {
-    this.OR([
+    this.OR((this.alternatives.atomExpressionOR1 ??= [
       {
         ALT: () => {
           this.CONSUME(T.LParen)
@@ -246,26 +252,26 @@ export class CcatParser extends CstParser {
         }
       },
       { ALT: () => this.SUBRULE(this.comparison) }
-    ])
+    ]))
   })
 
   public comparison = this.RULE("comparison", () => {
     this.SUBRULE(this.columnPath)
-    this.OR([
+    this.OR((this.alternatives.comparisonOR1 ??= [
       {
         ALT: () => {
-          this.OR2([
+          this.OR2((this.alternatives.comparisonOR2 ??= [
             { ALT: () => this.CONSUME(T.ComparisonOperator, { LABEL: "operator" }) },
             // `state = "x"`: parsed as `==` and reported, so the condition is kept.
             { ALT: () => this.CONSUME(T.Equals, { LABEL: "operator" }) }
-          ])
+          ]))
           this.SUBRULE(this.value)
         }
       },
       {
         ALT: () => {
           this.OPTION(() => this.CONSUME(T.Not))
-          this.OR3([
+          this.OR3((this.alternatives.comparisonOR3 ??= [
             {
               ALT: () => {
                 this.CONSUME(T.In, { LABEL: "operator" })
@@ -284,10 +290,10 @@ export class CcatParser extends CstParser {
                 this.SUBRULE4(this.value)
               }
             }
-          ])
+          ]))
         }
       }
-    ])
+    ]))
   })
 
   // `Table.column` or `Table.json_column.a.b`; segments after the table may be keywords or strings.
@@ -295,10 +301,10 @@ export class CcatParser extends CstParser {
     this.CONSUME(T.Identifier, { LABEL: "table" })
     this.MANY(() => {
       this.CONSUME(T.Dot)
-      this.OR([
+      this.OR((this.alternatives.columnPathOR1 ??= [
         { ALT: () => this.CONSUME(T.Name, { LABEL: "segments" }) },
         { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "segments" }) }
-      ])
+      ]))
     })
   })
 
@@ -319,15 +325,15 @@ export class CcatParser extends CstParser {
   })
 
   public flagProperty = this.RULE("flagProperty", () => {
-    this.OR([
+    this.OR((this.alternatives.flagPropertyOR1 ??= [
       { ALT: () => this.CONSUME(T.Final, { LABEL: "keyword" }) },
       { ALT: () => this.CONSUME(T.FanOut, { LABEL: "keyword" }) }
-    ])
+    ]))
     this.OPTION(() =>
-      this.OR2([
+      this.OR2((this.alternatives.flagPropertyOR2 ??= [
         { ALT: () => this.CONSUME(T.True, { LABEL: "flag" }) },
         { ALT: () => this.CONSUME(T.False, { LABEL: "flag" }) }
-      ])
+      ]))
     )
   })
 
@@ -359,10 +365,10 @@ export class CcatParser extends CstParser {
   })
 
   public mapEntry = this.RULE("mapEntry", () => {
-    this.OR([
+    this.OR((this.alternatives.mapEntryOR1 ??= [
       { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
       { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) }
-    ])
+    ]))
     // `a.b = 1` is parsed so the checker can suggest `a = { b = 1 }` instead of a syntax error.
     this.MANY(() => {
       this.CONSUME(T.Dot)
@@ -373,7 +379,7 @@ export class CcatParser extends CstParser {
   })
 
   public value = this.RULE("value", () => {
-    this.OR([
+    this.OR((this.alternatives.valueOR1 ??= [
       { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "identifier" }) },
       // A keyword on the same line is a reference to something wrongly named after a keyword
@@ -381,7 +387,7 @@ export class CcatParser extends CstParser {
       { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "identifier" }) },
       { ALT: () => this.SUBRULE(this.list) },
       { ALT: () => this.SUBRULE(this.map) }
-    ])
+    ]))
   })
 
   public list = this.RULE("list", () => {
@@ -401,14 +407,14 @@ export class CcatParser extends CstParser {
   public unknownProperty = this.RULE("unknownProperty", () => {
     this.CONSUME(T.Identifier, { LABEL: "keyword" })
     this.MANY(() =>
-      this.OR([
+      this.OR((this.alternatives.unknownPropertyOR1 ??= [
         { ALT: () => this.CONSUME(T.Literal) },
         { ALT: () => this.CONSUME2(T.Identifier) },
         { ALT: () => this.CONSUME(T.Comma) },
         { ALT: () => this.CONSUME(T.Dot) },
         { ALT: () => this.SUBRULE(this.list) },
         { ALT: () => this.SUBRULE(this.skippedBlock) }
-      ])
+      ]))
     )
   })
 
@@ -420,8 +426,8 @@ export class CcatParser extends CstParser {
   }
 
   public strayInBlock = this.RULE("strayInBlock", () => {
-    this.OR(blockJunk.map((t) => ({ ALT: () => this.CONSUME(t) })))
-    this.MANY(() => this.OR2([...blockJunk, T.Identifier].map((t) => ({ ALT: () => this.CONSUME2(t) }))))
+    this.OR((this.alternatives.strayInBlockOR1 ??= blockJunk.map((t) => ({ ALT: () => this.CONSUME(t) }))))
+    this.MANY(() => this.OR2((this.alternatives.strayInBlockOR2 ??= [...blockJunk, T.Identifier].map((t) => ({ ALT: () => this.CONSUME2(t) })))))
   })
 }
 
