@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto"
+import * as crypto from "node:crypto"
 
 /*
  * Canonical JSON: object keys sorted by code unit, no insignificant whitespace, numbers in
@@ -15,6 +15,7 @@ export const canonicalJson = (value: unknown, indent?: number, skipKeys?: Readon
   const newline = (depth: number): void => {
     if (indent !== undefined) out += "\n" + " ".repeat(indent * depth)
   }
+  const separator = indent === undefined ? ":" : ": "
   const render = (v: unknown, depth: number): void => {
     if (v === null || v === undefined) {
       out += "null"
@@ -49,16 +50,17 @@ export const canonicalJson = (value: unknown, indent?: number, skipKeys?: Readon
       return
     }
     const record = v as Record<string, unknown>
-    const keys = Object.keys(record).sort()
+    const order = sortedKeys(Object.keys(record))
     let first = true
     out += "{"
-    for (const k of keys) {
+    for (let i = 0; i < order.keys.length; i++) {
+      const k = order.keys[i]!
       const x = record[k]
       if (x === undefined || skipKeys?.has(k) === true) continue
       if (!first) out += ","
       first = false
       newline(depth + 1)
-      out += JSON.stringify(k) + (indent === undefined ? ":" : ": ")
+      out += order.quoted[i]! + separator
       render(x, depth + 1)
     }
     if (!first) newline(depth)
@@ -68,7 +70,53 @@ export const canonicalJson = (value: unknown, indent?: number, skipKeys?: Readon
   return out
 }
 
-export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+/** An object's keys in canonical (code unit) order, each also as a JSON string. */
+interface KeyOrder {
+  readonly keys: ReadonlyArray<string>
+  readonly quoted: ReadonlyArray<string>
+}
+
+/**
+ * The canonical order of a key list, remembered per list: the compiler hashes thousands of
+ * objects of a few shapes, and sorting and quoting their keys each time was most of the cost.
+ * A trie over the keys as `Object.keys` lists them; the result depends on that list alone.
+ * Bounded, since config maps bring keys of their own.
+ */
+interface KeyTrie {
+  readonly next: Map<string, KeyTrie>
+  order: KeyOrder | undefined
+}
+
+const keyTrie: KeyTrie = { next: new Map(), order: undefined }
+let keyTrieNodes = 0
+const maxKeyTrieNodes = 10_000
+
+const orderOf = (keys: ReadonlyArray<string>): KeyOrder => {
+  const sorted = [...keys].sort()
+  return { keys: sorted, quoted: sorted.map((k) => JSON.stringify(k)) }
+}
+
+const sortedKeys = (keys: ReadonlyArray<string>): KeyOrder => {
+  let node = keyTrie
+  for (const k of keys) {
+    let child = node.next.get(k)
+    if (child === undefined) {
+      if (keyTrieNodes >= maxKeyTrieNodes) return orderOf(keys)
+      child = { next: new Map(), order: undefined }
+      node.next.set(k, child)
+      keyTrieNodes++
+    }
+    node = child
+  }
+  return (node.order ??= orderOf(keys))
+}
+
+// `crypto.hash` (Node 20.12+) hashes in one call, without a Hash object per digest; the
+// compiler makes tens of thousands of small digests. Same bytes (UTF-8), same hex.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash
+
+export const sha256 = (text: string): string =>
+  oneShotHash !== undefined ? oneShotHash("sha256", text, "hex") : crypto.createHash("sha256").update(text).digest("hex")
 
 const notHashed: ReadonlySet<string> = new Set(["span", "hash"])
 
