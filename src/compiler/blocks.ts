@@ -61,10 +61,10 @@ export class BlockView {
     properties: ReadonlyArray<A.Property>,
     private readonly sink: DiagnosticSink
   ) {
-    const keywords = blockProperties[kind].map((s) => s.keyword)
     for (const property of properties) {
       const word = property.keyword.text
       if (property.kind === "unknown") {
+        const keywords = blockProperties[kind].map((s) => s.keyword)
         const close = suggest(word, keywords)
         this.sink.report("E020", property.keyword.span, { word, block: kind }, {
           help: close === undefined ? `properties of a ${kind}: ${keywords.map((k) => `\`${k}\``).join(", ")}` : `did you mean \`${close}\`?`,

@@ -219,8 +219,10 @@ const conjunctionContradiction = (filters: ReadonlyArray<Filter>): Contradiction
   const byColumn = new Map<string, Array<Filter>>()
   for (const f of filters) {
     if (f.kind !== "compare" && f.kind !== "in") continue
-    const key = [f.table, f.column, ...f.jsonPath].join(".")
-    byColumn.set(key, [...(byColumn.get(key) ?? []), f])
+    const key = f.jsonPath.length === 0 ? `${f.table}.${f.column}` : [f.table, f.column, ...f.jsonPath].join(".")
+    const same = byColumn.get(key)
+    if (same === undefined) byColumn.set(key, [f])
+    else same.push(f)
   }
   for (const [column, constraints] of byColumn) {
     let allowed: { values: Set<string>; span: Span } | undefined

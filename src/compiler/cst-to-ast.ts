@@ -260,15 +260,17 @@ class Builder {
       const key = this.ident(keyToken)
       if (keyToken === undefined || key === undefined || value === undefined) continue
       const text = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image).value : keyToken.image
-      const path = e.children.keyPath ?? []
-      if (path.length > 0) {
-        const dotted = [text, ...path.map((t) => t.image)]
-        const last = path[path.length - 1]!
-        this.sink.report("E075", joinSpans(key.span, this.tokenSpan(last)), { key: dotted.join(".") }, {
-          help: `nest the maps: \`${dotted.reduceRight((inner, k) => (inner === "" ? `${k} = …` : `${k} = { ${inner} }`), "")}\``
-        })
+      const path = e.children.keyPath
+      if (path === undefined || path.length === 0) {
+        entries.push({ key: { text, span: key.span }, value, span: this.nodeSpan(e), dotted: false })
+        continue
       }
-      entries.push({ key: { text: [text, ...path.map((t) => t.image)].join("."), span: key.span }, value, span: this.nodeSpan(e), dotted: path.length > 0 })
+      const dotted = [text, ...path.map((t) => t.image)]
+      const last = path[path.length - 1]!
+      this.sink.report("E075", joinSpans(key.span, this.tokenSpan(last)), { key: dotted.join(".") }, {
+        help: `nest the maps: \`${dotted.reduceRight((inner, k) => (inner === "" ? `${k} = …` : `${k} = { ${inner} }`), "")}\``
+      })
+      entries.push({ key: { text: dotted.join("."), span: key.span }, value, span: this.nodeSpan(e), dotted: true })
     }
     return { kind: "map", entries, span: this.nodeSpan(node) }
   }

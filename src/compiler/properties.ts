@@ -90,8 +90,16 @@ export const blockProperties: Readonly<Record<BlockKind, ReadonlyArray<PropertyS
   ]
 }
 
-export const findProperty = (block: BlockKind, keyword: string): PropertySpec | undefined =>
-  blockProperties[block].find((s) => s.keyword === keyword)
+// The checker looks up every property of every block; a map per block kind, not a scan.
+const propertiesByKeyword: Readonly<Record<BlockKind, ReadonlyMap<string, PropertySpec>>> = {
+  location: new Map(blockProperties.location.map((s) => [s.keyword, s])),
+  software: new Map(blockProperties.software.map((s) => [s.keyword, s])),
+  grouping: new Map(blockProperties.grouping.map((s) => [s.keyword, s])),
+  pipeline: new Map(blockProperties.pipeline.map((s) => [s.keyword, s])),
+  step: new Map(blockProperties.step.map((s) => [s.keyword, s]))
+}
+
+export const findProperty = (block: BlockKind, keyword: string): PropertySpec | undefined => propertiesByKeyword[block].get(keyword)
 
 /** Blocks in which a keyword is a property, for "it belongs in a ..." help. */
 export const blocksWithProperty = (keyword: string): ReadonlyArray<BlockKind> =>

@@ -71,11 +71,15 @@ export const formatDuration = (seconds: number): string => {
 }
 
 /** Decodes the escapes of a string literal; returns the bad escapes (offsets within the literal). */
+const noBadEscapes: ReadonlyArray<{ offset: number; sequence: string }> = Object.freeze([])
+
 export const decodeString = (
   literal: string
 ): { value: string; badEscapes: ReadonlyArray<{ offset: number; sequence: string }>; terminated: boolean } => {
   const terminated = literal.length >= 2 && literal.endsWith('"') && !isEscapedQuote(literal)
   const body = literal.slice(1, terminated ? -1 : undefined)
+  // Most strings have no escape: their value is the body as it stands.
+  if (!body.includes("\\")) return { value: body, badEscapes: noBadEscapes, terminated }
   const badEscapes: Array<{ offset: number; sequence: string }> = []
   let value = ""
   for (let i = 0; i < body.length; i++) {

@@ -183,8 +183,9 @@ const toInterval = (op: RangeOperator, p: PartialVersion | null): Interval => {
   }
 }
 
-export const satisfies = (v: SemVer, r: VersionRange): boolean => {
-  const { lower, upper } = toInterval(r.operator, r.version)
+export const satisfies = (v: SemVer, r: VersionRange): boolean => inInterval(v, r, toInterval(r.operator, r.version))
+
+const inInterval = (v: SemVer, r: VersionRange, { lower, upper }: Interval): boolean => {
   if (lower !== null) {
     const c = compareVersions(v, lower.version)
     if (c < 0 || (c === 0 && !lower.inclusive)) return false
@@ -203,9 +204,11 @@ export const satisfies = (v: SemVer, r: VersionRange): boolean => {
 }
 
 export const resolveNewest = (versions: ReadonlyArray<SemVer>, r: VersionRange): SemVer | null => {
+  // The interval once, not per version: making its bounds builds version strings.
+  const interval = toInterval(r.operator, r.version)
   let best: SemVer | null = null
   for (const v of versions) {
-    if (satisfies(v, r) && (best === null || compareVersions(v, best) > 0)) best = v
+    if (inInterval(v, r, interval) && (best === null || compareVersions(v, best) > 0)) best = v
   }
   return best
 }
