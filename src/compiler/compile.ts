@@ -32,6 +32,22 @@ export interface CompileOptions {
    * is not parsed again. The AST is never modified after it is built, so sharing it is safe.
    */
   readonly parseCache?: Map<string, CachedParse>
+  /**
+   * How a file is parsed when the cache has no parse of its text (default: `parseSource`). The
+   * language server parses per declaration; the result must equal `parseSource`'s.
+   */
+  readonly parse?: (input: SourceInput) => ParsedSource
+  /**
+   * Lower to IR only when `ir` is first read (the language server: diagnostics never need it,
+   * and lowering reports nothing). `ir` is still present exactly when there are no errors.
+   */
+  readonly lazyIr?: boolean
+}
+
+/** A parsed file and the diagnostics of lexing, parsing and building its AST. */
+export interface ParsedSource {
+  readonly file: A.SourceFile
+  readonly diagnostics: ReadonlyArray<Diagnostic>
 }
 
 export interface CachedParse {
@@ -64,16 +80,22 @@ export const parseSource = (input: SourceInput, sink: DiagnosticSink): { file: A
   return { file: buildSourceFile(input.path, input.text, parsed.cst, sink), parsed }
 }
 
-const parseCached = (input: SourceInput, sink: DiagnosticSink, cache: Map<string, CachedParse> | undefined): A.SourceFile => {
+const parseWhole = (input: SourceInput): ParsedSource => {
+  const own = new DiagnosticSink()
+  const { file } = parseSource(input, own)
+  return { file, diagnostics: own.items }
+}
+
+const parseCached = (input: SourceInput, sink: DiagnosticSink, options: CompileOptions): A.SourceFile => {
+  const cache = options.parseCache
   const cached = cache?.get(input.path)
   if (cached !== undefined && cached.text === input.text) {
     sink.items.push(...cached.diagnostics)
     return cached.file
   }
-  const own = new DiagnosticSink()
-  const { file } = parseSource(input, own)
-  cache?.set(input.path, { text: input.text, file, diagnostics: own.items })
-  sink.items.push(...own.items)
+  const { file, diagnostics } = (options.parse ?? parseWhole)(input)
+  cache?.set(input.path, { text: input.text, file, diagnostics })
+  sink.items.push(...diagnostics)
   return file
 }
 
@@ -81,7 +103,7 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
   const sink = new DiagnosticSink()
   // Files in path order: which duplicate is "first" must not depend on argument order.
   const sorted = [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  const files = sorted.map((input) => parseCached(input, sink, options.parseCache))
+  const files = sorted.map((input) => parseCached(input, sink, options))
   if (options.parseCache !== undefined) {
     const present = new Set(sorted.map((i) => i.path))
     for (const path of options.parseCache.keys()) if (!present.has(path)) options.parseCache.delete(path)
@@ -89,16 +111,28 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
   const result = checkFiles(files, sink, options)
   const diagnostics = withoutEchoes(sink.items).sort(compareDiagnostics)
   const hasErrors = diagnostics.some((d) => d.severity === "error")
-  const ir = hasErrors
-    ? undefined
-    : lowerWorkspace({
-        locations: [...result.checked.locations.values()],
-        software: [...result.checked.software.values()],
-        groupings: [...result.checked.groupings.values()].map((model) => ({ model, selection: result.checked.selections.get(model.name) ?? null })),
-        pipelines: [...result.checked.pipelines.values()],
-        softwareByName: result.checked.software
-      })
-  return { files, diagnostics, symbols: result.symbols, checked: result.checked, ir }
+  const lower = (): IrWorkspace | undefined =>
+    hasErrors
+      ? undefined
+      : lowerWorkspace({
+          locations: [...result.checked.locations.values()],
+          software: [...result.checked.software.values()],
+          groupings: [...result.checked.groupings.values()].map((model) => ({ model, selection: result.checked.selections.get(model.name) ?? null })),
+          pipelines: [...result.checked.pipelines.values()],
+          softwareByName: result.checked.software
+        })
+  if (options.lazyIr !== true) return { files, diagnostics, symbols: result.symbols, checked: result.checked, ir: lower() }
+  let ir: { readonly value: IrWorkspace | undefined } | undefined
+  return {
+    files,
+    diagnostics,
+    symbols: result.symbols,
+    checked: result.checked,
+    get ir() {
+      ir ??= { value: lower() }
+      return ir.value
+    }
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import type { TextDocuments } from "vscode-languageserver"
 import { TextDocument } from "vscode-languageserver-textdocument"
 import { compileSources, type CachedParse, type CompileResult, type SourceInput } from "../compiler/compile.ts"
+import { IncrementalParser } from "./incremental-parse.ts"
 
 /*
  * What the server knows: the open documents, the other `.ccat` files of the workspace folders
@@ -64,6 +65,8 @@ export class WorkspaceState {
   private readonly uriByPath = new Map<string, string>()
   // An edit re-parses only the file it touched; the others' ASTs are reused.
   private readonly parseCache = new Map<string, CachedParse>()
+  // ... and within that file, only the declarations it touched.
+  private readonly parser = new IncrementalParser()
   private snapshot: Snapshot | undefined
   private dirty = true
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -178,7 +181,9 @@ export class WorkspaceState {
     const { inputs, docs, versions } = this.inputs()
     let result: CompileResult
     try {
-      result = compileSources(inputs, { parseCache: this.parseCache })
+      // Diagnostics do not need the IR: it is lowered when a hover first reads it.
+      result = compileSources(inputs, { parseCache: this.parseCache, parse: this.parser.parse, lazyIr: true })
+      this.parser.retain(new Set(inputs.map((i) => i.path)))
     } catch (error) {
       // A compiler bug must not take the editor down: keep the last good state and say why.
       this.options.log(`ccat: the compiler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)

@@ -1,0 +1,300 @@
+import type * as A from "../compiler/ast.ts"
+import { parseSource, type ParsedSource, type SourceInput } from "../compiler/compile.ts"
+import { DiagnosticSink, type Diagnostic } from "../compiler/diagnostics.ts"
+import type { ParseOutput } from "../compiler/parser.ts"
+import type { Span } from "../compiler/span.ts"
+
+/*
+ * Parsing per top-level declaration, for the language server: a keystroke in a 5k-line file
+ * re-parses the declaration it touched, not the file.
+ *
+ * A file is cut before every line that starts (in column 1) with a declaration keyword. Each
+ * piece is parsed on its own and its spans are moved into place (columns never change: pieces
+ * start in column 1). Parsed pieces are kept by text; a piece that moved (an edit above it) is
+ * reused with its spans shifted, a walk several times cheaper than parsing it, as long as it
+ * has no diagnostics (their messages may name lines: such a piece is parsed again).
+ *
+ * The result must be exactly what parsing the whole file gives (test/lsp-incremental.test.ts
+ * compares both on the fixtures and on random edits). Parsing pieces apart is only the same
+ * when the parser never looks across a cut, so a piece followed by more text is trusted only
+ * when, parsed alone:
+ * - it ends with a `}` and no syntax error sits at its last tokens or at its end (recovery and
+ *   lookahead there would see the next piece when parsing the whole file);
+ * - no token or comment runs into the line break that ends it (an unterminated `/*` would
+ *   swallow the next piece).
+ * An untrusted piece is merged with the next one, or with all the rest when it ran off its end.
+ * When a piece reports an unclosed brace (E006, said once per file with a hint found anywhere
+ * before it) or leaves a brace open, the whole file is parsed instead.
+ */
+
+const declarationStart = /\n(?:location|software|grouping|pipeline)(?![A-Za-z0-9_])/g
+// Line breaks as the lexer counts them (Chevrotain's default: \n, \r\n and a lone \r).
+const lineBreak = /\r\n?|\n/g
+
+/** How many tokens at a piece's end a syntax error must keep clear of: the parser's lookahead. */
+const lookahead = 3
+
+interface Piece {
+  readonly text: string
+  /** Offset of the piece's first character in the file. */
+  readonly offset: number
+  /** 1-based line of the piece's first character. */
+  readonly line: number
+}
+
+interface ParsedPiece {
+  readonly text: string
+  readonly offset: number
+  readonly line: number
+  readonly declarations: ReadonlyArray<A.Declaration>
+  readonly strayDeclarationSteps: ReadonlyArray<A.StepDeclaration>
+  readonly diagnostics: ReadonlyArray<Diagnostic>
+  /** Parses the same alone as followed by more declarations (see above). */
+  readonly trusted: boolean
+  /** Parsing ran into the piece's end inside something open: merge with all the rest. */
+  readonly ranOff: boolean
+  /** An unclosed brace was reported, or a `{` stays open: only the whole file parses right. */
+  readonly needsWholeFile: boolean
+}
+
+/** Where the file may be cut: offsets of lines starting with a declaration keyword, after 0. */
+const cuts = (text: string): Array<number> => {
+  const found = [0]
+  declarationStart.lastIndex = 0
+  for (let m = declarationStart.exec(text); m !== null; m = declarationStart.exec(text)) found.push(m.index + 1)
+  return found
+}
+
+const countLineBreaks = (text: string, from: number, to: number): number => {
+  let n = 0
+  lineBreak.lastIndex = from
+  for (let m = lineBreak.exec(text); m !== null && m.index < to; m = lineBreak.exec(text)) {
+    // A \r\n straddling `to` cannot happen: pieces end right after a \n.
+    n++
+  }
+  return n
+}
+
+const piecesOf = (text: string): Array<Piece> => {
+  const starts = cuts(text)
+  const pieces: Array<Piece> = []
+  let line = 1
+  for (let i = 0; i < starts.length; i++) {
+    const offset = starts[i]!
+    const end = i + 1 < starts.length ? starts[i + 1]! : text.length
+    pieces.push({ text: text.slice(offset, end), offset, line })
+    if (i + 1 < starts.length) line += countLineBreaks(text, offset, end)
+  }
+  return pieces
+}
+
+const isEof = (t: { tokenType: { name: string }; startOffset: number }): boolean => t.tokenType.name === "EOF" || Number.isNaN(t.startOffset)
+
+/** The verdicts on a piece parsed alone (`padding` line breaks precede its text). */
+const judge = (parsed: ParseOutput, padding: number, length: number, diagnostics: ReadonlyArray<Diagnostic>) => {
+  const tokens = parsed.tokens
+  const ranOff = parsed.parseErrors.some((e) => isEof(e.token))
+  const lastOffsets = tokens.slice(-lookahead).map((t) => t.startOffset)
+  const errorAtEnd = parsed.parseErrors.some((e) => lastOffsets.includes(e.token.startOffset))
+  const last = tokens[tokens.length - 1]
+  const endsWithBrace = last === undefined || last.tokenType.name === "RCurly"
+  // The piece's last character is the \n before the next piece: nothing may run into it.
+  const finalBreak = padding + length - 1
+  const lastComment = parsed.comments[parsed.comments.length - 1]
+  const runsOn =
+    (last !== undefined && (last.endOffset ?? last.startOffset) >= finalBreak) ||
+    (lastComment !== undefined && (lastComment.endOffset ?? lastComment.startOffset) >= finalBreak) ||
+    parsed.lexErrors.some((e) => e.offset + e.length > finalBreak)
+  let depth = 0
+  for (const t of tokens) {
+    if (t.tokenType.name === "LCurly") depth++
+    else if (t.tokenType.name === "RCurly" && depth > 0) depth--
+  }
+  return {
+    trusted: !ranOff && !errorAtEnd && endsWithBrace && !runsOn,
+    ranOff,
+    needsWholeFile: depth > 0 || diagnostics.some((d) => d.code === "E006")
+  }
+}
+
+/**
+ * Parses a piece alone. Without diagnostics every position is a token's, and the piece is
+ * parsed from line 1 and moved into place. With diagnostics it is parsed again behind as many
+ * line breaks as precede it: messages may name lines, and the builder gives what lost its
+ * position (after recovery) the file's start, offset 0, which the padding keeps apart.
+ */
+const parsePiece = (path: string, piece: Piece): ParsedPiece => {
+  const alone = parseWithPadding(path, piece, 0)
+  if (alone.diagnostics.length === 0) {
+    const offsets = piece.offset
+    const lines = piece.line - 1
+    return { ...alone, declarations: moveTree(alone.declarations, offsets, lines), strayDeclarationSteps: moveTree(alone.strayDeclarationSteps, offsets, lines) }
+  }
+  return piece.line === 1 ? alone : parseWithPadding(path, piece, piece.line - 1)
+}
+
+/** `piece` parsed behind `padding` line breaks; positions past the padding are moved by the offset difference. */
+const parseWithPadding = (path: string, piece: Piece, padding: number): ParsedPiece => {
+  const sink = new DiagnosticSink()
+  const { file, parsed } = parseSource({ path, text: "\n".repeat(padding) + piece.text }, sink)
+  const verdicts = judge(parsed, padding, piece.text.length, sink.items)
+  const base = { text: piece.text, offset: piece.offset, line: piece.line, ...verdicts }
+  if (padding === 0) return { ...base, declarations: file.declarations, strayDeclarationSteps: file.strayDeclarationSteps, diagnostics: sink.items }
+  const offsets = piece.offset - padding
+  const place = <T>(x: T): T => moveTreeKeepingStart(x, offsets)
+  return { ...base, declarations: place(file.declarations), strayDeclarationSteps: place(file.strayDeclarationSteps), diagnostics: place(sink.items) }
+}
+
+/**
+ * Like `moveTree` with lines unchanged, except that offset 0, the file's start given to what has
+ * no position, stays: no token of a padded piece starts there.
+ */
+const moveTreeKeepingStart = <T>(x: T, offsets: number): T => {
+  if (typeof x !== "object" || x === null) return x
+  if (Array.isArray(x)) return x.map((item: unknown) => moveTreeKeepingStart(item, offsets)) as T
+  const o = x as Record<string, unknown>
+  if (typeof o["startLine"] === "number" && typeof o["file"] === "string") {
+    const s = o as unknown as Span
+    const moved: Span = {
+      file: s.file,
+      start: s.start === 0 ? 0 : (s.start + offsets) | 0,
+      end: s.end === 0 ? 0 : (s.end + offsets) | 0,
+      startLine: s.startLine,
+      startColumn: s.startColumn,
+      endLine: s.endLine,
+      endColumn: s.endColumn
+    }
+    return moved as T
+  }
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(o)) copy[key] = moveTreeKeepingStart(o[key], offsets)
+  return copy as T
+}
+
+/**
+ * Moves every position of a tree: offsets by `offsets`, lines by `lines` (columns stay: pieces
+ * start in column 1). The AST shares nothing but spans between its nodes, and those may be
+ * copied apart. Generic, so a new node or field in the AST needs nothing here.
+ */
+const moveTree = <T>(x: T, offsets: number, lines: number): T => {
+  if (Array.isArray(x)) {
+    const out = new Array<unknown>(x.length)
+    for (let i = 0; i < x.length; i++) {
+      const item: unknown = x[i]
+      out[i] = typeof item === "object" && item !== null ? moveTree(item, offsets, lines) : item
+    }
+    return out as T
+  }
+  const o = x as Record<string, unknown>
+  if (typeof o["startLine"] === "number" && typeof o["file"] === "string") {
+    const s = o as unknown as Span
+    // The field order of src/compiler/span.ts, so moved spans share the hidden class of fresh ones.
+    const moved: Span = {
+      file: s.file,
+      start: (s.start + offsets) | 0,
+      end: (s.end + offsets) | 0,
+      startLine: (s.startLine + lines) | 0,
+      startColumn: s.startColumn,
+      endLine: (s.endLine + lines) | 0,
+      endColumn: s.endColumn
+    }
+    return moved as T
+  }
+  // A spread keeps the node's hidden class (V8 clones it), so the moved tree stays as fast to
+  // read as a fresh one; then only the fields holding objects are replaced.
+  const copy: Record<string, unknown> = { ...o }
+  for (const key in copy) {
+    const value = copy[key]
+    if (typeof value === "object" && value !== null) copy[key] = moveTree(value, offsets, lines)
+  }
+  return copy as T
+}
+
+/** A parsed piece reused at another place in the file. */
+const moved = (cached: ParsedPiece, piece: Piece): ParsedPiece => {
+  const offsets = piece.offset - cached.offset
+  const lines = piece.line - cached.line
+  return {
+    ...cached,
+    offset: piece.offset,
+    line: piece.line,
+    declarations: moveTree(cached.declarations, offsets, lines),
+    strayDeclarationSteps: moveTree(cached.strayDeclarationSteps, offsets, lines)
+  }
+}
+
+const joined = (pieces: ReadonlyArray<Piece>, from: number, to: number): Piece =>
+  from === to ? pieces[from]! : { text: pieces.slice(from, to + 1).map((p) => p.text).join(""), offset: pieces[from]!.offset, line: pieces[from]!.line }
+
+/**
+ * Parses files piece by piece, remembering the pieces of each file's last parse. One instance
+ * per language server; `parse` has the signature of `CompileOptions.parse`.
+ */
+export class IncrementalParser {
+  private readonly piecesByPath = new Map<string, Map<string, ParsedPiece>>()
+  /** Pieces parsed by the last call (for the tests). */
+  lastParsedPieces = 0
+  /** Counts since creation, so the tests can tell every path was taken. */
+  readonly counts = { parsed: 0, moved: 0, merged: 0, wholeFile: 0 }
+
+  readonly parse = (input: SourceInput): ParsedSource => {
+    this.lastParsedPieces = 0
+    const previous = this.piecesByPath.get(input.path) ?? new Map<string, ParsedPiece>()
+    const current = new Map<string, ParsedPiece>()
+    const pieces = piecesOf(input.text)
+    const lookUp = (piece: Piece): ParsedPiece => {
+      const cached = current.get(piece.text) ?? previous.get(piece.text)
+      let result: ParsedPiece
+      if (cached !== undefined && cached.offset === piece.offset && cached.line === piece.line) result = cached
+      // Moved: shift it, unless it has diagnostics (their messages may name lines).
+      else if (cached !== undefined && cached.diagnostics.length === 0) {
+        result = moved(cached, piece)
+        this.counts.moved++
+      } else {
+        result = parsePiece(input.path, piece)
+        this.lastParsedPieces++
+        this.counts.parsed++
+      }
+      current.set(piece.text, result)
+      return result
+    }
+
+    const used: Array<ParsedPiece> = []
+    for (let i = 0; i < pieces.length; ) {
+      let j = i
+      let parsed = lookUp(pieces[i]!)
+      while (!parsed.trusted && j < pieces.length - 1) {
+        j = parsed.ranOff ? pieces.length - 1 : j + 1
+        this.counts.merged++
+        parsed = lookUp(joined(pieces, i, j))
+      }
+      if (parsed.needsWholeFile) return this.wholeFile(input)
+      used.push(parsed)
+      i = j + 1
+    }
+    this.piecesByPath.set(input.path, current)
+    return {
+      file: {
+        path: input.path,
+        text: input.text,
+        declarations: used.flatMap((p) => p.declarations),
+        strayDeclarationSteps: used.flatMap((p) => p.strayDeclarationSteps)
+      },
+      diagnostics: used.flatMap((p) => p.diagnostics)
+    }
+  }
+
+  private wholeFile(input: SourceInput): ParsedSource {
+    this.piecesByPath.delete(input.path)
+    this.lastParsedPieces = 1
+    this.counts.wholeFile++
+    const sink = new DiagnosticSink()
+    const { file } = parseSource(input, sink)
+    return { file, diagnostics: sink.items }
+  }
+
+  /** Forgets files no longer in the workspace. */
+  retain(paths: ReadonlySet<string>): void {
+    for (const path of this.piecesByPath.keys()) if (!paths.has(path)) this.piecesByPath.delete(path)
+  }
+}
