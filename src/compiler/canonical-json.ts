@@ -113,15 +113,121 @@ const sortedKeys = (keys: ReadonlyArray<string>): KeyOrder => {
 
 // `crypto.hash` (Node 20.12+) hashes in one call, without a Hash object per digest; the
 // compiler makes tens of thousands of small digests. Same bytes (UTF-8), same hex.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash
 
-export const sha256 = (text: string): string =>
-  oneShotHash !== undefined ? oneShotHash("sha256", text, "hex") : crypto.createHash("sha256").update(text).digest("hex")
+const sha256Of = (data: string | Uint8Array): string =>
+  oneShotHash !== undefined ? oneShotHash("sha256", data, "hex") : crypto.createHash("sha256").update(data).digest("hex")
+
+export const sha256 = (text: string): string => sha256Of(text)
 
 const notHashed: ReadonlySet<string> = new Set(["span", "hash"])
+
+/**
+ * Canonical JSON (compact) written as UTF-8 straight into a reused buffer, for hashing: the
+ * bytes `canonicalJson` would give, encoded, without building the string first. Lowering hashes
+ * every entity and step, and the strings, thrown away at once, were most of its garbage. Must
+ * stay in step with `render` in `canonicalJson`; the golden IR tests hold both to the same hashes.
+ */
+class CanonicalBytes {
+  private bytes = Buffer.allocUnsafe(1 << 16)
+  private length = 0
+
+  digest(value: unknown, skipKeys: ReadonlySet<string>): string {
+    this.length = 0
+    this.render(value, skipKeys)
+    return sha256Of(this.bytes.subarray(0, this.length))
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + n))
+    this.bytes.copy(bigger, 0, 0, this.length)
+    this.bytes = bigger
+  }
+
+  private byte(b: number): void {
+    this.reserve(1)
+    this.bytes[this.length++] = b
+  }
+
+  /** A string's UTF-8 bytes: ASCII copied here, the rest (never half a surrogate pair) by Buffer. */
+  private text(t: string): void {
+    this.reserve(t.length * 3)
+    const bytes = this.bytes
+    let at = this.length
+    let i = 0
+    for (; i < t.length; i++) {
+      const c = t.charCodeAt(i)
+      if (c >= 0x80) break
+      bytes[at++] = c
+    }
+    if (i < t.length) at += bytes.write(t.slice(i), at, "utf8")
+    this.length = at
+  }
+
+  private render(v: unknown, skipKeys: ReadonlySet<string>): void {
+    if (v === null || v === undefined) {
+      this.text("null")
+      return
+    }
+    switch (typeof v) {
+      case "number":
+        if (!Number.isFinite(v)) throw new Error("canonicalJson: non-finite number")
+        this.text(String(v))
+        return
+      case "string":
+        if (needsEscape.test(v)) this.text(JSON.stringify(v))
+        else {
+          this.byte(0x22)
+          this.text(v)
+          this.byte(0x22)
+        }
+        return
+      case "boolean":
+        this.text(v ? "true" : "false")
+        return
+    }
+    if (Array.isArray(v)) {
+      this.byte(0x5b)
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.byte(0x2c)
+        this.render(v[i], skipKeys)
+      }
+      this.byte(0x5d)
+      return
+    }
+    const record = v as Record<string, unknown>
+    const order = sortedKeys(Object.keys(record))
+    let first = true
+    this.byte(0x7b)
+    for (let i = 0; i < order.keys.length; i++) {
+      const k = order.keys[i]!
+      const x = record[k]
+      if (x === undefined || skipKeys.has(k)) continue
+      if (!first) this.byte(0x2c)
+      first = false
+      this.text(order.quoted[i]!)
+      this.byte(0x3a)
+      this.render(x, skipKeys)
+    }
+    this.byte(0x7d)
+  }
+}
+
+const hashWriter = new CanonicalBytes()
+let hashWriterBusy = false
 
 /**
  * The content hash of an entity: its canonical form without spans or hashes. Spans stay out so
  * that moving a declaration, or renaming its file, changes no hash.
  */
-export const contentHash = (value: unknown): string => sha256(canonicalJson(value, undefined, notHashed))
+export const contentHash = (value: unknown): string => {
+  // One shared buffer; a nested call (none today) gets its own rather than clobbering it.
+  if (hashWriterBusy) return new CanonicalBytes().digest(value, notHashed)
+  hashWriterBusy = true
+  try {
+    return hashWriter.digest(value, notHashed)
+  } finally {
+    hashWriterBusy = false
+  }
+}
