@@ -522,7 +522,7 @@ const backendSuite = (backend: TestBackend) =>
             ["2026-06-03", "280GHz"], ["0b6e6f6c-2a4e-4f7e-9c1d-3e5f7a9b1c2d", "-"]
           ]
           for (let n = 0; n < 400; n++) tuples.push([random(), random()])
-          const keys = [{ dimension: "a", table: null, expression: sql`v.a` }, { dimension: "b", table: null, expression: sql`v.b` }]
+          const keys = [{ dimension: "a", table: null, expression: sql`v.a`, column: null }, { dimension: "b", table: null, expression: sql`v.b`, column: null }]
           const rows = yield* sql<{ n: number; key: string; slow: string }>`
             SELECT v.n, ${subGroupKeyExpression(sql, keys)} AS key, ccat_sub_group_key(ARRAY[v.a, v.b]) AS slow
             FROM jsonb_to_recordset(${JSON.stringify(tuples.map(([a, b], n) => ({ n, a, b })))}::jsonb) AS v(n int, a text, b text)

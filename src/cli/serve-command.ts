@@ -41,7 +41,7 @@ export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, po
       yield* Effect.logInfo(`ccat serve: ${execution.backend} backend, location ${execution.location ?? "(all)"}`)
       const printer = progress ? makeProgressPrinter(process.stdout) : null
       const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)
-      yield* serve({ execution, triggerInterval: trigger.interval, httpPort, exitWhenIdle, collectWake: jobEnded, onCycle }).pipe(
+      yield* serve({ execution, triggerInterval: trigger.interval, fullPassEvery: trigger.fullPassEvery, httpPort, exitWhenIdle, collectWake: jobEnded, onCycle }).pipe(
         Effect.provide(Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), ServeStateLive)),
         // The progress table replaces the per-cycle log lines; warnings and errors still show.
         progress ? Logger.withMinimumLogLevel(LogLevel.Warning) : (e) => e

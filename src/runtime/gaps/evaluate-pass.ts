@@ -1,10 +1,10 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Clock, Data, Effect } from "effect"
+import { Clock, Data, Duration, Effect } from "effect"
 import type { IrWorkspace } from "../../compiler/ir.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError, type PipelineToEvaluate } from "./applied-definitions.ts"
-import { evaluateStep, type RequestScope, type StepDecision } from "./evaluate-step.ts"
+import { evaluateStep, type RequestScope, type StepDecision, type StepOutcomeCounts } from "./evaluate-step.ts"
 import { isCreateReason, unsettledReasons, type ReasonCode } from "./reasons.ts"
-import { definitionHash, remember, rememberedCounts, worldSignals, type WorldSignals } from "./step-memo.ts"
+import { defaultFullEvery, definitionHash, lockStep, memoUse, remember, worldSignals, type WorldSignals } from "./step-memo.ts"
 import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
 
 /*
@@ -30,11 +30,13 @@ export interface PassOptions {
   /** Only this pipeline (and step). */
   readonly only?: { readonly pipeline: string; readonly step?: string | undefined } | undefined
   /**
-   * Skip steps whose inputs cannot have changed since the last pass that remembered them
-   * (step-memo.ts), and remember this pass's decisions. For the trigger loop; previews and
-   * explicit passes evaluate everything.
+   * Skip steps whose inputs cannot have changed since the last pass that remembered them,
+   * evaluate only the sub-groups that can have changed (step-memo.ts), and remember this
+   * pass's decisions. For the trigger loop; previews and explicit passes evaluate everything.
    */
   readonly remember?: boolean | undefined
+  /** With `remember`: evaluate each step in full at least this often (default 10 minutes). */
+  readonly fullEvery?: Duration.Duration | undefined
   /** Keep every decision of the evaluated steps (or of one step, or one sub-group of it), not only counts. */
   readonly explain?: { readonly step?: string | undefined; readonly subGroupKey?: string | undefined } | undefined
 }
@@ -47,6 +49,10 @@ export type StepStatus =
 export interface StepOutcome {
   /** The counts are those of an earlier pass: nothing the step depends on changed since. */
   readonly remembered?: boolean
+  /** Only the sub-groups that can have changed were decided (`decided` of them); the counts are still the whole step's. */
+  readonly incremental?: boolean
+  /** How many sub-groups this pass decided. */
+  readonly decided?: number
   readonly pipeline: string
   readonly step: string
   readonly stepId: number
@@ -69,6 +75,44 @@ export class NothingApplied extends Data.TaggedError("NothingApplied")<{}> {
     return "no definitions have been applied yet: run `ccat apply <dir>` first"
   }
 }
+
+type RememberingResult =
+  | { readonly use: "unchanged"; readonly counts: StepOutcomeCounts["counts"] }
+  | (StepOutcomeCounts & { readonly use: "full" | "incremental"; readonly decisions: ReadonlyArray<StepDecision> | null })
+
+/**
+ * The trigger loop's evaluation of one step (inside its transaction): under the step's lock,
+ * read what the last pass remembered, then skip the step, evaluate its dirty sub-groups, or
+ * evaluate it in full; remember the outcome in the same transaction.
+ */
+const evaluateRemembering = (
+  evaluation: Parameters<typeof evaluateStep>[0],
+  world: WorldSignals,
+  fullEvery: Duration.Duration
+): Effect.Effect<RememberingResult, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const { target, selection, now } = evaluation
+    const hash = definitionHash(target, selection)
+    yield* lockStep(target.stepId)
+    const use = yield* memoUse(target, hash, now, fullEvery)
+    if (use._tag === "Unchanged") return { use: "unchanged", counts: use.memo.counts }
+    if (use._tag === "Full") {
+      const result = yield* evaluateStep({ ...evaluation, memory: { mode: "full" } })
+      yield* remember(target, hash, { snapshot: world.snapshot, fullAt: now, dueAt: result.dueAt, counts: result.counts }, now)
+      return { ...result, use: "full" }
+    }
+    const { memo } = use
+    const result = yield* evaluateStep({
+      ...evaluation,
+      memory: { mode: "incremental", scope: { since: memo.snapshot, cooldownsDue: use.cooldownsDue }, counts: memo.counts }
+    })
+    // Cooldowns of sub-groups left alone still end when the memory says, unless that moment has
+    // passed: then every sub-group in cooldown was dirty and this evaluation saw them all.
+    const kept = use.cooldownsDue ? null : memo.dueAt
+    const dueAt = kept === null ? result.dueAt : result.dueAt === null || kept < result.dueAt ? kept : result.dueAt
+    yield* remember(target, hash, { snapshot: world.snapshot, fullAt: memo.fullAt, dueAt, counts: result.counts }, now)
+    return { ...result, use: "incremental" }
+  })
 
 const evaluatePipeline = (
   target: PipelineToEvaluate,
@@ -99,23 +143,24 @@ const evaluatePipeline = (
       }
       const scope: RequestScope | null =
         inScope && request !== null ? { requestId: request.id, manual: request.kind === "manual", force: request.force } : null
-      const memo = world !== null && scope === null && options.explain === undefined ? definitionHash(target_, target.selection) : null
-      if (memo !== null) {
-        const counts = yield* rememberedCounts(target_, memo, world!, now)
-        if (counts !== null) {
-          outcomes.push({ ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts })
-          continue
-        }
-      }
+      const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
+      const evaluation = { target: target_, selection: target.selection, now, actor, request: scope }
+      const remembering = world !== null && scope === null && options.explain === undefined
       const result = yield* sql.withTransaction(
-        evaluateStep(
-          { target: target_, selection: target.selection, now, actor, request: scope },
-          options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
-        )
+        remembering ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery) : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
       )
+      if (result.use === "unchanged") {
+        outcomes.push({ ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
+        continue
+      }
       if (inScope && Object.keys(result.counts).some((r) => unsettledReasons.has(r as ReasonCode))) unsettled = true
-      if (memo !== null) yield* remember(target_, memo, world!, now, result.dueAt, result.counts)
-      outcomes.push({ ...base, status: { _tag: "Evaluated", request: inScope ? request : null }, ...result })
+      const { use, ...counted } = result
+      outcomes.push({
+        ...base,
+        ...(use === "incremental" ? { incremental: true } : {}),
+        status: { _tag: "Evaluated", request: inScope ? request : null },
+        ...counted
+      })
     }
     // A request restricted by `only` was not fully evaluated: leave it for a real pass.
     const consumed = request !== null && !unsettled && options.only === undefined ? request.id : null
@@ -164,10 +209,15 @@ export const passSummaryLine = (summary: PassSummary): string => {
     }
   }
   const list = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([r, n]) => `${r} ${n}`).join(", ")
-  const evaluated = summary.steps.filter((s) => s.status._tag === "Evaluated" && s.remembered !== true).length
+  const evaluated = summary.steps.filter((s) => s.status._tag === "Evaluated" && s.remembered !== true)
+  const incremental = evaluated.filter((s) => s.incremental === true)
   const remembered = summary.steps.filter((s) => s.remembered === true).length
   const parts = [`trigger pass: ${summary.created} run${summary.created === 1 ? "" : "s"} created${created.size > 0 ? ` (${list(created)})` : ""}`]
   if (held.size > 0) parts.push(`held: ${list(held)}`)
-  parts.push(`${evaluated} step${evaluated === 1 ? "" : "s"} evaluated${remembered > 0 ? `, ${remembered} unchanged` : ""}, ${summary.durationMillis} ms`)
+  const changedOnly =
+    incremental.length > 0
+      ? ` (${incremental.length} on changed sub-groups only: ${incremental.reduce((n, s) => n + (s.decided ?? 0), 0)} decided)`
+      : ""
+  parts.push(`${evaluated.length} step${evaluated.length === 1 ? "" : "s"} evaluated${changedOnly}${remembered > 0 ? `, ${remembered} unchanged` : ""}, ${summary.durationMillis} ms`)
   return parts.join("; ")
 }

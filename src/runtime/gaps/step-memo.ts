@@ -1,5 +1,5 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { IrFilter } from "../../compiler/ir.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
@@ -7,30 +7,37 @@ import type { ReasonCode } from "./reasons.ts"
 
 /*
  * Level-triggered, but not wasteful: the trigger loop remembers, per step, what it decided and
- * from which state of the world (trigger_step_state). A step is evaluated again only when
- *   - its definition, its grouping's selection or its upstream steps changed,
- *   - any raw package changed (raw_data_package.change_seq moved),
- *   - any run changed status (a run_event was written),
- *   - a cooldown it reported ends (due_at), or
- *   - its last evaluation is older than `fullEvery` — the safety net for what these signals
- *     do not see (a source renamed, an obs unit moved to another line).
- * Requests, previews (`ccat plan`, `ccat why`) and explicit passes always evaluate.
+ * from which state of the world (trigger_step_state, migration 5). The next pass then
+ *   - skips the step when nothing was written since (no raw package, no run event) and no
+ *     cooldown it reported has ended ("unchanged");
+ *   - evaluates only the sub-groups that can have changed (dirty-sub-groups.ts) when something
+ *     was ("incremental");
+ *   - evaluates every sub-group ("full") when there is no memory of the step, its definition,
+ *     selection or upstream steps changed, or its last full evaluation is older than
+ *     `CCAT_FULL_PASS_INTERVAL`: the reconciliation that catches what the signals do not see (a source
+ *     renamed, an obs unit moved to another line).
+ * Requests, previews (`ccat plan`, `ccat why`) and explicit passes always evaluate in full and
+ * remember nothing.
+ *
+ * "Since" is a database snapshot, not a counter: a row is new to a pass exactly when the
+ * snapshot the previous pass started from did not see the transaction that wrote it, however
+ * late that transaction committed.
  */
 
-export const fullEvery = 10 * 60 * 1000
+/** How often a remembering pass still evaluates each step in full, by default (`CCAT_FULL_PASS_INTERVAL`). */
+export const defaultFullEvery = Duration.minutes(10)
 
-/** The state of the world a pass starts from. */
+export type Counts = Readonly<Partial<Record<ReasonCode, number>>>
+
+/** The state of the world a pass starts from: `pg_current_snapshot()` as text. */
 export interface WorldSignals {
-  readonly changeSeq: number
-  readonly eventId: number
+  readonly snapshot: string
 }
 
 export const worldSignals: Effect.Effect<WorldSignals, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const [row] = yield* sql<{ change_seq: string; event_id: string }>`
-    SELECT (SELECT coalesce(max(change_seq), 0) FROM raw_data_package) AS change_seq,
-           (SELECT coalesce(max(id), 0) FROM run_event) AS event_id`
-  return { changeSeq: Number(row!.change_seq), eventId: Number(row!.event_id) }
+  const [row] = yield* sql<{ snapshot: string }>`SELECT pg_current_snapshot()::text AS snapshot`
+  return { snapshot: row!.snapshot }
 })
 
 export const definitionHash = (target: StepToEvaluate, selection: IrFilter | null): string =>
@@ -38,35 +45,84 @@ export const definitionHash = (target: StepToEvaluate, selection: IrFilter | nul
     .update(JSON.stringify([target.step.hash, selection, target.upstreamIds, target.ancestorIds]))
     .digest("hex")
 
-/** The remembered counts, when nothing the step depends on changed. */
-export const rememberedCounts = (
+export interface StepMemo {
+  /** The snapshot the remembered pass started from. */
+  readonly snapshot: string
+  readonly fullAt: Date
+  /** When the earliest cooldown the step reported ends. */
+  readonly dueAt: Date | null
+  /** Sub-groups per reason, over every sub-group of the step. */
+  readonly counts: Counts
+}
+
+/** How the pass treats one step. */
+export type MemoUse =
+  | { readonly _tag: "Unchanged"; readonly memo: StepMemo }
+  | { readonly _tag: "Incremental"; readonly memo: StepMemo; readonly cooldownsDue: boolean }
+  | { readonly _tag: "Full" }
+
+/**
+ * Read the step's memory and decide how to evaluate it. Run it inside the step's transaction,
+ * after `lockStep`: another instance may have evaluated the step a moment ago.
+ */
+export const memoUse = (
   target: StepToEvaluate,
   hash: string,
-  world: WorldSignals,
-  now: Date
-): Effect.Effect<Readonly<Partial<Record<ReasonCode, number>>> | null, SqlError.SqlError, SqlClient.SqlClient> =>
+  now: Date,
+  fullEvery: Duration.Duration
+): Effect.Effect<MemoUse, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ counts: Partial<Record<ReasonCode, number>> }>`
-      SELECT counts FROM trigger_step_state
-      WHERE step_id = ${target.stepId} AND definition_hash = ${hash} AND change_seq = ${world.changeSeq} AND event_id = ${world.eventId}
-        AND evaluated_at > ${new Date(now.getTime() - fullEvery)} AND (due_at IS NULL OR due_at > ${now})`
-    return row?.counts ?? null
+    const [row] = yield* sql<{ snapshot: string; full_at: Date; due_at: Date | null; counts: Counts }>`
+      SELECT snapshot, full_at, due_at, counts FROM trigger_step_state
+      WHERE step_id = ${target.stepId} AND definition_hash = ${hash} AND full_at > ${new Date(now.getTime() - Duration.toMillis(fullEvery))}`
+    if (row === undefined) return { _tag: "Full" }
+    const memo: StepMemo = {
+      snapshot: row.snapshot,
+      fullAt: new Date(row.full_at),
+      dueAt: row.due_at === null ? null : new Date(row.due_at),
+      counts: row.counts
+    }
+    // The snapshot as a parameter, not a column: then the planner reads its xmin as a constant
+    // and walks the xid index from there (a column made it scan the whole table).
+    const since = sql`${memo.snapshot}::pg_snapshot`
+    const [changed] = yield* sql<{ changed: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM raw_data_package
+                     WHERE change_xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(change_xid, ${since}))
+          OR EXISTS (SELECT 1 FROM run_event
+                     WHERE xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(xid, ${since})) AS changed`
+    const cooldownsDue = memo.dueAt !== null && memo.dueAt.getTime() <= now.getTime()
+    if (changed?.changed !== true && !cooldownsDue) return { _tag: "Unchanged", memo }
+    return { _tag: "Incremental", memo, cooldownsDue }
   })
+
+/**
+ * One evaluation of a step at a time across instances: the memory and the per-sub-group
+ * decisions must describe one and the same evaluation. Held until the transaction ends.
+ */
+export const lockStep = (stepId: number): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT pg_advisory_xact_lock(${0x63636174}, ${stepId}::int)`.pipe(Effect.asVoid))
 
 export const remember = (
   target: StepToEvaluate,
   hash: string,
-  world: WorldSignals,
-  now: Date,
-  dueAt: Date | null,
-  counts: Readonly<Partial<Record<ReasonCode, number>>>
+  memo: { readonly snapshot: string; readonly fullAt: Date; readonly dueAt: Date | null; readonly counts: Counts },
+  now: Date
 ): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) => sql`
-      INSERT INTO trigger_step_state (step_id, definition_hash, change_seq, event_id, evaluated_at, due_at, counts)
-      VALUES (${target.stepId}, ${hash}, ${world.changeSeq}, ${world.eventId}, ${now}, ${dueAt}, ${JSON.stringify(counts)}::jsonb)
-      ON CONFLICT (step_id) DO UPDATE SET definition_hash = EXCLUDED.definition_hash, change_seq = EXCLUDED.change_seq,
-        event_id = EXCLUDED.event_id, evaluated_at = EXCLUDED.evaluated_at, due_at = EXCLUDED.due_at, counts = EXCLUDED.counts`
+      INSERT INTO trigger_step_state (step_id, definition_hash, snapshot, evaluated_at, full_at, due_at, counts)
+      VALUES (${target.stepId}, ${hash}, ${memo.snapshot}, ${now}, ${memo.fullAt}, ${memo.dueAt}, ${JSON.stringify(memo.counts)}::jsonb)
+      ON CONFLICT (step_id) DO UPDATE SET definition_hash = EXCLUDED.definition_hash, snapshot = EXCLUDED.snapshot,
+        evaluated_at = EXCLUDED.evaluated_at, full_at = EXCLUDED.full_at, due_at = EXCLUDED.due_at, counts = EXCLUDED.counts`
   )
+
+/** The step's counts after an incremental evaluation: the dirty sub-groups' old reasons out, their new ones in. */
+export const mergeCounts = (before: Counts, removed: Counts, added: Counts): Counts => {
+  const merged: Partial<Record<ReasonCode, number>> = { ...before }
+  for (const [reason, n] of Object.entries(removed) as Array<[ReasonCode, number]>) merged[reason] = (merged[reason] ?? 0) - n
+  for (const [reason, n] of Object.entries(added) as Array<[ReasonCode, number]>) merged[reason] = (merged[reason] ?? 0) + n
+  for (const reason of Object.keys(merged) as Array<ReasonCode>) if ((merged[reason] ?? 0) <= 0) delete merged[reason]
+  return merged
+}

@@ -119,6 +119,8 @@ export const selectionQuery = (sql: SqlClient.SqlClient, filter: IrFilter | null
 export interface KeyedSelectionOptions {
   /** Only packages whose `state` is ARCHIVED: what a step can actually stage and read. */
   readonly archivedOnly: boolean
+  /** A further condition over the joined tables, e.g. subGroupMembers' (ANDed). */
+  readonly restrict?: Statement.Fragment | undefined
 }
 
 /**
@@ -136,5 +138,6 @@ export const keyedSelection = (
   const needed = new Set([...filterTables(filter), ...keys.flatMap((k) => (k.table === null ? [] : [k.table]))])
   const where = filter === null ? sql`TRUE` : filterCondition(sql, filter)
   const state = options.archivedOnly ? sql` AND ${columnRef(sql, root, "state")} = 'ARCHIVED'` : sql``
-  return sql`SELECT ${columnRef(sql, root, "id")} AS id, ${columnRef(sql, root, "checksum")} AS checksum, ${subGroupKeyExpression(sql, keys)} AS sub_group_key FROM ${sql(root.sqlTable)} ${joinsFor(sql, needed)} WHERE (${where})${state}`
+  const restrict = options.restrict === undefined ? sql`` : sql` AND (${options.restrict})`
+  return sql`SELECT ${columnRef(sql, root, "id")} AS id, ${columnRef(sql, root, "checksum")} AS checksum, ${subGroupKeyExpression(sql, keys)} AS sub_group_key FROM ${sql(root.sqlTable)} ${joinsFor(sql, needed)} WHERE (${where})${state}${restrict}`
 }

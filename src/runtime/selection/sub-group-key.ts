@@ -29,6 +29,11 @@ export interface DimensionKeySql {
   readonly table: string | null
   /** The value as text; `null` for `all`, which has one constant key. */
   readonly expression: Statement.Fragment | null
+  /**
+   * The column itself when the value is the column's own (no transform): comparing it with a
+   * value lets the database use the column's index, which `expression` (a cast) would not.
+   */
+  readonly column: Statement.Fragment | null
 }
 
 /** The SQL text expressions of a `group_by`'s dimension values, in order. */
@@ -36,11 +41,13 @@ export const subGroupKeySql = (sql: SqlClient.SqlClient, groupBy: ReadonlyArray<
   groupBy.map((name) => {
     const dimension = findDimension(name)
     if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
-    if (dimension.key === null) return { dimension: name, table: null, expression: null }
+    if (dimension.key === null) return { dimension: name, table: null, expression: null, column: null }
     const { table, column } = resolveColumn(dimension.key.table, dimension.key.column)
     const ref = columnRef(sql, table, column.name)
-    const expression = dimension.key.transform === "utc_date" ? sql`to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : sql`${ref}::text`
-    return { dimension: name, table: table.name, expression }
+    if (dimension.key.transform === "utc_date") {
+      return { dimension: name, table: table.name, expression: sql`to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, column: null }
+    }
+    return { dimension: name, table: table.name, expression: sql`${ref}::text`, column: ref }
   })
 
 const plain = /^[A-Za-z0-9-]$/
@@ -129,4 +136,37 @@ export const subGroupKeyExpression = (sql: SqlClient.SqlClient, keys: ReadonlyAr
   const joined = sql.join(` || '__' || `, false)(values)
   const array = sql`ARRAY[${sql.join(", ", false)(values)}]::text[]`
   return sql`(CASE WHEN ${plain} AND ${length} + ${2 * (values.length - 1)} <= ${maxKeyLength} THEN ${joined} ELSE ccat_sub_group_key(${array}) END)`
+}
+
+/**
+ * A condition over the joined tables that holds for every package of the given sub-groups (and
+ * for few others): per dimension, the value is one of the values the keys were made from. Meant
+ * as `keyedSelection`'s `restrict`, followed by an exact filter on the key. `undefined` when a
+ * key cannot be decoded (shortened keys) or the grouping has a single sub-group: then only the
+ * exact filter can tell, over the whole selection.
+ */
+export const subGroupMembers = (
+  sql: SqlClient.SqlClient,
+  groupBy: ReadonlyArray<string>,
+  keys: ReadonlyArray<string>
+): Statement.Fragment | undefined => {
+  const dims = subGroupKeySql(sql, groupBy).filter((k) => k.expression !== null)
+  if (dims.length === 0 || keys.length === 0) return undefined
+  const values = dims.map(() => ({ present: new Set<string>(), missing: false }))
+  for (const key of keys) {
+    const decoded = decodeSubGroupKey(groupBy, key)
+    if (decoded === undefined) return undefined
+    decoded.forEach((v, n) => {
+      if (v === null) values[n]!.missing = true
+      else values[n]!.present.add(v)
+    })
+  }
+  const conditions = dims.map((d, n) => {
+    const { present, missing } = values[n]!
+    // Parameters are sent untyped, so the database reads them as the column's own type.
+    const target = d.column ?? d.expression!
+    const inList = present.size === 0 ? sql`FALSE` : sql`${target} IN ${sql.in([...present].sort())}`
+    return missing ? sql`(${inList} OR ${d.expression!} IS NULL)` : inList
+  })
+  return sql.join(" AND ", false)(conditions)
 }

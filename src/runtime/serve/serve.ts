@@ -26,6 +26,8 @@ import { ServeState } from "./serve-state.ts"
 export interface ServeOptions {
   readonly execution: ExecutionConfig
   readonly triggerInterval: Duration.Duration
+  /** How often the trigger still evaluates each step in full (CCAT_FULL_PASS_INTERVAL). */
+  readonly fullPassEvery?: Duration.Duration | undefined
   /** `CCAT_HTTP_PORT`; `null` serves no HTTP. */
   readonly httpPort: number | null
   /** Stop once nothing is in flight and a trigger pass created nothing (for demos and tests). */
@@ -152,7 +154,7 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       // For --exit-when-idle: how many passes ran, and what the latest one created.
       let passes = 0
       let lastCreated = -1
-      const trigger = evaluatePass({ location: options.execution.location, remember: true }).pipe(
+      const trigger = evaluatePass({ location: options.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
         Effect.tap((s) => state.setGap(gapOf(s))),
         Effect.tap((s) =>
           Effect.sync(() => {

@@ -1,0 +1,85 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect } from "effect"
+import type { IrFilter } from "../../compiler/ir.ts"
+import { keyedSelection } from "../selection/index.ts"
+import type { StepToEvaluate } from "./applied-definitions.ts"
+
+/*
+ * The sub-groups of a step whose decision can differ from the one remembered at snapshot
+ * `since` (step-memo.ts), into the transaction's temporary table `ccat_dirty`. A decision
+ * depends on the sub-group's packages, on the runs of this step and of the steps upstream of it
+ * that cover them, and on the clock (cooldown). So a sub-group is dirty when
+ *
+ *   - a raw package changed that belongs to it now (keyed by this step's selection and
+ *     group_by), or that a run of this step covers (the sub-group it belonged to before);
+ *   - a run of this step in it changed (created, started, finished, cancelled, retried: every
+ *     change writes a run event);
+ *   - a run of an upstream or ancestor step changed that covers one of its packages;
+ *   - it was held in COOLDOWN and the earliest cooldown the step reported has ended.
+ *
+ * Changes the signals cannot see (a source renamed, an obs unit moved to another line) wait
+ * for the periodic full evaluation. Every lookup here goes through an index: the work is
+ * proportional to what changed, not to the archive.
+ */
+
+export interface DirtyScope {
+  /** `pg_current_snapshot()` text of the pass the step was last evaluated in. */
+  readonly since: string
+  readonly cooldownsDue: boolean
+}
+
+export const collectDirtySubGroups = (
+  sql: SqlClient.SqlClient,
+  target: StepToEvaluate,
+  selection: IrFilter | null,
+  scope: DirtyScope
+): Effect.Effect<number, SqlError.SqlError> =>
+  Effect.gen(function* () {
+    const { step, stepId } = target
+    const feeding = [...target.upstreamIds, ...target.ancestorIds]
+    const since = sql`${scope.since}::pg_snapshot`
+    const fromFeedingRuns =
+      feeding.length === 0
+        ? sql``
+        : sql`UNION
+          SELECT c.raw_data_package_id FROM changed_runs cr
+          JOIN executed_reduction_step r ON r.id = cr.run_id
+          JOIN run_coverage c ON c.run_id = r.id
+          WHERE r.step_id IN ${sql.in(feeding)}`
+    const cooldowns = scope.cooldownsDue
+      ? sql`UNION SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} AND reason = 'COOLDOWN'`
+      : sql``
+    yield* sql`DROP TABLE IF EXISTS pg_temp.ccat_dirty`
+    yield* sql`
+      CREATE TEMP TABLE ccat_dirty ON COMMIT DROP AS
+      WITH changed_packages AS MATERIALIZED (
+        SELECT id FROM raw_data_package
+        WHERE change_xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(change_xid, ${since})
+      ),
+      changed_runs AS MATERIALIZED (
+        SELECT DISTINCT run_id FROM run_event
+        WHERE xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(xid, ${since})
+      ),
+      seeds AS MATERIALIZED (
+        SELECT id FROM changed_packages
+        ${fromFeedingRuns}
+      )
+      SELECT DISTINCT sub_group_key FROM (
+        SELECT k.sub_group_key FROM (${keyedSelection(sql, selection, step.groupBy, {
+          archivedOnly: false,
+          restrict: sql`raw_data_package.id IN (SELECT id FROM seeds)`
+        })}) k
+        UNION
+        SELECT r.sub_group_key FROM changed_runs cr JOIN executed_reduction_step r ON r.id = cr.run_id WHERE r.step_id = ${stepId}
+        UNION
+        SELECT r.sub_group_key FROM changed_packages p
+        JOIN run_coverage c ON c.raw_data_package_id = p.id
+        JOIN executed_reduction_step r ON r.id = c.run_id
+        WHERE r.step_id = ${stepId}
+        ${cooldowns}
+      ) d`
+    yield* sql`ALTER TABLE ccat_dirty ADD PRIMARY KEY (sub_group_key)`
+    yield* sql`ANALYZE ccat_dirty`
+    const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ccat_dirty`
+    return row?.n ?? 0
+  })

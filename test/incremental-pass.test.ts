@@ -1,0 +1,131 @@
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { Duration, Effect, Layer, TestClock } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { compileSources } from "../src/compiler/compile.ts"
+import { seedDemo, seedMore } from "../src/db/seed/index.ts"
+import { applyWorkspace } from "../src/definitions/apply.ts"
+import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
+import { previewPass } from "../src/runtime/gaps/preview.ts"
+import { testBackends, testDatabase } from "./support/databases.ts"
+import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
+
+// The trigger loop evaluates only the sub-groups that can have changed since its last pass
+// (src/runtime/gaps/dirty-sub-groups.ts). Whatever happens between passes (new scans, runs
+// that start, finish, fail or are cancelled, a package whose data changes or that leaves the
+// archive, time passing cooldowns), such a pass must decide exactly what a full evaluation
+// decides at the same moment: the same runs, and the same counts per reason for every step.
+
+const archives: Array<string> = []
+afterAll(() => {
+  for (const dir of archives) rmSync(dir, { recursive: true, force: true })
+})
+
+const inFlight = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"]
+
+/** A small deterministic generator, so a failure replays. */
+const generator = (seed: number) => {
+  let state = seed >>> 0
+  return (n: number): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return state % n
+  }
+}
+
+/** End some in-flight runs as the collect loop would: COMPLETED with a product, or FAILED, or CANCELLED; each with its event. */
+const endRuns = (fraction: number, to: "COMPLETED" | "FAILED" | "CANCELLED", salt: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`
+      WITH chosen AS (
+        SELECT id FROM executed_reduction_step
+        WHERE status IN ${sql.in(inFlight)} AND abs(hashtext(id::text || ${String(salt)})) % 100 < ${Math.round(fraction * 100)}
+      ),
+      done AS (
+        UPDATE executed_reduction_step r SET status = ${to}, finished_at = now(), updated_at = now()
+        FROM chosen WHERE r.id = chosen.id RETURNING r.id
+      ),
+      events AS (
+        INSERT INTO run_event (run_id, actor, from_status, to_status, reason) SELECT id, 'test', 'PENDING', ${to}, 'test' FROM done
+      )
+      INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
+      SELECT id, 'SCIENCE', 'science/out.fits', 1, md5(id::text) FROM done WHERE ${to} = 'COMPLETED'`
+  })
+
+const touchPackages = (count: number, change: "checksum" | "unarchive", salt: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const set = change === "checksum" ? sql`checksum = md5(checksum || ${String(salt)})` : sql`state = 'FAILED'`
+    yield* sql`
+      UPDATE raw_data_package SET ${set}
+      WHERE id IN (SELECT id FROM raw_data_package WHERE state = 'ARCHIVED' ORDER BY md5(id::text || ${String(salt)}) LIMIT ${count})`
+  })
+
+const standing = (summary: PassSummary) =>
+  summary.steps.filter((s) => s.pipeline === "chai_standing").map((s) => ({ step: s.step, counts: s.counts }))
+
+for (const backend of testBackends) {
+  describe(`incremental trigger passes on ${backend}`, () => {
+    layer(Layer.merge(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer), { timeout: 240_000 })((it) => {
+      it.effect("decide exactly what a full evaluation decides, through random changes between passes", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const archiveDir = mkdtempSync(join(tmpdir(), "ccat-incremental-"))
+          archives.push(archiveDir)
+          yield* seedDemo({ archiveDir })
+          yield* applyWorkspace(compileSources(loadCcatFiles(join(repoRoot, "pipelines", "chai"))).ir!, { createdBy: "incremental-test" })
+          yield* TestClock.setTime(Date.parse("2026-12-01T00:00:00Z"))
+          const random = generator(20261127)
+          let incrementalSteps = 0
+          const done: Array<string> = []
+          for (let round = 0; round < 30; round++) {
+            // One or two changes, drawn from what happens in a running system.
+            for (let k = 0; k <= random(2); k++) {
+              const what = random(9)
+              if (what === 0) {
+                yield* seedMore({ scans: 1 + random(3) })
+                done.push("new scans")
+              } else if (what <= 2) {
+                yield* endRuns(0.7, "COMPLETED", round)
+                done.push("runs completed")
+              } else if (what === 3) {
+                yield* endRuns(0.2, "FAILED", round)
+                done.push("runs failed")
+              } else if (what === 4) {
+                yield* endRuns(0.1, "CANCELLED", round)
+                done.push("runs cancelled")
+              } else if (what === 5) {
+                yield* touchPackages(1 + random(3), "checksum", round)
+                done.push("data changed")
+              } else if (what === 6) {
+                yield* touchPackages(1, "unarchive", round)
+                done.push("package left the archive")
+              } else if (what === 7) {
+                yield* TestClock.adjust(Duration.seconds(30 + random(60)))
+                done.push("a minute passed")
+              } else {
+                yield* TestClock.adjust(Duration.hours(6 + random(24)))
+                done.push("hours passed")
+              }
+            }
+            const expected = yield* previewPass({})
+            const pass = yield* evaluatePass({ remember: true })
+            const context = `round ${round}, after: ${done.slice(-3).join(", ")}`
+            expect(standing(pass), context).toEqual(standing(expected))
+            expect(pass.created, context).toBe(expected.created)
+            for (const s of pass.steps) {
+              if (s.incremental === true) incrementalSteps++
+            }
+          }
+          // The comparison above means something only if most passes were incremental.
+          expect(incrementalSteps).toBeGreaterThan(30)
+          const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
+          expect(runs!.n).toBeGreaterThan(100)
+        })
+      )
+    })
+  })
+}
