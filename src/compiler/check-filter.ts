@@ -225,6 +225,8 @@ const conjunctionContradiction = (filters: ReadonlyArray<Filter>): Contradiction
     else same.push(f)
   }
   for (const [column, constraints] of byColumn) {
+    // One condition on a column is always satisfiable on its own (`in` lists are never empty).
+    if (constraints.length < 2) continue
     let allowed: { values: Set<string>; span: Span } | undefined
     const excluded = new Map<string, Span>()
     let lower: Bound | undefined

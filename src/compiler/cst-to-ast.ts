@@ -167,8 +167,8 @@ class Builder {
         kind: "trigger",
         keyword: this.keyword(t.keyword),
         mode: this.ident(t.mode?.[0]),
-        schedule: this.values(t.schedule)[0],
-        timezone: this.values(t.timezone)[0],
+        schedule: this.firstValue(t.schedule),
+        timezone: this.firstValue(t.timezone),
         span
       }
     }
@@ -245,7 +245,7 @@ class Builder {
         })
       }
       const key = this.ident(e.children.key?.[0])
-      const value = this.values(e.children.value)[0]
+      const value = this.firstValue(e.children.value)
       if (key === undefined || value === undefined) continue
       out.push({ key, value, span: this.nodeSpan(e) })
     }
@@ -256,7 +256,7 @@ class Builder {
     const entries: Array<A.MapEntry> = []
     for (const e of node.children.mapEntry ?? []) {
       const keyToken = e.children.key?.[0]
-      const value = this.values(e.children.value)[0]
+      const value = this.firstValue(e.children.value)
       const key = this.ident(keyToken)
       if (keyToken === undefined || key === undefined || value === undefined) continue
       const text = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image).value : keyToken.image
@@ -283,6 +283,16 @@ class Builder {
       if (v !== undefined) out.push(v)
     }
     return out
+  }
+
+  /** `values(nodes)[0]` without the array: every node is still built, for its diagnostics. */
+  private firstValue(nodes: ReadonlyArray<C.ValueCstNode> | undefined): A.Value | undefined {
+    let first: A.Value | undefined
+    for (const n of nodes ?? []) {
+      const v = this.value(n)
+      if (first === undefined) first = v
+    }
+    return first
   }
 
   value(node: C.ValueCstNode): A.Value | undefined {
@@ -388,7 +398,7 @@ class Builder {
     }
     const base = opToken?.tokenType.name === "Equals" ? "==" : (opToken?.image ?? "==")
     const operator = (negated ? `not ${base}` : base) as A.ComparisonOperator
-    const values = this.values([...(ch.value ?? []), ...(ch.items ?? [])])
+    const values = this.values(ch.items === undefined ? ch.value : ch.value === undefined ? ch.items : [...ch.value, ...ch.items])
     const notSpan = ch.Kw_not?.[0]
     const operatorSpan = notSpan === undefined ? this.tokenSpan(opToken) : joinSpans(this.tokenSpan(notSpan), this.tokenSpan(opToken))
     return { kind: "comparison", column, operator, operatorSpan, values, span: this.nodeSpan(node) }
