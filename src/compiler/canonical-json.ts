@@ -50,7 +50,7 @@ export const canonicalJson = (value: unknown, indent?: number, skipKeys?: Readon
       return
     }
     const record = v as Record<string, unknown>
-    const order = sortedKeys(Object.keys(record))
+    const order = keyOrderOf(record)
     let first = true
     out += "{"
     for (let i = 0; i < order.keys.length; i++) {
@@ -74,6 +74,9 @@ export const canonicalJson = (value: unknown, indent?: number, skipKeys?: Readon
 interface KeyOrder {
   readonly keys: ReadonlyArray<string>
   readonly quoted: ReadonlyArray<string>
+  /** The same without the keys content hashes leave out. */
+  readonly hashedKeys: ReadonlyArray<string>
+  readonly hashedQuoted: ReadonlyArray<string>
 }
 
 /**
@@ -88,12 +91,15 @@ interface KeyTrie {
 }
 
 const keyTrie: KeyTrie = { next: new Map(), order: undefined }
+// What content hashes leave out (see `contentHash`).
+const notHashed: ReadonlySet<string> = new Set(["span", "hash"])
 let keyTrieNodes = 0
 const maxKeyTrieNodes = 10_000
 
 const orderOf = (keys: ReadonlyArray<string>): KeyOrder => {
   const sorted = [...keys].sort()
-  return { keys: sorted, quoted: sorted.map((k) => JSON.stringify(k)) }
+  const hashed = sorted.filter((k) => !notHashed.has(k))
+  return { keys: sorted, quoted: sorted.map((k) => JSON.stringify(k)), hashedKeys: hashed, hashedQuoted: hashed.map((k) => JSON.stringify(k)) }
 }
 
 const sortedKeys = (keys: ReadonlyArray<string>): KeyOrder => {
@@ -111,6 +117,23 @@ const sortedKeys = (keys: ReadonlyArray<string>): KeyOrder => {
   return (node.order ??= orderOf(keys))
 }
 
+/**
+ * `sortedKeys(Object.keys(record))`, but for a plain object whose key list is known already,
+ * found by walking the trie with `for…in` (no array made). A plain object inherits no
+ * enumerable keys, so `for…in` lists exactly `Object.keys`, in the same order.
+ */
+const keyOrderOf = (record: Record<string, unknown>): KeyOrder => {
+  if (Object.getPrototypeOf(record) === Object.prototype) {
+    let node: KeyTrie | undefined = keyTrie
+    for (const k in record) {
+      node = node.next.get(k)
+      if (node === undefined) break
+    }
+    if (node?.order !== undefined) return node.order
+  }
+  return sortedKeys(Object.keys(record))
+}
+
 // `crypto.hash` (Node 20.12+) hashes in one call, without a Hash object per digest; the
 // compiler makes tens of thousands of small digests. Same bytes (UTF-8), same hex.
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash
@@ -120,21 +143,20 @@ const sha256Of = (data: string | Uint8Array): string =>
 
 export const sha256 = (text: string): string => sha256Of(text)
 
-const notHashed: ReadonlySet<string> = new Set(["span", "hash"])
-
 /**
- * Canonical JSON (compact) written as UTF-8 straight into a reused buffer, for hashing: the
- * bytes `canonicalJson` would give, encoded, without building the string first. Lowering hashes
- * every entity and step, and the strings, thrown away at once, were most of its garbage. Must
- * stay in step with `render` in `canonicalJson`; the golden IR tests hold both to the same hashes.
+ * Canonical JSON (compact, without `notHashed` keys) written as UTF-8 straight into a reused
+ * buffer, for hashing: the bytes `canonicalJson(value, undefined, notHashed)` would give,
+ * without building the string first. Lowering hashes every entity and step, and the strings,
+ * thrown away at once, were most of its garbage. Must stay in step with `render` in
+ * `canonicalJson`; the golden IR tests hold both to the same hashes.
  */
 class CanonicalBytes {
   private bytes = Buffer.allocUnsafe(1 << 16)
   private length = 0
 
-  digest(value: unknown, skipKeys: ReadonlySet<string>): string {
+  digest(value: unknown): string {
     this.length = 0
-    this.render(value, skipKeys)
+    this.render(value)
     return sha256Of(this.bytes.subarray(0, this.length))
   }
 
@@ -165,7 +187,7 @@ class CanonicalBytes {
     this.length = at
   }
 
-  private render(v: unknown, skipKeys: ReadonlySet<string>): void {
+  private render(v: unknown): void {
     if (v === null || v === undefined) {
       this.text("null")
       return
@@ -191,24 +213,23 @@ class CanonicalBytes {
       this.byte(0x5b)
       for (let i = 0; i < v.length; i++) {
         if (i > 0) this.byte(0x2c)
-        this.render(v[i], skipKeys)
+        this.render(v[i])
       }
       this.byte(0x5d)
       return
     }
     const record = v as Record<string, unknown>
-    const order = sortedKeys(Object.keys(record))
+    const order = keyOrderOf(record)
     let first = true
     this.byte(0x7b)
-    for (let i = 0; i < order.keys.length; i++) {
-      const k = order.keys[i]!
-      const x = record[k]
-      if (x === undefined || skipKeys.has(k)) continue
+    for (let i = 0; i < order.hashedKeys.length; i++) {
+      const x = record[order.hashedKeys[i]!]
+      if (x === undefined) continue
       if (!first) this.byte(0x2c)
       first = false
-      this.text(order.quoted[i]!)
+      this.text(order.hashedQuoted[i]!)
       this.byte(0x3a)
-      this.render(x, skipKeys)
+      this.render(x)
     }
     this.byte(0x7d)
   }
@@ -223,10 +244,10 @@ let hashWriterBusy = false
  */
 export const contentHash = (value: unknown): string => {
   // One shared buffer; a nested call (none today) gets its own rather than clobbering it.
-  if (hashWriterBusy) return new CanonicalBytes().digest(value, notHashed)
+  if (hashWriterBusy) return new CanonicalBytes().digest(value)
   hashWriterBusy = true
   try {
-    return hashWriter.digest(value, notHashed)
+    return hashWriter.digest(value)
   } finally {
     hashWriterBusy = false
   }
