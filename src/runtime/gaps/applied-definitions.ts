@@ -33,16 +33,23 @@ export class AppliedDefinitionsError extends Data.TaggedError("AppliedDefinition
   }
 }
 
+// The trigger loop reads the applied IR every pass, and decoding a workspace's IR costs more
+// than the rest of a quiet pass. An IR is fixed by its hash, so the last one decoded is kept.
+let lastDecoded: { readonly hash: string; readonly ir: IrWorkspace } | undefined
+
 /** The IR of the newest generation, or `null` before the first `ccat apply`. */
 export const appliedIr: Effect.Effect<IrWorkspace | null, SqlError.SqlError | AppliedDefinitionsError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ id: string; ir: unknown }>`SELECT id, ir FROM definitions_generation ORDER BY id DESC LIMIT 1`
-  const row = rows[0]
+  const [newest] = yield* sql<{ id: string; ir_hash: string }>`SELECT id, ir_hash FROM definitions_generation ORDER BY id DESC LIMIT 1`
+  if (newest === undefined) return null
+  if (lastDecoded?.hash === newest.ir_hash) return lastDecoded.ir
+  const [row] = yield* sql<{ ir: unknown }>`SELECT ir FROM definitions_generation WHERE id = ${newest.id}`
   if (row === undefined) return null
   const decoded = decodeIrWorkspace(row.ir)
   if (Either.isLeft(decoded)) {
-    return yield* new AppliedDefinitionsError({ reason: `generation ${row.id} holds an IR this ccat cannot read (${decoded.left.message.split("\n")[0]})` })
+    return yield* new AppliedDefinitionsError({ reason: `generation ${newest.id} holds an IR this ccat cannot read (${decoded.left.message.split("\n")[0]})` })
   }
+  lastDecoded = { hash: newest.ir_hash, ir: decoded.right }
   return decoded.right
 })
 
