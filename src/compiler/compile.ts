@@ -34,7 +34,9 @@ export interface CompileOptions {
   readonly parseCache?: Map<string, CachedParse>
   /**
    * How a file is parsed when the cache has no parse of its text (default: `parseSource`). The
-   * language server parses per declaration; the result must equal `parseSource`'s.
+   * language server parses per declaration; the result must equal `parseSource`'s. Such a
+   * parser may move the AST of its earlier parse of the same file in place (the server's does),
+   * which leaves earlier results of that file stale; the cache above only keeps the latest.
    */
   readonly parse?: (input: SourceInput) => ParsedSource
   /**

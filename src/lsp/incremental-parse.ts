@@ -11,8 +11,11 @@ import type { Span } from "../compiler/span.ts"
  * A file is cut before every line that starts (in column 1) with a declaration keyword. Each
  * piece is parsed on its own and its spans are moved into place (columns never change: pieces
  * start in column 1). Parsed pieces are kept by text; a piece that moved (an edit above it) is
- * reused with its spans shifted, a walk several times cheaper than parsing it, as long as it
- * has no diagnostics (their messages may name lines: such a piece is parsed again).
+ * reused with its spans shifted in place, as long as it has no diagnostics (their messages may
+ * name lines: such a piece is parsed again). In place, because copying the AST after every
+ * keystroke cost more than the checks (allocation and garbage collection of the whole tree);
+ * so, like a tree edit in an editor's parser, a parse's AST is valid until the next parse of
+ * the same file by the same parser.
  *
  * The result must be exactly what parsing the whole file gives (test/lsp-incremental.test.ts
  * compares both on the fixtures and on random edits). Parsing pieces apart is only the same
@@ -49,6 +52,8 @@ interface ParsedPiece {
   readonly declarations: ReadonlyArray<A.Declaration>
   readonly strayDeclarationSteps: ReadonlyArray<A.StepDeclaration>
   readonly diagnostics: ReadonlyArray<Diagnostic>
+  /** Every span of the declarations, once each: what moving the piece rewrites. */
+  readonly spans: ReadonlyArray<Span>
   /** Parses the same alone as followed by more declarations (see above). */
   readonly trusted: boolean
   /** Parsing ran into the piece's end inside something open: merge with all the rest. */
@@ -123,104 +128,101 @@ const judge = (parsed: ParseOutput, padding: number, length: number, diagnostics
  * line breaks as precede it: messages may name lines, and the builder gives what lost its
  * position (after recovery) the file's start, offset 0, which the padding keeps apart.
  */
-const parsePiece = (path: string, piece: Piece): ParsedPiece => {
+const parsePiece = (path: string, sliced: Piece): ParsedPiece => {
+  // A slice keeps the whole text it was cut from alive; the cache would keep one whole file
+  // per edit (V8 shares the characters of slices). The piece gets characters of its own.
+  const piece = { ...sliced, text: Buffer.from(sliced.text, "utf16le").toString("utf16le") }
   const alone = parseWithPadding(path, piece, 0)
   if (alone.diagnostics.length === 0) {
-    const offsets = piece.offset
-    const lines = piece.line - 1
-    return { ...alone, declarations: moveTree(alone.declarations, offsets, lines), strayDeclarationSteps: moveTree(alone.strayDeclarationSteps, offsets, lines) }
+    moveSpans(alone.spans, piece.offset, piece.line - 1, false)
+    return alone
   }
   return piece.line === 1 ? alone : parseWithPadding(path, piece, piece.line - 1)
 }
 
-/** `piece` parsed behind `padding` line breaks; positions past the padding are moved by the offset difference. */
+/** `piece` parsed behind `padding` line breaks; positions past the padding get the piece's offsets. */
 const parseWithPadding = (path: string, piece: Piece, padding: number): ParsedPiece => {
   const sink = new DiagnosticSink()
   const { file, parsed } = parseSource({ path, text: "\n".repeat(padding) + piece.text }, sink)
-  const verdicts = judge(parsed, padding, piece.text.length, sink.items)
-  const base = { text: piece.text, offset: piece.offset, line: piece.line, ...verdicts }
-  if (padding === 0) return { ...base, declarations: file.declarations, strayDeclarationSteps: file.strayDeclarationSteps, diagnostics: sink.items }
-  const offsets = piece.offset - padding
-  const place = <T>(x: T): T => moveTreeKeepingStart(x, offsets)
-  return { ...base, declarations: place(file.declarations), strayDeclarationSteps: place(file.strayDeclarationSteps), diagnostics: place(sink.items) }
-}
-
-/**
- * Like `moveTree` with lines unchanged, except that offset 0, the file's start given to what has
- * no position, stays: no token of a padded piece starts there.
- */
-const moveTreeKeepingStart = <T>(x: T, offsets: number): T => {
-  if (typeof x !== "object" || x === null) return x
-  if (Array.isArray(x)) return x.map((item: unknown) => moveTreeKeepingStart(item, offsets)) as T
-  const o = x as Record<string, unknown>
-  if (typeof o["startLine"] === "number" && typeof o["file"] === "string") {
-    const s = o as unknown as Span
-    const moved: Span = {
-      file: s.file,
-      start: s.start === 0 ? 0 : (s.start + offsets) | 0,
-      end: s.end === 0 ? 0 : (s.end + offsets) | 0,
-      startLine: s.startLine,
-      startColumn: s.startColumn,
-      endLine: s.endLine,
-      endColumn: s.endColumn
-    }
-    return moved as T
-  }
-  const copy: Record<string, unknown> = {}
-  for (const key of Object.keys(o)) copy[key] = moveTreeKeepingStart(o[key], offsets)
-  return copy as T
-}
-
-/**
- * Moves every position of a tree: offsets by `offsets`, lines by `lines` (columns stay: pieces
- * start in column 1). The AST shares nothing but spans between its nodes, and those may be
- * copied apart. Generic, so a new node or field in the AST needs nothing here.
- */
-const moveTree = <T>(x: T, offsets: number, lines: number): T => {
-  if (Array.isArray(x)) {
-    const out = new Array<unknown>(x.length)
-    for (let i = 0; i < x.length; i++) {
-      const item: unknown = x[i]
-      out[i] = typeof item === "object" && item !== null ? moveTree(item, offsets, lines) : item
-    }
-    return out as T
-  }
-  const o = x as Record<string, unknown>
-  if (typeof o["startLine"] === "number" && typeof o["file"] === "string") {
-    const s = o as unknown as Span
-    // The field order of src/compiler/span.ts, so moved spans share the hidden class of fresh ones.
-    const moved: Span = {
-      file: s.file,
-      start: (s.start + offsets) | 0,
-      end: (s.end + offsets) | 0,
-      startLine: (s.startLine + lines) | 0,
-      startColumn: s.startColumn,
-      endLine: (s.endLine + lines) | 0,
-      endColumn: s.endColumn
-    }
-    return moved as T
-  }
-  // A spread keeps the node's hidden class (V8 clones it), so the moved tree stays as fast to
-  // read as a fresh one; then only the fields holding objects are replaced.
-  const copy: Record<string, unknown> = { ...o }
-  for (const key in copy) {
-    const value = copy[key]
-    if (typeof value === "object" && value !== null) copy[key] = moveTree(value, offsets, lines)
-  }
-  return copy as T
-}
-
-/** A parsed piece reused at another place in the file. */
-const moved = (cached: ParsedPiece, piece: Piece): ParsedPiece => {
-  const offsets = piece.offset - cached.offset
-  const lines = piece.line - cached.line
+  const spans = uniqueSpans([file.declarations, file.strayDeclarationSteps, sink.items])
+  if (padding > 0) moveSpans(spans, piece.offset - padding, 0, true)
   return {
-    ...cached,
+    text: piece.text,
     offset: piece.offset,
     line: piece.line,
-    declarations: moveTree(cached.declarations, offsets, lines),
-    strayDeclarationSteps: moveTree(cached.strayDeclarationSteps, offsets, lines)
+    declarations: file.declarations,
+    strayDeclarationSteps: file.strayDeclarationSteps,
+    diagnostics: sink.items,
+    spans,
+    ...judge(parsed, padding, piece.text.length, sink.items)
   }
+}
+
+/** Every span object under `root`, once each (the AST shares some between nodes). */
+const uniqueSpans = (root: unknown): Array<Span> => {
+  const found = new Set<Span>()
+  const walk = (x: unknown): void => {
+    if (typeof x !== "object" || x === null) return
+    if (Array.isArray(x)) {
+      for (const item of x) walk(item)
+      return
+    }
+    const o = x as Record<string, unknown>
+    if (typeof o["startLine"] === "number" && typeof o["file"] === "string") {
+      found.add(o as unknown as Span)
+      return
+    }
+    for (const key in o) walk(o[key])
+  }
+  walk(root)
+  return [...found]
+}
+
+type MovableSpan = { -readonly [K in keyof Span]: Span[K] }
+
+/**
+ * Moves spans in place: offsets by `offsets`, lines by `lines` (columns stay: pieces start in
+ * column 1). With `keepStart`, offset 0 stays: the file's start, given to what lost its place.
+ * In place, like an editor's tree edit: a piece's AST belongs to the file's latest parse, and a
+ * moved piece no longer matches the text of the compilation before (see `IncrementalParser`).
+ */
+const moveSpans = (spans: ReadonlyArray<Span>, offsets: number, lines: number, keepStart: boolean): void => {
+  for (const span of spans) {
+    const s = span as MovableSpan
+    if (!keepStart || s.start !== 0) {
+      s.start = (s.start + offsets) | 0
+      s.startLine = (s.startLine + lines) | 0
+    }
+    if (!keepStart || s.end !== 0) {
+      s.end = (s.end + offsets) | 0
+      s.endLine = (s.endLine + lines) | 0
+    }
+  }
+}
+
+/**
+ * A copy of a tree with every span copied too (so the copy can move on its own), for a piece
+ * whose text appears twice in a file: both places cannot share one AST.
+ */
+const copyTree = <T>(x: T): T => {
+  if (typeof x !== "object" || x === null) return x
+  if (Array.isArray(x)) return x.map((item: unknown) => copyTree(item)) as T
+  const copy: Record<string, unknown> = { ...(x as Record<string, unknown>) }
+  for (const key in copy) copy[key] = copyTree(copy[key])
+  return copy as T
+}
+
+/** A parsed piece reused at another place in the file; `shared` when that place is already taken. */
+const moved = (cached: ParsedPiece, piece: Piece, shared: boolean): ParsedPiece => {
+  const own = shared ? copied(cached) : cached
+  moveSpans(own.spans, piece.offset - cached.offset, piece.line - cached.line, false)
+  return { ...own, offset: piece.offset, line: piece.line }
+}
+
+const copied = (cached: ParsedPiece): ParsedPiece => {
+  const declarations = copyTree(cached.declarations)
+  const strayDeclarationSteps = copyTree(cached.strayDeclarationSteps)
+  return { ...cached, declarations, strayDeclarationSteps, spans: uniqueSpans([declarations, strayDeclarationSteps]) }
 }
 
 const joined = (pieces: ReadonlyArray<Piece>, from: number, to: number): Piece =>
@@ -228,7 +230,9 @@ const joined = (pieces: ReadonlyArray<Piece>, from: number, to: number): Piece =
 
 /**
  * Parses files piece by piece, remembering the pieces of each file's last parse. One instance
- * per language server; `parse` has the signature of `CompileOptions.parse`.
+ * per language server; `parse` has the signature of `CompileOptions.parse`. The AST it returns
+ * for a file stays valid until it parses that file again (moved pieces move in place): the
+ * server reads only its latest compilation.
  */
 export class IncrementalParser {
   private readonly piecesByPath = new Map<string, Map<string, ParsedPiece>>()
@@ -243,19 +247,21 @@ export class IncrementalParser {
     const current = new Map<string, ParsedPiece>()
     const pieces = piecesOf(input.text)
     const lookUp = (piece: Piece): ParsedPiece => {
-      const cached = current.get(piece.text) ?? previous.get(piece.text)
+      const taken = current.get(piece.text)
+      const cached = taken ?? previous.get(piece.text)
       let result: ParsedPiece
       if (cached !== undefined && cached.offset === piece.offset && cached.line === piece.line) result = cached
       // Moved: shift it, unless it has diagnostics (their messages may name lines).
       else if (cached !== undefined && cached.diagnostics.length === 0) {
-        result = moved(cached, piece)
+        result = moved(cached, piece, taken !== undefined)
         this.counts.moved++
       } else {
         result = parsePiece(input.path, piece)
         this.lastParsedPieces++
         this.counts.parsed++
       }
-      current.set(piece.text, result)
+      // Keyed by the cached text, not the new slice, for the same reason as in `parsePiece`.
+      current.set(result.text, result)
       return result
     }
 
