@@ -10,7 +10,10 @@
  * It measures, per size:
  * - diagnostics: a small edit (`didChange`) in one open file until `publishDiagnostics` for
  *   that version arrives; once with the debounce set to 0 (the cost of the recompile and
- *   publish) and once with the default debounce (what an editor sees);
+ *   publish) and twice with the default debounce: edits back to back (each sent the moment the
+ *   previous diagnostics arrive, a burst faster than typing, which the server coalesces) and
+ *   edits at a typing pace (one every TYPING_PAUSE_MS after the previous diagnostics, as a
+ *   brisk typist's keystrokes, which the server compiles at once);
  * - completion: a `textDocument/completion` request inside a step (after `run `), on a warm
  *   workspace, and right after an edit (the request then compiles the workspace itself);
  * - hover: a `textDocument/hover` request on a reference (the pipeline's `data` grouping).
@@ -33,6 +36,8 @@ const COMPLETIONS = 200
 const HOVERS = 200
 const EDIT_THEN_COMPLETE = 50
 const WARMUP = 5
+// A keystroke every 100 ms is 10 keys a second, a brisk typist's pace.
+const TYPING_PAUSE_MS = 100
 
 // Captured before anything else runs: bench/compile.ts runs its own main on import when
 // CCAT_BENCH is set, so main() imports it with the variable cleared.
@@ -179,6 +184,17 @@ const measureCase = async (bundle: string, scratch: string, c: Case): Promise<Ar
       }
       push("diagnostics after edit (default debounce)", diagnostics)
 
+      const typing: Array<number> = []
+      for (let i = 0; i < WARMUP + EDITS; i++) {
+        await new Promise((resolve) => setTimeout(resolve, TYPING_PAUSE_MS))
+        const ms = await timed(async () => {
+          await editPriority(client, target, i)
+          await client.waitForVersion(target)
+        })
+        if (i >= WARMUP) typing.push(ms)
+      }
+      push(`diagnostics after edit, typing pace (default debounce)`, typing)
+
       // Typing then asking: the completion request compiles the edited workspace itself.
       const afterEdit: Array<number> = []
       for (let i = 0; i < WARMUP + EDIT_THEN_COMPLETE; i++) {
@@ -223,8 +239,10 @@ const main = async (): Promise<void> => {
       { label: "5k", files: five },
       { label: "5k, one file", files: [{ path: "bench/ws/all.ccat", text: five.map((f) => f.text).join("\n") }] }
     ]
+    // CCAT_BENCH_LSP_CASES=one (a substring of the labels) runs only the matching cases.
+    const only = process.env.CCAT_BENCH_LSP_CASES
     const measures: Array<Measure> = []
-    for (const c of cases) {
+    for (const c of cases.filter((c) => only === undefined || c.label.includes(only))) {
       const lines = c.files.reduce((n, f) => n + countLines(f.text), 0)
       console.log(`${c.label}: ${lines} lines in ${c.files.length} file(s), all open`)
       measures.push(...(await measureCase(bundle, scratch, c)))

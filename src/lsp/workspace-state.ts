@@ -9,8 +9,16 @@ import { IncrementalParser } from "./incremental-parse.ts"
 /*
  * What the server knows: the open documents, the other `.ccat` files of the workspace folders
  * (read from disk), and the last compilation of all of them together, as `ccat check <folder>`
- * compiles them. A change schedules a recompilation after a short debounce; a request that needs
- * fresh results (hover, rename, ...) compiles at once if something changed since.
+ * compiles them. A request that needs fresh results (hover, rename, ...) compiles at once if
+ * something changed since.
+ *
+ * When a change compiles (an editor sends one per keystroke): a change after a pause compiles
+ * at once, so a keystroke's diagnostics take only the compilation; a change within `debounceMs`
+ * of the previous one, or while the previous one is still unanswered, is part of a burst and
+ * compiles once the burst pauses for `debounceMs`, so fast typing (or key repeat) does not
+ * compile on every keystroke. Diagnostics are published on the next turn of the event loop,
+ * and not at all when a newer change has arrived by then: they would already be stale, and the
+ * newer change's compilation publishes.
  */
 
 /** One compilation and the exact texts it saw: spans convert to positions through these. */
@@ -23,9 +31,9 @@ export interface Snapshot {
 }
 
 export interface WorkspaceStateOptions {
-  /** Delay between a change and the recompilation it causes. */
+  /** Within a burst of changes, the pause that ends it and compiles (0: every change compiles at once). */
   readonly debounceMs: number
-  /** Called after every compilation (debounced or forced). */
+  /** Called after a compilation (debounced or forced) whose texts are still current. */
   readonly onCompiled: (snapshot: Snapshot) => void
   readonly log: (message: string) => void
 }
@@ -65,11 +73,16 @@ export class WorkspaceState {
   private readonly uriByPath = new Map<string, string>()
   // An edit re-parses only the file it touched; the others' ASTs are reused.
   private readonly parseCache = new Map<string, CachedParse>()
-  // ... and within that file, only the declarations it touched.
+  // ... and within that file, only the declarations it touched. The pieces it moves move in
+  // place, so a snapshot is only read until the next compilation replaces it.
   private readonly parser = new IncrementalParser()
   private snapshot: Snapshot | undefined
   private dirty = true
   private timer: ReturnType<typeof setTimeout> | undefined
+  private immediate: ReturnType<typeof setImmediate> | undefined
+  /** A compilation waits to be published (on the next turn of the event loop). */
+  private publishing = false
+  private lastChangeAt = Number.NEGATIVE_INFINITY
   private debounceMs: number
 
   constructor(
@@ -131,23 +144,40 @@ export class WorkspaceState {
     return uri
   }
 
-  /** Something changed: recompile after the debounce. */
+  /** Something changed: compile at once after a pause, at the end of a burst otherwise. */
   changed(): void {
+    const now = performance.now()
+    const sincePrevious = now - this.lastChangeAt
+    this.lastChangeAt = now
+    // Unanswered: a compilation is scheduled, or its diagnostics are not out yet.
+    const unanswered = this.timer !== undefined || this.immediate !== undefined || this.publishing
     this.dirty = true
+    this.cancelScheduled()
+    if (this.debounceMs === 0 || (!unanswered && sincePrevious >= this.debounceMs)) {
+      // The next turn, not now: changes already received in the same read are compiled together.
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined
+        if (this.dirty) this.compile()
+      })
+    } else {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        if (this.dirty) this.compile()
+      }, this.debounceMs)
+    }
+  }
+
+  private cancelScheduled(): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      if (this.dirty) this.compile()
-    }, this.debounceMs)
+    if (this.immediate !== undefined) clearImmediate(this.immediate)
+    this.timer = undefined
+    this.immediate = undefined
   }
 
   /** The compilation of the current texts, compiling now if anything changed since the last. */
   current(): Snapshot {
     if (this.dirty || this.snapshot === undefined) {
-      if (this.timer !== undefined) {
-        clearTimeout(this.timer)
-        this.timer = undefined
-      }
+      this.cancelScheduled()
       this.compile()
     }
     return this.snapshot!
@@ -190,16 +220,27 @@ export class WorkspaceState {
       if (this.snapshot !== undefined) return
       result = compileSources([])
     }
-    this.snapshot = { result, docs, versions }
-    try {
-      this.options.onCompiled(this.snapshot)
-    } catch (error) {
-      this.options.log(`ccat: publishing failed: ${String(error)}`)
-    }
+    const snapshot: Snapshot = { result, docs, versions }
+    this.snapshot = snapshot
+    this.publishing = true
+    // On the next turn: a change received meanwhile (it arrived during the compilation) makes
+    // this snapshot stale, and a newer snapshot publishes for itself.
+    setImmediate(() => {
+      if (this.snapshot !== snapshot) return
+      this.publishing = false
+      if (this.dirty || this.disposed) return
+      try {
+        this.options.onCompiled(snapshot)
+      } catch (error) {
+        this.options.log(`ccat: publishing failed: ${String(error)}`)
+      }
+    })
   }
 
+  private disposed = false
+
   dispose(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
+    this.disposed = true
+    this.cancelScheduled()
   }
 }
