@@ -44,6 +44,9 @@ export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): Softwa
   }
 }
 
+// A regex literal is a new object each time it is evaluated; this one runs per placeholder.
+const configKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 /**
  * Finds `{version}` and `{config.a.b}` in a command or image; `{{` and `}}` stand for literal
  * braces. Spans point into the string literal (exact when the string has no escapes before it).
@@ -78,7 +81,7 @@ export const parsePlaceholders = (
     const configPath = inner.startsWith("config.") ? inner.slice("config.".length).split(".") : null
     const ok =
       (inner === "version" && allowed.includes("version")) ||
-      (configPath !== null && allowed.includes("config") && configPath.every((p) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(p)))
+      (configPath !== null && allowed.includes("config") && configPath.every((p) => configKeyPattern.test(p)))
     if (!ok) {
       const close2 = suggest(inner, allowed.map((a) => (a === "config" ? `config.${inner.split(".").slice(1).join(".") || "key"}` : a)))
       sink.report("E071", span, { placeholder: inner, where }, {
