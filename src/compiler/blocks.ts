@@ -52,7 +52,10 @@ const expectedText: Record<ValueShape, string> = {
 }
 
 export class BlockView {
-  private readonly byKeyword = new Map<string, Array<A.Property>>()
+  // Keywords in first-seen order and their properties: a block has a handful, so a scan beats
+  // a Map, which every step, pipeline and location would otherwise allocate and grow.
+  private readonly keywords: Array<string> = []
+  private readonly groups: Array<Array<A.Property>> = []
 
   constructor(
     readonly kind: BlockKind,
@@ -64,10 +67,10 @@ export class BlockView {
     for (const property of properties) {
       const word = property.keyword.text
       if (property.kind === "unknown") {
-        const keywords = blockProperties[kind].map((s) => s.keyword)
-        const close = suggest(word, keywords)
+        const known = blockProperties[kind].map((s) => s.keyword)
+        const close = suggest(word, known)
         this.sink.report("E020", property.keyword.span, { word, block: kind }, {
-          help: close === undefined ? `properties of a ${kind}: ${keywords.map((k) => `\`${k}\``).join(", ")}` : `did you mean \`${close}\`?`,
+          help: close === undefined ? `properties of a ${kind}: ${known.map((k) => `\`${k}\``).join(", ")}` : `did you mean \`${close}\`?`,
           fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.keyword.span, replacement: close }]
         })
         continue
@@ -85,19 +88,21 @@ export class BlockView {
         })
         continue
       }
-      const seen = this.byKeyword.get(word)
+      const seen = this.group(word)
       if (seen !== undefined && spec.repeatable !== true) {
         this.sink.report("E022", property.keyword.span, { keyword: word }, {
           related: [{ span: seen[0]!.keyword.span, message: "first given here" }]
         })
         continue
       }
-      if (seen === undefined) this.byKeyword.set(word, [property])
-      else seen.push(property)
+      if (seen === undefined) {
+        this.keywords.push(word)
+        this.groups.push([property])
+      } else seen.push(property)
     }
     if (owner !== undefined) {
       for (const spec of blockProperties[kind]) {
-        if (spec.required === true && !this.byKeyword.has(spec.keyword)) {
+        if (spec.required === true && this.group(spec.keyword) === undefined) {
           this.sink.report("E023", owner.span, { block: kind, name: owner.text, keyword: spec.keyword }, {
             help: `add \`${spec.example}\``
           })
@@ -106,12 +111,17 @@ export class BlockView {
     }
   }
 
+  private group(keyword: string): Array<A.Property> | undefined {
+    const i = this.keywords.indexOf(keyword)
+    return i === -1 ? undefined : this.groups[i]
+  }
+
   get(keyword: string): A.Property | undefined {
-    return this.byKeyword.get(keyword)?.[0]
+    return this.group(keyword)?.[0]
   }
 
   all(keyword: string): ReadonlyArray<A.Property> {
-    return this.byKeyword.get(keyword) ?? []
+    return this.group(keyword) ?? []
   }
 
   /** The values of a `value` property, after checking how many there may be. */
