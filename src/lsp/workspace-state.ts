@@ -191,15 +191,21 @@ export class WorkspaceState {
   private inputs(): { inputs: Array<SourceInput>; docs: Map<string, TextDocument>; versions: Map<string, number | null> } {
     const docs = new Map<string, TextDocument>()
     const versions = new Map<string, number | null>()
+    // The last snapshot's copy when the text is the same: a document computes its line starts
+    // (to turn offsets into positions) once, not at every compilation.
+    const copyOf = (path: string, uri: string, version: number, text: string): TextDocument => {
+      const last = this.snapshot?.docs.get(path)
+      return last !== undefined && last.uri === uri && last.version === version && last.getText() === text ? last : TextDocument.create(uri, "ccat", version, text)
+    }
     for (const [path, text] of this.disk) {
-      docs.set(path, TextDocument.create(this.uriOf(path), "ccat", 0, text))
+      docs.set(path, copyOf(path, this.uriOf(path), 0, text))
       versions.set(path, null)
     }
     for (const doc of this.documents.all()) {
       if (!isCcatUri(doc.uri) && doc.languageId !== "ccat") continue
       const path = this.pathOf(doc.uri)
       // A snapshot copy: the live document changes under later edits, the spans do not.
-      docs.set(path, TextDocument.create(doc.uri, "ccat", doc.version, doc.getText()))
+      docs.set(path, copyOf(path, doc.uri, doc.version, doc.getText()))
       versions.set(path, doc.version)
     }
     const inputs = [...docs].map(([path, doc]) => ({ path, text: doc.getText() }))
