@@ -78,8 +78,6 @@ export const collectDirtySubGroups = (
         WHERE r.step_id = ${stepId}
         ${cooldowns}
       ) d`
-    yield* sql`ALTER TABLE ccat_dirty ADD PRIMARY KEY (sub_group_key)`
-    yield* sql`ANALYZE ccat_dirty`
     const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ccat_dirty`
     return row?.n ?? 0
   })

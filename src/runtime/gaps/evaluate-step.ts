@@ -110,13 +110,14 @@ const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boo
     // Measured on a million packages (bench/gaps): JIT compilation took most of the time of the
     // statements over these short-lived tables, and the sorts spilled to disk at the default
     // work_mem. Both settings end with the transaction.
-    yield* sql`SET LOCAL jit = off`
-    yield* sql`SET LOCAL work_mem = '64MB'`
+    //
     // The statements over a few dirty sub-groups are meant to follow indexes (a scan's 500 keys
     // to their packages). At the default random_page_cost of 4 (spinning disks) the planner
     // scanned a 50k-row table instead of making 500 index probes; 1.1 is the usual value for SSDs
-    // and a cached working set.
-    if (dirtyOnly) yield* sql`SET LOCAL random_page_cost = 1.1`
+    // and a cached working set. One statement for all three: an incremental pass is mostly
+    // round trips.
+    const pageCost = dirtyOnly ? sql`, set_config('random_page_cost', '1.1', true)` : sql``
+    yield* sql`SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)${pageCost}`
     if (dirtyOnly && upstreamIds.length === 0) {
       const restrict = yield* membersOf(sql, e, "ccat_dirty")
       yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
@@ -211,7 +212,6 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
     yield* sql`
       CREATE TEMP TABLE ccat_open ON COMMIT DROP AS
       SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream`
-    yield* sql`ANALYZE ccat_open`
     const [open] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ccat_open`
     if ((open?.n ?? 0) === 0) return
     const restrict = yield* membersOf(sql, e, "ccat_open")
@@ -380,10 +380,12 @@ export const evaluateStep = (
     }
     yield* buildInputs(sql, e, dirtyOnly)
     yield* decide(sql, e, dirtyOnly)
-    const countRows = yield* sql<{ reason: ReasonCode; n: number }>`SELECT reason, count(*)::int AS n FROM ccat_decision GROUP BY reason ORDER BY reason`
+    const countRows = yield* sql<{ reason: ReasonCode; n: number; due_at: Date | null }>`
+      SELECT reason, count(*)::int AS n, min(cooldown_until) FILTER (WHERE reason = 'COOLDOWN') AS due_at
+      FROM ccat_decision GROUP BY reason ORDER BY reason`
     const decidedCounts: Counts = Object.fromEntries(countRows.map((r) => [r.reason, r.n]))
     const toCreate = countRows.some((r) => isCreateReason(r.reason))
-    const [due] = yield* sql<{ due_at: Date | null }>`SELECT min(cooldown_until) AS due_at FROM ccat_decision WHERE reason = 'COOLDOWN'`
+    const due = countRows.find((r) => r.reason === "COOLDOWN")
     let decisions = explain === undefined ? null : yield* readDecisions(sql, explain.subGroupKey)
     if (explain?.subGroupKey !== undefined && decisions !== null) {
       const inputs = yield* sql<{ input: string }>`
