@@ -36,13 +36,16 @@ const walk = (dir: string): Array<string> =>
 type Rows = ReadonlyArray<Record<string, unknown>>
 type Snapshot = Readonly<Record<string, Rows>>
 
-/** Every observation row as plain JSON, in id order; the archive root differs per test, so it is left out. */
+/**
+ * Every observation row as plain JSON, in id order. Left out: the archive root (it differs per
+ * test) and the id of the transaction that wrote a package (it differs per database).
+ */
 const snapshot = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const result: Record<string, Rows> = {}
   for (const table of observationTables) {
     const rows = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY id`)
-    result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(({ root_path: _, ...rest }) => rest)
+    result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(({ root_path: _, change_xid: _xid, ...rest }) => rest)
   }
   return result as Snapshot
 })
