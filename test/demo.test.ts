@@ -17,7 +17,7 @@ const demo = () =>
     const started = Date.now()
     const child = spawn(process.execPath, [join(repoRoot, "bin", "ccat.js"), "demo", "--dir", join(repoRoot, "pipelines")], {
       cwd,
-      env: { ...process.env, NO_COLOR: "1", CCAT_DATABASE_URL: "", CCAT_DATA_DIR: "", CCAT_BASE_DIR: "", CCAT_SOFTWARE_PATH: join(repoRoot, "pipelines", "software", "bin") }
+      env: { ...process.env, NO_COLOR: "1", CCAT_DATABASE_URL: "", CCAT_DATA_DIR: "", CCAT_BASE_DIR: "", CCAT_SOFTWARE_PATH: "" }
     })
     let stdout = ""
     let stderr = ""

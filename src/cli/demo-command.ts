@@ -1,9 +1,9 @@
 import { Command, Options } from "@effect/cli"
 import { SqlClient } from "@effect/sql"
-import { Clock, Console, Duration, Effect, Layer, Logger, LogLevel, Queue } from "effect"
+import { Clock, Config, Console, Duration, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
-import { join, relative } from "node:path"
+import { join, relative, resolve } from "node:path"
 import { compileSources, type SourceInput } from "../compiler/compile.ts"
 import { DatabaseConfig } from "../db/config.ts"
 import { archiveDirConfig, seedDemo, seedMore } from "../db/seed/index.ts"
@@ -86,10 +86,16 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
       const started = yield* Clock.currentTimeMillis
       const database = yield* DatabaseConfig
       const configured = yield* ExecutionConfig
+      const softwarePathSet = yield* Config.option(Config.string("CCAT_SOFTWARE_PATH")).pipe(
+        Config.map((o) => Option.isSome(o) && o.value.trim() !== "")
+      )
       const execution = {
         ...configured,
-        // The demo's own defaults, unless set: runs under the data folder, the demo programs, snappy loops.
+        // The demo's own defaults, unless set: runs under the data folder, the demo programs
+        // beside the workspace (not under the working folder: `--dir` may point anywhere),
+        // snappy loops.
         baseDir: configured.baseDir ?? join(database.dataDir, "runs"),
+        softwarePath: softwarePathSet ? configured.softwarePath : [resolve(dir, "software", "bin")],
         submitInterval: Duration.millis(300),
         collectInterval: Duration.millis(300),
         retryBackoff: Duration.seconds(1)
