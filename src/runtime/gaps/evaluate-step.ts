@@ -118,54 +118,20 @@ const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boo
     // round trips.
     const pageCost = dirtyOnly ? sql`, set_config('random_page_cost', '1.1', true)` : sql``
     yield* sql`SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)${pageCost}`
-    if (dirtyOnly && upstreamIds.length === 0) {
-      const restrict = yield* membersOf(sql, e, "ccat_dirty")
+    if (upstreamIds.length === 0) {
+      // A step that reads raw data: its inputs are the ARCHIVED packages of the selection.
+      const restrict = dirtyOnly ? yield* membersOf(sql, e, "ccat_dirty") : undefined
+      const onlyDirty = dirtyOnly ? sql`WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)` : sql``
       yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
       yield* sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
         SELECT s.sub_group_key, s.id AS raw_id, NULL::bigint AS product_id, s.checksum
         FROM (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: true, restrict })}) s
-        WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)`
-      yield* sql`ANALYZE ccat_upstream`
-    } else if (dirtyOnly) {
-      yield* buildDirtyUpstream(sql, e)
-      yield* sql`ANALYZE ccat_upstream`
-      yield* sql`
-        CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
-        SELECT u.sub_group_key, NULL::uuid AS raw_id, p.id AS product_id, p.checksum
-        FROM (SELECT DISTINCT sub_group_key, run_id FROM ccat_upstream WHERE status = 'COMPLETED') u
-        JOIN data_product p ON p.run_id = u.run_id
-        WHERE p.product_type IN ('SCIENCE', 'INTERMEDIATE')`
-    } else if (upstreamIds.length === 0) {
-      yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
-      yield* sql`
-        CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
-        SELECT s.sub_group_key, s.id AS raw_id, NULL::bigint AS product_id, s.checksum
-        FROM (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: true })}) s`
+        ${onlyDirty}`
       yield* sql`ANALYZE ccat_upstream`
     } else {
-      yield* sql`
-        CREATE TEMP TABLE ccat_upstream ON COMMIT DROP AS
-        SELECT s.sub_group_key, l.id AS run_id, l.status, s.id AS raw_id
-        FROM (
-          SELECT DISTINCT ON (step_id, sub_group_key) id, status FROM executed_reduction_step
-          WHERE step_id IN ${sql.in(upstreamIds)}
-          ORDER BY step_id, sub_group_key, id DESC
-        ) l
-        JOIN run_coverage c ON c.run_id = l.id
-        JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id`
-      // Runs in flight further upstream hold the sub-groups they cover too: a rerun two steps
-      // up will change this step's inputs once it has flowed through.
-      const { ancestorIds } = e.target
-      if (ancestorIds.length > 0) {
-        yield* sql`
-          INSERT INTO ccat_upstream (sub_group_key, run_id, status, raw_id)
-          SELECT s.sub_group_key, r.id, r.status, s.id
-          FROM executed_reduction_step r
-          JOIN run_coverage c ON c.run_id = r.id
-          JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id
-          WHERE r.step_id IN ${sql.in(ancestorIds)} AND r.status IN ${sql.in(inFlight)}`
-      }
+      if (dirtyOnly) yield* buildDirtyUpstream(sql, e)
+      else yield* buildUpstream(sql, e)
       yield* sql`ANALYZE ccat_upstream`
       yield* sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
@@ -184,6 +150,33 @@ const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boo
         (array_agg(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)} OR status IN ('FAILED', 'CANCELLED')))[1:5] AS run_ids
       FROM ccat_upstream GROUP BY sub_group_key`
     yield* sql`ANALYZE ccat_upstream_state`
+  })
+
+/** ccat_upstream for every sub-group of a downstream step. */
+const buildUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
+  Effect.gen(function* () {
+    const { step, upstreamIds, ancestorIds } = e.target
+    yield* sql`
+      CREATE TEMP TABLE ccat_upstream ON COMMIT DROP AS
+      SELECT s.sub_group_key, l.id AS run_id, l.status, s.id AS raw_id
+      FROM (
+        SELECT DISTINCT ON (step_id, sub_group_key) id, status FROM executed_reduction_step
+        WHERE step_id IN ${sql.in(upstreamIds)}
+        ORDER BY step_id, sub_group_key, id DESC
+      ) l
+      JOIN run_coverage c ON c.run_id = l.id
+      JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id`
+    // Runs in flight further upstream hold the sub-groups they cover too: a rerun two steps
+    // up will change this step's inputs once it has flowed through.
+    if (ancestorIds.length > 0) {
+      yield* sql`
+        INSERT INTO ccat_upstream (sub_group_key, run_id, status, raw_id)
+        SELECT s.sub_group_key, r.id, r.status, s.id
+        FROM executed_reduction_step r
+        JOIN run_coverage c ON c.run_id = r.id
+        JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id
+        WHERE r.step_id IN ${sql.in(ancestorIds)} AND r.status IN ${sql.in(inFlight)}`
+    }
   })
 
 /**
