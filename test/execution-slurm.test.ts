@@ -84,8 +84,17 @@ describe("execution on the real Slurm cluster", () => {
           ])
           expect(runs.every((r) => /^\d+$/.test(r.backend_job_id))).toBe(true)
           // sacct knows exactly one job per run.
-          const names = execFileSync("sacct", ["-n", "-X", "-P", "-o", "JobName", "-j", runs.map((r) => r.backend_job_id).join(",")], { encoding: "utf8" })
-          expect(names.trim().split("\n").sort()).toEqual([...new Set(names.trim().split("\n"))].sort())
+          // slurmdbd records a job's name a moment after the job: until then sacct says "allocation".
+          const sacctNames = () =>
+            execFileSync("sacct", ["-n", "-X", "-P", "-o", "JobName", "-j", runs.map((r) => r.backend_job_id).join(",")], { encoding: "utf8" }).trim().split("\n")
+          let names = sacctNames()
+          for (let waited = 0; waited < 40 && names.includes("allocation"); waited++) {
+            // A real pause: it.effect runs on the test clock.
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, 500)))
+            names = sacctNames()
+          }
+          expect(names.sort()).toEqual([...new Set(names)].sort())
+          expect(names.length).toBe(runs.length)
 
           const products = yield* sql<{ run_dir: string; relative_path: string; checksum: string }>`
             SELECT r.run_dir, p.relative_path, p.checksum FROM data_product p JOIN executed_reduction_step r ON r.id = p.run_id ORDER BY p.id`
