@@ -152,16 +152,23 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
     Effect.gen(function* () {
       const state = yield* ServeState
       // For --exit-when-idle: how many passes ran, and what the latest one created.
-      let passes = 0
+      // Counted when a pass starts: a pass that began before the last run ended may finish after
+      // it was seen, having decided from the world before (it raced the exit once in CI).
+      let passesStarted = 0
+      let lastFinished = 0
       let lastCreated = -1
-      const trigger = evaluatePass({ location: options.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
+      const trigger = Effect.suspend(() => {
+        const number = ++passesStarted
+        return evaluatePass({ location: options.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
+          Effect.tap((s) =>
+            Effect.sync(() => {
+              lastFinished = number
+              lastCreated = s.created
+            })
+          )
+        )
+      }).pipe(
         Effect.tap((s) => state.setGap(gapOf(s))),
-        Effect.tap((s) =>
-          Effect.sync(() => {
-            passes++
-            lastCreated = s.created
-          })
-        ),
         Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
         Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
       )
@@ -202,8 +209,8 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       // Idle: nothing in flight, and a trigger pass that started after that was seen created nothing.
       const quiet = Effect.gen(function* () {
         if (!(yield* idle)) return false
-        const after = passes
-        while (passes === after) yield* Effect.sleep(Duration.millis(200))
+        const after = passesStarted
+        while (lastFinished <= after) yield* Effect.sleep(Duration.millis(200))
         return lastCreated === 0 && (yield* idle)
       })
       yield* Effect.repeat(quiet, { until: (done) => done, schedule: Schedule.spaced(Duration.millis(500)) })
