@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import type { IrFilter } from "../../compiler/ir.ts"
 import { keyedSelection } from "../selection/index.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
+import { writtenSince } from "./step-memo.ts"
 
 /*
  * The sub-groups of a step whose decision can differ from the one remembered at snapshot
@@ -37,7 +38,6 @@ export const collectDirtySubGroups = (
   Effect.gen(function* () {
     const { step, stepId } = target
     const feeding = [...target.upstreamIds, ...target.ancestorIds]
-    const since = sql`${scope.since}::pg_snapshot`
     const fromFeedingRuns =
       feeding.length === 0
         ? sql``
@@ -54,11 +54,11 @@ export const collectDirtySubGroups = (
       CREATE TEMP TABLE ccat_dirty ON COMMIT DROP AS
       WITH changed_packages AS MATERIALIZED (
         SELECT id FROM raw_data_package
-        WHERE change_xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(change_xid, ${since})
+        WHERE ${writtenSince(sql, "change_xid", scope.since)}
       ),
       changed_runs AS MATERIALIZED (
         SELECT DISTINCT run_id FROM run_event
-        WHERE xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(xid, ${since})
+        WHERE ${writtenSince(sql, "xid", scope.since)}
       ),
       seeds AS MATERIALIZED (
         SELECT id FROM changed_packages

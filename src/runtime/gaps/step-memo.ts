@@ -1,4 +1,4 @@
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Duration, Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { IrFilter } from "../../compiler/ir.ts"
@@ -39,6 +39,16 @@ export const worldSignals: Effect.Effect<WorldSignals, SqlError.SqlError, SqlCli
   const [row] = yield* sql<{ snapshot: string }>`SELECT pg_current_snapshot()::text AS snapshot`
   return { snapshot: row!.snapshot }
 })
+
+/**
+ * The rows whose `column` (a transaction id, migration 5) names a transaction that `snapshot`
+ * (`pg_current_snapshot()` text) did not see: what was written since. The snapshot goes in as a
+ * parameter so the planner reads its xmin as a constant and walks the column's index from there.
+ */
+export const writtenSince = (sql: SqlClient.SqlClient, column: "change_xid" | "xid", snapshot: string): Statement.Fragment => {
+  const since = sql`${snapshot}::pg_snapshot`
+  return sql`${sql(column)} >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(${sql(column)}, ${since})`
+}
 
 export const definitionHash = (target: StepToEvaluate, selection: IrFilter | null): string =>
   createHash("sha256")
@@ -83,14 +93,9 @@ export const memoUse = (
       dueAt: row.due_at === null ? null : new Date(row.due_at),
       counts: row.counts
     }
-    // The snapshot as a parameter, not a column: then the planner reads its xmin as a constant
-    // and walks the xid index from there (a column made it scan the whole table).
-    const since = sql`${memo.snapshot}::pg_snapshot`
     const [changed] = yield* sql<{ changed: boolean }>`
-      SELECT EXISTS (SELECT 1 FROM raw_data_package
-                     WHERE change_xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(change_xid, ${since}))
-          OR EXISTS (SELECT 1 FROM run_event
-                     WHERE xid >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(xid, ${since})) AS changed`
+      SELECT EXISTS (SELECT 1 FROM raw_data_package WHERE ${writtenSince(sql, "change_xid", memo.snapshot)})
+          OR EXISTS (SELECT 1 FROM run_event WHERE ${writtenSince(sql, "xid", memo.snapshot)}) AS changed`
     const cooldownsDue = memo.dueAt !== null && memo.dueAt.getTime() <= now.getTime()
     if (changed?.changed !== true && !cooldownsDue) return { _tag: "Unchanged", memo }
     return { _tag: "Incremental", memo, cooldownsDue }
