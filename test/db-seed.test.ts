@@ -45,7 +45,7 @@ const snapshot = Effect.gen(function* () {
   const result: Record<string, Rows> = {}
   for (const table of observationTables) {
     const rows = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY id`)
-    result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(({ root_path: _, change_xid: _xid, ...rest }) => rest)
+    result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(({ root_path: _, change_xid: _xid, created_xid: _created, ...rest }) => rest)
   }
   return result as Snapshot
 })

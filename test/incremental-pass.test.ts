@@ -84,10 +84,18 @@ for (const backend of testBackends) {
           for (let round = 0; round < 30; round++) {
             // One or two changes, drawn from what happens in a running system.
             for (let k = 0; k <= random(2); k++) {
-              const what = random(9)
+              const what = random(10)
               if (what === 0) {
                 yield* seedMore({ scans: 1 + random(3) })
                 done.push("new scans")
+              } else if (what === 9) {
+                // New since the last pass and changed again before it: the dirty set takes a
+                // new package from its own key, not from the runs that cover it (migration 6).
+                yield* seedMore({ scans: 1 })
+                yield* sql`
+                  UPDATE raw_data_package SET checksum = md5(checksum)
+                  WHERE id IN (SELECT id FROM raw_data_package ORDER BY created_xid DESC NULLS LAST LIMIT 1)`
+                done.push("new scan changed at once")
               } else if (what <= 2) {
                 yield* endRuns(0.7, "COMPLETED", round)
                 done.push("runs completed")

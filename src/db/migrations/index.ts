@@ -4,6 +4,7 @@ import pipeline from "./0002_pipeline.ts"
 import trigger from "./0003_trigger.ts"
 import execution from "./0004_execution.ts"
 import incremental from "./0005_incremental.ts"
+import packageCreatedXid from "./0006_package_created_xid.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -11,9 +12,10 @@ export const migrations = {
   "2_pipeline": pipeline,
   "3_trigger": trigger,
   "4_execution": execution,
-  "5_incremental": incremental
+  "5_incremental": incremental,
+  "6_package_created_xid": packageCreatedXid
 }
 
-export const latestMigrationId = 5
+export const latestMigrationId = 6
 
 export const migrationLoader = Migrator.fromRecord(migrations)

@@ -1,8 +1,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import type { IrFilter } from "../../compiler/ir.ts"
 import { keyedSelection } from "../selection/index.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
+import { rowsWritten } from "./rows-written.ts"
 import { writtenSince } from "./step-memo.ts"
 
 /*
@@ -11,8 +11,13 @@ import { writtenSince } from "./step-memo.ts"
  * depends on the sub-group's packages, on the runs of this step and of the steps upstream of it
  * that cover them, and on the clock (cooldown). So a sub-group is dirty when
  *
- *   - a raw package changed that belongs to it now (keyed by this step's selection and
- *     group_by), or that a run of this step covers (the sub-group it belonged to before);
+ *   - a raw package changed that is keyed to it by this step's group_by, whether or not the
+ *     package is in the selection now (one that just left it, say by leaving the archive,
+ *     leaves the sub-group it was in), or that a run of this step covers (the sub-group it
+ *     belonged to before). Only
+ *     a package that existed at `since` can be covered by a run the run events do not already
+ *     name: whoever created a run over a newer package saw it, so came after `since` too
+ *     (migration 6). New packages skip that lookup, a random index probe each;
  *   - a run of this step in it changed (created, started, finished, cancelled, retried: every
  *     change writes a run event);
  *   - a run of an upstream or ancestor step changed that covers one of its packages;
@@ -32,7 +37,6 @@ export interface DirtyScope {
 export const collectDirtySubGroups = (
   sql: SqlClient.SqlClient,
   target: StepToEvaluate,
-  selection: IrFilter | null,
   scope: DirtyScope
 ): Effect.Effect<number, SqlError.SqlError> =>
   Effect.gen(function* () {
@@ -49,11 +53,11 @@ export const collectDirtySubGroups = (
     const cooldowns = scope.cooldownsDue
       ? sql`UNION SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} AND reason = 'COOLDOWN'`
       : sql``
-    yield* sql`DROP TABLE IF EXISTS pg_temp.ccat_dirty`
-    yield* sql`
+    return yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_dirty ON COMMIT DROP AS
       WITH changed_packages AS MATERIALIZED (
-        SELECT id FROM raw_data_package
+        SELECT id, created_xid IS NULL OR pg_visible_in_snapshot(created_xid, ${scope.since}::pg_snapshot) AS existed
+        FROM raw_data_package
         WHERE ${writtenSince(sql, "change_xid", scope.since)}
       ),
       changed_runs AS MATERIALIZED (
@@ -65,7 +69,7 @@ export const collectDirtySubGroups = (
         ${fromFeedingRuns}
       )
       SELECT DISTINCT sub_group_key FROM (
-        SELECT k.sub_group_key FROM (${keyedSelection(sql, selection, step.groupBy, {
+        SELECT k.sub_group_key FROM (${keyedSelection(sql, null, step.groupBy, {
           archivedOnly: false,
           restrict: sql`raw_data_package.id IN (SELECT id FROM seeds)`
         })}) k
@@ -75,9 +79,7 @@ export const collectDirtySubGroups = (
         SELECT r.sub_group_key FROM changed_packages p
         JOIN run_coverage c ON c.raw_data_package_id = p.id
         JOIN executed_reduction_step r ON r.id = c.run_id
-        WHERE r.step_id = ${stepId}
+        WHERE p.existed AND r.step_id = ${stepId}
         ${cooldowns}
-      ) d`
-    const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ccat_dirty`
-    return row?.n ?? 0
+      ) d`)
   })
