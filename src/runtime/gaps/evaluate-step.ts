@@ -5,6 +5,7 @@ import { inFlightStatuses } from "../execution/run-status.ts"
 import { keyedSelection, subGroupMembers } from "../selection/index.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { collectDirtySubGroups, type DirtyScope } from "./dirty-sub-groups.ts"
+import { rowsWritten } from "./rows-written.ts"
 import { isCreateReason, type ReasonCode } from "./reasons.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
 import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
@@ -90,6 +91,17 @@ export interface StepDecision {
 
 const jsonText = (value: IrJson | Readonly<Record<string, IrJson>>): string => JSON.stringify(value)
 
+/**
+ * Below this many rows a temporary table is not analysed: the planner's default guesses are
+ * close enough for a few hundred rows, and each ANALYZE is a round trip (an incremental pass
+ * over a few dirty sub-groups made a dozen of them). Above it, statistics matter: without them
+ * the planner guessed 200 sub-groups for 500k (bench/gaps).
+ */
+const analyzeFrom = 1000
+
+const analyzeIfLarge = (sql: SqlClient.SqlClient, table: string, rows: number) =>
+  rows >= analyzeFrom ? sql`ANALYZE ${sql(table)}`.pipe(Effect.asVoid) : Effect.void
+
 /** The dimension-value condition that leads to the packages of the sub-groups in `table`, if it is worth building. */
 const membersOf = (sql: SqlClient.SqlClient, e: StepEvaluation, table: "ccat_dirty" | "ccat_open") =>
   Effect.gen(function* () {
@@ -106,57 +118,64 @@ const membersOf = (sql: SqlClient.SqlClient, e: StepEvaluation, table: "ccat_dir
 const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean) =>
   Effect.gen(function* () {
     const { step, upstreamIds } = e.target
-    yield* sql`DROP TABLE IF EXISTS pg_temp.ccat_upstream, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_decision, pg_temp.ccat_open, pg_temp.ccat_members`
-    // Measured on a million packages (bench/gaps): JIT compilation took most of the time of the
-    // statements over these short-lived tables, and the sorts spilled to disk at the default
-    // work_mem. Both settings end with the transaction.
-    //
-    // The statements over a few dirty sub-groups are meant to follow indexes (a scan's 500 keys
-    // to their packages). At the default random_page_cost of 4 (spinning disks) the planner
-    // scanned a 50k-row table instead of making 500 index probes; 1.1 is the usual value for SSDs
-    // and a cached working set. One statement for all three: an incremental pass is mostly
-    // round trips.
-    const pageCost = dirtyOnly ? sql`, set_config('random_page_cost', '1.1', true)` : sql``
-    yield* sql`SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)${pageCost}`
     if (upstreamIds.length === 0) {
       // A step that reads raw data: its inputs are the ARCHIVED packages of the selection.
       const restrict = dirtyOnly ? yield* membersOf(sql, e, "ccat_dirty") : undefined
       const onlyDirty = dirtyOnly ? sql`WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)` : sql``
       yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
-      yield* sql`
+      const inputs = yield* rowsWritten(sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
         SELECT s.sub_group_key, s.id AS raw_id, NULL::bigint AS product_id, s.checksum
         FROM (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: true, restrict })}) s
-        ${onlyDirty}`
-      yield* sql`ANALYZE ccat_upstream`
+        ${onlyDirty}`)
+      // Without statistics the planner guesses a few hundred sub-groups for tables of millions.
+      yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
     } else {
-      if (dirtyOnly) yield* buildDirtyUpstream(sql, e)
-      else yield* buildUpstream(sql, e)
-      yield* sql`ANALYZE ccat_upstream`
-      yield* sql`
+      const upstream = dirtyOnly ? yield* buildDirtyUpstream(sql, e) : yield* buildUpstream(sql, e)
+      yield* analyzeIfLarge(sql, "ccat_upstream", upstream)
+      const inputs = yield* rowsWritten(sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
         SELECT u.sub_group_key, NULL::uuid AS raw_id, p.id AS product_id, p.checksum
         FROM (SELECT DISTINCT sub_group_key, run_id FROM ccat_upstream WHERE status = 'COMPLETED') u
         JOIN data_product p ON p.run_id = u.run_id
-        WHERE p.product_type IN ('SCIENCE', 'INTERMEDIATE')`
+        WHERE p.product_type IN ('SCIENCE', 'INTERMEDIATE')`)
+      yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
     }
-    // Without statistics the planner guesses a few hundred rows for tables of millions.
-    yield* sql`ANALYZE ccat_step_input`
-    yield* sql`
+    const states = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_upstream_state ON COMMIT DROP AS
       SELECT sub_group_key,
         count(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)})::int AS in_flight,
         count(DISTINCT run_id) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS failed,
         (array_agg(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)} OR status IN ('FAILED', 'CANCELLED')))[1:5] AS run_ids
-      FROM ccat_upstream GROUP BY sub_group_key`
-    yield* sql`ANALYZE ccat_upstream_state`
+      FROM ccat_upstream GROUP BY sub_group_key`)
+    yield* analyzeIfLarge(sql, "ccat_upstream_state", states)
   })
+
+/**
+ * Clear what an earlier evaluation in the same transaction left (a preview evaluates every step
+ * in one) and set the step's planner settings, in one round trip: an incremental pass is mostly
+ * round trips. No parameters, so it goes as one simple-protocol query with several statements.
+ *
+ * Measured on a million packages (bench/gaps): JIT compilation took most of the time of the
+ * statements over these short-lived tables, and the sorts spilled to disk at the default
+ * work_mem. The statements over a few dirty sub-groups are meant to follow indexes (a scan's
+ * 500 keys to their packages); at the default random_page_cost of 4 (spinning disks) the
+ * planner scanned a 50k-row table instead of making 500 index probes; 1.1 is the usual value
+ * for SSDs and a cached working set. All settings end with the transaction.
+ */
+const prepareStep = (sql: SqlClient.SqlClient, dirtyOnly: boolean) =>
+  sql
+    .unsafe(
+      `DROP TABLE IF EXISTS pg_temp.ccat_dirty, pg_temp.ccat_upstream, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_decision, pg_temp.ccat_open, pg_temp.ccat_members;
+       SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)${dirtyOnly ? ", set_config('random_page_cost', '1.1', true)" : ""}`
+    )
+    .pipe(Effect.asVoid)
 
 /** ccat_upstream for every sub-group of a downstream step. */
 const buildUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
   Effect.gen(function* () {
     const { step, upstreamIds, ancestorIds } = e.target
-    yield* sql`
+    let rows = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_upstream ON COMMIT DROP AS
       SELECT s.sub_group_key, l.id AS run_id, l.status, s.id AS raw_id
       FROM (
@@ -165,18 +184,19 @@ const buildUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
         ORDER BY step_id, sub_group_key, id DESC
       ) l
       JOIN run_coverage c ON c.run_id = l.id
-      JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id`
+      JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id`)
     // Runs in flight further upstream hold the sub-groups they cover too: a rerun two steps
     // up will change this step's inputs once it has flowed through.
     if (ancestorIds.length > 0) {
-      yield* sql`
+      rows += yield* rowsWritten(sql`
         INSERT INTO ccat_upstream (sub_group_key, run_id, status, raw_id)
         SELECT s.sub_group_key, r.id, r.status, s.id
         FROM executed_reduction_step r
         JOIN run_coverage c ON c.run_id = r.id
         JOIN (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false })}) s ON s.id = c.raw_data_package_id
-        WHERE r.step_id IN ${sql.in(ancestorIds)} AND r.status IN ${sql.in(inFlight)}`
+        WHERE r.step_id IN ${sql.in(ancestorIds)} AND r.status IN ${sql.in(inFlight)}`)
     }
+    return rows
   })
 
 /**
@@ -189,7 +209,7 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
   Effect.gen(function* () {
     const { step, upstreamIds, ancestorIds } = e.target
     const feeding = [...upstreamIds, ...ancestorIds]
-    yield* sql`
+    const waiting = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_upstream ON COMMIT DROP AS
       WITH flying AS MATERIALIZED (
         SELECT id, status FROM executed_reduction_step WHERE status IN ${sql.in(inFlight)} AND step_id IN ${sql.in(feeding)}
@@ -201,20 +221,19 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
         archivedOnly: false,
         restrict: sql`raw_data_package.id IN (SELECT c2.raw_data_package_id FROM flying f2 JOIN run_coverage c2 ON c2.run_id = f2.id)`
       })}) s ON s.id = c.raw_data_package_id
-      WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)`
-    yield* sql`
+      WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)`)
+    const open = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_open ON COMMIT DROP AS
-      SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream`
-    const [open] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ccat_open`
-    if ((open?.n ?? 0) === 0) return
+      SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream`)
+    if (open === 0) return waiting
     const restrict = yield* membersOf(sql, e, "ccat_open")
-    yield* sql`
+    const members = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_members ON COMMIT DROP AS
       SELECT s.id, s.sub_group_key
       FROM (${keyedSelection(sql, e.selection, step.groupBy, { archivedOnly: false, restrict })}) s
-      WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_open)`
-    yield* sql`ANALYZE ccat_members`
-    yield* sql`
+      WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_open)`)
+    yield* analyzeIfLarge(sql, "ccat_members", members)
+    const settled = yield* rowsWritten(sql`
       INSERT INTO ccat_upstream (sub_group_key, run_id, status, raw_id)
       WITH pairs AS (
         SELECT DISTINCT r.step_id, r.sub_group_key
@@ -234,7 +253,8 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
       SELECT m.sub_group_key, l.id, l.status, m.id
       FROM latest l
       JOIN run_coverage c ON c.run_id = l.id
-      JOIN ccat_members m ON m.id = c.raw_data_package_id`
+      JOIN ccat_members m ON m.id = c.raw_data_package_id`)
+    return waiting + settled
   })
 
 /** Decide every sub-group of the step into ccat_decision. */
@@ -367,8 +387,9 @@ export const evaluateStep = (
     const sql = yield* SqlClient.SqlClient
     const memory = e.memory
     const dirtyOnly = memory?.mode === "incremental"
+    yield* prepareStep(sql, dirtyOnly)
     if (memory?.mode === "incremental") {
-      const dirty = yield* collectDirtySubGroups(sql, e.target, e.selection, memory.scope)
+      const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope)
       if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null }
     }
     yield* buildInputs(sql, e, dirtyOnly)
