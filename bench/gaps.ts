@@ -180,7 +180,7 @@ const statementLabel = (text: string): string => {
   if (temp !== null) return temp[1]!.replace(/^ccat_/, "")
   const insertTemp = /INSERT INTO (ccat_\w+)/.exec(text)
   if (insertTemp !== null) return `${insertTemp[1]!.replace(/^ccat_/, "")} (insert)`
-  if (/DROP TABLE IF EXISTS pg_temp\./.test(text)) return "drop"
+  if (/DROP TABLE IF EXISTS pg_temp\./.test(text)) return "prepare"
   if (/SELECT reason, count\(\*\)/.test(text)) return "counts"
   if (/INSERT INTO executed_reduction_step/.test(text)) return "insert runs"
   return text.replace(/\s+/g, " ").trim().slice(0, 40)
@@ -195,7 +195,7 @@ const statementLabel = (text: string): string => {
 export const breakdown = (timings: ReadonlyArray<StatementTiming>, stepNames: ReadonlyArray<string>, wallMs: number): ReadonlyArray<string> => {
   const steps: Array<{ name: string; total: number; parts: Map<string, number> }> = [{ name: "definitions", total: 0, parts: new Map() }]
   for (const t of timings) {
-    if (/DROP TABLE IF EXISTS pg_temp\.ccat_upstream/.test(t.text)) {
+    if (/DROP TABLE IF EXISTS pg_temp\.ccat_dirty/.test(t.text)) {
       steps.push({ name: stepNames[steps.length - 1] ?? `step ${steps.length}`, total: 0, parts: new Map() })
     }
     const step = steps[steps.length - 1]!
