@@ -2,6 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, TestClock } from "effect"
+import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -132,6 +133,28 @@ for (const backend of testBackends) {
           expect(incrementalSteps).toBeGreaterThan(30)
           const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
           expect(runs!.n).toBeGreaterThan(100)
+          // Both modes hash the same text: a run's input identity is the SHA-256 of its step's
+          // fingerprint and its inputs' ids and checksums, sorted by id (runtime.md §2),
+          // recomputed here from what the run recorded.
+          const recorded = yield* sql<{ id: string; fingerprint: string; input_identity: string; raw_id: string | null; product_id: string | null; checksum: string | null }>`
+            SELECT r.id, r.fingerprint, r.input_identity, i.raw_data_package_id::text AS raw_id, i.data_product_id::text AS product_id, i.checksum
+            FROM executed_reduction_step r JOIN run_input i ON i.run_id = r.id`
+          const byRun = new Map<string, { fingerprint: string; identity: string; raw: Array<[string, string]>; products: Array<[bigint, string]> }>()
+          for (const row of recorded) {
+            const run = byRun.get(row.id) ?? { fingerprint: row.fingerprint, identity: row.input_identity, raw: [], products: [] }
+            byRun.set(row.id, run)
+            if (row.raw_id !== null) run.raw.push([row.raw_id, `${row.raw_id}=${row.checksum ?? ""}`])
+            else run.products.push([BigInt(row.product_id!), `product:${row.product_id}=${row.checksum ?? ""}`])
+          }
+          for (const [id, run] of byRun) {
+            const lines = [
+              ...run.raw.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, line]) => line),
+              ...run.products.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, line]) => line)
+            ]
+            const expected = createHash("sha256").update(`${run.fingerprint}\n${lines.join("\n")}`, "utf8").digest("hex")
+            expect(run.identity, `run ${id}`).toBe(expected)
+          }
+          expect(byRun.size).toBe(runs!.n)
         })
       )
     })
