@@ -157,6 +157,37 @@ for (const backend of testBackends) {
           expect(byRun.size).toBe(runs!.n)
         })
       )
+
+      it.effect("decides the whole step when a quarter or more of its sub-groups changed, and counts it as the step's full evaluation", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const calibrate = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "calibrate")!
+          const stepId = calibrate(yield* evaluatePass({ remember: true })).stepId
+          // The scans of calibrate's sub-groups (it groups by scan), in key order.
+          const changeScans = (count: number, salt: string) => sql`
+            UPDATE raw_data_package SET checksum = md5(checksum || ${salt})
+            WHERE state = 'ARCHIVED' AND executed_obs_unit_id::text IN (
+              SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} ORDER BY sub_group_key LIMIT ${count})`
+          // One changed scan: only its sub-group is decided.
+          yield* changeScans(1, "one")
+          const few = yield* evaluatePass({ remember: true })
+          expect(calibrate(few).incremental).toBe(true)
+          expect(calibrate(few).decided).toBe(1)
+          // 40% of the step's scans changed: the whole step is decided.
+          const total = Object.values(calibrate(few).counts).reduce((n, k) => n + (k ?? 0), 0)
+          expect(total).toBeGreaterThanOrEqual(50)
+          yield* changeScans(Math.ceil(total * 0.4), "many")
+          yield* TestClock.adjust(Duration.minutes(1))
+          const expected = yield* previewPass({})
+          const many = yield* evaluatePass({ remember: true })
+          expect(calibrate(many).incremental).toBeUndefined()
+          expect(calibrate(many).decided).toBe(Object.values(calibrate(expected).counts).reduce((n, k) => n + (k ?? 0), 0))
+          expect(standing(many)).toEqual(standing(expected))
+          expect(many.created).toBe(expected.created)
+          const [memo] = yield* sql<{ full_at: Date }>`SELECT full_at FROM trigger_step_state WHERE step_id = ${stepId}`
+          expect(new Date(memo!.full_at).getTime()).toBe(many.at.getTime())
+        })
+      )
     })
   })
 }

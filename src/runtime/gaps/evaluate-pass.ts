@@ -108,6 +108,10 @@ const evaluateRemembering = (
     })
     // Cooldowns of sub-groups left alone still end when the memory says, unless that moment has
     // passed: then every sub-group in cooldown was dirty and this evaluation saw them all.
+    if (result.inFull) {
+      yield* remember(target, hash, { snapshot: world.snapshot, fullAt: now, dueAt: result.dueAt, counts: result.counts }, now)
+      return { ...result, use: "full" }
+    }
     const kept = use.cooldownsDue ? null : memo.dueAt
     const dueAt = kept === null ? result.dueAt : result.dueAt === null || kept < result.dueAt ? kept : result.dueAt
     yield* remember(target, hash, { snapshot: world.snapshot, fullAt: memo.fullAt, dueAt, counts: result.counts }, now)
@@ -154,7 +158,7 @@ const evaluatePipeline = (
         continue
       }
       if (inScope && Object.keys(result.counts).some((r) => unsettledReasons.has(r as ReasonCode))) unsettled = true
-      const { use, ...counted } = result
+      const { use, inFull: _inFull, ...counted } = result
       outcomes.push({
         ...base,
         ...(use === "incremental" ? { incremental: true } : {}),
