@@ -186,6 +186,19 @@ for (const backend of testBackends) {
           expect(many.created).toBe(expected.created)
           const [memo] = yield* sql<{ full_at: Date }>`SELECT full_at FROM trigger_step_state WHERE step_id = ${stepId}`
           expect(new Date(memo!.full_at).getTime()).toBe(many.at.getTime())
+          // Downstream, sub-groups that wait for upstream runs in flight cost nothing to decide:
+          // baseline stays incremental while the new calibrations run...
+          const baseline = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "baseline")!
+          expect(baseline(many).incremental).toBe(true)
+          expect(baseline(many).counts.WAITING_UPSTREAM ?? 0).toBeGreaterThanOrEqual(Math.ceil(total * 0.4))
+          // ...and is decided whole once they have completed and its inputs must be looked up.
+          yield* endRuns(1, "COMPLETED", 2001)
+          yield* TestClock.adjust(Duration.minutes(1))
+          const settledExpected = yield* previewPass({})
+          const settled = yield* evaluatePass({ remember: true })
+          expect(baseline(settled).incremental).toBeUndefined()
+          expect(standing(settled)).toEqual(standing(settledExpected))
+          expect(settled.created).toBe(settledExpected.created)
         })
       )
     })

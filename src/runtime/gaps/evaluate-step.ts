@@ -115,7 +115,7 @@ const membersOf = (sql: SqlClient.SqlClient, e: StepEvaluation, table: "ccat_dir
   })
 
 /** Create the input tables of one step, restricted to ccat_dirty's sub-groups when `dirtyOnly`. */
-const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean) =>
+const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean, openLimit: number) =>
   Effect.gen(function* () {
     const { step, upstreamIds } = e.target
     if (upstreamIds.length === 0) {
@@ -131,7 +131,8 @@ const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boo
       // Without statistics the planner guesses a few hundred sub-groups for tables of millions.
       yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
     } else {
-      const upstream = dirtyOnly ? yield* buildDirtyUpstream(sql, e) : yield* buildUpstream(sql, e)
+      const upstream = dirtyOnly ? yield* buildDirtyUpstream(sql, e, openLimit) : yield* buildUpstream(sql, e)
+      if (upstream === "whole-step") return "whole-step" as const
       yield* analyzeIfLarge(sql, "ccat_upstream", upstream)
       const inputs = yield* rowsWritten(sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
@@ -149,6 +150,7 @@ const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boo
         (array_agg(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)} OR status IN ('FAILED', 'CANCELLED')))[1:5] AS run_ids
       FROM ccat_upstream GROUP BY 1`)
     yield* analyzeIfLarge(sql, "ccat_upstream_state", states)
+    return "built" as const
   })
 
 /**
@@ -205,7 +207,7 @@ const buildUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
  * inputs. Then, for the rest ("open"), the latest run of every upstream sub-group that covers one
  * of their packages, with those packages: what the full evaluation reads for them.
  */
-const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
+const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, openLimit: number) =>
   Effect.gen(function* () {
     const { step, upstreamIds, ancestorIds } = e.target
     const feeding = [...upstreamIds, ...ancestorIds]
@@ -226,6 +228,7 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
       CREATE TEMP TABLE ccat_open ON COMMIT DROP AS
       SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream`)
     if (open === 0) return waiting
+    if (open >= openLimit) return "whole-step" as const
     const restrict = yield* membersOf(sql, e, "ccat_open")
     const members = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_members ON COMMIT DROP AS
@@ -391,25 +394,34 @@ export interface StepOutcomeCounts {
   readonly dueAt: Date | null
   /** How many sub-groups were decided: all of them, or the dirty ones. */
   readonly decided: number
-  /** Every sub-group was decided (asked for, or cheaper than the dirty ones alone: wholeStepIsCheaper). */
+  /** Every sub-group was decided (asked for, or cheaper than looking up the dirty ones: wholeStepFrom). */
   readonly inFull: boolean
 }
 
 /**
- * When a good share of a step's sub-groups is dirty, deciding the whole step costs less than
- * deciding the dirty ones: the lookups that make a few sub-groups cheap (index probes per
- * package and per upstream sub-group) lose to the full evaluation's scans and hash joins. At 1M
- * packages, after 500 new scans' baselines completed, the map step had 50 of its 80 sub-groups
- * dirty, each with ~12k inputs: 13-14 s as dirty sub-groups, against about 8 s for the whole
- * step. Steps with few sub-groups stay incremental: they are cheap either way.
+ * When a good share of a step's sub-groups needs its inputs looked up, deciding the whole step
+ * costs less: the lookups that make a few sub-groups cheap (index probes per package and per
+ * upstream sub-group) lose to the full evaluation's scans and hash joins. At 1M packages, after
+ * 500 new scans' baselines completed, the map step had 50 of its 80 sub-groups to look up, each
+ * with ~12k inputs: 13-14 s that way, against about 8 s for the whole step. Dirty sub-groups
+ * held by upstream work in flight do not count: they are decided from the runs in flight alone.
+ * Steps with few sub-groups stay incremental: they are cheap either way.
  */
 const fullFromShare = 0.25
 const fullFromSubGroups = 50
 
-const wholeStepIsCheaper = (dirty: number, remembered: Counts): boolean => {
+/** How many sub-groups to look up make the whole step cheaper (Infinity: never). */
+const wholeStepFrom = (remembered: Counts): number => {
   const total = Object.values(remembered).reduce((n, k) => n + (k ?? 0), 0)
-  return total >= fullFromSubGroups && dirty >= total * fullFromShare
+  return total >= fullFromSubGroups ? Math.max(1, Math.ceil(total * fullFromShare)) : Number.POSITIVE_INFINITY
 }
+
+/** Leave the dirty-sub-group evaluation: clear its tables and its planner setting. */
+const switchToWholeStep = (sql: SqlClient.SqlClient) =>
+  Effect.zipRight(
+    prepareStep(sql, false),
+    sql`SELECT set_config('random_page_cost', reset_val, true) FROM pg_settings WHERE name = 'random_page_cost'`
+  )
 
 /**
  * Decide the sub-groups of one step (every one, or with `memory.mode = "incremental"` the
@@ -425,15 +437,23 @@ export const evaluateStep = (
     const memory = e.memory
     let dirtyOnly = memory?.mode === "incremental"
     yield* prepareStep(sql, dirtyOnly)
+    let openLimit = Number.POSITIVE_INFINITY
     if (memory?.mode === "incremental") {
       const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope)
       if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
-      if (wholeStepIsCheaper(dirty, memory.counts)) {
+      openLimit = wholeStepFrom(memory.counts)
+      // A step reading raw data looks up every dirty sub-group; a downstream step knows how
+      // many it must look up once the ones waiting for upstream runs are set aside.
+      if (e.target.upstreamIds.length === 0 && dirty >= openLimit) {
         dirtyOnly = false
-        yield* sql`SELECT set_config('random_page_cost', reset_val, true) FROM pg_settings WHERE name = 'random_page_cost'`
+        yield* switchToWholeStep(sql)
       }
     }
-    yield* buildInputs(sql, e, dirtyOnly)
+    if ((yield* buildInputs(sql, e, dirtyOnly, openLimit)) === "whole-step") {
+      dirtyOnly = false
+      yield* switchToWholeStep(sql)
+      yield* buildInputs(sql, e, false, Number.POSITIVE_INFINITY)
+    }
     yield* decide(sql, e, dirtyOnly)
     const countRows = yield* sql<{ reason: ReasonCode; n: number; due_at: Date | null }>`
       SELECT reason, count(*)::int AS n, min(cooldown_until) FILTER (WHERE reason = 'COOLDOWN') AS due_at
