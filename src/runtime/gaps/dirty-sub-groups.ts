@@ -14,10 +14,10 @@ import { writtenSince } from "./step-memo.ts"
  *   - a raw package changed that is keyed to it by this step's group_by, whether or not the
  *     package is in the selection now (one that just left it, say by leaving the archive,
  *     leaves the sub-group it was in), or that a run of this step covers (the sub-group it
- *     belonged to before). Only
- *     a package that existed at `since` can be covered by a run the run events do not already
- *     name: whoever created a run over a newer package saw it, so came after `since` too
- *     (migration 6). New packages skip that lookup, a random index probe each;
+ *     belonged to before). Only a package that existed at `since` can be covered by a run the
+ *     run events do not already name: whoever created a run over a newer package saw it, so
+ *     came after `since` too (migration 6). New packages skip that lookup, a random index
+ *     probe each;
  *   - a run of this step in it changed (created, started, finished, cancelled, retried: every
  *     change writes a run event);
  *   - a run of an upstream or ancestor step changed that covers one of its packages;

@@ -106,12 +106,13 @@ const evaluateRemembering = (
       ...evaluation,
       memory: { mode: "incremental", scope: { since: memo.snapshot, cooldownsDue: use.cooldownsDue }, counts: memo.counts }
     })
-    // Cooldowns of sub-groups left alone still end when the memory says, unless that moment has
-    // passed: then every sub-group in cooldown was dirty and this evaluation saw them all.
+    // Deciding the whole step was cheaper than its dirty sub-groups: that was its full evaluation.
     if (result.inFull) {
       yield* remember(target, hash, { snapshot: world.snapshot, fullAt: now, dueAt: result.dueAt, counts: result.counts }, now)
       return { ...result, use: "full" }
     }
+    // Cooldowns of sub-groups left alone still end when the memory says, unless that moment has
+    // passed: then every sub-group in cooldown was dirty and this evaluation saw them all.
     const kept = use.cooldownsDue ? null : memo.dueAt
     const dueAt = kept === null ? result.dueAt : result.dueAt === null || kept < result.dueAt ? kept : result.dueAt
     yield* remember(target, hash, { snapshot: world.snapshot, fullAt: memo.fullAt, dueAt, counts: result.counts }, now)

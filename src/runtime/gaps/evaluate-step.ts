@@ -5,7 +5,7 @@ import { inFlightStatuses } from "../execution/run-status.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { collectDirtySubGroups, type DirtyScope } from "./dirty-sub-groups.ts"
 import { isCreateReason, type ReasonCode } from "./reasons.ts"
-import { buildInputs, byteOrder, prepareStep } from "./step-inputs.ts"
+import { buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
 import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
 
@@ -24,7 +24,7 @@ import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub
  *
  * The trigger loop evaluates incrementally (step-memo.ts): `ccat_dirty` (dirty-sub-groups.ts)
  * then holds the sub-groups that can have changed, and every statement is restricted to them,
- * unless deciding the whole step is cheaper (wholeStepFrom).
+ * unless deciding the whole step is cheaper (lookUpAtMost).
  */
 
 const inFlight = inFlightStatuses
@@ -200,7 +200,7 @@ export interface StepOutcomeCounts {
   readonly dueAt: Date | null
   /** How many sub-groups were decided: all of them, or the dirty ones. */
   readonly decided: number
-  /** Every sub-group was decided (asked for, or cheaper than looking up the dirty ones: wholeStepFrom). */
+  /** Every sub-group was decided (asked for, or cheaper than looking up the dirty ones: lookUpAtMost). */
   readonly inFull: boolean
 }
 
@@ -219,10 +219,10 @@ const analyzeAfterRuns = 10_000
 const fullFromShare = 0.25
 const fullFromSubGroups = 50
 
-/** How many sub-groups to look up make the whole step cheaper (Infinity: never). */
-const wholeStepFrom = (remembered: Counts): number => {
+/** The most sub-groups worth looking up one by one; above it the whole step is cheaper (Infinity: never). */
+const lookUpAtMost = (remembered: Counts): number => {
   const total = Object.values(remembered).reduce((n, k) => n + (k ?? 0), 0)
-  return total >= fullFromSubGroups ? Math.max(1, Math.ceil(total * fullFromShare)) : Number.POSITIVE_INFINITY
+  return total >= fullFromSubGroups ? Math.ceil(total * fullFromShare) - 1 : Number.POSITIVE_INFINITY
 }
 
 /** Leave the dirty-sub-group evaluation: clear its tables and its planner setting. */
@@ -246,22 +246,16 @@ export const evaluateStep = (
     const memory = e.memory
     let dirtyOnly = memory?.mode === "incremental"
     yield* prepareStep(sql, dirtyOnly)
-    let openLimit = Number.POSITIVE_INFINITY
+    let only: DirtyInputs | null = null
     if (memory?.mode === "incremental") {
       const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope)
       if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
-      openLimit = wholeStepFrom(memory.counts)
-      // A step reading raw data looks up every dirty sub-group; a downstream step knows how
-      // many it must look up once the ones waiting for upstream runs are set aside.
-      if (e.target.upstreamIds.length === 0 && dirty >= openLimit) {
-        dirtyOnly = false
-        yield* switchToWholeStep(sql)
-      }
+      only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts) }
     }
-    if ((yield* buildInputs(sql, e, dirtyOnly, openLimit)) === "whole-step") {
+    if ((yield* buildInputs(sql, e, only)) === "whole-step") {
       dirtyOnly = false
       yield* switchToWholeStep(sql)
-      yield* buildInputs(sql, e, false, Number.POSITIVE_INFINITY)
+      yield* buildInputs(sql, e, null)
     }
     yield* decide(sql, e, dirtyOnly)
     const countRows = yield* sql<{ reason: ReasonCode; n: number; due_at: Date | null }>`

@@ -56,12 +56,25 @@ const membersOf = (sql: SqlClient.SqlClient, e: StepEvaluation, table: "ccat_dir
     )
   })
 
-/** Create the input tables of one step, restricted to ccat_dirty's sub-groups when `dirtyOnly`. */
-export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean, openLimit: number) =>
+/**
+ * Which sub-groups to build the inputs of: `null` for all of them, or ccat_dirty's (`dirty` of
+ * them). `lookUpAtMost`: when more sub-groups than this need their inputs looked up, the whole
+ * step is cheaper to evaluate, and buildInputs answers "whole-step" without building.
+ */
+export interface DirtyInputs {
+  readonly dirty: number
+  readonly lookUpAtMost: number
+}
+
+/** Create the input tables of one step, for every sub-group or for the dirty ones. */
+export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: DirtyInputs | null) =>
   Effect.gen(function* () {
     const { step, upstreamIds } = e.target
+    const dirtyOnly = only !== null
     if (upstreamIds.length === 0) {
-      // A step that reads raw data: its inputs are the ARCHIVED packages of the selection.
+      // A step that reads raw data: its inputs are the ARCHIVED packages of the selection, and
+      // every dirty sub-group has them looked up.
+      if (only !== null && only.dirty > only.lookUpAtMost) return "whole-step" as const
       const restrict = dirtyOnly ? yield* membersOf(sql, e, "ccat_dirty") : undefined
       const onlyDirty = dirtyOnly ? sql`WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)` : sql``
       yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
@@ -73,7 +86,7 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOn
       // Without statistics the planner guesses a few hundred sub-groups for tables of millions.
       yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
     } else {
-      const upstream = dirtyOnly ? yield* buildDirtyUpstream(sql, e, openLimit) : yield* buildUpstream(sql, e)
+      const upstream = only !== null ? yield* buildDirtyUpstream(sql, e, only.lookUpAtMost) : yield* buildUpstream(sql, e)
       if (upstream === "whole-step") return "whole-step" as const
       yield* analyzeIfLarge(sql, "ccat_upstream", upstream)
       const inputs = yield* rowsWritten(sql`
@@ -149,7 +162,7 @@ const buildUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
  * inputs. Then, for the rest ("open"), the latest run of every upstream sub-group that covers one
  * of their packages, with those packages: what the full evaluation reads for them.
  */
-const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, openLimit: number) =>
+const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, lookUpAtMost: number) =>
   Effect.gen(function* () {
     const { step, upstreamIds, ancestorIds } = e.target
     const feeding = [...upstreamIds, ...ancestorIds]
@@ -170,7 +183,7 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, openLim
       CREATE TEMP TABLE ccat_open ON COMMIT DROP AS
       SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream`)
     if (open === 0) return waiting
-    if (open >= openLimit) return "whole-step" as const
+    if (open > lookUpAtMost) return "whole-step" as const
     const restrict = yield* membersOf(sql, e, "ccat_open")
     const members = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_members ON COMMIT DROP AS
