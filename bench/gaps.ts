@@ -192,7 +192,7 @@ const statementLabel = (text: string): string => {
  * the first step read the applied definitions. Time outside statements (BEGIN/COMMIT, the pool,
  * JavaScript) is reported as "outside SQL".
  */
-export const breakdown = (timings: ReadonlyArray<StatementTiming>, stepNames: ReadonlyArray<string>, wallMs: number): ReadonlyArray<string> => {
+const breakdown = (timings: ReadonlyArray<StatementTiming>, stepNames: ReadonlyArray<string>, wallMs: number): ReadonlyArray<string> => {
   const steps: Array<{ name: string; total: number; parts: Map<string, number> }> = [{ name: "definitions", total: 0, parts: new Map() }]
   for (const t of timings) {
     if (/DROP TABLE IF EXISTS pg_temp\.ccat_dirty/.test(t.text)) {
@@ -297,7 +297,7 @@ const seedCatalog = Effect.gen(function* () {
 })
 
 /** Scans `from .. from+count-1` and their two packages each: two set-based statements. */
-export const seedScans = (from: number, count: number) =>
+const seedScans = (from: number, count: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const last = from + count - 1
@@ -432,14 +432,14 @@ const timed = (options: PassOptions): Effect.Effect<TimedPass, unknown, SqlClien
   })
 
 /** A full evaluation of every step, as `ccat plan` and the periodic reconciliation do it. */
-export const timedPass = timed({ actor: "bench" })
+const timedPass = timed({ actor: "bench" })
 
 /**
  * The trigger loop's pass: remembering, so it evaluates only the sub-groups that changed. The
  * full-pass interval is a day here so every timed pass is incremental; what the periodic full
  * evaluation costs is the full pass above.
  */
-export const timedLoopPass = timed({ actor: "bench", remember: true, fullEvery: Duration.hours(24) })
+const timedLoopPass = timed({ actor: "bench", remember: true, fullEvery: Duration.hours(24) })
 
 /** Every PENDING run completes with one SCIENCE product and an event, as the collect loop would. */
 const completePending = Effect.gen(function* () {
@@ -466,7 +466,7 @@ const completePending = Effect.gen(function* () {
 })
 
 /** Complete and pass until a pass creates nothing and nothing is pending; returns the passes run. */
-export const settle = (label: string, verbose: boolean, passOnce: Effect.Effect<TimedPass, unknown, SqlClient.SqlClient> = timedPass) =>
+const settle = (label: string, verbose: boolean, passOnce: Effect.Effect<TimedPass, unknown, SqlClient.SqlClient> = timedPass) =>
   Effect.gen(function* () {
     for (let i = 1; i <= MAX_SETTLE_PASSES; i++) {
       const completed = yield* completePending
