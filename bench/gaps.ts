@@ -19,7 +19,9 @@
  *
  * Each size runs in its own child process (so maxRSS is per size) against its own database
  * `ccat_bench_<random>`, dropped at the end even when the run fails or is interrupted (unless
- * `--keep`). `--explain-ms <ms>` loads auto_explain in the bench database: the plans (with
+ * `--keep`). `--resume <database>` times a database kept that way again, without seeding it or
+ * its first pass: it is migrated, settled, then timed (a few minutes at 1M instead of about 15).
+ * `--explain-ms <ms>` loads auto_explain in the bench database: the plans (with
  * ANALYZE) of statements slower than that go to the server log. The server is
  * CCAT_BENCH_POSTGRES_URL, else CCAT_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres.
  *
@@ -64,6 +66,8 @@ interface Options {
   readonly sizes: ReadonlyArray<number>
   readonly explainMs: number | null
   readonly keep: boolean
+  /** A database kept with `--keep` to time again, instead of a fresh one per size. */
+  readonly resume: string | null
 }
 
 const argValue = (flag: string): string | undefined => {
@@ -89,7 +93,12 @@ const parseOptions = (): Options => {
   const sizesText = argValue("--sizes") ?? process.env.CCAT_BENCH_SIZES
   const sizes = sizesText === undefined || sizesText.trim() === "" ? DEFAULT_SIZES : sizesText.split(",").filter((s) => s.trim() !== "").map(parseCount)
   const explain = argValue("--explain-ms")
-  return { sizes, explainMs: explain === undefined ? null : Number(explain), keep: process.argv.includes("--keep") }
+  const resume = argValue("--resume") ?? null
+  if (resume !== null && !/^ccat_bench_[0-9a-f]+$/.test(resume)) {
+    throw new Error(`bench/gaps: --resume takes a database kept by --keep (ccat_bench_<hex>), got ${JSON.stringify(resume)}`)
+  }
+  // A resumed database has the size it was seeded with; one child times it.
+  return { sizes: resume === null ? sizes : [0], explainMs: explain === undefined ? null : Number(explain), keep: process.argv.includes("--keep"), resume }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,25 +232,40 @@ const withAdmin = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>
     return yield* f(sql)
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1, applicationName: "ccat-bench-gaps" })), Effect.scoped, Effect.orDie)
 
+const databaseUrl = (name: string): string => {
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** Load auto_explain for the database's sessions (`--explain-ms`), or with `null` stop loading it. */
+const configureExplain = (name: string, explainMs: number | null) =>
+  withAdmin((sql) =>
+    explainMs === null
+      ? sql.unsafe(`ALTER DATABASE ${name} RESET ALL`)
+      : Effect.all([
+          sql.unsafe(`ALTER DATABASE ${name} SET session_preload_libraries = 'auto_explain'`),
+          sql.unsafe(`ALTER DATABASE ${name} SET auto_explain.log_min_duration = '${Math.max(0, Math.round(explainMs))}ms'`),
+          sql.unsafe(`ALTER DATABASE ${name} SET auto_explain.log_analyze = on`),
+          sql.unsafe(`ALTER DATABASE ${name} SET auto_explain.log_buffers = on`)
+        ])
+  )
+
 const benchDatabase = (label: string, options: Options) =>
-  Effect.acquireRelease(
+  options.resume !== null
+    ? Effect.gen(function* () {
+        const name = options.resume!
+        yield* configureExplain(name, options.explainMs)
+        log(label, `resuming database ${name} (kept: drop it with DROP DATABASE ${name} WITH (FORCE))`)
+        return { name, url: databaseUrl(name) }
+      })
+    : Effect.acquireRelease(
     Effect.gen(function* () {
       const name = `ccat_bench_${randomBytes(6).toString("hex")}`
       yield* withAdmin((sql) => sql.unsafe(`CREATE DATABASE ${name}`))
-      if (options.explainMs !== null) {
-        yield* withAdmin((sql) =>
-          Effect.all([
-            sql.unsafe(`ALTER DATABASE ${name} SET session_preload_libraries = 'auto_explain'`),
-            sql.unsafe(`ALTER DATABASE ${name} SET auto_explain.log_min_duration = '${Math.max(0, Math.round(options.explainMs ?? 0))}ms'`),
-            sql.unsafe(`ALTER DATABASE ${name} SET auto_explain.log_analyze = on`),
-            sql.unsafe(`ALTER DATABASE ${name} SET auto_explain.log_buffers = on`)
-          ])
-        )
-      }
-      const url = new URL(adminUrl)
-      url.pathname = `/${name}`
+      if (options.explainMs !== null) yield* configureExplain(name, options.explainMs)
       log(label, `created database ${name}${options.explainMs !== null ? ` (auto_explain above ${options.explainMs} ms, plans in the server log)` : ""}`)
-      return { name, url: url.toString() }
+      return { name, url: databaseUrl(name) }
     }),
     ({ name }) =>
       options.keep
@@ -494,9 +518,12 @@ const analyze = Effect.gen(function* () {
 
 interface SizeResult {
   readonly size: number
-  readonly seedMs: number
-  readonly firstPassMs: number
-  readonly firstPassCreated: number
+  /** `1M`, or for a resumed database its package count. */
+  readonly label: string
+  /** Null when resumed (`--resume`): the database was seeded and first passed by an earlier run. */
+  readonly seedMs: number | null
+  readonly firstPassMs: number | null
+  readonly firstPassCreated: number | null
   readonly fullPassMs: ReadonlyArray<number>
   readonly incrementalMs: ReadonlyArray<number>
   readonly incrementalCreated: ReadonlyArray<number>
@@ -505,14 +532,14 @@ interface SizeResult {
   readonly peakHeap: number
   readonly maxRss: number
   readonly runs: number
+  readonly packages: number
   readonly databaseBytes: number
 }
 
-const measureSize = (size: number, label: string, stepNames: { current: ReadonlyArray<string> }) =>
+/** The archive of a fresh database: migrated, seeded, the pipeline applied and its first pass timed. */
+const seedAndFirstPass = (size: number, label: string) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const scans = size / 2
-
     memory.startPhase()
     yield* migrate
     const seedStart = performance.now()
@@ -529,7 +556,6 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     log(label, `seed + VACUUM ANALYZE: ${ms(seedMs)} (${fmt(scans)} scans over ${fmt(Math.ceil(scans / SCANS_PER_NIGHT))} nights, ${obsUnitCount} obs units); rss peak ${mib(memory.endPhase())}`)
 
     const { generation, steps } = yield* applyPipeline
-    stepNames.current = steps
     log(label, `applied the pipeline (generation ${generation}; steps ${steps.join(" → ")})`)
 
     // 1. The first pass: a run for every scan.
@@ -537,6 +563,32 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     const first = yield* timedPass
     log(label, `first pass: ${ms(first.ms)} — ${passSummaryLine(first.summary)}; rss peak ${mib(memory.endPhase())}`)
     for (const line of breakdown(first.timings, steps, first.ms)) log(label, `    ${line}`)
+    return { seedMs, firstPassMs: first.ms, firstPassCreated: first.summary.created, scans, steps }
+  })
+
+/**
+ * A database kept by an earlier run (`--resume`): migrated (new migrations apply), its scans
+ * counted so new ones continue the numbering, and the loop's memory cleared, so the measures
+ * below start where a fresh run's would.
+ */
+const resumeArchive = (label: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* migrate
+    const [row] = yield* sql<{ scans: number; packages: number }>`
+      SELECT (SELECT count(*)::int FROM executed_obs_unit) AS scans, (SELECT count(*)::int FROM raw_data_package) AS packages`
+    yield* sql`DELETE FROM trigger_sub_group_state`
+    yield* sql`DELETE FROM trigger_step_state`
+    const steps = compileSources([{ path: "bench.ccat", text: pipelineText }]).ir?.pipelines.flatMap((p) => p.steps.map((s) => s.name)) ?? []
+    log(label, `${fmt(row?.packages ?? 0)} packages, ${fmt(row?.scans ?? 0)} scans; migrated, loop memory cleared`)
+    return { seedMs: null, firstPassMs: null, firstPassCreated: null, scans: row?.scans ?? 0, steps }
+  })
+
+const measureSize = (size: number, label: string, stepNames: { current: ReadonlyArray<string> }, resume: boolean) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const { seedMs, firstPassMs, firstPassCreated, scans, steps } = resume ? yield* resumeArchive(label) : yield* seedAndFirstPass(size, label)
+    stepNames.current = steps
 
     // 2. Settle (complete everything, pass until nothing changes), then time passes with
     // nothing to do.
@@ -593,16 +645,18 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     log(label, `incremental pass median ${ms(median(incMs))} (min ${ms(Math.min(...incMs))}, max ${ms(Math.max(...incMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`)
     for (const line of breakdown(incMedian.timings, steps, incMedian.ms)) log(label, `    ${line}`)
 
-    const [counts] = yield* sql<{ runs: number; bytes: string }>`
-      SELECT (SELECT count(*)::int FROM executed_reduction_step) AS runs, pg_database_size(current_database())::text AS bytes`
+    const [counts] = yield* sql<{ runs: number; packages: number; bytes: string }>`
+      SELECT (SELECT count(*)::int FROM executed_reduction_step) AS runs, (SELECT count(*)::int FROM raw_data_package) AS packages,
+        pg_database_size(current_database())::text AS bytes`
     return {
       seedMs,
-      firstPassMs: first.ms,
-      firstPassCreated: first.summary.created,
+      firstPassMs,
+      firstPassCreated,
       fullPassMs: fullMs,
       incrementalMs: incMs,
       incrementalCreated: incremental.map((p) => p.summary.created),
       runs: counts?.runs ?? 0,
+      packages: counts?.packages ?? 0,
       databaseBytes: Number(counts?.bytes ?? 0)
     }
   })
@@ -610,19 +664,20 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
 const runSize = (size: number, options: Options): Effect.Effect<SizeResult, unknown> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const label = sizeLabel(size)
+      const label = options.resume === null ? sizeLabel(size) : "kept"
       const startRss = process.memoryUsage().rss
       const sampler = setInterval(() => memory.sample(), 20)
       sampler.unref()
       yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(sampler)))
       const db = yield* benchDatabase(label, options)
       const stepNames = { current: [] as ReadonlyArray<string> }
-      const measured = yield* measureSize(size, label, stepNames).pipe(
+      const measured = yield* measureSize(size, label, stepNames, options.resume !== null).pipe(
         Effect.provide(PgClient.layer({ url: Redacted.make(db.url), maxConnections: 4, applicationName: "ccat-bench-gaps" }))
       )
       memory.sample()
       const result: SizeResult = {
         size,
+        label: options.resume === null ? label : sizeLabel(measured.packages),
         ...measured,
         startRss,
         peakRss: memory.peakRss,
@@ -677,9 +732,9 @@ const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | 
     const full = median(r.fullPassMs)
     const inc = median(r.incrementalMs)
     return [
-      sizeLabel(size),
-      ms(r.seedMs),
-      ms(r.firstPassMs),
+      r.label,
+      r.seedMs === null ? "—" : ms(r.seedMs),
+      r.firstPassMs === null ? "—" : ms(r.firstPassMs),
       `${ms(full)} (${ms(Math.min(...r.fullPassMs))}–${ms(Math.max(...r.fullPassMs))})`,
       `${fmt(full / GOAL_FULL_MS, 2)}x`,
       `${ms(inc)} (${ms(Math.min(...r.incrementalMs))}–${ms(Math.max(...r.incrementalMs))})`,
@@ -700,7 +755,8 @@ const parentMain = async (options: Options): Promise<void> => {
   const versions = await Effect.runPromise(
     withAdmin((sql) => sql<{ v: string }>`SELECT current_setting('server_version') AS v`).pipe(Effect.map((rows) => rows[0]?.v ?? "?"))
   )
-  console.log(`bench/gaps: sizes ${options.sizes.map(sizeLabel).join(", ")} packages; ${RUNS} timed passes each; PostgreSQL ${versions}; node ${process.version}`)
+  const what = options.resume === null ? `sizes ${options.sizes.map(sizeLabel).join(", ")} packages` : `kept database ${options.resume}`
+  console.log(`bench/gaps: ${what}; ${RUNS} timed passes each; PostgreSQL ${versions}; node ${process.version}`)
   let interrupted = false
   // Ctrl-C reaches the child too, which drops its database; wait for it instead of exiting.
   process.on("SIGINT", () => {
