@@ -6,6 +6,7 @@ import type { StepToEvaluate } from "./applied-definitions.ts"
 import { collectDirtySubGroups, type DirtyScope } from "./dirty-sub-groups.ts"
 import { isCreateReason, type ReasonCode } from "./reasons.ts"
 import { buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
+import { rowsWritten } from "./rows-written.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
 import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
 
@@ -87,17 +88,18 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
   // The input identity hashes the step's fingerprint and its inputs sorted by id. One sort of
   // all inputs, consumed in order by a plain string_agg, gives the same text as an ordered
   // aggregate; the ordered aggregate sorted each sub-group apart (500k small sorts at 1M).
-  return sql`
+  const current = rowsWritten(sql`
+    CREATE TEMP TABLE ccat_current ON COMMIT DROP AS
+    SELECT sub_group_key, count(*)::int AS input_count,
+      encode(sha256(convert_to(${step.fingerprint} || E'\\n' || string_agg(item, E'\\n'), 'UTF8')), 'hex') AS identity
+    FROM (
+      SELECT sub_group_key${c} AS sub_group_key, coalesce(raw_id::text, 'product:' || product_id::text) || '=' || coalesce(checksum, '') AS item
+      FROM ccat_step_input ORDER BY 1, raw_id, product_id
+    ) ordered
+    GROUP BY sub_group_key`)
+  const decision = sql`
     CREATE TEMP TABLE ccat_decision ON COMMIT DROP AS
-    WITH cur AS (
-      SELECT sub_group_key, count(*)::int AS input_count,
-        encode(sha256(convert_to(${step.fingerprint} || E'\\n' || string_agg(item, E'\\n'), 'UTF8')), 'hex') AS identity
-      FROM (
-        SELECT sub_group_key${c} AS sub_group_key, coalesce(raw_id::text, 'product:' || product_id::text) || '=' || coalesce(checksum, '') AS item
-        FROM ccat_step_input ORDER BY 1, raw_id, product_id
-      ) ordered
-      GROUP BY sub_group_key
-    ),
+    WITH cur AS (SELECT * FROM ccat_current),
     -- Every sub-group with inputs or with upstream runs to wait for or report, in one join
     -- (a UNION of keys and two joins back cost a sort and two hash tables of 500k at 1M).
     universe AS (
@@ -106,9 +108,18 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
       FROM cur FULL JOIN ccat_upstream_state us ON us.sub_group_key = cur.sub_group_key
     ),
     latest AS (
-      SELECT DISTINCT ON (sub_group_key${c}) sub_group_key${c} AS sub_group_key, id, created_at, fingerprint, software_version, image, config
+      SELECT DISTINCT ON (sub_group_key${c}) sub_group_key${c} AS sub_group_key, id, created_at, fingerprint, input_identity, status
       FROM executed_reduction_step WHERE step_id = ${stepId} ${onlyDirty}
       ORDER BY sub_group_key${c}, id DESC
+    ),
+    -- In a settled step nearly every sub-group is what its latest run did (same inputs,
+    -- COMPLETED): then it is UP_TO_DATE, and only the others need every run with their identity
+    -- (\`same\`), which at 1M packages was a join and a grouping of 500k runs. A request needs
+    -- them all: whether a run of it exists (tagged) is in \`same\`.
+    checked AS MATERIALIZED (
+      SELECT u.*, latest.id AS latest_id, latest.created_at AS latest_created_at, latest.fingerprint AS latest_fingerprint,
+        ${e.request === null ? sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)` : sql`false`} AS latest_done
+      FROM universe u LEFT JOIN latest ON latest.sub_group_key = u.sub_group_key
     ),
     flying AS (
       SELECT sub_group_key, id, input_identity, request_tag FROM executed_reduction_step
@@ -120,44 +131,51 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
         bool_or(r.status = 'FAILED') AS failed,
         bool_or(r.status = 'CANCELLED') AS cancelled,
         bool_or(r.request_tag = ${tag}) AS tagged
-      FROM executed_reduction_step r JOIN cur ON r.sub_group_key = cur.sub_group_key AND r.input_identity = cur.identity
-      WHERE r.step_id = ${stepId}
+      -- In the column's own collation, so that run_identity leads to the few runs to look at.
+      FROM checked k JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key${dirtyOnly ? sql`` : sql` COLLATE "default"`} AND r.input_identity = k.identity
+      WHERE r.step_id = ${stepId} AND NOT k.latest_done
       GROUP BY 1
     ),
     decided AS (
-      SELECT u.sub_group_key, u.identity, coalesce(u.input_count, 0) AS input_count,
-        latest.id AS previous_run_id, flying.id AS in_flight_run_id,
-        CASE WHEN latest.id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
-          THEN latest.created_at + make_interval(secs => ${step.cooldownSeconds}::float8) END AS cooldown_until,
-        coalesce(u.in_flight, 0) AS upstream_in_flight, coalesce(u.failed, 0) AS upstream_failed,
-        coalesce(u.run_ids, ARRAY[]::bigint[]) AS upstream_run_ids,
+      SELECT k.sub_group_key, k.identity, coalesce(k.input_count, 0) AS input_count,
+        k.latest_id AS previous_run_id, flying.id AS in_flight_run_id,
+        CASE WHEN k.latest_id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
+          THEN k.latest_created_at + make_interval(secs => ${step.cooldownSeconds}::float8) END AS cooldown_until,
+        coalesce(k.in_flight, 0) AS upstream_in_flight, coalesce(k.failed, 0) AS upstream_failed,
+        coalesce(k.run_ids, ARRAY[]::bigint[]) AS upstream_run_ids,
         CASE
-          WHEN coalesce(u.in_flight, 0) > 0 THEN 'WAITING_UPSTREAM'
-          WHEN u.identity IS NULL THEN CASE WHEN coalesce(u.failed, 0) > 0 THEN 'FAILED_UPSTREAM' ELSE 'NO_INPUTS' END
+          WHEN coalesce(k.in_flight, 0) > 0 THEN 'WAITING_UPSTREAM'
+          WHEN k.identity IS NULL THEN CASE WHEN coalesce(k.failed, 0) > 0 THEN 'FAILED_UPSTREAM' ELSE 'NO_INPUTS' END
           -- A forced request whose run is not the one in flight gets its run after it.
           WHEN flying.id IS NOT NULL THEN
-            CASE WHEN flying.input_identity = u.identity AND NOT (${force}::boolean AND flying.request_tag <> ${tag}) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
+            CASE WHEN flying.input_identity = k.identity AND NOT (${force}::boolean AND flying.request_tag <> ${tag}) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
           WHEN ${force}::boolean AND NOT coalesce(same.tagged, false) THEN 'MANUAL'
-          WHEN same.completed THEN 'UP_TO_DATE'
+          WHEN k.latest_done OR same.completed THEN 'UP_TO_DATE'
           WHEN same.failed OR same.cancelled THEN
             CASE WHEN ${manual}::boolean AND NOT same.tagged THEN 'MANUAL' WHEN same.failed THEN 'FAILED_FINAL' ELSE 'CANCELLED' END
-          WHEN NOT ${manual}::boolean AND latest.id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
-            AND latest.created_at + make_interval(secs => ${step.cooldownSeconds}::float8) > ${e.now}::timestamptz THEN 'COOLDOWN'
-          WHEN latest.id IS NULL THEN ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
-          WHEN latest.fingerprint <> ${step.fingerprint} THEN
-            CASE WHEN latest.config <> ${jsonText(step.config)}::jsonb THEN 'CONFIG_CHANGED'
-                 WHEN latest.software_version <> ${step.software.version} OR latest.image <> ${step.software.image} THEN 'SOFTWARE_CHANGED'
+          WHEN NOT ${manual}::boolean AND k.latest_id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
+            AND k.latest_created_at + make_interval(secs => ${step.cooldownSeconds}::float8) > ${e.now}::timestamptz THEN 'COOLDOWN'
+          WHEN k.latest_id IS NULL THEN ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
+          -- Which part of the definition changed: read from the latest run only when it differs.
+          WHEN k.latest_fingerprint <> ${step.fingerprint} THEN (
+            SELECT CASE WHEN x.config <> ${jsonText(step.config)}::jsonb THEN 'CONFIG_CHANGED'
+                 WHEN x.software_version <> ${step.software.version} OR x.image <> ${step.software.image} THEN 'SOFTWARE_CHANGED'
                  ELSE 'DEFINITION_CHANGED' END
+            FROM executed_reduction_step x WHERE x.id = k.latest_id)
           ELSE ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
         END AS reason
-      FROM universe u
-      LEFT JOIN latest ON latest.sub_group_key = u.sub_group_key
-      LEFT JOIN flying ON flying.sub_group_key = u.sub_group_key
-      LEFT JOIN same ON same.sub_group_key = u.sub_group_key
+      FROM checked k
+      LEFT JOIN flying ON flying.sub_group_key = k.sub_group_key
+      LEFT JOIN same ON same.sub_group_key = k.sub_group_key
     )
     SELECT *, reason IN ('NEW_DATA', 'CONFIG_CHANGED', 'SOFTWARE_CHANGED', 'DEFINITION_CHANGED', 'UPSTREAM_CHANGED', 'MANUAL') AS creates,
       CASE WHEN reason = 'MANUAL' THEN ${tag} ELSE '' END AS request_tag
     FROM decided`
+  return Effect.gen(function* () {
+    const rows = yield* current
+    if (rows >= 1000) yield* sql`ANALYZE ccat_current`
+    yield* decision
+  })
 }
 
 /** Insert the runs ccat_decision calls for, with inputs, coverage and first event; returns how many. */

@@ -123,7 +123,7 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
 export const prepareStep = (sql: SqlClient.SqlClient, dirtyOnly: boolean) =>
   sql
     .unsafe(
-      `DROP TABLE IF EXISTS pg_temp.ccat_dirty, pg_temp.ccat_upstream, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_decision, pg_temp.ccat_open, pg_temp.ccat_members;
+      `DROP TABLE IF EXISTS pg_temp.ccat_dirty, pg_temp.ccat_upstream, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_current, pg_temp.ccat_decision, pg_temp.ccat_open, pg_temp.ccat_members;
        SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)${dirtyOnly ? ", set_config('random_page_cost', '1.1', true)" : ""}`
     )
     .pipe(Effect.asVoid)
