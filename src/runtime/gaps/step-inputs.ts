@@ -12,6 +12,7 @@ import { rowsWritten } from "./rows-written.ts"
  *   ccat_upstream        (downstream steps) the latest run of every upstream sub-group, with
  *                        each raw package it covers re-keyed by THIS step's group_by, and the
  *                        runs in flight of steps further upstream;
+ *   ccat_upstream_runs   (downstream steps) each of those runs once per sub-group;
  *   ccat_step_input      every input of every sub-group: the ARCHIVED raw packages of the
  *                        selection, or the SCIENCE and INTERMEDIATE products of the upstream
  *                        sub-groups whose latest run COMPLETED;
@@ -77,7 +78,11 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
       if (only !== null && only.dirty > only.lookUpAtMost) return "whole-step" as const
       const restrict = dirtyOnly ? yield* membersOf(sql, e, "ccat_dirty") : undefined
       const onlyDirty = dirtyOnly ? sql`WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)` : sql``
-      yield* sql`CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP`
+      // No upstream: both tables empty, in one round trip (no parameters: one simple-protocol query).
+      yield* sql.unsafe(
+        `CREATE TEMP TABLE ccat_upstream (sub_group_key text, run_id bigint, status text, raw_id uuid) ON COMMIT DROP;
+         CREATE TEMP TABLE ccat_upstream_state (sub_group_key text, in_flight int, failed int, run_ids bigint[]) ON COMMIT DROP`
+      )
       const inputs = yield* rowsWritten(sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
         SELECT s.sub_group_key, s.id AS raw_id, NULL::bigint AS product_id, s.checksum
@@ -89,22 +94,36 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
       const upstream = only !== null ? yield* buildDirtyUpstream(sql, e, only.lookUpAtMost) : yield* buildUpstream(sql, e)
       if (upstream === "whole-step") return "whole-step" as const
       yield* analyzeIfLarge(sql, "ccat_upstream", upstream)
+      // Each upstream run once per sub-group: the products to read and the runs to count.
+      const runs = yield* rowsWritten(sql`
+        CREATE TEMP TABLE ccat_upstream_runs ON COMMIT DROP AS
+        SELECT DISTINCT sub_group_key${byteOrder(sql, dirtyOnly)} AS sub_group_key, run_id, status FROM ccat_upstream`)
+      yield* analyzeIfLarge(sql, "ccat_upstream_runs", runs)
       const inputs = yield* rowsWritten(sql`
         CREATE TEMP TABLE ccat_step_input ON COMMIT DROP AS
         SELECT u.sub_group_key, NULL::uuid AS raw_id, p.id AS product_id, p.checksum
-        FROM (SELECT DISTINCT sub_group_key, run_id FROM ccat_upstream WHERE status = 'COMPLETED') u
+        FROM ccat_upstream_runs u
         JOIN data_product p ON p.run_id = u.run_id
-        WHERE p.product_type IN ('SCIENCE', 'INTERMEDIATE')`)
+        WHERE u.status = 'COMPLETED' AND p.product_type IN ('SCIENCE', 'INTERMEDIATE')`)
       yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
+      // Counted without DISTINCT aggregates (a sort per sub-group, 500k at 1M packages); the
+      // few run ids to report come from the runs that are not COMPLETED.
+      const states = yield* rowsWritten(sql`
+        CREATE TEMP TABLE ccat_upstream_state ON COMMIT DROP AS
+        WITH counts AS (
+          SELECT sub_group_key,
+            count(*) FILTER (WHERE status IN ${sql.in(inFlight)})::int AS in_flight,
+            count(*) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS failed
+          FROM ccat_upstream_runs GROUP BY 1
+        ),
+        reported AS (
+          SELECT sub_group_key, (array_agg(run_id ORDER BY run_id))[1:5] AS run_ids
+          FROM ccat_upstream_runs WHERE status <> 'COMPLETED' GROUP BY 1
+        )
+        SELECT c.sub_group_key, c.in_flight, c.failed, r.run_ids
+        FROM counts c LEFT JOIN reported r ON r.sub_group_key = c.sub_group_key`)
+      yield* analyzeIfLarge(sql, "ccat_upstream_state", states)
     }
-    const states = yield* rowsWritten(sql`
-      CREATE TEMP TABLE ccat_upstream_state ON COMMIT DROP AS
-      SELECT sub_group_key${byteOrder(sql, dirtyOnly)} AS sub_group_key,
-        count(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)})::int AS in_flight,
-        count(DISTINCT run_id) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS failed,
-        (array_agg(DISTINCT run_id) FILTER (WHERE status IN ${sql.in(inFlight)} OR status IN ('FAILED', 'CANCELLED')))[1:5] AS run_ids
-      FROM ccat_upstream GROUP BY 1`)
-    yield* analyzeIfLarge(sql, "ccat_upstream_state", states)
     return "built" as const
   })
 
@@ -123,7 +142,7 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
 export const prepareStep = (sql: SqlClient.SqlClient, dirtyOnly: boolean) =>
   sql
     .unsafe(
-      `DROP TABLE IF EXISTS pg_temp.ccat_dirty, pg_temp.ccat_upstream, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_current, pg_temp.ccat_decision, pg_temp.ccat_open, pg_temp.ccat_members;
+      `DROP TABLE IF EXISTS pg_temp.ccat_dirty, pg_temp.ccat_upstream, pg_temp.ccat_upstream_runs, pg_temp.ccat_step_input, pg_temp.ccat_upstream_state, pg_temp.ccat_current, pg_temp.ccat_decision, pg_temp.ccat_open, pg_temp.ccat_members;
        SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)${dirtyOnly ? ", set_config('random_page_cost', '1.1', true)" : ""}`
     )
     .pipe(Effect.asVoid)
