@@ -88,18 +88,24 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
   // The input identity hashes the step's fingerprint and its inputs sorted by id. One sort of
   // all inputs, consumed in order by a plain string_agg, gives the same text as an ordered
   // aggregate; the ordered aggregate sorted each sub-group apart (500k small sorts at 1M).
-  const current = rowsWritten(sql`
-    CREATE TEMP TABLE ccat_current ON COMMIT DROP AS
+  const identities = sql`
     SELECT sub_group_key, count(*)::int AS input_count,
       encode(sha256(convert_to(${step.fingerprint} || E'\\n' || string_agg(item, E'\\n'), 'UTF8')), 'hex') AS identity
     FROM (
       SELECT sub_group_key${c} AS sub_group_key, coalesce(raw_id::text, 'product:' || product_id::text) || '=' || coalesce(checksum, '') AS item
       FROM ccat_step_input ORDER BY 1, raw_id, product_id
     ) ordered
-    GROUP BY sub_group_key`)
+    GROUP BY sub_group_key`
+  // A full evaluation keeps the identities in a table of their own and analyses it: as a CTE
+  // the planner guessed 200 rows for 500k (at 1M packages), and sorts spilled to disk and
+  // merge joins followed. A few dirty sub-groups need no statistics, nor the round trip.
+  // Equally, the shortcut through the latest run (latest_done) pays off only over a whole
+  // step; for a few sub-groups the index leads to their runs directly.
+  const full = !dirtyOnly
+  const shortcut = full && e.request === null
   const decision = sql`
     CREATE TEMP TABLE ccat_decision ON COMMIT DROP AS
-    WITH cur AS (SELECT * FROM ccat_current),
+    WITH cur AS (${full ? sql`SELECT * FROM ccat_current` : identities}),
     -- Every sub-group with inputs or with upstream runs to wait for or report, in one join
     -- (a UNION of keys and two joins back cost a sort and two hash tables of 500k at 1M).
     universe AS (
@@ -118,7 +124,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
     -- them all: whether a run of it exists (tagged) is in \`same\`.
     checked AS MATERIALIZED (
       SELECT u.*, latest.id AS latest_id, latest.created_at AS latest_created_at, latest.fingerprint AS latest_fingerprint,
-        ${e.request === null ? sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)` : sql`false`} AS latest_done
+        ${shortcut ? sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)` : sql`false`} AS latest_done
       FROM universe u LEFT JOIN latest ON latest.sub_group_key = u.sub_group_key
     ),
     flying AS (
@@ -132,8 +138,8 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
         bool_or(r.status = 'CANCELLED') AS cancelled,
         bool_or(r.request_tag = ${tag}) AS tagged
       -- In the column's own collation, so that run_identity leads to the few runs to look at.
-      FROM checked k JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key${dirtyOnly ? sql`` : sql` COLLATE "default"`} AND r.input_identity = k.identity
-      WHERE r.step_id = ${stepId} AND NOT k.latest_done
+      FROM ${full ? sql`checked k` : sql`cur k`} JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key${full ? sql` COLLATE "default"` : sql``} AND r.input_identity = k.identity
+      WHERE r.step_id = ${stepId}${shortcut ? sql` AND NOT k.latest_done` : sql``}
       GROUP BY 1
     ),
     decided AS (
@@ -172,8 +178,10 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
       CASE WHEN reason = 'MANUAL' THEN ${tag} ELSE '' END AS request_tag
     FROM decided`
   return Effect.gen(function* () {
-    const rows = yield* current
-    if (rows >= 1000) yield* sql`ANALYZE ccat_current`
+    if (full) {
+      const rows = yield* rowsWritten(sql`CREATE TEMP TABLE ccat_current ON COMMIT DROP AS ${identities}`)
+      if (rows >= 1000) yield* sql`ANALYZE ccat_current`
+    }
     yield* decision
   })
 }
