@@ -142,6 +142,41 @@ for (const backend of testBackends) {
         })
       )
 
+      it.effect("the periodic full evaluations come one step per pass, the longest-waiting first, and the steps waiting go on incrementally", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const standing = (p: PassSummary) => p.steps.filter((s) => s.pipeline === "chai_standing")
+          const inFull = (p: PassSummary) =>
+            standing(p)
+              .filter((s) => s.status._tag === "Evaluated" && s.remembered !== true && s.incremental !== true)
+              .map((s) => s.step)
+          // No memory: every step is evaluated in full at once (there is nothing to go on from).
+          yield* sql`DELETE FROM trigger_step_state`
+          const start = yield* evaluatePass({ remember: true })
+          expect(inFull(start)).toEqual(["calibrate", "baseline", "map"])
+          // Past the interval (10 minutes by default) every step is due; one per pass catches up.
+          yield* TestClock.adjust(Duration.minutes(11))
+          const due = [yield* evaluatePass({ remember: true }), yield* evaluatePass({ remember: true }), yield* evaluatePass({ remember: true })]
+          expect(due.map(inFull)).toEqual([["calibrate"], ["baseline"], ["map"]])
+          // Meanwhile the others were left alone (nothing changed), with the counts they had.
+          expect(standing(due[0]!).filter((s) => s.step !== "calibrate").every((s) => s.remembered === true)).toBe(true)
+          expect(due.map((p) => standing(p).map((s) => s.counts))).toEqual(due.map(() => standing(start).map((s) => s.counts)))
+          expect(inFull(yield* evaluatePass({ remember: true }))).toEqual([])
+          // A step waiting its turn still takes new data at once, on its changed sub-groups.
+          yield* TestClock.adjust(Duration.minutes(11))
+          yield* seedMore({ scans: 1 })
+          const withData = yield* evaluatePass({ remember: true })
+          expect(inFull(withData)).toEqual(["calibrate"])
+          expect(standing(withData).filter((s) => s.step !== "calibrate").map((s) => s.incremental)).toEqual([true, true])
+          // Leave the world settled for the next test.
+          for (let n = 0; n < 6; n++) {
+            yield* completeInFlight
+            yield* TestClock.adjust(Duration.days(2))
+            if ((yield* evaluatePass({})).created === 0) break
+          }
+        })
+      )
+
       // PostgreSQL delivers NOTIFY, so a loop with an hour's interval wakes up at once. PGlite's
       // socket server does not pass notifications on: there the loop lives on its interval alone.
       const interval = backend === "postgres" ? Duration.hours(1) : Duration.seconds(1)

@@ -4,7 +4,7 @@ import type { IrWorkspace } from "../../compiler/ir.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError, type PipelineToEvaluate } from "./applied-definitions.ts"
 import { evaluateStep, type RequestScope, type StepDecision, type StepOutcomeCounts } from "./evaluate-step.ts"
 import { isCreateReason, unsettledReasons, type ReasonCode } from "./reasons.ts"
-import { defaultFullEvery, definitionHash, lockStep, memoUse, remember, worldSignals, type WorldSignals } from "./step-memo.ts"
+import { defaultFullEvery, definitionHash, lockStep, memoUse, reconcileNext, remember, worldSignals, type WorldSignals } from "./step-memo.ts"
 import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
 
 /*
@@ -88,13 +88,14 @@ type RememberingResult =
 const evaluateRemembering = (
   evaluation: Parameters<typeof evaluateStep>[0],
   world: WorldSignals,
-  fullEvery: Duration.Duration
+  fullEvery: Duration.Duration,
+  mayReconcile: boolean
 ): Effect.Effect<RememberingResult, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const { target, selection, now } = evaluation
     const hash = definitionHash(target, selection)
     yield* lockStep(target.stepId)
-    const use = yield* memoUse(target, hash, now, fullEvery)
+    const use = yield* memoUse(target, hash, now, fullEvery, mayReconcile)
     if (use._tag === "Unchanged") return { use: "unchanged", counts: use.memo.counts }
     if (use._tag === "Full") {
       const result = yield* evaluateStep({ ...evaluation, memory: { mode: "full" } })
@@ -123,7 +124,8 @@ const evaluatePipeline = (
   target: PipelineToEvaluate,
   now: Date,
   options: PassOptions,
-  world: WorldSignals | null
+  world: WorldSignals | null,
+  reconcile: number | null
 ): Effect.Effect<{ readonly outcomes: ReadonlyArray<StepOutcome>; readonly consumed: number | null }, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -152,7 +154,7 @@ const evaluatePipeline = (
       const evaluation = { target: target_, selection: target.selection, now, actor, request: scope }
       const remembering = world !== null && scope === null && options.explain === undefined
       const result = yield* sql.withTransaction(
-        remembering ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery) : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
+        remembering ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId) : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
       )
       if (result.use === "unchanged") {
         outcomes.push({ ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
@@ -185,11 +187,16 @@ export const evaluatePass = (
     const targets = yield* pipelinesToEvaluate(ir, options.location ?? null)
     // Taken before anything is inserted: this pass's own runs make the next pass look again.
     const world = options.remember === true ? yield* worldSignals : null
+    // Only continuous pipelines' steps are remembered (cron and manual ones run on requests).
+    const remembered = targets
+      .filter((t) => t.pipeline.trigger.mode === "continuous" && (options.only === undefined || options.only.pipeline === t.pipeline.name))
+      .flatMap((t) => t.steps.filter((s) => options.only?.step === undefined || options.only.step === s.step.name).map((s) => s.stepId))
+    const reconcile = world === null ? null : yield* reconcileNext(remembered, now, options.fullEvery ?? defaultFullEvery)
     const steps: Array<StepOutcome> = []
     const consumedRequests: Array<number> = []
     for (const target of targets) {
       if (options.only !== undefined && options.only.pipeline !== target.pipeline.name) continue
-      const { outcomes, consumed } = yield* evaluatePipeline(target, now, options, world)
+      const { outcomes, consumed } = yield* evaluatePipeline(target, now, options, world, reconcile)
       steps.push(...outcomes)
       if (consumed !== null) consumedRequests.push(consumed)
     }

@@ -15,7 +15,8 @@ import type { ReasonCode } from "./reasons.ts"
  *   - evaluates every sub-group ("full") when there is no memory of the step, its definition,
  *     selection or upstream steps changed, or its last full evaluation is older than
  *     `CCAT_FULL_PASS_INTERVAL`: the reconciliation that catches what the signals do not see (a source
- *     renamed, an obs unit moved to another line).
+ *     renamed, an obs unit moved to another line). Of the steps due for that, one per pass
+ *     (reconcileNext), so that the reconciliations of a large archive are spread over passes.
  * Requests, previews (`ccat plan`, `ccat why`) and explicit passes always evaluate in full and
  * remember nothing.
  *
@@ -73,23 +74,29 @@ export type MemoUse =
 
 /**
  * Read the step's memory and decide how to evaluate it. Run it inside the step's transaction,
- * after `lockStep`: another instance may have evaluated the step a moment ago.
+ * after `lockStep`: another instance may have evaluated the step a moment ago. A step without
+ * memory, or whose definition changed, is evaluated in full; one whose last full evaluation is
+ * older than `fullEvery` only when `mayReconcile` (reconcileNext chose it for this pass), else it
+ * waits for a later pass and goes on incrementally meanwhile.
  */
 export const memoUse = (
   target: StepToEvaluate,
   hash: string,
   now: Date,
-  fullEvery: Duration.Duration
+  fullEvery: Duration.Duration,
+  mayReconcile: boolean
 ): Effect.Effect<MemoUse, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const [row] = yield* sql<{ snapshot: string; full_at: Date; due_at: Date | null; counts: Counts }>`
       SELECT snapshot, full_at, due_at, counts FROM trigger_step_state
-      WHERE step_id = ${target.stepId} AND definition_hash = ${hash} AND full_at > ${new Date(now.getTime() - Duration.toMillis(fullEvery))}`
+      WHERE step_id = ${target.stepId} AND definition_hash = ${hash}`
     if (row === undefined) return { _tag: "Full" }
+    const fullAt = new Date(row.full_at)
+    if (mayReconcile && fullAt.getTime() <= now.getTime() - Duration.toMillis(fullEvery)) return { _tag: "Full" }
     const memo: StepMemo = {
       snapshot: row.snapshot,
-      fullAt: new Date(row.full_at),
+      fullAt,
       dueAt: row.due_at === null ? null : new Date(row.due_at),
       counts: row.counts
     }
@@ -100,6 +107,27 @@ export const memoUse = (
     if (changed?.changed !== true && !cooldownsDue) return { _tag: "Unchanged", memo }
     return { _tag: "Incremental", memo, cooldownsDue }
   })
+
+/**
+ * The one step (of `stepIds`) whose periodic full evaluation this pass makes: the one whose last
+ * full evaluation is oldest among those older than `fullEvery`, or none. One per pass, because at
+ * a million packages a step's full evaluation takes seconds (bench/gaps): were every step due in
+ * the same pass, as after a start, that pass would hold new data back for all of them together.
+ * Oldest first, so no step waits behind another that keeps coming due.
+ */
+export const reconcileNext = (
+  stepIds: ReadonlyArray<number>,
+  now: Date,
+  fullEvery: Duration.Duration
+): Effect.Effect<number | null, SqlError.SqlError, SqlClient.SqlClient> =>
+  stepIds.length === 0
+    ? Effect.succeed(null)
+    : Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ step_id: string }>`
+          SELECT step_id FROM trigger_step_state
+          WHERE step_id IN ${sql.in(stepIds)} AND full_at <= ${new Date(now.getTime() - Duration.toMillis(fullEvery))}
+          ORDER BY full_at, step_id LIMIT 1`.pipe(Effect.map((rows) => (rows[0] === undefined ? null : Number(rows[0].step_id))))
+      )
 
 /**
  * One evaluation of a step at a time across instances: the memory and the per-sub-group
