@@ -15,6 +15,8 @@ import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub
  * temporary tables: step-inputs.ts builds the inputs and upstream state of every sub-group
  * (or of the dirty ones), then
  *
+ *   ccat_current         (full evaluations) one row per sub-group with inputs: their count and
+ *                        input identity;
  *   ccat_decision        one row per sub-group: its input identity and the reason code,
  *
  * and one INSERT creates the runs, their inputs, coverage and first event. Nothing here loops
