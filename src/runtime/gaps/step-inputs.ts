@@ -187,16 +187,20 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, lookUpA
     const feeding = [...upstreamIds, ...ancestorIds]
     const waiting = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_upstream ON COMMIT DROP AS
+      -- The runs in flight with their coverage, once: joined twice (as here before), the planner,
+      -- which statistics tell that nothing is in flight, looked each run's packages up again for
+      -- every run in flight (500 x 1000 index probes on a resumed bench database).
       WITH flying AS MATERIALIZED (
-        SELECT id, status FROM executed_reduction_step WHERE status IN ${sql.in(inFlight)} AND step_id IN ${sql.in(feeding)}
+        SELECT r.id, r.status, c.raw_data_package_id
+        FROM executed_reduction_step r JOIN run_coverage c ON c.run_id = r.id
+        WHERE r.status IN ${sql.in(inFlight)} AND r.step_id IN ${sql.in(feeding)}
       )
       SELECT s.sub_group_key, f.id AS run_id, f.status, s.id AS raw_id
       FROM flying f
-      JOIN run_coverage c ON c.run_id = f.id
       JOIN (${keyedSelection(sql, e.selection, step.groupBy, {
         archivedOnly: false,
-        restrict: sql`raw_data_package.id IN (SELECT c2.raw_data_package_id FROM flying f2 JOIN run_coverage c2 ON c2.run_id = f2.id)`
-      })}) s ON s.id = c.raw_data_package_id
+        restrict: sql`raw_data_package.id IN (SELECT raw_data_package_id FROM flying)`
+      })}) s ON s.id = f.raw_data_package_id
       WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)`)
     const open = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_open ON COMMIT DROP AS
