@@ -80,12 +80,15 @@ const argValue = (flag: string): string | undefined => {
 }
 
 /** `10000`, `10k`, `1M`, `1_000_000`: a package count, rounded up to an even number (2 per scan). */
+/** A bad option: its message is all a person needs, so it is printed without a stack (exit 2). */
+class UsageError extends Error {}
+
 const parseCount = (text: string): number => {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim().replace(/_/g, ""))
-  if (m === null) throw new Error(`bench/gaps: not a package count: ${JSON.stringify(text)} (use e.g. 10000, 100k or 1M)`)
+  if (m === null) throw new UsageError(`bench/gaps: not a package count: ${JSON.stringify(text)} (use e.g. 10000, 100k or 1M)`)
   const unit = m[2]!.toLowerCase()
   const n = Math.round(Number(m[1]) * (unit === "k" ? 1_000 : unit === "m" ? 1_000_000 : 1))
-  if (n < 2) throw new Error(`bench/gaps: a size needs at least 2 packages, got ${text}`)
+  if (n < 2) throw new UsageError(`bench/gaps: a size needs at least 2 packages, got ${text}`)
   return n + (n % 2)
 }
 
@@ -95,7 +98,7 @@ const parseOptions = (): Options => {
   const explain = argValue("--explain-ms")
   const resume = argValue("--resume") ?? null
   if (resume !== null && !/^ccat_bench_[0-9a-f]+$/.test(resume)) {
-    throw new Error(`bench/gaps: --resume takes a database kept by --keep (ccat_bench_<hex>), got ${JSON.stringify(resume)}`)
+    throw new UsageError(`bench/gaps: --resume takes a database kept by --keep (ccat_bench_<hex>), got ${JSON.stringify(resume)}`)
   }
   // A resumed database has the size it was seeded with; one child times it.
   return { sizes: resume === null ? sizes : [0], explainMs: explain === undefined ? null : Number(explain), keep: process.argv.includes("--keep"), resume }
@@ -108,6 +111,8 @@ const parseOptions = (): Options => {
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const ms = (n: number): string => (n >= 10_000 ? `${fmt(n / 1000, 1)} s` : n >= 100 ? `${fmt(n)} ms` : `${fmt(n, 1)} ms`)
 const mib = (bytes: number): string => `${fmt(bytes / 1024 / 1024)} MiB`
+/** What a run is called in the log and the table: its size, or `kept` for a resumed database. */
+const runLabel = (size: number, options: { readonly resume: string | null }): string => (options.resume === null ? sizeLabel(size) : "kept")
 const sizeLabel = (n: number): string => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1_000 && n % 1_000 === 0 ? `${n / 1_000}k` : String(n))
 
 const median = (xs: ReadonlyArray<number>): number => {
@@ -664,7 +669,7 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
 const runSize = (size: number, options: Options): Effect.Effect<SizeResult, unknown> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const label = options.resume === null ? sizeLabel(size) : "kept"
+      const label = runLabel(size, options)
       const startRss = process.memoryUsage().rss
       const sampler = setInterval(() => memory.sample(), 20)
       sampler.unref()
@@ -720,15 +725,15 @@ const runChild = (size: number, options: Options): Promise<SizeResult | null> =>
       result = message as SizeResult
     })
     child.on("exit", (code, signal) => {
-      if (code !== 0) console.error(`bench/gaps: the ${sizeLabel(size)} run ended with ${signal ?? `exit code ${code}`}`)
+      if (code !== 0) console.error(`bench/gaps: the ${runLabel(size, options)} run ended with ${signal ?? `exit code ${code}`}`)
       resolve(result)
     })
   })
 
-const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | null; interrupted: boolean }>): void => {
+const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | null; interrupted: boolean }>, options: Options): void => {
   const header = ["size", "seed", "first pass", "full pass median", "full/5 s", "incremental median", "incr/300 ms", "peak RSS", "maxRSS", "peak heap"]
   const body = results.map(({ size, result: r, interrupted }) => {
-    if (r === null) return [sizeLabel(size), interrupted ? "interrupted" : "failed", "", "", "", "", "", "", "", ""]
+    if (r === null) return [runLabel(size, options), interrupted ? "interrupted" : "failed", "", "", "", "", "", "", "", ""]
     const full = median(r.fullPassMs)
     const inc = median(r.incrementalMs)
     return [
@@ -755,6 +760,17 @@ const parentMain = async (options: Options): Promise<void> => {
   const versions = await Effect.runPromise(
     withAdmin((sql) => sql<{ v: string }>`SELECT current_setting('server_version') AS v`).pipe(Effect.map((rows) => rows[0]?.v ?? "?"))
   )
+  if (options.resume !== null) {
+    const kept = await Effect.runPromise(
+      withAdmin((sql) => sql<{ name: string }>`SELECT datname AS name FROM pg_database WHERE datname LIKE 'ccat\_bench\_%' ORDER BY datname`)
+    )
+    if (!kept.some((d) => d.name === options.resume)) {
+      const list = kept.length === 0 ? "there is none (keep one with --keep)" : `kept ones: ${kept.map((d) => d.name).join(", ")}`
+      console.error(`bench/gaps: --resume ${options.resume}: no such database on ${new URL(adminUrl).host}; ${list}`)
+      process.exitCode = 2
+      return
+    }
+  }
   const what = options.resume === null ? `sizes ${options.sizes.map(sizeLabel).join(", ")} packages` : `kept database ${options.resume}`
   console.log(`bench/gaps: ${what}; ${RUNS} timed passes each; PostgreSQL ${versions}; node ${process.version}`)
   let interrupted = false
@@ -771,7 +787,7 @@ const parentMain = async (options: Options): Promise<void> => {
   console.log()
   console.log(`Trigger pass over the 3-step standing pipeline (calibrate, baseline per scan; map per source and line); ${RUNS} runs per measure; node ${process.version}`)
   console.log(`Goals (1M packages): full pass < ${ms(GOAL_FULL_MS)}, incremental pass (+1k packages) < ${GOAL_INCREMENTAL_MS} ms, memory flat in the archive size. Ratios are median / goal.`)
-  printTable(results)
+  printTable(results, options)
   if (results.some((r) => r.result === null)) process.exitCode = 1
 }
 
@@ -780,7 +796,15 @@ if (runMain) {
   if (childSize !== undefined) {
     childMain(Number(childSize), JSON.parse(process.env[OPTIONS_ENV] ?? "{}") as Options)
   } else {
-    parentMain(parseOptions()).catch((error: unknown) => {
+    let options: Options | undefined
+    try {
+      options = parseOptions()
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error
+      console.error(error.message)
+      process.exit(2)
+    }
+    parentMain(options).catch((error: unknown) => {
       console.error(error)
       process.exit(1)
     })

@@ -5,7 +5,7 @@ import { inFlightStatuses } from "../execution/run-status.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { collectDirtySubGroups, type DirtyScope } from "./dirty-sub-groups.ts"
 import { isCreateReason, type ReasonCode } from "./reasons.ts"
-import { buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
+import { analyzeIfLarge, buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
 import { rowsWritten } from "./rows-written.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
 import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
@@ -182,7 +182,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
   return Effect.gen(function* () {
     if (full) {
       const rows = yield* rowsWritten(sql`CREATE TEMP TABLE ccat_current ON COMMIT DROP AS ${identities}`)
-      if (rows >= 1000) yield* sql`ANALYZE ccat_current`
+      yield* analyzeIfLarge(sql, "ccat_current", rows)
     }
     yield* decision
   })

@@ -42,7 +42,7 @@ const maxLookedUpSubGroups = 5000
  */
 const analyzeFrom = 1000
 
-const analyzeIfLarge = (sql: SqlClient.SqlClient, table: string, rows: number) =>
+export const analyzeIfLarge = (sql: SqlClient.SqlClient, table: string, rows: number) =>
   rows >= analyzeFrom ? sql`ANALYZE ${sql(table)}`.pipe(Effect.asVoid) : Effect.void
 
 /** The dimension-value condition that leads to the packages of the sub-groups in `table`, if it is worth building. */
