@@ -523,7 +523,7 @@ const analyze = Effect.gen(function* () {
 
 interface SizeResult {
   readonly size: number
-  /** `1M`, or for a resumed database its package count. */
+  /** `1M`, or for a resumed database its package count when the timing began. */
   readonly label: string
   /** Null when resumed (`--resume`): the database was seeded and first passed by an earlier run. */
   readonly seedMs: number | null
@@ -537,6 +537,7 @@ interface SizeResult {
   readonly peakHeap: number
   readonly maxRss: number
   readonly runs: number
+  /** Packages when the timing began (a resumed database's own count). */
   readonly packages: number
   readonly databaseBytes: number
 }
@@ -568,7 +569,7 @@ const seedAndFirstPass = (size: number, label: string) =>
     const first = yield* timedPass
     log(label, `first pass: ${ms(first.ms)} — ${passSummaryLine(first.summary)}; rss peak ${mib(memory.endPhase())}`)
     for (const line of breakdown(first.timings, steps, first.ms)) log(label, `    ${line}`)
-    return { seedMs, firstPassMs: first.ms, firstPassCreated: first.summary.created, scans, steps }
+    return { seedMs, firstPassMs: first.ms, firstPassCreated: first.summary.created, scans, packages: size, steps }
   })
 
 /**
@@ -586,13 +587,13 @@ const resumeArchive = (label: string) =>
     yield* sql`DELETE FROM trigger_step_state`
     const steps = compileSources([{ path: "bench.ccat", text: pipelineText }]).ir?.pipelines.flatMap((p) => p.steps.map((s) => s.name)) ?? []
     log(label, `${fmt(row?.packages ?? 0)} packages, ${fmt(row?.scans ?? 0)} scans; migrated, loop memory cleared`)
-    return { seedMs: null, firstPassMs: null, firstPassCreated: null, scans: row?.scans ?? 0, steps }
+    return { seedMs: null, firstPassMs: null, firstPassCreated: null, scans: row?.scans ?? 0, packages: row?.packages ?? 0, steps }
   })
 
 const measureSize = (size: number, label: string, stepNames: { current: ReadonlyArray<string> }, resume: boolean) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const { seedMs, firstPassMs, firstPassCreated, scans, steps } = resume ? yield* resumeArchive(label) : yield* seedAndFirstPass(size, label)
+    const { seedMs, firstPassMs, firstPassCreated, scans, packages, steps } = resume ? yield* resumeArchive(label) : yield* seedAndFirstPass(size, label)
     stepNames.current = steps
 
     // 2. Settle (complete everything, pass until nothing changes), then time passes with
@@ -650,9 +651,8 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     log(label, `incremental pass median ${ms(median(incMs))} (min ${ms(Math.min(...incMs))}, max ${ms(Math.max(...incMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`)
     for (const line of breakdown(incMedian.timings, steps, incMedian.ms)) log(label, `    ${line}`)
 
-    const [counts] = yield* sql<{ runs: number; packages: number; bytes: string }>`
-      SELECT (SELECT count(*)::int FROM executed_reduction_step) AS runs, (SELECT count(*)::int FROM raw_data_package) AS packages,
-        pg_database_size(current_database())::text AS bytes`
+    const [counts] = yield* sql<{ runs: number; bytes: string }>`
+      SELECT (SELECT count(*)::int FROM executed_reduction_step) AS runs, pg_database_size(current_database())::text AS bytes`
     return {
       seedMs,
       firstPassMs,
@@ -661,7 +661,7 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
       incrementalMs: incMs,
       incrementalCreated: incremental.map((p) => p.summary.created),
       runs: counts?.runs ?? 0,
-      packages: counts?.packages ?? 0,
+      packages,
       databaseBytes: Number(counts?.bytes ?? 0)
     }
   })
