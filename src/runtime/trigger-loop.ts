@@ -10,7 +10,7 @@ import { triggerChannels, wakeOnNotify } from "./notifications.ts"
  * The trigger loop (runtime.md §2, §3): a pass every interval, and earlier when the database
  * says something changed (new or updated raw packages, a trigger request, a run that ended).
  * Level-triggered: a pass decides from the database alone (only what changed since the last one,
- * and everything every CCAT_FULL_PASS_INTERVAL), so a lost notification only delays work until
+ * and each step in full every CCAT_FULL_PASS_INTERVAL, one step per pass), so a lost notification only delays work until
  * the next interval, and a failing LISTEN connection is retried quietly.
  */
 
@@ -19,7 +19,7 @@ export interface TriggerLoopConfig {
   readonly interval: Duration.Duration
   /** `CCAT_LOCATION`: evaluate only pipelines at this processing location; all when unset. */
   readonly location: string | null
-  /** `CCAT_FULL_PASS_INTERVAL`: how often each step is still evaluated in full (between, only what changed). */
+  /** `CCAT_FULL_PASS_INTERVAL`: how often each step is still evaluated in full, one step per pass (between, only what changed). */
   readonly fullPassEvery?: Duration.Duration | undefined
 }
 
