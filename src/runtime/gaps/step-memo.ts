@@ -1,6 +1,6 @@
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Duration, Effect } from "effect"
-import { createHash } from "node:crypto"
+import { contentHash } from "../../compiler/canonical-json.ts"
 import type { IrFilter } from "../../compiler/ir.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import type { ReasonCode } from "./reasons.ts"
@@ -51,10 +51,14 @@ export const writtenSince = (sql: SqlClient.SqlClient, column: "change_xid" | "x
   return sql`${sql(column)} >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(${sql(column)}, ${since})`
 }
 
+/**
+ * What the memory of a step was made under. A content hash (canonical JSON without spans):
+ * `ccat plan` previews the compiled files against the memory the loop made from the applied
+ * definitions, which come back from jsonb with their keys in another order, and with the spans
+ * of wherever the files were when they were applied.
+ */
 export const definitionHash = (target: StepToEvaluate, selection: IrFilter | null): string =>
-  createHash("sha256")
-    .update(JSON.stringify([target.step.hash, selection, target.upstreamIds, target.ancestorIds]))
-    .digest("hex")
+  contentHash([target.step.hash, selection, target.upstreamIds, target.ancestorIds])
 
 export interface StepMemo {
   /** The snapshot the remembered pass started from. */
