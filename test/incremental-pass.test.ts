@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, TestClock } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Schedule, TestClock, TestServices } from "effect"
 import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -65,6 +65,14 @@ const touchPackages = (count: number, change: "checksum" | "unarchive", salt: nu
       WHERE id IN (SELECT id FROM raw_data_package WHERE state = 'ARCHIVED' ORDER BY md5(id::text || ${String(salt)}) LIMIT ${count})`
   })
 
+/** Everything the trigger loop remembers (step-memo.ts, sub-group-state.ts). */
+const loopMemory = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const steps = yield* sql`SELECT step_id, definition_hash, snapshot, evaluated_at, full_at, due_at, counts FROM trigger_step_state ORDER BY step_id`
+  const subGroups = yield* sql`SELECT step_id, sub_group_key, reason FROM trigger_sub_group_state ORDER BY step_id, sub_group_key`
+  return { steps, subGroups }
+})
+
 const standing = (summary: PassSummary) =>
   summary.steps.filter((s) => s.pipeline === "chai_standing").map((s) => ({ step: s.step, counts: s.counts }))
 
@@ -81,6 +89,7 @@ for (const backend of testBackends) {
           yield* TestClock.setTime(Date.parse("2026-12-01T00:00:00Z"))
           const random = generator(20261127)
           let incrementalSteps = 0
+          let previewStepsFromMemory = 0
           const done: Array<string> = []
           for (let round = 0; round < 30; round++) {
             // One or two changes, drawn from what happens in a running system.
@@ -121,16 +130,26 @@ for (const backend of testBackends) {
               }
             }
             const expected = yield* previewPass({})
-            const pass = yield* evaluatePass({ remember: true })
             const context = `round ${round}, after: ${done.slice(-3).join(", ")}`
+            // `ccat plan` and `ccat status` preview from the loop's memory, and leave it as it was.
+            const memoryBefore = yield* loopMemory
+            const fromMemory = yield* previewPass({ fromMemory: true })
+            expect(standing(fromMemory), context).toEqual(standing(expected))
+            expect(fromMemory.created, context).toBe(expected.created)
+            expect(yield* loopMemory, context).toEqual(memoryBefore)
+            for (const s of fromMemory.steps) {
+              if (s.incremental === true || s.remembered === true) previewStepsFromMemory++
+            }
+            const pass = yield* evaluatePass({ remember: true })
             expect(standing(pass), context).toEqual(standing(expected))
             expect(pass.created, context).toBe(expected.created)
             for (const s of pass.steps) {
               if (s.incremental === true) incrementalSteps++
             }
           }
-          // The comparison above means something only if most passes were incremental.
+          // The comparisons above mean something only if most passes were incremental.
           expect(incrementalSteps).toBeGreaterThan(30)
+          expect(previewStepsFromMemory).toBeGreaterThan(60)
           const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
           expect(runs!.n).toBeGreaterThan(100)
           // Both modes hash the same text: a run's input identity is the SHA-256 of its step's
@@ -201,6 +220,63 @@ for (const backend of testBackends) {
           expect(settled.created).toBe(settledExpected.created)
         })
       )
+
+      // Two sessions at once: PGlite serves one at a time (the preview would wait for the pool).
+      if (backend === "postgres") {
+        it.effect("a preview from memory that a loop pass overtakes evaluates the step again in full", () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            yield* endRuns(1, "COMPLETED", 3001)
+            yield* evaluatePass({ remember: true })
+            yield* seedMore({ scans: 1 })
+            // The run a loop pass would create for the new scan, and the preview too.
+            const explained = yield* previewPass({ only: { pipeline: "chai_standing", step: "calibrate" }, explain: {} })
+            const calibrate = explained.steps.find((x) => x.step === "calibrate")!
+            const fresh = calibrate.decisions!.filter((d) => d.creates)
+            expect(fresh.map((d) => d.reason)).toEqual(["NEW_DATA"])
+            // Another instance's pass, played by hand in its own session: it inserts that run and
+            // remembers the step, and commits only once the preview waits on its uncommitted run.
+            const inserted = yield* Deferred.make<void>()
+            const release = yield* Deferred.make<void>()
+            const otherPass = yield* sql
+              .withTransaction(
+                Effect.gen(function* () {
+                  yield* sql`
+                    WITH run AS (
+                      INSERT INTO executed_reduction_step (step_id, sub_group_key, input_identity, fingerprint, status, reason, software_version, image, config)
+                      SELECT step_id, ${fresh[0]!.subGroupKey}, ${fresh[0]!.inputIdentity}, fingerprint, 'PENDING', 'NEW_DATA', software_version, image, config
+                      FROM executed_reduction_step WHERE step_id = ${calibrate.stepId} ORDER BY id DESC LIMIT 1
+                      RETURNING id)
+                    INSERT INTO run_event (run_id, actor, from_status, to_status, reason) SELECT id, 'other', NULL, 'PENDING', 'NEW_DATA' FROM run`
+                  yield* sql`UPDATE trigger_step_state SET evaluated_at = evaluated_at + interval '1 second' WHERE step_id = ${calibrate.stepId}`
+                  yield* Deferred.succeed(inserted, undefined)
+                  yield* Deferred.await(release)
+                })
+              )
+              .pipe(Effect.fork)
+            yield* Deferred.await(inserted)
+            const preview = yield* Effect.fork(previewPass({ fromMemory: true }))
+            // Wait until the preview's insert of the same run waits for the other session.
+            yield* sql<{ n: number }>`
+              SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.pipe(
+              Effect.repeat({ until: ([row]) => (row?.n ?? 0) > 0, schedule: Schedule.spaced("20 millis") }),
+              Effect.timeout("20 seconds"),
+              // Real time for the polling: the test's clock stands still.
+              TestServices.provideLive
+            )
+            yield* Deferred.succeed(release, undefined)
+            yield* Fiber.join(otherPass)
+            const seen = yield* Fiber.join(preview)
+            // The memory it started from was overtaken: the step was evaluated again in full and
+            // finds the other pass's run in flight, as a full evaluation now does.
+            const previewed = seen.steps.find((x) => x.stepId === calibrate.stepId)!
+            expect(previewed.incremental).toBeUndefined()
+            expect(previewed.counts.NEW_DATA).toBeUndefined()
+            expect(previewed.counts.IN_FLIGHT).toBe(1)
+            expect(standing(seen)).toEqual(standing(yield* previewPass({})))
+          })
+        )
+      }
     })
   })
 }

@@ -11,7 +11,7 @@ import { planCommand } from "../src/cli/plan-command.ts"
 import { runCommand } from "../src/cli/run-command.ts"
 import { whyCommand } from "../src/cli/why-command.ts"
 import { compileSources } from "../src/compiler/compile.ts"
-import { seedDemo } from "../src/db/seed/index.ts"
+import { seedDemo, seedMore } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
@@ -190,6 +190,35 @@ for (const backend of testBackends) {
           const badStep = yield* ccat("run", "chai_standing", "--step", "mapp")
           expect(badStep.code).toBe(1)
           expect(badStep.stderr).toContain("no step `mapp` in pipeline `chai_standing` in the applied definitions; did you mean `map`?")
+        })
+      )
+
+      it.effect("plan starts from what the trigger loop remembers, decides what a full evaluation decides, and says so", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* evaluatePass({ remember: true })
+          yield* seedMore({ scans: 3 })
+          const memory = sql`
+            SELECT (SELECT json_agg(t ORDER BY step_id) FROM trigger_step_state t) AS steps,
+                   (SELECT count(*)::int FROM trigger_sub_group_state) AS sub_groups`
+          const before = { rows: yield* footprint, memory: yield* memory }
+          const plan = yield* ccat("plan", chai)
+          expect(plan.code).toBe(0)
+          expect(plan.stdout).toContain(
+            "From the trigger loop's memory: chai_standing.calibrate, chai_standing.baseline, chai_standing.map (only sub-groups changed since its last pass were decided again; `ccat plan --json` decides every one)."
+          )
+          // --json decides every sub-group: the text's counts are the same.
+          const json = yield* ccat("plan", chai, "--json")
+          expect(json.stdout).not.toContain("From the trigger loop's memory")
+          const document = JSON.parse(json.stdout) as { trigger: { runs: number; steps: Array<{ pipeline: string; step: string; counts: Record<string, number> }> } }
+          const calibrate = document.trigger.steps.find((s) => s.pipeline === "chai_standing" && s.step === "calibrate")!
+          expect(calibrate.counts.NEW_DATA).toBeGreaterThan(0)
+          for (const step of document.trigger.steps.filter((s) => s.pipeline === "chai_standing")) {
+            const line = plan.stdout.split("\n").find((l) => l.startsWith(`    ${step.step} `))!
+            for (const [reason, n] of Object.entries(step.counts)) expect(line, step.step).toContain(`${reason} ${n}`)
+          }
+          expect(plan.stdout).toMatch(new RegExp(`\\n${document.trigger.runs} runs? would be created\\.\\n`))
+          expect({ rows: yield* footprint, memory: yield* memory }).toEqual(before)
         })
       )
     })

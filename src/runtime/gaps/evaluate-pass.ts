@@ -4,7 +4,7 @@ import type { IrWorkspace } from "../../compiler/ir.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError, type PipelineToEvaluate } from "./applied-definitions.ts"
 import { evaluateStep, type RequestScope, type StepDecision, type StepOutcomeCounts } from "./evaluate-step.ts"
 import { isCreateReason, unsettledReasons, type ReasonCode } from "./reasons.ts"
-import { defaultFullEvery, definitionHash, lockStep, memoUse, reconcileNext, remember, worldSignals, type WorldSignals } from "./step-memo.ts"
+import { defaultFullEvery, definitionHash, lockStep, memoStill, memoUse, reconcileNext, remember, worldSignals, type WorldSignals } from "./step-memo.ts"
 import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
 
 /*
@@ -35,6 +35,14 @@ export interface PassOptions {
    * pass's decisions. For the trigger loop; previews and explicit passes evaluate everything.
    */
   readonly remember?: boolean | undefined
+  /**
+   * Start from what the trigger loop remembers and write nothing to it (step-memo.ts): a step
+   * unchanged since the loop's last pass reports the remembered counts, a changed one is decided
+   * on its changed sub-groups, as the loop's next pass would. For previews that report counts
+   * (`ccat plan`, `ccat status`): at a million packages they then cost what the loop's pass
+   * costs, not a full evaluation's seconds. No effect with `remember`, `explain` or a request.
+   */
+  readonly fromMemory?: boolean | undefined
   /** With `remember`: evaluate each step in full at least this often (default 10 minutes). */
   readonly fullEvery?: Duration.Duration | undefined
   /** Keep every decision of the evaluated steps (or of one step, or one sub-group of it), not only counts. */
@@ -120,6 +128,41 @@ const evaluateRemembering = (
     return { ...result, use: "incremental" }
   })
 
+/** The loop remembered the step again while a preview was reading its memory. */
+class MemoMoved extends Data.TaggedError("MemoMoved")<{}> {}
+
+/**
+ * A preview's evaluation of one step from the loop's memory (`fromMemory`), each attempt in its
+ * own transaction (a savepoint of the preview's). It takes no lock, so a loop pass is never held
+ * up by a preview; instead it checks that the memory it read is still the loop's after reading
+ * the per-sub-group decisions, and if the loop wrote meanwhile it evaluates the step in full.
+ * No memory of the step (or of its current definition): in full, as the loop would.
+ */
+const evaluateFromMemory = (
+  evaluation: Parameters<typeof evaluateStep>[0]
+): Effect.Effect<RememberingResult, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const { target, selection, now } = evaluation
+    const remembered = yield* sql
+      .withTransaction(
+        Effect.gen(function* () {
+          const use = yield* memoUse(target, definitionHash(target, selection), now, Duration.infinity, false)
+          if (use._tag === "Full") return null
+          if (use._tag === "Unchanged") return { use: "unchanged", counts: use.memo.counts } as const
+          const result = yield* evaluateStep({
+            ...evaluation,
+            memory: { mode: "incremental", scope: { since: use.memo.snapshot, cooldownsDue: use.cooldownsDue }, counts: use.memo.counts, readOnly: true }
+          })
+          if (!(yield* memoStill(target.stepId, use.memo))) return yield* new MemoMoved()
+          return { ...result, use: result.inFull ? ("full" as const) : ("incremental" as const) }
+        })
+      )
+      .pipe(Effect.catchTag("MemoMoved", () => Effect.succeed(null)))
+    if (remembered !== null) return remembered
+    return yield* sql.withTransaction(evaluateStep(evaluation)).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
+  })
+
 const evaluatePipeline = (
   target: PipelineToEvaluate,
   now: Date,
@@ -153,9 +196,14 @@ const evaluatePipeline = (
       const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
       const evaluation = { target: target_, selection: target.selection, now, actor, request: scope }
       const remembering = world !== null && scope === null && options.explain === undefined
-      const result = yield* sql.withTransaction(
-        remembering ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId) : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
-      )
+      const fromMemory = options.fromMemory === true && world === null && scope === null && options.explain === undefined
+      const result = fromMemory
+        ? yield* evaluateFromMemory(evaluation)
+        : yield* sql.withTransaction(
+            remembering
+              ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)
+              : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
+          )
       if (result.use === "unchanged") {
         outcomes.push({ ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
         continue

@@ -8,7 +8,7 @@ import { isCreateReason, type ReasonCode } from "./reasons.ts"
 import { analyzeIfLarge, buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
 import { rowsWritten } from "./rows-written.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
-import { forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
+import { dirtyDecisionCounts, forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
 
 /*
  * The gap of one step, decided in the database (runtime.md §2) over transaction-scoped
@@ -45,8 +45,11 @@ export interface RequestScope {
 export type StepMemory =
   /** Evaluate every sub-group and remember each decision. */
   | { readonly mode: "full" }
-  /** Evaluate the dirty sub-groups only; `counts` are the remembered ones of every sub-group. */
-  | { readonly mode: "incremental"; readonly scope: DirtyScope; readonly counts: Counts }
+  /**
+   * Evaluate the dirty sub-groups only; `counts` are the remembered ones of every sub-group.
+   * `readOnly`: leave the memory as it is (a preview that reads it without the step's lock).
+   */
+  | { readonly mode: "incremental"; readonly scope: DirtyScope; readonly counts: Counts; readonly readOnly?: boolean }
 
 export interface StepEvaluation {
   readonly target: StepToEvaluate
@@ -306,11 +309,12 @@ export const evaluateStep = (
     // on statistics that knew none of the 500k new runs. A sample costs well under a second.
     if ((created?.created ?? 0) >= analyzeAfterRuns) yield* sql`ANALYZE executed_reduction_step, run_coverage, run_input`
     let counts = decidedCounts
+    const readOnly = memory?.mode === "incremental" && memory.readOnly === true
     if (memory?.mode === "incremental" && dirtyOnly) {
-      const removed = yield* forgetDirtyDecisions(sql, e.target.stepId)
-      yield* rememberDecisions(sql, e.target.stepId)
+      const removed = readOnly ? yield* dirtyDecisionCounts(sql, e.target.stepId) : yield* forgetDirtyDecisions(sql, e.target.stepId)
+      if (!readOnly) yield* rememberDecisions(sql, e.target.stepId)
       counts = mergeCounts(memory.counts, removed, decidedCounts)
-    } else if (memory !== undefined) {
+    } else if (memory !== undefined && !readOnly) {
       yield* replaceDecisions(sql, e.target.stepId)
     }
     return {

@@ -62,6 +62,12 @@ export const renderPassSection = (summary: PassSummary, ir: IrWorkspace | null):
   }
   const total = summary.steps.reduce((n, s) => n + Object.entries(s.counts).reduce((m, [r, c]) => m + (isCreateReason(r) ? (c ?? 0) : 0), 0), 0)
   lines.push("", `${total} run${total === 1 ? "" : "s"} would be created.`)
+  const remembered = summary.steps.filter((s) => s.remembered === true || s.incremental === true).map((s) => `${s.pipeline}.${s.step}`)
+  if (remembered.length > 0) {
+    lines.push(
+      `From the trigger loop's memory: ${remembered.join(", ")} (only sub-groups changed since its last pass were decided again; \`ccat plan --json\` decides every one).`
+    )
+  }
   return lines.join("\n")
 }
 

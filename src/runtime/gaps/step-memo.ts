@@ -17,8 +17,10 @@ import type { ReasonCode } from "./reasons.ts"
  *     `CCAT_FULL_PASS_INTERVAL`: the reconciliation that catches what the signals do not see (a source
  *     renamed, an obs unit moved to another line). Of the steps due for that, one per pass
  *     (reconcileNext), so that the reconciliations of a large archive are spread over passes.
- * Requests, previews (`ccat plan`, `ccat why`) and explicit passes always evaluate in full and
- * remember nothing.
+ * Requests, explained previews (`ccat why`, `ccat plan --json`) and explicit passes evaluate in
+ * full and remember nothing. The previews that report counts (`ccat plan`, `ccat status`) start
+ * from this memory as the loop's next pass would, and write nothing to it (`fromMemory`,
+ * evaluate-pass.ts).
  *
  * "Since" is a database snapshot, not a counter: a row is new to a pass exactly when the
  * snapshot the previous pass started from did not see the transaction that wrote it, however
@@ -63,6 +65,8 @@ export const definitionHash = (target: StepToEvaluate, selection: IrFilter | nul
 export interface StepMemo {
   /** The snapshot the remembered pass started from. */
   readonly snapshot: string
+  /** When that pass evaluated the step: with the snapshot, which version of the memory this is. */
+  readonly evaluatedAt: Date
   readonly fullAt: Date
   /** When the earliest cooldown the step reported ends. */
   readonly dueAt: Date | null
@@ -92,14 +96,15 @@ export const memoUse = (
 ): Effect.Effect<MemoUse, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ snapshot: string; full_at: Date; due_at: Date | null; counts: Counts }>`
-      SELECT snapshot, full_at, due_at, counts FROM trigger_step_state
+    const [row] = yield* sql<{ snapshot: string; evaluated_at: Date; full_at: Date; due_at: Date | null; counts: Counts }>`
+      SELECT snapshot, evaluated_at, full_at, due_at, counts FROM trigger_step_state
       WHERE step_id = ${target.stepId} AND definition_hash = ${hash}`
     if (row === undefined) return { _tag: "Full" }
     const fullAt = new Date(row.full_at)
     if (mayReconcile && fullAt.getTime() <= now.getTime() - Duration.toMillis(fullEvery)) return { _tag: "Full" }
     const memo: StepMemo = {
       snapshot: row.snapshot,
+      evaluatedAt: new Date(row.evaluated_at),
       fullAt,
       dueAt: row.due_at === null ? null : new Date(row.due_at),
       counts: row.counts
@@ -134,6 +139,19 @@ export const reconcileNext = (
       )
 
 /**
+ * Whether the step's memory is still `memo`: no pass has remembered the step since it was read.
+ * For readers that do not take the step's lock (previews, evaluate-pass.ts): the loop writes the
+ * memory and the per-sub-group decisions in one transaction, so memory read before and found
+ * unchanged after reading the decisions means the decisions belonged to it.
+ */
+export const memoStill = (stepId: number, memo: StepMemo): Effect.Effect<boolean, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ same: boolean }>`
+      SELECT snapshot = ${memo.snapshot} AND evaluated_at = ${memo.evaluatedAt} AS same
+      FROM trigger_step_state WHERE step_id = ${stepId}`.pipe(Effect.map(([row]) => row?.same === true))
+  )
+
+/**
  * One evaluation of a step at a time across instances: the memory and the per-sub-group
  * decisions must describe one and the same evaluation. Held until the transaction ends.
  */
@@ -143,7 +161,7 @@ export const lockStep = (stepId: number): Effect.Effect<void, SqlError.SqlError,
 export const remember = (
   target: StepToEvaluate,
   hash: string,
-  memo: { readonly snapshot: string; readonly fullAt: Date; readonly dueAt: Date | null; readonly counts: Counts },
+  memo: Omit<StepMemo, "evaluatedAt">,
   now: Date
 ): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(

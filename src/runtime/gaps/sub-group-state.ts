@@ -46,6 +46,13 @@ export const forgetDirtyDecisions = (sql: SqlClient.SqlClient, stepId: number): 
     )
     SELECT reason, count(*)::int AS n FROM gone GROUP BY reason`.pipe(Effect.map((rows) => Object.fromEntries(rows.map((r) => [r.reason, r.n]))))
 
+/** The remembered reasons of the dirty sub-groups, left in place: forgetDirtyDecisions for a reader that writes nothing. */
+export const dirtyDecisionCounts = (sql: SqlClient.SqlClient, stepId: number): Effect.Effect<Counts, SqlError.SqlError> =>
+  sql<{ reason: string; n: number }>`
+    SELECT reason, count(*)::int AS n FROM trigger_sub_group_state
+    WHERE step_id = ${stepId} AND sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)
+    GROUP BY reason`.pipe(Effect.map((rows) => Object.fromEntries(rows.map((r) => [r.reason, r.n]))))
+
 /** After an incremental evaluation (and forgetDirtyDecisions): remember the dirty sub-groups' new decisions. */
 export const rememberDecisions = (sql: SqlClient.SqlClient, stepId: number): Effect.Effect<void, SqlError.SqlError> =>
   sql`

@@ -15,7 +15,8 @@ import { allStatuses } from "./run-row.ts"
  *
  * - **Gap**: the sub-groups that would get a run now, or will as soon as a cooldown or the run in
  *   flight allows: the create reasons plus COOLDOWN and AFTER_IN_FLIGHT of a read-only preview
- *   pass (previewPass: a real pass in a transaction that is rolled back, as `ccat plan` uses).
+ *   pass (previewPass: a real pass in a transaction that is rolled back, as `ccat plan` uses),
+ *   which starts from the trigger loop's memory as the loop's next pass would (`fromMemory`).
  *   A cron or manual pipeline without an open request is not evaluated: its gap is `null`.
  * - **Oldest waiting input**: chosen here, since the spec leaves it open, as the oldest input of
  *   a sub-group with a gap, read from the pass's own input tables (one more preview per step
@@ -96,7 +97,7 @@ const oldestWaiting = (pipeline: string, step: string, stepId: number, root: boo
 export const statusReport: Effect.Effect<StatusReport, StatusError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const ir = yield* appliedIr
-  const summary = ir === null ? null : yield* previewPass({}).pipe(Effect.catchTag("NothingApplied", () => Effect.succeed(null)))
+  const summary = ir === null ? null : yield* previewPass({ fromMemory: true }).pipe(Effect.catchTag("NothingApplied", () => Effect.succeed(null)))
   if (ir === null || summary === null) return { applied: false, at: new Date(yield* Clock.currentTimeMillis), steps: [] }
   const targets = yield* pipelinesToEvaluate(ir, null)
   const stepIds = targets.flatMap((t) => t.steps.map((s) => s.stepId))
