@@ -10,6 +10,8 @@
  *     product (the collect loop simulated in SQL) and passes have settled; 5 runs, median;
  *   - incremental pass: 1k new packages (500 scans) arrive in a settled archive, and the next
  *     pass creates their runs; 5 times with fresh packages, median;
+ *   - plan preview: just before each incremental pass, `ccat plan`'s preview of it from the
+ *     trigger loop's memory (rolled back), median;
  *   - peak memory of the process (sampled RSS and heap, and the OS's maxRSS), to show that
  *     memory does not grow with the archive.
  *
@@ -40,6 +42,7 @@ import { compileSources } from "../src/compiler/compile.ts"
 import { migrate } from "../src/db/migrate.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass, passSummaryLine, type PassOptions, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
+import { previewPass } from "../src/runtime/gaps/preview.ts"
 
 const RUNS = 5
 const INCREMENT_SCANS = 500 // two packages each: 1k new packages per incremental pass
@@ -470,6 +473,18 @@ const timedPass = timed({ actor: "bench" })
  */
 const timedLoopPass = timed({ actor: "bench", remember: true, fullEvery: Duration.hours(24) })
 
+/**
+ * `ccat plan`'s and `ccat status`'s preview (preview.ts): a pass from the loop's memory inside
+ * a transaction that is rolled back, writing nothing to the memory.
+ */
+const timedPreview = Effect.suspend(() => {
+  const timings: Array<StatementTiming> = []
+  const start = performance.now()
+  return profiled(previewPass({ actor: "bench", fromMemory: true }), timings).pipe(
+    Effect.map((summary): TimedPass => ({ summary, ms: performance.now() - start, timings }))
+  )
+})
+
 /** Every PENDING run completes with one SCIENCE product and an event, as the collect loop would. */
 const completePending = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -532,6 +547,8 @@ interface SizeResult {
   readonly fullPassMs: ReadonlyArray<number>
   readonly incrementalMs: ReadonlyArray<number>
   readonly incrementalCreated: ReadonlyArray<number>
+  /** `ccat plan`'s preview from the loop's memory, just before each incremental pass. */
+  readonly previewMs: ReadonlyArray<number>
   readonly startRss: number
   readonly peakRss: number
   readonly peakHeap: number
@@ -637,9 +654,15 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     // memory current) so every measured pass starts from the same state.
     memory.startPhase()
     const incremental: Array<TimedPass> = []
+    const previews: Array<TimedPass> = []
     for (let i = 0; i < RUNS; i++) {
       yield* seedScans(scans + i * INCREMENT_SCANS, INCREMENT_SCANS)
+      // What `ccat plan` shows at this moment, from the loop's memory (and rolled back).
+      const preview = yield* timedPreview
+      previews.push(preview)
+      log(label, `plan preview ${i + 1}/${RUNS} (from the loop's memory, +${fmt(INCREMENT_SCANS * 2)} packages since): ${ms(preview.ms)} — ${passSummaryLine(preview.summary)}`)
       const pass = yield* timedLoopPass
+      if (pass.summary.created !== preview.summary.created) log(label, `  warning: the preview would create ${preview.summary.created} runs, the pass created ${pass.summary.created}`)
       incremental.push(pass)
       log(label, `incremental pass ${i + 1}/${RUNS} (+${fmt(INCREMENT_SCANS * 2)} packages): ${ms(pass.ms)} — ${passSummaryLine(pass.summary)}`)
       const settleStart = performance.now()
@@ -650,6 +673,8 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
     const incMedian = incremental[medianIndex(incMs)]!
     log(label, `incremental pass median ${ms(median(incMs))} (min ${ms(Math.min(...incMs))}, max ${ms(Math.max(...incMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`)
     for (const line of breakdown(incMedian.timings, steps, incMedian.ms)) log(label, `    ${line}`)
+    const previewMs = previews.map((p) => p.ms)
+    log(label, `plan preview from the loop's memory median ${ms(median(previewMs))} (min ${ms(Math.min(...previewMs))}, max ${ms(Math.max(...previewMs))}); the full pass above is the preview without memory`)
 
     const [counts] = yield* sql<{ runs: number; bytes: string }>`
       SELECT (SELECT count(*)::int FROM executed_reduction_step) AS runs, pg_database_size(current_database())::text AS bytes`
@@ -660,6 +685,7 @@ const measureSize = (size: number, label: string, stepNames: { current: Readonly
       fullPassMs: fullMs,
       incrementalMs: incMs,
       incrementalCreated: incremental.map((p) => p.summary.created),
+      previewMs,
       runs: counts?.runs ?? 0,
       packages,
       databaseBytes: Number(counts?.bytes ?? 0)
@@ -731,9 +757,9 @@ const runChild = (size: number, options: Options): Promise<SizeResult | null> =>
   })
 
 const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | null; interrupted: boolean }>, options: Options): void => {
-  const header = ["size", "seed", "first pass", "full pass median", "full/5 s", "incremental median", "incr/300 ms", "peak RSS", "maxRSS", "peak heap"]
+  const header = ["size", "seed", "first pass", "full pass median", "full/5 s", "incremental median", "incr/300 ms", "plan (memory)", "peak RSS", "maxRSS", "peak heap"]
   const body = results.map(({ size, result: r, interrupted }) => {
-    if (r === null) return [runLabel(size, options), interrupted ? "interrupted" : "failed", "", "", "", "", "", "", "", ""]
+    if (r === null) return [runLabel(size, options), interrupted ? "interrupted" : "failed", "", "", "", "", "", "", "", "", ""]
     const full = median(r.fullPassMs)
     const inc = median(r.incrementalMs)
     return [
@@ -744,6 +770,7 @@ const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | 
       `${fmt(full / GOAL_FULL_MS, 2)}x`,
       `${ms(inc)} (${ms(Math.min(...r.incrementalMs))}–${ms(Math.max(...r.incrementalMs))})`,
       `${fmt(inc / GOAL_INCREMENTAL_MS, 2)}x`,
+      ms(median(r.previewMs)),
       mib(r.peakRss),
       mib(r.maxRss),
       mib(r.peakHeap)
