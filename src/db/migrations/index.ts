@@ -5,6 +5,7 @@ import trigger from "./0003_trigger.ts"
 import execution from "./0004_execution.ts"
 import incremental from "./0005_incremental.ts"
 import packageCreatedXid from "./0006_package_created_xid.ts"
+import dropChangeSeq from "./0007_drop_change_seq.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -13,9 +14,10 @@ export const migrations = {
   "3_trigger": trigger,
   "4_execution": execution,
   "5_incremental": incremental,
-  "6_package_created_xid": packageCreatedXid
+  "6_package_created_xid": packageCreatedXid,
+  "7_drop_change_seq": dropChangeSeq
 }
 
-export const latestMigrationId = 6
+export const latestMigrationId = 7
 
 export const migrationLoader = Migrator.fromRecord(migrations)
