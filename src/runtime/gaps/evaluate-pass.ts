@@ -32,7 +32,8 @@ export interface PassOptions {
   /**
    * Skip steps whose inputs cannot have changed since the last pass that remembered them,
    * evaluate only the sub-groups that can have changed (step-memo.ts), and remember this
-   * pass's decisions. For the trigger loop; previews and explicit passes evaluate everything.
+   * pass's decisions. For the trigger loop; explicit passes evaluate everything, and previews
+   * too unless they start `fromMemory`.
    */
   readonly remember?: boolean | undefined
   /**
