@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Layer, Schedule, TestClock, TestServices } from "effect"
+import { Data, Deferred, Duration, Effect, Fiber, Layer, Schedule, TestClock, TestServices } from "effect"
 import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -11,6 +11,7 @@ import { seedDemo, seedMore } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
 import { previewPass } from "../src/runtime/gaps/preview.ts"
+import { explainWhy } from "../src/runtime/explain/why.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
@@ -73,6 +74,23 @@ const loopMemory = Effect.gen(function* () {
   return { steps, subGroups }
 })
 
+class RolledBack<A> extends Data.TaggedError("RolledBack")<{ readonly value: A }> {}
+
+/** `effect` as if the loop had no memory: the memory is emptied inside a transaction rolled back after it. */
+const withoutLoopMemory = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql
+      .withTransaction(
+        Effect.gen(function* () {
+          yield* sql`DELETE FROM trigger_step_state`
+          yield* sql`DELETE FROM trigger_sub_group_state`
+          return yield* new RolledBack({ value: yield* effect })
+        })
+      )
+      .pipe(Effect.catchIf((e): e is RolledBack<A> => e instanceof RolledBack, (e) => Effect.succeed(e.value)))
+  })
+
 const standing = (summary: PassSummary) =>
   summary.steps.filter((s) => s.pipeline === "chai_standing").map((s) => ({ step: s.step, counts: s.counts }))
 
@@ -90,6 +108,7 @@ for (const backend of testBackends) {
           const random = generator(20261127)
           let incrementalSteps = 0
           let previewStepsFromMemory = 0
+          let explainedFromMemory = 0
           const done: Array<string> = []
           for (let round = 0; round < 30; round++) {
             // One or two changes, drawn from what happens in a running system.
@@ -140,6 +159,27 @@ for (const backend of testBackends) {
             for (const s of fromMemory.steps) {
               if (s.incremental === true || s.remembered === true) previewStepsFromMemory++
             }
+            // `ccat why <step> <key>` from memory says what it says after a full evaluation: one
+            // sub-group of each remembered reason per step, every fifth round.
+            if (round % 5 === 4) {
+              const samples = yield* sql<{ step: string; key: string }>`
+                SELECT DISTINCT ON (s.step_id, s.reason) rs.name AS step, s.sub_group_key AS key
+                FROM trigger_sub_group_state s JOIN reduction_step rs ON rs.id = s.step_id
+                JOIN pipeline p ON p.id = rs.pipeline_id
+                WHERE p.name = 'chai_standing' ORDER BY s.step_id, s.reason, s.sub_group_key`
+              // Runs the preview itself creates (upstream of the step explained) take new ids
+              // from the sequence each time: those are compared as "new".
+              const [newest] = yield* sql<{ id: number }>`SELECT coalesce(max(id), 0)::int AS id FROM executed_reduction_step`
+              const last = newest!.id
+              const newIds = (lines: ReadonlyArray<string>) => lines.map((l) => l.replace(/\brun (\d+)/g, (m, id: string) => (Number(id) > last ? "run <new>" : m)))
+              for (const { step, key } of samples) {
+                const target = { pipeline: "chai_standing", step, subGroupKey: key }
+                const fromMemory = yield* explainWhy(target)
+                const full = yield* withoutLoopMemory(explainWhy(target))
+                expect(newIds(fromMemory), `${context}: why ${step} ${key}`).toEqual(newIds(full))
+                explainedFromMemory++
+              }
+            }
             const pass = yield* evaluatePass({ remember: true })
             expect(standing(pass), context).toEqual(standing(expected))
             expect(pass.created, context).toBe(expected.created)
@@ -150,6 +190,7 @@ for (const backend of testBackends) {
           // The comparisons above mean something only if most passes were incremental.
           expect(incrementalSteps).toBeGreaterThan(30)
           expect(previewStepsFromMemory).toBeGreaterThan(60)
+          expect(explainedFromMemory).toBeGreaterThan(15)
           const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
           expect(runs!.n).toBeGreaterThan(100)
           // Both modes hash the same text: a run's input identity is the SHA-256 of its step's

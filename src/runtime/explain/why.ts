@@ -244,7 +244,8 @@ export const explainWhy = (
     const requested = pipeline.trigger.mode !== "continuous"
     const explain = { step: step.name, subGroupKey: target.subGroupKey ?? undefined }
     const [summary, inspected] = yield* previewPassWith(
-      { only: { pipeline: pipeline.name }, explain, asIfRequested: requested ? { force: false } : undefined, location: null },
+      // One sub-group: from the loop's memory, that sub-group decided again (and the dirty ones).
+      { only: { pipeline: pipeline.name }, explain, asIfRequested: requested ? { force: false } : undefined, location: null, fromMemory: true },
       (s: PassSummary) => inspect(s.steps.find((o) => o.step === step.name)?.decisions?.[0])
     )
     const outcome = summary.steps.find((o) => o.step === step.name)

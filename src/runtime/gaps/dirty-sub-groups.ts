@@ -32,6 +32,8 @@ export interface DirtyScope {
   /** `pg_current_snapshot()` text of the pass the step was last evaluated in. */
   readonly since: string
   readonly cooldownsDue: boolean
+  /** A sub-group to decide whatever changed: the one `ccat why` explains. */
+  readonly include?: string | undefined
 }
 
 export const collectDirtySubGroups = (
@@ -81,5 +83,6 @@ export const collectDirtySubGroups = (
         JOIN executed_reduction_step r ON r.id = c.run_id
         WHERE p.existed AND r.step_id = ${stepId}
         ${cooldowns}
+        ${scope.include === undefined ? sql`` : sql`UNION SELECT ${scope.include}::text`}
       ) d`)
   })

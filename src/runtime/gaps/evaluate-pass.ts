@@ -41,7 +41,9 @@ export interface PassOptions {
    * unchanged since the loop's last pass reports the remembered counts, a changed one is decided
    * on its changed sub-groups, as the loop's next pass would. For previews that report counts
    * (`ccat plan`, `ccat status`): at a million packages they then cost what the loop's pass
-   * costs, not a full evaluation's seconds. No effect with `remember`, `explain` or a request.
+   * costs, not a full evaluation's seconds. With `explain` of one sub-group (`ccat why <step>
+   * <key>`), that sub-group is decided again too, whatever changed. No effect with `remember`, a
+   * request, or `explain` of whole steps.
    */
   readonly fromMemory?: boolean | undefined
   /** With `remember`: evaluate each step in full at least this often (default 10 minutes). */
@@ -140,7 +142,8 @@ class MemoMoved extends Data.TaggedError("MemoMoved")<{}> {}
  * No memory of the step (or of its current definition): in full, as the loop would.
  */
 const evaluateFromMemory = (
-  evaluation: Parameters<typeof evaluateStep>[0]
+  evaluation: Parameters<typeof evaluateStep>[0],
+  explain: { readonly subGroupKey: string } | undefined
 ): Effect.Effect<RememberingResult, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -150,18 +153,28 @@ const evaluateFromMemory = (
         Effect.gen(function* () {
           const use = yield* memoUse(target, definitionHash(target, selection), now, Duration.infinity, false)
           if (use._tag === "Full") return null
-          if (use._tag === "Unchanged") return { use: "unchanged", counts: use.memo.counts } as const
-          const result = yield* evaluateStep({
-            ...evaluation,
-            memory: { mode: "incremental", scope: { since: use.memo.snapshot, cooldownsDue: use.cooldownsDue }, counts: use.memo.counts, readOnly: true }
-          })
+          // A sub-group to explain is decided again even in a step nothing changed for.
+          if (use._tag === "Unchanged" && explain === undefined) return { use: "unchanged", counts: use.memo.counts } as const
+          const cooldownsDue = use._tag === "Incremental" && use.cooldownsDue
+          const result = yield* evaluateStep(
+            {
+              ...evaluation,
+              memory: {
+                mode: "incremental",
+                scope: { since: use.memo.snapshot, cooldownsDue, include: explain?.subGroupKey },
+                counts: use.memo.counts,
+                readOnly: true
+              }
+            },
+            explain
+          )
           if (!(yield* memoStill(target.stepId, use.memo))) return yield* new MemoMoved()
           return { ...result, use: result.inFull ? ("full" as const) : ("incremental" as const) }
         })
       )
       .pipe(Effect.catchTag("MemoMoved", () => Effect.succeed(null)))
     if (remembered !== null) return remembered
-    return yield* sql.withTransaction(evaluateStep(evaluation)).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
+    return yield* sql.withTransaction(evaluateStep(evaluation, explain)).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
   })
 
 const evaluatePipeline = (
@@ -197,9 +210,12 @@ const evaluatePipeline = (
       const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
       const evaluation = { target: target_, selection: target.selection, now, actor, request: scope }
       const remembering = world !== null && scope === null && options.explain === undefined
-      const fromMemory = options.fromMemory === true && world === null && scope === null && options.explain === undefined
+      // Every decision of a step needs every sub-group decided; one sub-group's is one more dirty one.
+      const explainsWholeSteps = options.explain !== undefined && options.explain.subGroupKey === undefined
+      const fromMemory = options.fromMemory === true && world === null && scope === null && !explainsWholeSteps
+      const explainOne = explainThis?.subGroupKey === undefined ? undefined : { subGroupKey: explainThis.subGroupKey }
       const result = fromMemory
-        ? yield* evaluateFromMemory(evaluation)
+        ? yield* evaluateFromMemory(evaluation, explainOne)
         : yield* sql.withTransaction(
             remembering
               ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)

@@ -65,6 +65,11 @@ const membersOf = (sql: SqlClient.SqlClient, e: StepEvaluation, table: "ccat_dir
 export interface DirtyInputs {
   readonly dirty: number
   readonly lookUpAtMost: number
+  /**
+   * A dirty sub-group whose inputs are looked up even while upstream work holds it: the one
+   * `ccat why` explains, whose inputs and failed upstream runs it reports in full.
+   */
+  readonly explained?: string | undefined
 }
 
 /** Create the input tables of one step, for every sub-group or for the dirty ones. */
@@ -91,7 +96,7 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
       // Without statistics the planner guesses a few hundred sub-groups for tables of millions.
       yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
     } else {
-      const upstream = only !== null ? yield* buildDirtyUpstream(sql, e, only.lookUpAtMost) : yield* buildUpstream(sql, e)
+      const upstream = only !== null ? yield* buildDirtyUpstream(sql, e, only) : yield* buildUpstream(sql, e)
       if (upstream === "whole-step") return "whole-step" as const
       yield* analyzeIfLarge(sql, "ccat_upstream", upstream)
       // Each upstream run once per sub-group: the products to read and the runs to count.
@@ -178,10 +183,13 @@ const buildUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
 /**
  * ccat_upstream for the dirty sub-groups of a downstream step. First the runs in flight of the
  * steps upstream (few, and found by status): a dirty sub-group they cover waits, whatever its
- * inputs. Then, for the rest ("open"), the latest run of every upstream sub-group that covers one
- * of their packages, with those packages: what the full evaluation reads for them.
+ * inputs. Then, for the rest ("open", and the sub-group explained), the latest run of every
+ * upstream sub-group that covers one of their packages, with those packages: what the full
+ * evaluation reads for them. (A run in flight is the latest of its sub-group, so the explained
+ * one's upstream runs are those of the full evaluation, some twice: ccat_upstream_runs is
+ * distinct.)
  */
-const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, lookUpAtMost: number) =>
+const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, { lookUpAtMost, explained }: DirtyInputs) =>
   Effect.gen(function* () {
     const { step, upstreamIds, ancestorIds } = e.target
     const feeding = [...upstreamIds, ...ancestorIds]
@@ -204,7 +212,8 @@ const buildDirtyUpstream = (sql: SqlClient.SqlClient, e: StepEvaluation, lookUpA
       WHERE s.sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)`)
     const open = yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_open ON COMMIT DROP AS
-      SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream`)
+      SELECT sub_group_key FROM ccat_dirty EXCEPT SELECT sub_group_key FROM ccat_upstream
+      ${explained === undefined ? sql`` : sql`UNION SELECT ${explained}::text`}`)
     if (open === 0) return waiting
     if (open > lookUpAtMost) return "whole-step" as const
     const restrict = yield* membersOf(sql, e, "ccat_open")

@@ -17,9 +17,10 @@ import type { ReasonCode } from "./reasons.ts"
  *     `CCAT_FULL_PASS_INTERVAL`: the reconciliation that catches what the signals do not see (a source
  *     renamed, an obs unit moved to another line). Of the steps due for that, one per pass
  *     (reconcileNext), so that the reconciliations of a large archive are spread over passes.
- * Requests, explained previews (`ccat why`, `ccat plan --json`) and explicit passes evaluate in
- * full and remember nothing. The previews that report counts (`ccat plan`, `ccat status`) start
- * from this memory as the loop's next pass would, and write nothing to it (`fromMemory`,
+ * Requests, previews that list every decision (`ccat why <step>`, `ccat plan --json`) and
+ * explicit passes evaluate in full and remember nothing. The previews that report counts
+ * (`ccat plan`, `ccat status`) or one sub-group's decision (`ccat why <step> <key>`) start from
+ * this memory as the loop's next pass would, and write nothing to it (`fromMemory`,
  * evaluate-pass.ts).
  *
  * "Since" is a database snapshot, not a counter: a row is new to a pass exactly when the
