@@ -12,6 +12,7 @@ import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
 import { previewPass } from "../src/runtime/gaps/preview.ts"
 import { explainWhy } from "../src/runtime/explain/why.ts"
+import { statusReport } from "../src/runtime/ops/status.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
@@ -109,6 +110,7 @@ for (const backend of testBackends) {
           let incrementalSteps = 0
           let previewStepsFromMemory = 0
           let explainedFromMemory = 0
+          let statusWithWaiting = 0
           const done: Array<string> = []
           for (let round = 0; round < 30; round++) {
             // One or two changes, drawn from what happens in a running system.
@@ -179,6 +181,10 @@ for (const backend of testBackends) {
                 expect(newIds(fromMemory), `${context}: why ${step} ${key}`).toEqual(newIds(full))
                 explainedFromMemory++
               }
+              // `ccat status`: gap counts and oldest waiting inputs, from memory as without.
+              const status = yield* statusReport
+              expect(status, context).toEqual(yield* withoutLoopMemory(statusReport))
+              if (status.steps.some((s) => s.oldestWaiting !== null)) statusWithWaiting++
             }
             const pass = yield* evaluatePass({ remember: true })
             expect(standing(pass), context).toEqual(standing(expected))
@@ -191,6 +197,7 @@ for (const backend of testBackends) {
           expect(incrementalSteps).toBeGreaterThan(30)
           expect(previewStepsFromMemory).toBeGreaterThan(60)
           expect(explainedFromMemory).toBeGreaterThan(15)
+          expect(statusWithWaiting).toBeGreaterThan(2)
           const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
           expect(runs!.n).toBeGreaterThan(100)
           // Both modes hash the same text: a run's input identity is the SHA-256 of its step's
@@ -262,12 +269,53 @@ for (const backend of testBackends) {
         })
       )
 
+      it.effect("status from memory finds the oldest waiting input in a sub-group the loop left in cooldown", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const calibrate = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "calibrate")!
+          // Settle: everything completed, past every cooldown.
+          for (let n = 0; n < 4; n++) {
+            yield* endRuns(1, "COMPLETED", 4000 + n)
+            yield* TestClock.adjust(Duration.days(2))
+            yield* evaluatePass({ remember: true })
+          }
+          // The oldest scan's data changes twice within calibrate's cooldown (a minute): its second
+          // change waits in COOLDOWN, remembered by the loop and not dirty any more.
+          const [oldest] = yield* sql<{ key: string }>`
+            SELECT executed_obs_unit_id::text AS key FROM raw_data_package WHERE state = 'ARCHIVED' ORDER BY archived_at LIMIT 1`
+          const change = (salt: string) => sql`
+            UPDATE raw_data_package SET checksum = md5(checksum || ${salt}) WHERE executed_obs_unit_id::text = ${oldest!.key}`
+          yield* change("first")
+          expect(calibrate(yield* evaluatePass({ remember: true })).counts.NEW_DATA).toBe(1)
+          yield* endRuns(1, "COMPLETED", 4100)
+          yield* change("second")
+          yield* TestClock.adjust(Duration.seconds(10))
+          const held = calibrate(yield* evaluatePass({ remember: true }))
+          expect(held.counts.COOLDOWN).toBe(1)
+          // New data elsewhere: the step is dirty again, the scan in cooldown is not.
+          yield* seedMore({ scans: 1 })
+          yield* TestClock.adjust(Duration.seconds(10))
+          const status = yield* statusReport
+          const full = yield* withoutLoopMemory(statusReport)
+          expect(status).toEqual(full)
+          const [archived] = yield* sql<{ at: Date }>`
+            SELECT min(archived_at) AS at FROM raw_data_package WHERE executed_obs_unit_id::text = ${oldest!.key} AND state = 'ARCHIVED'`
+          expect(status.steps.find((s) => s.step === "calibrate" && s.pipeline === "chai_standing")!.oldestWaiting?.at).toEqual(new Date(archived!.at))
+        })
+      )
+
       // Two sessions at once: PGlite serves one at a time (the preview would wait for the pool).
       if (backend === "postgres") {
         it.effect("a preview from memory that a loop pass overtakes evaluates the step again in full", () =>
           Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
-            yield* endRuns(1, "COMPLETED", 3001)
+            // Settled: nothing in flight, no cooldown.
+            for (let n = 0; n < 3; n++) {
+              yield* endRuns(1, "COMPLETED", 3001 + n)
+              yield* TestClock.adjust(Duration.days(2))
+              yield* evaluatePass({ remember: true })
+            }
+            yield* endRuns(1, "COMPLETED", 3010)
             yield* evaluatePass({ remember: true })
             yield* seedMore({ scans: 1 })
             // The run a loop pass would create for the new scan, and the preview too.

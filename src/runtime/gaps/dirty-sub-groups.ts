@@ -34,6 +34,8 @@ export interface DirtyScope {
   readonly cooldownsDue: boolean
   /** A sub-group to decide whatever changed: the one `ccat why` explains. */
   readonly include?: string | undefined
+  /** Decide again every sub-group remembered with one of these reasons (`ccat status`: the gap). */
+  readonly includeRemembered?: ReadonlyArray<string> | undefined
 }
 
 export const collectDirtySubGroups = (
@@ -84,5 +86,10 @@ export const collectDirtySubGroups = (
         WHERE p.existed AND r.step_id = ${stepId}
         ${cooldowns}
         ${scope.include === undefined ? sql`` : sql`UNION SELECT ${scope.include}::text`}
+        ${
+          scope.includeRemembered === undefined || scope.includeRemembered.length === 0
+            ? sql``
+            : sql`UNION SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} AND reason IN ${sql.in(scope.includeRemembered)}`
+        }
       ) d`)
   })

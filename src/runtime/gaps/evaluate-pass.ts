@@ -46,6 +46,12 @@ export interface PassOptions {
    * request, or `explain` of whole steps.
    */
   readonly fromMemory?: boolean | undefined
+  /**
+   * With `fromMemory`: also decide again every sub-group the loop remembers with one of these
+   * reasons, so that the step's temporary tables hold them all (`ccat status` reads the inputs
+   * of the sub-groups with a gap).
+   */
+  readonly alsoRemembered?: ReadonlyArray<ReasonCode> | undefined
   /** With `remember`: evaluate each step in full at least this often (default 10 minutes). */
   readonly fullEvery?: Duration.Duration | undefined
   /** Keep every decision of the evaluated steps (or of one step, or one sub-group of it), not only counts. */
@@ -143,7 +149,8 @@ class MemoMoved extends Data.TaggedError("MemoMoved")<{}> {}
  */
 const evaluateFromMemory = (
   evaluation: Parameters<typeof evaluateStep>[0],
-  explain: { readonly subGroupKey: string } | undefined
+  explain: { readonly subGroupKey: string } | undefined,
+  alsoRemembered: ReadonlyArray<ReasonCode> | undefined
 ): Effect.Effect<RememberingResult, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -154,14 +161,14 @@ const evaluateFromMemory = (
           const use = yield* memoUse(target, definitionHash(target, selection), now, Duration.infinity, false)
           if (use._tag === "Full") return null
           // A sub-group to explain is decided again even in a step nothing changed for.
-          if (use._tag === "Unchanged" && explain === undefined) return { use: "unchanged", counts: use.memo.counts } as const
+          if (use._tag === "Unchanged" && explain === undefined && alsoRemembered === undefined) return { use: "unchanged", counts: use.memo.counts } as const
           const cooldownsDue = use._tag === "Incremental" && use.cooldownsDue
           const result = yield* evaluateStep(
             {
               ...evaluation,
               memory: {
                 mode: "incremental",
-                scope: { since: use.memo.snapshot, cooldownsDue, include: explain?.subGroupKey },
+                scope: { since: use.memo.snapshot, cooldownsDue, include: explain?.subGroupKey, includeRemembered: alsoRemembered },
                 counts: use.memo.counts,
                 readOnly: true
               }
@@ -215,7 +222,7 @@ const evaluatePipeline = (
       const fromMemory = options.fromMemory === true && world === null && scope === null && !explainsWholeSteps
       const explainOne = explainThis?.subGroupKey === undefined ? undefined : { subGroupKey: explainThis.subGroupKey }
       const result = fromMemory
-        ? yield* evaluateFromMemory(evaluation, explainOne)
+        ? yield* evaluateFromMemory(evaluation, explainOne, options.alsoRemembered)
         : yield* sql.withTransaction(
             remembering
               ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)

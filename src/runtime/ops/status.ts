@@ -5,7 +5,7 @@ import type { RunStatus } from "../execution/run-status.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError } from "../gaps/applied-definitions.ts"
 import type { StoredDefinitionsError } from "../../definitions/stored.ts"
 import { previewPass, previewPassWith } from "../gaps/preview.ts"
-import { isCreateReason, type ReasonCode } from "../gaps/reasons.ts"
+import { createReasons, isCreateReason, type ReasonCode } from "../gaps/reasons.ts"
 import { toDate } from "./format.ts"
 import { allStatuses } from "./run-row.ts"
 
@@ -21,6 +21,8 @@ import { allStatuses } from "./run-row.ts"
  * - **Oldest waiting input**: chosen here, since the spec leaves it open, as the oldest input of
  *   a sub-group with a gap, read from the pass's own input tables (one more preview per step
  *   with a gap, evaluating that step alone; its temporary tables survive until the rollback).
+ *   That preview too starts from the loop's memory, deciding again the sub-groups it remembers
+ *   with a gap besides those that changed, so the tables hold every sub-group with a gap.
  *   For a root step it is the oldest `archived_at` of the raw packages in those sub-groups (the
  *   brief's definition; a config change makes all of them wait again). For a downstream step
  *   it is the oldest `created_at` of the upstream products in those sub-groups that no earlier
@@ -59,16 +61,21 @@ export const gapHoldReasons: ReadonlyArray<ReasonCode> = ["COOLDOWN", "AFTER_IN_
 
 export const isGapReason = (r: string): boolean => isCreateReason(r) || (gapHoldReasons as ReadonlyArray<string>).includes(r)
 
+const gapReasons: ReadonlyArray<ReasonCode> = [...createReasons, ...gapHoldReasons]
+
 type StatusError = SqlError.SqlError | AppliedDefinitionsError | StoredDefinitionsError
 
 /** The oldest waiting input of one step, from its own preview (see above). */
 const oldestWaiting = (pipeline: string, step: string, stepId: number, root: boolean) =>
-  previewPassWith({ only: { pipeline, step } }, (summary) =>
+  // From the loop's memory, deciding again the sub-groups it remembers with a gap as well as
+  // those that changed: the step's input tables then hold every sub-group with a gap.
+  previewPassWith({ only: { pipeline, step }, fromMemory: true, alsoRemembered: gapReasons }, (summary) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const outcome = summary.steps.find((s) => s.stepId === stepId)
-      // Not evaluated after all (a request consumed meanwhile): its input tables do not exist.
-      if (outcome === undefined || outcome.status._tag !== "Evaluated") return null
+      // Not evaluated after all (a request consumed meanwhile), or nothing to decide from memory
+      // (the gap closed meanwhile): its input tables do not exist.
+      if (outcome === undefined || outcome.status._tag !== "Evaluated" || outcome.decided === 0) return null
       const gap = sql`(d.creates OR d.reason IN ${sql.in(gapHoldReasons)})`
       if (root) {
         const [row] = yield* sql<{ oldest: Date | string | null }>`
