@@ -33,9 +33,9 @@ export interface DirtyScope {
   readonly since: string
   readonly cooldownsDue: boolean
   /** A sub-group to decide whatever changed: the one `ccat why` explains. */
-  readonly include?: string | undefined
+  readonly explained?: string | undefined
   /** Decide again every sub-group remembered with one of these reasons (`ccat status`: the gap). */
-  readonly includeRemembered?: ReadonlyArray<string> | undefined
+  readonly alsoRemembered?: ReadonlyArray<string> | undefined
 }
 
 export const collectDirtySubGroups = (
@@ -85,11 +85,11 @@ export const collectDirtySubGroups = (
         JOIN executed_reduction_step r ON r.id = c.run_id
         WHERE p.existed AND r.step_id = ${stepId}
         ${cooldowns}
-        ${scope.include === undefined ? sql`` : sql`UNION SELECT ${scope.include}::text`}
+        ${scope.explained === undefined ? sql`` : sql`UNION SELECT ${scope.explained}::text`}
         ${
-          scope.includeRemembered === undefined || scope.includeRemembered.length === 0
+          scope.alsoRemembered === undefined || scope.alsoRemembered.length === 0
             ? sql``
-            : sql`UNION SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} AND reason IN ${sql.in(scope.includeRemembered)}`
+            : sql`UNION SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} AND reason IN ${sql.in(scope.alsoRemembered)}`
         }
       ) d`)
   })

@@ -281,7 +281,7 @@ export const evaluateStep = (
     if (memory?.mode === "incremental") {
       const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope)
       if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
-      only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.include }
+      only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.explained }
     }
     if ((yield* buildInputs(sql, e, only)) === "whole-step") {
       dirtyOnly = false

@@ -21,7 +21,7 @@ import type { ReasonCode } from "./reasons.ts"
  * explicit passes evaluate in full and remember nothing. The previews that report counts
  * (`ccat plan`, `ccat status`) or one sub-group's decision (`ccat why <step> <key>`) start from
  * this memory as the loop's next pass would, and write nothing to it (`fromMemory`,
- * evaluate-pass.ts).
+ * step-with-memory.ts).
  *
  * "Since" is a database snapshot, not a counter: a row is new to a pass exactly when the
  * snapshot the previous pass started from did not see the transaction that wrote it, however
@@ -141,7 +141,7 @@ export const reconcileNext = (
 
 /**
  * Whether the step's memory is still `memo`: no pass has remembered the step since it was read.
- * For readers that do not take the step's lock (previews, evaluate-pass.ts): the loop writes the
+ * For readers that do not take the step's lock (previews, step-with-memory.ts): the loop writes the
  * memory and the per-sub-group decisions in one transaction, so memory read before and found
  * unchanged after reading the decisions means the decisions belonged to it.
  */

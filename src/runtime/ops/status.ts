@@ -5,7 +5,7 @@ import type { RunStatus } from "../execution/run-status.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError } from "../gaps/applied-definitions.ts"
 import type { StoredDefinitionsError } from "../../definitions/stored.ts"
 import { previewPass, previewPassWith } from "../gaps/preview.ts"
-import { createReasons, isCreateReason, type ReasonCode } from "../gaps/reasons.ts"
+import { createReasons, type ReasonCode } from "../gaps/reasons.ts"
 import { toDate } from "./format.ts"
 import { allStatuses } from "./run-row.ts"
 
@@ -59,9 +59,9 @@ export interface StatusReport {
 /** Reasons that count into the gap besides the create reasons. */
 export const gapHoldReasons: ReadonlyArray<ReasonCode> = ["COOLDOWN", "AFTER_IN_FLIGHT"]
 
-export const isGapReason = (r: string): boolean => isCreateReason(r) || (gapHoldReasons as ReadonlyArray<string>).includes(r)
-
 const gapReasons: ReadonlyArray<ReasonCode> = [...createReasons, ...gapHoldReasons]
+
+export const isGapReason = (r: string): boolean => (gapReasons as ReadonlyArray<string>).includes(r)
 
 type StatusError = SqlError.SqlError | AppliedDefinitionsError | StoredDefinitionsError
 
