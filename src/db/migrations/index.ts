@@ -6,6 +6,7 @@ import execution from "./0004_execution.ts"
 import incremental from "./0005_incremental.ts"
 import packageCreatedXid from "./0006_package_created_xid.ts"
 import dropChangeSeq from "./0007_drop_change_seq.ts"
+import dimensionChangeXid from "./0008_dimension_change_xid.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -15,9 +16,10 @@ export const migrations = {
   "4_execution": execution,
   "5_incremental": incremental,
   "6_package_created_xid": packageCreatedXid,
-  "7_drop_change_seq": dropChangeSeq
+  "7_drop_change_seq": dropChangeSeq,
+  "8_dimension_change_xid": dimensionChangeXid
 }
 
-export const latestMigrationId = 7
+export const latestMigrationId = 8
 
 export const migrationLoader = Migrator.fromRecord(migrations)
