@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
+import { tables } from "../src/compiler/schema-registry.ts"
 import { seedDemo, seedMore } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
@@ -21,6 +22,8 @@ import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 // that start, finish, fail or are cancelled, a package whose data changes or that leaves the
 // archive, time passing cooldowns), such a pass must decide exactly what a full evaluation
 // decides at the same moment: the same runs, and the same counts per reason for every step.
+// So must it after corrections to the rows above the packages (a source renamed, an obs unit
+// moved to another line, a module renamed out of the selection).
 
 const archives: Array<string> = []
 afterAll(() => {
@@ -65,6 +68,53 @@ const touchPackages = (count: number, change: "checksum" | "unarchive", salt: nu
     yield* sql`
       UPDATE raw_data_package SET ${set}
       WHERE id IN (SELECT id FROM raw_data_package WHERE state = 'ARCHIVED' ORDER BY md5(id::text || ${String(salt)}) LIMIT ${count})`
+  })
+
+/**
+ * A correction to the rows above the packages (migration 8), as an archive operator makes them:
+ * a source renamed or an obs unit moved moves packages between the map's sub-groups (source,
+ * line); a module renamed (and named back the next time) moves them out of chai_archived and back
+ * in; a scan's metadata is read by nothing the pipeline selects; a package moved to another scan
+ * changes its sub-group under every step.
+ */
+const corrections = [
+  "source renamed",
+  "obs unit to another line",
+  "obs unit to another source",
+  "module renamed",
+  "scan metadata",
+  "package to another scan"
+] as const
+type Correction = (typeof corrections)[number]
+
+const correctAbovePackages = (change: Correction, salt: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const pick = (table: "source" | "obs_unit" | "executed_obs_unit") => sql`(SELECT id FROM ${sql(table)} ORDER BY md5(id::text || ${String(salt)}) LIMIT 1)`
+    switch (change) {
+      case "source renamed":
+        return yield* sql`UPDATE source SET name = name || ${`r${salt}`} WHERE id = ${pick("source")}`
+      case "obs unit to another line":
+        return yield* sql`
+          UPDATE obs_unit o SET line_id = (SELECT min(line_id) FROM obs_unit x WHERE x.line_id <> o.line_id)
+          WHERE o.id = ${pick("obs_unit")}`
+      case "obs unit to another source":
+        return yield* sql`
+          UPDATE obs_unit o SET source_id = (SELECT id FROM source s WHERE s.id <> o.source_id ORDER BY md5(s.id::text || ${String(salt)}) LIMIT 1)
+          WHERE o.id = ${pick("obs_unit")}`
+      case "module renamed":
+        return yield* sql`UPDATE instrument_module SET name = CASE name WHEN 'HFA' THEN 'HFA-spare' WHEN 'HFA-spare' THEN 'HFA' ELSE name END`
+      case "package to another scan":
+        // To a scan that has no package of the same module yet (one per module and scan).
+        return yield* sql`
+          UPDATE raw_data_package p SET executed_obs_unit_id = (
+            SELECT e.id FROM executed_obs_unit e
+            WHERE NOT EXISTS (SELECT 1 FROM raw_data_package x WHERE x.executed_obs_unit_id = e.id AND x.instrument_module_id = p.instrument_module_id)
+            ORDER BY md5(e.id::text || ${String(salt)}) LIMIT 1)
+          WHERE p.id = (SELECT id FROM raw_data_package WHERE state = 'ARCHIVED' ORDER BY md5(id::text || ${String(salt)}) LIMIT 1)`
+      case "scan metadata":
+        return yield* sql`UPDATE executed_obs_unit SET metadata = metadata || ${JSON.stringify({ corrected: salt })}::jsonb WHERE id = ${pick("executed_obs_unit")}`
+    }
   })
 
 /** Everything the trigger loop remembers (step-memo.ts, sub-group-state.ts). */
@@ -112,11 +162,15 @@ for (const backend of testBackends) {
           let explainedFromMemory = 0
           let statusWithWaiting = 0
           const done: Array<string> = []
-          for (let round = 0; round < 30; round++) {
+          for (let round = 0; round < 36; round++) {
             // One or two changes, drawn from what happens in a running system.
             for (let k = 0; k <= random(2); k++) {
-              const what = random(10)
-              if (what === 0) {
+              const what = random(12)
+              if (what >= 10) {
+                const correction = corrections[random(corrections.length)]!
+                yield* correctAbovePackages(correction, round)
+                done.push(correction)
+              } else if (what === 0) {
                 yield* seedMore({ scans: 1 + random(3) })
                 done.push("new scans")
               } else if (what === 9) {
@@ -196,6 +250,7 @@ for (const backend of testBackends) {
           // The comparisons above mean something only if most passes were incremental.
           expect(incrementalSteps).toBeGreaterThan(30)
           expect(previewStepsFromMemory).toBeGreaterThan(60)
+          expect(done.filter((d) => corrections.includes(d as Correction)).length).toBeGreaterThan(3)
           expect(explainedFromMemory).toBeGreaterThan(15)
           expect(statusWithWaiting).toBeGreaterThan(2)
           const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
@@ -301,6 +356,116 @@ for (const backend of testBackends) {
           const [archived] = yield* sql<{ at: Date }>`
             SELECT min(archived_at) AS at FROM raw_data_package WHERE executed_obs_unit_id::text = ${oldest!.key} AND state = 'ARCHIVED'`
           expect(status.steps.find((s) => s.step === "calibrate" && s.pipeline === "chai_standing")!.oldestWaiting?.at).toEqual(new Date(archived!.at))
+        })
+      )
+
+      it.effect("a source renamed is seen by the loop's next pass, not left to the periodic full evaluation", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const step = (s: PassSummary, name: string) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === name)!
+          // Settle: everything completed, past every cooldown.
+          for (let n = 0; n < 4; n++) {
+            yield* endRuns(1, "COMPLETED", 5000 + n)
+            yield* TestClock.adjust(Duration.days(2))
+            yield* evaluatePass({ remember: true })
+          }
+          const settled = yield* evaluatePass({ remember: true })
+          expect(settled.created).toBe(0)
+          const mapId = step(settled, "map").stepId
+          const fullBefore = yield* sql<{ step_id: string; full_at: Date }>`SELECT step_id, full_at FROM trigger_step_state ORDER BY step_id`
+          // One of the map's sub-groups, by the source its key starts with.
+          const [mapped] = yield* sql<{ key: string; source: string }>`
+            SELECT st.sub_group_key AS key, s.name AS source FROM trigger_sub_group_state st
+            JOIN source s ON left(st.sub_group_key, length(s.name) + 2) = s.name || '__'
+            WHERE st.step_id = ${mapId} AND st.reason = 'UP_TO_DATE' AND s.name ~ '^[A-Za-z0-9-]+$'
+            ORDER BY 1 LIMIT 1`
+          expect(mapped).toBeDefined()
+          const line = mapped!.key.slice(mapped!.source.length + 2)
+          yield* sql`UPDATE source SET name = ${`${mapped!.source}-A`} WHERE name = ${mapped!.source}`
+          yield* TestClock.adjust(Duration.seconds(30))
+          const expected = yield* previewPass({})
+          // No periodic full evaluation is due in this pass (the days above made every step due).
+          const pass = yield* evaluatePass({ remember: true, fullEvery: Duration.days(365) })
+          expect(standing(pass)).toEqual(standing(expected))
+          // The map's run for the renamed source, under its new key, in this very pass ...
+          const [run] = yield* sql<{ reason: string }>`
+            SELECT reason FROM executed_reduction_step WHERE step_id = ${mapId} AND sub_group_key = ${`${mapped!.source}-A__${line}`}`
+          expect(run?.reason).toBe("UPSTREAM_CHANGED")
+          // ... and the old key is no sub-group any more.
+          const old = yield* sql`SELECT reason FROM trigger_sub_group_state WHERE step_id = ${mapId} AND sub_group_key = ${mapped!.key}`
+          expect(old).toEqual([])
+          // Only the map, whose keys hold source names, was decided whole; nothing was a periodic
+          // reconciliation of the others (their last full evaluation stayed where it was).
+          expect(step(pass, "map").incremental).toBeUndefined()
+          expect(step(pass, "calibrate").decided ?? 0).toBe(0)
+          const fullAfter = yield* sql<{ step_id: string; full_at: Date }>`SELECT step_id, full_at FROM trigger_step_state ORDER BY step_id`
+          const others = (rows: ReadonlyArray<{ step_id: string; full_at: Date }>) => rows.filter((r) => Number(r.step_id) !== mapId)
+          expect(others(fullAfter)).toEqual(others(fullBefore))
+          // Every table a selection can read besides the packages keeps the transaction of its
+          // last update (migration 8): the signal above. A table added to the registry without
+          // it would leave its changes to the periodic full evaluation.
+          const tracked = yield* sql<{ table_name: string }>`
+            SELECT c.table_name FROM information_schema.columns c
+            JOIN information_schema.triggers t ON t.event_object_table = c.table_name AND t.event_manipulation = 'UPDATE'
+            WHERE c.column_name = 'change_xid' AND c.table_schema = current_schema()`
+          const registryTables = tables.filter((t) => t.join !== null).map((t) => t.sqlTable)
+          expect(registryTables.filter((t) => !tracked.some((r) => r.table_name === t))).toEqual([])
+        })
+      )
+
+      it.effect("a package moved out of a scan in cooldown that no run of it covers: the scan is decided again", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const calibrate = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "calibrate")!
+          const noReconcile = { remember: true, fullEvery: Duration.days(365) } as const
+          // Both modules selected again, whatever the random test left (it renames one).
+          yield* sql`UPDATE instrument_module SET name = 'HFA' WHERE name = 'HFA-spare'`
+          for (let n = 0; n < 4; n++) {
+            yield* endRuns(1, "COMPLETED", 6000 + n)
+            yield* TestClock.adjust(Duration.days(2))
+            yield* evaluatePass({ remember: true })
+          }
+          const stepId = calibrate(yield* evaluatePass({ remember: true })).stepId
+          // p (module M) in scan B; scans A and C without a package of module M.
+          const [pick] = yield* sql<{ p: string; a: string; c: string }>`
+            WITH settled AS (
+              SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} AND reason = 'UP_TO_DATE'
+            ),
+            without AS (
+              SELECT m.id AS m, s.sub_group_key::uuid AS scan FROM instrument_module m, settled s
+              WHERE NOT EXISTS (SELECT 1 FROM raw_data_package x WHERE x.executed_obs_unit_id::text = s.sub_group_key AND x.instrument_module_id = m.id)
+            ),
+            p AS (
+              SELECT r.id, r.executed_obs_unit_id AS b, r.instrument_module_id AS m FROM raw_data_package r
+              JOIN settled s ON s.sub_group_key = r.executed_obs_unit_id::text
+              JOIN instrument_module im ON im.id = r.instrument_module_id AND im.name IN ('LFA', 'HFA')
+              WHERE r.state = 'ARCHIVED' AND (SELECT count(*) FROM without w WHERE w.m = r.instrument_module_id) >= 2
+              ORDER BY r.id LIMIT 1
+            ),
+            free AS (SELECT w.scan FROM without w, p WHERE w.m = p.m ORDER BY 1 LIMIT 2)
+            SELECT p.id::text AS p, (SELECT min(scan::text) FROM free) AS a, (SELECT max(scan::text) FROM free) AS c FROM p`
+          expect(pick!.a).not.toBe(pick!.c)
+          const moveTo = (scan: string) => sql`UPDATE raw_data_package SET executed_obs_unit_id = ${scan}::uuid WHERE id = ${pick!.p}::uuid`
+          // Scan A gets a new run and finishes it; within its 60 s cooldown p is moved into A
+          // (A waits in COOLDOWN, and none of A's runs covers p), then on to C.
+          yield* sql`UPDATE raw_data_package SET checksum = md5(checksum) WHERE executed_obs_unit_id = ${pick!.a}::uuid`
+          expect(calibrate(yield* evaluatePass(noReconcile)).counts.NEW_DATA).toBe(1)
+          yield* endRuns(1, "COMPLETED", 6100)
+          yield* TestClock.adjust(Duration.seconds(5))
+          yield* moveTo(pick!.a)
+          yield* evaluatePass(noReconcile)
+          const reasonOf = (key: string) =>
+            sql<{ reason: string }>`SELECT reason FROM trigger_sub_group_state WHERE step_id = ${stepId} AND sub_group_key = ${key}`.pipe(
+              Effect.map(([row]) => row?.reason)
+            )
+          expect(yield* reasonOf(pick!.a)).toBe("COOLDOWN")
+          yield* TestClock.adjust(Duration.seconds(5))
+          yield* moveTo(pick!.c)
+          const expected = yield* previewPass({})
+          const pass = yield* evaluatePass(noReconcile)
+          expect(standing(pass)).toEqual(standing(expected))
+          // A has its old inputs again, which its last run processed.
+          expect(yield* reasonOf(pick!.a)).toBe("UP_TO_DATE")
         })
       )
 

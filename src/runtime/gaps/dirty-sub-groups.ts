@@ -1,6 +1,9 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import { keyedSelection } from "../selection/index.ts"
+import type { IrFilter } from "../../compiler/ir.ts"
+import type { TableDefinition } from "../../compiler/schema-registry.ts"
+import { keyedSelection, keyedSelectionTables, subGroupKeyFollowsPackageLinks, subGroupKeyPathTables } from "../selection/index.ts"
+import { joinsFor } from "../selection/joins.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { rowsWritten } from "./rows-written.ts"
 import { writtenSince } from "./step-memo.ts"
@@ -23,9 +26,11 @@ import { writtenSince } from "./step-memo.ts"
  *   - a run of an upstream or ancestor step changed that covers one of its packages;
  *   - it was held in COOLDOWN and the earliest cooldown the step reported has ended.
  *
- * Changes the signals cannot see (a source renamed, an obs unit moved to another line) wait
- * for the periodic full evaluation. Every lookup here goes through an index: the work is
- * proportional to what changed, not to the archive.
+ * A package counts as changed, too, when a row above it that the step's selection reads changed
+ * (migration 8): a module renamed, a scan's metadata corrected can move packages in or out of
+ * the selection without touching one. (A change that can move them between sub-groups makes
+ * the step decided whole: updatedSelectionTables.) Every lookup here goes through an index:
+ * the work is proportional to what changed, not to the archive.
  */
 
 export interface DirtyScope {
@@ -38,13 +43,58 @@ export interface DirtyScope {
   readonly alsoRemembered?: ReadonlyArray<string> | undefined
 }
 
+/**
+ * Of the tables besides raw_data_package that the step's selection and sub-group keys read
+ * (keyedSelectionTables), those with a row updated since the snapshot (migration 8), and whether
+ * one of them is a table a key is read through (subGroupKeyPathTables) or a package was moved to
+ * another scan or module under keys read through those links. Such an update can move
+ * packages between sub-groups, and the sub-group a package left is found only through the runs
+ * that cover it, which a sub-group in cooldown or waiting for upstream work has not got for its
+ * newest packages: the step is decided whole then. They are corrections (a source renamed, an
+ * obs unit moved to another line), and rare. Asked apart from collectDirtySubGroups, so that the
+ * usual pass, in which no such row changed, keeps its plan: the planner reckons a module's
+ * packages at half the archive, and a branch for them turned the lookups of new packages into
+ * scans of the archive.
+ */
+export const updatedSelectionTables = (
+  sql: SqlClient.SqlClient,
+  target: StepToEvaluate,
+  selection: IrFilter | null,
+  since: string
+): Effect.Effect<{ readonly updated: ReadonlyArray<TableDefinition>; readonly keysMayHaveMoved: boolean }, SqlError.SqlError> =>
+  Effect.gen(function* () {
+    const { groupBy } = target.step
+    const read = keyedSelectionTables(selection, groupBy)
+    const followsLinks = subGroupKeyFollowsPackageLinks(groupBy)
+    if (read.length === 0 && !followsLinks) return { updated: [], keysMayHaveMoved: false }
+    const [row] = yield* sql<Record<string, boolean>>`
+      SELECT ${sql.join(", ", false)([
+        sql`${followsLinks} AND EXISTS (SELECT 1 FROM raw_data_package WHERE ${writtenSince(sql, "moved_xid", since)}) AS moved`,
+        ...read.map((t, n) => sql`EXISTS (SELECT 1 FROM ${sql(t.sqlTable)} WHERE ${writtenSince(sql, "change_xid", since)}) AS ${sql(`t${n}`)}`)
+      ])}`
+    const updated = read.filter((_, n) => row?.[`t${n}`] === true)
+    const keyPath = new Set(subGroupKeyPathTables(groupBy).map((t) => t.name))
+    return { updated, keysMayHaveMoved: row?.moved === true || updated.some((t) => keyPath.has(t.name)) }
+  })
+
 export const collectDirtySubGroups = (
   sql: SqlClient.SqlClient,
   target: StepToEvaluate,
-  scope: DirtyScope
+  scope: DirtyScope,
+  updatedTables: ReadonlyArray<TableDefinition>
 ): Effect.Effect<number, SqlError.SqlError> =>
   Effect.gen(function* () {
     const { step, stepId } = target
+    const existed = sql`created_xid IS NULL OR pg_visible_in_snapshot(created_xid, ${scope.since}::pg_snapshot)`
+    // From each changed row down to its packages: the planner starts at the row's change_xid
+    // index and follows the foreign-key indexes (the WHERE on the joined table makes the LEFT
+    // JOINs inner ones).
+    const belowChangedRows = updatedTables.map(
+      (table) => sql`UNION
+        SELECT raw_data_package.id, ${existed} AS existed
+        FROM raw_data_package ${joinsFor(sql, [table.name])}
+        WHERE ${writtenSince(sql, "change_xid", scope.since, table.sqlTable)}`
+    )
     const feeding = [...target.upstreamIds, ...target.ancestorIds]
     const fromFeedingRuns =
       feeding.length === 0
@@ -60,9 +110,10 @@ export const collectDirtySubGroups = (
     return yield* rowsWritten(sql`
       CREATE TEMP TABLE ccat_dirty ON COMMIT DROP AS
       WITH changed_packages AS MATERIALIZED (
-        SELECT id, created_xid IS NULL OR pg_visible_in_snapshot(created_xid, ${scope.since}::pg_snapshot) AS existed
+        SELECT id, ${existed} AS existed
         FROM raw_data_package
         WHERE ${writtenSince(sql, "change_xid", scope.since)}
+        ${sql.join(" ", false)(belowChangedRows)}
       ),
       changed_runs AS MATERIALIZED (
         SELECT DISTINCT run_id FROM run_event

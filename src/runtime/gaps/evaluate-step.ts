@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import type { IrFilter, IrJson } from "../../compiler/ir.ts"
 import { inFlightStatuses } from "../execution/run-status.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
-import { collectDirtySubGroups, type DirtyScope } from "./dirty-sub-groups.ts"
+import { collectDirtySubGroups, updatedSelectionTables, type DirtyScope } from "./dirty-sub-groups.ts"
 import { isCreateReason, type ReasonCode } from "./reasons.ts"
 import { analyzeIfLarge, buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
 import { rowsWritten } from "./rows-written.ts"
@@ -278,8 +278,12 @@ export const evaluateStep = (
     let dirtyOnly = memory?.mode === "incremental"
     yield* prepareStep(sql, dirtyOnly)
     let only: DirtyInputs | null = null
-    if (memory?.mode === "incremental") {
-      const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope)
+    const rows = memory?.mode === "incremental" ? yield* updatedSelectionTables(sql, e.target, e.selection, memory.scope.since) : null
+    if (memory?.mode === "incremental" && rows?.keysMayHaveMoved === true) {
+      dirtyOnly = false
+      yield* switchToWholeStep(sql)
+    } else if (memory?.mode === "incremental") {
+      const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope, rows?.updated ?? [])
       if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
       only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.explained }
     }

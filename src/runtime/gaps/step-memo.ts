@@ -2,20 +2,22 @@ import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Duration, Effect } from "effect"
 import { contentHash } from "../../compiler/canonical-json.ts"
 import type { IrFilter } from "../../compiler/ir.ts"
+import { tables } from "../../compiler/schema-registry.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import type { ReasonCode } from "./reasons.ts"
 
 /*
  * Level-triggered, but not wasteful: the trigger loop remembers, per step, what it decided and
  * from which state of the world (trigger_step_state, migration 5). The next pass then
- *   - skips the step when nothing was written since (no raw package, no run event) and no
- *     cooldown it reported has ended ("unchanged");
+ *   - skips the step when nothing was written since (no raw package, no row a selection reads,
+ *     no run event) and no cooldown it reported has ended ("unchanged");
  *   - evaluates only the sub-groups that can have changed (dirty-sub-groups.ts) when something
  *     was ("incremental");
  *   - evaluates every sub-group ("full") when there is no memory of the step, its definition,
  *     selection or upstream steps changed, or its last full evaluation is older than
- *     `CCAT_FULL_PASS_INTERVAL`: the reconciliation that catches what the signals do not see (a source
- *     renamed, an obs unit moved to another line). Of the steps due for that, one per pass
+ *     `CCAT_FULL_PASS_INTERVAL`: the reconciliation, a safety net for what no signal shows (a
+ *     write that bypassed the triggers of migrations 5 and 8, a run whose status was changed
+ *     without its event). Of the steps due for that, one per pass
  *     (reconcileNext), so that the reconciliations of a large archive are spread over passes.
  * Requests, previews that list every decision (`ccat why <step>`, `ccat plan --json`) and
  * explicit passes evaluate in full and remember nothing. The previews that report counts
@@ -49,10 +51,18 @@ export const worldSignals: Effect.Effect<WorldSignals, SqlError.SqlError, SqlCli
  * (`pg_current_snapshot()` text) did not see: what was written since. The snapshot goes in as a
  * parameter so the planner reads its xmin as a constant and walks the column's index from there.
  */
-export const writtenSince = (sql: SqlClient.SqlClient, column: "change_xid" | "xid", snapshot: string): Statement.Fragment => {
+export const writtenSince = (sql: SqlClient.SqlClient, column: "change_xid" | "moved_xid" | "xid", snapshot: string, table?: string): Statement.Fragment => {
   const since = sql`${snapshot}::pg_snapshot`
-  return sql`${sql(column)} >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(${sql(column)}, ${since})`
+  const ref = table === undefined ? sql(column) : sql`${sql(table)}.${sql(column)}`
+  return sql`${ref} >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(${ref}, ${since})`
 }
+
+/**
+ * The tables besides raw_data_package a selection can read, each with the transaction that last
+ * updated a row (migration 8): a change there can move packages in or out of a selection, or
+ * between sub-groups.
+ */
+const dimensionTables = tables.filter((t) => t.join !== null).map((t) => t.sqlTable)
 
 /**
  * What the memory of a step was made under. A content hash (canonical JSON without spans):
@@ -112,7 +122,8 @@ export const memoUse = (
     }
     const [changed] = yield* sql<{ changed: boolean }>`
       SELECT EXISTS (SELECT 1 FROM raw_data_package WHERE ${writtenSince(sql, "change_xid", memo.snapshot)})
-          OR EXISTS (SELECT 1 FROM run_event WHERE ${writtenSince(sql, "xid", memo.snapshot)}) AS changed`
+          OR EXISTS (SELECT 1 FROM run_event WHERE ${writtenSince(sql, "xid", memo.snapshot)})
+          ${sql.join(" ", false)(dimensionTables.map((t) => sql`OR EXISTS (SELECT 1 FROM ${sql(t)} WHERE ${writtenSince(sql, "change_xid", memo.snapshot)})`))} AS changed`
     const cooldownsDue = memo.dueAt !== null && memo.dueAt.getTime() <= now.getTime()
     if (changed?.changed !== true && !cooldownsDue) return { _tag: "Unchanged", memo }
     return { _tag: "Incremental", memo, cooldownsDue }

@@ -1,9 +1,9 @@
 import type { SqlClient, Statement } from "@effect/sql"
 import type { IrFilter, IrFilterValue } from "../../compiler/ir.ts"
-import { tables } from "../../compiler/schema-registry.ts"
+import { joinPath, tables, type TableDefinition } from "../../compiler/schema-registry.ts"
 import { columnRef, joinsFor } from "./joins.ts"
 import { operand, parameter, type FieldRef, type ValueType } from "./operand.ts"
-import { subGroupKeyExpression, subGroupKeySql } from "./sub-group-key.ts"
+import { subGroupKeyExpression, subGroupKeySql, subGroupKeyTables } from "./sub-group-key.ts"
 
 /*
  * A grouping's selection as one parameterised query over the registry's join tree.
@@ -116,6 +116,21 @@ export const selectionQuery = (sql: SqlClient.SqlClient, filter: IrFilter | null
   return sql<SelectionRow>`SELECT ${sql.join(", ", false)(columns)} FROM ${sql(root.sqlTable)} ${joinsFor(sql, needed)} WHERE ${where}`
 }
 
+const keyedTables = (filter: IrFilter | null, keys: ReadonlyArray<{ readonly table: string | null }>): ReadonlySet<string> =>
+  new Set([...filterTables(filter), ...keys.flatMap((k) => (k.table === null ? [] : [k.table]))])
+
+/**
+ * Every table besides raw_data_package whose rows a keyed selection reads: the tables the
+ * filter and the dimensions name and those on the way to them (an obs unit moved to another
+ * source changes a package's source without touching the source). A change to one of their
+ * rows can move the packages below it between sub-groups, in or out of the selection.
+ */
+export const keyedSelectionTables = (filter: IrFilter | null, groupBy: ReadonlyArray<string>): ReadonlyArray<TableDefinition> => {
+  const reached = new Map<string, TableDefinition>()
+  for (const name of keyedTables(filter, subGroupKeyTables(groupBy))) for (const table of joinPath(name)) reached.set(table.name, table)
+  return [...reached.values()]
+}
+
 export interface KeyedSelectionOptions {
   /** Only packages whose `state` is ARCHIVED: what a step can actually stage and read. */
   readonly archivedOnly: boolean
@@ -135,7 +150,7 @@ export const keyedSelection = (
   options: KeyedSelectionOptions
 ): Statement.Fragment => {
   const keys = subGroupKeySql(sql, groupBy)
-  const needed = new Set([...filterTables(filter), ...keys.flatMap((k) => (k.table === null ? [] : [k.table]))])
+  const needed = keyedTables(filter, keys)
   const where = filter === null ? sql`TRUE` : filterCondition(sql, filter)
   const state = options.archivedOnly ? sql` AND ${columnRef(sql, root, "state")} = 'ARCHIVED'` : sql``
   const restrict = options.restrict === undefined ? sql`` : sql` AND (${options.restrict})`

@@ -1,6 +1,6 @@
 import type { SqlClient, Statement } from "@effect/sql"
 import { createHash } from "node:crypto"
-import { findDimension } from "../../compiler/schema-registry.ts"
+import { findDimension, joinPath, type TableDefinition } from "../../compiler/schema-registry.ts"
 import { columnRef, resolveColumn } from "./joins.ts"
 import { UnknownSchemaReference } from "./errors.ts"
 
@@ -56,6 +56,37 @@ export const subGroupKeySql = (sql: SqlClient.SqlClient, groupBy: ReadonlyArray<
     const plainLength = column.type === "uuid" ? 36 : column.type === "integer" ? 20 : null
     return { dimension: name, table: table.name, expression: sql`${ref}::text`, column: ref, plainLength }
   })
+
+/** The registry tables a `group_by`'s dimension values are read from (as subGroupKeySql's `table`). */
+export const subGroupKeyTables = (groupBy: ReadonlyArray<string>): ReadonlyArray<{ readonly table: string | null }> =>
+  groupBy.map((name) => {
+    const dimension = findDimension(name)
+    if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
+    return { table: dimension.key === null ? null : resolveColumn(dimension.key.table, dimension.key.column).table.name }
+  })
+
+/**
+ * The tables whose rows a package's sub-group key is read through: the tables on the way to each
+ * dimension's table, and that table unless the key is its `id` (a row's id never changes, so only
+ * the foreign key to it, one table down, can). A change to one of their rows can move packages
+ * from one sub-group to another (a source renamed, an obs unit moved to another line); a change
+ * elsewhere can only move packages in or out of the selection, under the same keys.
+ */
+export const subGroupKeyPathTables = (groupBy: ReadonlyArray<string>): ReadonlyArray<TableDefinition> => {
+  const reached = new Map<string, TableDefinition>()
+  for (const name of groupBy) {
+    const dimension = findDimension(name)
+    if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
+    if (dimension.key === null) continue
+    const path = joinPath(dimension.key.table)
+    for (const table of dimension.key.column === "id" ? path.slice(0, -1) : path) reached.set(table.name, table)
+  }
+  return [...reached.values()]
+}
+
+/** Whether a package's sub-group key is read through its links (scan, module): a package moved to another scan can change sub-group. */
+export const subGroupKeyFollowsPackageLinks = (groupBy: ReadonlyArray<string>): boolean =>
+  subGroupKeyTables(groupBy).some((k) => k.table !== null && joinPath(k.table).length > 0)
 
 const plain = /^[A-Za-z0-9-]$/
 
