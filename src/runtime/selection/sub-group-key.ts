@@ -68,9 +68,9 @@ export const subGroupKeyTables = (groupBy: ReadonlyArray<string>): ReadonlyArray
 /**
  * The tables whose rows a package's sub-group key is read through: the tables on the way to each
  * dimension's table, and that table unless the key is its `id` (a row's id never changes, so only
- * the foreign key to it, one table down, can). A change to one of their rows can move packages
- * from one sub-group to another (a source renamed, an obs unit moved to another line); a change
- * elsewhere can only move packages in or out of the selection, under the same keys.
+ * the foreign key to it, one table down, can). A change to their links or key columns can move
+ * packages from one sub-group to another (a source renamed, an obs unit moved to another line);
+ * any other change can only move packages in or out of the selection, under the same keys.
  */
 export const subGroupKeyPathTables = (groupBy: ReadonlyArray<string>): ReadonlyArray<TableDefinition> => {
   const reached = new Map<string, TableDefinition>()
