@@ -153,3 +153,27 @@ export const completeAll = (pipeline: string, step: string, products?: ReadonlyA
     for (const run of runs) yield* completeRun(run.id, products)
     return runs
   })
+
+/**
+ * End a share of all runs in flight at once (chosen by a hash of id and salt), as the collect
+ * loop would: COMPLETED with a product, or FAILED, or CANCELLED, each with its event. For tests
+ * that drive many runs through passes without naming them.
+ */
+export const endRunsInFlight = (fraction: number, to: "COMPLETED" | "FAILED" | "CANCELLED", salt: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`
+      WITH chosen AS (
+        SELECT id FROM executed_reduction_step
+        WHERE status IN ${sql.in(inFlightStatuses)} AND abs(hashtext(id::text || ${String(salt)})) % 100 < ${Math.round(fraction * 100)}
+      ),
+      done AS (
+        UPDATE executed_reduction_step r SET status = ${to}, finished_at = now(), updated_at = now()
+        FROM chosen WHERE r.id = chosen.id RETURNING r.id
+      ),
+      events AS (
+        INSERT INTO run_event (run_id, actor, from_status, to_status, reason) SELECT id, 'test', 'PENDING', ${to}, 'test' FROM done
+      )
+      INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
+      SELECT id, 'SCIENCE', 'science/out.fits', 1, md5(id::text) FROM done WHERE ${to} = 'COMPLETED'`
+  })
