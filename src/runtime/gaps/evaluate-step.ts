@@ -278,14 +278,17 @@ export const evaluateStep = (
     let dirtyOnly = memory?.mode === "incremental"
     yield* prepareStep(sql, dirtyOnly)
     let only: DirtyInputs | null = null
-    const rows = memory?.mode === "incremental" ? yield* updatedSelectionTables(sql, e.target, e.selection, memory.scope.since) : null
-    if (memory?.mode === "incremental" && rows?.keysMayHaveMoved === true) {
-      dirtyOnly = false
-      yield* switchToWholeStep(sql)
-    } else if (memory?.mode === "incremental") {
-      const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope, rows?.updated ?? [])
-      if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
-      only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.explained }
+    if (memory?.mode === "incremental") {
+      // Rows above the packages updated since: packages below them may have changed sub-group.
+      const above = yield* updatedSelectionTables(sql, e.target, e.selection, memory.scope.since)
+      if (above.keysMayHaveMoved) {
+        dirtyOnly = false
+        yield* switchToWholeStep(sql)
+      } else {
+        const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope, above.updated)
+        if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
+        only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.explained }
+      }
     }
     if ((yield* buildInputs(sql, e, only)) === "whole-step") {
       dirtyOnly = false

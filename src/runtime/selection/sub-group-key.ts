@@ -42,15 +42,22 @@ export interface DimensionKeySql {
   readonly plainLength: number | null
 }
 
+/** A dimension's key column, resolved in the registry; `null` for `all`. Throws for a name the registry lacks. */
+const dimensionKey = (name: string) => {
+  const dimension = findDimension(name)
+  if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
+  if (dimension.key === null) return null
+  return { ...resolveColumn(dimension.key.table, dimension.key.column), transform: dimension.key.transform }
+}
+
 /** The SQL text expressions of a `group_by`'s dimension values, in order. */
 export const subGroupKeySql = (sql: SqlClient.SqlClient, groupBy: ReadonlyArray<string>): ReadonlyArray<DimensionKeySql> =>
   groupBy.map((name) => {
-    const dimension = findDimension(name)
-    if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
-    if (dimension.key === null) return { dimension: name, table: null, expression: null, column: null, plainLength: null }
-    const { table, column } = resolveColumn(dimension.key.table, dimension.key.column)
+    const key = dimensionKey(name)
+    if (key === null) return { dimension: name, table: null, expression: null, column: null, plainLength: null }
+    const { table, column } = key
     const ref = columnRef(sql, table, column.name)
-    if (dimension.key.transform === "utc_date") {
+    if (key.transform === "utc_date") {
       return { dimension: name, table: table.name, expression: sql`to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, column: null, plainLength: null }
     }
     const plainLength = column.type === "uuid" ? 36 : column.type === "integer" ? 20 : null
@@ -59,11 +66,7 @@ export const subGroupKeySql = (sql: SqlClient.SqlClient, groupBy: ReadonlyArray<
 
 /** The registry tables a `group_by`'s dimension values are read from (as subGroupKeySql's `table`). */
 export const subGroupKeyTables = (groupBy: ReadonlyArray<string>): ReadonlyArray<{ readonly table: string | null }> =>
-  groupBy.map((name) => {
-    const dimension = findDimension(name)
-    if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
-    return { table: dimension.key === null ? null : resolveColumn(dimension.key.table, dimension.key.column).table.name }
-  })
+  groupBy.map((name) => ({ table: dimensionKey(name)?.table.name ?? null }))
 
 /**
  * The tables whose rows a package's sub-group key is read through: the tables on the way to each
@@ -75,18 +78,20 @@ export const subGroupKeyTables = (groupBy: ReadonlyArray<string>): ReadonlyArray
 export const subGroupKeyPathTables = (groupBy: ReadonlyArray<string>): ReadonlyArray<TableDefinition> => {
   const reached = new Map<string, TableDefinition>()
   for (const name of groupBy) {
-    const dimension = findDimension(name)
-    if (dimension === undefined) throw new UnknownSchemaReference({ kind: "dimension", name })
-    if (dimension.key === null) continue
-    const path = joinPath(dimension.key.table)
-    for (const table of dimension.key.column === "id" ? path.slice(0, -1) : path) reached.set(table.name, table)
+    const key = dimensionKey(name)
+    if (key === null) continue
+    const path = joinPath(key.table.name)
+    for (const table of key.column.name === "id" ? path.slice(0, -1) : path) reached.set(table.name, table)
   }
   return [...reached.values()]
 }
 
 /** Whether a package's sub-group key is read through its links (scan, module): a package moved to another scan can change sub-group. */
 export const subGroupKeyFollowsPackageLinks = (groupBy: ReadonlyArray<string>): boolean =>
-  subGroupKeyTables(groupBy).some((k) => k.table !== null && joinPath(k.table).length > 0)
+  groupBy.some((name) => {
+    const key = dimensionKey(name)
+    return key !== null && joinPath(key.table.name).length > 0
+  })
 
 const plain = /^[A-Za-z0-9-]$/
 
