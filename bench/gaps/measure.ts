@@ -11,14 +11,11 @@ import { fmt, log, median, medianIndex, memory, mib, ms } from "./report.ts"
 import { breakdown } from "./statement-profile.ts"
 
 // What one size measures, in order: seed (or resume), first pass, full passes, unchanged and
-// incremental loop passes, plan previews. See bench/gaps.ts for what each means.
+// incremental loop passes, plan previews. See bench/gaps.ts for what each means; it runs each
+// size in a process of its own.
 
 export const RUNS = 5
 const INCREMENT_SCANS = 500 // two packages each: 1k new packages per incremental pass
-
-// ---------------------------------------------------------------------------------------------
-// One size, in its own process.
-// ---------------------------------------------------------------------------------------------
 
 export interface SizeResult {
   readonly size: number
