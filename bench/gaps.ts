@@ -38,7 +38,8 @@ import { fileURLToPath } from "node:url"
 import { benchDatabase, withAdmin } from "./gaps/database.ts"
 import { measureSize, RUNS, type SizeResult } from "./gaps/measure.ts"
 import { adminUrl, parseOptions, UsageError, type Options } from "./gaps/options.ts"
-import { fmt, log, median, memory, mib, ms, runLabel, sizeLabel } from "./gaps/report.ts"
+import { memory } from "./gaps/memory.ts"
+import { fmt, log, median, mib, ms, runLabel, sizeLabel } from "./gaps/report.ts"
 
 const GOAL_FULL_MS = 5_000
 const GOAL_INCREMENTAL_MS = 300

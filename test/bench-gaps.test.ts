@@ -1,9 +1,8 @@
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { adminUrl, withAdmin } from "./support/databases.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // bench/gaps, as `npm run bench:gaps` runs it (bundled), on a tiny archive: it must keep
@@ -11,8 +10,6 @@ import { repoRoot } from "./support/workspace.ts"
 // what the bench checks about itself while it times: a settled archive creates no runs, the plan
 // preview from memory creates what the loop's pass then creates (its "warning:" lines), every
 // measure has a row, and its database is dropped afterwards.
-
-const adminUrl = process.env["CCAT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 const bench = (...args: Array<string>) => {
   const r = spawnSync(process.execPath, [join(repoRoot, "bench", "bundled.mjs"), "gaps", ...args], {
@@ -26,11 +23,9 @@ const bench = (...args: Array<string>) => {
 
 const databaseExists = (name: string) =>
   Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${name}`
-      return (rows[0]?.n ?? 0) > 0
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1 })), Effect.scoped)
+    withAdmin((sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${name}`).pipe(
+      Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
+    )
   )
 
 describe("bench/gaps", () => {

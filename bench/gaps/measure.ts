@@ -1,13 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { performance } from "node:perf_hooks"
-import { compileSources } from "../../src/compiler/compile.ts"
 import { migrate } from "../../src/db/migrate.ts"
 import { passSummaryLine } from "../../src/runtime/gaps/evaluate-pass.ts"
 import { obsUnitCount, SCANS_PER_NIGHT, seedCatalog, seedScans } from "./archive.ts"
 import { analyze, settle, timedLoopPass, timedPass, timedPreview, type TimedPass } from "./passes.ts"
-import { applyPipeline, pipelineText } from "./pipeline.ts"
-import { fmt, log, median, medianIndex, memory, mib, ms } from "./report.ts"
+import { applyPipeline, pipelineSteps } from "./pipeline.ts"
+import { memory } from "./memory.ts"
+import { fmt, log, median, medianIndex, mib, ms } from "./report.ts"
 import { breakdown } from "./statement-profile.ts"
 
 // What one size measures, in order: seed (or resume), first pass, full passes, unchanged and
@@ -83,7 +83,7 @@ const resumeArchive = (label: string) =>
       SELECT (SELECT count(*)::int FROM executed_obs_unit) AS scans, (SELECT count(*)::int FROM raw_data_package) AS packages`
     yield* sql`DELETE FROM trigger_sub_group_state`
     yield* sql`DELETE FROM trigger_step_state`
-    const steps = compileSources([{ path: "bench.ccat", text: pipelineText }]).ir?.pipelines.flatMap((p) => p.steps.map((s) => s.name)) ?? []
+    const steps = pipelineSteps()
     log(label, `${fmt(row?.packages ?? 0)} packages, ${fmt(row?.scans ?? 0)} scans; migrated, loop memory cleared`)
     return { seedMs: null, firstPassMs: null, firstPassCreated: null, scans: row?.scans ?? 0, packages: row?.packages ?? 0, steps }
   })

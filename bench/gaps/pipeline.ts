@@ -1,12 +1,13 @@
 import { Effect } from "effect"
 import { compileSources } from "../../src/compiler/compile.ts"
+import type { IrWorkspace } from "../../src/compiler/ir.ts"
 import { applyWorkspace } from "../../src/definitions/apply.ts"
 
 // ---------------------------------------------------------------------------------------------
 // The standing pipeline: chai_standing of pipelines/chai/standing.ccat at a local location.
 // ---------------------------------------------------------------------------------------------
 
-export const pipelineText = `
+const pipelineText = `
 grouping chai_archived {
   description "All archived CHAI data, both receivers"
   where Instrument.name == "CHAI"
@@ -78,14 +79,23 @@ pipeline chai_standing {
 }
 `
 
+const compilePipeline = () => compileSources([{ path: "bench.ccat", text: pipelineText }])
+
+const stepNames = (ir: IrWorkspace): ReadonlyArray<string> => ir.pipelines.flatMap((p) => p.steps.map((s) => s.name))
+
+/** The pipeline's step names, upstream first: how a pass's statements are split by step. */
+export const pipelineSteps = (): ReadonlyArray<string> => {
+  const { ir } = compilePipeline()
+  return ir === undefined ? [] : stepNames(ir)
+}
+
 export const applyPipeline = Effect.gen(function* () {
-  const compiled = compileSources([{ path: "bench.ccat", text: pipelineText }])
+  const compiled = compilePipeline()
   const errors = compiled.diagnostics.filter((d) => d.severity === "error")
   if (errors.length > 0 || compiled.ir === undefined) {
     const shown = errors.map((d) => `bench.ccat:${d.span.startLine}:${d.span.startColumn}: ${d.code} ${d.message}`).join("\n")
     return yield* Effect.dieMessage(`bench/gaps: the bench pipeline does not compile:\n${shown}`)
   }
   const applied = yield* applyWorkspace(compiled.ir, { createdBy: "bench" })
-  const steps = compiled.ir.pipelines.flatMap((p) => p.steps.map((s) => s.name))
-  return { generation: applied.generation, steps }
+  return { generation: applied.generation, steps: stepNames(compiled.ir) }
 })

@@ -22,7 +22,8 @@ export const testBackends: ReadonlyArray<TestBackend> = (process.env["CCAT_TEST_
   .map((s) => s.trim())
   .filter((s): s is TestBackend => s === "postgres" || s === "pglite")
 
-const adminUrl = process.env["CCAT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
+/** The real server's admin database: where test databases are created and dropped. */
+export const adminUrl = process.env["CCAT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 /** A fresh, empty database on the real server; dropped when the scope closes. */
 const freshPostgres = Effect.acquireRelease(
@@ -36,7 +37,8 @@ const freshPostgres = Effect.acquireRelease(
   ({ name }) => withAdmin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).pipe(Effect.orDie)
 )
 
-const withAdmin = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+/** Run `f` on one connection to the admin database (create, drop or look up databases). */
+export const withAdmin = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return yield* f(sql)
