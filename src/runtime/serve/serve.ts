@@ -139,12 +139,17 @@ const httpServer = (port: number) =>
     return typeof address === "object" && address !== null ? address.port : port
   })
 
-/** Whether nothing is in flight. */
-const idle = Effect.gen(function* () {
+/**
+ * Whether nothing is in flight, and the newest run event: every change of a run's status writes
+ * one, so the same newest event at two moments, with nothing in flight at either, means no run was
+ * created, or ended, in between.
+ */
+const runActivity = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const [row] = yield* sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM executed_reduction_step WHERE status IN ${sql.in(inFlightStatuses)}`
-  return row!.n === 0
+  const [row] = yield* sql<{ in_flight: number; last_event: string | null }>`
+    SELECT (SELECT count(*)::int FROM executed_reduction_step WHERE status IN ${sql.in(inFlightStatuses)}) AS in_flight,
+      (SELECT max(id)::text FROM run_event) AS last_event`
+  return { idle: row!.in_flight === 0, lastEvent: row!.last_event }
 })
 
 export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Services> =>
@@ -206,12 +211,20 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       ]
       yield* Effect.forEach(loops, (loop) => Effect.forkScoped(loop))
       if (!options.exitWhenIdle) return yield* Effect.never
-      // Idle: nothing in flight, and a trigger pass that started after that was seen created nothing.
+      // Idle: nothing in flight, and a trigger pass that started after that was seen created
+      // nothing, and no run changed meanwhile. Runs created by a pass already under way when
+      // the idle moment was seen, and ended before the next pass finished (which created
+      // nothing, as they were in flight), leave nothing in flight at either end: only their
+      // events tell. Without them it exited with calibrate done and baseline never planned, on
+      // a busy CI machine.
       const quiet = Effect.gen(function* () {
-        if (!(yield* idle)) return false
+        const before = yield* runActivity
+        if (!before.idle) return false
         const after = passesStarted
         while (lastFinished <= after) yield* Effect.sleep(Duration.millis(200))
-        return lastCreated === 0 && (yield* idle)
+        if (lastCreated !== 0) return false
+        const now = yield* runActivity
+        return now.idle && now.lastEvent === before.lastEvent
       })
       yield* Effect.repeat(quiet, { until: (done) => done, schedule: Schedule.spaced(Duration.millis(500)) })
     })
