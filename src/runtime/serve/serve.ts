@@ -156,21 +156,15 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
   Effect.scoped(
     Effect.gen(function* () {
       const state = yield* ServeState
-      // For --exit-when-idle: how many passes ran, and what the latest one created.
-      // Counted when a pass starts: a pass that began before the last run ended may finish after
-      // it was seen, having decided from the world before (it raced the exit once in CI).
+      // For --exit-when-idle: how many passes started, and which finished last. Counted when a
+      // pass starts: a pass that began before the last run ended may finish after it was seen,
+      // having decided from the world before (it raced the exit once in CI).
       let passesStarted = 0
       let lastFinished = 0
-      let lastCreated = -1
       const trigger = Effect.suspend(() => {
         const number = ++passesStarted
         return evaluatePass({ location: options.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
-          Effect.tap((s) =>
-            Effect.sync(() => {
-              lastFinished = number
-              lastCreated = s.created
-            })
-          )
+          Effect.tap(() => Effect.sync(() => void (lastFinished = number)))
         )
       }).pipe(
         Effect.tap((s) => state.setGap(gapOf(s))),
@@ -211,18 +205,17 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       ]
       yield* Effect.forEach(loops, (loop) => Effect.forkScoped(loop))
       if (!options.exitWhenIdle) return yield* Effect.never
-      // Idle: nothing in flight, and a trigger pass that started after that was seen created
-      // nothing, and no run changed meanwhile. Runs created by a pass already under way when
-      // the idle moment was seen, and ended before the next pass finished (which created
-      // nothing, as they were in flight), leave nothing in flight at either end: only their
-      // events tell. Without them it exited with calibrate done and baseline never planned, on
-      // a busy CI machine.
+      // Idle: nothing in flight, and then a whole trigger pass (one that started after that was
+      // seen) without a run changing: none created, none ended. The newest run event tells both
+      // (a pass writes one for every run it creates). Nothing in flight at both ends was not
+      // enough: runs created by a pass already under way at the first look, and ended before
+      // the next pass finished (which created nothing, as they were in flight), left nothing in
+      // flight at either, and serve exited with calibrate done and baseline never planned.
       const quiet = Effect.gen(function* () {
         const before = yield* runActivity
         if (!before.idle) return false
         const after = passesStarted
         while (lastFinished <= after) yield* Effect.sleep(Duration.millis(200))
-        if (lastCreated !== 0) return false
         const now = yield* runActivity
         return now.idle && now.lastEvent === before.lastEvent
       })
