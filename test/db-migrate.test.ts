@@ -126,6 +126,11 @@ for (const backend of testBackends) {
           expect(json).toMatchObject({ database: { kind: "server", url: shownUrl }, latestKnownMigration: latestMigrationId, pending: [], newerThanCcat: false })
           expect(json.applied.map((m) => m.id)).toEqual(knownIds)
           expect(json.applied.every((m) => !Number.isNaN(Date.parse(m.appliedAt)))).toBe(true)
+          // The installation id, made once by migration 9: the same on every look, and in the text.
+          expect(pending.text).toContain("installation: none yet (made by migration 9)")
+          expect(json.installation).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+          const text = yield* captureLog(dbStatus({ json: false }, database))
+          expect(text.text.split("\n").slice(0, 2)).toEqual([`database: ${shownUrl}`, `installation: ${json.installation}`])
         })
       )
     })

@@ -3,6 +3,8 @@ import type { SqlClient } from "@effect/sql"
 import { Console, Effect, type Layer } from "effect"
 import { type Database, DatabaseInUse, type DatabaseDescription, DatabaseWithoutMigrations, describeDatabase } from "../db/database.ts"
 import type { DatabaseError } from "../db/errors.ts"
+import { DatabaseQueryFailed, innermostMessage } from "../db/errors.ts"
+import { installationId } from "../db/installation.ts"
 import { migrate, type MigrationStatus, migrationStatus } from "../db/migrate.ts"
 import { jsonOption } from "./check-command.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
@@ -30,7 +32,8 @@ export const runDbMigrate: Effect.Effect<void, DatabaseError, SqlClient.SqlClien
   for (const m of applied) yield* Console.log(`applied migration ${m.id} ${m.name}`)
 })
 
-export const statusJson = (database: DatabaseDescription, status: MigrationStatus) => ({
+export const statusJson = (database: DatabaseDescription, status: MigrationStatus, installation: string | null) => ({
+  installation,
   database:
     database._tag === "Server"
       ? { kind: "server", url: database.url }
@@ -41,11 +44,13 @@ export const statusJson = (database: DatabaseDescription, status: MigrationStatu
   newerThanCcat: status.newerThanCcat
 })
 
-const statusText = (database: DatabaseDescription, status: MigrationStatus): ReadonlyArray<string> => {
+const statusText = (database: DatabaseDescription, status: MigrationStatus, installation: string | null): ReadonlyArray<string> => {
   const width = Math.max(0, ...status.applied.map((m) => `${m.id} ${m.name}`.length))
   const newest = status.unknown.at(-1)
   return [
     `database: ${describeDatabase(database)}`,
+    // In every job's name and comment: what tells this database's jobs from another's on a shared cluster.
+    `installation: ${installation ?? "none yet (made by migration 9)"}`,
     status.applied.length === 0 ? "applied migrations: none" : "applied migrations:",
     ...status.applied.map((m) => `  ${`${m.id} ${m.name}`.padEnd(width)}  ${m.appliedAt.toISOString()}`),
     status.pending.length === 0 ? "pending migrations: none" : "pending migrations:",
@@ -63,8 +68,9 @@ export const runDbStatus = (options: { readonly json: boolean }): Effect.Effect<
   Effect.gen(function* () {
     const database = yield* DatabaseInUse
     const status = yield* migrationStatus
-    if (options.json) return yield* Console.log(JSON.stringify(statusJson(database, status), null, 2))
-    for (const line of statusText(database, status)) yield* Console.log(line)
+    const installation = yield* installationId.pipe(Effect.mapError((e) => new DatabaseQueryFailed({ action: "reading the installation id", detail: innermostMessage(e) })))
+    if (options.json) return yield* Console.log(JSON.stringify(statusJson(database, status, installation), null, 2))
+    for (const line of statusText(database, status, installation)) yield* Console.log(line)
   })
 
 /** The command handlers, on a given database (the environment's by default). */
@@ -81,7 +87,7 @@ export const dbMigrateCommand = Command.make("migrate", {}, () => dbMigrate()).p
 )
 
 export const dbStatusCommand = Command.make("status", { json: jsonOption }, ({ json }) => dbStatus({ json })).pipe(
-  Command.withDescription("Show the database in use (CCAT_DATABASE_URL, or the embedded one under CCAT_DATA_DIR) and its applied and pending migrations.")
+  Command.withDescription("Show the database in use (CCAT_DATABASE_URL, or the embedded one under CCAT_DATA_DIR), its installation id (in the name and comment of every job it submits) and its applied and pending migrations.")
 )
 
 /** `ccat db`, grouping the two. */

@@ -7,6 +7,8 @@ import incremental from "./0005_incremental.ts"
 import packageCreatedXid from "./0006_package_created_xid.ts"
 import dropChangeSeq from "./0007_drop_change_seq.ts"
 import dimensionChangeXid from "./0008_dimension_change_xid.ts"
+import runAttempts from "./0009_run_attempts.ts"
+import inputPurged from "./0010_input_purged.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -17,9 +19,11 @@ export const migrations = {
   "5_incremental": incremental,
   "6_package_created_xid": packageCreatedXid,
   "7_drop_change_seq": dropChangeSeq,
-  "8_dimension_change_xid": dimensionChangeXid
+  "8_dimension_change_xid": dimensionChangeXid,
+  "9_run_attempts": runAttempts,
+  "10_input_purged": inputPurged
 }
 
-export const latestMigrationId = 8
+export const latestMigrationId = 10
 
 export const migrationLoader = Migrator.fromRecord(migrations)
