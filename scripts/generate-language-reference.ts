@@ -20,6 +20,7 @@ import {
   blockProperties,
   containerRuntimes,
   defaultLoopIntervalSeconds,
+  outputKinds,
   resourceKeys,
   triggerModes,
   versionPolicies,
@@ -27,7 +28,7 @@ import {
   type PropertySpec,
   type ResourceSpec
 } from "../src/compiler/properties.ts"
-import { durationUnits, formatDuration, sizeUnits } from "../src/compiler/quantities.ts"
+import { durationUnits, formatDuration, maxExactInteger, sizeUnits } from "../src/compiler/quantities.ts"
 import { determinedBy, dimensions, joinPath, tables, type ColumnType, type TableDefinition } from "../src/compiler/schema-registry.ts"
 
 export const outputPath = "docs/language.md"
@@ -278,12 +279,12 @@ const overview = (section: Section): void => {
       ["Kind", "Written as", "Examples"],
       [
         ["string", 'double quotes, on one line; escapes `\\n \\t \\r \\0 \\" \\\\` and `\\u{1F600}` (others are E004)', code('"NGC253"')],
-        ["integer", "digits, optionally with a leading `-`", `${code("3")} ${code("-50")}`],
-        ["decimal", "a fraction and/or an exponent, optionally with a leading `-`", `${code("2.5")} ${code("1e-3")}`],
+        ["integer", `digits, optionally with a leading \`-\`; at most ±${maxExactInteger}, beyond which integers are not exact (E084)`, `${code("3")} ${code("-50")}`],
+        ["decimal", "a fraction and/or an exponent, optionally with a leading `-`; finite, so at most about 1.8e308 (E084)", `${code("2.5")} ${code("1e-3")}`],
         ["boolean", "`true` or `false`", code("true")],
         ["percentage", "a number and `%`, never negative", code("85%")],
-        ["duration", `a number and a unit, nothing between: ${codes(Object.keys(durationUnits), " ")}; zero is never a valid duration (E082)`, `${code("60s")} ${code("1.5h")} ${code("1d")}`],
-        ["size", `a number and a unit, spelled exactly: ${codes(Object.keys(sizeUnits), " ")}`, `${code("512MiB")} ${code("16GiB")}`],
+        ["duration", `a number (an exponent allowed) and a unit, nothing between: ${codes(Object.keys(durationUnits), " ")}; zero is never a valid duration (E082), and at most ${maxExactInteger} ms (E084)`, `${code("60s")} ${code("1.5h")} ${code("1d")} ${code("1.5e3ms")}`],
+        ["size", `a number and a unit, spelled exactly: ${codes(Object.keys(sizeUnits), " ")}; at most ${maxExactInteger} B (E084)`, `${code("512MiB")} ${code("16GiB")}`],
         ["date", "`YYYY-MM-DD`, a real calendar date (E080)", code("2026-06-01")],
         ["timestamp", "a date, `T`, `HH:MM`, optional seconds and fraction, optional zone (`Z` or `±HH:MM`); without a zone it is UTC", code("2026-06-01T12:00:00Z")],
         ["version", "`MAJOR.MINOR.PATCH`, optional `-pre-release` and `+build`", `${code("2.3.1")} ${code("1.0.0-rc.1")}`],
@@ -331,7 +332,8 @@ const allowedValues: Readonly<Record<string, ReadonlyArray<string>>> = {
   version_policy: versionPolicies,
   trigger: triggerModes,
   backend: backends.map((b) => b.name),
-  group_by: dimensions.map((d) => d.name)
+  group_by: dimensions.map((d) => d.name),
+  outputs: outputKinds.map((k) => k.name)
 }
 
 const blocksSection = (section: Section, grammar: string): void => {
@@ -388,6 +390,47 @@ const blocksSection = (section: Section, grammar: string): void => {
       ["Key", "Value", "Range", "Meaning"],
       resourceKeys.map((r) => [code(r.key), r.shape, rangeText(r), r.doc])
     )
+  )
+  section(
+    "### `outputs { … }`",
+    "",
+    "What a successful run of a step must produce. Each rule is `KIND [\"PATTERN\"] [min N]`: at least N files of",
+    "the kind (N a whole number of at least 0, and 1 when `min` is left out), counting only the files that match",
+    "the pattern when one is given. A comma between rules is optional.",
+    "",
+    "**Without an `outputs` block**, a run must produce at least one `science` file: a SCIENCE product for a final",
+    "step, an INTERMEDIATE product for any other. A run that ends well but produced none fails with the reason",
+    "`NO_OUTPUTS`. A declared block replaces this default entirely: `outputs { science min 0 }` says that a step may",
+    "legitimately produce nothing, and a block without a `science` rule requires no science file. The runtime names",
+    'the rule that was not met: `NO_OUTPUTS: science "*.fits": found 0 files, at least 1 required`.',
+    "",
+    "The block is part of the step's hash, so `ccat plan` shows a change of it, but not of its fingerprint: changing",
+    "it reprocesses nothing. The IR lists the rules by kind (in the order below), then by pattern, so the order they",
+    "are written in does not matter.",
+    "",
+    table(["Kind", "Files", "Meaning"], outputKinds.map((k) => [code(k.name), k.folder, k.doc])),
+    "",
+    "For a step that is not final, `science` is every file of its output folder outside the other kinds' folders.",
+    "",
+    "A **pattern** is a glob matched against a file's path below its kind's folder, `/`-separated:",
+    "",
+    table(
+      ["Pattern", "Matches"],
+      [
+        [code("*"), "any run of characters but `/`, the empty run included"],
+        [code("?"), "one character but `/`"],
+        [`${code("[abc]")} ${code("[a-z]")} ${code("[!x]")}`, "one character of the class, or with `!` one not of it; a `]` first in the class is listed"],
+        [code("**"), `as a whole segment, any number of segments, none included: ${code("**/*.fits")} matches at any depth, ${code("*.fits")} only at the top`],
+        ["anything else", "itself: no braces, no escapes; matching is case-sensitive and `*` matches a leading dot"]
+      ]
+    ),
+    "",
+    "An unknown kind is E045; a pattern that is not a string, or a count that is not a whole number, E024; a negative",
+    "count E080; the same kind and pattern twice E022; a malformed pattern E046 (empty, absolute, a `..`, `.` or",
+    "empty segment, `**` inside a segment, a `[` never closed, a backwards range, a NUL character); a block with no",
+    "rule at all W007.",
+    "",
+    table(["Example"], [[code('outputs { science "*.fits" min 1  qa "*.json"  plots min 0 }')], [code("outputs { science min 0 }")], [code('outputs { science "maps/**/*.fits" min 2 }')]])
   )
   section(
     "### `backend KIND { … }`",

@@ -185,6 +185,7 @@ const suggestions: ReadonlyArray<{ code: string; file: string; replacement: stri
   { code: "E031", file: "E031-unknown-column.ccat", replacement: "line_id" },
   { code: "E034", file: "E034-unknown-enum-value.ccat", replacement: '"ARCHIVED"' },
   { code: "E042", file: "E042-unknown-dimension.ccat", replacement: "executed_obs_unit" },
+  { code: "E045", file: "E045-unknown-output-kind.ccat", replacement: "science" },
   { code: "E053", file: "E053-unknown-trigger.ccat", replacement: "continuous" },
   { code: "E090", file: "E090-unknown-backend.ccat", replacement: "slurm" }
 ]
@@ -207,6 +208,44 @@ describe("suggestions", () => {
     const d = result.diagnostics.find((x) => x.code === "E060")!
     expect(d.notes.join("\n")).toMatch(/declared versions: 2\.3\.1, 2\.4\.0/)
     expect(d.help.join("\n")).toMatch(/\^2\.4\.0/)
+  })
+
+  it("E084 names the number and why it cannot stand, wherever it is written", () => {
+    const messages = (file: string) => compileFixture(file).result.diagnostics.map((d) => d.message)
+    expect(messages("E084-infinite-config-value.ccat")).toEqual([
+      "number out of range: `1e999` is not a finite number",
+      "number out of range: `-1e999` is not a finite number",
+      "number out of range: `1.5e400` is not a finite number"
+    ])
+    expect(messages("E084-quantity-overflows-its-unit.ccat")).toEqual([
+      "number out of range: `9e300w` is longer than 9007199254740991 ms (about 285 000 years)",
+      "number out of range: `9007199254740992ms` is longer than 9007199254740991 ms (about 285 000 years)",
+      "number out of range: `9e300TiB` is larger than 9007199254740991 bytes (8 PiB)"
+    ])
+    const inexact = compileFixture("E084-inexact-integer.ccat").result.diagnostics.find((d) => d.message.includes("12345678901234567890"))!
+    expect(inexact.message).toBe("number out of range: `12345678901234567890` is beyond ±9007199254740991, the largest whole number held exactly")
+    expect(inexact.help.join("\n")).toContain('`"12345678901234567890"`')
+    // A 310-digit literal is underlined whole and shown by its ends.
+    expect(messages("E084-infinite-percentage.ccat")).toEqual([`number out of range: \`${"9".repeat(16)}…${"9".repeat(8)}\` is not a finite number`])
+  })
+
+  it("E084: `1e999s` is one literal, and a config with such a value asks for no missing key", () => {
+    const { result } = compileFixture("E084-infinite-quantity.ccat")
+    expect(result.diagnostics.map((d) => d.code)).toEqual(["E084", "E084", "E084", "E084"])
+    expect(compileFixture("E084-infinite-config-value.ccat").result.diagnostics.some((d) => d.code === "E070")).toBe(false)
+  })
+
+  it("E046 says what is wrong with each pattern; W007 says how to allow no outputs", () => {
+    expect(compileFixture("E046-malformed-output-pattern.ccat").result.diagnostics.map((d) => d.message)).toEqual([
+      "malformed output pattern: a `[` is never closed by `]`",
+      "malformed output pattern: the pattern is empty",
+      "malformed output pattern: it is an absolute path; patterns are relative to the kind's folder",
+      "malformed output pattern: a `..` segment would leave the kind's folder",
+      "malformed output pattern: it contains a NUL character, which no file name has"
+    ])
+    const empty = compileFixture("W007-empty-outputs-block.ccat").result.diagnostics[0]!
+    expect(empty.message).toBe("the `outputs` block of step `calibrate` is empty: its runs need produce nothing")
+    expect(empty.help.join("\n")).toContain("`outputs { science min 0 }`")
   })
 
   it("E083 on a bare `G` explains binary and decimal units", () => {

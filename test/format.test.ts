@@ -198,6 +198,59 @@ describe("comments on a line holding several tokens stay where they are", () => 
   }
 })
 
+describe("outputs blocks", () => {
+  const inStep = (body: string): string => `pipeline p {\n  step s {\n    run x ^1.0\n${body}  }\n}\n`
+  const exact: Array<[string, string, string]> = [
+    ["one rule stays on one line", "    outputs{science min 0}\n", "    outputs { science min 0 }\n"],
+    [
+      "several rules go one per line, commas dropped",
+      '    outputs { science "*.fits" min 1, qa "*.json"  plots min 0 }\n',
+      '    outputs {\n      science "*.fits" min 1\n      qa "*.json"\n      plots min 0\n    }\n'
+    ],
+    ["a comment breaks even one rule", '    outputs { science "*.fits" // the maps\n }\n', '    outputs {\n      science "*.fits" // the maps\n    }\n'],
+    [
+      "comments between the parts of a rule stay there",
+      '    outputs {\n      science /* b */ "*.fits" /* c */ min /* d */ 2 // e\n    }\n',
+      '    outputs {\n      science /* b */ "*.fits" /* c */ min /* d */ 2 // e\n    }\n'
+    ],
+    ["a blank line between rules is kept, more are not", "    outputs {\n\n      science\n\n\n      qa\n    }\n", "    outputs {\n      science\n\n      qa\n    }\n"],
+    ["an empty block", "    outputs {   }\n", "    outputs {}\n"],
+    ["a default count is kept as written", '    outputs { qa "*.json" min 1 }\n', '    outputs { qa "*.json" min 1 }\n']
+  ]
+  for (const [what, body, expected] of exact) {
+    it(what, () => {
+      const once = format(inStep(body))
+      expect(once).toBe(inStep(expected))
+      expect(format(once)).toBe(once)
+      expect(commentAnchors(once)).toEqual(commentAnchors(inStep(body)))
+    })
+  }
+
+  it("formats a block with a checker error (an unknown kind), and stably", () => {
+    const r = formatText(inStep("    outputs { scince min 0 }\n"))
+    expect(r.ok && r.text).toBe(inStep("    outputs { scince min 0 }\n"))
+  })
+
+  it("refuses a block with a syntax error", () => {
+    expect(formatText(inStep("    outputs { science min }\n")).ok).toBe(false)
+    expect(formatText(inStep("    outputs { 5 }\n")).ok).toBe(false)
+  })
+})
+
+describe("deep nesting", () => {
+  it("formats maps nested 60 deep (each level is measured once, not once per enclosing level)", () => {
+    const text = `pipeline p {\n  step s {\n    config { ${"a = { ".repeat(60)}b = 1${" }".repeat(60)} }\n  }\n}\n`
+    const once = format(text)
+    expect(format(once)).toBe(once)
+    expect(anchorTokens(once).map((t) => t.image)).toEqual(anchorTokens(text).map((t) => t.image))
+  })
+
+  it("refuses a file nested deeper than the compiler reads", () => {
+    const r = formatText(`pipeline p { step s { config { a = ${"[".repeat(120)}${"]".repeat(120)} } } }\n`)
+    expect(r.ok).toBe(false)
+  })
+})
+
 describe("files with syntax errors are refused", () => {
   const broken: Array<[string, string]> = [
     ["a missing `}`", "pipeline p {\n  data g\n  location l\n  trigger manual\n  step s {\n    run x ^1.0\n    group_by all\n\n}\n"],

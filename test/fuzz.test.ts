@@ -12,10 +12,13 @@ import { allValidSources, Rng } from "./support/workspace.ts"
  * Property tests with a seeded PRNG (reproducible: a failure prints its seed and input).
  *   (a) random token sequences from the lexer's vocabulary,
  *   (b) random mutations of the valid fixtures,
- *   (c) the formatter on all of those.
+ *   (c) the formatter on all of those,
+ *   (d) numbers out of range (huge exponents, long runs of digits) in every numeric slot of the
+ *       valid fixtures, numbers inside version strings and cron expressions included.
  * Properties: nothing throws; the result has an error or an IR (never both, never neither);
  * every span lies inside its file with lines and columns that match its offsets; a formatted
- * file re-parses cleanly, formats to itself, and keeps every token.
+ * file re-parses cleanly, formats to itself, and keeps every token; (d) a number out of range is
+ * always reported, by an error whose span touches it.
  */
 
 const CASES = 3000
@@ -404,5 +407,126 @@ describe("(c) formatText on random and mutated inputs", () => {
     failuresOf(() => true)
     expect(accepted.random).toBeGreaterThan(CASES / 50)
     expect(accepted.mutated).toBeGreaterThan(CASES / 10)
+  })
+})
+
+// ---- (d) numbers out of range in every numeric slot of the valid fixtures ----
+
+type NumericSlotKind = "integer" | "decimal" | "percent" | "quantity" | "version" | "versionString" | "cron"
+
+interface NumericSlot {
+  readonly source: SourceInput
+  readonly kind: NumericSlotKind
+  /** The part to replace: the number of a token (not its unit), or a run of digits in a string. */
+  readonly start: number
+  readonly end: number
+}
+
+const numericSlots = (source: SourceInput): Array<NumericSlot> => {
+  const out: Array<NumericSlot> = []
+  const tokens = ccatLexer.tokenize(source.text).tokens
+  tokens.forEach((t, i) => {
+    const start = t.startOffset
+    const end = start + t.image.length
+    const add = (kind: NumericSlotKind, from: number, to: number): void => void out.push({ source, kind, start: from, end: to })
+    switch (t.tokenType.name) {
+      case "IntegerLiteral":
+        return add("integer", start, end)
+      case "DecimalLiteral":
+        return add("decimal", start, end)
+      case "Percent":
+        return add("percent", start, end - 1)
+      case "Quantity":
+        return add("quantity", start, start + /^[\d.]+(?:[eE][+-]?\d+)?/.exec(t.image)![0].length)
+      case "VersionLiteral":
+        return add("version", start, start + /^\d+/.exec(t.image)![0].length)
+      case "StringLiteral": {
+        // Numbers inside strings that the checker reads as numbers: versions and cron fields.
+        const inVersions = /^"\d+\.\d+\.\d+/.test(t.image)
+        const inCron = tokens[i - 1]?.tokenType.name === "Kw_cron"
+        if (!inVersions && !inCron) return
+        for (const m of t.image.matchAll(/\d+/g)) add(inVersions ? "versionString" : "cron", start + m.index, start + m.index + m[0].length)
+        return
+      }
+    }
+  })
+  return out
+}
+
+const digitRun = (rng: Rng, length: number): string => `${rng.range(1, 9)}${Array.from({ length: length - 1 }, () => rng.int(10)).join("")}`
+
+/** A number beyond the range of a double. */
+const hugeExponent = (rng: Rng): string =>
+  `${rng.range(1, 9)}${rng.chance(0.5) ? `.${rng.range(0, 99)}` : ""}${rng.pick(["e", "E"])}${rng.pick(["", "+"])}${rng.chance(0.7) ? rng.range(309, 999) : rng.range(1000, 999_999)}`
+
+/**
+ * What replaces the number of a slot: out of range for that slot in every case. Whole numbers of
+ * 17 digits or more are past 2^53 (and, as milliseconds or bytes, past what a duration or size
+ * may be); decimals need 310 digits to leave the range of a double.
+ */
+const outOfRange = (rng: Rng, kind: NumericSlotKind, family: number): string => {
+  switch (kind) {
+    case "integer":
+      return [() => digitRun(rng, rng.range(17, 400)), () => hugeExponent(rng), () => `-${digitRun(rng, rng.range(17, 400))}`][family]!()
+    case "decimal":
+      return [() => hugeExponent(rng), () => `${digitRun(rng, rng.range(310, 400))}.5`, () => `-${hugeExponent(rng)}`][family]!()
+    case "quantity":
+      return [() => hugeExponent(rng), () => digitRun(rng, rng.range(17, 400)), () => `${digitRun(rng, rng.range(310, 400))}.25`][family]!()
+    case "percent":
+      return [() => digitRun(rng, rng.range(310, 400)), () => digitRun(rng, rng.range(4, 400)), () => `${digitRun(rng, rng.range(310, 400))}.5`][family]!()
+    case "version":
+    case "versionString":
+    case "cron":
+      return digitRun(rng, rng.range(17, 400))
+  }
+}
+
+describe("(d) numbers out of range in every numeric slot of the valid fixtures", () => {
+  const sources = allValidSources()
+  const rng = new Rng(0x1e999)
+  const families = 3
+  const cases = sources.flatMap((source) => {
+    const folder = source.path.slice(0, source.path.lastIndexOf("/"))
+    const siblings = sources.filter((s) => s !== source && s.path.slice(0, s.path.lastIndexOf("/")) === folder)
+    return numericSlots(source).flatMap((slot) =>
+      Array.from({ length: families }, (_, family) => {
+        const number = outOfRange(rng, slot.kind, family)
+        const text = source.text.slice(0, slot.start) + number + source.text.slice(slot.end)
+        return { inputs: [{ path: source.path, text }, ...siblings], slot, at: { start: slot.start, end: slot.start + number.length }, number }
+      })
+    )
+  })
+
+  let memo: Array<Failure> | undefined
+  const failures = (): Array<Failure> =>
+    (memo ??= cases.flatMap((c) => {
+      const describeCase = `[${c.slot.source.path}: ${c.slot.kind} ${JSON.stringify(c.slot.source.text.slice(c.slot.start, c.slot.end))} → ${JSON.stringify(c.number.length > 40 ? `${c.number.slice(0, 40)}…` : c.number)}]`
+      const { findings } = checkCompile(c.inputs)
+      const out: Array<Failure> = findings.map((f) => ({ ...f, detail: `${f.detail} ${describeCase}`, inputs: c.inputs }))
+      if (findings.some((f) => f.property === "compileSources throws")) return out
+      const errors = compileSources(c.inputs).diagnostics.filter((d) => d.severity === "error")
+      const touches = errors.some((d) => d.span.file === c.slot.source.path && d.span.start < c.at.end && c.at.start < d.span.end)
+      if (!touches) {
+        out.push({
+          property: "a number out of range is not reported where it is",
+          detail: `${errors.map((d) => `${d.code} ${d.span.startLine}:${d.span.startColumn}`).join(", ") || "no errors"} ${describeCase}`,
+          inputs: c.inputs
+        })
+      }
+      return out
+    }))
+
+  it("reaches every numeric slot, each with every family of huge numbers", () => {
+    const kinds = new Set(cases.map((c) => c.slot.kind))
+    expect([...kinds].sort()).toEqual(["cron", "decimal", "integer", "percent", "quantity", "version", "versionString"])
+    expect(cases.length).toBeGreaterThan(300)
+  })
+
+  it("compileSources never throws, and reports each number out of range with an error whose span touches it", () => {
+    expect(summarize(failures().filter((f) => f.property !== POSITION))).toEqual([])
+  })
+
+  it("every diagnostic's line and column match its offsets", () => {
+    expect(summarize(failures().filter((f) => f.property === POSITION))).toEqual([])
   })
 })

@@ -433,6 +433,7 @@ pipeline chai_standing {
     cooldown 60s
     config { calibration_mode = "hot_cold"  window_kms = [-50, 50.5]  nested = { final = true } }
     resources { cpus 4  memory 16GiB  time 2h }
+    outputs { science "maps/*.fits" min 2  plots min 0 }
     final
   }
 
@@ -602,6 +603,18 @@ describe("TextMate scopes of a sample", () => {
     has("    group_by executed_obs_unit", "group_by", "keyword.other.ccat")
   })
 
+  it("outputs rules", () => {
+    has("outputs { science", "outputs", "keyword.other.ccat")
+    has('outputs { science "maps', "science", "support.constant.output-kind.ccat")
+    has('science "maps/*.fits"', '"maps/*.fits"', "string.quoted.double.ccat")
+    has('"maps/*.fits" min 2', "min", "keyword.other.ccat")
+    has('"maps/*.fits" min 2', "2", "constant.numeric.integer.ccat")
+    has("plots min 0 }", "plots", "support.constant.output-kind.ccat")
+    hasNo('"maps/*.fits" min 2', "*", "keyword")
+    // After the braces close, the block's properties highlight again.
+    has("    final\n", "final", "keyword.other.ccat")
+  })
+
   it("agrees with the lexer on the kind of each literal", () => {
     const cases: ReadonlyArray<[string, string, string]> = [
       ["2026-06-01", "DateLiteral", "constant.numeric.date.ccat"],
@@ -612,6 +625,12 @@ describe("TextMate scopes of a sample", () => {
       ["1e3", "DecimalLiteral", "constant.numeric.decimal.ccat"],
       ["-7", "IntegerLiteral", "constant.numeric.integer.ccat"],
       ["2.5h", "Quantity", "keyword.other.unit.ccat"],
+      // Not `1.2` `5h` nor `1e99` `9s`: a decimal never ends inside a run of digits.
+      ["1.25h", "Quantity", "keyword.other.unit.ccat"],
+      ["10.75GiB", "Quantity", "keyword.other.unit.ccat"],
+      ["1e999s", "Quantity", "keyword.other.unit.ccat"],
+      ["1.5e3ms", "Quantity", "keyword.other.unit.ccat"],
+      ["1e999", "DecimalLiteral", "constant.numeric.decimal.ccat"],
       ["512MiB", "Quantity", "keyword.other.unit.ccat"],
       ["16G", "Quantity", "invalid.illegal.unit.ccat"]
     ]

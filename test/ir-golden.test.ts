@@ -162,6 +162,29 @@ describe("IR invariants of the valid workspaces", () => {
     })
   })
 
+  it("outputs: a step has `outputs` exactly when it declares the block, its rules by kind then pattern", () => {
+    for (const name of names) {
+      for (const p of irOf(name)["pipelines"] as Array<Json>) {
+        for (const s of p["steps"] as Array<Json>) {
+          const text = texts(name).get(s["span"]["file"])!.slice(s["span"]["start"], s["span"]["end"])
+          expect("outputs" in s, `${name}: ${p["name"]}.${s["name"]}`).toBe(/^\s*outputs\s*\{/m.test(text))
+        }
+      }
+    }
+    const steps = Object.fromEntries((irOf("outputs")["pipelines"][0]["steps"] as Array<Json>).map((s) => [s["name"], s["outputs"]]))
+    expect(steps).toEqual({
+      calibrate: undefined,
+      check_only: [{ kind: "science", pattern: null, min: 0 }],
+      map: [
+        { kind: "science", pattern: "cube.fits", min: 1 },
+        { kind: "science", pattern: "maps/**/*.fits", min: 2 },
+        { kind: "qa", pattern: "*.json", min: 1 },
+        { kind: "plots", pattern: null, min: 0 },
+        { kind: "logs", pattern: "**/*.log", min: 0 }
+      ]
+    })
+  })
+
   it("all-features: prereleases are sorted, opt-in, and resolved only when named", () => {
     const ir = irOf("all-features")
     const reducer = (ir["software"] as Array<Json>).find((s) => s["name"] === "reducer")!

@@ -34,8 +34,18 @@ describe("completion slots and candidates", () => {
     const kinds = new Set(cases.map((c) => c.slot.kind))
     for (const k of [
       "none", "topLevelKeyword", "propertyKeyword", "reference", "version", "table", "column", "jsonPath", "enumValue", "dimension",
-      "triggerMode", "versionPolicy", "containerRuntime", "backendKind", "resourceKey", "backendOption", "configKey"
+      "triggerMode", "versionPolicy", "containerRuntime", "backendKind", "resourceKey", "backendOption", "configKey", "outputKind", "outputMin"
     ] as const) expect(kinds, k).toContain(k)
+  })
+
+  it("gives output kinds their folders and docs, and `min` a snippet", () => {
+    const kinds = complete({ ...cursor(pipelineWith("outputs { | }")), workspace })
+    expect(kinds.find((i) => i.label === "qa")!.detail).toBe("output kind: qa/")
+    expect(JSON.stringify(kinds.find((i) => i.label === "science")!.documentation)).toContain("INTERMEDIATE")
+    const min = complete({ ...cursor(pipelineWith("outputs { science | }")), workspace })
+    expect(min.map((i) => i.insertText)).toEqual(["min ${1:1}"])
+    const property = complete({ ...cursor(pipelineWith("out|")), workspace }).find((i) => i.label === "outputs")!
+    expect(property.insertText).toBe('outputs {\n\t${1|science,qa,plots,statistics,logs|} "${2:*.fits}" min ${3:1}\n}')
   })
 
   it("orders versions newest first and replaces a typed range operator", () => {

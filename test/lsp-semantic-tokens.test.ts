@@ -123,6 +123,22 @@ describe("semantic tokens", () => {
     }
   })
 
+  it("colours an outputs block like other blocks: a keyword, kinds as constants, `min`, patterns and counts", () => {
+    const text = `pipeline survey {\n  step reduce {\n    run reducer ^1.2\n    outputs {\n      science "maps/*.fits" min 2  plots min 0\n      scince\n    }\n    retries 1\n  }\n}\n`
+    const decoded = decode(text, semanticTokens(text))
+    const at = (line: number, what: string): string | undefined => decoded.find((t) => t.line === line && t.text === what)?.type
+    expect(at(3, "outputs")).toBe("keyword")
+    expect(at(4, "science")).toBe("enumMember")
+    expect(at(4, '"maps/*.fits"')).toBe("string")
+    expect(at(4, "min")).toBe("keyword")
+    expect(at(4, "2")).toBe("number")
+    expect(at(4, "plots")).toBe("enumMember")
+    // A misspelled kind is still a kind's place: the checker says it is unknown (E045).
+    expect(at(5, "scince")).toBe("enumMember")
+    // After the block, the step's properties are keywords again.
+    expect(at(7, "retries")).toBe("keyword")
+  })
+
   it("is sorted, non-overlapping and within lines, for any text", () => {
     const texts = [sample, sample.replace(/\n/g, "\r\n"), "pipeline { step } } ] \"x\n/* open", sample.slice(0, 200), ""]
     for (const text of texts) {

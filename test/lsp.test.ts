@@ -203,6 +203,23 @@ describe("hover", () => {
   })
 })
 
+describe("hover on an outputs block", () => {
+  it("explains the block, each kind and `min`", async () => {
+    const withOutputs = bText.replace("    group_by executed_obs_unit\n  }\n}", '    group_by executed_obs_unit\n    outputs { science "*.fits" min 2  qa }\n  }\n}')
+    expect(withOutputs).not.toBe(bText)
+    const { client, uri } = await workspace({ "a.ccat": aText, "b.ccat": withOutputs })
+    await client.open(uri("b.ccat"), withOutputs)
+    const hoverAt = async (needle: string, delta = 1): Promise<string> =>
+      hoverText(await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("b.ccat") }, position: client.positionOf(uri("b.ccat"), needle, delta) }))
+    const block = await hoverAt("outputs")
+    expect(block).toContain("**outputs** (step)")
+    expect(block).toContain("NO_OUTPUTS")
+    expect(await hoverAt("science")).toContain("**output kind** `science`")
+    expect(await hoverAt("qa }")).toContain("Quality-assessment files")
+    expect(await hoverAt("min 2")).toContain("at least this many files")
+  })
+})
+
 describe("navigation", () => {
   it("goes to definitions and finds references across two files", async () => {
     const { client, uri } = await workspace()

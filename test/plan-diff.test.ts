@@ -43,7 +43,7 @@ const storedFrom = (ir: IrWorkspace, generation: number, retired: ReadonlySet<st
   })
 })
 
-const workspace = (options: { step?: string; config?: string; resources?: string; versions?: string; range?: string; policy?: string; grouping?: string; pipeline?: string } = {}) => `
+const workspace = (options: { step?: string; config?: string; resources?: string; outputs?: string; versions?: string; range?: string; policy?: string; grouping?: string; pipeline?: string } = {}) => `
 location here { backend local { max_parallel 2 } }
 software tool {
   image "docker://example/tool:{version}"
@@ -60,6 +60,7 @@ pipeline ${options.pipeline ?? "p"} {
     group_by executed_obs_unit
     config { ${options.config ?? `mode = "a"`} }
     ${options.resources ?? ""}
+    ${options.outputs ?? ""}
     ${options.policy ?? ""}
   }
 }
@@ -114,6 +115,31 @@ describe("planChanges", () => {
     expect(text).toContain("~ step reduce  # no reprocessing (resources only)")
     expect(text).toContain("resources.memory: (not set) → 512MiB")
     expect(text).toContain("resources.time: (not set) → 90m")
+  })
+
+  it("an outputs block is a change of the step that does not reprocess, written as the block reads", () => {
+    const before = compile(workspace())
+    const declared = compile(workspace({ outputs: 'outputs { plots min 0  science "*.fits" }' }))
+    const beforeStep = before.pipelines[0]!.steps[0]!
+    const declaredStep = declared.pipelines[0]!.steps[0]!
+    // Part of the step's hash (so the plan sees it), not of its fingerprint (so nothing reprocesses).
+    expect(declaredStep.hash).not.toBe(beforeStep.hash)
+    expect(declaredStep.fingerprint).toBe(beforeStep.fingerprint)
+
+    const added = planChanges(storedFrom(before, 1), declared)
+    expect(added.changes.map(brief)).toEqual(["change step p.reduce"])
+    expect(added.changes[0]!.reprocess).toBe("none")
+    expect(added.changes[0]!.fields).toEqual([{ type: "value", field: "outputs", old: undefined, new: '{ science "*.fits" min 1  plots min 0 }' }])
+    const text = renderPlan(added)
+    expect(text).toContain("~ step reduce  # no reprocessing (outputs only)")
+    expect(text).toContain('outputs: (not set) → { science "*.fits" min 1  plots min 0 }')
+
+    const changed = planChanges(storedFrom(declared, 2), compile(workspace({ outputs: 'outputs { science "*.fits" min 2  plots min 0 }' })))
+    expect(renderPlan(changed)).toContain('outputs: { science "*.fits" min 1  plots min 0 } → { science "*.fits" min 2  plots min 0 }')
+    const removed = planChanges(storedFrom(declared, 2), before)
+    expect(renderPlan(removed)).toContain('outputs: { science "*.fits" min 1  plots min 0 } → (not set)')
+    // The rules in another order, or laid out differently, are the same block.
+    expect(planChanges(storedFrom(declared, 2), compile(workspace({ outputs: 'outputs {\n  science "*.fits" min 1\n  plots min 0\n}' }))).changes).toEqual([])
   })
 
   it("a renamed entity whose content also changed is a plain retire and create", () => {

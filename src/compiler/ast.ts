@@ -23,7 +23,13 @@ export type Value =
   | { readonly kind: "version"; readonly raw: string; readonly span: Span }
   | { readonly kind: "identifier"; readonly raw: string; readonly span: Span }
   | { readonly kind: "list"; readonly items: ReadonlyArray<Value>; readonly span: Span }
-  | { readonly kind: "map"; readonly entries: ReadonlyArray<MapEntry>; readonly span: Span }
+  | {
+      readonly kind: "map"
+      readonly entries: ReadonlyArray<MapEntry>
+      readonly span: Span
+      /** Some entry's value was left out after its own diagnostic: what is missing is no news. */
+      readonly incomplete: boolean
+    }
 
 export type ValueKind = Value["kind"]
 
@@ -39,6 +45,16 @@ export interface MapEntry {
 export interface Entry {
   readonly key: Identifier
   readonly value: Value
+  readonly span: Span
+}
+
+/** `science "*.fits" min 2` inside `outputs { }`: a kind, an optional pattern and count. */
+export interface OutputRule {
+  readonly kind: Identifier
+  /** Any literal parses here; the checker wants a string. */
+  readonly pattern: Value | undefined
+  /** `min N`; `count` is missing when a syntax error took it. */
+  readonly min: { readonly keyword: Identifier; readonly count: Value | undefined } | undefined
   readonly span: Span
 }
 
@@ -94,6 +110,14 @@ export type Property =
   | { readonly kind: "where"; readonly keyword: Identifier; readonly expression: Expression | undefined; readonly span: Span }
   | { readonly kind: "config"; readonly keyword: Identifier; readonly map: Value | undefined; readonly span: Span }
   | { readonly kind: "resources"; readonly keyword: Identifier; readonly entries: ReadonlyArray<Entry>; readonly span: Span }
+  | {
+      readonly kind: "outputs"
+      readonly keyword: Identifier
+      readonly rules: ReadonlyArray<OutputRule>
+      /** Written `outputs { }`, with nothing but whitespace and comments inside. */
+      readonly empty: boolean
+      readonly span: Span
+    }
   | {
       readonly kind: "backend"
       readonly keyword: Identifier

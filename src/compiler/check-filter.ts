@@ -37,14 +37,34 @@ const isValidCalendarDate = (text: string): boolean => {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
 }
 
+/** A timestamp as `Date` reads it; one written without a zone is read as UTC. */
+const timestampDate = (raw: string): Date => new Date(/(Z|[+-]\d{2}:\d{2})$/.test(raw) ? raw : `${raw}Z`)
+
 const isValidTimestamp = (text: string): boolean => {
   if (!isValidCalendarDate(text)) return false
   const time = /T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(text)
-  return time !== null && Number(time[1]) < 24 && Number(time[2]) < 60 && Number(time[3] ?? 0) < 60
+  if (time === null || !(Number(time[1]) < 24 && Number(time[2]) < 60 && Number(time[3] ?? 0) < 60)) return false
+  const zone = /[+-](\d{2}):(\d{2})$/.exec(text)
+  if (zone !== null && !(Number(zone[1]) < 24 && Number(zone[2]) < 60)) return false
+  // What `Date` cannot read has a NaN time, and `toISOString` throws on it.
+  return Number.isFinite(timestampDate(text).getTime())
 }
 
-/** A timestamp in UTC ISO form; one written without a zone is read as UTC. */
-const utcTimestamp = (raw: string): string => new Date(/(Z|[+-]\d{2}:\d{2})$/.test(raw) ? raw : `${raw}Z`).toISOString()
+/** A timestamp in UTC ISO form; only for one `isValidTimestamp` accepts. */
+const utcTimestamp = (raw: string): string => timestampDate(raw).toISOString()
+
+/** A date or timestamp literal as a filter value, or E080 when no such day or time exists. */
+const dateValue = (v: Extract<A.Value, { kind: "date" | "timestamp" }>, sink: DiagnosticSink): FilterValue | undefined => {
+  if (!(v.kind === "date" ? isValidCalendarDate(v.raw) : isValidTimestamp(v.raw))) {
+    sink.report("E080", v.span, {
+      what: v.kind === "date" ? "a date" : "a timestamp",
+      range: v.kind === "date" ? "a real calendar date" : "a real calendar date and time of day, with a zone offset within ±23:59",
+      found: `\`${v.raw}\``
+    })
+    return undefined
+  }
+  return v.kind === "timestamp" ? { type: "timestamp", value: utcTimestamp(v.raw) } : { type: "date", value: v.raw }
+}
 
 const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefined => {
   if (c.column.table.text === "" || c.values.length === 0) return undefined // recovered from a syntax error
@@ -147,17 +167,7 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
       return v.kind === "boolean" ? { type: "boolean", value: v.value } : mismatch()
     case "timestamp":
     case "date":
-      if (v.kind === "date" || (v.kind === "timestamp" && column.type === "timestamp")) {
-        if (!(v.kind === "date" ? isValidCalendarDate(v.raw) : isValidTimestamp(v.raw))) {
-          sink.report("E080", v.span, {
-            what: v.kind === "date" ? "a date" : "a timestamp",
-            range: v.kind === "date" ? "a real calendar date" : "a real calendar date and time of day",
-            found: `\`${v.raw}\``
-          })
-          return undefined
-        }
-        return v.kind === "timestamp" ? { type: "timestamp", value: utcTimestamp(v.raw) } : { type: "date", value: v.raw }
-      }
+      if (v.kind === "date" || (v.kind === "timestamp" && column.type === "timestamp")) return dateValue(v, sink)
       return mismatch(
         v.kind === "string" && /^\d{4}-\d{2}-\d{2}/.test(v.value) ? `dates are written without quotes: \`${v.value}\`` : `write a date such as \`2026-06-01\``
       )
@@ -171,9 +181,8 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
         case "boolean":
           return { type: "boolean", value: v.value }
         case "date":
-          return { type: "date", value: v.raw }
         case "timestamp":
-          return { type: "timestamp", value: utcTimestamp(v.raw) }
+          return dateValue(v, sink)
         default:
           return mismatch("compare a JSON field with a string, number, boolean or date")
       }

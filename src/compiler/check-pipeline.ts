@@ -1,6 +1,7 @@
 import type * as A from "./ast.ts"
 import { BlockView, describeValue, formatDuration, type Located } from "./blocks.ts"
 import { checkEntries } from "./check-location.ts"
+import { checkOutputs } from "./check-outputs.ts"
 import { isValidTimeZone, validateCron } from "./cron.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
 import type { Json, JsonObject, PipelineModel, ResourcesModel, SoftwareModel, StepModel, TriggerModel } from "./model.ts"
@@ -176,6 +177,9 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
     gpus: (r["gpus"] as number | undefined) ?? null
   }
 
+  const outputsProperty = view.get("outputs")
+  const outputs = outputsProperty?.kind === "outputs" ? checkOutputs(outputsProperty, name, sink) : null
+
   const retries = view.integer("retries")
   if (retries !== undefined && (retries.value < 0 || retries.value > 100)) {
     sink.report("E080", retries.span, { what: "`retries`", range: "between 0 and 100", found: `\`${retries.value}\`` })
@@ -214,7 +218,8 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
           timeoutSeconds: timeout?.value ?? null,
           versionPolicy: (policy?.value as "compatible" | "exact" | undefined) ?? "compatible",
           final: finalFlag?.kind === "flag" ? finalFlag.value : null,
-          fanOut: fanOut?.kind === "flag" ? fanOut.value : false
+          fanOut: fanOut?.kind === "flag" ? fanOut.value : false,
+          outputs
         }
   return { model, after, groupBySpan: groupByProperty?.span }
 }
@@ -297,6 +302,7 @@ export const checkConfig = (value: A.Value, sink: DiagnosticSink): { config: Jso
       case "map": {
         const out: Record<string, Json> = {}
         const seen = new Map<string, Span>()
+        if (v.incomplete) valid = false
         for (const e of v.entries) {
           // A dotted key was reported when it was parsed (E075).
           if (e.dotted) valid = false

@@ -2,7 +2,8 @@ import type { CstNode, IToken } from "chevrotain"
 import type * as A from "./ast.ts"
 import type * as C from "./cst.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
-import { decodeString } from "./quantities.ts"
+import { ccatLexer } from "./lexer.ts"
+import { decodeString, numberRangeProblem, parseQuantity, quantityRangeProblem, splitQuantity } from "./quantities.ts"
 import { fileStart, joinSpans, locationSpan, subSpan, tokenSpan, type Span } from "./span.ts"
 import { didYouMean } from "./suggest.ts"
 
@@ -15,8 +16,8 @@ import { didYouMean } from "./suggest.ts"
 const declarationWords = ["location", "software", "grouping", "pipeline"]
 
 export const buildSourceFile = (path: string, text: string, cst: CstNode, sink: DiagnosticSink): A.SourceFile => {
-  const builder = new Builder(path, sink)
-  return builder.workspace(cst as C.WorkspaceCstNode, text)
+  const builder = new Builder(path, text, sink)
+  return builder.workspace(cst as C.WorkspaceCstNode)
 }
 
 type AnyChildren = Record<string, Array<CstNode | IToken> | undefined>
@@ -28,6 +29,7 @@ class Builder {
 
   constructor(
     readonly file: string,
+    readonly text: string,
     readonly sink: DiagnosticSink
   ) {
     this.fallback = fileStart(file)
@@ -53,7 +55,7 @@ class Builder {
     return span === undefined ? undefined : { text: t.image, span }
   }
 
-  workspace(node: C.WorkspaceCstNode, _text: string): A.SourceFile {
+  workspace(node: C.WorkspaceCstNode): A.SourceFile {
     const declarations: Array<A.Declaration> = []
     const strayDeclarationSteps: Array<A.StepDeclaration> = []
     const items: Array<{ offset: number; run: () => void }> = []
@@ -75,7 +77,7 @@ class Builder {
     for (const s of ch.strayTopLevel ?? []) items.push({ offset: s.location?.startOffset ?? 0, run: () => this.stray(s, "at top level") })
     // Diagnostics in source order make the output read top to bottom.
     items.sort((a, b) => a.offset - b.offset).forEach((i) => i.run())
-    return { path: this.file, text: _text, declarations, strayDeclarationSteps }
+    return { path: this.file, text: this.text, declarations, strayDeclarationSteps }
   }
 
   private stray(node: CstNode, where: string): void {
@@ -186,6 +188,10 @@ class Builder {
       const r = ch.resourcesProperty[0]!.children
       return { kind: "resources", keyword: this.keyword(r.keyword), entries: this.entries(r.entries?.[0]), span }
     }
+    if (ch.outputsProperty !== undefined) {
+      const o = ch.outputsProperty[0]!.children
+      return { kind: "outputs", keyword: this.keyword(o.keyword), rules: this.outputRules(o.outputRule), empty: this.nothingBetween(o.LCurly?.[0], o.RCurly?.[0]), span }
+    }
     if (ch.backendProperty !== undefined) {
       const b = ch.backendProperty[0]!.children
       return {
@@ -252,12 +258,39 @@ class Builder {
     return out
   }
 
+  /**
+   * Whether only whitespace and comments stand between two braces. A block with no rules left
+   * in the AST may have lost them to syntax recovery or to E084; only one written empty is.
+   */
+  private nothingBetween(open: IToken | undefined, close: IToken | undefined): boolean {
+    if (open === undefined || close === undefined || open.isInsertedInRecovery === true || close.isInsertedInRecovery === true) return false
+    const inside = this.text.slice(open.startOffset + 1, close.startOffset)
+    return ccatLexer.tokenize(inside).tokens.length === 0
+  }
+
+  private outputRules(nodes: ReadonlyArray<C.OutputRuleCstNode> | undefined): ReadonlyArray<A.OutputRule> {
+    const out: Array<A.OutputRule> = []
+    for (const r of nodes ?? []) {
+      const kind = this.ident(r.children.kind?.[0])
+      // A pattern or count given but refused (E084) leaves the rule out, like an entry's value.
+      const patternToken = r.children.pattern?.[0]
+      const pattern = patternToken === undefined ? undefined : this.tokenValue(patternToken)
+      const minToken = r.children.min?.[0]
+      const count = this.firstValue(r.children.count)
+      if (kind === undefined || (patternToken !== undefined && pattern === undefined) || (r.children.count !== undefined && count === undefined)) continue
+      out.push({ kind, pattern, min: minToken === undefined ? undefined : { keyword: this.keyword([minToken]), count }, span: this.nodeSpan(r) })
+    }
+    return out
+  }
+
   private map(node: C.MapCstNode): A.Value {
     const entries: Array<A.MapEntry> = []
+    let incomplete = false
     for (const e of node.children.mapEntry ?? []) {
       const keyToken = e.children.key?.[0]
       const value = this.firstValue(e.children.value)
       const key = this.ident(keyToken)
+      if (value === undefined && e.children.value !== undefined) incomplete = true
       if (keyToken === undefined || key === undefined || value === undefined) continue
       const text = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image).value : keyToken.image
       const path = e.children.keyPath
@@ -272,7 +305,7 @@ class Builder {
       })
       entries.push({ key: { text: dotted.join("."), span: key.span }, value, span: this.nodeSpan(e), dotted: true })
     }
-    return { kind: "map", entries, span: this.nodeSpan(node) }
+    return { kind: "map", entries, span: this.nodeSpan(node), incomplete }
   }
 
   /** The values that survived recovery: a value node with nothing in it is left out. */
@@ -303,7 +336,12 @@ class Builder {
     }
     if (ch.map !== undefined) return this.map(ch.map[0]!)
     const t = ch.literal?.[0] ?? ch.identifier?.[0]
-    if (t === undefined || t.isInsertedInRecovery === true) return undefined
+    return t === undefined ? undefined : this.tokenValue(t)
+  }
+
+  /** The value of one literal or name token; undefined for a token recovery made up. */
+  private tokenValue(t: IToken): A.Value | undefined {
+    if (t.isInsertedInRecovery === true) return undefined
     const span = tokenSpan(this.file, t)
     if (span === undefined) return undefined
     const raw = t.image
@@ -312,13 +350,13 @@ class Builder {
       case "UnterminatedString":
         return this.string(raw, span)
       case "IntegerLiteral":
-        return { kind: "integer", value: Number(raw), raw, span }
+        return this.numberInRange(raw, span, true) ? { kind: "integer", value: Number(raw), raw, span } : undefined
       case "DecimalLiteral":
-        return { kind: "decimal", value: Number(raw), raw, span }
+        return this.numberInRange(raw, span, false) ? { kind: "decimal", value: Number(raw), raw, span } : undefined
       case "Quantity":
-        return { kind: "quantity", raw, span }
+        return this.quantityInRange(raw, span) ? { kind: "quantity", raw, span } : undefined
       case "Percent":
-        return { kind: "percent", value: Number(raw.slice(0, -1)), raw, span }
+        return this.numberInRange(raw.slice(0, -1), span, false) ? { kind: "percent", value: Number(raw.slice(0, -1)), raw, span } : undefined
       case "DateLiteral":
         return { kind: "date", raw, span }
       case "Timestamp":
@@ -332,6 +370,32 @@ class Builder {
       default:
         return { kind: "identifier", raw, span }
     }
+  }
+
+  /**
+   * Whether the number at the start of a literal (`text`) stands for itself; if not, says so
+   * (E084) and the value is left out of the AST, like a recovered one: no check after this one
+   * ever meets an Infinity, and none reports the literal a second time.
+   */
+  private numberInRange(text: string, span: Span, integer: boolean): boolean {
+    const problem = numberRangeProblem(text, integer)
+    if (problem === undefined) return true
+    const n = Number(text)
+    this.sink.report("E084", subSpan(span, 0, text.length), { literal: abbreviated(text), problem }, {
+      notes: Number.isFinite(n) ? [] : ["numbers are 64-bit floating point: the largest is about 1.8e308"],
+      help: Number.isFinite(n) ? `numbers keep about 15 significant digits: write \`${n.toExponential()}\` for an approximate value, or \`"${text}"\` for the exact digits as text` : undefined
+    })
+    return false
+  }
+
+  /** The same for a duration or size: its number, then its magnitude once the unit is applied. */
+  private quantityInRange(raw: string, span: Span): boolean {
+    const { numberText } = splitQuantity(raw)
+    if (!this.numberInRange(numberText, span, false)) return false
+    const problem = quantityRangeProblem(parseQuantity(raw))
+    if (problem === undefined) return true
+    this.sink.report("E084", span, { literal: abbreviated(raw), problem })
+    return false
   }
 
   private string(raw: string, span: Span): A.Value {
@@ -416,6 +480,9 @@ class Builder {
     return { table, segments, span }
   }
 }
+
+// A 400-digit literal is underlined whole; the message shows its two ends.
+const abbreviated = (text: string): string => (text.length <= 32 ? text : `${text.slice(0, 16)}…${text.slice(-8)}`)
 
 const collectTokens = (node: CstNode): Array<IToken> => {
   const out: Array<IToken> = []

@@ -87,6 +87,8 @@ export type StrayTopLevelCstChildren = {
   Kw_cooldown?: IToken[];
   Kw_config?: IToken[];
   Kw_resources?: IToken[];
+  Kw_outputs?: IToken[];
+  Kw_min?: IToken[];
   Kw_retries?: IToken[];
   Kw_timeout?: IToken[];
   Kw_version_policy?: IToken[];
@@ -167,6 +169,8 @@ export type SkippedBlockCstChildren = {
   Kw_cooldown?: IToken[];
   Kw_config?: IToken[];
   Kw_resources?: IToken[];
+  Kw_outputs?: IToken[];
+  Kw_min?: IToken[];
   Kw_retries?: IToken[];
   Kw_timeout?: IToken[];
   Kw_version_policy?: IToken[];
@@ -224,6 +228,7 @@ export type PropertyCstChildren = {
   whereProperty?: WherePropertyCstNode[];
   configProperty?: ConfigPropertyCstNode[];
   resourcesProperty?: ResourcesPropertyCstNode[];
+  outputsProperty?: OutputsPropertyCstNode[];
   backendProperty?: BackendPropertyCstNode[];
   flagProperty?: FlagPropertyCstNode[];
   stepDeclaration?: StepDeclarationCstNode[];
@@ -376,6 +381,31 @@ export type ResourcesPropertyCstChildren = {
   entries: EntriesCstNode[];
 };
 
+export interface OutputsPropertyCstNode extends CstNode {
+  name: "outputsProperty";
+  children: OutputsPropertyCstChildren;
+}
+
+export type OutputsPropertyCstChildren = {
+  keyword: IToken[];
+  LCurly: IToken[];
+  outputRule?: OutputRuleCstNode[];
+  Comma?: IToken[];
+  RCurly: IToken[];
+};
+
+export interface OutputRuleCstNode extends CstNode {
+  name: "outputRule";
+  children: OutputRuleCstChildren;
+}
+
+export type OutputRuleCstChildren = {
+  kind: IToken[];
+  pattern?: IToken[];
+  min?: IToken[];
+  count?: ValueCstNode[];
+};
+
 export interface BackendPropertyCstNode extends CstNode {
   name: "backendProperty";
   children: BackendPropertyCstChildren;
@@ -503,6 +533,7 @@ export type StrayInBlockCstChildren = {
   Kw_cron?: (IToken)[];
   Kw_manual?: (IToken)[];
   Kw_timezone?: (IToken)[];
+  Kw_min?: (IToken)[];
   Kw_and?: (IToken)[];
   Kw_or?: (IToken)[];
   Kw_not?: (IToken)[];

@@ -112,6 +112,8 @@ export const definitions = {
   E042: def<{ dimension: string }>("error", "unknown group_by dimension", (p) => `unknown group_by dimension ${q(p.dimension)}`),
   E043: def("error", "`all` combined with other dimensions", () => "`all` cannot be combined with other dimensions"),
   E044: def<{ name: string }>("error", "pipeline without steps", (p) => `pipeline ${q(p.name)} has no steps`),
+  E045: def<{ kind: string }>("error", "unknown output kind", (p) => `unknown output kind ${q(p.kind)}`),
+  E046: def<{ detail: string }>("error", "malformed output pattern", (p) => `malformed output pattern: ${p.detail}`),
 
   // Triggers.
   E050: def<{ detail: string }>("error", "malformed cron expression", (p) => `malformed cron expression: ${p.detail}`),
@@ -150,6 +152,7 @@ export const definitions = {
   E081: def<{ word: string; block: string }>("error", "unknown resource", (p) => `unknown ${p.block} ${q(p.word)}`),
   E082: def<{ keyword: string }>("error", "zero duration", (p) => `${q(p.keyword)} cannot be zero`),
   E083: def<{ unit: string; kind: string }>("error", "unknown unit", (p) => `unknown ${p.kind} unit ${q(p.unit)}`),
+  E084: def<{ literal: string; problem: string }>("error", "number out of range", (p) => `number out of range: ${q(p.literal)} ${p.problem}`),
 
   // Locations.
   E090: def<{ backend: string }>("error", "unknown backend", (p) => `unknown backend ${q(p.backend)}`),
@@ -170,7 +173,12 @@ export const definitions = {
   W003: def<{ name: string }>("warning", "unused software", (p) => `software ${q(p.name)} is never used`),
   W004: def<{ name: string }>("warning", "grouping never matches", (p) => `grouping ${q(p.name)} can never match any data`),
   W005: def<{ name: string }>("warning", "unused location", (p) => `location ${q(p.name)} is never used`),
-  W006: def<{ what: string }>("warning", "repeated entry", (p) => `${p.what} is listed more than once`)
+  W006: def<{ what: string }>("warning", "repeated entry", (p) => `${p.what} is listed more than once`),
+  W007: def<{ step: string }>(
+    "warning",
+    "empty outputs block",
+    (p) => `the \`outputs\` block of step ${q(p.step)} is empty: its runs need produce nothing`
+  )
 } as const
 
 export type DiagnosticCode = keyof typeof definitions

@@ -9,6 +9,7 @@ import { parseText } from "./parser.ts"
  * one line when they fit in 100 columns and hold no comment; a `where` longer than that breaks
  * before its top-level `and`/`or`. Comments stay where they were, relative to the tokens around
  * them; up to one blank line between entries is kept; declarations are separated by exactly one.
+ * An `outputs` block stays on one line only with a single rule: rules side by side read as one.
  * Only files without syntax errors are formatted (like gofmt).
  */
 
@@ -76,11 +77,20 @@ const byOffset = <T extends CstNode | IToken>(xs: ReadonlyArray<T | undefined>):
   xs.filter((x): x is T => x !== undefined).sort((a, b) => offsetOf(a) - offsetOf(b))
 const offsetOf = (x: CstNode | IToken): number => (isToken(x) ? x.startOffset : (x.location?.startOffset ?? 0))
 
+/**
+ * Flat widths already measured. A measurement renders the node's subtree on a fresh printer, so
+ * it depends on the node alone; without this, each nested map measured its inner maps again,
+ * twice per level: 22 nested maps took seconds.
+ */
+const flatWidths = new WeakMap<CstNode, number>()
+
 class Printer extends LayoutWriter {
   private flatWidth(node: CstNode, render: (p: Printer) => void): number {
+    const known = flatWidths.get(node)
+    if (known !== undefined) return known
     const scratch = new Printer(this.source, [], false)
     render(scratch)
-    void node
+    flatWidths.set(node, scratch.out.length)
     return scratch.out.length
   }
 
@@ -164,6 +174,12 @@ class Printer extends LayoutWriter {
       if (r.entries) this.entries(r.entries[0]!)
       return
     }
+    if (ch.outputsProperty) {
+      const o = ch.outputsProperty[0]!
+      this.token(o.children.keyword?.[0])
+      this.braces(o, o.children.LCurly?.[0], o.children.RCurly?.[0], o.children.outputRule ?? [], o.children.Comma ?? [], (p, n) => p.outputRule(n as C.OutputRuleCstNode), 1)
+      return
+    }
     if (ch.backendProperty) {
       const b = ch.backendProperty[0]!.children
       this.token(b.keyword?.[0])
@@ -238,7 +254,8 @@ class Printer extends LayoutWriter {
     close: IToken | undefined,
     items: ReadonlyArray<CstNode>,
     separators: ReadonlyArray<IToken>,
-    printItem: (p: Printer, n: CstNode) => void
+    printItem: (p: Printer, n: CstNode) => void,
+    inlineAtMost = Number.POSITIVE_INFINITY
   ): void {
     // Optional commas between entries are dropped; skipping them keeps comments after them in place.
     const item = (p: Printer, n: CstNode): void => {
@@ -253,7 +270,8 @@ class Printer extends LayoutWriter {
       return
     }
     const flat = this.flatWidth(node, (p) => p.inlineBraces(items, item))
-    const inline = !this.hasCommentsIn(node) && this.currentColumn() + 1 + flat <= maxWidth && items.every((i) => !this.containsMultiline(i))
+    const inline =
+      items.length <= inlineAtMost && !this.hasCommentsIn(node) && this.currentColumn() + 1 + flat <= maxWidth && items.every((i) => !this.containsMultiline(i))
     if (inline) {
       this.token(open)
       items.forEach((n, i) => {
@@ -316,6 +334,15 @@ class Printer extends LayoutWriter {
       const v = e.value?.[0]
       if (v !== undefined) p.value(v)
     })
+  }
+
+  private outputRule(node: C.OutputRuleCstNode): void {
+    const ch = node.children
+    this.token(ch.kind?.[0])
+    this.token(ch.pattern?.[0])
+    this.token(ch.min?.[0])
+    const count = ch.count?.[0]
+    if (count !== undefined) this.value(count)
   }
 
   private whereProperty(node: C.WherePropertyCstNode): void {

@@ -146,6 +146,17 @@ export const IrResources = Schema.Struct({
 })
 export type IrResources = typeof IrResources.Type
 
+/**
+ * One rule of a step's `outputs` block: a run must produce at least `min` files of `kind`, of
+ * those matching `pattern` (a glob, src/compiler/output-pattern.ts) when it is not null.
+ */
+export const IrOutputRule = Schema.Struct({
+  kind: Schema.Literal("science", "qa", "plots", "statistics", "logs"),
+  pattern: Schema.NullOr(Schema.String),
+  min: Schema.Int
+})
+export type IrOutputRule = typeof IrOutputRule.Type
+
 export class IrStep extends Schema.Class<IrStep>("IrStep")({
   name: Schema.String,
   description: Schema.NullOr(Schema.String),
@@ -161,6 +172,12 @@ export class IrStep extends Schema.Class<IrStep>("IrStep")({
   versionPolicy: Schema.Literal("compatible", "exact"),
   final: Schema.Boolean,
   fanOut: Schema.Boolean,
+  /**
+   * Present exactly when the step has an `outputs` block, in a fixed order (kind, then pattern).
+   * Absent, the runtime requires one science file. Left out rather than null so that steps
+   * without the block keep the IR, hashes and stored definitions they had before it existed.
+   */
+  outputs: Schema.optional(Schema.Array(IrOutputRule)),
   /** What determines the step's outputs: software identity under the policy, command, config. */
   fingerprint: Hash,
   hash: Hash,

@@ -75,6 +75,9 @@ export const GroupBy = keyword("group_by", false, [ValueKeyword])
 export const Cooldown = keyword("cooldown", false, [ValueKeyword])
 export const Config = keyword("config")
 export const Resources = keyword("resources")
+export const Outputs = keyword("outputs")
+// Inside `outputs { }` only, as `timezone` is inside `trigger cron`: `science "*.fits" min 2`.
+export const Min = keyword("min")
 export const Retries = keyword("retries", false, [ValueKeyword])
 export const Timeout = keyword("timeout", false, [ValueKeyword])
 export const VersionPolicy = keyword("version_policy", false, [ValueKeyword])
@@ -151,20 +154,22 @@ export const VersionLiteral = createToken({
 })
 export const Percent = createToken({ name: "Percent",
   categories: [Literal], label: "percentage", pattern: /\d+(?:\.\d+)?%/ })
-// A number with a unit suffix: `60s`, `16GiB`. The unit is validated by the checker, so a wrong
-// unit gets a precise message instead of a lexing error.
+// A number with a unit suffix: `60s`, `16GiB`, `1.5e3ms`. The unit is validated by the checker,
+// so a wrong unit gets a precise message instead of a lexing error. The exponent is taken here so
+// that `1e999s` is one literal (whose number the checker refuses) rather than `1` in unit `e999s`.
 export const Quantity = createToken({
   name: "Quantity",
   categories: [Literal],
   label: "duration or size",
-  pattern: /\d+(?:\.\d+)?[A-Za-z_][A-Za-z0-9_]*/
+  pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z_][A-Za-z0-9_]*/
 })
 export const DecimalLiteral = createToken({
   name: "DecimalLiteral",
   categories: [Literal, VersionNumber],
   label: "number",
-  // The look-ahead leaves `2.5h` to Quantity.
-  pattern: /-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)(?![A-Za-z_])/
+  // The look-ahead leaves `2.5h` to Quantity. Digits are in it too: without them the regex
+  // backtracks into the digits, and `1.25h` or `1e999s` lexed as `1.2` `5h` or `1e99` `9s`.
+  pattern: /-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)(?![A-Za-z0-9_])/
 })
 export const IntegerLiteral = createToken({ name: "IntegerLiteral", label: "integer", pattern: /-?\d+/, categories: [Literal, VersionNumber] })
 

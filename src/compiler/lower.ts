@@ -112,7 +112,7 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
 const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, span: (s: Span) => Ir.IrSpan): Ir.IrStep => {
   const version = formatVersion(s.resolvedVersion)
   const fingerprintVersion = s.versionPolicy === "exact" ? version : compatibleKey(s.resolvedVersion)
-  // Resources, cooldown and retries stay out: changing them must not reprocess data.
+  // Resources, cooldown, retries and outputs stay out: changing them must not reprocess data.
   const fingerprint = contentHash({
     software: { image: software.image, version: fingerprintVersion },
     command: software.command,
@@ -133,6 +133,8 @@ const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, s
     versionPolicy: s.versionPolicy,
     final: s.final ?? !dependedOn,
     fanOut: s.fanOut,
+    // Only when declared: a key that is absent is absent from the hash too (see IrStep).
+    ...(s.outputs === null ? {} : { outputs: s.outputs }),
     fingerprint,
     span: span(s.span)
   }

@@ -1,3 +1,4 @@
+import type { OutputKindSpec } from "./properties.ts"
 import type { SemVer, VersionRange } from "./semver.ts"
 import type { Span } from "./span.ts"
 
@@ -97,6 +98,13 @@ export interface ResourcesModel {
   readonly gpus: number | null
 }
 
+/** One rule of `outputs { }`: at least `min` files of a kind, those matching `pattern` if given. */
+export interface OutputRuleModel {
+  readonly kind: OutputKindSpec["name"]
+  readonly pattern: string | null
+  readonly min: number
+}
+
 export interface StepModel {
   readonly name: string
   readonly span: Span
@@ -114,6 +122,8 @@ export interface StepModel {
   readonly versionPolicy: "compatible" | "exact"
   readonly final: boolean | null
   readonly fanOut: boolean
+  /** The rules of its `outputs` block, in IR order; null without the block (the runtime's default). */
+  readonly outputs: ReadonlyArray<OutputRuleModel> | null
 }
 
 export interface TriggerModel {

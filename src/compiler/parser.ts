@@ -51,6 +51,7 @@ export const propertyKeywords: ReadonlyArray<TokenType> = [
   T.Where,
   T.Config,
   T.Resources,
+  T.Outputs,
   T.Backend,
   T.Final,
   T.FanOut,
@@ -146,6 +147,7 @@ export class CcatParser extends CstParser {
       { ALT: () => this.SUBRULE(this.whereProperty) },
       { ALT: () => this.SUBRULE(this.configProperty) },
       { ALT: () => this.SUBRULE(this.resourcesProperty) },
+      { ALT: () => this.SUBRULE(this.outputsProperty) },
       { ALT: () => this.SUBRULE(this.backendProperty) },
       { ALT: () => this.SUBRULE(this.flagProperty) },
       { ALT: () => this.SUBRULE(this.stepDeclaration) },
@@ -317,6 +319,28 @@ export class CcatParser extends CstParser {
   public resourcesProperty = this.RULE("resourcesProperty", () => {
     this.CONSUME(T.Resources, { LABEL: "keyword" })
     this.SUBRULE(this.entries)
+  })
+
+  // `outputs { science "*.fits" min 1  qa }`: what a run of the step must produce, one rule per
+  // kind and pattern. Any literal parses as a pattern and any value as a count, so that a wrong
+  // one gets the checker's precise message rather than a syntax error.
+  public outputsProperty = this.RULE("outputsProperty", () => {
+    this.CONSUME(T.Outputs, { LABEL: "keyword" })
+    this.CONSUME(T.LCurly)
+    this.MANY(() => {
+      this.SUBRULE(this.outputRule)
+      this.OPTION(() => this.CONSUME(T.Comma))
+    })
+    this.CONSUME(T.RCurly)
+  })
+
+  public outputRule = this.RULE("outputRule", () => {
+    this.CONSUME(T.Identifier, { LABEL: "kind" })
+    this.OPTION(() => this.CONSUME(T.Literal, { LABEL: "pattern" }))
+    this.OPTION2(() => {
+      this.CONSUME(T.Min, { LABEL: "min" })
+      this.SUBRULE(this.value, { LABEL: "count" })
+    })
   })
 
   public backendProperty = this.RULE("backendProperty", () => {
@@ -498,20 +522,72 @@ export interface ParseOutput {
   readonly tokens: ReadonlyArray<IToken>
 }
 
+/**
+ * How deep brackets, braces and parentheses (and `not`s in a row) may nest. The parser and the
+ * passes after it recurse once or more per level, and a few hundred levels of parentheses
+ * overflow the stack; no real file comes near this.
+ */
+export const maxNesting = 100
+
+/**
+ * The tokens without every group that opens deeper than `maxNesting` (the opening token up to
+ * its matching close, or to the end), and without the `not`s of a run beyond it; and the first
+ * token of each cut, to report. The cut stays inside the declaration that holds it, so parsing
+ * a declaration alone still gives what parsing its whole file gives.
+ */
+const limitNesting = (tokens: ReadonlyArray<IToken>): { tokens: ReadonlyArray<IToken>; cuts: ReadonlyArray<IToken> } => {
+  let depth = 0
+  let nots = 0
+  let kept: Array<IToken> | undefined
+  const cuts: Array<IToken> = []
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    const type = t.tokenType
+    const opens = type === T.LCurly || type === T.LBracket || type === T.LParen
+    nots = type === T.Not ? nots + 1 : 0
+    if ((opens && depth + 1 > maxNesting) || (type === T.Not && depth + nots > maxNesting)) {
+      kept ??= tokens.slice(0, i)
+      if (type === T.Not && nots > 1 && depth + nots - 1 > maxNesting) continue // the run is cut already
+      cuts.push(t)
+      if (type === T.Not) continue
+      let inner = 0
+      for (i++; i < tokens.length; i++) {
+        const u = tokens[i]!.tokenType
+        if (u === T.LCurly || u === T.LBracket || u === T.LParen) inner++
+        else if ((u === T.RCurly || u === T.RBracket || u === T.RParen) && inner-- === 0) break
+      }
+      continue
+    }
+    if (opens) depth++
+    else if (type === T.RCurly || type === T.RBracket || type === T.RParen) depth = Math.max(0, depth - 1)
+    kept?.push(t)
+  }
+  return { tokens: kept ?? tokens, cuts }
+}
+
 export const parseText = (text: string): ParseOutput => {
   const lexed = T.ccatLexer.tokenize(text)
-  parser.input = lexed.tokens
+  const limited = limitNesting(lexed.tokens)
+  parser.input = limited.tokens as Array<IToken>
   const cst = parser.workspace()
   return {
     cst,
     lexErrors: lexed.errors,
-    parseErrors: parser.errors.map((e) => ({
-      token: e.token,
-      message: e.message,
-      previousToken: (e as { previousToken?: IToken }).previousToken,
-      ruleStack: e.context.ruleStack
-    })),
+    parseErrors: [
+      ...limited.cuts.map((token) => ({
+        token,
+        message: `nested more than ${maxNesting} levels deep: brackets, braces, parentheses and \`not\`s in a row nest at most ${maxNesting} levels`,
+        previousToken: undefined,
+        ruleStack: []
+      })),
+      ...parser.errors.map((e) => ({
+        token: e.token,
+        message: e.message,
+        previousToken: (e as { previousToken?: IToken }).previousToken,
+        ruleStack: e.context.ruleStack
+      }))
+    ],
     comments: lexed.groups["comments"] ?? [],
-    tokens: lexed.tokens
+    tokens: limited.tokens
   }
 }

@@ -82,6 +82,13 @@ export const blockProperties: Readonly<Record<BlockKind, ReadonlyArray<PropertyS
     p({ keyword: "cooldown", form: "value", shape: "duration", doc: "At most one run per sub-group starts per cooldown period.", example: "cooldown 60s" }),
     p({ keyword: "config", form: "config", doc: "Parameters of the software, as plain data; part of the step's fingerprint.", example: 'config { mode = "hot_cold" }' }),
     p({ keyword: "resources", form: "resources", doc: "What a job asks of the backend: `cpus`, `memory`, `time`, `partition`, `gpus`.", example: "resources { cpus 4  memory 16GiB  time 2h }" }),
+    p({
+      keyword: "outputs",
+      form: "outputs",
+      doc:
+        "What a successful run must produce, by kind of file: `KIND [\"PATTERN\"] [min N]` per rule (min 1 by default). Without the block a run must produce at least one science file, or it fails with NO_OUTPUTS; `outputs { science min 0 }` lets it produce none. Not part of the fingerprint.",
+      example: 'outputs { science "*.fits" min 1  qa "*.json" }'
+    }),
     p({ keyword: "retries", form: "value", shape: "integer", doc: "How often a failed run is retried before it stays failed (default 0).", example: "retries 3" }),
     p({ keyword: "timeout", form: "value", shape: "duration", doc: "The longest a run may take from submission to end, queueing included, before it is cancelled as TIMEOUT.", example: "timeout 12h" }),
     p({ keyword: "version_policy", form: "value", shape: "name", doc: "`compatible` (default): only incompatible version changes reprocess; `exact`: any change does.", example: "version_policy exact" }),
@@ -145,6 +152,29 @@ export const backends: ReadonlyArray<BackendSpec> = [
       { key: "submit_rate", shape: "integer", min: 1, max: 10_000, doc: "Most submissions per minute (a token bucket)." }
     ]
   }
+]
+
+export interface OutputKindSpec {
+  readonly name: "science" | "qa" | "plots" | "statistics" | "logs"
+  /** Where a run's files of this kind are, below its output folder. */
+  readonly folder: string
+  readonly doc: string
+}
+
+/**
+ * The kinds of files a run produces, in the order the IR lists a step's `outputs` rules. The
+ * runtime sorts a finished job's files into them by folder.
+ */
+export const outputKinds: ReadonlyArray<OutputKindSpec> = [
+  {
+    name: "science",
+    folder: "`science/` or the top level",
+    doc: "The products: a final step's SCIENCE products, an intermediate step's INTERMEDIATE ones (what the steps after it take)."
+  },
+  { name: "qa", folder: "`qa/`", doc: "Quality-assessment files." },
+  { name: "plots", folder: "`plots/`", doc: "Plots for people." },
+  { name: "statistics", folder: "`statistics/`", doc: "Statistics of the run's data." },
+  { name: "logs", folder: "`logs/`", doc: "Log files the program writes into its output folder (not the job's own stdout and stderr)." }
 ]
 
 export const containerRuntimes = ["apptainer", "none"] as const

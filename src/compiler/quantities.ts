@@ -30,9 +30,12 @@ export type Quantity =
   | { readonly kind: "size"; readonly bytes: number }
   | { readonly kind: "unknown"; readonly number: number; readonly unit: string }
 
-export const splitQuantity = (text: string): { number: number; unit: string } => {
-  const match = /^(\d+(?:\.\d+)?)(.*)$/.exec(text)
-  return match === null ? { number: Number.NaN, unit: text } : { number: Number(match[1]), unit: match[2]! }
+// The number part as the lexer reads it (Quantity in lexer.ts): no unit starts with an exponent.
+const quantityParts = /^(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(.*)$/
+
+export const splitQuantity = (text: string): { number: number; numberText: string; unit: string } => {
+  const match = quantityParts.exec(text)
+  return match === null ? { number: Number.NaN, numberText: "", unit: text } : { number: Number(match[1]), numberText: match[1]!, unit: match[2]! }
 }
 
 export const parseQuantity = (text: string): Quantity => {
@@ -42,6 +45,35 @@ export const parseQuantity = (text: string): Quantity => {
   const s = sizeUnits[unit]
   if (s !== undefined) return { kind: "size", bytes: Math.round(number * s) }
   return { kind: "unknown", number, unit }
+}
+
+/**
+ * The largest whole number a JavaScript number (and so the IR, and the runtime reading it) holds
+ * exactly: beyond it, integers are rounded silently and durations or sizes stop adding up.
+ */
+export const maxExactInteger = Number.MAX_SAFE_INTEGER
+
+/**
+ * Why the digits of a number literal do not stand for the number they spell, or undefined. An
+ * exponent or a run of digits can leave the range of a double (`1e999` is Infinity, which JSON
+ * cannot even write), and an integer past `maxExactInteger` is rounded to another one.
+ */
+export const numberRangeProblem = (text: string, integer: boolean): string | undefined => {
+  const n = Number(text)
+  if (!Number.isFinite(n)) return "is not a finite number"
+  if (integer && !Number.isSafeInteger(n)) return `is beyond ±${maxExactInteger}, the largest whole number held exactly`
+  return undefined
+}
+
+/**
+ * Why a duration or size cannot be held exactly after its unit is applied, or undefined:
+ * durations are counted in milliseconds and sizes in bytes, each at most `maxExactInteger`.
+ * Written as negations so that NaN fails too.
+ */
+export const quantityRangeProblem = (q: Quantity): string | undefined => {
+  if (q.kind === "duration" && !(q.seconds * 1000 <= maxExactInteger)) return `is longer than ${maxExactInteger} ms (about 285 000 years)`
+  if (q.kind === "size" && !(q.bytes <= maxExactInteger)) return `is larger than ${maxExactInteger} bytes (8 PiB)`
+  return undefined
 }
 
 /** Help for a unit the language does not accept: the likely intended spelling. */

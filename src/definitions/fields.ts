@@ -1,4 +1,5 @@
 import type { IrJson } from "../compiler/ir.ts"
+import { encodeString } from "../compiler/quantities.ts"
 import { isJsonRecord, type JsonRecord } from "./entity-json.ts"
 import type { FieldFormat } from "./format-value.ts"
 import type { EntityKind } from "./plan.ts"
@@ -94,6 +95,9 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
         const names: Record<string, string> = { memoryBytes: "memory", timeSeconds: "time" }
         for (const [k, v] of Object.entries(resources)) view[`resources.${names[k] ?? k}`] = v
       }
+      // Absent unless declared, so that a step without the block has no such field at all.
+      const outputs = take("outputs")
+      if (outputs !== null) view["outputs"] = outputsText(outputs)
       view["retries"] = take("retries")
       view["timeout"] = take("timeoutSeconds")
       view["version_policy"] = take("versionPolicy")
@@ -104,6 +108,18 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
   }
   for (const [k, v] of Object.entries(d)) if (!used.has(k)) rest[k] = v
   return { ...view, ...rest }
+}
+
+/**
+ * A step's `outputs` rules as the block is written, `{ science "*.fits" min 1  plots min 0 }`: one
+ * field, since rules have no names to diff by, and one line, in the IR's order of rules.
+ */
+const outputsText = (outputs: IrJson): IrJson => {
+  if (!Array.isArray(outputs)) return outputs
+  const rules = outputs.map((r) =>
+    isJsonRecord(r) ? `${String(r["kind"])}${typeof r["pattern"] === "string" ? ` ${encodeString(r["pattern"])}` : ""} min ${String(r["min"])}` : JSON.stringify(r)
+  )
+  return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
 }
 
 /** The fields of a definition, flattened to dotted paths. */
@@ -132,7 +148,7 @@ const fieldOrder: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
   step: [
     "description", "after", "run", "version", "image", "command", "group_by", "cooldown", "config",
     "resources.cpus", "resources.memory", "resources.time", "resources.partition", "resources.gpus", "resources",
-    "retries", "timeout", "version_policy", "final", "fan_out"
+    "outputs", "retries", "timeout", "version_policy", "final", "fan_out"
   ]
 }
 
@@ -151,7 +167,8 @@ const formats: ReadonlyArray<readonly [RegExp, FieldFormat]> = [
   [/^(cooldown|timeout|resources\.time)$/, "duration"],
   [/^resources\.memory$/, "size"],
   [/^purge_above$/, "percent"],
-  [/^(backend|container|data|location|from|run|version|version_policy|trigger\.mode)$/, "word"],
+  // `outputs` is already written out as the block reads (see `outputsText`).
+  [/^(backend|container|data|location|from|run|version|version_policy|trigger\.mode|outputs)$/, "word"],
   [/^(after|group_by)$/, "words"],
   [/^(where|selection)$/, "filter"]
 ]

@@ -8,10 +8,10 @@ import type { BlockKind } from "../compiler/properties.ts"
  * tokens before the cursor. It must work in files that do not parse (that is what a file looks
  * like while it is being typed), so it does not trust the parse tree: it follows brace nesting
  * (each `{` is labelled by the words that opened it: `pipeline p {`, `step s {`, `config {`,
- * `resources {`, `backend slurm {`), splits the innermost block into statements at property
- * keywords, and reads the last few tokens of the current statement. The same re-sync rules as
- * the parser apply: `pipeline p {` always starts a new top-level block and `step s {` inside a
- * step closes the step that lacks its `}`.
+ * `resources {`, `outputs {`, `backend slurm {`), splits the innermost block into statements at
+ * property keywords, and reads the last few tokens of the current statement. The same re-sync
+ * rules as the parser apply: `pipeline p {` always starts a new top-level block and `step s {`
+ * inside a step closes the step that lacks its `}`.
  */
 
 export interface OffsetRange {
@@ -55,6 +55,10 @@ export type SlotKind =
   | { readonly kind: "backendKind" }
   | { readonly kind: "boolean" }
   | { readonly kind: "resourceKey"; readonly present: ReadonlyArray<string> }
+  /** At the start of a rule of `outputs { }`: a kind. */
+  | { readonly kind: "outputKind" }
+  /** After a rule's kind or pattern, on its line: `min`. */
+  | { readonly kind: "outputMin" }
   | { readonly kind: "backendOption"; readonly backend: string | undefined; readonly present: ReadonlyArray<string> }
   | {
       readonly kind: "configKey"
@@ -101,7 +105,7 @@ export const continuesStatement = (t: IToken | undefined): boolean =>
 // --- the scan ---------------------------------------------------------------------------------
 
 interface Frame {
-  readonly kind: "top" | "block" | "config" | "map" | "resources" | "backend" | "other"
+  readonly kind: "top" | "block" | "config" | "map" | "resources" | "outputs" | "backend" | "other"
   readonly block?: BlockKind
   readonly name?: string
   /** Index of the `{` in the token array; -1 for the top level. */
@@ -221,6 +225,9 @@ export const classify = (text: string, tokens: ReadonlyArray<IToken>, comments: 
       case "backend":
         entryToken(current, t)
         break
+      case "outputs":
+        current.stmt.push(t)
+        break
       case "other":
         break
     }
@@ -234,6 +241,8 @@ export const classify = (text: string, tokens: ReadonlyArray<IToken>, comments: 
       return none("unknown", replace)
     case "resources":
       return atKey(f) ? { kind: "resourceKey", present: f.present, replace } : none("value", replace)
+    case "outputs":
+      return classifyOutputs(text, f.stmt, prefix, offset, replace)
     case "backend":
       return atKey(f) ? { kind: "backendOption", backend: f.backend, present: f.present, replace } : none("value", replace)
     case "config":
@@ -302,6 +311,10 @@ const openBrace = (tokens: ReadonlyArray<IToken>, j: number, stack: Array<Frame>
     stack.push(frame("resources", j))
     return
   }
+  if (current.kind === "block" && is(p1, T.Outputs)) {
+    stack.push(frame("outputs", j))
+    return
+  }
   if (current.kind === "block" && is(p1, T.Backend)) {
     stack.push(frame("backend", j))
     return
@@ -320,6 +333,33 @@ const openBrace = (tokens: ReadonlyArray<IToken>, j: number, stack: Array<Frame>
     return
   }
   stack.push(frame("other", j))
+}
+
+/**
+ * Inside `outputs { }`: where the rule being written stands. A rule is a kind, then maybe a
+ * pattern, then maybe `min` and a count; a comma, or a count, ends it. After a kind or pattern
+ * the same line continues the rule (`min`), a later line starts the next one (a kind).
+ */
+const classifyOutputs = (
+  text: string,
+  tokens: ReadonlyArray<IToken>,
+  prefix: IToken | undefined,
+  offset: number,
+  replace: OffsetRange
+): CompletionSlot => {
+  let state: "kind" | "afterKind" | "afterPattern" | "count" = "kind"
+  for (const t of tokens) {
+    if (is(t, T.Comma)) state = "kind"
+    else if (state === "count") state = "kind"
+    else if (is(t, T.Min)) state = "count"
+    else if (isName(t)) state = "afterKind"
+    else if (state === "afterKind" && tokenMatcher(t, T.Literal)) state = "afterPattern"
+  }
+  if (state === "count") return none("value", replace)
+  const last = tokens[tokens.length - 1]
+  if (state === "kind" || last === undefined) return { kind: "outputKind", replace }
+  const sameLine = !/[\r\n]/.test(text.slice(endOf(last) + 1, prefix?.startOffset ?? offset))
+  return sameLine ? { kind: "outputMin", replace } : { kind: "outputKind", replace }
 }
 
 const classifyTopLevel = (stmt: ReadonlyArray<IToken>, replace: OffsetRange): CompletionSlot => {

@@ -12,6 +12,7 @@ import {
   backends,
   blockProperties,
   containerRuntimes,
+  outputKinds,
   resourceKeys,
   triggerModes,
   versionPolicies,
@@ -179,6 +180,21 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
         add({ label: r.key, kind: CompletionItemKind.Property, detail: r.shape, documentation: r.doc })
       }
       return items
+    case "outputKind":
+      for (const k of outputKinds) {
+        add({ label: k.name, kind: CompletionItemKind.EnumMember, detail: `output kind: ${k.folder.replace(/`/g, "")}`, documentation: markdown(k.doc) })
+      }
+      return items
+    case "outputMin":
+      add({
+        label: "min",
+        kind: CompletionItemKind.Keyword,
+        detail: "at least this many files (default 1)",
+        documentation: markdown("`min 0` says the kind may be absent: the rule then only documents it."),
+        insert: "min ${1:1}",
+        snippet: true
+      })
+      return items
     case "backendOption": {
       const options = backends.find((b) => b.name === slot.backend)?.options ?? []
       for (const o of options) {
@@ -254,6 +270,8 @@ const propertySnippet = (block: BlockKind, spec: PropertySpec): string => {
       return "config {\n\t${1:key} = ${2:value}\n}"
     case "resources":
       return "resources { ${1:cpus 4} }"
+    case "outputs":
+      return `outputs {\n\t\${1|${outputKinds.map((k) => k.name).join(",")}|} "\${2:*.fits}" min \${3:1}\n}`
     default: {
       void block
       const rest = spec.example.slice(spec.keyword.length).trim()

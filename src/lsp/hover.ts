@@ -1,6 +1,6 @@
 import { MarkupKind, type Hover } from "vscode-languageserver"
 import type * as A from "../compiler/ast.ts"
-import { backends, blockProperties, findProperty, resourceKeys, type BlockKind } from "../compiler/properties.ts"
+import { backends, blockProperties, findProperty, outputKinds, resourceKeys, type BlockKind } from "../compiler/properties.ts"
 import { findColumn, findDimension, findTable } from "../compiler/schema-registry.ts"
 import { formatRange, formatVersion, parseRange, resolveNewest, type RangeOperator } from "../compiler/semver.ts"
 import type { Span } from "../compiler/span.ts"
@@ -30,6 +30,8 @@ type Target =
   | { readonly kind: "resource"; readonly span: Span; readonly key: string }
   | { readonly kind: "backend"; readonly span: Span; readonly backend: string; readonly option?: string }
   | { readonly kind: "dimension"; readonly span: Span; readonly name: string }
+  | { readonly kind: "outputKind"; readonly span: Span; readonly name: string }
+  | { readonly kind: "outputMin"; readonly span: Span }
 
 const pick = (best: Target | undefined, candidate: Target | undefined): Target | undefined =>
   candidate === undefined ? best : best === undefined || candidate.span.end - candidate.span.start < best.span.end - best.span.start ? candidate : best
@@ -73,6 +75,12 @@ const propertyTargets = (
         break
       case "resources":
         for (const e of p.entries) if (spanContains(e.key.span, offset)) best = pick(best, { kind: "resource", span: e.key.span, key: e.key.text })
+        break
+      case "outputs":
+        for (const r of p.rules) {
+          if (spanContains(r.kind.span, offset)) best = pick(best, { kind: "outputKind", span: r.kind.span, name: r.kind.text })
+          if (r.min !== undefined && spanContains(r.min.keyword.span, offset)) best = pick(best, { kind: "outputMin", span: r.min.keyword.span })
+        }
         break
       case "backend":
         if (p.backend !== undefined) {
@@ -206,6 +214,12 @@ const targetHover = (snapshot: Snapshot, t: Target): string | undefined => {
       const option = spec.options.find((o) => o.key === t.option)
       return option === undefined ? undefined : `**${option.key}** (${spec.name} backend) — ${option.doc}`
     }
+    case "outputKind": {
+      const kind = outputKinds.find((k) => k.name === t.name)
+      return kind === undefined ? undefined : `**output kind** ${code(kind.name)} — ${kind.doc}\n\nFiles in ${kind.folder} of a run's output folder.`
+    }
+    case "outputMin":
+      return "**min** (outputs) — at least this many files of the rule's kind, of those matching its pattern if it has one; 1 when left out. `min 0` lets the kind be absent: the rule then only documents it."
     case "dimension": {
       const dimension = findDimension(t.name)
       return dimension === undefined ? undefined : `**group_by dimension** ${code(dimension.name)} — ${dimension.description}`

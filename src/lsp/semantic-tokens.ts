@@ -5,10 +5,11 @@ import { continuesStatement, isStatementKeyword } from "./completion-context.ts"
 
 /*
  * Semantic tokens for a `.ccat` document: a pure function of its text. One pass over the lexer's
- * tokens with a stack of braces (so config keys and resource keys are told from keywords) and
- * the keyword of the current property (so `after a, b` are steps, `data x` a grouping, and
- * `Source.name` a table and a column). Works on any text, parsable or not. Positions are UTF-16
- * and lines end at `\n`, `\r\n` or `\r`, as in LSP; multi-line block comments are split per line.
+ * tokens with a stack of braces (so config keys, resource keys and output kinds are told from
+ * keywords) and the keyword of the current property (so `after a, b` are steps, `data x` a
+ * grouping, and `Source.name` a table and a column). Works on any text, parsable or not.
+ * Positions are UTF-16 and lines end at `\n`, `\r\n` or `\r`, as in LSP; multi-line block
+ * comments are split per line.
  */
 
 export const tokenTypes = ["keyword", "type", "function", "class", "property", "string", "number", "operator", "comment", "enumMember"] as const
@@ -55,7 +56,7 @@ const isName = (t: IToken | undefined): boolean => t !== undefined && tokenMatch
 const isKeyword = (t: IToken): boolean => t.tokenType.name.startsWith("Kw_")
 
 interface Frame {
-  readonly kind: "block" | "config" | "entries" | "other"
+  readonly kind: "block" | "config" | "entries" | "outputs" | "other"
   stmt: IToken | undefined
   /** Entries and maps: keys and values alternate. */
   items: number
@@ -94,6 +95,7 @@ export const classifyTokens = (text: string): Array<RawSemanticToken> => {
       let kind: Frame["kind"] = "other"
       if (f.kind === "block") {
         if (prev?.tokenType === T.Config) kind = "config"
+        else if (prev?.tokenType === T.Outputs) kind = "outputs"
         else if (prev !== undefined && (prev.tokenType === T.Resources || prev.tokenType === T.Backend || (p2?.tokenType === T.Backend && isName(prev)))) kind = "entries"
         else kind = "block"
       } else if (f.kind === "config" && prev?.tokenType === T.Equals) kind = "config"
@@ -129,6 +131,12 @@ export const classifyTokens = (text: string): Array<RawSemanticToken> => {
       if (isName(t) && (key || prev?.tokenType === T.Dot)) emit(t, "property")
       else if (type === T.True || type === T.False) emit(t, "keyword")
       entry(f, t)
+      continue
+    }
+    // `science "*.fits" min 2`: a kind is a symbolic constant, like a group_by dimension.
+    if (f.kind === "outputs") {
+      if (type === T.Identifier) emit(t, "enumMember")
+      else if (isKeyword(t)) emit(t, "keyword")
       continue
     }
     if (f.kind === "other") {

@@ -135,7 +135,7 @@ export const cases: ReadonlyArray<Case> = [
     name: "step block",
     src: pipelineWith("|"),
     slot: { kind: "propertyKeyword", block: "step", pipeline: "p", step: "x" },
-    has: ["after", "run", "group_by", "config", "resources", "retries", "timeout", "version_policy", "final", "fan_out", "cooldown"],
+    has: ["after", "run", "group_by", "config", "resources", "outputs", "retries", "timeout", "version_policy", "final", "fan_out", "cooldown"],
     not: ["data", "trigger", "where", "step"]
   },
   {
@@ -231,6 +231,21 @@ export const cases: ReadonlyArray<Case> = [
   { name: "resource keys after an entry", src: pipelineWith("resources { cpus 4  | }"), slot: { kind: "resourceKey" }, has: ["memory"], not: ["cpus"] },
   { name: "resource value", src: pipelineWith("resources { cpus | }"), slot: { kind: "none" }, has: [] },
   { name: "resource keys in an unclosed block", src: "pipeline p {\n  step x {\n    resources {\n      |", slot: { kind: "resourceKey" }, has: ["partition"] },
+  // --- outputs ---
+  { name: "outputs is offered once per step", src: pipelineWith("outputs { science min 0 }\n    |"), slot: { kind: "propertyKeyword", block: "step", present: ["outputs"] }, has: ["run"], not: ["outputs"] },
+  { name: "outputs is no pipeline property", src: "pipeline p {\n  |\n}", slot: { kind: "propertyKeyword", block: "pipeline" }, not: ["outputs"] },
+  { name: "output kinds in an empty block", src: pipelineWith("outputs { | }"), slot: { kind: "outputKind" }, has: ["science", "qa", "plots", "statistics", "logs"], not: ["min", "cpus", "run"] },
+  { name: "output kind with a prefix", src: pipelineWith("outputs { sci| }"), slot: { kind: "outputKind" }, has: ["science"] },
+  { name: "output kinds on the line after a rule", src: pipelineWith('outputs {\n      science "*.fits"\n      |\n    }'), slot: { kind: "outputKind" }, has: ["qa"], not: ["min"] },
+  { name: "output kinds after a complete rule", src: pipelineWith("outputs { science min 0  | }"), slot: { kind: "outputKind" }, has: ["plots"] },
+  { name: "output kinds after a comma", src: pipelineWith('outputs { science "*.fits", | }'), slot: { kind: "outputKind" }, has: ["logs"] },
+  { name: "output kinds in an unclosed block", src: "pipeline p {\n  step x {\n    outputs {\n      |", slot: { kind: "outputKind" }, has: ["statistics"] },
+  { name: "min after a kind", src: pipelineWith("outputs { science | }"), slot: { kind: "outputMin" }, has: ["min"], not: ["science", "run"] },
+  { name: "min after a pattern", src: pipelineWith('outputs {\n      qa "*.json" |\n    }'), slot: { kind: "outputMin" }, has: ["min"] },
+  { name: "min with a prefix", src: pipelineWith('outputs { qa "*.json" mi| }'), slot: { kind: "outputMin" }, has: ["min"] },
+  { name: "the count after min", src: pipelineWith("outputs { science min | }"), slot: { kind: "none" }, has: [] },
+  { name: "inside a pattern", src: pipelineWith('outputs { science "*.fi| }'), slot: { kind: "none", reason: "string" }, has: [] },
+
   { name: "slurm options", src: "location l {\n  backend slurm {\n    |\n  }\n}", slot: { kind: "backendOption", backend: "slurm" }, has: ["partition", "account", "qos", "max_queued"], not: ["max_parallel"] },
   { name: "local options", src: "location l { backend local { | } }", slot: { kind: "backendOption", backend: "local" }, has: ["max_parallel"], not: ["partition"] },
   { name: "config keys of the step's software", src: pipelineWith("run reducer ^1.0\n    config { | }"), slot: { kind: "configKey", software: "reducer", path: [] }, has: ["mode", "params"], not: ["format", "version", "window"] },
