@@ -3,42 +3,58 @@ import { Clock, Effect } from "effect"
 import { statfsSync } from "node:fs"
 import { rm } from "node:fs/promises"
 import { join } from "node:path"
+import { purgeLockExclusive } from "../gaps/purge-lock.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
-import { stagedProductPath } from "./stage-run.ts"
+import { inFlightStatuses } from "./run-status.ts"
 import { baseDirFor } from "./submit-loop.ts"
 
 /*
  * Purging intermediates under disk pressure (runtime.md §5). When the file system of a
- * location's base folder is fuller than its `purge_above`, intermediate products are deleted,
- * oldest first, until it is below again, but only those that every downstream consumer has
- * used in a COMPLETED run and that no pending or in-flight run still needs. Purging marks the
- * product's physical copy DELETED; the product's record, its lineage, final products and raw
- * data are never touched.
+ * location's base folder is fuller than its `purge_above` (use as df reports it), intermediate
+ * products are deleted, oldest first, until it is below again, but only those that every
+ * downstream consumer has used in a COMPLETED run and that no pending or in-flight run still
+ * needs. Purging marks the product's physical copy DELETED; the product's record, its lineage,
+ * final products and raw data are never touched.
+ *
+ * Purging never breaks later work. A copy is marked under the purge lock in exclusive mode,
+ * with the conditions above checked again under it; every trigger step evaluation holds that
+ * lock shared (src/runtime/gaps/purge-lock.ts). So a run that is being created is either seen
+ * here (and its inputs are kept) or sees the mark (and does not read the product: the trigger
+ * holds its sub-group, WAITING_UPSTREAM, and has the upstream run rebuilt, INPUT_PURGED). The
+ * files are removed after that transaction commits. In between, the copy is
+ * DELETION_IN_PROGRESS: a purge that dies there is finished by the next cycle, so no file
+ * outlives its DELETED mark.
+ *
+ * Only the product's own file is removed. What downstream runs staged from it are copies in
+ * their attempt folders (stage-run.ts), which staging owns: removing the original frees its
+ * space whatever became of them.
  */
 
 export interface DiskUsage {
-  /** Percent of the file system in use at `path`. */
+  /** Percent of the file system in use at `path`, as df reports it (Use%). */
   readonly percentUsed: (path: string) => number
 }
 
+/**
+ * df's Use%: used / (used + available), used = blocks − free, rounded up to a whole percent.
+ * The blocks reserved for root count neither as used nor as available (df's own formula: for
+ * the programs that fill the disk, the reserve is not there).
+ */
+export const dfPercent = (s: { readonly blocks: number; readonly bfree: number; readonly bavail: number }): number => {
+  const used = s.blocks - s.bfree
+  const total = used + s.bavail
+  return total <= 0 ? 0 : Math.ceil((100 * used) / total)
+}
+
 export const realDiskUsage: DiskUsage = {
-  percentUsed: (path) => {
-    const s = statfsSync(path)
-    return s.blocks === 0 ? 0 : (100 * (s.blocks - s.bavail)) / s.blocks
-  }
+  percentUsed: (path) => dfPercent(statfsSync(path))
 }
 
 interface Candidate {
   readonly copy_id: string
-  readonly product_id: string
   readonly path: string
   readonly root_path: string
   readonly size_bytes: string
-  readonly relative_path: string
-  readonly step: string
-  readonly sub_group_key: string
-  /** Run folders of the runs that read it: their staged hard links go too, or no space is freed. */
-  readonly consumers: ReadonlyArray<string> | null
 }
 
 export interface PurgeResult {
@@ -46,6 +62,53 @@ export interface PurgeResult {
   readonly purged: number
   readonly bytes: number
 }
+
+/**
+ * Whether the product `p` (made by run `r`) may be purged: an intermediate that no unfinished
+ * run reads, and that every step downstream of its step has used in a COMPLETED run.
+ */
+const purgeable = (sql: SqlClient.SqlClient) => sql`
+  p.product_type = 'INTERMEDIATE'
+  AND NOT EXISTS (
+    SELECT 1 FROM run_input i JOIN executed_reduction_step u ON u.id = i.run_id
+    WHERE i.data_product_id = p.id AND u.status IN ${sql.in(inFlightStatuses)})
+  AND NOT EXISTS (
+    SELECT 1 FROM reduction_step_upstream d JOIN reduction_step ds ON ds.id = d.step_id AND ds.retired_generation IS NULL
+    WHERE d.upstream_step_id = r.step_id AND NOT EXISTS (
+      SELECT 1 FROM run_input i JOIN executed_reduction_step u ON u.id = i.run_id
+      WHERE i.data_product_id = p.id AND u.step_id = d.step_id AND u.status = 'COMPLETED'))`
+
+const candidateColumns = (sql: SqlClient.SqlClient) => sql`c.id AS copy_id, c.path, l.root_path, p.size_bytes`
+
+/** Remove a marked copy's file, then mark the copy DELETED. */
+const removeFiles = (c: Candidate, now: Date) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.promise(() => rm(join(c.root_path, c.path), { force: true }))
+    yield* sql`UPDATE physical_copy SET status = 'DELETED', updated_at = ${now} WHERE id = ${c.copy_id} AND status = 'DELETION_IN_PROGRESS'`
+  })
+
+/**
+ * Mark one candidate's copy for deletion, if it may still be purged: under the purge lock, in
+ * its own transaction, so that trigger step evaluations see either the mark or none, and this
+ * sees every run they created.
+ */
+const mark = (c: Candidate, now: Date) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* purgeLockExclusive
+        const marked = yield* sql`
+          UPDATE physical_copy c SET status = 'DELETION_IN_PROGRESS', updated_at = ${now}
+          FROM data_product p, executed_reduction_step r
+          WHERE c.id = ${c.copy_id} AND c.status = 'PRESENT' AND p.id = c.data_product_id AND r.id = p.run_id
+            AND ${purgeable(sql)}
+          RETURNING c.id`
+        return marked.length > 0
+      })
+    )
+  })
 
 /** One purge cycle over the locations that declare `purge_above`. */
 export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUsage): Effect.Effect<PurgeResult, SqlError.SqlError, SqlClient.SqlClient> =>
@@ -58,6 +121,15 @@ export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUs
     for (const location of locations) {
       const threshold = location.definition.purgeAbovePercent
       if (threshold === null || (config.location !== null && config.location !== location.name)) continue
+      const dataLocation = `processing:${location.name}`
+      // A purge that died between marking and removing: finish it.
+      const unfinished = yield* sql<Candidate>`
+        SELECT ${candidateColumns(sql)}
+        FROM physical_copy c
+        JOIN data_location l ON l.id = c.data_location_id AND l.name = ${dataLocation}
+        JOIN data_product p ON p.id = c.data_product_id
+        WHERE c.status = 'DELETION_IN_PROGRESS'`
+      for (const c of unfinished) yield* removeFiles(c, now)
       const baseDir = baseDirFor(config, location.definition)
       let used: number
       try {
@@ -67,40 +139,30 @@ export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUs
       }
       if (used <= threshold) continue
       result.locations++
-      // Oldest first; a product is purgeable when no run that read it, or still has to, is unfinished,
-      // and every step downstream of its step has a COMPLETED run that used it.
+      // Oldest first. The conditions are checked again when each copy is marked (`mark`): runs
+      // created meanwhile count.
       const candidates = yield* sql<Candidate>`
-        SELECT c.id AS copy_id, p.id AS product_id, c.path, l.root_path, p.size_bytes, p.relative_path, s.name AS step, r.sub_group_key,
-          (SELECT array_agg(DISTINCT u.run_dir) FROM run_input i JOIN executed_reduction_step u ON u.id = i.run_id
-            WHERE i.data_product_id = p.id AND u.run_dir IS NOT NULL) AS consumers
+        SELECT ${candidateColumns(sql)}
         FROM data_product p
         JOIN physical_copy c ON c.data_product_id = p.id AND c.status = 'PRESENT'
-        JOIN data_location l ON l.id = c.data_location_id AND l.name = ${`processing:${location.name}`}
+        JOIN data_location l ON l.id = c.data_location_id AND l.name = ${dataLocation}
         JOIN executed_reduction_step r ON r.id = p.run_id
-        JOIN reduction_step s ON s.id = r.step_id
-        WHERE p.product_type = 'INTERMEDIATE'
-          AND NOT EXISTS (
-            SELECT 1 FROM run_input i JOIN executed_reduction_step u ON u.id = i.run_id
-            WHERE i.data_product_id = p.id AND u.status IN ('PENDING', 'STAGING_DATA', 'SUBMITTED', 'RUNNING', 'COLLECTING_RESULTS'))
-          AND NOT EXISTS (
-            SELECT 1 FROM reduction_step_upstream d JOIN reduction_step ds ON ds.id = d.step_id AND ds.retired_generation IS NULL
-            WHERE d.upstream_step_id = r.step_id AND NOT EXISTS (
-              SELECT 1 FROM run_input i JOIN executed_reduction_step u ON u.id = i.run_id
-              WHERE i.data_product_id = p.id AND u.step_id = d.step_id AND u.status = 'COMPLETED'))
+        WHERE ${purgeable(sql)}
         ORDER BY p.created_at, p.id
         LIMIT 500`
+      let purged = 0
+      let bytes = 0
       for (const c of candidates) {
         if (disk.percentUsed(baseDir) <= threshold) break
-        yield* Effect.promise(async () => {
-          await rm(join(c.root_path, c.path), { force: true })
-          for (const runDir of c.consumers ?? []) await rm(stagedProductPath(join(runDir, "workspace"), c.step, c.sub_group_key, c.relative_path), { force: true })
-        })
-        yield* sql`UPDATE physical_copy SET status = 'DELETED', updated_at = ${now} WHERE id = ${c.copy_id}`
-        result.purged++
-        result.bytes += Number(c.size_bytes)
+        if (!(yield* mark(c, now))) continue
+        yield* removeFiles(c, now)
+        purged++
+        bytes += Number(c.size_bytes)
       }
-      if (result.purged > 0) {
-        yield* Effect.logInfo(`purge: ${location.name} was ${used.toFixed(1)}% full (limit ${threshold}%): deleted ${result.purged} intermediate files, ${result.bytes} bytes`)
+      result.purged += purged
+      result.bytes += bytes
+      if (purged > 0) {
+        yield* Effect.logInfo(`purge: ${location.name} was ${used}% full as df reports it (limit ${threshold}%): deleted ${purged} intermediate files, ${bytes} bytes`)
       }
     }
     return result

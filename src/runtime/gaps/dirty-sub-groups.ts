@@ -24,7 +24,9 @@ import { writtenSince } from "./step-memo.ts"
  *   - a run of this step in it changed (created, started, finished, cancelled, retried: every
  *     change writes a run event);
  *   - a run of an upstream or ancestor step changed that covers one of its packages;
- *   - it was held in COOLDOWN and the earliest cooldown the step reported has ended.
+ *   - it was held in COOLDOWN and the earliest cooldown the step reported has ended;
+ *   - a downstream step asked for its latest run to be rebuilt (rebuild_request, migration 10:
+ *     the products that run made were purged, and a downstream run needs them).
  *
  * A package counts as changed, too, when a row above it that the step's selection reads was
  * updated (migration 8): a module renamed, a scan's metadata corrected can move packages in or
@@ -135,6 +137,8 @@ export const collectDirtySubGroups = (
         JOIN run_coverage c ON c.raw_data_package_id = p.id
         JOIN executed_reduction_step r ON r.id = c.run_id
         WHERE p.existed AND r.step_id = ${stepId}
+        UNION
+        SELECT sub_group_key FROM rebuild_request WHERE step_id = ${stepId} AND ${writtenSince(sql, "xid", scope.since)}
         ${cooldowns}
         ${scope.explained === undefined ? sql`` : sql`UNION SELECT ${scope.explained}::text`}
         ${

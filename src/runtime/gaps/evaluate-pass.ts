@@ -94,6 +94,16 @@ export class NothingApplied extends Data.TaggedError("NothingApplied")<{}> {
   }
 }
 
+/** The steps (of `stepIds`) a downstream step asked to rebuild a run of (rebuild_request). */
+const stepsAskedToRebuild = (stepIds: ReadonlyArray<number>): Effect.Effect<ReadonlySet<number>, SqlError.SqlError, SqlClient.SqlClient> =>
+  stepIds.length === 0
+    ? Effect.succeed(new Set())
+    : Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ step_id: string }>`SELECT DISTINCT step_id FROM rebuild_request WHERE step_id IN ${sql.in(stepIds)}`.pipe(
+          Effect.map((rows) => new Set(rows.map((r) => Number(r.step_id))))
+        )
+      )
+
 const evaluatePipeline = (
   target: PipelineToEvaluate,
   now: Date,
@@ -107,54 +117,82 @@ const evaluatePipeline = (
     if (pipeline.trigger.mode === "cron") yield* recordCronTick(pipelineId, pipeline.trigger, now)
     const request = yield* oldestOpenRequest(pipelineId, now)
     const actor = options.actor ?? "trigger"
-    const outcomes: Array<StepOutcome> = []
-    let unsettled = false
-    for (const target_ of target.steps) {
-      const name = target_.step.name
-      if (options.only?.step !== undefined && options.only.step !== name) continue
-      const base = { pipeline: pipeline.name, step: name, stepId: target_.stepId, counts: {}, created: 0, decisions: null }
-      if (pipeline.trigger.mode !== "continuous" && request === null) {
-        outcomes.push({ ...base, status: { _tag: "NotTriggered", why: "no-request" } })
-        continue
-      }
-      const inScope = request !== null && (request.stepName === null || request.stepName === name)
-      if (pipeline.trigger.mode !== "continuous" && !inScope) {
-        outcomes.push({ ...base, status: { _tag: "NotTriggered", why: "outside-request" } })
-        continue
-      }
-      const scope: RequestScope | null =
-        inScope && request !== null ? { requestId: request.id, manual: request.kind === "manual", force: request.force } : null
-      const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
-      const evaluation = { target: target_, selection: target.selection, now, actor, request: scope }
-      const remembering = world !== null && scope === null && options.explain === undefined
-      // Every decision of a step needs every sub-group decided; one sub-group's is one more dirty one.
-      const explainsWholeSteps = options.explain !== undefined && options.explain.subGroupKey === undefined
-      const fromMemory = options.fromMemory === true && world === null && scope === null && !explainsWholeSteps
-      const explainOne = explainThis?.subGroupKey === undefined ? undefined : { subGroupKey: explainThis.subGroupKey }
-      const result = fromMemory
-        ? yield* evaluateFromMemory(evaluation, explainOne, options.alsoRemembered)
-        : yield* sql.withTransaction(
-            remembering
-              ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)
-              : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
+    const steps = target.steps.filter((t) => options.only?.step === undefined || options.only.step === t.step.name)
+    const inScopeOf = (name: string) => request !== null && (request.stepName === null || request.stepName === name)
+    const triggered = (name: string) => pipeline.trigger.mode === "continuous" || inScopeOf(name)
+    // Per step, the outcome of its last evaluation in this pass, in step order.
+    const outcomes = new Map<number, StepOutcome>()
+    // A downstream step that would read purged products asks for them to be rebuilt, and the
+    // steps upstream of it come before it: the steps are evaluated again, upstream first, so that
+    // the same pass creates the rebuilds (INPUT_PURGED) and the step that asked waits for them
+    // (WAITING_UPSTREAM). A rebuild that itself reads purged products asks further up: at most
+    // one round per step. A step not otherwise evaluated (outside the request's `--step`, or a
+    // cron or manual pipeline between requests) has the sub-groups it was asked to rebuild, and
+    // only those, decided: a request is never held open by a step it does not reach.
+    for (let round = 0; round <= steps.length; round++) {
+      let asked = 0
+      const rebuildsOf = yield* stepsAskedToRebuild(steps.filter((t) => !triggered(t.step.name)).map((t) => t.stepId))
+      for (const target_ of steps) {
+        const name = target_.step.name
+        const previous = outcomes.get(target_.stepId)
+        const base = { pipeline: pipeline.name, step: name, stepId: target_.stepId, counts: {}, created: 0, decisions: null }
+        const record = (outcome: StepOutcome) =>
+          outcomes.set(target_.stepId, previous === undefined ? outcome : { ...outcome, created: previous.created + outcome.created })
+        const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
+        if (!triggered(name)) {
+          if (!rebuildsOf.has(target_.stepId)) {
+            if (previous === undefined) {
+              outcomes.set(target_.stepId, { ...base, status: { _tag: "NotTriggered", why: request === null ? "no-request" : "outside-request" } })
+            }
+            continue
+          }
+          const rebuilt = yield* sql.withTransaction(
+            evaluateStep({ target: target_, selection: target.selection, now, actor, request: null, rebuildsOnly: true }, explainThis)
           )
-      if (result.use === "unchanged") {
-        outcomes.push({ ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
-        continue
+          asked += rebuilt.rebuildsRequested
+          const { inFull: _inFull, rebuildsRequested: _asked, ...counted } = rebuilt
+          record({ ...base, status: { _tag: "Evaluated", request: null }, ...counted })
+          continue
+        }
+        const inScope = inScopeOf(name)
+        const scope: RequestScope | null =
+          inScope && request !== null ? { requestId: request.id, manual: request.kind === "manual", force: request.force } : null
+        const evaluation = { target: target_, selection: target.selection, now, actor, request: scope }
+        const remembering = world !== null && scope === null && options.explain === undefined
+        // Every decision of a step needs every sub-group decided; one sub-group's is one more dirty one.
+        const explainsWholeSteps = options.explain !== undefined && options.explain.subGroupKey === undefined
+        const fromMemory = options.fromMemory === true && world === null && scope === null && !explainsWholeSteps
+        const explainOne = explainThis?.subGroupKey === undefined ? undefined : { subGroupKey: explainThis.subGroupKey }
+        const result = fromMemory
+          ? yield* evaluateFromMemory(evaluation, explainOne, options.alsoRemembered)
+          : yield* sql.withTransaction(
+              remembering
+                ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)
+                : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
+            )
+        if (result.use === "unchanged") {
+          if (previous === undefined) outcomes.set(target_.stepId, { ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
+          continue
+        }
+        asked += result.rebuildsRequested
+        const { use, inFull: _inFull, rebuildsRequested: _asked, ...counted } = result
+        record({
+          ...base,
+          ...(use === "incremental" ? { incremental: true } : {}),
+          status: { _tag: "Evaluated", request: inScope ? request : null },
+          ...counted
+        })
       }
-      if (inScope && Object.keys(result.counts).some((r) => unsettledReasons.has(r as ReasonCode))) unsettled = true
-      const { use, inFull: _inFull, ...counted } = result
-      outcomes.push({
-        ...base,
-        ...(use === "incremental" ? { incremental: true } : {}),
-        status: { _tag: "Evaluated", request: inScope ? request : null },
-        ...counted
-      })
+      if (asked === 0) break
     }
+    // A request stays open while any step it reaches still waits.
+    const unsettled = [...outcomes.values()].some(
+      (o) => o.status._tag === "Evaluated" && o.status.request !== null && Object.keys(o.counts).some((r) => unsettledReasons.has(r as ReasonCode))
+    )
     // A request restricted by `only` was not fully evaluated: leave it for a real pass.
     const consumed = request !== null && !unsettled && options.only === undefined ? request.id : null
     if (consumed !== null) yield* consumeRequest(consumed, now)
-    return { outcomes, consumed }
+    return { outcomes: [...outcomes.values()], consumed }
   })
 
 /** One pass over every enabled pipeline. Fails with NothingApplied before the first apply. */

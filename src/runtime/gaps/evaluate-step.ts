@@ -4,7 +4,8 @@ import type { IrFilter, IrJson } from "../../compiler/ir.ts"
 import { inFlightStatuses } from "../execution/run-status.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { collectDirtySubGroups, updatedSelectionTables, type DirtyScope } from "./dirty-sub-groups.ts"
-import { isCreateReason, type ReasonCode } from "./reasons.ts"
+import { purgeLockShared } from "./purge-lock.ts"
+import { createReasons, isCreateReason, type ReasonCode } from "./reasons.ts"
 import { analyzeIfLarge, buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
 import { rowsWritten } from "./rows-written.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
@@ -19,7 +20,11 @@ import { dirtyDecisionCounts, forgetDirtyDecisions, rememberDecisions, replaceDe
  *                        input identity;
  *   ccat_decision        one row per sub-group: its input identity and the reason code,
  *
- * and one INSERT creates the runs, their inputs, coverage and first event. Nothing here loops
+ * then, when some sub-groups are about to get a run, one statement holds back those that would read
+ * a product whose files were purged (WAITING_UPSTREAM) and asks for the upstream runs that made
+ * those products to be rebuilt (rebuild_request, migration 10; the upstream sub-group's next
+ * decision is INPUT_PURGED), and one INSERT creates the runs, their inputs, coverage and first
+ * event. Nothing here loops
  * over packages in JavaScript, and what reaches JavaScript is counts (or the decisions of one
  * step when explaining), so memory does not grow with the archive.
  *
@@ -58,6 +63,13 @@ export interface StepEvaluation {
   readonly actor: string
   readonly request: RequestScope | null
   readonly memory?: StepMemory | undefined
+  /**
+   * Decide only the sub-groups a downstream step asked to rebuild (rebuild_request), and create
+   * their runs: for a step the pass does not otherwise evaluate (outside a request's `--step`, or
+   * a cron or manual pipeline between requests), so that a downstream step it holds is never
+   * stuck. Without memory.
+   */
+  readonly rebuildsOnly?: boolean | undefined
 }
 
 export interface StepDecision {
@@ -74,6 +86,11 @@ export interface StepDecision {
   readonly upstreamFailed: number
   /** A few of the upstream runs it waits for or left out, for `ccat why`. */
   readonly upstreamRunIds: ReadonlyArray<number>
+  /**
+   * Held (WAITING_UPSTREAM) instead of creating a run because these upstream runs' products,
+   * which it reads, were purged: each is asked to be rebuilt (INPUT_PURGED). Empty otherwise.
+   */
+  readonly rebuildRunIds: ReadonlyArray<number>
   /** The inputs themselves, when one sub-group is explained: `raw:<uuid>` or `product:<id>`. */
   readonly inputs?: ReadonlyArray<string>
 }
@@ -161,6 +178,8 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
           WHEN flying.id IS NOT NULL THEN
             CASE WHEN flying.input_identity = k.identity AND NOT (${force}::boolean AND flying.request_tag <> ${tag}) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
           WHEN ${force}::boolean AND NOT coalesce(same.tagged, false) THEN 'MANUAL'
+          -- A downstream sub-group needs the products of the latest run, and they were purged.
+          WHEN rebuild.run_id IS NOT NULL THEN 'INPUT_PURGED'
           WHEN k.latest_done OR same.completed THEN 'UP_TO_DATE'
           WHEN same.failed OR same.cancelled THEN
             CASE WHEN ${manual}::boolean AND NOT same.tagged THEN 'MANUAL' WHEN same.failed THEN 'FAILED_FINAL' ELSE 'CANCELLED' END
@@ -178,9 +197,12 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
       FROM checked k
       LEFT JOIN flying ON flying.sub_group_key = k.sub_group_key
       LEFT JOIN same ON same.sub_group_key = k.sub_group_key
+      LEFT JOIN rebuild_request rebuild ON rebuild.run_id = k.latest_id AND rebuild.step_id = ${stepId}
     )
-    SELECT *, reason IN ('NEW_DATA', 'CONFIG_CHANGED', 'SOFTWARE_CHANGED', 'DEFINITION_CHANGED', 'UPSTREAM_CHANGED', 'MANUAL') AS creates,
-      CASE WHEN reason = 'MANUAL' THEN ${tag} ELSE '' END AS request_tag
+    -- A rebuild is tagged with the run it rebuilds: its identity is that run's, or the current one.
+    SELECT *, reason IN ${sql.in(createReasons)} AS creates,
+      CASE WHEN reason = 'MANUAL' THEN ${tag} WHEN reason = 'INPUT_PURGED' THEN 'rebuild-' || previous_run_id ELSE '' END AS request_tag,
+      NULL::bigint[] AS rebuild_run_ids
     FROM decided`
   return Effect.gen(function* () {
     if (full) {
@@ -190,6 +212,52 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
     yield* decision
   })
 }
+
+/**
+ * Of the sub-groups about to get a run, hold back (WAITING_UPSTREAM) those that would read a
+ * product whose files were purged, and ask for every upstream run whose products are gone to be
+ * rebuilt (rebuild_request; INPUT_PURGED in the upstream step's next decision). A product counts
+ * as purged when a copy of it is no longer PRESENT (purge marks it DELETED) and none is: a
+ * product recorded without any copy was never purged. Purge marks copies under the purge lock
+ * that this evaluation holds shared (purge-lock.ts), so what this statement sees stays true
+ * until the runs are inserted. Returns the held sub-groups by the reason they had, and how many
+ * rebuilds were newly asked for.
+ */
+const holdPurgedInputs = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
+  sql<{ held: Record<string, number> | null; asked: number }>`
+    -- The purged inputs first (the partial index physical_copy_gone, migration 10, holds the
+    -- few copies that are not PRESENT), and only then the runs that made them.
+    WITH gone AS MATERIALIZED (
+      SELECT i.sub_group_key, i.product_id
+      FROM ccat_decision d
+      JOIN ccat_step_input i ON i.sub_group_key = d.sub_group_key
+      WHERE d.creates AND i.product_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM physical_copy g WHERE g.data_product_id = i.product_id AND g.status <> 'PRESENT')
+        AND NOT EXISTS (SELECT 1 FROM physical_copy c WHERE c.data_product_id = i.product_id AND c.status = 'PRESENT')
+    ),
+    purged AS MATERIALIZED (
+      SELECT d.sub_group_key, d.reason AS was, array_agg(DISTINCT p.run_id ORDER BY p.run_id) AS run_ids
+      FROM gone
+      JOIN data_product p ON p.id = gone.product_id
+      JOIN ccat_decision d ON d.sub_group_key = gone.sub_group_key
+      GROUP BY d.sub_group_key, d.reason
+    ),
+    held AS (
+      UPDATE ccat_decision d SET reason = 'WAITING_UPSTREAM', creates = false, request_tag = '',
+        rebuild_run_ids = purged.run_ids, upstream_run_ids = purged.run_ids[1:5]
+      FROM purged WHERE d.sub_group_key = purged.sub_group_key
+    ),
+    asked AS (
+      INSERT INTO rebuild_request (run_id, step_id, sub_group_key, requested_at, requested_by)
+      SELECT DISTINCT ON (r.id) r.id, r.step_id, r.sub_group_key, ${e.now}::timestamptz, ${e.target.step.name} || ' ' || x.asker
+      FROM (SELECT unnest(run_ids) AS run_id, sub_group_key AS asker FROM purged) x
+      JOIN executed_reduction_step r ON r.id = x.run_id
+      ORDER BY r.id, x.asker
+      ON CONFLICT (run_id) DO NOTHING
+      RETURNING run_id
+    )
+    SELECT (SELECT json_object_agg(was, n) FROM (SELECT was, count(*)::int AS n FROM purged GROUP BY was) c) AS held,
+      (SELECT count(*)::int FROM asked) AS asked`
 
 /** Insert the runs ccat_decision calls for, with inputs, coverage and first event; returns how many. */
 const createRuns = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
@@ -218,6 +286,11 @@ const createRuns = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
     events AS (
       INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
       SELECT id, ${e.now}::timestamptz, ${e.actor}, NULL, 'PENDING', reason FROM ins
+    ),
+    -- A new run of a sub-group answers every rebuild asked of it: its products replace those
+    -- of the run that was asked for once it completes (downstream steps read the latest run).
+    answered AS (
+      DELETE FROM rebuild_request q USING ins WHERE q.step_id = ${stepId} AND q.sub_group_key = ins.sub_group_key
     )
     SELECT count(*)::int AS created FROM ins`
 }
@@ -233,6 +306,8 @@ export interface StepOutcomeCounts {
   readonly decided: number
   /** Every sub-group was decided (asked for, or cheaper than looking up the dirty ones: lookUpAtMost). */
   readonly inFull: boolean
+  /** Upstream runs newly asked to be rebuilt, because sub-groups of this step read their purged products. */
+  readonly rebuildsRequested: number
 }
 
 /**
@@ -274,11 +349,19 @@ export const evaluateStep = (
 ): Effect.Effect<StepOutcomeCounts & { readonly decisions: ReadonlyArray<StepDecision> | null }, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const memory = e.memory
-    let dirtyOnly = memory?.mode === "incremental"
+    // Held until the transaction ends: no purge marks a product between the decision and the runs.
+    yield* purgeLockShared
+    const memory = e.rebuildsOnly === true ? undefined : e.memory
+    let dirtyOnly = memory?.mode === "incremental" || e.rebuildsOnly === true
     yield* prepareStep(sql, dirtyOnly)
     let only: DirtyInputs | null = null
-    if (memory?.mode === "incremental") {
+    if (e.rebuildsOnly === true) {
+      const dirty = yield* rowsWritten(sql`
+        CREATE TEMP TABLE ccat_dirty ON COMMIT DROP AS
+        SELECT DISTINCT sub_group_key FROM rebuild_request WHERE step_id = ${e.target.stepId}`)
+      if (dirty === 0) return { counts: {}, created: 0, dueAt: null, decided: 0, decisions: explain === undefined ? null : [], inFull: false, rebuildsRequested: 0 }
+      only = { dirty, lookUpAtMost: Number.POSITIVE_INFINITY }
+    } else if (memory?.mode === "incremental") {
       // Rows above the packages updated since: packages below them may have changed sub-group.
       const above = yield* updatedSelectionTables(sql, e.target, e.selection, memory.scope.since)
       if (above.keysMayHaveMoved) {
@@ -286,7 +369,7 @@ export const evaluateStep = (
         yield* switchToWholeStep(sql)
       } else {
         const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope, above.updated)
-        if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false }
+        if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false, rebuildsRequested: 0 }
         only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.explained }
       }
     }
@@ -299,8 +382,20 @@ export const evaluateStep = (
     const countRows = yield* sql<{ reason: ReasonCode; n: number; due_at: Date | null }>`
       SELECT reason, count(*)::int AS n, min(cooldown_until) FILTER (WHERE reason = 'COOLDOWN') AS due_at
       FROM ccat_decision GROUP BY reason ORDER BY reason`
-    const decidedCounts: Counts = Object.fromEntries(countRows.map((r) => [r.reason, r.n]))
-    const toCreate = countRows.some((r) => isCreateReason(r.reason))
+    const decidedCounts: Partial<Record<ReasonCode, number>> = Object.fromEntries(countRows.map((r) => [r.reason, r.n]))
+    let toCreate = countRows.some((r) => isCreateReason(r.reason))
+    let rebuildsRequested = 0
+    // Only products can be purged: a step that reads raw data has nothing to hold back.
+    if (toCreate && e.target.upstreamIds.length > 0) {
+      const [purged] = yield* holdPurgedInputs(sql, e)
+      for (const [was, n] of Object.entries(purged?.held ?? {}) as Array<[ReasonCode, number]>) {
+        decidedCounts[was] = (decidedCounts[was] ?? 0) - n
+        if (decidedCounts[was] === 0) delete decidedCounts[was]
+        decidedCounts.WAITING_UPSTREAM = (decidedCounts.WAITING_UPSTREAM ?? 0) + n
+      }
+      rebuildsRequested = purged?.asked ?? 0
+      toCreate = Object.keys(decidedCounts).some(isCreateReason)
+    }
     const due = countRows.find((r) => r.reason === "COOLDOWN")
     let decisions = explain === undefined ? null : yield* readDecisions(sql, explain.subGroupKey)
     if (explain?.subGroupKey !== undefined && decisions !== null) {
@@ -330,7 +425,8 @@ export const evaluateStep = (
       dueAt: due?.due_at === null || due === undefined ? null : new Date(due.due_at),
       decided: countRows.reduce((n, r) => n + r.n, 0),
       decisions,
-      inFull: !dirtyOnly
+      inFull: !dirtyOnly,
+      rebuildsRequested
     }
   })
 
@@ -344,6 +440,7 @@ interface DecisionRow {
   readonly upstream_in_flight: number
   readonly upstream_failed: number
   readonly upstream_run_ids: ReadonlyArray<string> | null
+  readonly rebuild_run_ids: ReadonlyArray<string> | null
   readonly reason: ReasonCode
   readonly creates: boolean
 }
@@ -364,7 +461,8 @@ const readDecisions = (sql: SqlClient.SqlClient, subGroupKey: string | undefined
           cooldownUntil: r.cooldown_until === null ? null : new Date(r.cooldown_until),
           upstreamInFlight: r.upstream_in_flight,
           upstreamFailed: r.upstream_failed,
-          upstreamRunIds: (r.upstream_run_ids ?? []).map(Number)
+          upstreamRunIds: (r.upstream_run_ids ?? []).map(Number),
+          rebuildRunIds: (r.rebuild_run_ids ?? []).map(Number)
         })
       )
     )

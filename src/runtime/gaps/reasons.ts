@@ -10,6 +10,7 @@ export const createReasons = [
   "SOFTWARE_CHANGED",
   "DEFINITION_CHANGED",
   "UPSTREAM_CHANGED",
+  "INPUT_PURGED",
   "MANUAL"
 ] as const
 
@@ -44,12 +45,13 @@ export const reasonDescriptions: Readonly<Record<ReasonCode, string>> = {
   SOFTWARE_CHANGED: "the software version or image changed in a way the version policy counts",
   DEFINITION_CHANGED: "the command or the version policy changed (config and version did not)",
   UPSTREAM_CHANGED: "upstream steps produced new or different products",
+  INPUT_PURGED: "its products were purged and a downstream run needs them: they are made again",
   MANUAL: "requested by `ccat run`",
   UP_TO_DATE: "a completed run has exactly these inputs and this fingerprint",
   IN_FLIGHT: "a run with exactly these inputs is pending or running",
   AFTER_IN_FLIGHT: "inputs changed while a run is in flight; a new run follows when it ends",
   COOLDOWN: "the previous run started less than a cooldown ago",
-  WAITING_UPSTREAM: "an upstream run covering this sub-group is still pending or running",
+  WAITING_UPSTREAM: "an upstream run covering this sub-group is still pending or running, or an input it needs was purged and is being made again",
   FAILED_FINAL: "a run with exactly these inputs failed for good; it reopens when its inputs or definition change, or by `ccat run`",
   CANCELLED: "a run with exactly these inputs was cancelled; `ccat run` reopens it",
   FAILED_UPSTREAM: "every upstream run covering this sub-group failed for good",

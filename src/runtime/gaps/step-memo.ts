@@ -10,7 +10,7 @@ import type { ReasonCode } from "./reasons.ts"
  * Level-triggered, but not wasteful: the trigger loop remembers, per step, what it decided and
  * from which state of the world (trigger_step_state, migration 5). The next pass then
  *   - skips the step when nothing was written since (no raw package, no row a selection reads,
- *     no run event) and no cooldown it reported has ended ("unchanged");
+ *     no run event, no rebuild asked for) and no cooldown it reported has ended ("unchanged");
  *   - evaluates only the sub-groups that can have changed (dirty-sub-groups.ts) when something
  *     was ("incremental");
  *   - evaluates every sub-group ("full") when there is no memory of the step, its definition,
@@ -123,6 +123,7 @@ export const memoUse = (
     const [changed] = yield* sql<{ changed: boolean }>`
       SELECT EXISTS (SELECT 1 FROM raw_data_package WHERE ${writtenSince(sql, "change_xid", memo.snapshot)})
           OR EXISTS (SELECT 1 FROM run_event WHERE ${writtenSince(sql, "xid", memo.snapshot)})
+          OR EXISTS (SELECT 1 FROM rebuild_request WHERE step_id = ${target.stepId} AND ${writtenSince(sql, "xid", memo.snapshot)})
           ${sql.join(" ", false)(dimensionTables.map((t) => sql`OR EXISTS (SELECT 1 FROM ${sql(t)} WHERE ${writtenSince(sql, "change_xid", memo.snapshot)})`))} AS changed`
     const cooldownsDue = memo.dueAt !== null && memo.dueAt.getTime() <= now.getTime()
     if (changed?.changed !== true && !cooldownsDue) return { _tag: "Unchanged", memo }

@@ -1,0 +1,139 @@
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { compileSources } from "../src/compiler/compile.ts"
+import { seedDemo } from "../src/db/seed/index.ts"
+import { applyWorkspace } from "../src/definitions/apply.ts"
+import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
+import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
+import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
+import { purgeCycle } from "../src/runtime/execution/purge.ts"
+import { serve } from "../src/runtime/serve/serve.ts"
+import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
+import { testBackends, testDatabase } from "./support/databases.ts"
+import { scratchDirs } from "./support/scratch.ts"
+import { repoRoot } from "./support/workspace.ts"
+
+// The issue "Purging never breaks later work", end to end: `ccat serve` on the local backend with
+// the demo programs takes one of DR21's scans through calibrate → baseline → map; purge (the disk
+// said to be full: the real one cannot be filled here) deletes the calibration and baseline
+// files the cube used; then DR21's other scan arrives. Before, the next cube's staging failed
+// on the purged baseline file (ENOENT) and the cube went FAILED_FINAL. Now the purged baseline
+// is made again first, and so the calibration it is made from (INPUT_PURGED, two steps up),
+// and the cube runs on them: every run COMPLETED.
+
+const tempDir = scratchDirs("ccat-purge-serve")
+
+const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")
+const ir = (() => {
+  const result = compileSources([{ path: "test/fixtures/execution/workspace.ccat", text: fixture }])
+  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
+  return result.ir
+})()
+
+interface RunRow {
+  readonly id: string
+  readonly step: string
+  readonly sub_group_key: string
+  readonly status: string
+  readonly reason: string
+  readonly failure_reason: string | null
+}
+
+for (const backend of testBackends) {
+  describe(`purge, then new data, under ccat serve on the local backend, ${backend}`, () => {
+    const baseDir = tempDir(`runs-${backend}`)
+    const config: ExecutionConfig = {
+      backend: "local",
+      location: null,
+      baseDir,
+      defaultBaseDir: baseDir,
+      softwarePath: [join(repoRoot, "pipelines", "software", "bin")],
+      container: "none",
+      submitInterval: Duration.millis(300),
+      collectInterval: Duration.millis(300),
+      lostGrace: Duration.minutes(10),
+      retryBackoff: Duration.millis(100),
+      maxParallel: 2,
+      submitBatch: 16,
+      purgeInterval: Duration.minutes(5)
+    }
+    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
+    const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
+    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(
+      Effect.timeout(Duration.minutes(2)),
+      Logger.withMinimumLogLevel(LogLevel.Warning)
+    )
+
+    layer(layers, { timeout: 240_000, excludeTestServices: true })((it) => {
+      it.effect("the next cube after a purge runs on rebuilt intermediates instead of failing at staging (disk fullness injected)", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* seedDemo({ archiveDir: tempDir(`archive-${backend}`) })
+          // One of DR21's two scans is still being transferred (the one that cannot make a cube on
+          // its own: the demo flags all of its pixels).
+          const [late] = yield* sql<{ scan: string }>`
+            SELECT e.id::text AS scan FROM executed_obs_unit e
+            JOIN obs_unit o ON o.id = e.obs_unit_id JOIN source s ON s.id = o.source_id
+            JOIN raw_data_package p ON p.executed_obs_unit_id = e.id
+            JOIN instrument_module m ON m.id = p.instrument_module_id JOIN instrument i ON i.id = m.instrument_id
+            WHERE s.name = 'DR21' AND i.name = 'CHAI' AND p.state = 'ARCHIVED'
+            ORDER BY e.start_time LIMIT 1`
+          yield* sql`UPDATE raw_data_package SET state = 'TRANSFERRING' WHERE executed_obs_unit_id = ${late!.scan} AND state = 'ARCHIVED'`
+          yield* applyWorkspace(ir, { createdBy: "test" })
+          yield* serveUntilIdle
+          const runs = sql<RunRow>`
+            SELECT r.id, s.name AS step, r.sub_group_key, r.status, r.reason, r.failure_reason
+            FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id ORDER BY r.id`
+          const first = yield* runs
+          expect(first.map((r) => [r.step, r.status, r.failure_reason])).toEqual([
+            ["calibrate", "COMPLETED", null],
+            ["baseline", "COMPLETED", null],
+            ["map", "COMPLETED", null]
+          ])
+
+          // The disk is full: the first scan's calibration and baseline files go.
+          const purged = yield* purgeCycle(config, { percentUsed: () => 100 })
+          expect(purged.purged).toBeGreaterThanOrEqual(2)
+          const gone = yield* sql<{ step: string; file: string }>`
+            SELECT s.name AS step, r.run_dir || '/' || p.relative_path AS file
+            FROM physical_copy c JOIN data_product p ON p.id = c.data_product_id
+            JOIN executed_reduction_step r ON r.id = p.run_id JOIN reduction_step s ON s.id = r.step_id
+            WHERE c.status = 'DELETED' ORDER BY p.id`
+          expect(new Set(gone.map((g) => g.step))).toEqual(new Set(["calibrate", "baseline"]))
+          expect(gone.every((g) => !existsSync(g.file))).toBe(true)
+
+          // The other scan arrives.
+          yield* sql`UPDATE raw_data_package SET state = 'ARCHIVED' WHERE executed_obs_unit_id = ${late!.scan} AND state = 'TRANSFERRING'`
+          yield* serveUntilIdle
+          const all = yield* runs
+          expect(all.filter((r) => r.status !== "COMPLETED")).toEqual([])
+          const added = all.slice(first.length)
+          const firstScan = first[0]!.sub_group_key
+          // The first scan's baseline, and the calibration it is made from, were made again; the
+          // late scan was calibrated and baselined; one new cube reads both scans.
+          expect(added.filter((r) => r.reason === "INPUT_PURGED").map((r) => [r.step, r.sub_group_key]).sort()).toEqual([
+            ["baseline", firstScan],
+            ["calibrate", firstScan]
+          ])
+          expect(added.filter((r) => r.sub_group_key === late!.scan).map((r) => [r.step, r.reason])).toEqual([
+            ["calibrate", "NEW_DATA"],
+            ["baseline", "UPSTREAM_CHANGED"]
+          ])
+          expect(added.filter((r) => r.step === "map").map((r) => r.reason)).toEqual(["UPSTREAM_CHANGED"])
+          const [cube] = added.filter((r) => r.step === "map")
+          const inputs = yield* sql<{ sub_group_key: string; reason: string }>`
+            SELECT r.sub_group_key, r.reason FROM run_input i JOIN data_product p ON p.id = i.data_product_id
+            JOIN executed_reduction_step r ON r.id = p.run_id WHERE i.run_id = ${cube!.id} ORDER BY r.sub_group_key`
+          expect(new Set(inputs.map((i) => `${i.sub_group_key} ${i.reason}`))).toEqual(
+            new Set([`${firstScan} INPUT_PURGED`, `${late!.scan} UPSTREAM_CHANGED`])
+          )
+        }),
+        240_000
+      )
+    })
+  })
+}
