@@ -163,6 +163,9 @@ JobAcctGatherFrequency=task=1
 EnforcePartLimits=ALL
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
+# Keep job comments in accounting: ccat adopts a job found by name after a crash only if its
+# comment names this database's installation, run and attempt (also once it left the queue).
+AccountingStoreFlags=job_comment
 NodeName=localhost NodeHostname=$(hostname -s) CPUs=$cpus$topology RealMemory=$real_memory State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 PartitionName=batch Nodes=localhost Default=NO MaxTime=INFINITE State=UP

@@ -6,12 +6,14 @@ import { createHash } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
+import { installationId } from "../src/db/installation.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { BackendCalls, ExecutionBackend } from "../src/runtime/backends/execution-backend.ts"
 import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
 import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
+import { jobIdentity } from "../src/runtime/execution/job-identity.ts"
 import { purgeCycle } from "../src/runtime/execution/purge.ts"
 import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
@@ -126,11 +128,14 @@ for (const backend of testBackends) {
               JOIN instrument i ON i.id = m.instrument_id WHERE s.name = 'DR21' AND i.name = 'CHAI' AND p.state = 'ARCHIVED' ORDER BY 1`).map((r) => r.id)
           expect(expected.length).toBeGreaterThanOrEqual(2)
           expect(yield* rawPackagesBehind("map")).toEqual(expected)
-          // The raw inputs were staged as physical copies at the processing location.
-          const [staged] = yield* sql<{ n: number }>`
-            SELECT count(*)::int AS n FROM physical_copy c JOIN data_location l ON l.id = c.data_location_id
-            WHERE l.location_type = 'PROCESSING' AND c.status = 'STAGED'`
-          expect(staged!.n).toBeGreaterThan(0)
+          // The raw inputs were staged as read-only copies at the processing location, recorded as
+          // physical copies, and removed (DELETED) once their run was collected.
+          const staged = yield* sql<{ status: string; n: number }>`
+            SELECT c.status, count(*)::int AS n FROM physical_copy c JOIN data_location l ON l.id = c.data_location_id
+            WHERE l.location_type = 'PROCESSING' AND c.raw_data_file_id IS NOT NULL GROUP BY 1`
+          expect(staged.map((s) => s.status)).toEqual(["DELETED"])
+          expect(staged[0]!.n).toBeGreaterThan(0)
+          for (const r of all) expect(existsSync(join(r.run_dir!, "input"))).toBe(false)
         }),
         120_000
       )
@@ -199,15 +204,18 @@ for (const backend of testBackends) {
           const [run] = yield* sql<{ id: string }>`SELECT id FROM executed_reduction_step WHERE status = 'PENDING' ORDER BY id LIMIT 1`
           const runId = Number(run!.id)
           // The state a crash right after `submit` leaves: marked, job running, its id never recorded.
+          const identity = jobIdentity((yield* installationId)!, runId, 1)
           const jobDir = tempDir(`crashed-${backend}`)
           yield* sql`
-            UPDATE executed_reduction_step SET status = 'STAGING_DATA', job_name = ${`ccat-${runId}`}, run_dir = ${jobDir},
+            UPDATE executed_reduction_step SET status = 'STAGING_DATA', job_name = ${identity.name}, attempt = 1, marked_at = ${new Date()}, run_dir = ${jobDir},
               lease_until = now() - interval '1 minute' WHERE id = ${runId}`
           const jobId = yield* backendService.submit({
             runId,
-            jobName: `ccat-${runId}`,
-            argv: ["sleep", "1"],
-            env: {},
+            attempt: 1,
+            jobName: identity.name,
+            comment: identity.comment,
+            argv: ["sh", "-c", 'sleep 1; mkdir -p "$WORKFLOW_OUTPUT_DIR" && echo cube > "$WORKFLOW_OUTPUT_DIR/scan.fits"'],
+            env: { WORKFLOW_OUTPUT_DIR: join(jobDir, "workspace", "calibrate") },
             runDir: jobDir,
             stdoutPath: join(jobDir, "logs", "stdout.txt"),
             stderrPath: join(jobDir, "logs", "stderr.txt"),
@@ -223,10 +231,10 @@ for (const backend of testBackends) {
           expect(after).toEqual({ status: "SUBMITTED", backend_job_id: jobId })
           // The adopted job's end is collected like any other.
           yield* serveUntilIdle
-          const [done] = yield* sql<{ status: string; n: number }>`
-            SELECT r.status, (SELECT count(*)::int FROM data_product p WHERE p.run_id = r.id AND p.product_type = 'LOG') AS n
+          const [done] = yield* sql<{ status: string; retry_count: number; attempt: number; n: number }>`
+            SELECT r.status, r.retry_count, r.attempt, (SELECT count(*)::int FROM data_product p WHERE p.run_id = r.id AND p.product_type = 'LOG') AS n
             FROM executed_reduction_step r WHERE r.id = ${runId}`
-          expect(done).toEqual({ status: "COMPLETED", n: 2 })
+          expect(done).toEqual({ status: "COMPLETED", retry_count: 0, attempt: 1, n: 2 })
         }),
         120_000
       )

@@ -16,7 +16,9 @@ import { statusCommand } from "../src/cli/status-command.ts"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
-import { BackendUnavailable, ExecutionBackend, type ExecutionBackendService } from "../src/runtime/backends/execution-backend.ts"
+import { installationId } from "../src/db/installation.ts"
+import { BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type FoundJob } from "../src/runtime/backends/execution-backend.ts"
+import { jobIdentity } from "../src/runtime/execution/job-identity.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { utcMinutes } from "../src/runtime/ops/format.ts"
 import { isOneInFlightViolation } from "../src/runtime/ops/retry.ts"
@@ -163,20 +165,30 @@ const lastEvent = (runId: number) =>
     return row!
   })
 
-/** A stand-in ExecutionBackend: records cancel and lookup calls; `down` makes every call fail as unreachable. */
-const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<string, string> } = {}) => {
+/**
+ * A stand-in ExecutionBackend: records cancel and lookup calls; `down` makes every call fail as
+ * unreachable. `jobs` are what findJobs reports under each name; the fake submits as "ccat-test".
+ */
+const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<string, ReadonlyArray<Partial<FoundJob> & { readonly jobId: string }>> } = {}) => {
   const calls: Array<string> = []
   const unavailable = new BackendUnavailable({ backend: "fake", reason: "controller not responding" })
   const service: ExecutionBackendService = {
     kind: "slurm",
     submit: () => Effect.dieMessage("the fake backend submits nothing"),
-    findByName: (names) =>
+    findJobs: (names) =>
       options.down === true
         ? Effect.fail(unavailable)
         : Effect.sync(() => {
-            calls.push(`findByName ${names.join(",")}`)
-            return new Map(names.flatMap((n) => (options.jobs?.[n] === undefined ? [] : [[n, options.jobs[n]!] as const])))
+            calls.push(`findJobs ${names.join(",")}`)
+            return new Map(
+              names.flatMap((n) =>
+                options.jobs?.[n] === undefined
+                  ? []
+                  : [[n, options.jobs[n]!.map((j): FoundJob => ({ jobName: n, state: "RUNNING", user: "ccat-test", comment: null, submittedAt: new Date(), ...j }))] as const]
+              )
+            )
           }),
+    submitter: Effect.succeed("ccat-test"),
     poll: () => Effect.succeed(new Map()),
     cancel: (jobId) => (options.down === true ? Effect.fail(unavailable) : Effect.sync(() => void calls.push(`cancel ${jobId}`))),
     capacity: Effect.succeed(null)
@@ -503,12 +515,22 @@ for (const backend of testBackends) {
           expect((yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_event WHERE run_id = ${running}`)[0]!.n).toBe(0)
 
           // Marked with its job name but the submission not recorded (a crash in between): the
-          // backend is asked for the name, and the job it knows is cancelled. The layer is built lazily.
-          const lookup = fakeBackend({ jobs: { "ccat-g": "5003" } })
+          // backend is asked for the name, and the job that is the run's own is cancelled; a job
+          // of another database (or user) under the same name is left alone. The layer is built lazily.
+          const marked = yield* insertRun("baseline", "ops-cancel-g", "STAGING_DATA")
+          const own = jobIdentity((yield* installationId)!, marked, 1)
+          yield* sql`UPDATE executed_reduction_step SET job_name = ${own.name}, attempt = 1, marked_at = now() - interval '1 minute' WHERE id = ${marked}`
+          const stranger = { jobId: "4999", comment: "ccat installation=another-database run=1 attempt=1" }
+          const lookup = fakeBackend({ jobs: { [own.name]: [stranger, { jobId: "5003", comment: own.comment }] } })
           const lazy = run(cancelCommandWithBackend(lookup.layer), "cancel")
-          const marked = yield* insertRun("baseline", "ops-cancel-g", "STAGING_DATA", { jobName: "ccat-g" })
           expect((yield* ccatWith(lazy, [String(marked)])).stdout).toBe(`Cancelled run ${marked} (was STAGING_DATA; backend job 5003 cancelled).`)
-          expect(lookup.calls).toEqual(["findByName ccat-g", "cancel 5003"])
+          expect(lookup.calls).toEqual([`findJobs ${own.name}`, "cancel 5003"])
+          const alone = yield* insertRun("baseline", "ops-cancel-h", "STAGING_DATA")
+          const aloneName = jobIdentity((yield* installationId)!, alone, 1).name
+          yield* sql`UPDATE executed_reduction_step SET job_name = ${aloneName}, attempt = 1, marked_at = now() WHERE id = ${alone}`
+          const onlyStranger = fakeBackend({ jobs: { [aloneName]: [stranger] } })
+          expect((yield* ccatWith(run(cancelCommandWithBackend(onlyStranger.layer), "cancel"), [String(alone)])).stdout).toBe(`Cancelled run ${alone} (was STAGING_DATA, no backend job).`)
+          expect(onlyStranger.calls).toEqual([`findJobs ${aloneName}`])
           expect((yield* ccatWith(lazy, [String(running)])).code).toBe(0)
           expect(lookup.calls.at(-1)).toBe("cancel 5002")
         })

@@ -8,6 +8,7 @@ import { afterAll, beforeAll } from "vitest"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { BackendCalls, ExecutionBackend, type ExecutionBackendService, type JobSpec, type JobStatus } from "../src/runtime/backends/execution-backend.ts"
 import { makeSlurmBackend, SlurmBackendLive, type SlurmBackendOptions } from "../src/runtime/backends/slurm-backend.ts"
+import { fieldSeparator, parseFoundJobs, sacctFoundJobFields } from "../src/runtime/backends/slurm-parse.ts"
 
 /*
  * The Slurm backend against the real one-node cluster of scripts/slurm-up.sh (partition debug,
@@ -36,7 +37,9 @@ const makeJob = (argv: ReadonlyArray<string>, over: Partial<JobSpec> = {}, folde
   mkdirSync(runDir, { recursive: true })
   return {
     runId: n,
+    attempt: 1,
     jobName: `ccat-test${stamp}-${n}`,
+    comment: `ccat installation=test-${stamp} run=${n} attempt=1`,
     argv,
     env: {},
     runDir,
@@ -128,17 +131,36 @@ describe("Slurm backend on the local cluster", () => {
       })
     )
 
-    it.effect("finds a job by its name, and nothing for an unknown name", () =>
+    it.effect("finds a job by its name with its user, comment and submission time, in the queue and after it left it; nothing for an unknown name", () =>
       Effect.gen(function* () {
         const backend = yield* ExecutionBackend
         const job = makeJob(["true"])
+        const before = Date.now()
         const id = yield* backend.submit(job)
         const unknown = `ccat-test${stamp}-never`
-        const found = yield* backend.findByName([job.jobName, unknown])
-        expect(found.get(job.jobName)).toBe(id)
+        const user = yield* backend.submitter
+        expect(user).toBe(execFileSync("id", ["-un"], { encoding: "utf8" }).trim())
+        const found = yield* backend.findJobs([job.jobName, unknown])
+        expect(found.get(job.jobName)).toMatchObject([{ jobId: id, jobName: job.jobName, user, comment: job.comment }])
+        const submittedAt = found.get(job.jobName)![0]!.submittedAt!.getTime()
+        // Slurm keeps whole seconds.
+        expect(submittedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000)
+        expect(submittedAt).toBeLessThanOrEqual(Date.now())
         expect(found.has(unknown)).toBe(false)
         yield* waitFor(backend, [id], ended, 50_000)
-        expect((yield* backend.findByName([job.jobName])).get(job.jobName)).toBe(id)
+        expect((yield* backend.findJobs([job.jobName])).get(job.jobName)).toMatchObject([{ jobId: id, user, comment: job.comment }])
+        // Once it leaves the queue (MinJobAge) only accounting knows it: the comment must be there
+        // too (AccountingStoreFlags=job_comment), read the way findJobs reads it.
+        const accounted = () =>
+          parseFoundJobs(
+            execFileSync("sacct", ["-n", "-P", "-X", "--allusers", `--delimiter=${fieldSeparator}`, `--name=${job.jobName}`, "-o", sacctFoundJobFields, "-S", "now-1hour"], {
+              encoding: "utf8",
+              env: { ...process.env, TZ: "UTC" }
+            })
+          )
+        // slurmdbd records the job a moment after it ends.
+        for (let i = 0; i < 60 && accounted().length === 0; i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 500)))
+        expect(accounted()).toMatchObject([{ jobId: id, jobName: job.jobName, user, comment: job.comment }])
       })
     )
 
@@ -271,7 +293,7 @@ describe("Slurm backend on the local cluster", () => {
         const tagOf = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) => Effect.map(Effect.flip(effect), (e) => e._tag)
         expect(yield* tagOf(missing.poll(["1"]))).toBe("BackendUnavailable")
         expect(yield* tagOf(missing.submit(makeJob(["true"])))).toBe("BackendUnavailable")
-        expect(yield* tagOf(missing.findByName(["ccat-1"]))).toBe("BackendUnavailable")
+        expect(yield* tagOf(missing.findJobs(["ccat-1"]))).toBe("BackendUnavailable")
         expect(yield* tagOf(missing.cancel("1"))).toBe("BackendUnavailable")
 
         const silent = yield* standalone({ commandPrefix: ["bash", "-c", "sleep 5", "slurm"], commandTimeoutMs: 300 })

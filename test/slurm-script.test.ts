@@ -20,7 +20,8 @@ import {
   parseSlurmDuration,
   parseSlurmMemory,
   parseSqueueStates,
-  pickJobByName
+  fieldSeparator,
+  parseFoundJobs
 } from "../src/runtime/backends/slurm-parse.ts"
 import { renderBatchScript, sbatchQuote, shellQuote } from "../src/runtime/backends/slurm-script.ts"
 
@@ -63,7 +64,9 @@ const hostile: ReadonlyArray<string> = [
 
 const baseJob = (over: Partial<JobSpec> = {}): JobSpec => ({
   runId: 42,
+  attempt: 1,
   jobName: "ccat-42",
+  comment: "ccat installation=00000000-0000-0000-0000-000000000042 run=42 attempt=1",
   argv: ["printf", "%s\\n", "hello"],
   env: {},
   runDir: "/data/runs/42",
@@ -147,6 +150,7 @@ describe("renderBatchScript", () => {
     expect(script.startsWith("#!/bin/bash\n")).toBe(true)
     expect(directives(script)).toEqual([
       "--job-name='ccat-42'",
+      "--comment='ccat installation=00000000-0000-0000-0000-000000000042 run=42 attempt=1'",
       "--output='/data/runs/42/logs/stdout.txt'",
       "--error='/data/runs/42/logs/stderr.txt'",
       "--chdir='/data/runs/42'",
@@ -341,16 +345,27 @@ describe("Slurm output parsers", () => {
     ])
   })
 
-  it("picks one job per name: in flight first, then the newest", () => {
-    const jobs = parseNamedJobs("5|ccat-1|FAILED\n9|ccat-1|COMPLETED\n7|ccat-2|RUNNING\n11|ccat-2|CANCELLED\n3|other|RUNNING\n")
-    expect(pickJobByName(jobs, ["ccat-1", "ccat-2", "ccat-3"])).toEqual(
-      new Map([
-        ["ccat-1", "9"],
-        ["ccat-2", "7"]
-      ])
-    )
+  it("reads the jobs findJobs lists: user, submission time in UTC, a comment with any characters; (null) is no comment", () => {
+    const u = fieldSeparator
+    const out = [
+      ["5", "COMPLETED", "alice", "2026-12-07T13:15:39", "ccat-1", "ccat installation=x run=1 attempt=1"],
+      ["7", "RUNNING", "bob", "Unknown", "odd|name", "a | comment"],
+      ["8", "PENDING", "carol", "2026-12-07T13:15:40", "ccat-2", "(null)"],
+      ["8.batch", "COMPLETED", "", "2026-12-07T13:15:40", "batch", ""]
+    ].map((f) => f.join(u)).join("\n")
+    expect(parseFoundJobs(`${out}\n\n`)).toEqual([
+      { jobId: "5", jobName: "ccat-1", state: "COMPLETED", user: "alice", comment: "ccat installation=x run=1 attempt=1", submittedAt: new Date("2026-12-07T13:15:39Z") },
+      { jobId: "7", jobName: "odd|name", state: "RUNNING", user: "bob", comment: "a | comment", submittedAt: null },
+      { jobId: "8", jobName: "ccat-2", state: "QUEUED", user: "carol", comment: null, submittedAt: new Date("2026-12-07T13:15:40Z") }
+    ])
     expect(compareJobIds("10", "9")).toBeGreaterThan(0)
     expect(compareJobIds("10_2", "10_10")).toBeLessThan(0)
+  })
+
+  it("writes the job's comment into the batch script, quoted like every other value", () => {
+    const script = render(baseJob({ comment: "ccat installation=abc run=42 attempt=3" }))
+    expect(script).toContain("#SBATCH --comment='ccat installation=abc run=42 attempt=3'")
+    expect(rejection(baseJob({ comment: "two\nlines" }))).toContain("the job comment contains a line break")
   })
 
   it("reads sacct with step rows: state and times from the job, MaxRSS from its steps", () => {

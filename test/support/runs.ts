@@ -67,7 +67,9 @@ const transition = (
         updated_at = ${at},
         failure_reason = coalesce(${extra.failureReason ?? null}::text, failure_reason),
         finished_at = CASE WHEN ${extra.finished === true}::boolean THEN ${at}::timestamptz ELSE finished_at END,
-        submitted_at = CASE WHEN ${extra.submitted === true}::boolean THEN ${at}::timestamptz ELSE submitted_at END
+        submitted_at = CASE WHEN ${extra.submitted === true}::boolean THEN ${at}::timestamptz ELSE submitted_at END,
+        -- A run that ran had an attempt: the submit loop counts them as it stages each.
+        attempt = CASE WHEN ${to} IN ('RUNNING', 'COMPLETED', 'FAILED') THEN greatest(attempt, retry_count + 1) ELSE attempt END
       WHERE id = ${runId}`
     yield* sql`
       INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)

@@ -3,8 +3,9 @@ import type { IrResources } from "../../compiler/ir.ts"
 
 /*
  * One interface for every place a run's program can execute (runtime.md §4): submit a job,
- * find jobs by name (to adopt a job submitted just before a crash), poll many jobs at once, and
- * cancel. The submit and collect loops know nothing else about a backend.
+ * find jobs by name (to adopt a job submitted just before a crash: the caller decides from what
+ * the backend reports of each whether it is ours, src/runtime/execution/job-identity.ts), poll
+ * many jobs at once, and cancel. The submit and collect loops know nothing else about a backend.
  *
  * Safety: a job is described as an argv array and an environment, never as shell text. A
  * backend that must write a script (Slurm) quotes every element itself; none may hand a value
@@ -24,8 +25,12 @@ export type ContainerSpec =
 
 export interface JobSpec {
   readonly runId: number
-  /** `ccat-<run id>`: unique, and how a job is found again after a crash. */
+  /** The run's attempt this job is (1, 2, ...): each has its own folder and name. */
+  readonly attempt: number
+  /** `ccat-<installation>-<run id>-<attempt>`: unique, and how a job is found again after a crash. */
   readonly jobName: string
+  /** Installation, run and attempt in words: what proves a job found by name is ours. */
+  readonly comment: string
   /** The program and its arguments, placeholders already filled in. */
   readonly argv: ReadonlyArray<string>
   /** Extra environment of the program (WORKFLOW_OUTPUT_DIR and friends). */
@@ -68,6 +73,19 @@ export interface JobStatus {
   readonly maxRssBytes: number | null
 }
 
+/** A job the backend knows under a name asked for, with what it says of who submitted it and when. */
+export interface FoundJob {
+  readonly jobId: string
+  readonly jobName: string
+  readonly state: JobState
+  /** The user who submitted it; `null` when the backend cannot say. */
+  readonly user: string | null
+  /** The job's comment; `null` when the backend does not keep it (Slurm accounting without job_comment). */
+  readonly comment: string | null
+  /** When it was submitted (Slurm: to the second); `null` when unknown. */
+  readonly submittedAt: Date | null
+}
+
 /** The backend could not be asked (controller down, command missing): the caller retries later. */
 export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{ readonly backend: string; readonly reason: string }> {
   override get message(): string {
@@ -86,8 +104,13 @@ export interface ExecutionBackendService {
   readonly kind: "local" | "slurm"
   /** Submit; returns the backend's job id. */
   readonly submit: (job: JobSpec) => Effect.Effect<string, BackendUnavailable | JobRejected>
-  /** Job ids of the given job names that the backend knows (queued, running or finished recently). */
-  readonly findByName: (jobNames: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string>, BackendUnavailable>
+  /**
+   * Every job the backend knows (queued, running or finished recently) under each of the given
+   * names, whoever submitted it: whether one is ours is the caller's decision.
+   */
+  readonly findJobs: (jobNames: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, ReadonlyArray<FoundJob>>, BackendUnavailable>
+  /** The user this backend submits jobs as: a job of ours was submitted by this user. */
+  readonly submitter: Effect.Effect<string, BackendUnavailable>
   /**
    * The status of each job id the backend knows, in as few calls as it can (Slurm: one squeue,
    * then one sacct for those that left the queue). A job missing from the answer is unknown to

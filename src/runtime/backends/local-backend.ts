@@ -1,8 +1,9 @@
 import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { userInfo } from "node:os"
 import { join } from "node:path"
-import { BackendCalls, BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type JobSpec, type JobStatus } from "./execution-backend.ts"
+import { BackendCalls, BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type FoundJob, type JobSpec, type JobStatus } from "./execution-backend.ts"
 import { processAlive } from "../process-alive.ts"
 
 /*
@@ -10,7 +11,7 @@ import { processAlive } from "../process-alive.ts"
  * `maxParallel` at a time. Jobs are detached and keep running if `ccat serve` stops; what the
  * backend knows about a job lives in files, so a restarted server finds and adopts them:
  *
- *   <registry>/<job name>.json   { jobId, pid, runDir, started }   written at submission
+ *   <registry>/<job name>.json   { jobId, pid, runDir, started, user, comment }   written at submission
  *   <registry>/<job name>.exit   { exitCode, started, ended }      written by the job's wrapper
  *
  * The wrapper is `/bin/sh -c SCRIPT ccat-job ARGV...`: the program and its arguments arrive as
@@ -30,8 +31,15 @@ interface JobRecord {
   readonly jobId: string
   readonly pid: number
   readonly runDir: string
+  /** Milliseconds since the epoch: when it was submitted. */
   readonly started: number
+  /** Who started it, and its comment: what tells a job of ours from another database's (records from before have neither). */
+  readonly user?: string
+  readonly comment?: string
 }
+
+/** The user jobs run as: this process's. */
+const currentUser = (): string => userInfo().username
 
 interface ExitRecord {
   readonly exitCode: number
@@ -111,7 +119,7 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
             child.unref()
             const started = Date.now()
             const jobId = `${job.jobName}@${started}`
-            const record: JobRecord = { jobId, pid: child.pid ?? -1, runDir: job.runDir, started }
+            const record: JobRecord = { jobId, pid: child.pid ?? -1, runDir: job.runDir, started, user: currentUser(), comment: job.comment }
             writeFileSync(`${recordPath(job.jobName)}.partial`, JSON.stringify(record))
             renameSync(`${recordPath(job.jobName)}.partial`, recordPath(job.jobName))
             if (child.pid !== undefined) running.set(job.jobName, child.pid)
@@ -139,15 +147,18 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
       kind: "local",
       submit,
       capacity: Effect.sync(() => Math.max(0, options.maxParallel - busy())),
-      findByName: (names) =>
+      findJobs: (names) =>
         Effect.sync(() => {
-          const found = new Map<string, string>()
+          const found = new Map<string, ReadonlyArray<FoundJob>>()
           for (const name of names) {
             const record = readJson<JobRecord>(recordPath(name))
-            if (record !== null) found.set(name, record.jobId)
+            if (record === null) continue
+            const state = statusOf(record.jobId)?.state ?? "UNKNOWN"
+            found.set(name, [{ jobId: record.jobId, jobName: name, state, user: record.user ?? null, comment: record.comment ?? null, submittedAt: new Date(record.started) }])
           }
           return found
         }).pipe(Effect.tap(() => calls.count("lookup"))),
+      submitter: Effect.sync(currentUser),
       poll: (jobIds) =>
         Effect.sync(() => {
           const statuses = new Map<string, JobStatus>()

@@ -8,6 +8,7 @@ import {
   ExecutionBackend,
   type ExecutionBackendService,
   finishedStates,
+  type FoundJob,
   JobRejected,
   type JobSpec,
   type JobStatus
@@ -20,13 +21,16 @@ import {
   isListableJobName,
   isUnavailableMessage,
   type NamedJob,
+  fieldSeparator,
+  parseFoundJobs,
   parseNamedJobs,
   parseSacctStatuses,
   parseSbatchJobId,
   parseScontrolJobs,
   parseSqueueStates,
-  pickJobByName,
+  sacctFoundJobFields,
   slurmErrorText,
+  squeueFoundJobFormat,
   type SqueueState
 } from "./slurm-parse.ts"
 import { renderBatchScript, shellQuote } from "./slurm-script.ts"
@@ -40,7 +44,7 @@ import { renderBatchScript, shellQuote } from "./slurm-script.ts"
  * Errors: Slurm that cannot be asked (controller or slurmdbd down, missing command, timeout) is
  * BackendUnavailable, and the caller retries later; sbatch refusing a job is JobRejected with
  * Slurm's message. After a BackendUnavailable from submit the job may still have been accepted
- * (sbatch timed out after the controller took it): ask findByName before submitting again.
+ * (sbatch timed out after the controller took it): ask findJobs before submitting again.
  */
 
 export interface SlurmBackendOptions {
@@ -79,12 +83,17 @@ export interface CommandResult {
 const BACKEND = "slurm"
 const unavailable = (reason: string) => new BackendUnavailable({ backend: BACKEND, reason })
 
-/** The environment of Slurm commands: no secrets of the daemon reach a job, no SQUEUE_/SBATCH_ settings change the output. */
+/**
+ * The environment of Slurm commands: no secrets of the daemon reach a job, no SQUEUE_/SBATCH_
+ * settings change the output, and times are printed in UTC (submission times are compared with
+ * the moment a run was marked).
+ */
 const commandEnvironment = (): NodeJS.ProcessEnv => {
-  const keep = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "SLURM_CONF", "SSH_AUTH_SOCK"]
+  const keep = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "SLURM_CONF", "SSH_AUTH_SOCK"]
   const env: NodeJS.ProcessEnv = {}
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]
   if (env.PATH === undefined) env.PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+  env.TZ = "UTC"
   return env
 }
 
@@ -377,39 +386,63 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
         return result
       })
 
-    // ------------------------------------------------------------ findByName
-    const findByName = (jobNames: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, string>, BackendUnavailable> =>
+    // ------------------------------------------------------------ findJobs
+    /**
+     * Every job under the given names, of any user: first from the queue (one squeue), then the
+     * names it did not show from accounting (one sacct over the last 7 days). With accounting
+     * down, "not found" could make the caller submit twice: it is BackendUnavailable instead.
+     */
+    const findJobs = (jobNames: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ReadonlyArray<FoundJob>>, BackendUnavailable> =>
       Effect.gen(function* () {
         const names = [...new Set(jobNames)].filter(isListableJobName)
-        if (names.length === 0) return new Map<string, string>()
-        const jobs: Array<NamedJob> = []
-        for (const chunk of chunks(names, perCall)) {
-          const r = yield* slurm("squeue", ["-h", "-t", "all", `--name=${chunk.join(",")}`, "-o", "%i|%j|%T"])
-          if (r.exitCode !== 0) return yield* Effect.fail(failedCall("squeue", r))
-          jobs.push(...parseNamedJobs(r.stdout))
+        const found = new Map<string, Array<FoundJob>>()
+        const add = (jobs: ReadonlyArray<FoundJob>) => {
+          for (const job of jobs) {
+            if (!names.includes(job.jobName)) continue
+            const list = found.get(job.jobName) ?? []
+            if (!list.some((j) => j.jobId === job.jobId)) list.push(job)
+            found.set(job.jobName, list)
+          }
         }
-        const seen = new Set(jobs.map((j) => j.jobName))
-        const rest = names.filter((n) => !seen.has(n))
+        if (names.length === 0) return found
+        for (const chunk of chunks(names, perCall)) {
+          const r = yield* slurm("squeue", ["-h", "-t", "all", `--name=${chunk.join(",")}`, "-o", squeueFoundJobFormat])
+          if (r.exitCode !== 0) return yield* Effect.fail(failedCall("squeue", r))
+          add(parseFoundJobs(r.stdout))
+        }
+        const rest = names.filter((n) => !found.has(n))
         const m = yield* Ref.get(mode)
         if (rest.length > 0 && m !== "controller") {
           for (const chunk of chunks(rest, perCall)) {
-            const base = ["-n", "-P", "-X", `--name=${chunk.join(",")}`, "-o", "JobID,JobName,State", "-S", "now-7days"]
+            const base = ["-n", "-P", "-X", "--allusers", `--delimiter=${fieldSeparator}`, `--name=${chunk.join(",")}`, "-o", sacctFoundJobFields, "-S", "now-7days"]
             const r = yield* slurm("sacct", m === "jobcomp" ? ["-c", ...base] : base)
             if (r.exitCode === 0) {
-              jobs.push(...parseNamedJobs(r.stdout))
+              add(parseFoundJobs(r.stdout))
             } else if (m === "slurmdbd" && isAccountingDisabledMessage(r.stderr)) {
               yield* Ref.set(mode, "jobcomp")
               break
             } else if (m === "slurmdbd") {
-              // Saying "not found" while slurmdbd is down could make the caller submit twice.
               return yield* Effect.fail(failedCall("sacct", r))
             } else {
               break
             }
           }
         }
-        return pickJobByName(jobs, names)
+        return found
       })
+
+    // ------------------------------------------------------------ submitter
+    /** The user Slurm sees our commands as (through commandPrefix, if any): asked once. */
+    const submitterRef = yield* Ref.make<string | null>(null)
+    const submitter: Effect.Effect<string, BackendUnavailable> = Effect.gen(function* () {
+      const known = yield* Ref.get(submitterRef)
+      if (known !== null) return known
+      const r = yield* slurm("id", ["-un"])
+      const user = r.stdout.trim()
+      if (r.exitCode !== 0 || user === "") return yield* Effect.fail(unavailable(`cannot tell which user submits jobs (id -un: ${slurmErrorText(r.stderr, r.stdout) || `exit ${r.exitCode}`})`))
+      yield* Ref.set(submitterRef, user)
+      return user
+    })
 
     // ------------------------------------------------------------ cancel
     const cancel = (jobId: string): Effect.Effect<void, BackendUnavailable> =>
@@ -420,7 +453,7 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
         return yield* Effect.fail(failedCall("scancel", r))
       })
 
-    return { kind: "slurm" as const, submit, findByName, poll, cancel, capacity }
+    return { kind: "slurm" as const, submit, findJobs, submitter, poll, cancel, capacity }
   })
 
 /** The Slurm backend as the ExecutionBackend service (needs BackendCalls). */

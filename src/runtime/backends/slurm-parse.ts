@@ -1,4 +1,4 @@
-import type { JobState, JobStatus } from "./execution-backend.ts"
+import type { FoundJob, JobState, JobStatus } from "./execution-backend.ts"
 
 /*
  * Pure parsers for what the Slurm commands print (Slurm 22.05 and later), so that the backend
@@ -145,24 +145,50 @@ export const parseNamedJobs = (stdout: string): ReadonlyArray<NamedJob> =>
     return [{ jobId, jobName: fields.slice(1, -1).join("|"), state: mapSlurmState(state) }]
   })
 
-/** Among jobs of one name, the one to adopt: an in-flight one before a finished one, then the newest. */
-export const pickJobByName = (jobs: ReadonlyArray<NamedJob>, jobNames: ReadonlyArray<string>): Map<string, string> => {
-  const wanted = new Set(jobNames)
-  const inFlight = (s: JobState) => s === "QUEUED" || s === "RUNNING" || s === "REQUEUED" || s === "PREEMPTED"
-  const best = new Map<string, NamedJob>()
-  for (const job of jobs) {
-    if (!wanted.has(job.jobName)) continue
-    const current = best.get(job.jobName)
-    if (
-      current === undefined ||
-      (inFlight(job.state) && !inFlight(current.state)) ||
-      (inFlight(job.state) === inFlight(current.state) && compareJobIds(job.jobId, current.jobId) > 0)
-    ) {
-      best.set(job.jobName, job)
-    }
-  }
-  return new Map([...best].map(([name, job]) => [name, job.jobId]))
+/**
+ * The separator of the fields `squeue`/`sacct` print for findJobs: the ASCII unit separator,
+ * which no job name or comment a person types contains (`|` may be in both).
+ */
+export const fieldSeparator = "\u001f"
+
+/** `squeue -o` for findJobs: id, state, user, submit time, name, comment. */
+export const squeueFoundJobFormat = ["%i", "%T", "%u", "%V", "%j", "%k"].join(fieldSeparator)
+
+/** `sacct -o` for findJobs, the same fields. */
+export const sacctFoundJobFields = "JobID,State,User,Submit,JobName,Comment"
+
+/** A Slurm timestamp printed under TZ=UTC (`2026-12-07T13:15:39`); `Unknown`, `N/A`, empty → null. */
+export const parseSlurmUtcTime = (raw: string): Date | null => {
+  const m = /^\s*(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\s*$/.exec(raw)
+  if (!m) return null
+  const d = new Date(`${m[1]}Z`)
+  return Number.isNaN(d.getTime()) ? null : d
 }
+
+/**
+ * Lines of `squeueFoundJobFormat` / `sacctFoundJobFields` joined by fieldSeparator (array and
+ * step rows of sacct are skipped). A comment that contains the separator keeps it.
+ */
+export const parseFoundJobs = (stdout: string): ReadonlyArray<FoundJob> =>
+  stdout.split("\n").flatMap((line) => {
+    const fields = line.replace(/\r$/, "").split(fieldSeparator)
+    if (fields.length < 6) return []
+    const [jobId = "", state = "", user = "", submit = "", jobName = ""] = fields
+    const id = jobId.trim()
+    if (id === "" || id.includes(".")) return []
+    const comment = fields.slice(5).join(fieldSeparator)
+    return [
+      {
+        jobId: id,
+        jobName,
+        state: mapSlurmState(state),
+        user: user.trim() === "" ? null : user.trim(),
+        // squeue prints "(null)" for a job without a comment.
+        comment: comment === "" || comment === "(null)" ? null : comment,
+        submittedAt: parseSlurmUtcTime(submit)
+      }
+    ]
+  })
 
 /**
  * `sacct -P -n -o JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS` WITHOUT `-X`: a row per job

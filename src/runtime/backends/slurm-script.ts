@@ -63,6 +63,7 @@ export const renderBatchScript = (job: JobSpec, options: SlurmScriptOptions = {}
 
   // Values that go into #SBATCH lines.
   check("the job name", job.jobName, { noNewline: true })
+  check("the job comment", job.comment, { noNewline: true })
   if (/[,\s]/.test(job.jobName) || job.jobName === "") problems.push(`the job name must be non-empty without commas or spaces: ${JSON.stringify(job.jobName)}`)
   check("the run folder", job.runDir, { noNewline: true, absolute: true })
   check("the stdout path", job.stdoutPath, { noNewline: true, absolute: true, noBackslash: true })
@@ -98,6 +99,7 @@ export const renderBatchScript = (job: JobSpec, options: SlurmScriptOptions = {}
 
   const directives: Array<string> = [
     `--job-name=${sbatchQuote(job.jobName)}`,
+    `--comment=${sbatchQuote(job.comment)}`,
     `--output=${sbatchQuote(escapeFilenamePattern(job.stdoutPath))}`,
     `--error=${sbatchQuote(escapeFilenamePattern(job.stderrPath))}`,
     `--chdir=${sbatchQuote(job.runDir)}`,

@@ -1,14 +1,19 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Duration, Effect } from "effect"
-import { relative, sep } from "node:path"
+import { open, readdir, rm, stat } from "node:fs/promises"
+import { join, relative, sep } from "node:path"
 import { ExecutionBackend, finishedStates, type JobStatus } from "../backends/execution-backend.ts"
+import { missingOutputs } from "./check-outputs.ts"
 import { collectOutputs, type CollectedFile } from "./collect-outputs.ts"
+import { DiskSpace, freeSpaceAt, mentionsOutOfSpace } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failAttempt } from "./fail-run.ts"
 import { leaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
+import { runFolders } from "./run-folders.ts"
 import { transition } from "./run-status.ts"
 import { processingLocationId } from "./stage-run.ts"
+import { inputModifiedReason, modifiedInputs } from "./staged-inputs.ts"
 import { baseDirFor, leaseSeconds } from "./submit-loop.ts"
 
 /*
@@ -17,6 +22,12 @@ import { baseDirFor, leaseSeconds } from "./submit-loop.ts"
  * transaction write its products, their lineage (to the run's input products and raw
  * packages), their physical copies, the job's metrics and the final status. A job the backend
  * no longer knows is LOST after `CCAT_LOST_GRACE`; preemption and requeueing are not failures.
+ *
+ * A run's result is exactly its own attempt's (the result-integrity issue): only the attempt's
+ * folder is collected; a job that changed its staged inputs fails with INPUT_MODIFIED, one that
+ * produced less than its step's `outputs` asks for with NO_OUTPUTS; a job that ran out of disk
+ * space goes back to PENDING without the attempt counting. After collection the attempt's
+ * staged input copies are removed: they were copies, the archive and the upstream runs keep theirs.
  */
 
 export interface CollectCycleResult {
@@ -25,6 +36,8 @@ export interface CollectCycleResult {
   readonly failed: number
   readonly retried: number
   readonly lost: number
+  /** Jobs that ran out of disk space: their runs wait for room, not counted as failures. */
+  readonly outOfSpace: number
 }
 
 const failureReason = (s: JobStatus): string => {
@@ -77,6 +90,76 @@ const writeProducts = (run: RunContext, runDir: string, files: ReadonlyArray<Col
       WHERE NOT EXISTS (SELECT 1 FROM physical_copy c WHERE c.data_product_id = v.product AND c.data_location_id = ${locationId} AND c.status <> 'DELETED')`
   })
 
+/** The last bytes of a file, or "" when it cannot be read. */
+const tail = async (path: string, bytes = 64 * 1024): Promise<string> => {
+  try {
+    const file = await open(path, "r")
+    try {
+      const { size } = await file.stat()
+      const length = Math.min(size, bytes)
+      const buffer = Buffer.alloc(length)
+      await file.read(buffer, 0, length, size - length)
+      return buffer.toString("utf8")
+    } finally {
+      await file.close()
+    }
+  } catch {
+    return ""
+  }
+}
+
+/** Bytes below a folder (regular files), for how much room an interrupted job needed. */
+const folderBytes = async (dir: string): Promise<number> => {
+  let total = 0
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])
+  for (const e of entries) {
+    if (!e.isFile()) continue
+    total += (await stat(join(e.parentPath, e.name)).catch(() => ({ size: 0 }))).size
+  }
+  return total
+}
+
+/**
+ * Did this failed job fail because the disk filled up? Its file system has no room left now, or
+ * the job's own output says so and less is free than it had written and read (a program that
+ * fills some other disk, or its quota, would otherwise be retried forever).
+ */
+const ranOutOfSpace = (runDir: string, usedBytes: number): Effect.Effect<boolean> =>
+  Effect.promise(async () => {
+    let free
+    try {
+      free = freeSpaceAt(runDir)
+    } catch {
+      return false
+    }
+    if (free.bytes < 1024 * 1024 || free.inodes === 0) return true
+    const folders = runFolders(runDir, "", false)
+    const said = mentionsOutOfSpace(await tail(folders.stderr)) || mentionsOutOfSpace(await tail(folders.stdout))
+    return said && free.bytes < usedBytes + 64 * 1024 * 1024
+  })
+
+/** How often one run may be put back for a full disk without counting: after that it is a failure like any other. */
+const uncountedOutOfSpace = 3
+
+/**
+ * The staged input copies of an attempt go once it is collected, and their physical copies with
+ * them: `input/` and the upstream steps' folders in `workspace/` (not this step's own output).
+ */
+const removeStagedInputs = (run: RunContext, runDir: string, baseDir: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.promise(async () => {
+      await rm(join(runDir, "input"), { recursive: true, force: true }).catch(() => undefined)
+      for (const entry of await readdir(join(runDir, "workspace")).catch(() => [] as Array<string>)) {
+        if (entry !== run.step) await rm(join(runDir, "workspace", entry), { recursive: true, force: true }).catch(() => undefined)
+      }
+    })
+    const prefix = `${relative(baseDir, join(runDir, "input")).split(sep).join("/")}/`
+    yield* sql`
+      UPDATE physical_copy SET status = 'DELETED', updated_at = now()
+      WHERE status = 'STAGED' AND raw_data_file_id IS NOT NULL AND starts_with(path, ${prefix})`
+  })
+
 /** Collect one run whose job ended; returns what became of it. */
 const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, now: Date) =>
   Effect.gen(function* () {
@@ -92,59 +175,88 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
       set: [sql`lease_until = ${lease}`, sql`lease_owner = ${leaseOwner}`]
     })
     if (!claimed) return "skipped" as const
-    if (run.runDir === null) {
-      return yield* failAttempt({
+    const failed = (reason: string) =>
+      failAttempt({
         runId: run.runId,
         from: ["COLLECTING_RESULTS"],
-        reason: "COLLECT_FAILED: the run has no folder",
+        reason,
         retryCount: run.retryCount,
         retries: run.definition.retries,
         backoff: config.retryBackoff,
         now,
         actor: "collect"
       })
-    }
+    if (run.runDir === null) return yield* failed("COLLECT_FAILED: the run has no folder")
     const runDir = run.runDir
     const baseDir = baseDirFor(config, run.location)
+    const folders = runFolders(runDir, run.step, run.definition.final)
     const succeeded = status.state === "COMPLETED" && (status.exitCode ?? 0) === 0
-    const collected = yield* collectOutputs(runDir, run.step, run.definition.final, !succeeded).pipe(Effect.either)
+
+    // A job that ran out of disk space is not the run's failure: it waits for room and runs
+    // again, the attempt not counted, and what it wrote goes (its logs stay).
+    const written = succeeded ? 0 : yield* Effect.promise(() => folderBytes(folders.output))
+    const staged = (run.stagedInputs ?? []).reduce((n, f) => n + f.size, 0)
+    const [paused] = succeeded
+      ? [{ n: 0 }]
+      : yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_event WHERE run_id = ${run.runId} AND reason LIKE 'OUT_OF_SPACE: job %'`
+    if (!succeeded && paused!.n < uncountedOutOfSpace && (yield* ranOutOfSpace(runDir, written + staged))) {
+      const disk = yield* DiskSpace
+      yield* Effect.promise(() => rm(folders.output, { recursive: true, force: true }).catch(() => undefined))
+      yield* removeStagedInputs(run, runDir, baseDir)
+      yield* disk.report({ location: run.location.name, folder: baseDir, neededBytes: written + staged, neededInodes: (run.stagedInputs ?? []).length + 32, what: `job ${status.jobId} of run ${run.runId} ran out of space` })
+      yield* transition({
+        runId: run.runId,
+        from: ["COLLECTING_RESULTS"],
+        to: "PENDING",
+        actor: "collect",
+        reason: `OUT_OF_SPACE: job ${status.jobId} ran out of disk space in ${baseDir}; waits for room, the attempt does not count`,
+        now,
+        set: [sql`job_name = NULL`, sql`backend_job_id = NULL`, sql`lease_until = NULL`, sql`lease_owner = NULL`, sql`next_attempt_at = NULL`, sql`finished_at = NULL`]
+      })
+      return "paused" as const
+    }
+
+    const inputProblems = run.stagedInputs === null ? [] : yield* modifiedInputs(runDir, run.stagedInputs)
+    const collected = yield* collectOutputs(runDir, run.step, run.definition.final, !succeeded || inputProblems.length > 0).pipe(Effect.either)
     const fail = (reason: string, files: ReadonlyArray<CollectedFile>) =>
       sql.withTransaction(
         Effect.gen(function* () {
           yield* writeProducts(run, runDir, files, baseDir)
           yield* sql`UPDATE executed_reduction_step SET ${sql.join(", ", false)(metricAssignments(sql, status))} WHERE id = ${run.runId}`
-          return yield* failAttempt({
-            runId: run.runId,
-            from: ["COLLECTING_RESULTS"],
-            reason,
-            retryCount: run.retryCount,
-            retries: run.definition.retries,
-            backoff: config.retryBackoff,
-            now,
-            actor: "collect"
-          })
+          return yield* failed(reason)
         })
-      )
+      ).pipe(Effect.tap(() => removeStagedInputs(run, runDir, baseDir)))
     if (collected._tag === "Left") {
       yield* Effect.logWarning(`run ${run.runId}: collection failed: ${collected.left.reason}`)
       return yield* fail(`COLLECT_FAILED: ${collected.left.reason}`, [])
     }
+    if (inputProblems.length > 0) {
+      yield* Effect.logWarning(`run ${run.runId}: ${inputModifiedReason(inputProblems)}`)
+      return yield* fail(inputModifiedReason(inputProblems), collected.right)
+    }
     if (!succeeded) return yield* fail(failureReason(status), collected.right)
-    return yield* sql.withTransaction(
-      Effect.gen(function* () {
-        yield* writeProducts(run, runDir, collected.right, baseDir)
-        yield* transition({
-          runId: run.runId,
-          from: ["COLLECTING_RESULTS"],
-          to: "COMPLETED",
-          actor: "collect",
-          reason: `${collected.right.filter((f) => f.type !== "LOG").length} products collected`,
-          now,
-          set: [...metricAssignments(sql, status), sql`finished_at = ${now}`, sql`lease_until = NULL`]
+    const outputRoot = relative(runDir, folders.output).split(sep).join("/")
+    const missing = missingOutputs(collected.right.filter((f) => f.relativePath.startsWith(`${outputRoot}/`)), outputRoot, run.definition.outputs)
+    if (missing !== null) return yield* fail(missing, collected.right.filter((f) => f.type === "LOG" && f.relativePath.startsWith("logs/")))
+    return yield* sql
+      .withTransaction(
+        Effect.gen(function* () {
+          yield* writeProducts(run, runDir, collected.right, baseDir)
+          yield* transition({
+            runId: run.runId,
+            from: ["COLLECTING_RESULTS"],
+            to: "COMPLETED",
+            actor: "collect",
+            reason: `${collected.right.filter((f) => f.type !== "LOG").length} products collected (attempt ${run.attempt})`,
+            now,
+            // The attempt that counted succeeded: no failure describes the run any more (the
+            // events keep every earlier attempt's).
+            set: [...metricAssignments(sql, status), sql`failure_reason = NULL`, sql`finished_at = ${now}`, sql`lease_until = NULL`]
+          })
+          return "completed" as const
         })
-        return "completed" as const
-      })
-    )
+      )
+      .pipe(Effect.tap(() => removeStagedInputs(run, runDir, baseDir)))
   })
 
 interface ActiveRow {
@@ -169,7 +281,7 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
       WHERE ${where} AND r.backend_job_id IS NOT NULL AND (r.status IN ('SUBMITTED', 'RUNNING')
         OR (r.status = 'COLLECTING_RESULTS' AND (r.lease_until IS NULL OR r.lease_until <= ${now})))
       ORDER BY r.id`
-    const result = { polled: active.length, completed: 0, failed: 0, retried: 0, lost: 0 }
+    const result = { polled: active.length, completed: 0, failed: 0, retried: 0, lost: 0, outOfSpace: 0 }
     if (active.length === 0) return result
     const statuses = yield* backend.poll(active.map((r) => r.backend_job_id)).pipe(Effect.either)
     if (statuses._tag === "Left") {
@@ -246,9 +358,11 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
       if (outcome === "completed") result.completed++
       else if (outcome === "failed") result.failed++
       else if (outcome === "retried") result.retried++
+      else if (outcome === "paused") result.outOfSpace++
     }
     return result
   })
 
 export const collectSummaryLine = (r: CollectCycleResult): string =>
-  `collect: ${r.polled} polled, ${r.completed} completed, ${r.failed} failed, ${r.retried} retried, ${r.lost} lost`
+  `collect: ${r.polled} polled, ${r.completed} completed, ${r.failed} failed, ${r.retried} retried, ${r.lost} lost` +
+  (r.outOfSpace === 0 ? "" : `, ${r.outOfSpace} out of disk space (waiting for room)`)

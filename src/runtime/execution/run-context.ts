@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Data, Effect, Schema } from "effect"
-import { IrJson, IrResources } from "../../compiler/ir.ts"
+import { Data, Effect, Option, Schema } from "effect"
+import { IrJson, IrOutputRule, IrResources } from "../../compiler/ir.ts"
+import { type StagedInput, StagedInputs } from "./staged-inputs.ts"
 
 /*
  * Everything the submit and collect loops need to know about one run, read in one query from
@@ -14,7 +15,9 @@ const StepDefinition = Schema.Struct({
   resources: IrResources,
   timeoutSeconds: Schema.NullOr(Schema.Number),
   retries: Schema.Number,
-  software: Schema.Struct({ name: Schema.String })
+  software: Schema.Struct({ name: Schema.String }),
+  /** What a run must produce (the step's `outputs` block); absent: at least one science file. */
+  outputs: Schema.optional(Schema.Array(IrOutputRule))
 })
 
 const LocationDefinition = Schema.Struct({
@@ -36,6 +39,12 @@ export interface RunContext {
   readonly subGroupKey: string
   readonly reason: string
   readonly retryCount: number
+  /** The attempts begun so far; the current (or last) one's number. */
+  readonly attempt: number
+  /** When the current attempt's job name was committed. */
+  readonly markedAt: Date | null
+  /** What staging placed for the current attempt (null before staging, or for runs older than migration 9). */
+  readonly stagedInputs: ReadonlyArray<StagedInput> | null
   readonly softwareVersion: string
   readonly image: string
   readonly config: Readonly<Record<string, IrJson>>
@@ -60,6 +69,9 @@ interface Row {
   readonly sub_group_key: string
   readonly reason: string
   readonly retry_count: number
+  readonly attempt: number
+  readonly marked_at: Date | string | null
+  readonly staged_inputs: unknown
   readonly software_version: string
   readonly image: string
   readonly config: unknown
@@ -72,6 +84,7 @@ interface Row {
 
 const decodeStep = Schema.decodeUnknownEither(StepDefinition)
 const decodeLocation = Schema.decodeUnknownEither(LocationDefinition)
+const decodeStaged = Schema.decodeUnknownOption(StagedInputs)
 const decodeConfig = Schema.decodeUnknownEither(Schema.Record({ key: Schema.String, value: IrJson }))
 
 export const loadRunContexts = (
@@ -81,7 +94,7 @@ export const loadRunContexts = (
     if (runIds.length === 0) return []
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<Row>`
-      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.software_version,
+      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.attempt, r.marked_at, r.staged_inputs, r.software_version,
         r.image, r.config, r.run_dir, r.job_name, r.backend_job_id, s.definition AS step_definition, l.definition AS location_definition
       FROM executed_reduction_step r
       JOIN reduction_step s ON s.id = r.step_id
@@ -105,6 +118,9 @@ export const loadRunContexts = (
         subGroupKey: r.sub_group_key,
         reason: r.reason,
         retryCount: r.retry_count,
+        attempt: r.attempt,
+        markedAt: r.marked_at === null ? null : new Date(r.marked_at),
+        stagedInputs: r.staged_inputs === null ? null : Option.getOrNull(decodeStaged(r.staged_inputs)),
         softwareVersion: r.software_version,
         image: r.image,
         config: config.right,

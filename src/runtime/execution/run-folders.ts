@@ -1,12 +1,15 @@
 import { join } from "node:path"
 
 /*
- * A run's folder on the processing location:
+ * A run attempt's folder on the processing location. Every attempt of a run (a retry, a
+ * submission begun again after a crash or a full disk) has its own, so that nothing an earlier
+ * attempt left behind, nor a job of it that still runs, can become this attempt's result; the
+ * run's `run_dir` is the folder of its latest attempt, and its products are paths below it:
  *
- *   {base}/{pipeline}/{step}/{sub_group_key}/run-{id}/
- *     input/{package}/{file}                     raw inputs (hard links into the archive)
+ *   {base}/{pipeline}/{step}/{sub_group_key}/run-{id}/attempt-{n}/
+ *     input/{package}/{file}                     raw inputs (read-only copies, never the archive's own files)
  *     workspace/{step}/                          this step's output when it is not final
- *     workspace/{upstream step}/{sub_group}/...  upstream products it reads
+ *     workspace/{upstream step}/{sub_group}/...  upstream products it reads (read-only copies)
  *     output/{science,qa,plots,statistics,logs}/ a final step's products
  *     config/manifest.json
  *     logs/                                      the job's stdout and stderr, the batch script
@@ -31,6 +34,9 @@ export interface RunFolders {
 
 export const runRoot = (baseDir: string, pipeline: string, step: string, subGroupKey: string, runId: number): string =>
   join(baseDir, pipeline, step, subGroupKey, `run-${runId}`)
+
+/** The folder of one attempt of a run. */
+export const attemptRoot = (runRootDir: string, attempt: number): string => join(runRootDir, `attempt-${attempt}`)
 
 export const runFolders = (root: string, step: string, final: boolean): RunFolders => ({
   root,

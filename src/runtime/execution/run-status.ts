@@ -42,3 +42,15 @@ export const transition = (t: Transition): Effect.Effect<boolean, SqlError.SqlEr
       SELECT id FROM changed`
     return rows.length > 0
   })
+
+/**
+ * An event that changes no status: something worth knowing about the run (a job found under its
+ * name and not adopted). Written with the run's status as both from and to.
+ */
+export const recordRunEvent = (e: { readonly runId: number; readonly actor: string; readonly reason: string; readonly now: Date }): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`
+      INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
+      SELECT id, ${e.now}, ${e.actor}, status, status, ${e.reason} FROM executed_reduction_step WHERE id = ${e.runId}`
+  })

@@ -1,24 +1,47 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Data, Effect } from "effect"
-import { chmod, copyFile, link, lstat, mkdir, rename, writeFile } from "node:fs/promises"
+import { constants } from "node:fs"
+import { chmod, copyFile, lstat, mkdir, rename, rm, stat, writeFile } from "node:fs/promises"
 import { basename, dirname, isAbsolute, join, relative, sep } from "node:path"
 import type { JobSpec } from "../backends/execution-backend.ts"
 import { commandLine } from "./command-line.ts"
+import { isOutOfSpaceError } from "./disk-space.ts"
+import type { JobIdentity } from "./job-identity.ts"
 import { MANIFEST_VERSION, type Manifest } from "./manifest.ts"
 import type { RunContext } from "./run-context.ts"
-import { containerFolders, runFolders, runRoot, type RunFolders } from "./run-folders.ts"
+import { attemptRoot, containerFolders, runFolders, runRoot, type RunFolders } from "./run-folders.ts"
+import type { StagedInput } from "./staged-inputs.ts"
 
 /*
- * Staging (runtime.md §3, PENDING → STAGING_DATA → SUBMITTED): make the run's folders, place
- * its inputs (hard links where the file system allows, copies otherwise), record the staged raw
- * files as physical copies at the processing location, write manifest.json, and describe the
- * job. Staging is idempotent: a run whose staging was interrupted by a crash is staged again
- * over what is there.
+ * Staging (runtime.md §3, PENDING → STAGING_DATA → SUBMITTED): make the folders of the run's
+ * new attempt, place its inputs, record the staged raw files as physical copies at the
+ * processing location, write manifest.json, and describe the job. Staging is idempotent: an
+ * attempt whose staging was interrupted by a crash is staged again over what is there.
+ *
+ * Inputs are COPIES, made read-only, never links to the archive's files: a hard link is the
+ * archive's own file, and a program that appended to its input changed the raw archive (its
+ * recorded SHA-256 then lied). The copy is a reflink where the file system can (btrfs, XFS:
+ * instant, no space used until written), a full copy otherwise. What was staged (size, mtime,
+ * ctime) is kept in the database, where the program cannot write, to tell after the job whether
+ * it changed an input (staged-inputs.ts).
  */
 
 export class StagingFailed extends Data.TaggedError("StagingFailed")<{ readonly runId: number; readonly reason: string }> {
   override get message(): string {
     return `run ${this.runId}: staging failed: ${this.reason}`
+  }
+}
+
+/** The location's file system is full (blocks or inodes): not the run's fault; the attempt's folder is gone again. */
+export class StagingOutOfSpace extends Data.TaggedError("StagingOutOfSpace")<{
+  readonly runId: number
+  readonly folder: string
+  readonly reason: string
+  readonly neededBytes: number
+  readonly neededInodes: number
+}> {
+  override get message(): string {
+    return `run ${this.runId}: out of space while staging in ${this.folder}: ${this.reason}`
   }
 }
 
@@ -56,7 +79,11 @@ interface ProductRow {
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-/** Place `source` at `target`: a hard link, or a copy across file systems. Existing targets stay. */
+/**
+ * Place a read-only copy of `source` at `target` (a reflink where the file system can). A target
+ * that exists is a copy an interrupted staging of this attempt completed (copies are renamed
+ * into place whole), and stays.
+ */
 const place = async (source: string, target: string): Promise<void> => {
   await mkdir(dirname(target), { recursive: true })
   try {
@@ -65,15 +92,10 @@ const place = async (source: string, target: string): Promise<void> => {
   } catch {
     // not there yet
   }
-  try {
-    await link(source, target)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code !== "EXDEV" && code !== "EPERM") throw e
-    const partial = `${target}.partial`
-    await copyFile(source, partial)
-    await rename(partial, target)
-  }
+  const partial = `${target}.partial`
+  await copyFile(source, partial, constants.COPYFILE_FICLONE)
+  await chmod(partial, 0o444)
+  await rename(partial, target)
 }
 
 /** A product's path below its run's output folder (`science/x.fits`), from its path below the run folder. */
@@ -107,15 +129,30 @@ export interface StagedRun {
   readonly job: JobSpec
   readonly folders: RunFolders
   readonly manifest: Manifest
+  /** Every file placed in the attempt's folder for the program to read. */
+  readonly stagedInputs: ReadonlyArray<StagedInput>
 }
 
-/** Stage one run; fails with StagingFailed for anything about the files, SqlError for the database. */
-export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effect<StagedRun, StagingFailed | SqlError.SqlError, SqlClient.SqlClient> =>
+/** The attempt to stage: its number and its job's name and comment. */
+export interface AttemptToStage {
+  readonly attempt: number
+  readonly identity: JobIdentity
+}
+
+/**
+ * Stage one attempt of a run; fails with StagingFailed for anything about the files,
+ * StagingOutOfSpace when the file system is full, SqlError for the database.
+ */
+export const stageRun = (
+  run: RunContext,
+  env: StagingEnvironment,
+  attempt: AttemptToStage
+): Effect.Effect<StagedRun, StagingFailed | StagingOutOfSpace | SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const fail = (reason: string) => new StagingFailed({ runId: run.runId, reason })
     const final = run.definition.final
-    const root = run.runDir ?? runRoot(env.baseDir, run.pipeline, run.step, run.subGroupKey, run.runId)
+    const root = attemptRoot(runRoot(env.baseDir, run.pipeline, run.step, run.subGroupKey, run.runId), attempt.attempt)
     const folders = runFolders(root, run.step, final)
     const seen = env.container === "apptainer" ? containerFolders(run.step, final) : folders
 
@@ -156,7 +193,7 @@ export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effec
     const productTarget = (p: ProductRow, base: string) => stagedProductPath(base, p.step, p.sub_group_key, p.relative_path)
     const manifest: Manifest = {
       manifestVersion: MANIFEST_VERSION,
-      run: { id: run.runId, pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey, reason: run.reason, attempt: run.retryCount + 1, final },
+      run: { id: run.runId, pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey, reason: run.reason, attempt: attempt.attempt, final },
       software: { name: run.definition.software.name, version: run.softwareVersion, image: run.image, argv },
       config: run.config,
       inputs: {
@@ -175,26 +212,56 @@ export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effec
       paths: { input: seen.input, workspace: seen.workspace, output: seen.output, logs: seen.logs, manifest: seen.manifest }
     }
 
-    yield* Effect.tryPromise({
-      try: async () => {
+    const rawTarget = (f: RawFileRow) => join(folders.input, f.package_name, f.file_name)
+    const placed = yield* Effect.tryPromise({
+      try: async (): Promise<ReadonlyArray<StagedInput>> => {
         for (const dir of [folders.input, folders.workspace, folders.output, folders.config, folders.logs]) await mkdir(dir, { recursive: true })
         if (final) for (const sub of ["science", "qa", "plots", "statistics", "logs"]) await mkdir(join(folders.output, sub), { recursive: true })
+        const staged: Array<StagedInput> = []
+        const record = async (target: string, checksum: string) => {
+          const s = await stat(target, { bigint: true })
+          staged.push({ path: relative(root, target).split(sep).join("/"), size: Number(s.size), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), checksum })
+        }
         for (const f of rawFiles) {
           const source = isAbsolute(f.copy_path!) ? f.copy_path! : join(f.root_path!, f.copy_path!)
-          await place(source, join(folders.input, f.package_name, f.file_name))
+          await place(source, rawTarget(f))
+          await record(rawTarget(f), f.checksum)
         }
-        for (const p of products) await place(join(p.run_dir!, p.relative_path), productTarget(p, folders.workspace))
+        for (const p of products) {
+          await place(join(p.run_dir!, p.relative_path), productTarget(p, folders.workspace))
+          await record(productTarget(p, folders.workspace), p.checksum)
+        }
         const partial = `${folders.manifest}.partial`
         await writeFile(partial, JSON.stringify(manifest, null, 2) + "\n")
         await chmod(partial, 0o444)
         await rename(partial, folders.manifest)
+        return staged
       },
-      catch: (e) => fail(errorText(e))
-    })
+      catch: (e) => e
+    }).pipe(
+      Effect.catchAll((e): Effect.Effect<never, StagingFailed | StagingOutOfSpace> =>
+        isOutOfSpaceError(e)
+          ? // Nothing half-staged stays: the attempt's folder goes (and frees what it took).
+            Effect.promise(() => rm(root, { recursive: true, force: true }).catch(() => undefined)).pipe(
+              Effect.zipRight(
+                Effect.fail(
+                  new StagingOutOfSpace({
+                    runId: run.runId,
+                    folder: env.baseDir,
+                    reason: errorText(e),
+                    neededBytes: rawFiles.reduce((n, f) => n + Number(f.size_bytes), 0) + products.reduce((n, p) => n + Number(p.size_bytes), 0),
+                    neededInodes: rawFiles.length + products.length + 32
+                  })
+                )
+              )
+            )
+          : Effect.fail(fail(errorText(e)))
+      )
+    )
 
     // The staged raw files, as physical copies at the processing location (once per path).
     const locationId = yield* processingLocationId(run.location, env.baseDir)
-    const copies = rawFiles.map((f) => ({ file: f.file_id, path: relative(env.baseDir, join(folders.input, f.package_name, f.file_name)).split(sep).join("/") }))
+    const copies = rawFiles.map((f) => ({ file: f.file_id, path: relative(env.baseDir, rawTarget(f)).split(sep).join("/") }))
     if (copies.length > 0) {
       yield* sql`
         INSERT INTO physical_copy (data_location_id, raw_data_file_id, path, status)
@@ -206,7 +273,9 @@ export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effec
     const pathEnv = [...env.softwarePath, process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"].join(":")
     const job: JobSpec = {
       runId: run.runId,
-      jobName: `ccat-${run.runId}`,
+      attempt: attempt.attempt,
+      jobName: attempt.identity.name,
+      comment: attempt.identity.comment,
       argv,
       env: {
         WORKFLOW_OUTPUT_DIR: seen.output,
@@ -215,6 +284,8 @@ export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effec
         WORKFLOW_WORKSPACE_DIR: seen.workspace,
         WORKFLOW_LOGS_DIR: seen.logs,
         CCAT_RUN_ID: String(run.runId),
+        CCAT_ATTEMPT: String(attempt.attempt),
+        CCAT_JOB_NAME: attempt.identity.name,
         ...(env.container === "none" ? { PATH: pathEnv } : {})
       },
       runDir: folders.root,
@@ -237,7 +308,7 @@ export const stageRun = (run: RunContext, env: StagingEnvironment): Effect.Effec
             }
           : { runtime: "none" }
     }
-    return { job, folders, manifest }
+    return { job, folders, manifest, stagedInputs: placed }
   })
 
 /** For messages: the run folder relative to the base folder. */

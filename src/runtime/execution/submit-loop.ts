@@ -2,29 +2,34 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Duration, Effect } from "effect"
 import { existsSync } from "node:fs"
 import { delimiter, join, resolve } from "node:path"
-import { ExecutionBackend, type ExecutionBackendService } from "../backends/execution-backend.ts"
+import { installationId } from "../../db/installation.ts"
+import { ExecutionBackend, type ExecutionBackendService, type FoundJob } from "../backends/execution-backend.ts"
+import { DiskSpace, type DiskSpaceService } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failAttempt } from "./fail-run.ts"
+import { jobIdentity, judgeFoundJobs, notAdoptedReason } from "./job-identity.ts"
 import { leaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
-import { transition } from "./run-status.ts"
+import { recordRunEvent, transition } from "./run-status.ts"
 import { stageRun, type StagingEnvironment } from "./stage-run.ts"
 
 /*
- * The submit loop (runtime.md §3): claim PENDING runs with FOR UPDATE SKIP LOCKED, stage them,
- * mark each with its job name, then submit. The mark comes first and is committed: after a
- * crash between the two, the run is found in STAGING_DATA with a job name, and the backend is
- * asked for that name: a job that exists is adopted, never submitted twice.
+ * The submit loop (runtime.md §3): claim PENDING runs with FOR UPDATE SKIP LOCKED, stage a new
+ * attempt of each, mark it with its job's name, then submit. The mark comes first and is
+ * committed: after a crash between the two, the run is found in STAGING_DATA with a job name,
+ * and the backend is asked for that name: a job that is ours (job-identity.ts: name, comment,
+ * user and submission time all match) is adopted, never submitted twice. Jobs under the name that
+ * are not ours are reported in the run's events and left alone; without a job of ours the run
+ * begins a new attempt, in a new folder under a new name, which no earlier job can touch.
  *
  * A claim is a lease (`lease_until`): a run left in STAGING_DATA by an instance that died is
  * taken over once its lease has run out. A backend that is busy or unreachable leaves the run
- * in STAGING_DATA with an expired lease, so the next cycle tries again.
+ * in STAGING_DATA with an expired lease, so the next cycle tries again. A location whose disk is
+ * full is not claimed for (disk-space.ts); a run whose staging found it full goes back to
+ * PENDING without the attempt counting.
  */
 
 export const leaseSeconds = 120
-
-/** Job names: `ccat-<run id>` for the first attempt, `ccat-<run id>.<n>` for the n-th retry. */
-export const jobNameOf = (runId: number, retryCount: number): string => (retryCount === 0 ? `ccat-${runId}` : `ccat-${runId}.${retryCount}`)
 
 const apptainerInstalled = (): boolean => (process.env["PATH"] ?? "").split(delimiter).some((dir) => existsSync(join(dir, "apptainer")))
 
@@ -44,14 +49,19 @@ export interface SubmitCycleResult {
   readonly adopted: number
   readonly failed: number
   readonly waiting: number
+  /** Runs put back to PENDING because the location's disk is full. */
+  readonly outOfSpace: number
 }
 
-/** Claim up to `limit` runs: PENDING ones whose backoff is over, and STAGING_DATA ones whose lease ran out. */
-const claim = (limit: number, now: Date, location: string | null) =>
+/**
+ * Claim up to `limit` runs: PENDING ones whose backoff is over, and STAGING_DATA ones whose lease
+ * ran out; none at a location in `skip` (out of space).
+ */
+const claim = (limit: number, now: Date, location: string | null, skip: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const lease = new Date(now.getTime() + leaseSeconds * 1000)
-    const where = location === null ? sql`TRUE` : sql`l.name = ${location}`
+    const where = sql.and([location === null ? sql`TRUE` : sql`l.name = ${location}`, skip.length === 0 ? sql`TRUE` : sql`l.name NOT IN ${sql.in(skip)}`])
     return yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ id: string; status: string }>`
@@ -83,66 +93,115 @@ const claim = (limit: number, now: Date, location: string | null) =>
     )
   })
 
+type SubmitOutcome = "submitted" | "adopted" | "failed" | "waiting" | "outOfSpace"
+
+/** What a cycle knows about the jobs of marked runs: found under their names, and who we submit as. */
+interface MarkedJobs {
+  readonly found: ReadonlyMap<string, ReadonlyArray<FoundJob>>
+  readonly user: string
+}
+
 const submitOne = (
   run: RunContext,
-  adoptable: ReadonlyMap<string, string>,
+  marked: MarkedJobs | null,
+  installation: string,
   backend: ExecutionBackendService,
+  disk: DiskSpaceService,
   config: ExecutionConfig,
   now: Date
-): Effect.Effect<"submitted" | "adopted" | "failed" | "waiting", SqlError.SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<SubmitOutcome, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const jobName = jobNameOf(run.runId, run.retryCount)
     const fail = (reason: string) =>
       failAttempt({ runId: run.runId, from: ["STAGING_DATA"], reason, retryCount: run.retryCount, retries: run.definition.retries, backoff: config.retryBackoff, now, actor: "submit" }).pipe(
         Effect.as("failed" as const)
       )
-    const recordSubmitted = (jobId: string, how: string) =>
+    const recordSubmitted = (jobId: string, how: string, attempt: number) =>
       transition({
         runId: run.runId,
         from: ["STAGING_DATA"],
         to: "SUBMITTED",
         actor: "submit",
-        reason: `${how} ${backend.kind} job ${jobId}`,
+        reason: `${how} ${backend.kind} job ${jobId} (attempt ${attempt})`,
         now,
         set: [sql`backend_job_id = ${jobId}`, sql`submitted_at = ${now}`, sql`last_seen_at = ${now}`, sql`lease_until = NULL`]
       })
 
-    // Marked before, and not submitted: did the submission reach the backend after all?
-    const existing = run.jobName === jobName ? adoptable.get(jobName) : undefined
-    if (existing !== undefined) {
-      yield* recordSubmitted(existing, "adopted")
-      yield* Effect.logInfo(`run ${run.runId}: adopted ${backend.kind} job ${existing} (${jobName})`)
-      return "adopted"
+    // Marked before, and not recorded: did the submission reach the backend after all?
+    if (run.jobName !== null && marked !== null) {
+      const expected = { ...jobIdentity(installation, run.runId, run.attempt), user: marked.user, markedAt: run.markedAt ?? now }
+      const verdict = judgeFoundJobs(expected, marked.found.get(run.jobName) ?? [])
+      for (const rejected of verdict.rejected) {
+        yield* recordRunEvent({ runId: run.runId, actor: "submit", reason: notAdoptedReason(rejected), now })
+        yield* Effect.logWarning(`run ${run.runId}: ${notAdoptedReason(rejected)}`)
+      }
+      if (verdict.adopt !== null) {
+        yield* recordSubmitted(verdict.adopt.jobId, "adopted", run.attempt)
+        yield* Effect.logInfo(`run ${run.runId}: adopted ${backend.kind} job ${verdict.adopt.jobId} (${run.jobName})`)
+        return "adopted"
+      }
+      // No job of ours under that name: the mark never reached the backend. A new attempt
+      // follows (not a failure), in a new folder under a new name.
     }
 
-    const staged = yield* stageRun(run, stagingEnvironment(config, run)).pipe(Effect.either)
+    const attempt = run.attempt + 1
+    const identity = jobIdentity(installation, run.runId, attempt)
+    const staged = yield* stageRun(run, stagingEnvironment(config, run), { attempt, identity }).pipe(Effect.either)
     if (staged._tag === "Left") {
-      if (staged.left._tag === "StagingFailed") {
-        yield* Effect.logWarning(staged.left.message)
-        return yield* fail(`STAGING_FAILED: ${staged.left.reason}`)
+      const error = staged.left
+      if (error._tag === "StagingFailed") {
+        yield* Effect.logWarning(error.message)
+        return yield* fail(`STAGING_FAILED: ${error.reason}`)
       }
-      return yield* staged.left
+      if (error._tag === "StagingOutOfSpace") {
+        yield* disk.report({ location: run.location.name, folder: error.folder, neededBytes: error.neededBytes, neededInodes: error.neededInodes, what: `staging run ${run.runId}: ${error.reason}` })
+        yield* transition({
+          runId: run.runId,
+          from: ["STAGING_DATA"],
+          to: "PENDING",
+          actor: "submit",
+          reason: `OUT_OF_SPACE: ${error.folder} is full (${error.reason}); waits for room, the attempt does not count`,
+          now,
+          set: [sql`job_name = NULL`, sql`lease_until = NULL`, sql`lease_owner = NULL`, sql`next_attempt_at = NULL`]
+        })
+        return "outOfSpace"
+      }
+      return yield* error
     }
-    const job = { ...staged.right.job, jobName }
-    // The mark: committed before the backend hears of the job.
-    const marked = yield* sql<{ id: string }>`
-      UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${jobName}
-      WHERE id = ${run.runId} AND status = 'STAGING_DATA' RETURNING id`
+    const job = staged.right.job
+    // The mark: committed before the backend hears of the job. The run's products so far can
+    // only be the logs of an earlier attempt that failed for good (a person retried it): they
+    // are not this run's result any more (their files stay in that attempt's folder).
+    const markedAt = new Date(yield* Clock.currentTimeMillis)
+    const isMarked = yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const rows = yield* sql<{ id: string }>`
+          UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${job.jobName}, attempt = ${attempt}, marked_at = ${markedAt},
+            staged_inputs = ${JSON.stringify(staged.right.stagedInputs)}::jsonb
+          WHERE id = ${run.runId} AND status = 'STAGING_DATA' AND attempt = ${run.attempt} RETURNING id`
+        if (rows.length === 0) return false
+        const superseded = sql`SELECT id FROM data_product WHERE run_id = ${run.runId} AND product_type = 'LOG'`
+        yield* sql`DELETE FROM physical_copy WHERE data_product_id IN (${superseded})`
+        yield* sql`DELETE FROM data_product_lineage WHERE product_id IN (${superseded})`
+        yield* sql`DELETE FROM data_product WHERE id IN (${superseded})`
+        return true
+      })
+    )
     // Cancelled (or taken over) while staging: submitting now would leave a job no run tracks.
-    if (marked.length === 0) return "waiting"
+    if (!isMarked) return "waiting"
     const submitted = yield* backend.submit(job).pipe(Effect.either)
     // Fault injection for the crash-safety tests: die by SIGKILL exactly between the backend
     // accepting the job and the database recording its id, the window adoption exists for.
     if (submitted._tag === "Right" && process.env["CCAT_FAULT"] === "kill-after-submit") process.kill(process.pid, "SIGKILL")
     if (submitted._tag === "Right") {
-      if (yield* recordSubmitted(submitted.right, "submitted")) return "submitted"
+      if (yield* recordSubmitted(submitted.right, "submitted", attempt)) return "submitted"
       // The run moved on between the mark and now (a person cancelled it): so does its job.
       yield* backend.cancel(submitted.right).pipe(Effect.ignore)
       return "waiting"
     }
     if (submitted.left._tag === "JobRejected") return yield* fail(`SUBMIT_REJECTED: ${submitted.left.reason}`)
-    // Busy or unreachable: try again next cycle.
+    // Busy or unreachable: try again next cycle (the backend may have taken the job after all:
+    // the next cycle looks for it by name first).
     yield* sql`UPDATE executed_reduction_step SET lease_until = ${now} WHERE id = ${run.runId} AND status = 'STAGING_DATA'`
     return "waiting"
   })
@@ -151,18 +210,25 @@ const submitOne = (
 export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleResult, SqlError.SqlError, SqlClient.SqlClient | ExecutionBackend> =>
   Effect.gen(function* () {
     const backend = yield* ExecutionBackend
+    const disk = yield* DiskSpace
     const now = new Date(yield* Clock.currentTimeMillis)
     const capacity = yield* backend.capacity.pipe(Effect.orElseSucceed(() => 0))
     const limit = Math.min(config.submitBatch, capacity ?? config.submitBatch)
-    const result = { claimed: 0, submitted: 0, adopted: 0, failed: 0, waiting: 0 }
+    const result = { claimed: 0, submitted: 0, adopted: 0, failed: 0, waiting: 0, outOfSpace: 0 }
     yield* releaseDeadLeases(now)
+    const full = (yield* disk.blocked).map((s) => s.location)
     if (limit <= 0) return result
-    const ids = yield* claim(limit, now, config.location)
+    const installation = yield* installationId
+    if (installation === null) return yield* Effect.dieMessage("the database has no installation id (migration 9): run `ccat db migrate`")
+    const ids = yield* claim(limit, now, config.location, full)
     result.claimed = ids.length
     if (ids.length === 0) return result
     const contexts = yield* loadRunContexts(ids)
-    const marked = contexts.flatMap((c) => (c instanceof RunDefinitionUnreadable || c.jobName === null ? [] : [c.jobName]))
-    const adoptable = marked.length === 0 ? new Map<string, string>() : yield* backend.findByName(marked).pipe(Effect.orElseSucceed(() => null))
+    const names = contexts.flatMap((c) => (c instanceof RunDefinitionUnreadable || c.jobName === null ? [] : [c.jobName]))
+    const marked: MarkedJobs | null =
+      names.length === 0
+        ? { found: new Map(), user: "" }
+        : yield* Effect.all({ found: backend.findJobs(names), user: backend.submitter }).pipe(Effect.orElseSucceed(() => null))
     for (const run of contexts) {
       if (run instanceof RunDefinitionUnreadable) {
         yield* failAttempt({ runId: run.runId, from: ["STAGING_DATA"], reason: `STAGING_FAILED: ${run.reason}`, retryCount: 0, retries: 0, backoff: config.retryBackoff, now, actor: "submit" })
@@ -170,18 +236,19 @@ export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleR
         continue
       }
       // Without an answer about marked jobs, submitting could duplicate one: wait for the backend.
-      if (adoptable === null && run.jobName !== null) {
+      if (marked === null && run.jobName !== null) {
         result.waiting++
         continue
       }
-      const outcome = yield* submitOne(run, adoptable ?? new Map(), backend, config, now)
+      const outcome = yield* submitOne(run, marked, installation, backend, disk, config, now)
       result[outcome]++
     }
     return result
   })
 
 export const submitSummaryLine = (r: SubmitCycleResult): string =>
-  `submit: ${r.submitted} submitted, ${r.adopted} adopted, ${r.failed} failed, ${r.waiting} waiting for the backend`
+  `submit: ${r.submitted} submitted, ${r.adopted} adopted, ${r.failed} failed, ${r.waiting} waiting for the backend` +
+  (r.outOfSpace === 0 ? "" : `, ${r.outOfSpace} waiting for disk space`)
 
 /** For the local default: the registry folder of the local backend. */
 export const localRegistryDir = (config: ExecutionConfig): string => join(config.defaultBaseDir, "..", "local-jobs")

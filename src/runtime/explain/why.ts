@@ -46,6 +46,8 @@ interface Inspected {
   readonly previous: RunRow | null
   readonly previousInputs: ReadonlyArray<string>
   readonly related: ReadonlyArray<RunRow>
+  /** Jobs found under the name of the previous or in-flight run and not adopted, newest first. */
+  readonly notAdopted: ReadonlyArray<{ readonly runId: number; readonly reason: string }>
 }
 
 
@@ -70,7 +72,7 @@ const runRows = (ids: ReadonlyArray<number>) =>
 
 const inspect = (decision: StepDecision | undefined) =>
   Effect.gen(function* () {
-    if (decision === undefined) return { previous: null, previousInputs: [], related: [] } satisfies Inspected
+    if (decision === undefined) return { previous: null, previousInputs: [], related: [], notAdopted: [] } satisfies Inspected
     const sql = yield* SqlClient.SqlClient
     const ids = [decision.previousRunId, decision.inFlightRunId].filter((x): x is number => x !== null)
     const [previous] = decision.previousRunId === null ? [] : yield* runRows([decision.previousRunId])
@@ -80,8 +82,16 @@ const inspect = (decision: StepDecision | undefined) =>
         : (yield* sql<{ input: string }>`
             SELECT coalesce('raw:' || raw_data_package_id::text, 'product:' || data_product_id::text) AS input
             FROM run_input WHERE run_id = ${decision.previousRunId}`).map((r) => r.input)
-    const related = yield* runRows([...new Set([...ids, ...decision.upstreamRunIds])])
-    return { previous: previous ?? null, previousInputs, related } satisfies Inspected
+    const related = yield* runRows([...new Set([...ids, ...decision.upstreamRunIds, ...decision.rebuildRunIds.slice(0, 5)])])
+    const notAdopted =
+      ids.length === 0
+        ? []
+        : (yield* sql<{ run_id: string; reason: string }>`
+            SELECT run_id, reason FROM run_event WHERE run_id IN ${sql.in(ids)} AND reason LIKE 'NOT_ADOPTED:%' ORDER BY id DESC LIMIT 5`).map((e) => ({
+            runId: Number(e.run_id),
+            reason: e.reason
+          }))
+    return { previous: previous ?? null, previousInputs, related, notAdopted } satisfies Inspected
   })
 
 /** Top-level rules of a selection: the operands of its outer `and`, each with its own span. */
@@ -187,6 +197,15 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x:
       }
       break
     case "WAITING_UPSTREAM":
+      if (d.rebuildRunIds.length > 0) {
+        // Not waiting for work in flight: for products whose files were purged to be made again.
+        lines.push(`  reads products of ${d.rebuildRunIds.length} upstream run${d.rebuildRunIds.length === 1 ? "" : "s"} whose files were purged; waits for them to be made again (INPUT_PURGED):`)
+        for (const id of d.rebuildRunIds.slice(0, 5)) {
+          const r = byId.get(id)
+          lines.push(r === undefined ? `    run ${id}` : `    ${runLine(r, pipeline.name)}`)
+        }
+        break
+      }
       lines.push(`  waits for ${d.upstreamInFlight} upstream run${d.upstreamInFlight === 1 ? "" : "s"} still pending or running:`)
       for (const id of d.upstreamRunIds) {
         const r = byId.get(id)
@@ -203,6 +222,10 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x:
     case "CANCELLED":
       lines.push(`  it reopens when its inputs or definition change, or with \`ccat run ${pipeline.name} --step ${step.name}\`.`)
       break
+  }
+  if (x.notAdopted.length > 0) {
+    lines.push("  jobs found under its runs' names that are not theirs (reported, never adopted):")
+    for (const e of x.notAdopted) lines.push(`    run ${e.runId}: ${e.reason.replace(/^NOT_ADOPTED: /, "")}`)
   }
   if (d.upstreamFailed > 0) {
     lines.push(`  ${d.upstreamFailed} upstream run${d.upstreamFailed === 1 ? "" : "s"} failed for good and ${d.upstreamFailed === 1 ? "is" : "are"} left out, not waited for:`)

@@ -1,6 +1,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { BackendUnavailable, ExecutionBackendService } from "../backends/execution-backend.ts"
+import { installationId } from "../../db/installation.ts"
+import { jobIdentity, judgeFoundJobs } from "../execution/job-identity.ts"
 import { transition, type RunStatus } from "../execution/run-status.ts"
 import { NoBackend, NotCancellable, UnknownRun } from "./errors.ts"
 
@@ -14,8 +16,10 @@ import { NoBackend, NotCancellable, UnknownRun } from "./errors.ts"
  *   2. its job, if it may have one, is cancelled on the backend: `backend_job_id` when the
  *      submission was recorded; otherwise, when the run was marked with its job name (the submit
  *      loop marks before it submits), the backend is asked for that name, so a job submitted
- *      just before a crash is not left running. A run without either (PENDING, or staging not
- *      yet marked) has no job, and the backend is not needed at all.
+ *      just before a crash is not left running: the job that is the run's own by the same
+ *      checks as adoption (job-identity.ts), never another database's or user's job of that name.
+ *      A run without either (PENDING, or staging not yet marked) has no job, and the backend is
+ *      not needed at all.
  *   3. the run moves to CANCELLED through `transition` (event: who, why), `finished_at` set.
  * If the backend cannot be reached, nothing changes (the transaction rolls back) and the
  * command fails. The collect loop cannot race step 3: its own transitions wait for the row
@@ -53,15 +57,17 @@ export const cancelRun = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const inside = Effect.gen(function* () {
-      const [row] = yield* sql<{ status: RunStatus; job_name: string | null; backend_job_id: string | null }>`
-        SELECT status, job_name, backend_job_id FROM executed_reduction_step WHERE id = ${request.runId} FOR UPDATE`
+      const [row] = yield* sql<{ status: RunStatus; job_name: string | null; backend_job_id: string | null; attempt: number; marked_at: Date | null }>`
+        SELECT status, job_name, backend_job_id, attempt, marked_at FROM executed_reduction_step WHERE id = ${request.runId} FOR UPDATE`
       if (row === undefined) return yield* new UnknownRun({ runId: request.runId })
       if (!cancellable.includes(row.status)) return yield* new NotCancellable({ runId: request.runId, status: row.status })
       let jobId = row.backend_job_id
       if (jobId === null && row.job_name !== null) {
         const name = row.job_name
-        const found = yield* backend.use(request.runId, `job name ${name}`, (b) => b.findByName([name]))
-        jobId = found.get(name) ?? null
+        const installation = (yield* installationId) ?? ""
+        const found = yield* backend.use(request.runId, `job name ${name}`, (b) => Effect.all({ jobs: b.findJobs([name]), user: b.submitter }))
+        const expected = { ...jobIdentity(installation, request.runId, row.attempt), user: found.user, markedAt: row.marked_at === null ? request.now : new Date(row.marked_at) }
+        jobId = judgeFoundJobs(expected, found.jobs.get(name) ?? []).adopt?.jobId ?? null
       }
       if (jobId !== null) {
         const id = jobId

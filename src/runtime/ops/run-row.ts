@@ -30,7 +30,7 @@ export interface RunSummary {
   readonly subGroupKey: string
   readonly status: RunStatus
   readonly reason: string
-  /** retry_count + 1. */
+  /** The attempt the run is on (in flight), or ended with; for a PENDING run, the one it waits to begin. */
   readonly attempt: number
   readonly retryCount: number
   readonly softwareVersion: string
@@ -51,6 +51,7 @@ export interface RunRowDb {
   readonly status: RunStatus
   readonly reason: string
   readonly retry_count: number
+  readonly attempt: number
   readonly software_version: string
   readonly job_name: string | null
   readonly backend_job_id: string | null
@@ -62,7 +63,7 @@ export interface RunRowDb {
 
 /** The columns of RunRowDb, for `SELECT ${runColumns(sql)} FROM executed_reduction_step r JOIN ...`. */
 export const runColumns = (sql: SqlClient.SqlClient) =>
-  sql.literal(`r.id, p.name AS pipeline, s.name AS step, r.step_id, r.sub_group_key, r.status, r.reason, r.retry_count,
+  sql.literal(`r.id, p.name AS pipeline, s.name AS step, r.step_id, r.sub_group_key, r.status, r.reason, r.retry_count, r.attempt,
     r.software_version, r.job_name, r.backend_job_id, r.run_dir, r.created_at, r.finished_at, r.failure_reason`)
 
 export const runJoins = (sql: SqlClient.SqlClient) =>
@@ -76,7 +77,7 @@ export const toRunSummary = (r: RunRowDb): RunSummary => ({
   subGroupKey: r.sub_group_key,
   status: r.status,
   reason: r.reason,
-  attempt: r.retry_count + 1,
+  attempt: r.status === "PENDING" || (r.status === "STAGING_DATA" && r.job_name === null) ? r.attempt + 1 : Math.max(r.attempt, 1),
   retryCount: r.retry_count,
   softwareVersion: r.software_version,
   jobName: r.job_name,

@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import { BackendCalls } from "../backends/execution-backend.ts"
+import { DiskSpace } from "../execution/disk-space.ts"
 import { ServeState } from "./serve-state.ts"
 
 /*
@@ -37,6 +38,10 @@ export const metricsText: Effect.Effect<string, SqlError.SqlError, SqlClient.Sql
   }
   family("ccat_backend_calls_total", "counter", "Calls to the execution backend by kind (sbatch, squeue, sacct, scancel, spawn, poll, ...).")
   for (const [kind, n] of [...calls].sort()) lines.push(`ccat_backend_calls_total{kind="${label(kind)}"} ${n}`)
+  family("ccat_location_out_of_space", "gauge", "1 while a location's disk is full and no work is staged there (its folder in the label).")
+  for (const s of [...(yield* (yield* DiskSpace).shortages)].sort((a, b) => a.location.localeCompare(b.location))) {
+    lines.push(`ccat_location_out_of_space{location="${label(s.location)}",folder="${label(s.folder)}"} 1`)
+  }
   family("ccat_uptime_seconds", "gauge", "Seconds since this ccat serve started.")
   lines.push(`ccat_uptime_seconds ${Math.round((Date.now() - state.startedAt) / 1000)}`)
   return lines.join("\n") + "\n"

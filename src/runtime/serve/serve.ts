@@ -4,6 +4,7 @@ import { Cause, Clock, Data, Duration, Effect, Queue, Schedule } from "effect"
 import { createServer } from "node:http"
 import { BackendCalls, type ExecutionBackend } from "../backends/execution-backend.ts"
 import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
+import { DiskSpace } from "../execution/disk-space.ts"
 import { purgeCycle } from "../execution/purge.ts"
 import { inFlightStatuses } from "../execution/run-status.ts"
 import type { ExecutionConfig } from "../execution/execution-config.ts"
@@ -105,11 +106,13 @@ const httpServer = (port: number) =>
     const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | ServeState | BackendCalls>) => Effect.runPromiseExit(Effect.provide(effect, runtime))
     const server = createServer((req, res) => {
       if (req.url === "/healthz") {
-        void run(Effect.flatMap(ServeState, (s) => s.snapshot)).then((exit) => {
-          const loops = exit._tag === "Success" ? exit.value.loops : {}
+        void run(Effect.all({ snapshot: Effect.flatMap(ServeState, (s) => s.snapshot), disk: Effect.flatMap(DiskSpace, (d) => d.shortages) })).then((exit) => {
+          const loops = exit._tag === "Success" ? exit.value.snapshot.loops : {}
+          const outOfSpace = (exit._tag === "Success" ? exit.value.disk : []).map((s) => ({ location: s.location, folder: s.folder, since: s.since.toISOString(), neededBytes: s.neededBytes, what: s.what }))
           const stale = Object.entries(loops).filter(([, l]) => l.lastSuccessAt === null || Date.now() - l.lastSuccessAt > 5 * 60_000).map(([n]) => n)
-          res.writeHead(stale.length === 0 ? 200 : 503, { "content-type": "application/json" })
-          res.end(JSON.stringify({ status: stale.length === 0 ? "ok" : "degraded", stale, loops }) + "\n")
+          const ok = stale.length === 0 && outOfSpace.length === 0
+          res.writeHead(ok ? 200 : 503, { "content-type": "application/json" })
+          res.end(JSON.stringify({ status: ok ? "ok" : "degraded", stale, outOfSpace, loops }) + "\n")
         })
         return
       }
@@ -174,14 +177,14 @@ export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavai
       const submit = submitCycle(options.execution).pipe(
         Effect.map((r): CycleReport => ({
           line: r.claimed === 0 ? null : submitSummaryLine(r),
-          // A full batch went out: there may be more to claim at once.
-          wake: r.submitted + r.adopted >= options.execution.submitBatch ? ["submit"] : []
+          // A full batch went out: there may be more to claim at once. A full disk: purge now.
+          wake: [...(r.submitted + r.adopted >= options.execution.submitBatch ? (["submit"] as const) : []), ...(r.outOfSpace > 0 ? (["purge"] as const) : [])]
         }))
       )
       const collect = collectCycle(options.execution).pipe(
         Effect.map((r): CycleReport => {
-          const ended = r.completed + r.failed + r.retried + r.lost
-          return { line: ended === 0 ? null : collectSummaryLine(r), wake: ended === 0 ? [] : ["trigger", "submit"] }
+          const ended = r.completed + r.failed + r.retried + r.lost + r.outOfSpace
+          return { line: ended === 0 ? null : collectSummaryLine(r), wake: ended === 0 ? [] : ["trigger", "submit", ...(r.outOfSpace > 0 ? (["purge"] as const) : [])] }
         })
       )
       const purge = purgeCycle(options.execution).pipe(
