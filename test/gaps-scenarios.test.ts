@@ -750,8 +750,9 @@ for (const backend of testBackends) {
           expect(step.status).toMatchObject({ _tag: "Evaluated", request: { id: requestId, kind: "manual", force: false } })
           expect(step.counts).toEqual({ NEW_DATA: 8 })
           expect(result.consumedRequests).toEqual([requestId])
+          // Tagged with the request that made them, so that it never runs them a second time.
           const runs = yield* runsOf("reprocess", "calibrate")
-          expect(runs.map((r) => [r.reason, r.request_tag])).toEqual(Array(8).fill(["NEW_DATA", ""]))
+          expect(runs.map((r) => [r.reason, r.request_tag])).toEqual(Array(8).fill(["NEW_DATA", `request-${requestId}`]))
 
           yield* at(2 * minute)
           expect(outcome(yield* pass(), "calibrate").status).toEqual({ _tag: "NotTriggered", why: "no-request" })

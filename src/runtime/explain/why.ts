@@ -7,18 +7,22 @@ import { appliedIr, type AppliedDefinitionsError } from "../gaps/applied-definit
 import type { StoredDefinitionsError } from "../../definitions/stored.ts"
 import { NothingApplied, type PassSummary } from "../gaps/evaluate-pass.ts"
 import type { StepDecision } from "../gaps/evaluate-step.ts"
-import { previewPassWith } from "../gaps/preview.ts"
+import { createdInPreview, previewPassWith } from "../gaps/preview.ts"
 import { createReasons, holdReasons, reasonDescriptions } from "../gaps/reasons.ts"
 import { UnknownPipeline, UnknownStep } from "../gaps/trigger-requests.ts"
 import { filterCondition, filterTables, keyedSelection } from "../selection/index.ts"
 import { columnRef, joinsFor, resolveTable } from "../selection/joins.ts"
-import { utcMinutes } from "../time-format.ts"
+import { utcMinutes, utcSeconds } from "../time-format.ts"
 
 /*
  * `ccat why <pipeline>.<step> [sub_group_key]`: one decision of the trigger in words
  * (runtime.md §2). The decision comes from a real pass previewed in a rolled-back transaction
  * (gaps/preview.ts), so `why` can never disagree with what the trigger does. For a sub-group
  * the step does not have, it says which rule of the grouping leaves its packages out.
+ *
+ * The preview creates runs, and its decisions name some of them (the upstream runs a sub-group
+ * would wait for); they are rolled back and their ids never exist. `why` names only runs that
+ * exist outside the preview, and calls the others "a run that would be created now".
  */
 
 export interface WhyTarget {
@@ -51,8 +55,15 @@ interface Inspected {
 }
 
 
-const duration = (ms: number): string => {
-  const minutes = Math.max(1, Math.ceil(ms / 60_000))
+/**
+ * A span of time as a person reads it, rounded up (a run that may start in 20.4 s may not in
+ * 20): below a minute in seconds (`45s`), where whole minutes said "1m" for 20 s; from a minute
+ * on in days, hours and minutes (`1h 5m`), where seconds would be noise.
+ */
+export const duration = (ms: number): string => {
+  const seconds = Math.max(1, Math.ceil(ms / 1000))
+  if (seconds < 60) return `${seconds}s`
+  const minutes = Math.ceil(seconds / 60)
   const d = Math.floor(minutes / 1440)
   const h = Math.floor((minutes % 1440) / 60)
   const m = minutes % 60
@@ -70,19 +81,40 @@ const runRows = (ids: ReadonlyArray<number>) =>
       WHERE r.id IN ${sql.in(ids)} ORDER BY r.id`
   })
 
-const inspect = (decision: StepDecision | undefined) =>
+/**
+ * The newest run of the sub-group that exists outside the preview. The decision's previous run
+ * is the preview's own when the pass decided the step again after creating it (a downstream step
+ * asked for rebuilds): then the run before it is the previous one.
+ */
+const previousRunOf = (summary: PassSummary, stepId: number, decision: StepDecision) =>
+  Effect.gen(function* () {
+    const id = decision.previousRunId
+    if (id === null || !createdInPreview(summary, id)) return id
+    const sql = yield* SqlClient.SqlClient
+    const [row] = yield* sql<{ id: string }>`
+      SELECT id FROM executed_reduction_step
+      WHERE step_id = ${stepId} AND sub_group_key = ${decision.subGroupKey} AND id <= ${summary.lastExistingRunId ?? 0}
+      ORDER BY id DESC LIMIT 1`
+    return row === undefined ? null : Number(row.id)
+  })
+
+/** Runs inside the preview, before its rollback: the runs it created can still be read (step, sub-group). */
+const inspect = (summary: PassSummary, stepId: number, decision: StepDecision | undefined) =>
   Effect.gen(function* () {
     if (decision === undefined) return { previous: null, previousInputs: [], related: [], notAdopted: [] } satisfies Inspected
     const sql = yield* SqlClient.SqlClient
-    const ids = [decision.previousRunId, decision.inFlightRunId].filter((x): x is number => x !== null)
-    const [previous] = decision.previousRunId === null ? [] : yield* runRows([decision.previousRunId])
+    const previousId = yield* previousRunOf(summary, stepId, decision)
+    const ids = [previousId, decision.inFlightRunId].filter((x): x is number => x !== null && !createdInPreview(summary, x))
+    const [previous] = previousId === null ? [] : yield* runRows([previousId])
     const previousInputs =
-      decision.previousRunId === null
+      previousId === null
         ? []
         : (yield* sql<{ input: string }>`
             SELECT coalesce('raw:' || raw_data_package_id::text, 'product:' || data_product_id::text) AS input
-            FROM run_input WHERE run_id = ${decision.previousRunId}`).map((r) => r.input)
-    const related = yield* runRows([...new Set([...ids, ...decision.upstreamRunIds, ...decision.rebuildRunIds.slice(0, 5)])])
+            FROM run_input WHERE run_id = ${previousId}`).map((r) => r.input)
+    // The preview's own runs too: they are named by step and sub-group.
+    const inFlight = decision.inFlightRunId === null ? [] : [decision.inFlightRunId]
+    const related = yield* runRows([...new Set([...ids, ...inFlight, ...decision.upstreamRunIds, ...decision.rebuildRunIds.slice(0, 5)])])
     const notAdopted =
       ids.length === 0
         ? []
@@ -157,12 +189,27 @@ const configDiff = (old: Readonly<Record<string, IrJson>>, now: Readonly<Record<
 const runLine = (r: RunRow, pipeline: string): string =>
   `run ${r.id} (${pipeline}.${r.step_name} ${r.sub_group_key}) ${r.status}${r.failure_reason === null ? "" : `: ${r.failure_reason}`}`
 
-const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x: Inspected, now: Date): Array<string> => {
+/** The words for a run the preview created: it never exists, so it has no id to show. */
+const wouldBeCreated = (pipeline: string, r: RunRow | undefined): string =>
+  `a run that would be created now${r === undefined ? "" : ` (${pipeline}.${r.step_name} ${r.sub_group_key})`}`
+
+const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecision, x: Inspected, summary: PassSummary): Array<string> => {
   const lines: Array<string> = []
+  const now = summary.at
+  const byId = new Map(x.related.map((r) => [Number(r.id), r]))
+  const created = (id: number) => createdInPreview(summary, id)
+  const runRef = (id: number): string => {
+    const r = byId.get(id)
+    return created(id) ? wouldBeCreated(pipeline.name, r) : r === undefined ? `run ${id}` : runLine(r, pipeline.name)
+  }
+  // Decided again in the same pass after the pass created its run (a downstream step asked for
+  // rebuilds), the sub-group is in flight on the preview's own run: the pass's decision is the
+  // one that created it, whose reason the run carries.
+  const own = decided.reason === "IN_FLIGHT" && decided.inFlightRunId !== null && created(decided.inFlightRunId) ? byId.get(decided.inFlightRunId) : undefined
+  const d: StepDecision = own === undefined ? decided : { ...decided, reason: own.reason as StepDecision["reason"], creates: true, inFlightRunId: null }
   const head = d.creates ? "a run would be created now" : "no run now"
   lines.push(`${pipeline.name}.${step.name} ${d.subGroupKey}: ${head} (${d.reason}: ${reasonDescriptions[d.reason]}).`)
   const prev = x.previous
-  const byId = new Map(x.related.map((r) => [Number(r.id), r]))
   const inputs = d.inputs ?? []
   const kinds = inputs.every((i) => i.startsWith("raw:")) ? "raw package" : "upstream product"
   lines.push(
@@ -193,31 +240,30 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x:
   switch (d.reason) {
     case "COOLDOWN":
       if (d.cooldownUntil !== null) {
-        lines.push(`  cooldown ${duration((step.cooldownSeconds ?? 0) * 1000)}: the next run may start at ${utcMinutes(d.cooldownUntil)} (in ${duration(d.cooldownUntil.getTime() - now.getTime())}).`)
+        const left = d.cooldownUntil.getTime() - now.getTime()
+        // Below a minute the minute alone says too little: "at 10:30 (in 20s)" for 10:30:40.
+        const at = left < 60_000 ? utcSeconds(new Date(Math.ceil(d.cooldownUntil.getTime() / 1000) * 1000)) : utcMinutes(d.cooldownUntil)
+        lines.push(`  cooldown ${duration((step.cooldownSeconds ?? 0) * 1000)}: the next run may start at ${at} (in ${duration(left)}).`)
       }
       break
-    case "WAITING_UPSTREAM":
+    case "WAITING_UPSTREAM": {
       if (d.rebuildRunIds.length > 0) {
         // Not waiting for work in flight: for products whose files were purged to be made again.
         lines.push(`  reads products of ${d.rebuildRunIds.length} upstream run${d.rebuildRunIds.length === 1 ? "" : "s"} whose files were purged; waits for them to be made again (INPUT_PURGED):`)
-        for (const id of d.rebuildRunIds.slice(0, 5)) {
-          const r = byId.get(id)
-          lines.push(r === undefined ? `    run ${id}` : `    ${runLine(r, pipeline.name)}`)
-        }
+        for (const id of d.rebuildRunIds.slice(0, 5)) lines.push(`    ${runRef(id)}`)
         break
       }
-      lines.push(`  waits for ${d.upstreamInFlight} upstream run${d.upstreamInFlight === 1 ? "" : "s"} still pending or running:`)
-      for (const id of d.upstreamRunIds) {
-        const r = byId.get(id)
-        if (r !== undefined && !["FAILED", "CANCELLED"].includes(r.status)) lines.push(`    ${runLine(r, pipeline.name)}`)
-      }
-      break
-    case "IN_FLIGHT":
-    case "AFTER_IN_FLIGHT": {
-      const r = d.inFlightRunId === null ? undefined : byId.get(d.inFlightRunId)
-      if (r !== undefined) lines.push(`  in flight: ${runLine(r, pipeline.name)}`)
+      // Upstream runs the same pass creates are waited for as well: named, not numbered.
+      const waitedFor = d.upstreamRunIds.filter((id) => byId.has(id) && !["FAILED", "CANCELLED"].includes(byId.get(id)!.status))
+      const creating = waitedFor.some(created) ? ", or that would be created now" : ""
+      lines.push(`  waits for ${d.upstreamInFlight} upstream run${d.upstreamInFlight === 1 ? "" : "s"} still pending or running${creating}:`)
+      for (const id of waitedFor) lines.push(`    ${runRef(id)}`)
       break
     }
+    case "IN_FLIGHT":
+    case "AFTER_IN_FLIGHT":
+      if (d.inFlightRunId !== null && byId.has(d.inFlightRunId)) lines.push(`  in flight: ${runRef(d.inFlightRunId)}`)
+      break
     case "FAILED_FINAL":
     case "CANCELLED":
       lines.push(`  it reopens when its inputs or definition change, or with \`ccat run ${pipeline.name} --step ${step.name}\`.`)
@@ -230,8 +276,7 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, d: StepDecision, x:
   if (d.upstreamFailed > 0) {
     lines.push(`  ${d.upstreamFailed} upstream run${d.upstreamFailed === 1 ? "" : "s"} failed for good and ${d.upstreamFailed === 1 ? "is" : "are"} left out, not waited for:`)
     for (const id of d.upstreamRunIds) {
-      const r = byId.get(id)
-      if (r !== undefined && ["FAILED", "CANCELLED"].includes(r.status)) lines.push(`    ${runLine(r, pipeline.name)}`)
+      if (["FAILED", "CANCELLED"].includes(byId.get(id)?.status ?? "")) lines.push(`    ${runRef(id)}`)
     }
   }
   return lines
@@ -269,7 +314,10 @@ export const explainWhy = (
     const [summary, inspected] = yield* previewPassWith(
       // One sub-group: from the loop's memory, that sub-group decided again (and the dirty ones).
       { only: { pipeline: pipeline.name }, explain, asIfRequested: requested ? { force: false } : undefined, location: null, fromMemory: true },
-      (s: PassSummary) => inspect(s.steps.find((o) => o.step === step.name)?.decisions?.[0])
+      (s: PassSummary) => {
+        const o = s.steps.find((x) => x.step === step.name)
+        return inspect(s, o?.stepId ?? 0, o?.decisions?.[0])
+      }
     )
     const outcome = summary.steps.find((o) => o.step === step.name)
     if (outcome === undefined) {
@@ -293,5 +341,5 @@ export const explainWhy = (
       lines.push(...(yield* explainMissing(pipeline, step, selection, target.subGroupKey, keys)))
       return lines
     }
-    return [...lines, ...explainDecision(pipeline, step, decision, inspected, summary.at)]
+    return [...lines, ...explainDecision(pipeline, step, decision, inspected, summary)]
   })

@@ -4,7 +4,7 @@ import type { IrWorkspace } from "../../compiler/ir.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError, type PipelineToEvaluate } from "./applied-definitions.ts"
 import { evaluateStep, type RequestScope, type StepDecision } from "./evaluate-step.ts"
 import { isCreateReason, unsettledReasons, type ReasonCode } from "./reasons.ts"
-import { defaultFullEvery, reconcileNext, worldSignals, type WorldSignals } from "./step-memo.ts"
+import { type Counts, defaultFullEvery, reconcileNext, worldSignals, type WorldSignals } from "./step-memo.ts"
 import { evaluateFromMemory, evaluateRemembering } from "./step-with-memory.ts"
 import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
 
@@ -86,6 +86,13 @@ export interface PassSummary {
   readonly created: number
   readonly consumedRequests: ReadonlyArray<number>
   readonly durationMillis: number
+  /**
+   * Set by a preview (preview.ts): the newest run id that existed when it began. Its decisions
+   * can name the runs it created itself (an upstream run a downstream sub-group waits for, a run
+   * in flight when a step is decided again in the same pass): those ids are larger, and never
+   * exist once the preview is rolled back (createdInPreview).
+   */
+  readonly lastExistingRunId?: number | undefined
 }
 
 export class NothingApplied extends Data.TaggedError("NothingApplied")<{}> {
@@ -103,6 +110,21 @@ const stepsAskedToRebuild = (stepIds: ReadonlyArray<number>): Effect.Effect<Read
           Effect.map((rows) => new Set(rows.map((r) => Number(r.step_id))))
         )
       )
+
+/** The counts of a step decided twice in one pass: the later decision's, its first round's creations under their own reasons. */
+const carryCreated = (earlier: StepOutcome, later: StepOutcome): Counts => {
+  const counts: Partial<Record<ReasonCode, number>> = { ...later.counts }
+  let carried = 0
+  for (const [reason, n] of Object.entries(earlier.counts) as Array<[ReasonCode, number | undefined]>) {
+    if (!isCreateReason(reason) || n === undefined || n === 0) continue
+    counts[reason] = (counts[reason] ?? 0) + n
+    carried += n
+  }
+  const inFlight = (counts.IN_FLIGHT ?? 0) - Math.min(carried, earlier.created)
+  if (inFlight > 0) counts.IN_FLIGHT = inFlight
+  else delete counts.IN_FLIGHT
+  return counts
+}
 
 const evaluatePipeline = (
   target: PipelineToEvaluate,
@@ -136,8 +158,10 @@ const evaluatePipeline = (
         const name = target_.step.name
         const previous = outcomes.get(target_.stepId)
         const base = { pipeline: pipeline.name, step: name, stepId: target_.stepId, counts: {}, created: 0, decisions: null }
+        // Decided again in a later round of the same pass, a step sees the runs it created in the
+        // earlier round as in flight: they are counted under the reasons they were created for.
         const record = (outcome: StepOutcome) =>
-          outcomes.set(target_.stepId, previous === undefined ? outcome : { ...outcome, created: previous.created + outcome.created })
+          outcomes.set(target_.stepId, previous === undefined ? outcome : { ...outcome, created: previous.created + outcome.created, counts: carryCreated(previous, outcome) })
         const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
         if (!triggered(name)) {
           if (!rebuildsOf.has(target_.stepId)) {

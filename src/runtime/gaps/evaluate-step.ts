@@ -40,9 +40,13 @@ const inFlight = inFlightStatuses
 /** How a trigger request shapes this evaluation. */
 export interface RequestScope {
   readonly requestId: number
-  /** A person asked (`ccat run`): cooldown is waived and runs that failed for good or were cancelled reopen. */
+  /**
+   * A person asked (`ccat run`): cooldown is waived and runs that failed for good or were
+   * cancelled reopen, once per sub-group: the runs the request creates carry its tag, and a
+   * sub-group with one is neither reopened nor forced by it again.
+   */
   readonly manual: boolean
-  /** Every sub-group gets a run, even an up-to-date one. */
+  /** Every sub-group gets a run, even an up-to-date one (one per sub-group and request). */
   readonly force: boolean
 }
 
@@ -104,7 +108,10 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
   const onlyDirty = dirtyOnly ? sql`AND sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)` : sql``
   const manual = e.request?.manual ?? false
   const force = e.request?.force ?? false
-  const tag = e.request === null ? "" : `request-${e.request.requestId}`
+  // Every run a person's request creates carries its tag, whatever its reason (a gap, a reopened
+  // failure, a forced run): that is how the request knows, in every later pass it stays open,
+  // which sub-groups it already ran. A cron tick has no powers to spend, and its runs stay untagged.
+  const tag = e.request === null || !manual ? "" : `request-${e.request.requestId}`
   const root = upstreamIds.length === 0
   const c = byteOrder(sql, dirtyOnly)
   // The input identity hashes the step's fingerprint and its inputs sorted by id. One sort of
@@ -124,7 +131,6 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
   // Equally, the shortcut through the latest run (latest_done) pays off only over a whole
   // step; for a few sub-groups the index leads to their runs directly.
   const full = !dirtyOnly
-  const shortcut = full && e.request === null
   const decision = sql`
     CREATE TEMP TABLE ccat_decision ON COMMIT DROP AS
     WITH cur AS (${full ? sql`SELECT * FROM ccat_current` : identities}),
@@ -142,27 +148,37 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
     ),
     -- In a settled step nearly every sub-group is what its latest run did (same inputs,
     -- COMPLETED): then it is UP_TO_DATE, and only the others need every run with their identity
-    -- (\`same\`), which at 1M packages was a join and a grouping of 500k runs. A request needs
-    -- them all: whether a run of it exists (tagged) is in \`same\`.
+    -- (\`same\`), which at 1M packages was a join and a grouping of 500k runs. A request asks
+    -- nothing of \`same\` for them either: whether it already ran a sub-group is in \`served\`.
     checked AS MATERIALIZED (
       SELECT u.*, latest.id AS latest_id, latest.created_at AS latest_created_at, latest.fingerprint AS latest_fingerprint,
-        ${shortcut ? sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)` : sql`false`} AS latest_done
+        ${full ? sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)` : sql`false`} AS latest_done
       FROM universe u LEFT JOIN latest ON latest.sub_group_key = u.sub_group_key
     ),
     flying AS (
-      SELECT sub_group_key, id, input_identity, request_tag FROM executed_reduction_step
+      SELECT sub_group_key, id, input_identity FROM executed_reduction_step
       WHERE step_id = ${stepId} AND status IN ${sql.in(inFlight)} ${onlyDirty}
     ),
     same AS (
       SELECT r.sub_group_key${c} AS sub_group_key,
         bool_or(r.status = 'COMPLETED') AS completed,
         bool_or(r.status = 'FAILED') AS failed,
-        bool_or(r.status = 'CANCELLED') AS cancelled,
-        bool_or(r.request_tag = ${tag}) AS tagged
+        bool_or(r.status = 'CANCELLED') AS cancelled
       -- In the column's own collation, so that run_identity leads to the few runs to look at.
       FROM ${full ? sql`checked k` : sql`cur k`} JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key${full ? sql` COLLATE "default"` : sql``} AND r.input_identity = k.identity
-      WHERE r.step_id = ${stepId}${shortcut ? sql` AND NOT k.latest_done` : sql``}
+      WHERE r.step_id = ${stepId}${full ? sql` AND NOT k.latest_done` : sql``}
       GROUP BY 1
+    ),
+    -- The sub-groups this request already made a run for, with whatever inputs and whatever
+    -- became of it: the request has had its effect there, and neither forces nor reopens them
+    -- again. Without this, an open request (other sub-groups still waiting) reopened the runs it
+    -- had made itself once they failed for good, and a failing sub-group ran twice per request.
+    -- By tag, not in \`same\`: the request's run may have other inputs than the current ones.
+    served AS (
+      ${tag === ""
+        ? sql`SELECT NULL::text AS sub_group_key WHERE false`
+        : sql`SELECT DISTINCT sub_group_key${c} AS sub_group_key FROM executed_reduction_step
+          WHERE step_id = ${stepId} AND request_tag = ${tag} ${onlyDirty}`}
     ),
     decided AS (
       SELECT k.sub_group_key, k.identity, coalesce(k.input_count, 0) AS input_count,
@@ -174,15 +190,15 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
         CASE
           WHEN coalesce(k.in_flight, 0) > 0 THEN 'WAITING_UPSTREAM'
           WHEN k.identity IS NULL THEN CASE WHEN coalesce(k.failed, 0) > 0 THEN 'FAILED_UPSTREAM' ELSE 'NO_INPUTS' END
-          -- A forced request whose run is not the one in flight gets its run after it.
+          -- A forced request that has no run here yet gets its run after the one in flight.
           WHEN flying.id IS NOT NULL THEN
-            CASE WHEN flying.input_identity = k.identity AND NOT (${force}::boolean AND flying.request_tag <> ${tag}) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
-          WHEN ${force}::boolean AND NOT coalesce(same.tagged, false) THEN 'MANUAL'
+            CASE WHEN flying.input_identity = k.identity AND NOT (${force}::boolean AND served.sub_group_key IS NULL) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
+          WHEN ${force}::boolean AND served.sub_group_key IS NULL THEN 'MANUAL'
           -- A downstream sub-group needs the products of the latest run, and they were purged.
           WHEN rebuild.run_id IS NOT NULL THEN 'INPUT_PURGED'
           WHEN k.latest_done OR same.completed THEN 'UP_TO_DATE'
           WHEN same.failed OR same.cancelled THEN
-            CASE WHEN ${manual}::boolean AND NOT same.tagged THEN 'MANUAL' WHEN same.failed THEN 'FAILED_FINAL' ELSE 'CANCELLED' END
+            CASE WHEN ${manual}::boolean AND served.sub_group_key IS NULL THEN 'MANUAL' WHEN same.failed THEN 'FAILED_FINAL' ELSE 'CANCELLED' END
           WHEN NOT ${manual}::boolean AND k.latest_id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
             AND k.latest_created_at + make_interval(secs => ${step.cooldownSeconds}::float8) > ${e.now}::timestamptz THEN 'COOLDOWN'
           WHEN k.latest_id IS NULL THEN ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
@@ -193,15 +209,20 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
                  ELSE 'DEFINITION_CHANGED' END
             FROM executed_reduction_step x WHERE x.id = k.latest_id)
           ELSE ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
-        END AS reason
+        END AS reason,
+        served.sub_group_key IS NOT NULL AS served
       FROM checked k
       LEFT JOIN flying ON flying.sub_group_key = k.sub_group_key
       LEFT JOIN same ON same.sub_group_key = k.sub_group_key
+      LEFT JOIN served ON served.sub_group_key = k.sub_group_key
       LEFT JOIN rebuild_request rebuild ON rebuild.run_id = k.latest_id AND rebuild.step_id = ${stepId}
     )
     -- A rebuild is tagged with the run it rebuilds: its identity is that run's, or the current one.
+    -- A request tags its first run of a sub-group only: a later one (its inputs changed since) is
+    -- the trigger's own, so the tag names at most one run per sub-group and request.
     SELECT *, reason IN ${sql.in(createReasons)} AS creates,
-      CASE WHEN reason = 'MANUAL' THEN ${tag} WHEN reason = 'INPUT_PURGED' THEN 'rebuild-' || previous_run_id ELSE '' END AS request_tag,
+      CASE WHEN reason = 'INPUT_PURGED' THEN 'rebuild-' || previous_run_id
+        WHEN reason IN ${sql.in(createReasons)} AND NOT served THEN ${tag} ELSE '' END AS request_tag,
       NULL::bigint[] AS rebuild_run_ids
     FROM decided`
   return Effect.gen(function* () {

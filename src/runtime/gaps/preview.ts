@@ -15,7 +15,9 @@ import { evaluatePass, type NothingApplied, type PassOptions, type PassSummary }
  * transaction applies the new definitions (when given), runs a real pass, and rolls everything
  * back. So the preview uses exactly the code of the trigger loop, and sees what a pass right
  * after `ccat apply` would see, including a downstream step waiting for the runs its upstream
- * step creates in the same pass. Only sequences move (ids are skipped, never reused).
+ * step creates in the same pass. Only sequences move (ids are skipped, never reused): the ids
+ * of the runs a preview creates never exist, and what it shows must not name them
+ * (createdInPreview).
  */
 
 class Preview<A> extends Data.TaggedError("Preview")<{ readonly summary: PassSummary; readonly inspected: A }> {}
@@ -43,6 +45,9 @@ export const previewPassWith = <A, E>(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const inside = Effect.gen(function* () {
+      // Every run this preview inserts takes a later id than any run committed before it began.
+      const [newest] = yield* sql<{ id: string | null }>`SELECT max(id)::text AS id FROM executed_reduction_step`
+      const lastExistingRunId = Number(newest?.id ?? 0)
       if (options.ir !== undefined) {
         // The same lock as apply: the preview sees either all of a concurrent apply or none.
         yield* sql`SELECT pg_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint)`
@@ -56,7 +61,7 @@ export const previewPassWith = <A, E>(
           Effect.catchTags({ UnknownPipeline: () => Effect.void, UnknownStep: () => Effect.void })
         )
       }
-      const summary = yield* evaluatePass({ ...options, actor: "preview" })
+      const summary: PassSummary = { ...(yield* evaluatePass({ ...options, actor: "preview" })), lastExistingRunId }
       const inspected = yield* inspect(summary)
       return yield* new Preview({ summary, inspected })
     })
@@ -67,3 +72,11 @@ export const previewPassWith = <A, E>(
       )
     )
   })
+
+/**
+ * Whether a run id in a preview's decisions is one of the runs the preview itself created: those
+ * are rolled back and never exist, so output names them as runs that would be created, never by
+ * their id. False outside a preview.
+ */
+export const createdInPreview = (summary: PassSummary, runId: number): boolean =>
+  summary.lastExistingRunId !== undefined && runId > summary.lastExistingRunId

@@ -2,6 +2,7 @@ import type { IrWorkspace } from "../../compiler/ir.ts"
 import type { PassSummary, StepOutcome } from "./evaluate-pass.ts"
 import type { StepDecision } from "./evaluate-step.ts"
 import { createReasons, holdReasons, isCreateReason, type ReasonCode } from "./reasons.ts"
+import { createdInPreview } from "./preview.ts"
 import { nextTick } from "./trigger-requests.ts"
 import { utcMinutes } from "../time-format.ts"
 
@@ -71,18 +72,23 @@ export const renderPassSection = (summary: PassSummary, ir: IrWorkspace | null):
   return lines.join("\n")
 }
 
-const decisionJson = (d: StepDecision) => ({
-  subGroupKey: d.subGroupKey,
-  action: d.creates ? "create" : "hold",
-  reason: d.reason,
-  inputCount: d.inputCount,
-  inputIdentity: d.inputIdentity,
-  previousRunId: d.previousRunId,
-  inFlightRunId: d.inFlightRunId,
-  cooldownUntil: d.cooldownUntil?.toISOString() ?? null,
-  upstreamInFlight: d.upstreamInFlight,
-  upstreamFailed: d.upstreamFailed
-})
+const decisionJson = (summary: PassSummary, d: StepDecision) => {
+  // A run the preview created (a step decided again after the pass created its runs) never
+  // exists: its id would name nothing, so the member is null.
+  const existing = (id: number | null) => (id === null || createdInPreview(summary, id) ? null : id)
+  return {
+    subGroupKey: d.subGroupKey,
+    action: d.creates ? "create" : "hold",
+    reason: d.reason,
+    inputCount: d.inputCount,
+    inputIdentity: d.inputIdentity,
+    previousRunId: existing(d.previousRunId),
+    inFlightRunId: existing(d.inFlightRunId),
+    cooldownUntil: d.cooldownUntil?.toISOString() ?? null,
+    upstreamInFlight: d.upstreamInFlight,
+    upstreamFailed: d.upstreamFailed
+  }
+}
 
 /** The `trigger` member of the plan JSON. */
 export const passJson = (summary: PassSummary) => ({
@@ -95,6 +101,6 @@ export const passJson = (summary: PassSummary) => ({
     ...(s.status._tag === "NotTriggered" ? { notTriggered: s.status.why } : {}),
     runs: (s.decisions ?? []).filter((d) => d.creates).length,
     counts: s.counts,
-    items: (s.decisions ?? []).map(decisionJson)
+    items: (s.decisions ?? []).map((d) => decisionJson(summary, d))
   }))
 })
