@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -12,6 +12,7 @@ import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { SlurmBackendLive } from "../src/runtime/backends/slurm-backend.ts"
 import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
+import { backendOfJobPlace } from "../src/cli/cancel-command.ts"
 import { cancelRun } from "../src/runtime/ops/cancel.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
@@ -149,10 +150,12 @@ describe("execution on the real Slurm cluster", () => {
           process.env["CCAT_DEMO_SLEEP_SECONDS"] = "120"
           yield* submitCycle(config).pipe(Effect.ensuring(Effect.sync(() => delete process.env["CCAT_DEMO_SLEEP_SECONDS"])))
           const [submitted] = yield* sql<{ backend_job_id: string }>`SELECT backend_job_id FROM executed_reduction_step WHERE id = ${run!.id}`
-          const outcome = yield* cancelRun(
-            { runId: Number(run!.id), actor: "test", reason: "testing cancel", now: new Date() },
-            { use: (_runId, _job, f) => f(backendService) }
-          )
+          // As `ccat cancel` does it, with nothing in the environment saying "slurm": the run's
+          // job went to the Slurm backend its location declares, and that is where it is cancelled.
+          const access = yield* backendOfJobPlace.pipe(Effect.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["CCAT_DATA_DIR", tempDir("data")]])))))
+          const outcome = yield* cancelRun({ runId: Number(run!.id), actor: "test", reason: "testing cancel", now: new Date() }, access)
+          const [recorded] = yield* sql<{ backend: string }>`SELECT backend FROM executed_reduction_step WHERE id = ${run!.id}`
+          expect(recorded!.backend).toBe("slurm")
           expect(outcome.jobId).toBe(submitted!.backend_job_id)
           // Slurm reports the job cancelled.
           let state = ""

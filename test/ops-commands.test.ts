@@ -189,8 +189,9 @@ const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<
             )
           }),
     submitter: Effect.succeed("ccat-test"),
+    probe: Effect.void,
     poll: () => Effect.succeed(new Map()),
-    cancel: (jobId) => (options.down === true ? Effect.fail(unavailable) : Effect.sync(() => void calls.push(`cancel ${jobId}`))),
+    cancel: (jobId) => (options.down === true ? Effect.fail(unavailable) : Effect.sync(() => (calls.push(`cancel ${jobId}`), "cancelled" as const))),
     capacity: Effect.succeed(null)
   }
   return { calls, layer: Layer.succeed(ExecutionBackend, service) }
@@ -477,14 +478,12 @@ for (const backend of testBackends) {
           )
           expect((yield* statusOf(collecting)).status).toBe("COLLECTING_RESULTS")
 
-          // A submitted run needs the backend; without one in the environment nothing changes.
+          // A submitted run's job is cancelled on the backend its location declares (local here),
+          // whatever the environment says; a job that backend does not know is not reported as cancelled.
           const submitted = yield* insertRun("baseline", "ops-cancel-c", "SUBMITTED", { jobName: "ccat-x", jobId: "4243" })
-          const noBackend = yield* ccat("cancel", String(submitted))
-          expect(noBackend.code).toBe(1)
-          expect(noBackend.stderr).toBe(
-            `error: run ${submitted} has a job on the backend (job 4243) and no backend is configured here to cancel it (set CCAT_BACKEND as for \`ccat serve\`)`
-          )
-          expect((yield* statusOf(submitted)).status).toBe("SUBMITTED")
+          const unknownJob = yield* ccat("cancel", String(submitted))
+          expect(unknownJob).toEqual({ code: 0, stdout: `Cancelled run ${submitted} (was SUBMITTED; the local backend does not know job 4243: nothing was running).`, stderr: "" })
+          expect((yield* statusOf(submitted)).status).toBe("CANCELLED")
           yield* (yield* SqlClient.SqlClient)`UPDATE executed_reduction_step SET status = 'CANCELLED' WHERE id IN (${collecting}, ${submitted})`
         })
       )
@@ -492,10 +491,10 @@ for (const backend of testBackends) {
       it.effect("cancel with a stand-in backend (a fake ExecutionBackend that records calls): the job is cancelled first; an unreachable backend changes nothing", () =>
         Effect.gen(function* () {
           const fake = fakeBackend()
-          const withFake = run(cancelCommand.pipe(Command.provide(fake.layer)), "cancel")
+          const withFake = run(cancelCommandWithBackend(fake.layer), "cancel")
           const submitted = yield* insertRun("baseline", "ops-cancel-d", "SUBMITTED", { jobName: "ccat-d", jobId: "5001" })
           const ok = yield* ccatWith(withFake, [String(submitted), "--reason", "superseded"])
-          expect(ok).toEqual({ code: 0, stdout: `Cancelled run ${submitted} (was SUBMITTED; backend job 5001 cancelled).`, stderr: "" })
+          expect(ok).toEqual({ code: 0, stdout: `Cancelled run ${submitted} (was SUBMITTED; slurm job 5001 cancelled).`, stderr: "" })
           expect(fake.calls).toEqual(["cancel 5001"])
           expect(yield* lastEvent(submitted)).toEqual({ actor: "ops-tester", from_status: "SUBMITTED", to_status: "CANCELLED", reason: "CANCEL requested by ops-tester: superseded" })
 
@@ -508,7 +507,7 @@ for (const backend of testBackends) {
           // The backend is down: exit 1, the run stays RUNNING, no event is written.
           const down = fakeBackend({ down: true })
           const running = yield* insertRun("baseline", "ops-cancel-f", "RUNNING", { jobName: "ccat-f", jobId: "5002" })
-          const failed = yield* ccatWith(run(cancelCommand.pipe(Command.provide(down.layer)), "cancel"), [String(running)])
+          const failed = yield* ccatWith(run(cancelCommandWithBackend(down.layer), "cancel"), [String(running)])
           expect(failed).toEqual({ code: 1, stdout: "", stderr: `error: cannot cancel run ${running}: fake backend unavailable: controller not responding; the run is unchanged` })
           expect((yield* statusOf(running)).status).toBe("RUNNING")
           const sql = yield* SqlClient.SqlClient
@@ -523,7 +522,7 @@ for (const backend of testBackends) {
           const stranger = { jobId: "4999", comment: "ccat installation=another-database run=1 attempt=1" }
           const lookup = fakeBackend({ jobs: { [own.name]: [stranger, { jobId: "5003", comment: own.comment }] } })
           const lazy = run(cancelCommandWithBackend(lookup.layer), "cancel")
-          expect((yield* ccatWith(lazy, [String(marked)])).stdout).toBe(`Cancelled run ${marked} (was STAGING_DATA; backend job 5003 cancelled).`)
+          expect((yield* ccatWith(lazy, [String(marked)])).stdout).toBe(`Cancelled run ${marked} (was STAGING_DATA; slurm job 5003 cancelled).`)
           expect(lookup.calls).toEqual([`findJobs ${own.name}`, "cancel 5003"])
           const alone = yield* insertRun("baseline", "ops-cancel-h", "STAGING_DATA")
           const aloneName = jobIdentity((yield* installationId)!, alone, 1).name

@@ -157,10 +157,12 @@ describe("ccat serve as a process", () => {
         .replaceAll("config {", "resources { cpus 1  memory 256MiB  time 10m }\n    config {")
         .replace("tsys_max_k = 4000", "tsys_max_k = 4200")
     applyWith(slurm)
-    const killed = startServe(["--no-http"], { CCAT_BACKEND: "slurm", CCAT_FAULT: "kill-after-submit" })
+    // The location declares Slurm: named, it is served on Slurm, with nothing in the environment saying so.
+    const killed = startServe(["--no-http", "--location", "here"], { CCAT_FAULT: "kill-after-submit" })
     expect((await killed.exited).signal).toBe("SIGKILL")
-    const restarted = startServe(["--exit-when-idle", "--no-http"], { CCAT_BACKEND: "slurm" })
+    const restarted = startServe(["--exit-when-idle", "--no-http", "--location", "here"])
     expect((await restarted.exited).code).toBe(0)
+    expect(restarted.output()).toMatch(/serving location here with the slurm backend/)
     const runs = await query((sql) =>
       sql<{ id: string; status: string; job_name: string; backend_job_id: string; events: string }>`
         SELECT r.id, r.status, r.job_name, r.backend_job_id, string_agg(e.reason, ' | ' ORDER BY e.id) AS events
@@ -174,4 +176,20 @@ describe("ccat serve as a process", () => {
     const jobs = spawnSync("sacct", ["-n", "-X", "-P", "-o", "JobID", "--name", adopted[0]!.job_name, "-S", since], { encoding: "utf8" })
     expect(jobs.stdout.trim().split("\n")).toEqual([adopted[0]!.backend_job_id])
   }, 300_000)
+
+  it("a Slurm location is never run as local processes: unnamed it is not served (saying so), named where Slurm cannot be reached it is an error naming it", async () => {
+    // The workspace's only location declares Slurm (the previous test applied it).
+    const unnamed = startServe(["--no-http", "--exit-when-idle"])
+    expect((await unnamed.exited).code).toBe(1)
+    expect(unnamed.output()).toContain(
+      "error: no location to serve: none declares backend local, and none was named. Serve one with `ccat serve --location <name>` (or CCAT_LOCATION) where its backend can be reached: here (backend slurm)"
+    )
+    const unreachable = startServe(["--no-http", "--exit-when-idle", "--location", "here"], { PATH: "/nonexistent" })
+    expect((await unreachable.exited).code).toBe(1)
+    expect(unreachable.output()).toContain("error: location here: its slurm backend cannot be reached here: sinfo not found (is Slurm installed here?)")
+    // The laptop's way: an explicit override, said at start.
+    const overridden = startServe(["--no-http", "--exit-when-idle", "--backend", "local"])
+    expect((await overridden.exited).code).toBe(0)
+    expect(overridden.output()).toContain("serving location here with the local backend (overridden by --backend: its definition declares another)")
+  }, 120_000)
 })

@@ -1,8 +1,11 @@
 import { Command, Options } from "@effect/cli"
-import { Clock, Console, Effect, Layer, Option } from "effect"
+import { Clock, type ConfigError, Console, Effect, Layer, Option } from "effect"
 import { currentUser } from "../definitions/apply.ts"
+import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
 import { BackendUnavailable, ExecutionBackend } from "../runtime/backends/execution-backend.ts"
-import { cancelRun, type BackendAccess } from "../runtime/ops/cancel.ts"
+import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
+import { backendLayerFor } from "./backend-layer.ts"
+import { cancelRun, type BackendAccess, type CancelOutcome } from "../runtime/ops/cancel.ts"
 import { NoBackend } from "../runtime/ops/errors.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
 import { parseRunId, runIdArg } from "./runs-command.ts"
@@ -14,16 +17,31 @@ import { parseRunId, runIdArg } from "./runs-command.ts"
  * the details. Exit 0 cancelled; 1 unknown run, a run that ended or is collecting its results,
  * the backend unreachable (nothing changed), database error; 2 usage.
  *
- * The backend is needed only for a run that has (or may have) a job. Two ways to give it:
- * - `cancelCommand` takes an ExecutionBackend from its environment when there is one
- *   (`Command.provide(backendLayer)`, built eagerly) and works without one for runs without a job;
- * - `cancelCommandWithBackend(layer)` builds the layer only when the run has a job, so
- *   cancelling a PENDING run never touches the backend.
+ * The backend is needed only for a run that has (or may have) a job, and it is the one that
+ * job went to: the backend recorded with the job's name (else the one the run's location
+ * declares), configured from the location's definition, never one the environment chooses.
+ * A backend that cannot be reached here is an error that names the location; nothing changes.
+ * - `cancelCommand` builds that backend only when the run has a job, so cancelling a PENDING
+ *   run never touches one;
+ * - `cancelCommandWithBackend(layer)` uses `layer` for every job instead (tests' stand-ins).
  */
 
 const reasonOption = Options.text("reason").pipe(Options.withDescription("Why, recorded in the run's event log."), Options.optional)
 
 const usage = "ccat cancel <run> [--reason TEXT]"
+
+/** What became of the run's job, as the backend said: never "cancelled" for a job it did not cancel. */
+const jobWords = (job: CancelOutcome["job"]): string => {
+  if (job === null) return ", no backend job"
+  switch (job.outcome) {
+    case "cancelled":
+      return `; ${job.backend} job ${job.id} cancelled`
+    case "ended":
+      return `; ${job.backend} job ${job.id} had already ended`
+    case "unknown":
+      return `; the ${job.backend} backend does not know job ${job.id}: nothing was running`
+  }
+}
 
 const make = (access: Effect.Effect<BackendAccess>) =>
   Command.make("cancel", { run: runIdArg, reason: reasonOption }, ({ run, reason }) =>
@@ -35,9 +53,7 @@ const make = (access: Effect.Effect<BackendAccess>) =>
         const outcome = yield* cancelRun({ runId, actor, reason: Option.getOrNull(reason), now }, yield* access).pipe(
           Effect.catchTag("BackendUnavailable", (e) => failWith(`cannot cancel run ${runId}: ${e.message}; the run is unchanged`))
         )
-        yield* Console.log(
-          `Cancelled run ${runId} (was ${outcome.from}${outcome.jobId === null ? ", no backend job" : `; backend job ${outcome.jobId} cancelled`}).`
-        )
+        yield* Console.log(`Cancelled run ${runId} (was ${outcome.from}${jobWords(outcome.job)}).`)
       })
     )
   ).pipe(
@@ -46,15 +62,10 @@ const make = (access: Effect.Effect<BackendAccess>) =>
     )
   )
 
-/** The ExecutionBackend of the environment, if any. */
-const fromEnvironment: Effect.Effect<BackendAccess> = Effect.map(Effect.serviceOption(ExecutionBackend), (backend) => ({
-  use: (runId, job, f) => (Option.isSome(backend) ? f(backend.value) : Effect.fail(new NoBackend({ runId, job })))
-}))
-
 /** A backend built from `layer` only when it is needed, and released right after. */
 const fromLayer = (layer: Layer.Layer<ExecutionBackend, unknown>): Effect.Effect<BackendAccess> =>
   Effect.succeed({
-    use: (_runId, _job, f) =>
+    use: (_place, f) =>
       Effect.flatMap(ExecutionBackend, f).pipe(
         Effect.provide(layer),
         Effect.catchAll((e) =>
@@ -63,6 +74,23 @@ const fromLayer = (layer: Layer.Layer<ExecutionBackend, unknown>): Effect.Effect
       )
   })
 
-export const cancelCommand = make(fromEnvironment)
+/**
+ * The backend of each job's place, as its location declares it: asked first whether it can be
+ * reached at all, so that "unreachable" is said as such, naming the location.
+ */
+export const backendOfJobPlace: Effect.Effect<BackendAccess, ConfigError.ConfigError> = Effect.map(ExecutionConfig, (execution) => ({
+  use: (place, f) => {
+    if (place.kind !== "local" && place.kind !== "slurm") return Effect.fail(new NoBackend({ runId: place.runId, job: place.job }))
+    const where = `${place.kind} backend of location ${place.location}`
+    return Effect.flatMap(ExecutionBackend, (b) =>
+      b.probe.pipe(
+        Effect.mapError((e) => new BackendUnavailable({ backend: where, reason: `${e.reason} (cannot be reached here)` })),
+        Effect.zipRight(f(b))
+      )
+    ).pipe(Effect.provide(backendLayerFor(place.kind, execution, place.options).pipe(Layer.provide(BackendCallsLive))))
+  }
+}))
+
+export const cancelCommand = make(backendOfJobPlace.pipe(Effect.orDie))
 
 export const cancelCommandWithBackend = (layer: Layer.Layer<ExecutionBackend, unknown>) => make(fromLayer(layer))

@@ -2,9 +2,6 @@ import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Exit, Layer } from "effect"
 import { DatabaseLive } from "../db/database.ts"
-import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
-import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
-import { backendLayerFor } from "./backend-layer.ts"
 import { applyCommand } from "./apply-command.ts"
 import { checkCommand } from "./check-command.ts"
 import { compileCommand } from "./compile-command.ts"
@@ -14,7 +11,7 @@ import { CommandExit, ExitCode, interruption } from "./exit-code.ts"
 import { fmtCommand } from "./fmt-command.ts"
 import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
-import { cancelCommandWithBackend } from "./cancel-command.ts"
+import { cancelCommand } from "./cancel-command.ts"
 import { demoCommand } from "./demo-command.ts"
 import { lineageCommand } from "./lineage-command.ts"
 import { logsCommand } from "./logs-command.ts"
@@ -33,10 +30,6 @@ const db = Command.make("db").pipe(
   Command.withSubcommands([dbMigrateCommand, dbStatusCommand, dbSeedCommand.pipe(Command.provide(DatabaseLive))])
 )
 
-// The backend `ccat serve` uses, for `ccat cancel` (built only when a cancelled run has a job).
-// Cancelling needs no location options (queue caps, rates, slots): only where the jobs are.
-const executionBackendLayer = Layer.unwrapEffect(Effect.map(ExecutionConfig, (execution) => backendLayerFor(execution, {}))).pipe(Layer.provide(BackendCallsLive))
-
 const ccat = Command.make("ccat").pipe(
   Command.withDescription(
     "Science pipelines for the CCAT Data Center: check and compile .ccat files, plan and apply them to the operations database, and serve editors (ccat lsp --stdio)."
@@ -53,7 +46,7 @@ const ccat = Command.make("ccat").pipe(
     statusCommand.pipe(Command.provide(DatabaseLive)),
     runsCommand.pipe(Command.provide(DatabaseLive)),
     logsCommand.pipe(Command.provide(DatabaseLive)),
-    cancelCommandWithBackend(executionBackendLayer).pipe(Command.provide(DatabaseLive)),
+    cancelCommand.pipe(Command.provide(DatabaseLive)),
     retryCommand.pipe(Command.provide(DatabaseLive)),
     lineageCommand.pipe(Command.provide(DatabaseLive)),
     demoCommand.pipe(Command.provide(DatabaseLive)),

@@ -1,18 +1,22 @@
 import { Command, Options } from "@effect/cli"
-import { Config, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
+import { Config, Console, type Duration, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
 import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
+import { ExecutionBackend } from "../runtime/backends/execution-backend.ts"
 import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
-import { configuredBackendLayer } from "./backend-layer.ts"
+import { appliedIr } from "../runtime/gaps/applied-definitions.ts"
 import { makeProgressPrinter } from "../runtime/serve/progress.ts"
-import { serve } from "../runtime/serve/serve.ts"
+import { servedLines, servedLocations, type ServedLocation } from "../runtime/serve/served-locations.ts"
+import { serveSites, type ServedSite } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
 import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
+import { backendLayerFor } from "./backend-layer.ts"
 import { interruption } from "./exit-code.ts"
-import { oneLineErrors } from "./plan-command.ts"
+import { failWith, oneLineErrors } from "./plan-command.ts"
 
 /*
- * `ccat serve`: the reconciler. Runs the trigger, submit and collect loops until SIGTERM or
- * Ctrl-C (runtime.md §6), with /healthz and /metrics on CCAT_HTTP_PORT.
+ * `ccat serve`: the reconciler. Runs the trigger, submit, collect and purge loops until SIGTERM
+ * or Ctrl-C (runtime.md §6), with /healthz and /metrics on CCAT_HTTP_PORT: one set of loops per
+ * location served, each on the backend its definition declares (served-locations.ts).
  */
 
 const idleOption = Options.boolean("exit-when-idle").pipe(
@@ -27,30 +31,79 @@ const progressOption = Options.boolean("progress").pipe(
   Options.withDescription("Show runs by status per step as they change (redrawn in place on a terminal).")
 )
 
-export const serveCommand = Command.make("serve", { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption, progress: progressOption }, ({ exitWhenIdle, port, noHttp, progress }) =>
-  oneLineErrors(
+const locationOption = Options.text("location").pipe(
+  Options.repeated,
+  Options.withDescription(
+    "Serve this processing location, with the backend its definition declares (repeat for several). Default: CCAT_LOCATION, else every location whose backend is local (the others are named at start)."
+  )
+)
+const backendOption = Options.choice("backend", ["local", "slurm"]).pipe(
+  Options.optional,
+  Options.withDescription("Run every location served on this backend instead of the one it declares (a laptop, the demo; also CCAT_BACKEND). Said at start.")
+)
+
+/** The applied definitions, waiting for the first `ccat apply` when there are none yet. */
+const appliedDefinitions = (interval: Duration.Duration, exitWhenIdle: boolean) =>
+  Effect.gen(function* () {
+    let ir = yield* appliedIr
+    if (ir === null) yield* Effect.logWarning("nothing is applied yet: waiting for `ccat apply`")
+    while (ir === null && !exitWhenIdle) {
+      yield* Effect.sleep(interval)
+      ir = yield* appliedIr
+    }
+    return ir
+  })
+
+/**
+ * Each location to serve with the backend it declares, each asked first whether it can be
+ * reached from here: a location's backend that cannot be is an error naming it, never a
+ * fallback to another backend.
+ */
+const sitesToServe = (execution: ExecutionConfig, served: ReadonlyArray<ServedLocation>) =>
+  Effect.forEach(served, (l) =>
     Effect.gen(function* () {
-      // SIGTERM and Ctrl-C are how serve is meant to stop.
-      interruption.exitCode = 0
-      const execution = yield* ExecutionConfig
-      const trigger = yield* TriggerLoopConfig
-      const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
-      const httpPort = noHttp ? null : Option.getOrElse(port, () => envPort)
-      const jobEnded = yield* Queue.sliding<void>(1)
-      const backend = configuredBackendLayer(execution, jobEnded)
-      yield* Effect.logInfo(`ccat serve: ${execution.backend} backend, location ${execution.location ?? "(all)"}`)
-      const printer = progress ? makeProgressPrinter(process.stdout) : null
-      const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)
-      yield* serve({ execution, triggerInterval: trigger.interval, fullPassEvery: trigger.fullPassEvery, httpPort, exitWhenIdle, collectWake: jobEnded, onCycle }).pipe(
-        Effect.provide(Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), ServeStateLive)),
-        // The progress table replaces the per-cycle log lines; warnings and errors still show.
-        progress ? Logger.withMinimumLogLevel(LogLevel.Warning) : (e) => e
+      const jobEnded = l.kind === "local" ? yield* Queue.sliding<void>(1) : undefined
+      const backend = backendLayerFor(l.kind, execution, l.options, jobEnded)
+      yield* Effect.flatMap(ExecutionBackend, (b) => b.probe).pipe(
+        Effect.provide(backend.pipe(Layer.provide(BackendCallsLive))),
+        Effect.catchAll((e) => failWith(`location ${l.location}: its ${l.kind} backend cannot be reached here: ${e.reason}`))
       )
-      if (printer !== null) yield* printer(true).pipe(Effect.ignore)
+      return { location: l.location, backend, collectWake: jobEnded } satisfies ServedSite
     })
   )
+
+export const serveCommand = Command.make(
+  "serve",
+  { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption, progress: progressOption, locations: locationOption, backend: backendOption },
+  ({ exitWhenIdle, port, noHttp, progress, locations, backend }) =>
+    oneLineErrors(
+      Effect.gen(function* () {
+        // SIGTERM and Ctrl-C are how serve is meant to stop.
+        interruption.exitCode = 0
+        const execution = yield* ExecutionConfig
+        const trigger = yield* TriggerLoopConfig
+        const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
+        const httpPort = noHttp ? null : Option.getOrElse(port, () => envPort)
+        const override = Option.getOrNull(backend) ?? execution.backend
+        const requested = locations.length > 0 ? locations : execution.location === null ? [] : [execution.location]
+        const ir = yield* appliedDefinitions(trigger.interval, exitWhenIdle)
+        if (ir === null) return yield* Console.log("Nothing is applied: nothing to serve.")
+        const served = servedLocations(ir.locations, requested, override)
+        if (!("served" in served)) return yield* failWith(served.message)
+        for (const line of servedLines(served)) yield* line.startsWith("serving") && !line.includes("overridden") ? Effect.logInfo(line) : Effect.logWarning(line)
+        const sites = yield* sitesToServe(execution, served.served)
+        const printer = progress ? makeProgressPrinter(process.stdout) : null
+        const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)
+        yield* serveSites({ execution, triggerInterval: trigger.interval, fullPassEvery: trigger.fullPassEvery, httpPort, exitWhenIdle, onCycle }, sites).pipe(
+          Effect.provide(Layer.mergeAll(BackendCallsLive, ServeStateLive)),
+          // The progress table replaces the per-cycle log lines; warnings and errors still show.
+          progress ? Logger.withMinimumLogLevel(LogLevel.Warning) : (e) => e
+        )
+        if (printer !== null) yield* printer(true).pipe(Effect.ignore)
+      })
+    )
 ).pipe(
   Command.withDescription(
-    "Run the reconciler: trigger, submit and collect loops, with /healthz and /metrics. Stops on SIGTERM or Ctrl-C, letting transactions in flight finish; jobs keep running and are adopted at the next start. Exit 0: stopped; 1: failed to start."
+    "Run the reconciler for the locations given (--location, CCAT_LOCATION; else those whose backend is local), each on the backend its definition declares: trigger, submit, collect and purge loops, with /healthz and /metrics. Stops on SIGTERM or Ctrl-C, letting transactions in flight finish; jobs keep running and are adopted at the next start. Exit 0: stopped; 1: failed to start (an unknown location, a backend that cannot be reached)."
   )
 )

@@ -9,6 +9,7 @@ import dropChangeSeq from "./0007_drop_change_seq.ts"
 import dimensionChangeXid from "./0008_dimension_change_xid.ts"
 import runAttempts from "./0009_run_attempts.ts"
 import inputPurged from "./0010_input_purged.ts"
+import runBackend from "./0011_run_backend.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -21,9 +22,10 @@ export const migrations = {
   "7_drop_change_seq": dropChangeSeq,
   "8_dimension_change_xid": dimensionChangeXid,
   "9_run_attempts": runAttempts,
-  "10_input_purged": inputPurged
+  "10_input_purged": inputPurged,
+  "11_run_backend": runBackend
 }
 
-export const latestMigrationId = 10
+export const latestMigrationId = 11
 
 export const migrationLoader = Migrator.fromRecord(migrations)

@@ -86,8 +86,15 @@ export interface FoundJob {
   readonly submittedAt: Date | null
 }
 
-/** The backend could not be asked (controller down, command missing): the caller retries later. */
-export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{ readonly backend: string; readonly reason: string }> {
+/** What a cancel did: the job was cancelled, had already ended, or the backend does not know it. */
+export type CancelOutcome = "cancelled" | "ended" | "unknown"
+
+/**
+ * The backend could not be asked (controller down, command missing, a queue cap or submit
+ * limit for now): the caller retries later. From `submit`, `notSubmitted` says the job surely
+ * did not reach the backend (without it, it may have: ask by name before submitting again).
+ */
+export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{ readonly backend: string; readonly reason: string; readonly notSubmitted?: boolean }> {
   override get message(): string {
     return `${this.backend} backend unavailable: ${this.reason}`
   }
@@ -117,12 +124,15 @@ export interface ExecutionBackendService {
    * the backend: the caller decides when that makes it LOST.
    */
   readonly poll: (jobIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, JobStatus>, BackendUnavailable>
-  readonly cancel: (jobId: string) => Effect.Effect<void, BackendUnavailable>
+  /** Cancel a job; says what became of it, so that nobody reports a cancel that did nothing. */
+  readonly cancel: (jobId: string) => Effect.Effect<CancelOutcome, BackendUnavailable>
   /**
    * How many more jobs it takes now (free local slots; Slurm: the queue cap minus the jobs it
    * knows are queued), or `null` when it cannot tell. The submit loop stages no more than this.
    */
   readonly capacity: Effect.Effect<number | null, BackendUnavailable>
+  /** Whether the backend can be reached from here at all (Slurm: the controller answers); asked once at `serve` start. */
+  readonly probe: Effect.Effect<void, BackendUnavailable>
 }
 
 export class ExecutionBackend extends Context.Tag("ccat/ExecutionBackend")<ExecutionBackend, ExecutionBackendService>() {}

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process"
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { userInfo } from "node:os"
 import { join } from "node:path"
-import { BackendCalls, BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type FoundJob, type JobSpec, type JobStatus } from "./execution-backend.ts"
+import { BackendCalls, BackendUnavailable, type CancelOutcome, ExecutionBackend, type ExecutionBackendService, type FoundJob, type JobSpec, type JobStatus } from "./execution-backend.ts"
 import { processAlive } from "../process-alive.ts"
 
 /*
@@ -88,9 +88,11 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
     const submit = (job: JobSpec): Effect.Effect<string, BackendUnavailable> =>
       Effect.gen(function* () {
         if (busy() >= options.maxParallel) {
-          return yield* new BackendUnavailable({ backend: "local", reason: `all ${options.maxParallel} slots are busy` })
+          return yield* new BackendUnavailable({ backend: "local", reason: `all ${options.maxParallel} slots are busy`, notSubmitted: true })
         }
         yield* calls.count("spawn")
+        // Until the process is spawned, a failure means the job surely does not exist.
+        let spawned = false
         return yield* Effect.try({
           try: () => {
             const exit = exitPath(job.jobName)
@@ -113,6 +115,7 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
                 CCAT_JOB_TIMEOUT: job.timeoutSeconds === null ? "" : String(Math.ceil(job.timeoutSeconds))
               }
             })
+            spawned = true
             closeSync(out)
             closeSync(err)
             child.on("exit", () => options.onJobEnd?.())
@@ -125,7 +128,7 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
             if (child.pid !== undefined) running.set(job.jobName, child.pid)
             return jobId
           },
-          catch: (e) => new BackendUnavailable({ backend: "local", reason: e instanceof Error ? e.message : String(e) })
+          catch: (e) => new BackendUnavailable({ backend: "local", reason: e instanceof Error ? e.message : String(e), notSubmitted: !spawned })
         })
       })
 
@@ -159,6 +162,7 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
           return found
         }).pipe(Effect.tap(() => calls.count("lookup"))),
       submitter: Effect.sync(currentUser),
+      probe: Effect.void,
       poll: (jobIds) =>
         Effect.sync(() => {
           const statuses = new Map<string, JobStatus>()
@@ -169,14 +173,16 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
           return statuses
         }).pipe(Effect.tap(() => calls.count("poll"))),
       cancel: (jobId) =>
-        Effect.sync(() => {
+        Effect.sync((): CancelOutcome => {
           const record = readJson<JobRecord>(recordPath(nameOf(jobId)))
-          if (record === null || record.jobId !== jobId || !processAlive(record.pid)) return
+          if (record === null || record.jobId !== jobId) return "unknown"
+          if (!processAlive(record.pid) || existsSync(exitPath(nameOf(jobId)))) return "ended"
           try {
             // The whole process group: the wrapper, `timeout` and the program.
             process.kill(-record.pid, "SIGTERM")
+            return "cancelled"
           } catch {
-            // already gone
+            return "ended"
           }
         }).pipe(Effect.tap(() => calls.count("cancel")))
     } satisfies ExecutionBackendService

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
   BackendCalls,
+  type CancelOutcome,
   BackendUnavailable,
   ExecutionBackend,
   type ExecutionBackendService,
@@ -19,6 +20,8 @@ import {
   isInvalidJobIdMessage,
   isJobId,
   isListableJobName,
+  isNotContactedMessage,
+  isSubmitLimitMessage,
   isUnavailableMessage,
   type NamedJob,
   fieldSeparator,
@@ -52,6 +55,8 @@ export interface SlurmBackendOptions {
   readonly partition?: string | undefined
   /** `--account` for every job. */
   readonly account?: string | undefined
+  /** `--qos` for every job. */
+  readonly qos?: string | undefined
   /** At most this many of our jobs (names starting with jobNamePrefix) pending; more → BackendUnavailable("queue full"). */
   readonly maxQueued?: number | undefined
   /** Submissions per minute (token bucket, burst = the same number). */
@@ -223,18 +228,25 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
         }
       })
 
+    /** A failure before sbatch was run: the job surely did not reach Slurm. */
+    const notSubmitted = <A, E>(effect: Effect.Effect<A, E | BackendUnavailable>) =>
+      Effect.mapError(effect, (e) => (e instanceof BackendUnavailable ? new BackendUnavailable({ ...e, notSubmitted: true }) : e))
+
     const submit = (job: JobSpec): Effect.Effect<string, BackendUnavailable | JobRejected> =>
       submitLock.withPermits(1)(
         Effect.gen(function* () {
-          const script = renderBatchScript(job, { partition: options.partition, account: options.account, apptainer: options.apptainer })
+          const script = renderBatchScript(job, { partition: options.partition, account: options.account, qos: options.qos, apptainer: options.apptainer })
           if (Either.isLeft(script)) return yield* Effect.fail(script.left)
-          const path = yield* writeScript(job, script.right)
-          yield* checkQueueCap
-          yield* takeToken
+          const path = yield* notSubmitted(writeScript(job, script.right))
+          yield* notSubmitted(checkQueueCap)
+          yield* notSubmitted(takeToken)
           const r = yield* slurm("sbatch", ["--parsable", path])
           if (r.exitCode !== 0) {
             const text = slurmErrorText(r.stderr, r.stdout)
-            return yield* Effect.fail(isUnavailableMessage(r.stderr) ? unavailable(`sbatch: ${text}`) : new JobRejected({ backend: BACKEND, reason: text }))
+            if (isSubmitLimitMessage(r.stderr)) return yield* Effect.fail(new BackendUnavailable({ backend: BACKEND, reason: `sbatch: ${text}`, notSubmitted: true }))
+            if (!isUnavailableMessage(r.stderr)) return yield* Effect.fail(new JobRejected({ backend: BACKEND, reason: text }))
+            // A controller that could not be contacted never got the job; one that stopped answering may have.
+            return yield* Effect.fail(new BackendUnavailable({ backend: BACKEND, reason: `sbatch: ${text}`, notSubmitted: isNotContactedMessage(r.stderr) }))
           }
           const jobId = parseSbatchJobId(r.stdout)
           if (jobId === null) return yield* Effect.fail(unavailable(`sbatch printed no job id: ${JSON.stringify(r.stdout.slice(0, 200))}`))
@@ -445,15 +457,24 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
     })
 
     // ------------------------------------------------------------ cancel
-    const cancel = (jobId: string): Effect.Effect<void, BackendUnavailable> =>
+    const cancel = (jobId: string): Effect.Effect<CancelOutcome, BackendUnavailable> =>
       Effect.gen(function* () {
         if (!isJobId(jobId)) return yield* Effect.dieMessage(`slurm: not a Slurm job id: ${JSON.stringify(jobId)}`)
         const r = yield* slurm("scancel", [jobId])
-        if (r.exitCode === 0 || isInvalidJobIdMessage(r.stderr) || isAlreadyFinishedMessage(r.stderr)) return
+        if (r.exitCode === 0) return "cancelled" as const
+        if (isAlreadyFinishedMessage(r.stderr)) return "ended" as const
+        if (isInvalidJobIdMessage(r.stderr)) return "unknown" as const
         return yield* Effect.fail(failedCall("scancel", r))
       })
 
-    return { kind: "slurm" as const, submit, findJobs, submitter, poll, cancel, capacity }
+    // ------------------------------------------------------------ probe
+    /** Whether the controller answers here: one `sinfo` listing the partitions. */
+    const probe: Effect.Effect<void, BackendUnavailable> = Effect.gen(function* () {
+      const r = yield* slurm("sinfo", ["-h", "-o", "%P"])
+      if (r.exitCode !== 0) return yield* Effect.fail(failedCall("sinfo", r))
+    })
+
+    return { kind: "slurm" as const, submit, findJobs, submitter, poll, cancel, capacity, probe }
   })
 
 /** The Slurm backend as the ExecutionBackend service (needs BackendCalls). */

@@ -270,6 +270,17 @@ const unavailablePatterns = [
 
 export const isUnavailableMessage = (stderr: string): boolean => unavailablePatterns.some((p) => p.test(stderr))
 
+/**
+ * sbatch turned the job away for now, under a limit that frees as jobs end: the submit limits of
+ * an association or QOS (`QOSMaxSubmitJobPerUserLimit`, "job submit limit"). Slurm reports a
+ * size or time limit with the same "accounting/QOS policy" words: that is waited on too, as
+ * the cheaper mistake than failing a run that only had to wait.
+ */
+export const isSubmitLimitMessage = (stderr: string): boolean => /submit ?(job)?limit|MaxSubmitJob|accounting\/QOS policy/i.test(stderr)
+
+/** sbatch could not reach the controller at all: the job never got there. */
+export const isNotContactedMessage = (stderr: string): boolean => /unable to contact slurm controller|connection refused|no route to host|network is unreachable/i.test(stderr)
+
 /** sacct without slurmdbd: "Slurm accounting storage is disabled". */
 export const isAccountingDisabledMessage = (stderr: string): boolean => /accounting storage is disabled/i.test(stderr)
 

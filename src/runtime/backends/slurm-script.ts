@@ -22,6 +22,8 @@ export interface SlurmScriptOptions {
   readonly partition?: string | undefined
   /** `--account`, when the site wants one. */
   readonly account?: string | undefined
+  /** `--qos`, when the site wants one. */
+  readonly qos?: string | undefined
   /** The Apptainer program (default `apptainer`). */
   readonly apptainer?: string | undefined
 }
@@ -71,6 +73,7 @@ export const renderBatchScript = (job: JobSpec, options: SlurmScriptOptions = {}
   const partition = job.resources.partition ?? options.partition ?? null
   if (partition !== null) check("the partition", partition, { noNewline: true })
   if (options.account !== undefined) check("the account", options.account, { noNewline: true })
+  if (options.qos !== undefined) check("the qos", options.qos, { noNewline: true })
 
   const { cpus, memoryBytes, gpus } = job.resources
   const timeSeconds = job.timeoutSeconds ?? job.resources.timeSeconds
@@ -112,6 +115,7 @@ export const renderBatchScript = (job: JobSpec, options: SlurmScriptOptions = {}
   if (partition !== null) directives.push(`--partition=${sbatchQuote(partition)}`)
   if (gpus !== null && gpus > 0) directives.push(`--gres=gpu:${gpus}`)
   if (options.account !== undefined) directives.push(`--account=${sbatchQuote(options.account)}`)
+  if (options.qos !== undefined) directives.push(`--qos=${sbatchQuote(options.qos)}`)
 
   const program =
     job.container.runtime === "apptainer"

@@ -7,7 +7,7 @@ import { missingOutputs } from "./check-outputs.ts"
 import { collectOutputs, type CollectedFile } from "./collect-outputs.ts"
 import { DiskSpace, freeSpaceAt, mentionsOutOfSpace } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
-import { failAttempt } from "./fail-run.ts"
+import { failRunAttempt } from "./fail-run.ts"
 import { leaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { runFolders } from "./run-folders.ts"
@@ -175,17 +175,7 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
       set: [sql`lease_until = ${lease}`, sql`lease_owner = ${leaseOwner}`]
     })
     if (!claimed) return "skipped" as const
-    const failed = (reason: string) =>
-      failAttempt({
-        runId: run.runId,
-        from: ["COLLECTING_RESULTS"],
-        reason,
-        retryCount: run.retryCount,
-        retries: run.definition.retries,
-        backoff: config.retryBackoff,
-        now,
-        actor: "collect"
-      })
+    const failed = (reason: string) => failRunAttempt(run, { from: ["COLLECTING_RESULTS"], reason, backoff: config.retryBackoff, now, actor: "collect" })
     if (run.runDir === null) return yield* failed("COLLECT_FAILED: the run has no folder")
     const runDir = run.runDir
     const baseDir = baseDirFor(config, run.location)
@@ -306,16 +296,7 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     for (const row of overdue) {
       const context = activeContexts.get(Number(row.id))!
       yield* backend.cancel(row.backend_job_id).pipe(Effect.ignore)
-      const outcome = yield* failAttempt({
-        runId: context.runId,
-        from: ["SUBMITTED", "RUNNING"],
-        reason: "TIMEOUT",
-        retryCount: context.retryCount,
-        retries: context.definition.retries,
-        backoff: config.retryBackoff,
-        now,
-        actor: "collect"
-      })
+      const outcome = yield* failRunAttempt(context, { from: ["SUBMITTED", "RUNNING"], reason: "TIMEOUT", backoff: config.retryBackoff, now, actor: "collect" })
       if (outcome === "failed") result.failed++
       else if (outcome === "retried") result.retried++
     }
@@ -331,16 +312,7 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
         if (now.getTime() - new Date(since).getTime() < Duration.toMillis(config.lostGrace)) continue
         const context = activeContexts.get(runId)
         if (context === undefined) continue
-        const outcome = yield* failAttempt({
-          runId,
-          from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"],
-          reason: "LOST",
-          retryCount: context.retryCount,
-          retries: context.definition.retries,
-          backoff: config.retryBackoff,
-          now,
-          actor: "collect"
-        })
+        const outcome = yield* failRunAttempt(context, { from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"], reason: "LOST", backoff: config.retryBackoff, now, actor: "collect" })
         if (outcome !== "skipped") result.lost++
         continue
       }

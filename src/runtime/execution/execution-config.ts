@@ -7,8 +7,11 @@ import { DatabaseConfig } from "../../db/config.ts"
  * declaration (backend options, container runtime, base_dir) applies where these are unset.
  */
 export interface ExecutionConfig {
-  /** `CCAT_BACKEND`: `local` (default) or `slurm`. */
-  readonly backend: "local" | "slurm"
+  /**
+   * `CCAT_BACKEND` (or `ccat serve --backend`): run every location served on this backend instead
+   * of the one its definition declares (a laptop, the demo); `null`: as declared.
+   */
+  readonly backend: "local" | "slurm" | null
   /** `CCAT_LOCATION`: the processing location this instance serves; all when unset. */
   readonly location: string | null
   /** `CCAT_BASE_DIR`: where run folders go; else the location's base_dir; else <CCAT_DATA_DIR>/runs. */
@@ -59,7 +62,7 @@ const optionalString = (name: string) =>
   Config.option(Config.string(name)).pipe(Config.map((o) => Option.getOrNull(Option.filter(o, (s) => s.trim() !== ""))))
 
 export const ExecutionConfig: Config.Config<ExecutionConfig> = Config.all({
-  backend: Config.literal("local", "slurm")("CCAT_BACKEND").pipe(Config.withDefault("local" as const)),
+  backend: Config.literal("local", "slurm")("CCAT_BACKEND").pipe(Config.option, Config.map(Option.getOrNull)),
   location: optionalString("CCAT_LOCATION"),
   baseDir: optionalString("CCAT_BASE_DIR").pipe(Config.map((d) => (d === null ? null : resolve(d)))),
   defaultBaseDir: DatabaseConfig.pipe(Config.map((c) => resolve(c.dataDir, "runs"))),

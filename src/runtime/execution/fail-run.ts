@@ -1,5 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Duration, Effect } from "effect"
+import { FailureCounters } from "./failure-counters.ts"
+import type { RunContext } from "./run-context.ts"
 import { transition, type RunStatus } from "./run-status.ts"
 
 /*
@@ -9,10 +11,15 @@ import { transition, type RunStatus } from "./run-status.ts"
  * changes; `failure_reason` holds the latest attempt's, and the event log every attempt's.
  * Because FAILED is never visible between attempts, the trigger can treat every FAILED run as
  * failed for good.
+ *
+ * Every failed attempt is seen: logged at warning level with run, step, sub-group and reason (so
+ * also under `serve --progress`), and counted for /metrics (failure-counters.ts).
  */
 
 export interface FailedAttempt {
   readonly runId: number
+  /** Where the run belongs, for the warning and the counters. */
+  readonly target: { readonly pipeline: string; readonly step: string; readonly subGroupKey: string }
   readonly from: ReadonlyArray<RunStatus>
   /** `EXIT_CODE 3`, `TIMEOUT`, `LOST`, `STAGING_FAILED: ...`. */
   readonly reason: string
@@ -39,8 +46,15 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
           set: [sql`failure_reason = ${a.reason}`, sql`finished_at = ${a.now}`, sql`lease_until = NULL`]
         })
         if (!failed) return "skipped" as const
-        if (a.retryCount >= a.retries) return "failed" as const
+        const { pipeline, step, subGroupKey } = a.target
+        yield* (yield* FailureCounters).runFailed(pipeline, step, a.reason)
+        const where = `run ${a.runId} (${pipeline}.${step} ${subGroupKey})`
+        if (a.retryCount >= a.retries) {
+          yield* Effect.logWarning(`${where} failed for good: ${a.reason}`)
+          return "failed" as const
+        }
         const wait = Duration.toMillis(a.backoff) * 2 ** a.retryCount
+        yield* Effect.logWarning(`${where} failed: ${a.reason}; retry ${a.retryCount + 1} of ${a.retries} in ${Duration.format(Duration.millis(wait))}`)
         yield* transition({
           runId: a.runId,
           from: ["FAILED"],
@@ -59,4 +73,22 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
         return "retried" as const
       })
     )
+  })
+
+/** A failed attempt of a run the loops hold (its definition says how often it may be retried). */
+export const failRunAttempt = (
+  run: Pick<RunContext, "runId" | "pipeline" | "step" | "subGroupKey" | "retryCount" | "definition">,
+  a: { readonly from: ReadonlyArray<RunStatus>; readonly reason: string; readonly backoff: Duration.Duration; readonly now: Date; readonly actor: string; readonly noRetry?: boolean }
+): Effect.Effect<"retried" | "failed" | "skipped", SqlError.SqlError, SqlClient.SqlClient> =>
+  failAttempt({
+    runId: run.runId,
+    target: { pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey },
+    from: a.from,
+    reason: a.reason,
+    retryCount: run.retryCount,
+    // A rejection that will not change by asking again (a partition that does not exist) fails at once.
+    retries: a.noRetry === true ? 0 : run.definition.retries,
+    backoff: a.backoff,
+    now: a.now,
+    actor: a.actor
   })

@@ -43,6 +43,8 @@ export interface RunContext {
   readonly attempt: number
   /** When the current attempt's job name was committed. */
   readonly markedAt: Date | null
+  /** How often in a row the backend turned this attempt's submission away for now. */
+  readonly submitDeferrals: number
   /** What staging placed for the current attempt (null before staging, or for runs older than migration 9). */
   readonly stagedInputs: ReadonlyArray<StagedInput> | null
   readonly softwareVersion: string
@@ -71,6 +73,7 @@ interface Row {
   readonly retry_count: number
   readonly attempt: number
   readonly marked_at: Date | string | null
+  readonly submit_deferrals: number
   readonly staged_inputs: unknown
   readonly software_version: string
   readonly image: string
@@ -94,7 +97,7 @@ export const loadRunContexts = (
     if (runIds.length === 0) return []
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<Row>`
-      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.attempt, r.marked_at, r.staged_inputs, r.software_version,
+      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.attempt, r.marked_at, r.submit_deferrals, r.staged_inputs, r.software_version,
         r.image, r.config, r.run_dir, r.job_name, r.backend_job_id, s.definition AS step_definition, l.definition AS location_definition
       FROM executed_reduction_step r
       JOIN reduction_step s ON s.id = r.step_id
@@ -120,6 +123,7 @@ export const loadRunContexts = (
         retryCount: r.retry_count,
         attempt: r.attempt,
         markedAt: r.marked_at === null ? null : new Date(r.marked_at),
+        submitDeferrals: r.submit_deferrals,
         stagedInputs: r.staged_inputs === null ? null : Option.getOrNull(decodeStaged(r.staged_inputs)),
         softwareVersion: r.software_version,
         image: r.image,

@@ -6,7 +6,8 @@ import { installationId } from "../../db/installation.ts"
 import { ExecutionBackend, type ExecutionBackendService, type FoundJob } from "../backends/execution-backend.ts"
 import { DiskSpace, type DiskSpaceService } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
-import { failAttempt } from "./fail-run.ts"
+import { failAttempt, failRunAttempt } from "./fail-run.ts"
+import { FailureCounters } from "./failure-counters.ts"
 import { jobIdentity, judgeFoundJobs, notAdoptedReason } from "./job-identity.ts"
 import { leaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
@@ -30,6 +31,11 @@ import { stageRun, type StagingEnvironment } from "./stage-run.ts"
  */
 
 export const leaseSeconds = 120
+
+/** The wait after a submission the backend turned away for now: doubling from this ... */
+const minDeferralMs = 2_000
+/** ... up to this. */
+const maxDeferralMs = 60_000
 
 const apptainerInstalled = (): boolean => (process.env["PATH"] ?? "").split(delimiter).some((dir) => existsSync(join(dir, "apptainer")))
 
@@ -112,10 +118,9 @@ const submitOne = (
 ): Effect.Effect<SubmitOutcome, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const fail = (reason: string) =>
-      failAttempt({ runId: run.runId, from: ["STAGING_DATA"], reason, retryCount: run.retryCount, retries: run.definition.retries, backoff: config.retryBackoff, now, actor: "submit" }).pipe(
-        Effect.as("failed" as const)
-      )
+    const counters = yield* FailureCounters
+    const fail = (reason: string, noRetry = false) =>
+      failRunAttempt(run, { from: ["STAGING_DATA"], reason, backoff: config.retryBackoff, now, actor: "submit", noRetry }).pipe(Effect.as("failed" as const))
     const recordSubmitted = (jobId: string, how: string, attempt: number) =>
       transition({
         runId: run.runId,
@@ -124,7 +129,7 @@ const submitOne = (
         actor: "submit",
         reason: `${how} ${backend.kind} job ${jobId} (attempt ${attempt})`,
         now,
-        set: [sql`backend_job_id = ${jobId}`, sql`submitted_at = ${now}`, sql`last_seen_at = ${now}`, sql`lease_until = NULL`]
+        set: [sql`backend_job_id = ${jobId}`, sql`submitted_at = ${now}`, sql`last_seen_at = ${now}`, sql`lease_until = NULL`, sql`submit_deferrals = 0`]
       })
 
     // Marked before, and not recorded: did the submission reach the backend after all?
@@ -140,10 +145,10 @@ const submitOne = (
         yield* Effect.logInfo(`run ${run.runId}: adopted ${backend.kind} job ${verdict.adopt.jobId} (${run.jobName})`)
         return "adopted"
       }
-      // No job of ours under that name: the mark never reached the backend. A new attempt
-      // follows (not a failure), in a new folder under a new name.
+      // No job of ours under that name: the mark never reached the backend, or what did is not
+      // ours. A new attempt follows (not a failure), in a new folder under a new name: a job
+      // that reaches the backend late under the old name can only ever touch the old folder.
     }
-
     const attempt = run.attempt + 1
     const identity = jobIdentity(installation, run.runId, attempt)
     const staged = yield* stageRun(run, stagingEnvironment(config, run), { attempt, identity }).pipe(Effect.either)
@@ -177,7 +182,7 @@ const submitOne = (
       Effect.gen(function* () {
         const rows = yield* sql<{ id: string }>`
           UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${job.jobName}, attempt = ${attempt}, marked_at = ${markedAt},
-            staged_inputs = ${JSON.stringify(staged.right.stagedInputs)}::jsonb
+            staged_inputs = ${JSON.stringify(staged.right.stagedInputs)}::jsonb, backend = ${backend.kind}
           WHERE id = ${run.runId} AND status = 'STAGING_DATA' AND attempt = ${run.attempt} RETURNING id`
         if (rows.length === 0) return false
         const superseded = sql`SELECT id FROM data_product WHERE run_id = ${run.runId} AND product_type = 'LOG'`
@@ -199,10 +204,27 @@ const submitOne = (
       yield* backend.cancel(submitted.right).pipe(Effect.ignore)
       return "waiting"
     }
-    if (submitted.left._tag === "JobRejected") return yield* fail(`SUBMIT_REJECTED: ${submitted.left.reason}`)
-    // Busy or unreachable: try again next cycle (the backend may have taken the job after all:
-    // the next cycle looks for it by name first).
-    yield* sql`UPDATE executed_reduction_step SET lease_until = ${now} WHERE id = ${run.runId} AND status = 'STAGING_DATA'`
+    if (submitted.left._tag === "JobRejected") {
+      // Slurm said no for good (a partition that does not exist, more CPUs than any node has):
+      // asking again gives the same answer, so the run fails at once, with the backend's words.
+      yield* counters.submissionRejected(run.location.name, "permanent")
+      return yield* fail(`SUBMIT_REJECTED: ${submitted.left.reason}`, true)
+    }
+    // Busy, unreachable, or over a submit limit for now: try again after a wait that doubles
+    // with each time in a row (the backend may have taken the job after all: the next try looks
+    // for it by name first).
+    const wait = Math.min(maxDeferralMs, minDeferralMs * 2 ** run.submitDeferrals)
+    yield* counters.submissionRejected(run.location.name, "transient")
+    yield* Effect.logWarning(
+      `run ${run.runId} (${run.pipeline}.${run.step} ${run.subGroupKey}): submission deferred (${submitted.left.message}); next try in ${Math.round(wait / 1000)} s`
+    )
+    // When the job surely did not reach the backend (a queue cap, the rate limit, a controller
+    // that could not be contacted), the mark is taken back: the next try stages the same attempt
+    // again, over its folder, instead of copying the inputs into a new one.
+    const unmark = submitted.left.notSubmitted === true ? [sql`job_name = NULL`, sql`marked_at = NULL`, sql`attempt = ${run.attempt}`] : []
+    yield* sql`
+      UPDATE executed_reduction_step SET ${sql.join(", ", false)([sql`lease_until = ${new Date(now.getTime() + wait)}`, sql`submit_deferrals = submit_deferrals + 1`, ...unmark])}
+      WHERE id = ${run.runId} AND status = 'STAGING_DATA'`
     return "waiting"
   })
 
@@ -231,7 +253,17 @@ export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleR
         : yield* Effect.all({ found: backend.findJobs(names), user: backend.submitter }).pipe(Effect.orElseSucceed(() => null))
     for (const run of contexts) {
       if (run instanceof RunDefinitionUnreadable) {
-        yield* failAttempt({ runId: run.runId, from: ["STAGING_DATA"], reason: `STAGING_FAILED: ${run.reason}`, retryCount: 0, retries: 0, backoff: config.retryBackoff, now, actor: "submit" })
+        yield* failAttempt({
+          runId: run.runId,
+          target: { pipeline: "?", step: "?", subGroupKey: "?" },
+          from: ["STAGING_DATA"],
+          reason: `STAGING_FAILED: ${run.reason}`,
+          retryCount: 0,
+          retries: 0,
+          backoff: config.retryBackoff,
+          now,
+          actor: "submit"
+        })
         result.failed++
         continue
       }

@@ -1,6 +1,6 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import type { BackendUnavailable, ExecutionBackendService } from "../backends/execution-backend.ts"
+import type { BackendUnavailable, CancelOutcome as BackendCancelOutcome, ExecutionBackendService } from "../backends/execution-backend.ts"
 import { installationId } from "../../db/installation.ts"
 import { jobIdentity, judgeFoundJobs } from "../execution/job-identity.ts"
 import { transition, type RunStatus } from "../execution/run-status.ts"
@@ -26,10 +26,21 @@ import { NoBackend, NotCancellable, UnknownRun } from "./errors.ts"
  * lock and then find the run CANCELLED; the submit loop's claim skips locked rows.
  */
 
+/** Where a run's job is: the backend its attempt was submitted to, configured as its location declares. */
+export interface JobPlace {
+  readonly runId: number
+  /** The job, in words: `job 1234` or `job name ccat-…`. */
+  readonly job: string
+  readonly location: string
+  /** The backend the job went to (recorded with its name), else the one the location declares. */
+  readonly kind: string
+  readonly options: Readonly<Record<string, string | number>>
+}
+
 /** How cancel reaches a backend, only when the run has a job. */
 export interface BackendAccess {
-  /** Run `f` with the backend; NoBackend when this command has none. */
-  readonly use: <A>(runId: number, job: string, f: (backend: ExecutionBackendService) => Effect.Effect<A, BackendUnavailable>) => Effect.Effect<A, BackendUnavailable | NoBackend>
+  /** Run `f` with the backend of the job's place; NoBackend when this command has none for it. */
+  readonly use: <A>(place: JobPlace, f: (backend: ExecutionBackendService) => Effect.Effect<A, BackendUnavailable>) => Effect.Effect<A, BackendUnavailable | NoBackend>
 }
 
 export interface CancelRequest {
@@ -43,8 +54,9 @@ export interface CancelRequest {
 export interface CancelOutcome {
   readonly runId: number
   readonly from: RunStatus
-  /** The backend job that was cancelled, if any. */
+  /** The run's backend job, if it had one, and what the backend did with it. */
   readonly jobId: string | null
+  readonly job: { readonly id: string; readonly backend: string; readonly outcome: BackendCancelOutcome } | null
   readonly eventReason: string
 }
 
@@ -57,21 +69,40 @@ export const cancelRun = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const inside = Effect.gen(function* () {
-      const [row] = yield* sql<{ status: RunStatus; job_name: string | null; backend_job_id: string | null; attempt: number; marked_at: Date | null }>`
-        SELECT status, job_name, backend_job_id, attempt, marked_at FROM executed_reduction_step WHERE id = ${request.runId} FOR UPDATE`
+      const [row] = yield* sql<{
+        status: RunStatus
+        job_name: string | null
+        backend_job_id: string | null
+        attempt: number
+        marked_at: Date | null
+        backend: string | null
+        location: string
+        location_definition: { readonly backend?: { readonly kind?: string; readonly options?: Record<string, string | number> } }
+      }>`
+        SELECT r.status, r.job_name, r.backend_job_id, r.attempt, r.marked_at, r.backend, l.name AS location, l.definition AS location_definition
+        FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id JOIN pipeline p ON p.id = s.pipeline_id JOIN location l ON l.id = p.location_id
+        WHERE r.id = ${request.runId} FOR UPDATE OF r`
       if (row === undefined) return yield* new UnknownRun({ runId: request.runId })
       if (!cancellable.includes(row.status)) return yield* new NotCancellable({ runId: request.runId, status: row.status })
+      const place = (job: string): JobPlace => ({
+        runId: request.runId,
+        job,
+        location: row.location,
+        kind: row.backend ?? row.location_definition.backend?.kind ?? "local",
+        options: row.location_definition.backend?.options ?? {}
+      })
       let jobId = row.backend_job_id
       if (jobId === null && row.job_name !== null) {
         const name = row.job_name
         const installation = (yield* installationId) ?? ""
-        const found = yield* backend.use(request.runId, `job name ${name}`, (b) => Effect.all({ jobs: b.findJobs([name]), user: b.submitter }))
+        const found = yield* backend.use(place(`job name ${name}`), (b) => Effect.all({ jobs: b.findJobs([name]), user: b.submitter }))
         const expected = { ...jobIdentity(installation, request.runId, row.attempt), user: found.user, markedAt: row.marked_at === null ? request.now : new Date(row.marked_at) }
         jobId = judgeFoundJobs(expected, found.jobs.get(name) ?? []).adopt?.jobId ?? null
       }
+      let job: CancelOutcome["job"] = null
       if (jobId !== null) {
         const id = jobId
-        yield* backend.use(request.runId, `job ${id}`, (b) => b.cancel(id))
+        job = yield* backend.use(place(`job ${id}`), (b) => Effect.map(b.cancel(id), (outcome) => ({ id, backend: b.kind, outcome })))
       }
       const eventReason = `CANCEL requested by ${request.actor}${request.reason === null || request.reason.trim() === "" ? "" : `: ${request.reason.trim()}`}`
       const changed = yield* transition({
@@ -85,7 +116,7 @@ export const cancelRun = (
       })
       // Cannot happen under the row lock; a defect if it does.
       if (!changed) return yield* Effect.dieMessage(`run ${request.runId} changed status while locked`)
-      return { runId: request.runId, from: row.status, jobId, eventReason }
+      return { runId: request.runId, from: row.status, jobId, job, eventReason }
     })
     return yield* sql.withTransaction(inside)
   })

@@ -44,7 +44,7 @@ export class NotCancellable extends Data.TaggedError("NotCancellable")<{ readonl
 /** The run's job may be on the backend, and no backend was given to this command. */
 export class NoBackend extends Data.TaggedError("NoBackend")<{ readonly runId: number; readonly job: string }> {
   override get message(): string {
-    return `run ${this.runId} has a job on the backend (${this.job}) and no backend is configured here to cancel it (set CCAT_BACKEND as for \`ccat serve\`)`
+    return `run ${this.runId} has a job on the backend (${this.job}) and no backend is configured here to cancel it`
   }
 }
 

@@ -2,6 +2,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import { BackendCalls } from "../backends/execution-backend.ts"
 import { DiskSpace } from "../execution/disk-space.ts"
+import { FailureCounters } from "../execution/failure-counters.ts"
 import { ServeState } from "./serve-state.ts"
 
 /*
@@ -38,6 +39,17 @@ export const metricsText: Effect.Effect<string, SqlError.SqlError, SqlClient.Sql
   }
   family("ccat_backend_calls_total", "counter", "Calls to the execution backend by kind (sbatch, squeue, sacct, scancel, spawn, poll, ...).")
   for (const [kind, n] of [...calls].sort()) lines.push(`ccat_backend_calls_total{kind="${label(kind)}"} ${n}`)
+  const failures = yield* (yield* FailureCounters).snapshot
+  family("ccat_run_failures_total", "counter", "Failed attempts of runs since this ccat serve started, by pipeline, step and reason (EXIT_CODE, TIMEOUT, SUBMIT_REJECTED, ...).")
+  for (const [key, n] of [...failures.runFailures].sort()) {
+    const [pipeline = "", step = "", reason = ""] = key.split("\u0000")
+    lines.push(`ccat_run_failures_total{pipeline="${label(pipeline)}",step="${label(step)}",reason="${label(reason)}"} ${n}`)
+  }
+  family("ccat_submission_rejections_total", "counter", "Submissions the backend refused, by location and kind: permanent (the run failed at once) or transient (it waits and tries again).")
+  for (const [key, n] of [...failures.submissionRejections].sort()) {
+    const [location = "", kind = ""] = key.split("\u0000")
+    lines.push(`ccat_submission_rejections_total{location="${label(location)}",kind="${kind}"} ${n}`)
+  }
   family("ccat_location_out_of_space", "gauge", "1 while a location's disk is full and no work is staged there (its folder in the label).")
   for (const s of [...(yield* (yield* DiskSpace).shortages)].sort((a, b) => a.location.localeCompare(b.location))) {
     lines.push(`ccat_location_out_of_space{location="${label(s.location)}",folder="${label(s.folder)}"} 1`)

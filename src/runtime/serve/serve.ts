@@ -1,8 +1,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
-import { Cause, Clock, Data, Duration, Effect, Queue, Schedule } from "effect"
+import { Cause, Clock, Context, Data, Duration, Effect, Layer, Queue, Schedule } from "effect"
 import { createServer } from "node:http"
-import { BackendCalls, type ExecutionBackend } from "../backends/execution-backend.ts"
+import { BackendCalls, ExecutionBackend, type ExecutionBackendService } from "../backends/execution-backend.ts"
 import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
 import { DiskSpace } from "../execution/disk-space.ts"
 import { purgeCycle } from "../execution/purge.ts"
@@ -13,7 +13,7 @@ import { evaluatePass, passSummaryLine, type PassSummary } from "../gaps/evaluat
 import { isCreateReason } from "../gaps/reasons.ts"
 import { triggerChannels, wakeOnNotify } from "../notifications.ts"
 import { metricsText } from "./metrics.ts"
-import { ServeState } from "./serve-state.ts"
+import { failingCyclesForDegraded, ServeState } from "./serve-state.ts"
 
 /*
  * `ccat serve` (runtime.md §6): the trigger, submit, collect and purge loops as fibers of one scope.
@@ -53,10 +53,13 @@ type LoopName = "trigger" | "submit" | "collect" | "purge"
 interface CycleReport {
   readonly line: string | null
   readonly wake: ReadonlyArray<LoopName>
+  /** Whether every item the cycle handled failed (a run submitted, a job collected); absent when it handled none. */
+  readonly allFailed?: boolean
 }
 
 const supervised = <E, R>(
   name: LoopName,
+  label: string | null,
   cycle: Effect.Effect<CycleReport, E, R>,
   interval: Duration.Duration,
   channels: ReadonlyArray<string>,
@@ -67,11 +70,14 @@ const supervised = <E, R>(
   Effect.gen(function* () {
     const state = yield* ServeState
     const wake = wakeups[name]
+    // One set of loops per location served; with one, the loops keep their plain names.
+    const stateName = label === null ? name : `${name}@${label}`
     if (channels.length > 0) yield* Effect.forkScoped(wakeOnNotify(channels, wake))
     const once = Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
       const report = yield* Effect.uninterruptible(cycle)
-      yield* state.cycleDone(name, (yield* Clock.currentTimeMillis) - started)
+      yield* state.cycleDone(stateName, (yield* Clock.currentTimeMillis) - started)
+      if (report.allFailed !== undefined) yield* state.itemsOutcome(stateName, report.allFailed)
       if (report.line !== null) yield* Effect.logInfo(report.line)
       // In-process wake-ups: work one loop finished is work for another, now, on any database.
       for (const other of report.wake) yield* Queue.offer(wakeups[other], undefined)
@@ -82,8 +88,8 @@ const supervised = <E, R>(
           const failure = Cause.squash(cause)
           const detail = failure instanceof Error && failure.cause instanceof Error ? `: ${failure.cause.message}` : ""
           const text = `${(Cause.pretty(cause).split("\n")[0] ?? "failed")}${detail}`
-          yield* state.cycleFailed(name, text)
-          yield* Effect.logError(`${name} loop failed, restarting with backoff: ${text}`)
+          yield* state.cycleFailed(stateName, text)
+          yield* Effect.logError(`${stateName} loop failed, restarting with backoff: ${text}`)
         })
       )
     )
@@ -92,7 +98,9 @@ const supervised = <E, R>(
     const wait = Effect.sleep(minimumGap).pipe(Effect.zipRight(Effect.raceFirst(Effect.sleep(interval), Queue.take(wake))))
     const forever = once.pipe(Effect.zipRight(wait), Effect.forever)
     return yield* forever.pipe(Effect.retry(Schedule.exponential(Duration.seconds(1)).pipe(Schedule.union(Schedule.spaced(Duration.minutes(1))))))
-  }).pipe(Effect.annotateLogs("loop", name))
+  }).pipe(Effect.annotateLogs("loop", stateNameOf(name, label)))
+
+const stateNameOf = (name: LoopName, label: string | null): string => (label === null ? name : `${name}@${label}`)
 
 const gapOf = (summary: PassSummary): Record<string, number> =>
   Object.fromEntries(
@@ -110,9 +118,11 @@ const httpServer = (port: number) =>
           const loops = exit._tag === "Success" ? exit.value.snapshot.loops : {}
           const outOfSpace = (exit._tag === "Success" ? exit.value.disk : []).map((s) => ({ location: s.location, folder: s.folder, since: s.since.toISOString(), neededBytes: s.neededBytes, what: s.what }))
           const stale = Object.entries(loops).filter(([, l]) => l.lastSuccessAt === null || Date.now() - l.lastSuccessAt > 5 * 60_000).map(([n]) => n)
-          const ok = stale.length === 0 && outOfSpace.length === 0
+          // A loop that runs but fails every run it handles is no healthier than a dead one.
+          const failing = Object.entries(loops).filter(([, l]) => l.allFailedStreak >= failingCyclesForDegraded).map(([n]) => n)
+          const ok = stale.length === 0 && failing.length === 0 && outOfSpace.length === 0
           res.writeHead(ok ? 200 : 503, { "content-type": "application/json" })
-          res.end(JSON.stringify({ status: ok ? "ok" : "degraded", stale, outOfSpace, loops }) + "\n")
+          res.end(JSON.stringify({ status: ok ? "ok" : "degraded", stale, failing, outOfSpace, loops }) + "\n")
         })
         return
       }
@@ -155,70 +165,121 @@ const runActivity = Effect.gen(function* () {
   return { idle: row!.in_flight === 0, lastEvent: row!.last_event }
 })
 
+/** One location's loops: its execution settings and its backend. */
+interface LoopSet {
+  /** The location's name in loop names and logs; null when there is one set. */
+  readonly label: string | null
+  readonly execution: ExecutionConfig
+  readonly backend: ExecutionBackendService
+  readonly collectWake?: Queue.Queue<void> | undefined
+}
+
+/** A location to serve, with the backend its definition declares (src/runtime/serve/served-locations.ts). */
+export interface ServedSite {
+  readonly location: string
+  readonly backend: Layer.Layer<ExecutionBackend, never, BackendCalls>
+  /** Offered when a job ends, if the backend can tell (the local backend can): collect at once. */
+  readonly collectWake?: Queue.Queue<void> | undefined
+}
+
+/** `ccat serve` with the ExecutionBackend of the context, for `execution.location` (or every location). */
 export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Services> =>
+  Effect.flatMap(ExecutionBackend, (backend) => serveLoops(options, [{ label: null, execution: options.execution, backend, collectWake: options.collectWake }]))
+
+/** `ccat serve` for several locations, each with the backend its definition declares: a set of loops per location. */
+export const serveSites = (
+  options: ServeOptions,
+  sites: ReadonlyArray<ServedSite>
+): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Exclude<Services, ExecutionBackend>> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const sets: Array<LoopSet> = []
+      for (const site of sites) {
+        const context = yield* Layer.build(site.backend)
+        sets.push({
+          label: sites.length === 1 ? null : site.location,
+          execution: { ...options.execution, location: site.location },
+          backend: Context.get(context, ExecutionBackend),
+          collectWake: site.collectWake
+        })
+      }
+      return yield* serveLoops(options, sets)
+    })
+  )
+
+const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Exclude<Services, ExecutionBackend>> =>
   Effect.scoped(
     Effect.gen(function* () {
       const state = yield* ServeState
-      // For --exit-when-idle: how many passes started, and which finished last. Counted when a
-      // pass starts: a pass that began before the last run ended may finish after it was seen,
-      // having decided from the world before (it raced the exit once in CI).
-      let passesStarted = 0
-      let lastFinished = 0
-      const trigger = Effect.suspend(() => {
-        const number = ++passesStarted
-        return evaluatePass({ location: options.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
-          Effect.tap(() => Effect.sync(() => void (lastFinished = number)))
-        )
-      }).pipe(
-        Effect.tap((s) => state.setGap(gapOf(s))),
-        Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
-        Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
-      )
-      const submit = submitCycle(options.execution).pipe(
-        Effect.map((r): CycleReport => ({
-          line: r.claimed === 0 ? null : submitSummaryLine(r),
-          // A full batch went out: there may be more to claim at once. A full disk: purge now.
-          wake: [...(r.submitted + r.adopted >= options.execution.submitBatch ? (["submit"] as const) : []), ...(r.outOfSpace > 0 ? (["purge"] as const) : [])]
-        }))
-      )
-      const collect = collectCycle(options.execution).pipe(
-        Effect.map((r): CycleReport => {
-          const ended = r.completed + r.failed + r.retried + r.lost + r.outOfSpace
-          return { line: ended === 0 ? null : collectSummaryLine(r), wake: ended === 0 ? [] : ["trigger", "submit", ...(r.outOfSpace > 0 ? (["purge"] as const) : [])] }
-        })
-      )
-      const purge = purgeCycle(options.execution).pipe(
-        Effect.map((r): CycleReport => ({ line: r.purged === 0 ? null : `purge: ${r.purged} intermediate files deleted (${r.bytes} bytes)`, wake: [] }))
-      )
-      const wakeups = {
-        purge: yield* Queue.sliding<void>(1),
-        trigger: yield* Queue.sliding<void>(1),
-        submit: yield* Queue.sliding<void>(1),
-        collect: options.collectWake ?? (yield* Queue.sliding<void>(1))
-      }
       if (options.httpPort !== null) {
         const port = yield* httpServer(options.httpPort)
         yield* Effect.logInfo(`serving /healthz and /metrics on http://127.0.0.1:${port}`)
       }
-      const loops = [
-        supervised("trigger", trigger, options.triggerInterval, triggerChannels, wakeups, options.onCycle, Duration.min(options.triggerInterval, Duration.seconds(2))),
-        supervised("submit", submit, options.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
-        supervised("collect", collect, options.execution.collectInterval, [], wakeups, options.onCycle),
-        supervised("purge", purge, options.execution.purgeInterval, [], wakeups, options.onCycle)
-      ]
-      yield* Effect.forEach(loops, (loop) => Effect.forkScoped(loop))
+      // For --exit-when-idle, per set: how many passes started, and which finished last. Counted
+      // when a pass starts: a pass that began before the last run ended may finish after it was
+      // seen, having decided from the world before (it raced the exit once in CI).
+      const passes = sets.map(() => ({ started: 0, finished: 0 }))
+      for (const [index, set] of sets.entries()) {
+        const counter = passes[index]!
+        const withBackend = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, ExecutionBackend, set.backend)
+        const trigger = Effect.suspend(() => {
+          const number = ++counter.started
+          return evaluatePass({ location: set.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
+            Effect.tap(() => Effect.sync(() => void (counter.finished = number)))
+          )
+        }).pipe(
+          Effect.tap((s) => state.setGap(gapOf(s), set.label)),
+          Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
+          Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
+        )
+        const submit = withBackend(submitCycle(set.execution)).pipe(
+          Effect.map((r): CycleReport => ({
+            line: r.claimed === 0 ? null : submitSummaryLine(r),
+            // A full batch went out: there may be more to claim at once. A full disk: purge now.
+            wake: [...(r.submitted + r.adopted >= set.execution.submitBatch ? (["submit"] as const) : []), ...(r.outOfSpace > 0 ? (["purge"] as const) : [])],
+            ...(r.claimed === 0 ? {} : { allFailed: r.failed === r.claimed })
+          }))
+        )
+        const collect = withBackend(collectCycle(set.execution)).pipe(
+          Effect.map((r): CycleReport => {
+            const ended = r.completed + r.failed + r.retried + r.lost + r.outOfSpace
+            return {
+              line: ended === 0 ? null : collectSummaryLine(r),
+              wake: ended === 0 ? [] : ["trigger", "submit", ...(r.outOfSpace > 0 ? (["purge"] as const) : [])],
+              ...(ended === 0 ? {} : { allFailed: r.completed === 0 && r.outOfSpace === 0 })
+            }
+          })
+        )
+        const purge = purgeCycle(set.execution).pipe(
+          Effect.map((r): CycleReport => ({ line: r.purged === 0 ? null : `purge: ${r.purged} intermediate files deleted (${r.bytes} bytes)`, wake: [] }))
+        )
+        const wakeups = {
+          purge: yield* Queue.sliding<void>(1),
+          trigger: yield* Queue.sliding<void>(1),
+          submit: yield* Queue.sliding<void>(1),
+          collect: set.collectWake ?? (yield* Queue.sliding<void>(1))
+        }
+        const loops = [
+          supervised("trigger", set.label, trigger, options.triggerInterval, triggerChannels, wakeups, options.onCycle, Duration.min(options.triggerInterval, Duration.seconds(2))),
+          supervised("submit", set.label, submit, set.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
+          supervised("collect", set.label, collect, set.execution.collectInterval, [], wakeups, options.onCycle),
+          supervised("purge", set.label, purge, set.execution.purgeInterval, [], wakeups, options.onCycle)
+        ]
+        yield* Effect.forEach(loops, (loop) => Effect.forkScoped(loop))
+      }
       if (!options.exitWhenIdle) return yield* Effect.never
-      // Idle: nothing in flight, and then a whole trigger pass (one that started after that was
-      // seen) without a run changing: none created, none ended. The newest run event tells both
-      // (a pass writes one for every run it creates). Nothing in flight at both ends was not
-      // enough: runs created by a pass already under way at the first look, and ended before
-      // the next pass finished (which created nothing, as they were in flight), left nothing in
-      // flight at either, and serve exited with calibrate done and baseline never planned.
+      // Idle: nothing in flight, and then a whole trigger pass of every set (one that started
+      // after that was seen) without a run changing: none created, none ended. The newest run
+      // event tells both (a pass writes one for every run it creates). Nothing in flight at both
+      // ends was not enough: runs created by a pass already under way at the first look, and
+      // ended before the next pass finished (which created nothing, as they were in flight),
+      // left nothing in flight at either, and serve exited with calibrate done and baseline
+      // never planned.
       const quiet = Effect.gen(function* () {
         const before = yield* runActivity
         if (!before.idle) return false
-        const after = passesStarted
-        while (lastFinished <= after) yield* Effect.sleep(Duration.millis(200))
+        const after = passes.map((p) => p.started)
+        while (passes.some((p, i) => p.finished <= after[i]!)) yield* Effect.sleep(Duration.millis(200))
         const now = yield* runActivity
         return now.idle && now.lastEvent === before.lastEvent
       })
