@@ -20,6 +20,9 @@ import {
   blockProperties,
   containerRuntimes,
   defaultLoopIntervalSeconds,
+  failureReasons,
+  growableResourceSpecs,
+  maxRetryFactor,
   outputKinds,
   resourceKeys,
   triggerModes,
@@ -333,7 +336,8 @@ const allowedValues: Readonly<Record<string, ReadonlyArray<string>>> = {
   trigger: triggerModes,
   backend: backends.map((b) => b.name),
   group_by: dimensions.map((d) => d.name),
-  outputs: outputKinds.map((k) => k.name)
+  outputs: outputKinds.map((k) => k.name),
+  retries: failureReasons.map((r) => r.name)
 }
 
 const blocksSection = (section: Section, grammar: string): void => {
@@ -379,7 +383,7 @@ const blocksSection = (section: Section, grammar: string): void => {
       [[code("trigger continuous")], [code('trigger cron "0 3 * * *" timezone "Europe/Berlin"')], [code("trigger manual")]]
     ),
     "",
-    `The runtime's trigger loop runs every ${formatDuration(defaultLoopIntervalSeconds)} by default; a shorter \`cooldown\` is warned about (W001).`
+    `The runtime's trigger loop runs a pass at least every ${formatDuration(defaultLoopIntervalSeconds)} by default (\`CCAT_TRIGGER_INTERVAL\`); a \`cooldown\` shorter than that is warned about (W001).`
   )
   section(
     "### `resources { … }`",
@@ -431,6 +435,46 @@ const blocksSection = (section: Section, grammar: string): void => {
     "rule at all W007.",
     "",
     table(["Example"], [[code('outputs { science "*.fits" min 1  qa "*.json"  plots min 0 }')], [code("outputs { science min 0 }")], [code('outputs { science "maps/**/*.fits" min 2 }')]])
+  )
+  section(
+    "### `retries`",
+    "",
+    "How often a failed run is retried, after which failures, and what grows on each retry. Retries come after the",
+    "first attempt: `retries 3` allows four attempts in all.",
+    "",
+    table(
+      ["Written", "Means"],
+      [
+        [code("retries 3"), "any failure is retried, up to 3 times"],
+        [code("retries 3 on TIMEOUT, NODE_FAIL, OOM"), "only failures of these reasons are retried; a run that fails for another reason fails at once"],
+        [code("retries 3 on TIMEOUT, OOM { on OOM memory x2  on TIMEOUT time x1.5 }"), "and after each OOM the memory doubles, after each TIMEOUT the wall-time limit grows by half"],
+        [code("retries 3 { on OOM memory x2 }"), "any failure is retried; an OOM also doubles the memory"]
+      ]
+    ),
+    "",
+    "The count is a whole number (E024) from 0 to 100 (E080). A **failure reason** is the first word of a run's",
+    "`failure_reason`; an unknown one is E047, one listed twice W006. The reasons:",
+    "",
+    table(["Reason", "The attempt failed because"], failureReasons.map((r) => [code(r.name), r.doc])),
+    "",
+    `An **adjustment** \`on REASON RESOURCE xF\` multiplies the resource by F after each failure of the reason, for the`,
+    "attempts after it. Failures multiply again: after two OOMs, `on OOM memory x2` asks for 4 times the step's memory,",
+    "and an OOM then a TIMEOUT with both adjustments above ask for twice the memory and 1.5 times the time. The grown",
+    "value stops at the partition's limits where the runtime knows them, and never drops below what `resources` asks.",
+    `F is written \`x\` and a number (\`x2\`, \`x1.5\`; otherwise E024), above 1 and at most ${maxRetryFactor} (E080). The reason must be one`,
+    "the step retries (E048: with `on` the list must name it), and each reason and resource is adjusted at most once",
+    "(E022). Only these resources grow (another is E081):",
+    "",
+    table(["Resource", "Grows"], growableResourceSpecs.map((r) => [code(r.name), r.doc])),
+    "",
+    "The base is the step's own `resources { … }`. Growing a resource it does not set is W009: there is nothing to",
+    "multiply, and the retry asks for the backend's default again. `retries 0` with reasons or adjustments retries",
+    "nothing (W008). `time` is the job's wall-time limit on the backend, not the step's `timeout`, which stays.",
+    "",
+    "The reasons and adjustments are part of the step's hash, so `ccat plan` shows a change of them, but not of its",
+    "fingerprint: changing them reprocesses nothing. The IR lists the reasons in the order above and the adjustments",
+    "by reason, then resource, so the order they are written in does not matter; a step that names no reasons and no",
+    "adjustments has neither in its IR."
   )
   section(
     "### `backend KIND { … }`",

@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
+import { ConfigProvider, Duration, Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { compileSources } from "../src/compiler/compile.ts"
 import { definitions, type Diagnostic } from "../src/compiler/diagnostics.ts"
+import { defaultLoopIntervalSeconds } from "../src/compiler/properties.ts"
+import { defaultTriggerIntervalSeconds } from "../src/compiler/trigger-interval.ts"
 
 /*
  * Invalid fixtures: each `test/fixtures/invalid/<CODE>-<name>.ccat` is a small workspace that
@@ -186,6 +189,8 @@ const suggestions: ReadonlyArray<{ code: string; file: string; replacement: stri
   { code: "E034", file: "E034-unknown-enum-value.ccat", replacement: '"ARCHIVED"' },
   { code: "E042", file: "E042-unknown-dimension.ccat", replacement: "executed_obs_unit" },
   { code: "E045", file: "E045-unknown-output-kind.ccat", replacement: "science" },
+  { code: "E047", file: "E047-unknown-failure-reason.ccat", replacement: "OOM" },
+  { code: "E081", file: "E081-retry-resource.ccat", replacement: "memory" },
   { code: "E053", file: "E053-unknown-trigger.ccat", replacement: "continuous" },
   { code: "E090", file: "E090-unknown-backend.ccat", replacement: "slurm" }
 ]
@@ -246,6 +251,76 @@ describe("suggestions", () => {
     const empty = compileFixture("W007-empty-outputs-block.ccat").result.diagnostics[0]!
     expect(empty.message).toBe("the `outputs` block of step `calibrate` is empty: its runs need produce nothing")
     expect(empty.help.join("\n")).toContain("`outputs { science min 0 }`")
+  })
+
+  it("retries: each failure reason, resource and factor says what is wrong and how to write it", () => {
+    const all = (file: string) => compileFixture(file).result.diagnostics
+    const reasons = all("E047-unknown-failure-reason.ccat")
+    expect(reasons.map((d) => [d.message, d.help.join(" "), d.fixes.map((f) => f.replacement)])).toEqual([
+      ["unknown failure reason `oom`", "did you mean `OOM`?", ["OOM"]],
+      ["unknown failure reason `OUT_OF_MEMORY`", "did you mean `OOM`?", ["OOM"]],
+      ["unknown failure reason `EXITCODE`", "did you mean `EXIT_CODE`?", ["EXIT_CODE"]],
+      ["unknown failure reason `OUT_OF_SPACE`", "a full disk is no failure: the run waits for room and the attempt does not count, so it needs no retry", []],
+      ["unknown failure reason `NODEFAIL`", "did you mean `NODE_FAIL`?", ["NODE_FAIL"]],
+      ["unknown failure reason `timeout`", "did you mean `TIMEOUT`?", ["TIMEOUT"]]
+    ])
+    const unretried = all("E048-adjustment-for-unretried-reason.ccat")[0]!
+    expect(unretried.message).toBe("step `calibrate` does not retry `OOM`: an adjustment on it never applies")
+    expect(unretried.help).toEqual(["retry it too: `on TIMEOUT, OOM, NODE_FAIL`, or remove the adjustment"])
+    // The fix adds the reason after the last one listed.
+    expect(unretried.fixes[0]!.replacement).toBe(", OOM")
+    expect([unretried.fixes[0]!.span.startLine, unretried.fixes[0]!.span.startColumn, unretried.fixes[0]!.span.end - unretried.fixes[0]!.span.start]).toEqual([21, 36, 0])
+    expect(unretried.related.map((r) => r.message)).toEqual(["the failures the step retries"])
+    const factors = all("E024-retry-count-and-factor.ccat")
+    expect(factors.map((d) => [d.message, d.fixes.map((f) => f.replacement)])).toEqual([
+      ["`retries` expects a whole number, found the string \"3\"", []],
+      ["`memory` expects a factor such as `x2` or `x1.5`, found the number `2`", ["x2"]],
+      ["`time` expects a factor such as `x2` or `x1.5`, found `1.5x`", ["x1.5"]],
+      ["`cpus` expects a factor such as `x2` or `x1.5`, found the string \"x2\"", []],
+      ["`cpus` expects a factor such as `x2` or `x1.5`, found the name `times2`", []]
+    ])
+    expect(all("E080-retry-factor.ccat").map((d) => d.message)).toEqual([
+      "a retry's factor must be above x1 and at most x16, found `x1`",
+      "a retry's factor must be above x1 and at most x16, found `x0.5`",
+      "a retry's factor must be above x1 and at most x16, found `x17`"
+    ])
+    expect(all("E081-retry-resource.ccat").map((d) => d.help.join(" "))).toEqual([
+      "did you mean `memory`?",
+      "only `cpus`, `memory` and `time` grow on a retry; `gpus` stays as `resources` sets it",
+      "a retry grows `cpus`, `memory` or `time`"
+    ])
+    expect(all("E005-retries-without-count.ccat")[0]!.message).toBe("expected the number of retries before keyword `on`, such as `retries 3 on OOM`")
+    expect(all("E020-failure-reason-without-on.ccat")[0]!.help).toEqual(["failure reasons follow `on` in `retries`: `retries 3 on TIMEOUT`"])
+    const unset = all("W009-retry-grows-unset-resource.ccat")
+    expect(unset.map((d) => [d.message, d.help.join(" ")])).toEqual([
+      ["step `calibrate` sets no `memory` in `resources`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { memory 16GiB }`"],
+      ["step `calibrate` sets no `time` in `resources`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { time 2h }`"]
+    ])
+    expect(all("W008-retries-zero-with-reasons.ccat")[0]!.message).toBe("step `calibrate` retries nothing (`retries 0`): its failure reasons and adjustments never apply")
+  })
+
+  it("W001 compares a cooldown with the trigger loop's real default interval, from the module both read", async () => {
+    expect(defaultLoopIntervalSeconds).toBe(defaultTriggerIntervalSeconds)
+    // The runtime's loop, with CCAT_TRIGGER_INTERVAL unset, waits exactly that long.
+    const { TriggerLoopConfig } = await import("../src/runtime/trigger-loop.ts")
+    const config = Effect.runSync(Effect.withConfigProvider(TriggerLoopConfig, ConfigProvider.fromMap(new Map())))
+    expect(Duration.toSeconds(config.interval)).toBe(defaultTriggerIntervalSeconds)
+
+    const withCooldown = (cooldown: string, options: { loopIntervalSeconds?: number } = {}) => {
+      const { text } = compileFixture("W001-short-cooldown.ccat")
+      return compileSources([{ path: "w.ccat", text: text.replace("cooldown 5s", `cooldown ${cooldown}`) }], options).diagnostics.filter((d) => d.code === "W001")
+    }
+    expect(withCooldown("20s").map((d) => [d.message, d.help.join(" ")])).toEqual([
+      [
+        `cooldown 20s is shorter than the runtime's loop interval (${defaultTriggerIntervalSeconds}s); it acts as ${defaultTriggerIntervalSeconds}s`,
+        `the trigger loop decides at most once per pass, and runs a pass at least every ${defaultTriggerIntervalSeconds}s (\`CCAT_TRIGGER_INTERVAL\`): write \`cooldown ${defaultTriggerIntervalSeconds}s\` or more, or leave it out`
+      ]
+    ])
+    expect(withCooldown(`${defaultTriggerIntervalSeconds}s`)).toEqual([])
+    expect(withCooldown("1m")).toEqual([])
+    // A caller that knows the interval configured (CCAT_TRIGGER_INTERVAL) may say so.
+    expect(withCooldown("20s", { loopIntervalSeconds: 10 })).toEqual([])
+    expect(withCooldown("1m", { loopIntervalSeconds: 120 }).map((d) => d.message)).toEqual(["cooldown 1m is shorter than the runtime's loop interval (2m); it acts as 2m"])
   })
 
   it("E083 on a bare `G` explains binary and decimal units", () => {

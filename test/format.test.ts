@@ -237,6 +237,53 @@ describe("outputs blocks", () => {
   })
 })
 
+describe("retries", () => {
+  const inStep = (body: string): string => `pipeline p {\n  step s {\n    run x ^1.0\n${body}  }\n}\n`
+  const exact: Array<[string, string, string]> = [
+    ["a count alone", "    retries   3\n", "    retries 3\n"],
+    ["reasons are one comma list", "    retries 3 on TIMEOUT ,NODE_FAIL,OOM\n", "    retries 3 on TIMEOUT, NODE_FAIL, OOM\n"],
+    ["one adjustment stays on one line", "    retries 3 on OOM {on OOM memory x2}\n", "    retries 3 on OOM { on OOM memory x2 }\n"],
+    [
+      "several adjustments go one per line, commas dropped",
+      "    retries 3 on TIMEOUT, OOM { on OOM memory x2, on TIMEOUT time x1.5 }\n",
+      "    retries 3 on TIMEOUT, OOM {\n      on OOM memory x2\n      on TIMEOUT time x1.5\n    }\n"
+    ],
+    ["braces right after the count", "    retries 3{on OOM memory x2}\n", "    retries 3 { on OOM memory x2 }\n"],
+    [
+      "comments stay with their adjustments",
+      "    retries 3 on TIMEOUT, OOM { // why\n on OOM memory x2 /* a */ on TIMEOUT time x1.5 // b\n }\n",
+      "    retries 3 on TIMEOUT, OOM { // why\n      on OOM memory x2 /* a */\n      on TIMEOUT time x1.5 // b\n    }\n"
+    ],
+    [
+      "comments between reasons stay there",
+      "    retries 3 /* c */ on /* d */ OOM /* e */ , /* f */ TIMEOUT\n",
+      "    retries 3 /* c */ on /* d */ OOM /* e */, /* f */ TIMEOUT\n"
+    ],
+    ["an empty block", "    retries 3 {   }\n", "    retries 3 {}\n"],
+    ["the order written is kept", "    retries 3 on OOM, TIMEOUT { on TIMEOUT time x2  on OOM memory x2 }\n", "    retries 3 on OOM, TIMEOUT {\n      on TIMEOUT time x2\n      on OOM memory x2\n    }\n"]
+  ]
+  for (const [what, body, expected] of exact) {
+    it(what, () => {
+      const once = format(inStep(body))
+      expect(once).toBe(inStep(expected))
+      expect(format(once)).toBe(once)
+      expect(commentAnchors(once)).toEqual(commentAnchors(inStep(body)))
+    })
+  }
+
+  it("formats a checker error (an unknown reason, a factor written `2`) as written", () => {
+    const r = formatText(inStep("    retries 3 on oom { on oom memory 2 }\n"))
+    expect(r.ok && r.text).toBe(inStep("    retries 3 on oom { on oom memory 2 }\n"))
+  })
+
+  it("refuses a retries without its count, or with a broken adjustment", () => {
+    expect(formatText(inStep("    retries on OOM\n")).ok).toBe(false)
+    expect(formatText(inStep("    retries { on OOM memory x2 }\n")).ok).toBe(false)
+    expect(formatText(inStep("    retries 3 { on OOM memory }\n")).ok).toBe(false)
+    expect(formatText(inStep("    retries 3 on\n")).ok).toBe(false)
+  })
+})
+
 describe("deep nesting", () => {
   it("formats maps nested 60 deep (each level is measured once, not once per enclosing level)", () => {
     const text = `pipeline p {\n  step s {\n    config { ${"a = { ".repeat(60)}b = 1${" }".repeat(60)} }\n  }\n}\n`

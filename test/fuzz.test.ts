@@ -33,7 +33,8 @@ const identifiers = [
   "x", "foo", "ramses", "chai_archived", "chai_calibration", "calibrate", "baseline", "map", "Source", "name",
   "RawDataPackage", "state", "metadata", "ExecutedObsUnit", "start_time", "InstrumentModule", "executed_obs_unit",
   "all", "source", "line", "night", "slurm", "local", "apptainer", "none", "exact", "compatible", "partition",
-  "cpus", "memory", "time", "gpus", "max_parallel", "pipline", "cooldwn", "stepper", "_", "A1"
+  "cpus", "memory", "time", "gpus", "max_parallel", "pipline", "cooldwn", "stepper", "_", "A1",
+  "TIMEOUT", "OOM", "NODE_FAIL", "EXIT_CODE", "oom", "x2", "x1.5", "x0", "x2b"
 ]
 const literals = [
   '"abc"', '""', '"docker://ghcr.io/x:{version}"', '"run --mode {config.mode}"', '"{config.missing}"', '"{oops"',

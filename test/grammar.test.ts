@@ -434,6 +434,7 @@ pipeline chai_standing {
     config { calibration_mode = "hot_cold"  window_kms = [-50, 50.5]  nested = { final = true } }
     resources { cpus 4  memory 16GiB  time 2h }
     outputs { science "maps/*.fits" min 2  plots min 0 }
+    retries 3 on TIMEOUT, OOM { on OOM memory x2  on TIMEOUT time x1.5 }
     final
   }
 
@@ -444,6 +445,10 @@ pipeline chai_standing {
     timeout 1.5h
     version_policy exact
     resources { memory 16G }
+    retries 2 on NODE_FAIL, LOST {
+      on NODE_FAIL cpus x2 // a comment
+    }
+    priority 1
   }
 }
 `
@@ -613,6 +618,28 @@ describe("TextMate scopes of a sample", () => {
     hasNo('"maps/*.fits" min 2', "*", "keyword")
     // After the braces close, the block's properties highlight again.
     has("    final\n", "final", "keyword.other.ccat")
+  })
+
+  it("retries", () => {
+    has("retries 3 on TIMEOUT", "retries", "keyword.other.ccat")
+    has("retries 3 on TIMEOUT", "3", "constant.numeric.integer.ccat")
+    has("retries 3 on TIMEOUT", "on", "keyword.other.ccat")
+    has("retries 3 on TIMEOUT", "TIMEOUT", "support.constant.failure-reason.ccat")
+    has("on TIMEOUT, OOM {", "OOM", "support.constant.failure-reason.ccat")
+    has("{ on OOM memory x2", "on", "keyword.other.ccat")
+    has("{ on OOM memory x2", "OOM", "support.constant.failure-reason.ccat")
+    has("{ on OOM memory x2", "memory", "variable.other.key.ccat")
+    has("{ on OOM memory x2", "x2", "constant.numeric.factor.ccat")
+    has("on TIMEOUT time x1.5 }", "time", "variable.other.key.ccat")
+    has("on TIMEOUT time x1.5 }", "x1.5", "constant.numeric.factor.ccat")
+    hasNo("on TIMEOUT time x1.5 }", "x1.5", "keyword")
+    // Over several lines, with a comment; the properties after it highlight again.
+    has("on NODE_FAIL cpus x2", "NODE_FAIL", "support.constant.failure-reason.ccat")
+    has("on NODE_FAIL cpus x2", "cpus", "variable.other.key.ccat")
+    has("cpus x2 // a comment", "// a comment", "comment.line.double-slash.ccat")
+    has("    priority 1", "priority", "keyword.other.ccat")
+    has("    final\n", "final", "keyword.other.ccat")
+    has("on NODE_FAIL, LOST {", "LOST", "support.constant.failure-reason.ccat")
   })
 
   it("agrees with the lexer on the kind of each literal", () => {

@@ -185,6 +185,36 @@ describe("IR invariants of the valid workspaces", () => {
     })
   })
 
+  it("retries: reasons and adjustments exactly when written, in the IR's order; in the hash, never the fingerprint", () => {
+    for (const name of names) {
+      for (const p of irOf(name)["pipelines"] as Array<Json>) {
+        for (const s of p["steps"] as Array<Json>) {
+          const text = texts(name).get(s["span"]["file"])!.slice(s["span"]["start"], s["span"]["end"])
+          expect("retryOn" in s, `${name}: ${p["name"]}.${s["name"]}`).toBe(/^\s*retries\s+\d+\s+on\b/m.test(text))
+          expect("retryAdjust" in s, `${name}: ${p["name"]}.${s["name"]}`).toBe(/^\s*retries\b[^{\n]*\{\s*on\b/m.test(text))
+        }
+      }
+    }
+    const steps = Object.fromEntries((irOf("retries")["pipelines"][0]["steps"] as Array<Json>).map((s) => [s["name"], [s["retries"], s["retryOn"], s["retryAdjust"]]]))
+    expect(steps).toEqual({
+      calibrate: [2, undefined, undefined],
+      baseline: [3, ["TIMEOUT", "OOM", "NODE_FAIL"], undefined],
+      map: [
+        3,
+        ["TIMEOUT", "OOM", "LOST"],
+        [
+          { reason: "TIMEOUT", resource: "time", factor: 1.5 },
+          { reason: "OOM", resource: "cpus", factor: 1.5 },
+          { reason: "OOM", resource: "memory", factor: 2 }
+        ]
+      ],
+      cube: [5, undefined, [{ reason: "OOM", resource: "memory", factor: 2 }]]
+    })
+    // `map` and `cube` run the same software with the same (empty) config: the same fingerprint.
+    const [map, cube] = ["map", "cube"].map((n) => (irOf("retries")["pipelines"][0]["steps"] as Array<Json>).find((s) => s["name"] === n)!)
+    expect(map!["fingerprint"]).toBe(cube!["fingerprint"])
+  })
+
   it("all-features: prereleases are sorted, opt-in, and resolved only when named", () => {
     const ir = irOf("all-features")
     const reducer = (ir["software"] as Array<Json>).find((s) => s["name"] === "reducer")!

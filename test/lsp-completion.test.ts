@@ -34,8 +34,24 @@ describe("completion slots and candidates", () => {
     const kinds = new Set(cases.map((c) => c.slot.kind))
     for (const k of [
       "none", "topLevelKeyword", "propertyKeyword", "reference", "version", "table", "column", "jsonPath", "enumValue", "dimension",
-      "triggerMode", "versionPolicy", "containerRuntime", "backendKind", "resourceKey", "backendOption", "configKey", "outputKind", "outputMin"
+      "triggerMode", "versionPolicy", "containerRuntime", "backendKind", "resourceKey", "backendOption", "configKey", "outputKind", "outputMin",
+      "retryOn", "failureReason", "growableResource"
     ] as const) expect(kinds, k).toContain(k)
+  })
+
+  it("gives retries a count snippet, `on` snippets with the reasons, and reasons and resources their docs", () => {
+    const property = complete({ ...cursor(pipelineWith("retr|")), workspace }).find((i) => i.label === "retries")!
+    expect(property.insertText).toBe("retries ${1:3}")
+    const header = complete({ ...cursor(pipelineWith("retries 3 |")), workspace })
+    expect(header.map((i) => i.insertText)).toEqual([
+      "on ${1|EXIT_CODE,TIMEOUT,OOM,NODE_FAIL,LOST,CANCELLED_BY_BACKEND,STAGING_FAILED,SUBMIT_REJECTED,COLLECT_FAILED,INPUT_MODIFIED,NO_OUTPUTS|}"
+    ])
+    const adjustment = complete({ ...cursor(pipelineWith("retries 3 on TIMEOUT, OOM { | }")), workspace })
+    expect(adjustment.map((i) => i.insertText)).toEqual(["on ${1|TIMEOUT,OOM|} ${2|cpus,memory,time|} x${3:2}"])
+    const reasons = complete({ ...cursor(pipelineWith("retries 3 on |")), workspace })
+    expect(JSON.stringify(reasons.find((i) => i.label === "OOM")!.documentation)).toContain("out of memory")
+    const resources = complete({ ...cursor(pipelineWith("retries 3 { on OOM | }")), workspace })
+    expect(JSON.stringify(resources.find((i) => i.label === "memory")!.documentation)).toContain("whole MiB")
   })
 
   it("gives output kinds their folders and docs, and `min` a snippet", () => {

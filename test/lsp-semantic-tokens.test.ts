@@ -139,6 +139,26 @@ describe("semantic tokens", () => {
     expect(at(7, "retries")).toBe("keyword")
   })
 
+  it("colours retries: `on` a keyword, reasons as constants, the resource that grows a property, its factor a number", () => {
+    const text = `pipeline survey {\n  step reduce {\n    run reducer ^1.2\n    retries 3 on TIMEOUT, OOM {\n      on OOM memory x2\n      on TIMEOUT time x1.5\n    }\n    timeout 2h\n  }\n  step x2 { after reduce }\n}\n`
+    const decoded = decode(text, semanticTokens(text))
+    const at = (line: number, what: string, n = 0): string | undefined => decoded.filter((t) => t.line === line && t.text === what)[n]?.type
+    expect(at(3, "retries")).toBe("keyword")
+    expect(at(3, "3")).toBe("number")
+    expect(at(3, "on")).toBe("keyword")
+    expect(at(3, "TIMEOUT")).toBe("enumMember")
+    expect(at(3, "OOM")).toBe("enumMember")
+    expect(at(4, "on")).toBe("keyword")
+    expect(at(4, "OOM")).toBe("enumMember")
+    expect(at(4, "memory")).toBe("property")
+    expect(at(4, "x2")).toBe("number")
+    expect(at(5, "time")).toBe("property")
+    expect(at(5, "x1.5")).toBe("number")
+    // After the braces, the step's properties are keywords again; a step named like a factor is a step.
+    expect(at(7, "timeout")).toBe("keyword")
+    expect(at(9, "x2")).toBe("function")
+  })
+
   it("is sorted, non-overlapping and within lines, for any text", () => {
     const texts = [sample, sample.replace(/\n/g, "\r\n"), "pipeline { step } } ] \"x\n/* open", sample.slice(0, 200), ""]
     for (const text of texts) {

@@ -220,6 +220,29 @@ describe("hover on an outputs block", () => {
   })
 })
 
+describe("hover on retries", () => {
+  it("explains the property, `on`, each reason, the resource that grows and its factor", async () => {
+    const withRetries = bText.replace(
+      "    group_by executed_obs_unit\n  }\n}",
+      "    group_by executed_obs_unit\n    resources { memory 16GiB }\n    retries 3 on TIMEOUT, OOM { on OOM memory x2 }\n  }\n}"
+    )
+    expect(withRetries).not.toBe(bText)
+    const { client, uri } = await workspace({ "a.ccat": aText, "b.ccat": withRetries })
+    await client.open(uri("b.ccat"), withRetries)
+    const hoverAt = async (needle: string, delta = 1): Promise<string> =>
+      hoverText(await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("b.ccat") }, position: client.positionOf(uri("b.ccat"), needle, delta) }))
+    const property = await hoverAt("retries 3")
+    expect(property).toContain("**retries** (step)")
+    expect(property).toContain("Not part of the fingerprint")
+    expect(await hoverAt("on TIMEOUT")).toContain("only failures of these reasons are retried")
+    expect(await hoverAt("TIMEOUT,")).toContain("**failure reason** `TIMEOUT`")
+    expect(await hoverAt("OOM {")).toContain("ran out of memory")
+    expect(await hoverAt("on OOM memory")).toContain("multiplied by F")
+    expect(await hoverAt("memory x2")).toContain("**memory** (grows on a retry)")
+    expect(await hoverAt("x2 }")).toContain("each failure with `OOM` multiplies `memory` by 2")
+  })
+})
+
 describe("navigation", () => {
   it("goes to definitions and finds references across two files", async () => {
     const { client, uri } = await workspace()

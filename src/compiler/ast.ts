@@ -58,6 +58,16 @@ export interface OutputRule {
   readonly span: Span
 }
 
+/** `on OOM memory x2` inside the braces of `retries … { }`. */
+export interface RetryAdjustment {
+  readonly on: Identifier
+  readonly reason: Identifier
+  readonly resource: Identifier
+  /** Any value parses here; the checker wants a factor such as `x2` (an identifier to the lexer). */
+  readonly factor: Value
+  readonly span: Span
+}
+
 export type Expression =
   | { readonly kind: "and"; readonly operands: ReadonlyArray<Expression>; readonly span: Span }
   | { readonly kind: "or"; readonly operands: ReadonlyArray<Expression>; readonly span: Span }
@@ -116,6 +126,17 @@ export type Property =
       readonly rules: ReadonlyArray<OutputRule>
       /** Written `outputs { }`, with nothing but whitespace and comments inside. */
       readonly empty: boolean
+      readonly span: Span
+    }
+  | {
+      readonly kind: "retries"
+      readonly keyword: Identifier
+      /** Missing only after its own diagnostic (E005), or when a syntax error took it. */
+      readonly count: Value | undefined
+      /** `on TIMEOUT, OOM`: absent without the list. */
+      readonly on: { readonly keyword: Identifier; readonly reasons: ReadonlyArray<Identifier>; readonly span: Span } | undefined
+      /** The adjustments in its braces; absent without braces. */
+      readonly adjustments: ReadonlyArray<RetryAdjustment> | undefined
       readonly span: Span
     }
   | {

@@ -1,5 +1,6 @@
 import type * as A from "./ast.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
+import { retryReasons } from "./ir.ts"
 import { blockProperties, blocksWithProperty, findProperty, type BlockKind, type ValueShape } from "./properties.ts"
 import { formatDuration, parseQuantity, unitHelp } from "./quantities.ts"
 import type { Span } from "./span.ts"
@@ -68,9 +69,15 @@ export class BlockView {
       const word = property.keyword.text
       if (property.kind === "unknown") {
         const known = blockProperties[kind].map((s) => s.keyword)
-        const close = suggest(word, known)
+        // `retries 3 TIMEOUT`: a failure reason without its `on` is no misspelled `timeout`.
+        const reason = kind === "step" && (retryReasons as ReadonlyArray<string>).includes(word)
+        const close = reason ? undefined : suggest(word, known)
         this.sink.report("E020", property.keyword.span, { word, block: kind }, {
-          help: close === undefined ? `properties of a ${kind}: ${known.map((k) => `\`${k}\``).join(", ")}` : `did you mean \`${close}\`?`,
+          help: reason
+            ? `failure reasons follow \`on\` in \`retries\`: \`retries 3 on ${word}\``
+            : close === undefined
+              ? `properties of a ${kind}: ${known.map((k) => `\`${k}\``).join(", ")}`
+              : `did you mean \`${close}\`?`,
           fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.keyword.span, replacement: close }]
         })
         continue

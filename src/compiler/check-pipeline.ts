@@ -2,6 +2,7 @@ import type * as A from "./ast.ts"
 import { BlockView, describeValue, formatDuration, type Located } from "./blocks.ts"
 import { checkEntries } from "./check-location.ts"
 import { checkOutputs } from "./check-outputs.ts"
+import { checkRetries } from "./check-retries.ts"
 import { isValidTimeZone, validateCron } from "./cron.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
 import type { Json, JsonObject, PipelineModel, ResourcesModel, SoftwareModel, StepModel, TriggerModel } from "./model.ts"
@@ -160,7 +161,9 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
 
   const cooldown = view.duration("cooldown")
   if (cooldown !== undefined && cooldown.value < ctx.loopIntervalSeconds) {
-    sink.report("W001", cooldown.span, { cooldown: formatDuration(cooldown.value), interval: formatDuration(ctx.loopIntervalSeconds) })
+    sink.report("W001", cooldown.span, { cooldown: formatDuration(cooldown.value), interval: formatDuration(ctx.loopIntervalSeconds) }, {
+      help: `the trigger loop decides at most once per pass, and runs a pass at least every ${formatDuration(ctx.loopIntervalSeconds)} (\`CCAT_TRIGGER_INTERVAL\`): write \`cooldown ${formatDuration(ctx.loopIntervalSeconds)}\` or more, or leave it out`
+    })
   }
   const configProperty = view.get("config")
   const checkedConfig = configProperty?.kind === "config" && configProperty.map !== undefined ? checkConfig(configProperty.map, sink) : { config: {}, valid: true }
@@ -180,10 +183,7 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
   const outputsProperty = view.get("outputs")
   const outputs = outputsProperty?.kind === "outputs" ? checkOutputs(outputsProperty, name, sink) : null
 
-  const retries = view.integer("retries")
-  if (retries !== undefined && (retries.value < 0 || retries.value > 100)) {
-    sink.report("E080", retries.span, { what: "`retries`", range: "between 0 and 100", found: `\`${retries.value}\`` })
-  }
+  const retries = checkRetries(view.get("retries"), name, resources, sink)
   const timeout = view.duration("timeout")
   const policy = view.name("version_policy")
   if (policy !== undefined && !(versionPolicies as ReadonlyArray<string>).includes(policy.value)) {
@@ -214,7 +214,9 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
           cooldownSeconds: cooldown?.value ?? null,
           config,
           resources,
-          retries: retries?.value ?? 0,
+          retries: retries.retries,
+          retryOn: retries.retryOn,
+          retryAdjust: retries.retryAdjust,
           timeoutSeconds: timeout?.value ?? null,
           versionPolicy: (policy?.value as "compatible" | "exact" | undefined) ?? "compatible",
           final: finalFlag?.kind === "flag" ? finalFlag.value : null,

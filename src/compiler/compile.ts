@@ -25,7 +25,7 @@ export interface SourceInput {
 }
 
 export interface CompileOptions {
-  /** The runtime's trigger loop interval, for the short-cooldown warning. */
+  /** The runtime's trigger loop interval, for the short-cooldown warning (default: the loop's own default, trigger-interval.ts). */
   readonly loopIntervalSeconds?: number
   /**
    * Parses kept between compilations (the language server's): a file whose text did not change

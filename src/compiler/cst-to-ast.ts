@@ -3,6 +3,7 @@ import type * as A from "./ast.ts"
 import type * as C from "./cst.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
 import { ccatLexer } from "./lexer.ts"
+import { describeToken } from "./parser-messages.ts"
 import { decodeString, numberRangeProblem, parseQuantity, quantityRangeProblem, splitQuantity } from "./quantities.ts"
 import { fileStart, joinSpans, locationSpan, subSpan, tokenSpan, type Span } from "./span.ts"
 import { didYouMean } from "./suggest.ts"
@@ -192,6 +193,7 @@ class Builder {
       const o = ch.outputsProperty[0]!.children
       return { kind: "outputs", keyword: this.keyword(o.keyword), rules: this.outputRules(o.outputRule), empty: this.nothingBetween(o.LCurly?.[0], o.RCurly?.[0]), span }
     }
+    if (ch.retriesProperty !== undefined) return this.retriesProperty(ch.retriesProperty[0]!, span)
     if (ch.backendProperty !== undefined) {
       const b = ch.backendProperty[0]!.children
       return {
@@ -279,6 +281,53 @@ class Builder {
       const count = this.firstValue(r.children.count)
       if (kind === undefined || (patternToken !== undefined && pattern === undefined) || (r.children.count !== undefined && count === undefined)) continue
       out.push({ kind, pattern, min: minToken === undefined ? undefined : { keyword: this.keyword([minToken]), count }, span: this.nodeSpan(r) })
+    }
+    return out
+  }
+
+  private retriesProperty(node: C.RetriesPropertyCstNode, span: Span): A.Property {
+    const ch = node.children
+    const keyword = this.keyword(ch.keyword)
+    const count = this.firstValue(ch.count)
+    const onToken = ch.on?.[0]
+    // The parser leaves the count out rather than take `on` or `{` for it: say so once, here.
+    if (ch.count === undefined && keyword.text !== "") {
+      const next = onToken ?? ch.LCurly?.[0]
+      const nextSpan = next === undefined ? undefined : this.ident(next)?.span
+      this.sink.report(
+        "E005",
+        nextSpan ?? keyword.span,
+        {
+          detail:
+            next === undefined
+              ? "`retries` needs the number of retries, such as `retries 3`"
+              : `expected the number of retries before ${describeToken(next)}, such as \`retries 3 ${next.image === "on" ? "on OOM" : "{ … }"}\``
+        }
+      )
+    }
+    const reasons = (ch.reasons ?? []).flatMap((r) => {
+      const id = this.ident(r.children.name?.[0])
+      return id === undefined ? [] : [id]
+    })
+    const on =
+      onToken === undefined || onToken.isInsertedInRecovery === true
+        ? undefined
+        : { keyword: this.keyword([onToken]), reasons, span: joinSpans(this.tokenSpan(onToken), reasons.length > 0 ? reasons[reasons.length - 1]!.span : this.tokenSpan(onToken)) }
+    const adjustments = ch.LCurly === undefined ? undefined : this.retryAdjustments(ch.adjustments)
+    return { kind: "retries", keyword, count, on, adjustments, span }
+  }
+
+  private retryAdjustments(nodes: ReadonlyArray<C.RetryAdjustmentCstNode> | undefined): ReadonlyArray<A.RetryAdjustment> {
+    const out: Array<A.RetryAdjustment> = []
+    for (const n of nodes ?? []) {
+      const ch = n.children
+      const on = this.ident(ch.on?.[0])
+      const reason = this.ident(ch.reason?.[0]?.children.name?.[0])
+      const resource = this.ident(ch.resource?.[0])
+      // A factor refused as a number (E084) or taken by a syntax error leaves the rule out.
+      const factor = this.firstValue(ch.factor)
+      if (on === undefined || reason === undefined || resource === undefined || factor === undefined) continue
+      out.push({ on, reason, resource, factor, span: this.nodeSpan(n) })
     }
     return out
   }

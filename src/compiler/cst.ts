@@ -90,6 +90,7 @@ export type StrayTopLevelCstChildren = {
   Kw_outputs?: IToken[];
   Kw_min?: IToken[];
   Kw_retries?: IToken[];
+  Kw_on?: IToken[];
   Kw_timeout?: IToken[];
   Kw_version_policy?: IToken[];
   Kw_final?: IToken[];
@@ -172,6 +173,7 @@ export type SkippedBlockCstChildren = {
   Kw_outputs?: IToken[];
   Kw_min?: IToken[];
   Kw_retries?: IToken[];
+  Kw_on?: IToken[];
   Kw_timeout?: IToken[];
   Kw_version_policy?: IToken[];
   Kw_final?: IToken[];
@@ -229,6 +231,7 @@ export type PropertyCstChildren = {
   configProperty?: ConfigPropertyCstNode[];
   resourcesProperty?: ResourcesPropertyCstNode[];
   outputsProperty?: OutputsPropertyCstNode[];
+  retriesProperty?: RetriesPropertyCstNode[];
   backendProperty?: BackendPropertyCstNode[];
   flagProperty?: FlagPropertyCstNode[];
   stepDeclaration?: StepDeclarationCstNode[];
@@ -406,6 +409,44 @@ export type OutputRuleCstChildren = {
   count?: ValueCstNode[];
 };
 
+export interface RetriesPropertyCstNode extends CstNode {
+  name: "retriesProperty";
+  children: RetriesPropertyCstChildren;
+}
+
+export type RetriesPropertyCstChildren = {
+  keyword: IToken[];
+  count?: ValueCstNode[];
+  on?: IToken[];
+  reasons?: (FailureReasonCstNode)[];
+  Comma?: IToken[];
+  LCurly?: IToken[];
+  adjustments?: RetryAdjustmentCstNode[];
+  separators?: IToken[];
+  RCurly?: IToken[];
+};
+
+export interface RetryAdjustmentCstNode extends CstNode {
+  name: "retryAdjustment";
+  children: RetryAdjustmentCstChildren;
+}
+
+export type RetryAdjustmentCstChildren = {
+  on: IToken[];
+  reason: FailureReasonCstNode[];
+  resource?: (IToken)[];
+  factor: ValueCstNode[];
+};
+
+export interface FailureReasonCstNode extends CstNode {
+  name: "failureReason";
+  children: FailureReasonCstChildren;
+}
+
+export type FailureReasonCstChildren = {
+  name?: (IToken)[];
+};
+
 export interface BackendPropertyCstNode extends CstNode {
   name: "backendProperty";
   children: BackendPropertyCstChildren;
@@ -534,6 +575,7 @@ export type StrayInBlockCstChildren = {
   Kw_manual?: (IToken)[];
   Kw_timezone?: (IToken)[];
   Kw_min?: (IToken)[];
+  Kw_on?: (IToken)[];
   Kw_and?: (IToken)[];
   Kw_or?: (IToken)[];
   Kw_not?: (IToken)[];

@@ -114,6 +114,12 @@ export const definitions = {
   E044: def<{ name: string }>("error", "pipeline without steps", (p) => `pipeline ${q(p.name)} has no steps`),
   E045: def<{ kind: string }>("error", "unknown output kind", (p) => `unknown output kind ${q(p.kind)}`),
   E046: def<{ detail: string }>("error", "malformed output pattern", (p) => `malformed output pattern: ${p.detail}`),
+  E047: def<{ reason: string }>("error", "unknown failure reason", (p) => `unknown failure reason ${q(p.reason)}`),
+  E048: def<{ reason: string; step: string }>(
+    "error",
+    "adjustment for a reason that is not retried",
+    (p) => `step ${q(p.step)} does not retry ${q(p.reason)}: an adjustment on it never applies`
+  ),
 
   // Triggers.
   E050: def<{ detail: string }>("error", "malformed cron expression", (p) => `malformed cron expression: ${p.detail}`),
@@ -178,6 +184,16 @@ export const definitions = {
     "warning",
     "empty outputs block",
     (p) => `the \`outputs\` block of step ${q(p.step)} is empty: its runs need produce nothing`
+  ),
+  W008: def<{ step: string }>(
+    "warning",
+    "retry reasons without retries",
+    (p) => `step ${q(p.step)} retries nothing (\`retries 0\`): its failure reasons and adjustments never apply`
+  ),
+  W009: def<{ step: string; resource: string }>(
+    "warning",
+    "retry adjustment of a resource that is not set",
+    (p) => `step ${q(p.step)} sets no ${q(p.resource)} in \`resources\`: a retry has nothing to multiply, and asks for the backend's default again`
   )
 } as const
 

@@ -9,7 +9,8 @@ import { parseText } from "./parser.ts"
  * one line when they fit in 100 columns and hold no comment; a `where` longer than that breaks
  * before its top-level `and`/`or`. Comments stay where they were, relative to the tokens around
  * them; up to one blank line between entries is kept; declarations are separated by exactly one.
- * An `outputs` block stays on one line only with a single rule: rules side by side read as one.
+ * An `outputs` block stays on one line only with a single rule: rules side by side read as one;
+ * so do the adjustments of `retries … { }`, and the reasons of `on A, B` are one comma list.
  * Only files without syntax errors are formatted (like gofmt).
  */
 
@@ -49,6 +50,8 @@ const containsRecovery = (node: CstNode): boolean => {
   const ch = node.children as Record<string, Array<CstNode | IToken> | undefined>
   // `cpus = 4`, `state = "x"`, `&&`, `||`: accepted by the parser only to report them.
   if (node.name === "entry" && ch["misplacedEquals"] !== undefined) return true
+  // `retries on OOM`: the count is missing (E005), though the parser took the rest.
+  if (node.name === "retriesProperty" && ch["count"] === undefined) return true
   if (node.name === "comparison" && (ch["operator"]?.[0] as IToken | undefined)?.tokenType.name === "Equals") return true
   if ((node.name === "orExpression" || node.name === "andExpression") && ch["operators"]?.some((t) => isToken(t) && t.tokenType.name.endsWith("Symbol")) === true) {
     return true
@@ -180,6 +183,7 @@ class Printer extends LayoutWriter {
       this.braces(o, o.children.LCurly?.[0], o.children.RCurly?.[0], o.children.outputRule ?? [], o.children.Comma ?? [], (p, n) => p.outputRule(n as C.OutputRuleCstNode), 1)
       return
     }
+    if (ch.retriesProperty) return this.retriesProperty(ch.retriesProperty[0]!)
     if (ch.backendProperty) {
       const b = ch.backendProperty[0]!.children
       this.token(b.keyword?.[0])
@@ -343,6 +347,31 @@ class Printer extends LayoutWriter {
     this.token(ch.min?.[0])
     const count = ch.count?.[0]
     if (count !== undefined) this.value(count)
+  }
+
+  private retriesProperty(node: C.RetriesPropertyCstNode): void {
+    const ch = node.children
+    this.token(ch.keyword?.[0])
+    const count = ch.count?.[0]
+    if (count !== undefined) this.value(count)
+    if (ch.on !== undefined) {
+      this.token(ch.on[0])
+      ;(ch.reasons ?? []).forEach((r, i) => {
+        if (i > 0) this.token(ch.Comma?.[i - 1], true)
+        this.token(r.children.name?.[0])
+      })
+    }
+    if (ch.LCurly === undefined) return
+    this.braces(node, ch.LCurly[0], ch.RCurly?.[0], ch.adjustments ?? [], ch.separators ?? [], (p, n) => p.retryAdjustment(n as C.RetryAdjustmentCstNode), 1)
+  }
+
+  private retryAdjustment(node: C.RetryAdjustmentCstNode): void {
+    const ch = node.children
+    this.token(ch.on?.[0])
+    this.token(ch.reason?.[0]?.children.name?.[0])
+    this.token(ch.resource?.[0])
+    const factor = ch.factor?.[0]
+    if (factor !== undefined) this.value(factor)
   }
 
   private whereProperty(node: C.WherePropertyCstNode): void {

@@ -157,6 +157,42 @@ export const IrOutputRule = Schema.Struct({
 })
 export type IrOutputRule = typeof IrOutputRule.Type
 
+/**
+ * The reasons a run attempt fails with: the first word of its `failure_reason` (`EXIT_CODE 3`,
+ * `STAGING_FAILED: …`). A step's `retries N on …` names some of them; the order here is the
+ * order the IR lists them in.
+ */
+export const retryReasons = [
+  "EXIT_CODE",
+  "TIMEOUT",
+  "OOM",
+  "NODE_FAIL",
+  "LOST",
+  "CANCELLED_BY_BACKEND",
+  "STAGING_FAILED",
+  "SUBMIT_REJECTED",
+  "COLLECT_FAILED",
+  "INPUT_MODIFIED",
+  "NO_OUTPUTS"
+] as const
+export type RetryReason = (typeof retryReasons)[number]
+export const IrRetryReason = Schema.Literal(...retryReasons)
+
+/** The resources a retry may grow, in the order the IR lists a step's adjustments. */
+export const growableResources = ["cpus", "memory", "time"] as const
+export type GrowableResource = (typeof growableResources)[number]
+
+/**
+ * `on OOM memory x2` in a step's `retries … { }`: each failed attempt of the reason multiplies the
+ * resource by the factor (above 1, at most 16) for the attempts after it.
+ */
+export const IrRetryAdjustment = Schema.Struct({
+  reason: IrRetryReason,
+  resource: Schema.Literal(...growableResources),
+  factor: Schema.Number
+})
+export type IrRetryAdjustment = typeof IrRetryAdjustment.Type
+
 export class IrStep extends Schema.Class<IrStep>("IrStep")({
   name: Schema.String,
   description: Schema.NullOr(Schema.String),
@@ -168,6 +204,14 @@ export class IrStep extends Schema.Class<IrStep>("IrStep")({
   config: Schema.Record({ key: Schema.String, value: IrJson }),
   resources: IrResources,
   retries: Schema.Int,
+  /**
+   * `retries N on A, B`: only failures of these reasons are retried, in `retryReasons` order.
+   * Absent, any failure is. Left out rather than null, like `outputs`, so that steps without it
+   * keep the IR and hashes they had before it existed. In the hash, not the fingerprint.
+   */
+  retryOn: Schema.optional(Schema.Array(IrRetryReason)),
+  /** What grows on a retry, by reason then resource; absent when nothing does. In the hash, not the fingerprint. */
+  retryAdjust: Schema.optional(Schema.Array(IrRetryAdjustment)),
   timeoutSeconds: Schema.NullOr(Schema.Number),
   versionPolicy: Schema.Literal("compatible", "exact"),
   final: Schema.Boolean,

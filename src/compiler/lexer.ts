@@ -78,7 +78,10 @@ export const Resources = keyword("resources")
 export const Outputs = keyword("outputs")
 // Inside `outputs { }` only, as `timezone` is inside `trigger cron`: `science "*.fits" min 2`.
 export const Min = keyword("min")
-export const Retries = keyword("retries", false, [ValueKeyword])
+// `retries 3 on TIMEOUT, OOM { on OOM memory x2 }`: its own rule, not a value property.
+export const Retries = keyword("retries")
+// Inside `retries` only: before its reasons, and before each adjustment in its braces.
+export const On = keyword("on")
 export const Timeout = keyword("timeout", false, [ValueKeyword])
 export const VersionPolicy = keyword("version_policy", false, [ValueKeyword])
 export const Final = keyword("final")
@@ -192,6 +195,15 @@ export const Caret = createToken({ name: "Caret", label: "`^`", pattern: /\^/, c
 export const Tilde = createToken({ name: "Tilde", label: "`~`", pattern: /~/, categories: [RangeOperator] })
 export const Star = createToken({ name: "Star", label: "`*`", pattern: /\*/ })
 
+// A retry's factor: `x2`, `x1.5`. An identifier too (its category), so that `x2` may still name
+// anything an identifier may; only where a factor is expected is it read as a number.
+export const Factor = createToken({
+  name: "Factor",
+  label: "a factor such as `x2`",
+  pattern: /x\d+(?:\.\d+)?(?![A-Za-z0-9_])/,
+  categories: [Identifier, Name]
+})
+
 export const keywords: ReadonlyArray<TokenType> = keywordTokens
 
 /** The literal spelling of a keyword token, e.g. `group_by` for `Kw_group_by`. */
@@ -214,6 +226,7 @@ export const allTokens: ReadonlyArray<TokenType> = [
   Quantity,
   IntegerLiteral,
   ...keywordTokens,
+  Factor,
   Identifier,
   Name,
   Literal,

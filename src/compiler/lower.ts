@@ -112,7 +112,8 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
 const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, span: (s: Span) => Ir.IrSpan): Ir.IrStep => {
   const version = formatVersion(s.resolvedVersion)
   const fingerprintVersion = s.versionPolicy === "exact" ? version : compatibleKey(s.resolvedVersion)
-  // Resources, cooldown, retries and outputs stay out: changing them must not reprocess data.
+  // Resources, cooldown, retries (their reasons and adjustments too) and outputs stay out:
+  // changing them must not reprocess data.
   const fingerprint = contentHash({
     software: { image: software.image, version: fingerprintVersion },
     command: software.command,
@@ -129,6 +130,9 @@ const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, s
     config: s.config,
     resources: s.resources,
     retries: s.retries,
+    // Only when written, like `outputs`: steps without them keep their IR and hashes.
+    ...(s.retryOn === null ? {} : { retryOn: s.retryOn }),
+    ...(s.retryAdjust === null ? {} : { retryAdjust: s.retryAdjust }),
     timeoutSeconds: s.timeoutSeconds,
     versionPolicy: s.versionPolicy,
     final: s.final ?? !dependedOn,

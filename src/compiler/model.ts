@@ -1,3 +1,4 @@
+import type { GrowableResource, RetryReason } from "./ir.ts"
 import type { OutputKindSpec } from "./properties.ts"
 import type { SemVer, VersionRange } from "./semver.ts"
 import type { Span } from "./span.ts"
@@ -105,6 +106,13 @@ export interface OutputRuleModel {
   readonly min: number
 }
 
+/** `on OOM memory x2` of `retries … { }`: each failure of the reason multiplies the resource. */
+export interface RetryAdjustmentModel {
+  readonly reason: RetryReason
+  readonly resource: GrowableResource
+  readonly factor: number
+}
+
 export interface StepModel {
   readonly name: string
   readonly span: Span
@@ -118,6 +126,10 @@ export interface StepModel {
   readonly config: JsonObject
   readonly resources: ResourcesModel
   readonly retries: number
+  /** `retries N on …`, in IR order; null without the list (any failure is retried). */
+  readonly retryOn: ReadonlyArray<RetryReason> | null
+  /** The adjustments of `retries … { }`, in IR order; null when there are none. */
+  readonly retryAdjust: ReadonlyArray<RetryAdjustmentModel> | null
   readonly timeoutSeconds: number | null
   readonly versionPolicy: "compatible" | "exact"
   readonly final: boolean | null

@@ -1,4 +1,4 @@
-import { CstParser, Lexer, type CstNode, type CstNodeLocation, type IOrAlt, type IToken, type TokenType } from "chevrotain"
+import { CstParser, Lexer, tokenMatcher, type CstNode, type CstNodeLocation, type IOrAlt, type IToken, type TokenType } from "chevrotain"
 import * as T from "./lexer.ts"
 import { parserErrorMessages } from "./parser-messages.ts"
 
@@ -31,7 +31,6 @@ export const valuePropertyKeywords: ReadonlyArray<TokenType> = [
   T.After,
   T.GroupBy,
   T.Cooldown,
-  T.Retries,
   T.Timeout,
   T.VersionPolicy
 ]
@@ -41,7 +40,7 @@ export const valuePropertyKeywords: ReadonlyArray<TokenType> = [
 // at that level. Structural tokens stay out so that braces keep their meaning.
 const concreteTokens = T.allTokens.filter((t) => t.PATTERN !== Lexer.NA && t.GROUP === undefined) as ReadonlyArray<TokenType>
 const topLevelJunk = concreteTokens.filter(
-  (t) => !declarationKeywords.includes(t) && t !== T.Step && t !== T.Identifier && t !== T.LCurly
+  (t) => !declarationKeywords.includes(t) && t !== T.Step && t !== T.Identifier && t !== T.Factor && t !== T.LCurly
 )
 /** Keywords that start a property of a block (the editor's completion uses them too). */
 export const propertyKeywords: ReadonlyArray<TokenType> = [
@@ -52,12 +51,14 @@ export const propertyKeywords: ReadonlyArray<TokenType> = [
   T.Config,
   T.Resources,
   T.Outputs,
+  T.Retries,
   T.Backend,
   T.Final,
   T.FanOut,
   T.Step
 ]
-const propertyStarts: ReadonlyArray<TokenType> = [...propertyKeywords, T.Identifier]
+// A factor (`x2`) is an identifier too: it starts an unknown property like any other word.
+const propertyStarts: ReadonlyArray<TokenType> = [...propertyKeywords, T.Identifier, T.Factor]
 const blockJunk = concreteTokens.filter(
   (t) =>
     !propertyStarts.includes(t) &&
@@ -65,7 +66,8 @@ const blockJunk = concreteTokens.filter(
     t !== T.LCurly &&
     t !== T.RCurly
 )
-const nonBraceTokens = concreteTokens.filter((t) => t !== T.LCurly && t !== T.RCurly)
+// `Identifier` takes a factor too (its category): listing both would be ambiguous.
+const nonBraceTokens = concreteTokens.filter((t) => t !== T.LCurly && t !== T.RCurly && t !== T.Factor)
 
 export class CcatParser extends CstParser {
   // Chevrotain's OR takes its alternatives as an array; written inline, every rule call would
@@ -148,6 +150,7 @@ export class CcatParser extends CstParser {
       { ALT: () => this.SUBRULE(this.configProperty) },
       { ALT: () => this.SUBRULE(this.resourcesProperty) },
       { ALT: () => this.SUBRULE(this.outputsProperty) },
+      { ALT: () => this.SUBRULE(this.retriesProperty) },
       { ALT: () => this.SUBRULE(this.backendProperty) },
       { ALT: () => this.SUBRULE(this.flagProperty) },
       { ALT: () => this.SUBRULE(this.stepDeclaration) },
@@ -341,6 +344,59 @@ export class CcatParser extends CstParser {
       this.CONSUME(T.Min, { LABEL: "min" })
       this.SUBRULE(this.value, { LABEL: "count" })
     })
+  })
+
+  // `retries 3`, `retries 3 on TIMEOUT, OOM`, `retries 3 on TIMEOUT, OOM { on OOM memory x2 }`:
+  // how often a failed run is retried, after which failures, and what grows on each retry. The
+  // count is optional here so that `retries on OOM` costs one precise diagnostic (cst-to-ast),
+  // not a syntax error that swallows the reasons: neither `on` nor `{` is taken for a count.
+  public retriesProperty = this.RULE("retriesProperty", () => {
+    this.CONSUME(T.Retries, { LABEL: "keyword" })
+    this.OPTION({
+      // A keyword on a later line starts the next property, as in `value`.
+      GATE: () => {
+        const next = this.LA(1)
+        return next.tokenType !== T.On && next.tokenType !== T.LCurly && (!tokenMatcher(next, T.Keyword) || this.onSameLine())
+      },
+      DEF: () => this.SUBRULE(this.value, { LABEL: "count" })
+    })
+    this.OPTION2(() => {
+      this.CONSUME(T.On, { LABEL: "on" })
+      this.SUBRULE(this.failureReason, { LABEL: "reasons" })
+      this.MANY(() => {
+        this.CONSUME(T.Comma)
+        this.SUBRULE2(this.failureReason, { LABEL: "reasons" })
+      })
+    })
+    this.OPTION3(() => {
+      this.CONSUME(T.LCurly)
+      this.MANY2(() => {
+        this.SUBRULE(this.retryAdjustment, { LABEL: "adjustments" })
+        this.OPTION4(() => this.CONSUME2(T.Comma, { LABEL: "separators" }))
+      })
+      this.CONSUME(T.RCurly)
+    })
+  })
+
+  // `on OOM memory x2`: after each failure of the reason, the resource grows by the factor. Any
+  // value parses as the factor, so that `memory 2` gets the checker's precise message.
+  public retryAdjustment = this.RULE("retryAdjustment", () => {
+    this.CONSUME(T.On, { LABEL: "on" })
+    this.SUBRULE(this.failureReason, { LABEL: "reason" })
+    this.OR((this.alternatives.retryAdjustmentOR1 ??= [
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "resource" }) },
+      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "resource" }) }
+    ]))
+    this.SUBRULE(this.value, { LABEL: "factor" })
+  })
+
+  // `TIMEOUT`, `OOM`: a reason a run attempt fails with. A keyword on the same line parses too
+  // (`on timeout`), so that the checker can suggest the reason it resembles.
+  public failureReason = this.RULE("failureReason", () => {
+    this.OR((this.alternatives.failureReasonOR1 ??= [
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) }
+    ]))
   })
 
   public backendProperty = this.RULE("backendProperty", () => {

@@ -1,4 +1,6 @@
 import type { PropertyKind } from "./ast.ts"
+import { retryReasons, type GrowableResource, type RetryReason } from "./ir.ts"
+import { defaultTriggerIntervalSeconds } from "./trigger-interval.ts"
 
 /*
  * Which property belongs in which block, the value it takes and what it means. The checker
@@ -44,7 +46,7 @@ export const blockProperties: Readonly<Record<BlockKind, ReadonlyArray<PropertyS
       doc: "Where jobs run: `local` (subprocesses on this machine) or `slurm` (an HPC cluster), with options in braces.",
       example: 'backend slurm { partition "batch" }'
     }),
-    p({ keyword: "base_dir", form: "value", shape: "string", doc: "Folder under which runs are laid out as `{base_dir}/{pipeline}/{sub_group_key}/`.", example: 'base_dir "/data/pipelines"' }),
+    p({ keyword: "base_dir", form: "value", shape: "string", doc: "Folder under which each attempt of a run gets its own folder, `{base_dir}/{pipeline}/{step}/{sub_group_key}/run-{id}/attempt-{n}/`, holding `input/`, `workspace/`, `output/`, `config/` and `logs/`.", example: 'base_dir "/data/pipelines"' }),
     p({ keyword: "purge_above", form: "value", shape: "percent", doc: "Disk use at which intermediate products start being purged, oldest first.", example: "purge_above 85%" }),
     p({ keyword: "container", form: "value", shape: "name", doc: "Container runtime that wraps each job: `apptainer` or `none`.", example: "container apptainer" })
   ],
@@ -89,7 +91,13 @@ export const blockProperties: Readonly<Record<BlockKind, ReadonlyArray<PropertyS
         "What a successful run must produce, by kind of file: `KIND [\"PATTERN\"] [min N]` per rule (min 1 by default). Without the block a run must produce at least one science file, or it fails with NO_OUTPUTS; `outputs { science min 0 }` lets it produce none. Not part of the fingerprint.",
       example: 'outputs { science "*.fits" min 1  qa "*.json" }'
     }),
-    p({ keyword: "retries", form: "value", shape: "integer", doc: "How often a failed run is retried before it stays failed (default 0).", example: "retries 3" }),
+    p({
+      keyword: "retries",
+      form: "retries",
+      doc:
+        "How often a failed run is retried before it stays failed (0..100, default 0). `retries N on REASON, …` retries only failures of those reasons; `{ on REASON RESOURCE xF }` multiplies `cpus`, `memory` or `time` by F after each failure of the reason. Not part of the fingerprint.",
+      example: "retries 3 on TIMEOUT, OOM { on OOM memory x2 }"
+    }),
     p({ keyword: "timeout", form: "value", shape: "duration", doc: "The longest a run may take from submission to end, queueing included, before it is cancelled as TIMEOUT.", example: "timeout 12h" }),
     p({ keyword: "version_policy", form: "value", shape: "name", doc: "`compatible` (default): only incompatible version changes reprocess; `exact`: any change does.", example: "version_policy exact" }),
     p({ keyword: "final", form: "flag", doc: "Its outputs are final products (default: the steps nothing depends on).", example: "final" }),
@@ -181,5 +189,48 @@ export const containerRuntimes = ["apptainer", "none"] as const
 export const versionPolicies = ["compatible", "exact"] as const
 export const triggerModes = ["continuous", "cron", "manual"] as const
 
-/** The runtime's trigger loop interval assumed by the short-cooldown warning, in seconds. */
-export const defaultLoopIntervalSeconds = 10
+/**
+ * The runtime's trigger loop interval assumed by the short-cooldown warning (W001), in seconds:
+ * the loop's own default (`CCAT_TRIGGER_INTERVAL` unset), from the module both read.
+ */
+export const defaultLoopIntervalSeconds = defaultTriggerIntervalSeconds
+
+export interface FailureReasonSpec {
+  readonly name: RetryReason
+  readonly doc: string
+}
+
+const failureReasonDocs: Readonly<Record<RetryReason, string>> = {
+  EXIT_CODE: "The program ended with a non-zero exit code (`EXIT_CODE 3`), or the job failed without one.",
+  TIMEOUT: "The job ran past its wall-time limit (`resources { time }`) or past the step's `timeout`.",
+  OOM: "The job ran out of memory (the backend's OUT_OF_MEMORY).",
+  NODE_FAIL: "The node the job ran on failed.",
+  LOST: "The backend no longer knew the job for `CCAT_LOST_GRACE`.",
+  CANCELLED_BY_BACKEND: "The backend cancelled the job (an administrator, a reservation that ended); `ccat cancel` is no failure and is never retried.",
+  STAGING_FAILED: "Staging the run's inputs failed before submission (a full disk is no failure: the run waits for room).",
+  SUBMIT_REJECTED: "The backend refused the job (`sbatch` rejected it: an unknown partition, a limit).",
+  COLLECT_FAILED: "Collecting the job's files failed (a symbolic link out of the run's folder, an unreadable file).",
+  INPUT_MODIFIED: "The program changed one of its staged inputs.",
+  NO_OUTPUTS: "The job ended well but did not produce what the step's `outputs` asks for."
+}
+
+/**
+ * The reasons a run attempt fails with, as `retries N on …` names them, in IR order (see
+ * `retryReasons` in ir.ts): the first word of the run's `failure_reason`.
+ */
+export const failureReasons: ReadonlyArray<FailureReasonSpec> = retryReasons.map((name) => ({ name, doc: failureReasonDocs[name] }))
+
+export interface GrowableResourceSpec {
+  readonly name: GrowableResource
+  readonly doc: string
+}
+
+/** What `on REASON RESOURCE xF` may grow, and how the grown value is rounded. */
+export const growableResourceSpecs: ReadonlyArray<GrowableResourceSpec> = [
+  { name: "cpus", doc: "CPU cores per job, rounded up to a whole number." },
+  { name: "memory", doc: "Memory per job, rounded up to a whole MiB." },
+  { name: "time", doc: "The job's wall-time limit, rounded up to a whole second." }
+]
+
+/** The largest factor a retry may multiply a resource by, per failure. */
+export const maxRetryFactor = 16

@@ -99,6 +99,11 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
       const outputs = take("outputs")
       if (outputs !== null) view["outputs"] = outputsText(outputs)
       view["retries"] = take("retries")
+      // Like `outputs`: absent unless written, so that a step without them has no such fields.
+      const retryOn = take("retryOn")
+      if (retryOn !== null) view["retries.on"] = retryOn
+      const retryAdjust = take("retryAdjust")
+      if (retryAdjust !== null) view["retries.adjust"] = retryAdjustText(retryAdjust)
       view["timeout"] = take("timeoutSeconds")
       view["version_policy"] = take("versionPolicy")
       view["final"] = take("final")
@@ -119,6 +124,16 @@ const outputsText = (outputs: IrJson): IrJson => {
   const rules = outputs.map((r) =>
     isJsonRecord(r) ? `${String(r["kind"])}${typeof r["pattern"] === "string" ? ` ${encodeString(r["pattern"])}` : ""} min ${String(r["min"])}` : JSON.stringify(r)
   )
+  return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
+}
+
+/**
+ * A step's retry adjustments as its braces are written, `{ on OOM memory x2  on TIMEOUT time x1.5 }`:
+ * one field, in the IR's order, as for `outputs`.
+ */
+const retryAdjustText = (adjust: IrJson): IrJson => {
+  if (!Array.isArray(adjust)) return adjust
+  const rules = adjust.map((a) => (isJsonRecord(a) ? `on ${String(a["reason"])} ${String(a["resource"])} x${String(a["factor"])}` : JSON.stringify(a)))
   return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
 }
 
@@ -148,7 +163,7 @@ const fieldOrder: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
   step: [
     "description", "after", "run", "version", "image", "command", "group_by", "cooldown", "config",
     "resources.cpus", "resources.memory", "resources.time", "resources.partition", "resources.gpus", "resources",
-    "outputs", "retries", "timeout", "version_policy", "final", "fan_out"
+    "outputs", "retries", "retries.on", "retries.adjust", "timeout", "version_policy", "final", "fan_out"
   ]
 }
 
@@ -168,8 +183,8 @@ const formats: ReadonlyArray<readonly [RegExp, FieldFormat]> = [
   [/^resources\.memory$/, "size"],
   [/^purge_above$/, "percent"],
   // `outputs` is already written out as the block reads (see `outputsText`).
-  [/^(backend|container|data|location|from|run|version|version_policy|trigger\.mode|outputs)$/, "word"],
-  [/^(after|group_by)$/, "words"],
+  [/^(backend|container|data|location|from|run|version|version_policy|trigger\.mode|outputs|retries\.adjust)$/, "word"],
+  [/^(after|group_by|retries\.on)$/, "words"],
   [/^(where|selection)$/, "filter"]
 ]
 

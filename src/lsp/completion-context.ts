@@ -8,7 +8,7 @@ import type { BlockKind } from "../compiler/properties.ts"
  * tokens before the cursor. It must work in files that do not parse (that is what a file looks
  * like while it is being typed), so it does not trust the parse tree: it follows brace nesting
  * (each `{` is labelled by the words that opened it: `pipeline p {`, `step s {`, `config {`,
- * `resources {`, `outputs {`, `backend slurm {`), splits the innermost block into statements at
+ * `resources {`, `outputs {`, `retries … {`, `backend slurm {`), splits the innermost block into statements at
  * property keywords, and reads the last few tokens of the current statement. The same re-sync
  * rules as the parser apply: `pipeline p {` always starts a new top-level block and `step s {`
  * inside a step closes the step that lacks its `}`.
@@ -59,6 +59,18 @@ export type SlotKind =
   | { readonly kind: "outputKind" }
   /** After a rule's kind or pattern, on its line: `min`. */
   | { readonly kind: "outputMin" }
+  /**
+   * `on`: after `retries N` on its line (before the reasons), or at the start of an adjustment in
+   * its braces (`on OOM memory x2`), where `retried` are the reasons the step retries, if it names them.
+   */
+  | { readonly kind: "retryOn"; readonly adjustment: boolean; readonly retried?: ReadonlyArray<string> }
+  /**
+   * A failure reason: after `retries N on` or a comma of its list (`listed` are the reasons
+   * already there), or after `on` in its braces (`retried`: the reasons the step retries, if named).
+   */
+  | { readonly kind: "failureReason"; readonly listed: ReadonlyArray<string>; readonly retried?: ReadonlyArray<string> }
+  /** After `on REASON` in the braces of `retries … { }`: a resource that grows. */
+  | { readonly kind: "growableResource" }
   | { readonly kind: "backendOption"; readonly backend: string | undefined; readonly present: ReadonlyArray<string> }
   | {
       readonly kind: "configKey"
@@ -105,13 +117,15 @@ export const continuesStatement = (t: IToken | undefined): boolean =>
 // --- the scan ---------------------------------------------------------------------------------
 
 interface Frame {
-  readonly kind: "top" | "block" | "config" | "map" | "resources" | "outputs" | "backend" | "other"
+  readonly kind: "top" | "block" | "config" | "map" | "resources" | "outputs" | "retries" | "backend" | "other"
   readonly block?: BlockKind
   readonly name?: string
   /** Index of the `{` in the token array; -1 for the top level. */
   readonly open: number
   readonly path: ReadonlyArray<string>
   readonly backend?: string
+  /** `retries … {`: the reasons its `on` names, when it names any. */
+  readonly retried?: ReadonlyArray<string>
   stmt: Array<IToken>
   // Entries and maps: alternate keys and values.
   items: number
@@ -120,7 +134,7 @@ interface Frame {
   present: Array<string>
 }
 
-const frame = (kind: Frame["kind"], open: number, extra: Partial<Pick<Frame, "block" | "name" | "path" | "backend">> = {}): Frame => ({
+const frame = (kind: Frame["kind"], open: number, extra: Partial<Pick<Frame, "block" | "name" | "path" | "backend" | "retried">> = {}): Frame => ({
   kind,
   open,
   path: [],
@@ -226,6 +240,7 @@ export const classify = (text: string, tokens: ReadonlyArray<IToken>, comments: 
         entryToken(current, t)
         break
       case "outputs":
+      case "retries":
         current.stmt.push(t)
         break
       case "other":
@@ -243,6 +258,8 @@ export const classify = (text: string, tokens: ReadonlyArray<IToken>, comments: 
       return atKey(f) ? { kind: "resourceKey", present: f.present, replace } : none("value", replace)
     case "outputs":
       return classifyOutputs(text, f.stmt, prefix, offset, replace)
+    case "retries":
+      return classifyRetryAdjustments(f, replace)
     case "backend":
       return atKey(f) ? { kind: "backendOption", backend: f.backend, present: f.present, replace } : none("value", replace)
     case "config":
@@ -315,6 +332,11 @@ const openBrace = (tokens: ReadonlyArray<IToken>, j: number, stack: Array<Frame>
     stack.push(frame("outputs", j))
     return
   }
+  if (current.kind === "block" && is(current.stmt[0], T.Retries)) {
+    const reasons = retryReasonsListed(current.stmt.slice(1))
+    stack.push(frame("retries", j, reasons === undefined ? {} : { retried: reasons }))
+    return
+  }
   if (current.kind === "block" && is(p1, T.Backend)) {
     stack.push(frame("backend", j))
     return
@@ -360,6 +382,38 @@ const classifyOutputs = (
   if (state === "kind" || last === undefined) return { kind: "outputKind", replace }
   const sameLine = !/[\r\n]/.test(text.slice(endOf(last) + 1, prefix?.startOffset ?? offset))
   return sameLine ? { kind: "outputMin", replace } : { kind: "outputKind", replace }
+}
+
+/** The reasons after `on` in the tokens after `retries`; undefined without `on`. */
+const retryReasonsListed = (rest: ReadonlyArray<IToken>): Array<string> | undefined => {
+  const on = rest.findIndex((t) => is(t, T.On))
+  return on < 0 ? undefined : rest.slice(on + 1).filter((t) => isName(t)).map((t) => t.image)
+}
+
+/**
+ * Inside `retries … { }`: where the adjustment being written stands. One is `on`, a reason, a
+ * resource and a factor; a comma, or the factor, ends it.
+ */
+const classifyRetryAdjustments = (f: Frame, replace: OffsetRange): CompletionSlot => {
+  let state: "on" | "reason" | "resource" | "factor" = "on"
+  for (const t of f.stmt) {
+    if (is(t, T.Comma)) state = "on"
+    else if (is(t, T.On)) state = "reason"
+    else if (state === "reason" && isName(t)) state = "resource"
+    else if (state === "resource" && isName(t)) state = "factor"
+    else state = "on"
+  }
+  const retried = f.retried === undefined ? {} : { retried: f.retried }
+  switch (state) {
+    case "on":
+      return { kind: "retryOn", adjustment: true, ...retried, replace }
+    case "reason":
+      return { kind: "failureReason", listed: [], ...retried, replace }
+    case "resource":
+      return { kind: "growableResource", replace }
+    case "factor":
+      return none("value", replace)
+  }
 }
 
 const classifyTopLevel = (stmt: ReadonlyArray<IToken>, replace: OffsetRange): CompletionSlot => {
@@ -445,6 +499,15 @@ const classifyInBlock = (
     case T.Final:
     case T.FanOut:
       return keywordSlot()
+    case T.Retries: {
+      // `retries |`: the count. `retries 3 |` on its line: `on`. `retries 3 on |`, `on A, |`: a reason.
+      if (last === undefined) return none("value", replace)
+      const sameLine = !/[\r\n]/.test(text.slice(endOf(last) + 1, prefix?.startOffset ?? offset))
+      const listed = retryReasonsListed(rest)
+      if (listed === undefined) return rest.length === 1 && sameLine ? { kind: "retryOn", adjustment: false, replace } : keywordSlot()
+      if (is(last, T.On) || is(last, T.Comma)) return { kind: "failureReason", listed, replace }
+      return sameLine ? none("value", replace) : keywordSlot()
+    }
     default:
       // A value property still waiting for its value, or a list after a comma.
       if (last === undefined || is(last, T.Comma)) return none("value", replace)

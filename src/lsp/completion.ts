@@ -12,6 +12,9 @@ import {
   backends,
   blockProperties,
   containerRuntimes,
+  failureReasons,
+  growableResourceSpecs,
+  maxRetryFactor,
   outputKinds,
   resourceKeys,
   triggerModes,
@@ -195,6 +198,39 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
         snippet: true
       })
       return items
+    case "retryOn": {
+      const reasons = slot.retried ?? failureReasons.map((r) => r.name)
+      const choice = (names: ReadonlyArray<string>): string => (names.length === 0 ? "${1:REASON}" : `\${1|${names.join(",")}|}`)
+      add(
+        slot.adjustment
+          ? {
+              label: "on",
+              kind: CompletionItemKind.Keyword,
+              detail: "what grows after each failure of a reason",
+              documentation: markdown(`\`on OOM memory x2\`: after each failure of the reason, the resource is multiplied by the factor (above 1, at most ${maxRetryFactor}) for the attempts after it.`),
+              insert: `on ${choice(reasons)} \${2|${growableResourceSpecs.map((r) => r.name).join(",")}|} x\${3:2}`,
+              snippet: true
+            }
+          : {
+              label: "on",
+              kind: CompletionItemKind.Keyword,
+              detail: "retry only these failures",
+              documentation: markdown("`retries 3 on TIMEOUT, OOM`: only failures of these reasons are retried; any other fails the run at once."),
+              insert: `on ${choice(reasons)}`,
+              snippet: true
+            }
+      )
+      return items
+    }
+    case "failureReason":
+      for (const r of failureReasons) {
+        if (slot.listed.includes(r.name) || (slot.retried !== undefined && !slot.retried.includes(r.name))) continue
+        add({ label: r.name, kind: CompletionItemKind.EnumMember, detail: "failure reason", documentation: markdown(r.doc) })
+      }
+      return items
+    case "growableResource":
+      for (const r of growableResourceSpecs) add({ label: r.name, kind: CompletionItemKind.Property, detail: "resource that grows on a retry", documentation: markdown(r.doc) })
+      return items
     case "backendOption": {
       const options = backends.find((b) => b.name === slot.backend)?.options ?? []
       for (const o of options) {
@@ -272,6 +308,8 @@ const propertySnippet = (block: BlockKind, spec: PropertySpec): string => {
       return "resources { ${1:cpus 4} }"
     case "outputs":
       return `outputs {\n\t\${1|${outputKinds.map((k) => k.name).join(",")}|} "\${2:*.fits}" min \${3:1}\n}`
+    case "retries":
+      return "retries ${1:3}"
     default: {
       void block
       const rest = spec.example.slice(spec.keyword.length).trim()

@@ -1,6 +1,16 @@
 import { MarkupKind, type Hover } from "vscode-languageserver"
 import type * as A from "../compiler/ast.ts"
-import { backends, blockProperties, findProperty, outputKinds, resourceKeys, type BlockKind } from "../compiler/properties.ts"
+import {
+  backends,
+  blockProperties,
+  failureReasons,
+  findProperty,
+  growableResourceSpecs,
+  maxRetryFactor,
+  outputKinds,
+  resourceKeys,
+  type BlockKind
+} from "../compiler/properties.ts"
 import { findColumn, findDimension, findTable } from "../compiler/schema-registry.ts"
 import { formatRange, formatVersion, parseRange, resolveNewest, type RangeOperator } from "../compiler/semver.ts"
 import type { Span } from "../compiler/span.ts"
@@ -32,6 +42,10 @@ type Target =
   | { readonly kind: "dimension"; readonly span: Span; readonly name: string }
   | { readonly kind: "outputKind"; readonly span: Span; readonly name: string }
   | { readonly kind: "outputMin"; readonly span: Span }
+  | { readonly kind: "failureReason"; readonly span: Span; readonly name: string }
+  | { readonly kind: "retryOn"; readonly span: Span; readonly adjustment: boolean }
+  | { readonly kind: "retryResource"; readonly span: Span; readonly name: string }
+  | { readonly kind: "retryFactor"; readonly span: Span; readonly resource: string; readonly reason: string; readonly factor: string }
 
 const pick = (best: Target | undefined, candidate: Target | undefined): Target | undefined =>
   candidate === undefined ? best : best === undefined || candidate.span.end - candidate.span.start < best.span.end - best.span.start ? candidate : best
@@ -80,6 +94,21 @@ const propertyTargets = (
         for (const r of p.rules) {
           if (spanContains(r.kind.span, offset)) best = pick(best, { kind: "outputKind", span: r.kind.span, name: r.kind.text })
           if (r.min !== undefined && spanContains(r.min.keyword.span, offset)) best = pick(best, { kind: "outputMin", span: r.min.keyword.span })
+        }
+        break
+      case "retries":
+        if (p.on !== undefined) {
+          if (spanContains(p.on.keyword.span, offset)) best = pick(best, { kind: "retryOn", span: p.on.keyword.span, adjustment: false })
+          for (const r of p.on.reasons) if (spanContains(r.span, offset)) best = pick(best, { kind: "failureReason", span: r.span, name: r.text })
+        }
+        for (const a of p.adjustments ?? []) {
+          if (!spanContains(a.span, offset)) continue
+          if (spanContains(a.on.span, offset)) best = pick(best, { kind: "retryOn", span: a.on.span, adjustment: true })
+          if (spanContains(a.reason.span, offset)) best = pick(best, { kind: "failureReason", span: a.reason.span, name: a.reason.text })
+          if (spanContains(a.resource.span, offset)) best = pick(best, { kind: "retryResource", span: a.resource.span, name: a.resource.text })
+          if (spanContains(a.factor.span, offset) && a.factor.kind === "identifier") {
+            best = pick(best, { kind: "retryFactor", span: a.factor.span, resource: a.resource.text, reason: a.reason.text, factor: a.factor.raw })
+          }
         }
         break
       case "backend":
@@ -220,6 +249,20 @@ const targetHover = (snapshot: Snapshot, t: Target): string | undefined => {
     }
     case "outputMin":
       return "**min** (outputs) — at least this many files of the rule's kind, of those matching its pattern if it has one; 1 when left out. `min 0` lets the kind be absent: the rule then only documents it."
+    case "failureReason": {
+      const reason = failureReasons.find((r) => r.name === t.name)
+      return reason === undefined ? undefined : `**failure reason** ${code(reason.name)} — ${reason.doc}`
+    }
+    case "retryOn":
+      return t.adjustment
+        ? `**on** (retries) — \`on REASON RESOURCE xF\`: after each failure of the reason, the resource is multiplied by F (above 1, at most ${maxRetryFactor}) for the attempts after it; two failures multiply twice. Capped by the partition's limits.`
+        : "**on** (retries) — only failures of these reasons are retried; a run that fails for another reason fails at once. Without `on`, every failure is retried."
+    case "retryResource": {
+      const resource = growableResourceSpecs.find((r) => r.name === t.name)
+      return resource === undefined ? undefined : `**${resource.name}** (grows on a retry) — ${resource.doc} The base is the step's \`resources { ${resource.name} }\`.`
+    }
+    case "retryFactor":
+      return `**${t.factor}** — each failure with ${code(t.reason)} multiplies ${code(t.resource)} by ${t.factor.slice(1)} for the attempts after it, up to the partition's limit.`
     case "dimension": {
       const dimension = findDimension(t.name)
       return dimension === undefined ? undefined : `**group_by dimension** ${code(dimension.name)} — ${dimension.description}`

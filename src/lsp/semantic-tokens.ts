@@ -5,9 +5,10 @@ import { continuesStatement, isStatementKeyword } from "./completion-context.ts"
 
 /*
  * Semantic tokens for a `.ccat` document: a pure function of its text. One pass over the lexer's
- * tokens with a stack of braces (so config keys, resource keys and output kinds are told from
- * keywords) and the keyword of the current property (so `after a, b` are steps, `data x` a
- * grouping, and `Source.name` a table and a column). Works on any text, parsable or not.
+ * tokens with a stack of braces (so config keys, resource keys, output kinds and the reasons,
+ * resources and factors of `retries … { on OOM memory x2 }` are told from keywords) and the
+ * keyword of the current property (so `after a, b` are steps, `data x` a grouping, `on TIMEOUT`
+ * a failure reason, and `Source.name` a table and a column). Works on any text, parsable or not.
  * Positions are UTF-16 and lines end at `\n`, `\r\n` or `\r`, as in LSP; multi-line block
  * comments are split per line.
  */
@@ -50,15 +51,18 @@ const operators: ReadonlySet<TokenType> = new Set([
   T.OrSymbol
 ])
 /** Properties whose identifier values are members of a fixed set. */
-const enumValued: ReadonlySet<TokenType> = new Set([T.GroupBy, T.VersionPolicy, T.Container, T.Backend, T.Trigger])
+const enumValued: ReadonlySet<TokenType> = new Set([T.GroupBy, T.VersionPolicy, T.Container, T.Backend, T.Trigger, T.Retries])
+
+/** A plain word: an identifier, or a factor (`x2`) standing where a name may. */
+const isIdentifier = (t: IToken): boolean => t.tokenType === T.Identifier || t.tokenType === T.Factor
 
 const isName = (t: IToken | undefined): boolean => t !== undefined && tokenMatcher(t, T.Name)
 const isKeyword = (t: IToken): boolean => t.tokenType.name.startsWith("Kw_")
 
 interface Frame {
-  readonly kind: "block" | "config" | "entries" | "outputs" | "other"
+  readonly kind: "block" | "config" | "entries" | "outputs" | "retries" | "other"
   stmt: IToken | undefined
-  /** Entries and maps: keys and values alternate. */
+  /** Entries and maps: keys and values alternate. In `retries … { }`: the part of the adjustment reached. */
   items: number
   brackets: number
 }
@@ -97,6 +101,7 @@ export const classifyTokens = (text: string): Array<RawSemanticToken> => {
         if (prev?.tokenType === T.Config) kind = "config"
         else if (prev?.tokenType === T.Outputs) kind = "outputs"
         else if (prev !== undefined && (prev.tokenType === T.Resources || prev.tokenType === T.Backend || (p2?.tokenType === T.Backend && isName(prev)))) kind = "entries"
+        else if (f.stmt?.tokenType === T.Retries) kind = "retries"
         else kind = "block"
       } else if (f.kind === "config" && prev?.tokenType === T.Equals) kind = "config"
       if (declarationKeywords.has(p2?.tokenType ?? T.LCurly) && isName(prev) && f.kind === "block") stack.length = 1
@@ -133,9 +138,27 @@ export const classifyTokens = (text: string): Array<RawSemanticToken> => {
       entry(f, t)
       continue
     }
+    // `on OOM memory x2`: a reason is a symbolic constant, the resource a key, the factor a number.
+    if (f.kind === "retries") {
+      if (type === T.On) {
+        emit(t, "keyword")
+        f.items = 1
+      } else if (f.items === 1 && isName(t)) {
+        emit(t, isKeyword(t) ? "keyword" : "enumMember")
+        f.items = 2
+      } else if (f.items === 2 && isName(t)) {
+        emit(t, "property")
+        f.items = 3
+      } else {
+        if (type === T.Factor) emit(t, "number")
+        else if (isKeyword(t)) emit(t, "keyword")
+        f.items = 0
+      }
+      continue
+    }
     // `science "*.fits" min 2`: a kind is a symbolic constant, like a group_by dimension.
     if (f.kind === "outputs") {
-      if (type === T.Identifier) emit(t, "enumMember")
+      if (isIdentifier(t)) emit(t, "enumMember")
       else if (isKeyword(t)) emit(t, "keyword")
       continue
     }
@@ -164,15 +187,15 @@ export const classifyTokens = (text: string): Array<RawSemanticToken> => {
     const stmt = f.stmt?.tokenType
     if (stmt === T.Where && isName(t)) {
       if (prev?.tokenType === T.Dot) emit(t, "property")
-      else if (next?.tokenType === T.Dot && type === T.Identifier) emit(t, "class")
+      else if (next?.tokenType === T.Dot && isIdentifier(t)) emit(t, "class")
       else if (isKeyword(t)) emit(t, "keyword")
       continue
     }
-    if (stmt === T.After && type === T.Identifier) {
+    if (stmt === T.After && isIdentifier(t)) {
       emit(t, "function")
       continue
     }
-    if (stmt !== undefined && enumValued.has(stmt) && type === T.Identifier) {
+    if (stmt !== undefined && enumValued.has(stmt) && isIdentifier(t)) {
       emit(t, "enumMember")
       continue
     }

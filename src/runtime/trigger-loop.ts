@@ -5,6 +5,7 @@ import { durationConfig } from "./execution/execution-config.ts"
 import { evaluatePass, passSummaryLine, type PassSummary } from "./gaps/evaluate-pass.ts"
 import { defaultFullEvery } from "./gaps/step-memo.ts"
 import { triggerChannels, wakeOnNotify } from "./notifications.ts"
+import { defaultTriggerIntervalSeconds } from "../compiler/trigger-interval.ts"
 
 /*
  * The trigger loop (runtime.md §2, §3): a pass every interval, and earlier when the database
@@ -24,7 +25,7 @@ export interface TriggerLoopConfig {
 }
 
 export const TriggerLoopConfig: Config.Config<TriggerLoopConfig> = Config.all({
-  interval: durationConfig("CCAT_TRIGGER_INTERVAL", Duration.seconds(30)),
+  interval: durationConfig("CCAT_TRIGGER_INTERVAL", Duration.seconds(defaultTriggerIntervalSeconds)),
   location: Config.option(Config.string("CCAT_LOCATION")).pipe(Config.map(Option.getOrNull)),
   fullPassEvery: durationConfig("CCAT_FULL_PASS_INTERVAL", defaultFullEvery)
 })
