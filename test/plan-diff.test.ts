@@ -203,7 +203,15 @@ describe("plan JSON", () => {
     const edited = JSON.parse(text)
     edited.irHash = "0".repeat(64)
     const result = decodeSavedPlan(JSON.stringify(edited), "p.json")
-    expect(Either.isLeft(result) && result.left.message).toBe("p.json: not a usable saved plan: its IR does not match its irHash (was the file edited?)")
+    expect(Either.isLeft(result) && result.left.message).toBe(
+      "p.json: refused, nothing was applied: the plan is not as `ccat plan` wrote it. What does not match: its planHash (the document was changed after `ccat plan` wrote it); its irHash (not the hash of its IR). Make the plan again with `ccat plan --out` and review it."
+    )
+    const unsealed = JSON.parse(text)
+    delete unsealed.planHash
+    const old = decodeSavedPlan(JSON.stringify(unsealed), "old.json")
+    expect(Either.isLeft(old) && old.left.message).toBe(
+      "old.json: not a usable saved plan: it has no planHash (it was made by an older ccat, or edited); make the plan again with `ccat plan --out`"
+    )
     const foreign = decodeSavedPlan(`{"hello": 1}`, "x.json")
     expect(Either.isLeft(foreign) && foreign.left.message).toBe("x.json: not a usable saved plan: it is not a `ccat plan --out` document")
   })

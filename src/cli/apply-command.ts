@@ -3,12 +3,13 @@ import { FileSystem } from "@effect/platform"
 import { Console, Effect, Either } from "effect"
 import { createInterface } from "node:readline/promises"
 import type { IrWorkspace } from "../compiler/ir.ts"
-import { applyWorkspace, currentUser, PlanStale, type ApplyResult } from "../definitions/apply.ts"
+import { applyWorkspace, currentUser, PlanStale, type ApplyOptions, type ApplyResult, type PlanChangesDiffer } from "../definitions/apply.ts"
 import { planChanges } from "../definitions/diff.ts"
-import { hasChanges, type PlanSummary } from "../definitions/plan.ts"
-import { decodeSavedPlan } from "../definitions/plan-json.ts"
+import { hasChanges, type EntityChange, type PlanSummary } from "../definitions/plan.ts"
+import { changesMismatch, inspectSavedPlan, PlanAltered, type SavedPlan } from "../definitions/plan-json.ts"
 import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
 import { readStoredDefinitions } from "../definitions/stored.ts"
+import { verifyIr } from "../definitions/verify-ir.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { compileWorkspace, failWith, oneLineErrors } from "./plan-command.ts"
 
@@ -24,20 +25,44 @@ const targetArg = Args.text({ name: "dir | plan.json" }).pipe(
 )
 const yesOption = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Apply without asking for confirmation (for scripts and CI)."))
 
-/** What to apply: the IR, and for a saved plan the generation it was reviewed against. */
+/** What to apply: the IR, and for a saved plan the generation it was made against and the changes it lists. */
 interface Target {
   readonly ir: IrWorkspace
-  readonly savedAgainst: number | undefined
+  readonly saved: { readonly path: string; readonly baseGeneration: number; readonly changes: ReadonlyArray<EntityChange> } | undefined
 }
+
+/**
+ * A saved plan that is not as `ccat plan` wrote it is refused before anything else. When its
+ * IR is intact and the definitions are still those it was made against, the message also says
+ * whether the changes it lists are the ones its IR makes: an edited list is named as such,
+ * rather than only as a planHash that does not match.
+ */
+const refuseAltered = (path: string, plan: SavedPlan, mismatches: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const stored = yield* readStoredDefinitions
+    const listed =
+      verifyIr(plan.ir).length === 0 && stored.generation === plan.baseGeneration ? changesMismatch(plan.changes, planChanges(stored, plan.ir).changes) : null
+    return yield* new PlanAltered({ path, mismatches: listed === null ? mismatches : [...mismatches, listed] })
+  })
 
 const readTarget = (target: string) =>
   Effect.gen(function* () {
-    if (!target.endsWith(".json")) return { ir: yield* compileWorkspace(target, "Nothing was applied."), savedAgainst: undefined } satisfies Target
+    if (!target.endsWith(".json")) return { ir: yield* compileWorkspace(target, "Nothing was applied."), saved: undefined } satisfies Target
     const fs = yield* FileSystem.FileSystem
-    const saved = decodeSavedPlan(yield* fs.readFileString(target), target)
-    if (Either.isLeft(saved)) return yield* saved.left
-    return { ir: saved.right.ir, savedAgainst: saved.right.baseGeneration } satisfies Target
+    const inspected = inspectSavedPlan(yield* fs.readFileString(target), target)
+    if (Either.isLeft(inspected)) return yield* inspected.left
+    const { plan, mismatches } = inspected.right
+    if (mismatches.length > 0) return yield* refuseAltered(target, plan, mismatches)
+    return { ir: plan.ir, saved: { path: target, baseGeneration: plan.baseGeneration, changes: plan.changes } } satisfies Target
   })
+
+/** Apply; a saved plan whose listed changes are not what its IR makes is refused as altered. */
+const applyTarget = (target: Target, options: ApplyOptions) =>
+  applyWorkspace(target.ir, options).pipe(
+    Effect.catchTag("PlanChangesDiffer", (e): Effect.Effect<never, PlanChangesDiffer | PlanAltered> =>
+      target.saved === undefined ? Effect.fail(e) : Effect.fail(new PlanAltered({ path: target.saved.path, mismatches: [e.mismatch] }))
+    )
+  )
 
 /** A yes/no question on the terminal; anything but `y` or `yes` is no. */
 const confirm = (question: string): Effect.Effect<boolean> =>
@@ -59,13 +84,16 @@ const waiting = Console.error("Another `ccat apply` holds the definitions lock; 
 export const applyCommand = Command.make("apply", { target: targetArg, yes: yesOption }, ({ target, yes }) =>
   oneLineErrors(
     Effect.gen(function* () {
-      const { ir, savedAgainst } = yield* readTarget(target)
+      const chosen = yield* readTarget(target)
+      const { ir, saved } = chosen
+      const savedAgainst = saved?.baseGeneration
       const createdBy = yield* currentUser
       const style = choosePlanStyle(process.stdout)
 
       if (yes) {
-        // The plan is made under the lock, against what is there then, and applied as made.
-        const result = yield* applyWorkspace(ir, { createdBy, expectedGeneration: savedAgainst, onLockWait: waiting })
+        // The plan is made under the lock, against what is there then, and applied as made; a
+        // saved plan only if that is exactly the plan it lists.
+        const result = yield* applyTarget(chosen, { createdBy, expectedGeneration: savedAgainst, expectedChanges: saved?.changes, onLockWait: waiting })
         if (result._tag === "Applied") yield* Console.log(renderPlan(result.plan, style) + "\n")
         return yield* report(result)
       }
@@ -77,18 +105,21 @@ export const applyCommand = Command.make("apply", { target: targetArg, yes: yesO
       const stored = yield* readStoredDefinitions
       if (savedAgainst !== undefined && savedAgainst !== stored.generation) return yield* new PlanStale({ planned: savedAgainst, current: stored.generation })
       const plan = planChanges(stored, ir)
+      const listed = saved === undefined ? null : changesMismatch(saved.changes, plan.changes)
+      if (saved !== undefined && listed !== null) return yield* new PlanAltered({ path: saved.path, mismatches: [listed] })
       if (!hasChanges(plan)) return yield* Console.log(`No changes. Nothing applied: the definitions match generation ${plan.baseGeneration}.`)
       yield* Console.log(renderPlan(plan, style) + "\n")
       if (!(yield* confirm("Apply these changes? [y/N] "))) {
         yield* Console.log("Apply cancelled. Nothing applied.")
         return yield* new CommandExit({ code: ExitCode.failure })
       }
-      const result = yield* applyWorkspace(ir, { createdBy, expectedGeneration: plan.baseGeneration, onLockWait: waiting })
+      // Exactly the plan shown: another apply in between makes it stale.
+      const result = yield* applyTarget(chosen, { createdBy, expectedGeneration: plan.baseGeneration, expectedChanges: plan.changes, onLockWait: waiting })
       return yield* report(result)
     })
   )
 ).pipe(
   Command.withDescription(
-    "Make the definitions in the database match a workspace or a saved plan, in one transaction, as a new definitions generation. Nothing is deleted: what leaves the files is retired. Exit 0: applied or nothing to do; 1: errors, stale plan or cancelled."
+    "Make the definitions in the database match a workspace or a saved plan, in one transaction, as a new definitions generation. Nothing is deleted: what leaves the files is retired. A saved plan is applied only as `ccat plan` wrote it. Exit 0: applied or nothing to do; 1: errors, stale or altered plan, or cancelled."
   )
 )

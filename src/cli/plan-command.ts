@@ -4,10 +4,12 @@ import { Console, Effect, Option } from "effect"
 import { compileSources } from "../compiler/compile.ts"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { planChanges } from "../definitions/diff.ts"
+import { hasSlurmSteps, partitionsNotChecked, partitionWarnings, renderWarnings, type PlanWarning } from "../definitions/partition-warnings.ts"
 import { hasChanges } from "../definitions/plan.ts"
-import { planJson } from "../definitions/plan-json.ts"
+import { planJson, sealedPlanText } from "../definitions/plan-json.ts"
 import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
 import { readStoredDefinitions } from "../definitions/stored.ts"
+import { slurmPartitions } from "../runtime/backends/slurm-partitions.ts"
 import { previewPass } from "../runtime/gaps/preview.ts"
 import { passJson, renderPassSection } from "../runtime/gaps/render-pass.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
@@ -62,9 +64,22 @@ export const dirArg = Args.text({ name: "dir" }).pipe(
   Args.withDefault(".")
 )
 
+/**
+ * What the files ask of the cluster that it can never give: steps on a Slurm location against
+ * its partitions, from one sinfo call, made only when some step runs on Slurm. Without an
+ * answer from sinfo (no Slurm here, controller down) the plan says so once and goes on.
+ */
+export const planWarnings = (ir: IrWorkspace): Effect.Effect<ReadonlyArray<PlanWarning>> =>
+  hasSlurmSteps(ir)
+    ? slurmPartitions().pipe(
+        Effect.map((partitions) => partitionWarnings(ir, partitions)),
+        Effect.catchTag("BackendUnavailable", (e) => Effect.succeed([partitionsNotChecked(e.reason)]))
+      )
+    : Effect.succeed([])
+
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the plan as a JSON document (docs/plan-json.md) instead of text."))
 const outOption = Options.file("out").pipe(
-  Options.withDescription("Also save the plan as JSON to this file; `ccat apply FILE` then applies exactly it, or refuses if the definitions changed meanwhile."),
+  Options.withDescription("Also save the plan as JSON to this file; `ccat apply FILE` then applies exactly it, or refuses if the definitions changed meanwhile or the file was edited."),
   Options.optional
 )
 const detailedOption = Options.boolean("detailed-exitcode").pipe(Options.withDescription("Exit 0 when there are no changes, 2 when there are, 1 on error."))
@@ -77,10 +92,11 @@ export const planCommand = Command.make(
       Effect.gen(function* () {
         const ir = yield* compileWorkspace(dir, "Nothing was planned.")
         const plan = planChanges(yield* readStoredDefinitions, ir)
+        const warnings = yield* planWarnings(ir)
         // The text shows counts: from the trigger loop's memory where it has one, as its next pass
         // would decide (seconds less at a million packages); the JSON lists every decision.
         const trigger = yield* previewPass({ ir, fromMemory: true, explain: json || Option.isSome(out) ? {} : undefined })
-        const document = JSON.stringify({ ...planJson(plan), trigger: passJson(trigger) }, null, 2) + "\n"
+        const document = sealedPlanText({ ...planJson(plan), warnings, trigger: passJson(trigger) })
         if (Option.isSome(out)) {
           const fs = yield* FileSystem.FileSystem
           const path = yield* Path.Path
@@ -90,7 +106,10 @@ export const planCommand = Command.make(
         if (json) {
           yield* Console.log(document.trimEnd())
         } else {
-          yield* Console.log(renderPlan(plan, choosePlanStyle(process.stdout)))
+          const style = choosePlanStyle(process.stdout)
+          yield* Console.log(renderPlan(plan, style))
+          // Before the trigger section: they are about the definitions, not about the runs.
+          if (warnings.length > 0) yield* Console.log("\n" + renderWarnings(warnings, style.bold))
           yield* Console.log("\n" + renderPassSection(trigger, ir))
           if (Option.isSome(out) && hasChanges(plan)) {
             yield* Console.log(`\nSaved the plan to: ${out.value}\n\nTo apply exactly these changes, run:\n    ccat apply ${out.value}`)
@@ -101,6 +120,6 @@ export const planCommand = Command.make(
     )
 ).pipe(
   Command.withDescription(
-    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire), then the runs the trigger would create right after, by reason. Exit 0: planned; 1: errors."
+    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire), then warnings about steps their Slurm partition can never run, then the runs the trigger would create right after, by reason. Exit 0: planned; 1: errors."
   )
 )

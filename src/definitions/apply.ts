@@ -3,8 +3,10 @@ import { Config, Data, Effect } from "effect"
 import { userInfo } from "node:os"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { planChanges } from "./diff.ts"
-import { hasChanges, type Plan } from "./plan.ts"
+import { hasChanges, type EntityChange, type Plan } from "./plan.ts"
+import { changesMismatch } from "./plan-json.ts"
 import { currentGeneration, readStoredDefinitions, type StoredDefinitionsError } from "./stored.ts"
+import { verifyIr } from "./verify-ir.ts"
 import { writePlan } from "./write-definitions.ts"
 
 /*
@@ -23,6 +25,23 @@ export class PlanStale extends Data.TaggedError("PlanStale")<{ readonly planned:
   }
 }
 
+/**
+ * The IR to apply is not what the compiler makes of its own fields (an edited IR): applying it
+ * would store hashes or fingerprints its definitions do not produce.
+ */
+export class IrAltered extends Data.TaggedError("IrAltered")<{ readonly mismatches: ReadonlyArray<string> }> {
+  override get message(): string {
+    return `refused, nothing was applied: the IR is not what the compiler makes of its fields. What does not match: ${this.mismatches.join("; ")}`
+  }
+}
+
+/** A reviewed plan lists other changes than its IR makes to the definitions it was made against. */
+export class PlanChangesDiffer extends Data.TaggedError("PlanChangesDiffer")<{ readonly generation: number; readonly mismatch: string }> {
+  override get message(): string {
+    return `refused, nothing was applied: the plan does not match what its IR does to generation ${this.generation}. What does not match: ${this.mismatch}`
+  }
+}
+
 export type ApplyResult =
   /** A new definitions generation was recorded. */
   | { readonly _tag: "Applied"; readonly plan: Plan; readonly generation: number }
@@ -38,6 +57,12 @@ export interface ApplyOptions {
    * made under the lock and applied as it is.
    */
   readonly expectedGeneration?: number | undefined
+  /**
+   * The changes a person reviewed (a saved plan's list, or the plan shown before the question).
+   * The plan made under the lock must be exactly these, or nothing is applied: what is applied
+   * is what was reviewed.
+   */
+  readonly expectedChanges?: ReadonlyArray<EntityChange> | undefined
   /** Runs once when another apply holds the lock, before waiting for it. */
   readonly onLockWait?: Effect.Effect<void> | undefined
 }
@@ -45,9 +70,12 @@ export interface ApplyOptions {
 export const applyWorkspace = (
   ir: IrWorkspace,
   options: ApplyOptions
-): Effect.Effect<ApplyResult, PlanStale | SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =>
+): Effect.Effect<ApplyResult, PlanStale | PlanChangesDiffer | IrAltered | SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    // Before any lock or write; the writer checks again (write-definitions.ts) at no extra cost.
+    const mismatches = verifyIr(ir)
+    if (mismatches.length > 0) return yield* new IrAltered({ mismatches })
     const run = Effect.gen(function* () {
       // A transaction-level lock: released by COMMIT or ROLLBACK, even if this process dies.
       const [attempt] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint) AS locked`
@@ -61,6 +89,10 @@ export const applyWorkspace = (
       }
       const stored = yield* readStoredDefinitions
       const plan = planChanges(stored, ir)
+      if (options.expectedChanges !== undefined) {
+        const mismatch = changesMismatch(options.expectedChanges, plan.changes)
+        if (mismatch !== null) return yield* new PlanChangesDiffer({ generation, mismatch })
+      }
       if (!hasChanges(plan)) return { _tag: "NoChanges", plan, generation } as const
       const created = yield* writePlan(plan, stored, options.createdBy)
       return { _tag: "Applied", plan, generation: created } as const

@@ -1,9 +1,10 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Effect } from "effect"
+import { Data, Effect } from "effect"
 import { encodeIrWorkspace, type IrGrouping, type IrLocation, type IrPipeline, type IrSoftware, type IrStep } from "../compiler/ir.ts"
 import { definitionJson, pipelineDefinition } from "./entity-json.ts"
 import type { EntityChange, EntityKind, Plan } from "./plan.ts"
 import type { StoredDefinition, StoredDefinitions } from "./stored.ts"
+import { verifyIr } from "./verify-ir.ts"
 
 /*
  * Carries out a plan's changes as rows, inside the caller's transaction: one new definitions
@@ -11,7 +12,18 @@ import type { StoredDefinition, StoredDefinitions } from "./stored.ts"
  * `retired_generation` and keeps its row, its runs and its products. The one exception is the
  * DAG edge table `reduction_step_upstream`, which mirrors the `after` of active steps; a
  * step's old `after` stays in its definition history (definitions_generation.ir).
+ *
+ * This is the one place definitions are written, so it is where a hash or fingerprint that its
+ * definition does not produce is stopped: the IR must be what the compiler makes of its fields
+ * (verify-ir.ts). `ccat apply` refuses such an IR with a message before it gets here; reaching
+ * this with one is a defect of the caller.
  */
+
+export class UnverifiedIr extends Data.TaggedError("UnverifiedIr")<{ readonly mismatches: ReadonlyArray<string> }> {
+  override get message(): string {
+    return `refusing to write definitions whose hashes or fingerprints their fields do not produce: ${this.mismatches.join("; ")}`
+  }
+}
 
 const tables: Readonly<Record<EntityKind, "location" | "reduction_software" | "data_grouping" | "pipeline" | "reduction_step">> = {
   location: "location",
@@ -41,6 +53,8 @@ export const writePlan = (plan: Plan, stored: StoredDefinitions, createdBy: stri
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const { ir } = plan
+    const mismatches = verifyIr(ir)
+    if (mismatches.length > 0) return yield* Effect.die(new UnverifiedIr({ mismatches }))
     // Numbered max + 1 under the definitions lock rather than by the sequence: the rolled-back
     // preview of `ccat plan` writes a generation too, and must not make the next one skip a number.
     const [row] = yield* sql<{ id: number }>`
