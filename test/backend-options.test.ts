@@ -111,6 +111,22 @@ describe("every backend option reaches the backend", () => {
     })
   )
 
+  it.live("slurm: what a partition's largest node offers caps what a retry policy grows (sinfo); the local backend caps nothing", () =>
+    Effect.gen(function* () {
+      const dir = tempDir("limits")
+      const node = execFileSync("scontrol", ["show", "node", "-o"], { encoding: "utf8" })
+      const cpus = Number(/CPUTot=(\d+)/.exec(node)![1])
+      const memoryMiB = Number(/RealMemory=(\d+)/.exec(node)![1])
+      const limits = yield* withBackend("slurm", { partition: "batch" }, dir, (b) => Effect.all([b.limits(null), b.limits("debug"), b.limits("nosuch")]))
+      expect(limits).toEqual([
+        { cpus, memoryBytes: memoryMiB * 1024 * 1024, timeSeconds: null },
+        { cpus, memoryBytes: memoryMiB * 1024 * 1024, timeSeconds: null },
+        null
+      ])
+      expect(yield* withBackend("local", {}, dir, (b) => b.limits(null))).toBeNull()
+    })
+  )
+
   it.live("local: max_parallel is its number of slots", () =>
     Effect.gen(function* () {
       const dir = tempDir("local")

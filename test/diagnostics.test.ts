@@ -294,7 +294,7 @@ describe("suggestions", () => {
     const unset = all("W009-retry-grows-unset-resource.ccat")
     expect(unset.map((d) => [d.message, d.help.join(" ")])).toEqual([
       ["step `calibrate` sets no `memory` in `resources`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { memory 16GiB }`"],
-      ["step `calibrate` sets no `time` in `resources`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { time 2h }`"]
+      ["step `calibrate` sets no `time` in `resources` and no `timeout`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { time 2h }`"]
     ])
     expect(all("W008-retries-zero-with-reasons.ccat")[0]!.message).toBe("step `calibrate` retries nothing (`retries 0`): its failure reasons and adjustments never apply")
   })

@@ -190,6 +190,7 @@ const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<
           }),
     submitter: Effect.succeed("ccat-test"),
     probe: Effect.void,
+    limits: () => Effect.succeed(null),
     poll: () => Effect.succeed(new Map()),
     cancel: (jobId) => (options.down === true ? Effect.fail(unavailable) : Effect.sync(() => (calls.push(`cancel ${jobId}`), "cancelled" as const))),
     capacity: Effect.succeed(null)

@@ -183,8 +183,9 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
   const outputsProperty = view.get("outputs")
   const outputs = outputsProperty?.kind === "outputs" ? checkOutputs(outputsProperty, name, sink) : null
 
-  const retries = checkRetries(view.get("retries"), name, resources, sink)
   const timeout = view.duration("timeout")
+  // `time` grows the step's `timeout` too (the batch script's time limit when set): either is a base.
+  const retries = checkRetries(view.get("retries"), name, { ...resources, timeSeconds: resources.timeSeconds ?? timeout?.value ?? null }, sink)
   const policy = view.name("version_policy")
   if (policy !== undefined && !(versionPolicies as ReadonlyArray<string>).includes(policy.value)) {
     const close = suggest(policy.value, versionPolicies)

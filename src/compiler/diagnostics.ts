@@ -193,7 +193,7 @@ export const definitions = {
   W009: def<{ step: string; resource: string }>(
     "warning",
     "retry adjustment of a resource that is not set",
-    (p) => `step ${q(p.step)} sets no ${q(p.resource)} in \`resources\`: a retry has nothing to multiply, and asks for the backend's default again`
+    (p) => `step ${q(p.step)} sets no ${q(p.resource)} in \`resources\`${p.resource === "time" ? " and no `timeout`" : ""}: a retry has nothing to multiply, and asks for the backend's default again`
   )
 } as const
 

@@ -133,6 +133,18 @@ export interface ExecutionBackendService {
   readonly capacity: Effect.Effect<number | null, BackendUnavailable>
   /** Whether the backend can be reached from here at all (Slurm: the controller answers); asked once at `serve` start. */
   readonly probe: Effect.Effect<void, BackendUnavailable>
+  /**
+   * The most a job may ask for in `partition` (null: the default one): what a retry policy that
+   * grows resources is held to. `null` when the backend cannot tell (then nothing is capped).
+   */
+  readonly limits: (partition: string | null) => Effect.Effect<ResourceLimits | null>
+}
+
+/** The largest node of a partition, and its time limit; null where unknown or unlimited. */
+export interface ResourceLimits {
+  readonly cpus: number | null
+  readonly memoryBytes: number | null
+  readonly timeSeconds: number | null
 }
 
 export class ExecutionBackend extends Context.Tag("ccat/ExecutionBackend")<ExecutionBackend, ExecutionBackendService>() {}

@@ -163,6 +163,8 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
         }).pipe(Effect.tap(() => calls.count("lookup"))),
       submitter: Effect.sync(currentUser),
       probe: Effect.void,
+      // Processes on this machine are not held to the resources a step asks for.
+      limits: () => Effect.succeed(null),
       poll: (jobIds) =>
         Effect.sync(() => {
           const statuses = new Map<string, JobStatus>()

@@ -12,8 +12,10 @@ import {
   type FoundJob,
   JobRejected,
   type JobSpec,
-  type JobStatus
+  type JobStatus,
+  type ResourceLimits
 } from "./execution-backend.ts"
+import { parseSinfoPartitions, type SlurmPartition, sinfoArguments } from "./slurm-partitions.ts"
 import {
   isAccountingDisabledMessage,
   isAlreadyFinishedMessage,
@@ -474,7 +476,29 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
       if (r.exitCode !== 0) return yield* Effect.fail(failedCall("sinfo", r))
     })
 
-    return { kind: "slurm" as const, submit, findJobs, submitter, poll, cancel, capacity, probe }
+    // ------------------------------------------------------------ limits
+    /** The partitions as sinfo describes them, asked at most every 5 minutes. */
+    const partitionsCache = yield* Ref.make<{ at: number; partitions: ReadonlyArray<SlurmPartition> } | null>(null)
+    const limits = (partition: string | null): Effect.Effect<ResourceLimits | null> =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const cached = yield* Ref.get(partitionsCache)
+        let partitions = cached !== null && now - cached.at < 5 * 60_000 ? cached.partitions : null
+        if (partitions === null) {
+          const r = yield* slurm("sinfo", sinfoArguments)
+          if (r.exitCode !== 0) return null
+          const parsed = parseSinfoPartitions(r.stdout)
+          if (Either.isLeft(parsed)) return null
+          partitions = parsed.right
+          yield* Ref.set(partitionsCache, { at: now, partitions })
+        }
+        const wanted = partition ?? options.partition ?? null
+        const p = partitions.find((x) => (wanted === null ? x.isDefault : x.name === wanted))
+        if (p === undefined) return null
+        return { cpus: p.maxCpusPerNode, memoryBytes: p.maxMemoryMiBPerNode === null ? null : p.maxMemoryMiBPerNode * 1024 * 1024, timeSeconds: p.maxTimeSeconds }
+      }).pipe(Effect.orElseSucceed(() => null))
+
+    return { kind: "slurm" as const, submit, findJobs, submitter, poll, cancel, capacity, probe, limits }
   })
 
 /** The Slurm backend as the ExecutionBackend service (needs BackendCalls). */

@@ -288,7 +288,9 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     // Each active run's definition, read once per cycle: for timeouts, LOST and collection.
     const activeContexts = new Map((yield* loadRunContexts(active.map((r) => Number(r.id)))).flatMap((c) => (c instanceof RunDefinitionUnreadable ? [] : [[c.runId, c] as const])))
     for (const row of active) {
-      const timeout = activeContexts.get(Number(row.id))?.definition.timeoutSeconds ?? null
+      // The attempt's own timeout: a retry policy may have grown the step's.
+      const context = activeContexts.get(Number(row.id))
+      const timeout = context === undefined ? null : (context.attemptLimits?.timeoutSeconds ?? context.definition.timeoutSeconds)
       if (timeout !== null && row.submitted_at !== null && row.status !== "COLLECTING_RESULTS" && now.getTime() - new Date(row.submitted_at).getTime() > timeout * 1000 + 30_000) {
         overdue.push(row)
       }

@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Duration, Effect } from "effect"
 import { FailureCounters } from "./failure-counters.ts"
+import { shouldRetry } from "./retry-policy.ts"
 import type { RunContext } from "./run-context.ts"
 import { transition, type RunStatus } from "./run-status.ts"
 
@@ -25,6 +26,8 @@ export interface FailedAttempt {
   readonly reason: string
   readonly retryCount: number
   readonly retries: number
+  /** False when the step's retry policy does not retry this reason (or it will not change by asking again). */
+  readonly retryable?: boolean
   readonly backoff: Duration.Duration
   readonly now: Date
   readonly actor: string
@@ -49,7 +52,7 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
         const { pipeline, step, subGroupKey } = a.target
         yield* (yield* FailureCounters).runFailed(pipeline, step, a.reason)
         const where = `run ${a.runId} (${pipeline}.${step} ${subGroupKey})`
-        if (a.retryCount >= a.retries) {
+        if (a.retryable === false || a.retryCount >= a.retries) {
           yield* Effect.logWarning(`${where} failed for good: ${a.reason}`)
           return "failed" as const
         }
@@ -86,8 +89,10 @@ export const failRunAttempt = (
     from: a.from,
     reason: a.reason,
     retryCount: run.retryCount,
-    // A rejection that will not change by asking again (a partition that does not exist) fails at once.
-    retries: a.noRetry === true ? 0 : run.definition.retries,
+    retries: run.definition.retries,
+    // A rejection that will not change by asking again (a partition that does not exist) fails at
+    // once; so does a reason the step's `retries … on …` does not name.
+    retryable: a.noRetry !== true && shouldRetry(run.definition, run.retryCount, a.reason),
     backoff: a.backoff,
     now: a.now,
     actor: a.actor

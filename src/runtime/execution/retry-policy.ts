@@ -89,3 +89,53 @@ export const nextResources = (
     timeSeconds: base.timeSeconds === null || factor.time === 1 ? base.timeSeconds : grow("time", base.timeSeconds, factor.time, cap?.timeSeconds)
   }
 }
+
+/** What one attempt asks of the backend: its resources and its `timeout`. */
+export interface AttemptLimits {
+  readonly resources: IrResources
+  readonly timeoutSeconds: number | null
+}
+
+/**
+ * The limits of a run's next attempt, from its step and the reasons of its failed attempts so
+ * far. The step's `timeout`, when set, is what a batch script's time limit says (and what ccat
+ * cancels a job at): it grows with `time` as `resources { time }` does, held to the same cap.
+ */
+export const attemptLimits = (
+  step: { readonly resources: IrResources; readonly timeoutSeconds: number | null; readonly retryAdjust?: ReadonlyArray<IrRetryAdjustment> | undefined },
+  failureReasons: ReadonlyArray<string>,
+  cap: ResourceCap | null
+): AttemptLimits => {
+  const history = failureReasons.map(failureCategory)
+  const resources = nextResources(step.resources, step.retryAdjust, history, cap)
+  const timeAdjust = (step.retryAdjust ?? []).filter((a) => a.resource === "time")
+  const timeoutSeconds = step.timeoutSeconds === null ? null : nextResources({ ...step.resources, timeSeconds: step.timeoutSeconds }, timeAdjust, history, cap).timeSeconds
+  return { resources, timeoutSeconds }
+}
+
+const units: ReadonlyArray<readonly [number, string]> = [
+  [1024 ** 4, "TiB"],
+  [1024 ** 3, "GiB"],
+  [1024 ** 2, "MiB"]
+]
+
+const sizeWords = (bytes: number): string => {
+  for (const [size, unit] of units) if (bytes >= size && bytes % (size / 1024) === 0) return `${Number((bytes / size).toFixed(2))} ${unit}`
+  return `${bytes} B`
+}
+
+const timeWords = (seconds: number): string =>
+  seconds % 3600 === 0 ? `${seconds / 3600}h` : seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`
+
+/** `cpus 4, memory 32 GiB, time 3h, timeout 4h`: what the run's event records of each attempt. */
+export const limitsWords = (l: AttemptLimits): string =>
+  [
+    l.resources.cpus === null ? null : `cpus ${l.resources.cpus}`,
+    l.resources.memoryBytes === null ? null : `memory ${sizeWords(l.resources.memoryBytes)}`,
+    l.resources.timeSeconds === null ? null : `time ${timeWords(l.resources.timeSeconds)}`,
+    l.timeoutSeconds === null ? null : `timeout ${timeWords(l.timeoutSeconds)}`,
+    l.resources.partition === null ? null : `partition ${l.resources.partition}`,
+    l.resources.gpus === null ? null : `gpus ${l.resources.gpus}`
+  ]
+    .filter((x): x is string => x !== null)
+    .join(", ")

@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Data, Effect, Option, Schema } from "effect"
-import { IrJson, IrOutputRule, IrResources } from "../../compiler/ir.ts"
+import { IrJson, IrOutputRule, IrResources, IrRetryAdjustment, IrRetryReason } from "../../compiler/ir.ts"
+import type { AttemptLimits } from "./retry-policy.ts"
 import { type StagedInput, StagedInputs } from "./staged-inputs.ts"
 
 /*
@@ -17,7 +18,10 @@ const StepDefinition = Schema.Struct({
   retries: Schema.Number,
   software: Schema.Struct({ name: Schema.String }),
   /** What a run must produce (the step's `outputs` block); absent: at least one science file. */
-  outputs: Schema.optional(Schema.Array(IrOutputRule))
+  outputs: Schema.optional(Schema.Array(IrOutputRule)),
+  /** Which failures are retried (absent: any), and what grows on retry (retry-policy.ts). */
+  retryOn: Schema.optional(Schema.Array(IrRetryReason)),
+  retryAdjust: Schema.optional(Schema.Array(IrRetryAdjustment))
 })
 
 const LocationDefinition = Schema.Struct({
@@ -45,6 +49,10 @@ export interface RunContext {
   readonly markedAt: Date | null
   /** How often in a row the backend turned this attempt's submission away for now. */
   readonly submitDeferrals: number
+  /** The failure reasons of its attempts so far, oldest first: what a retry policy grows resources for. */
+  readonly failureHistory: ReadonlyArray<string>
+  /** What its current attempt asked of the backend (recorded when it was marked); null before. */
+  readonly attemptLimits: AttemptLimits | null
   /** What staging placed for the current attempt (null before staging, or for runs older than migration 9). */
   readonly stagedInputs: ReadonlyArray<StagedInput> | null
   readonly softwareVersion: string
@@ -74,6 +82,8 @@ interface Row {
   readonly attempt: number
   readonly marked_at: Date | string | null
   readonly submit_deferrals: number
+  readonly failure_history: ReadonlyArray<string> | null
+  readonly resources: unknown
   readonly staged_inputs: unknown
   readonly software_version: string
   readonly image: string
@@ -88,6 +98,7 @@ interface Row {
 const decodeStep = Schema.decodeUnknownEither(StepDefinition)
 const decodeLocation = Schema.decodeUnknownEither(LocationDefinition)
 const decodeStaged = Schema.decodeUnknownOption(StagedInputs)
+const decodeLimits = Schema.decodeUnknownOption(Schema.Struct({ resources: IrResources, timeoutSeconds: Schema.NullOr(Schema.Number) }))
 const decodeConfig = Schema.decodeUnknownEither(Schema.Record({ key: Schema.String, value: IrJson }))
 
 export const loadRunContexts = (
@@ -97,7 +108,8 @@ export const loadRunContexts = (
     if (runIds.length === 0) return []
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<Row>`
-      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.attempt, r.marked_at, r.submit_deferrals, r.staged_inputs, r.software_version,
+      SELECT r.id, r.status, p.name AS pipeline, s.name AS step, r.sub_group_key, r.reason, r.retry_count, r.attempt, r.marked_at, r.submit_deferrals, r.staged_inputs,
+        ARRAY(SELECT e.reason FROM run_event e WHERE e.run_id = r.id AND e.to_status = 'FAILED' ORDER BY e.id) AS failure_history, r.resources, r.software_version,
         r.image, r.config, r.run_dir, r.job_name, r.backend_job_id, s.definition AS step_definition, l.definition AS location_definition
       FROM executed_reduction_step r
       JOIN reduction_step s ON s.id = r.step_id
@@ -124,6 +136,8 @@ export const loadRunContexts = (
         attempt: r.attempt,
         markedAt: r.marked_at === null ? null : new Date(r.marked_at),
         submitDeferrals: r.submit_deferrals,
+        failureHistory: r.failure_history ?? [],
+        attemptLimits: r.resources === null ? null : Option.getOrNull(decodeLimits(r.resources)),
         stagedInputs: r.staged_inputs === null ? null : Option.getOrNull(decodeStaged(r.staged_inputs)),
         softwareVersion: r.software_version,
         image: r.image,

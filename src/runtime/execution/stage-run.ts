@@ -7,6 +7,7 @@ import type { JobSpec } from "../backends/execution-backend.ts"
 import { commandLine } from "./command-line.ts"
 import { isOutOfSpaceError } from "./disk-space.ts"
 import type { JobIdentity } from "./job-identity.ts"
+import type { AttemptLimits } from "./retry-policy.ts"
 import { MANIFEST_VERSION, type Manifest } from "./manifest.ts"
 import type { RunContext } from "./run-context.ts"
 import { attemptRoot, containerFolders, runFolders, runRoot, type RunFolders } from "./run-folders.ts"
@@ -133,10 +134,12 @@ export interface StagedRun {
   readonly stagedInputs: ReadonlyArray<StagedInput>
 }
 
-/** The attempt to stage: its number and its job's name and comment. */
+/** The attempt to stage: its number, its job's name and comment, and what it asks of the backend. */
 export interface AttemptToStage {
   readonly attempt: number
   readonly identity: JobIdentity
+  /** The step's resources and timeout, grown by its retry policy for this attempt (retry-policy.ts). */
+  readonly limits: AttemptLimits
 }
 
 /**
@@ -291,8 +294,8 @@ export const stageRun = (
       runDir: folders.root,
       stdoutPath: folders.stdout,
       stderrPath: folders.stderr,
-      resources: run.definition.resources,
-      timeoutSeconds: run.definition.timeoutSeconds,
+      resources: attempt.limits.resources,
+      timeoutSeconds: attempt.limits.timeoutSeconds,
       container:
         env.container === "apptainer"
           ? {

@@ -7,6 +7,7 @@ import { ExecutionBackend, type ExecutionBackendService, type FoundJob } from ".
 import { DiskSpace, type DiskSpaceService } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failAttempt, failRunAttempt } from "./fail-run.ts"
+import { attemptLimits, type AttemptLimits, limitsWords } from "./retry-policy.ts"
 import { FailureCounters } from "./failure-counters.ts"
 import { jobIdentity, judgeFoundJobs, notAdoptedReason } from "./job-identity.ts"
 import { leaseOwner, releaseDeadLeases } from "./lease.ts"
@@ -121,13 +122,14 @@ const submitOne = (
     const counters = yield* FailureCounters
     const fail = (reason: string, noRetry = false) =>
       failRunAttempt(run, { from: ["STAGING_DATA"], reason, backoff: config.retryBackoff, now, actor: "submit", noRetry }).pipe(Effect.as("failed" as const))
-    const recordSubmitted = (jobId: string, how: string, attempt: number) =>
+    const recordSubmitted = (jobId: string, how: string, attempt: number, limits: AttemptLimits | null) =>
       transition({
         runId: run.runId,
         from: ["STAGING_DATA"],
         to: "SUBMITTED",
         actor: "submit",
-        reason: `${how} ${backend.kind} job ${jobId} (attempt ${attempt})`,
+        // Each attempt's resources are in its event: a retry policy may have grown them.
+        reason: `${how} ${backend.kind} job ${jobId} (attempt ${attempt}${limits === null || limitsWords(limits) === "" ? "" : `; ${limitsWords(limits)}`})`,
         now,
         set: [sql`backend_job_id = ${jobId}`, sql`submitted_at = ${now}`, sql`last_seen_at = ${now}`, sql`lease_until = NULL`, sql`submit_deferrals = 0`]
       })
@@ -141,7 +143,7 @@ const submitOne = (
         yield* Effect.logWarning(`run ${run.runId}: ${notAdoptedReason(rejected)}`)
       }
       if (verdict.adopt !== null) {
-        yield* recordSubmitted(verdict.adopt.jobId, "adopted", run.attempt)
+        yield* recordSubmitted(verdict.adopt.jobId, "adopted", run.attempt, run.attemptLimits)
         yield* Effect.logInfo(`run ${run.runId}: adopted ${backend.kind} job ${verdict.adopt.jobId} (${run.jobName})`)
         return "adopted"
       }
@@ -151,7 +153,10 @@ const submitOne = (
     }
     const attempt = run.attempt + 1
     const identity = jobIdentity(installation, run.runId, attempt)
-    const staged = yield* stageRun(run, stagingEnvironment(config, run), { attempt, identity }).pipe(Effect.either)
+    // What this attempt asks for: the step's resources, grown by its retry policy for the
+    // failures so far, held to what the partition offers.
+    const limits = attemptLimits(run.definition, run.failureHistory, yield* backend.limits(run.definition.resources.partition))
+    const staged = yield* stageRun(run, stagingEnvironment(config, run), { attempt, identity, limits }).pipe(Effect.either)
     if (staged._tag === "Left") {
       const error = staged.left
       if (error._tag === "StagingFailed") {
@@ -182,7 +187,7 @@ const submitOne = (
       Effect.gen(function* () {
         const rows = yield* sql<{ id: string }>`
           UPDATE executed_reduction_step SET run_dir = ${job.runDir}, job_name = ${job.jobName}, attempt = ${attempt}, marked_at = ${markedAt},
-            staged_inputs = ${JSON.stringify(staged.right.stagedInputs)}::jsonb, backend = ${backend.kind}
+            staged_inputs = ${JSON.stringify(staged.right.stagedInputs)}::jsonb, backend = ${backend.kind}, resources = ${JSON.stringify(limits)}::jsonb
           WHERE id = ${run.runId} AND status = 'STAGING_DATA' AND attempt = ${run.attempt} RETURNING id`
         if (rows.length === 0) return false
         const superseded = sql`SELECT id FROM data_product WHERE run_id = ${run.runId} AND product_type = 'LOG'`
@@ -199,7 +204,7 @@ const submitOne = (
     // accepting the job and the database recording its id, the window adoption exists for.
     if (submitted._tag === "Right" && process.env["CCAT_FAULT"] === "kill-after-submit") process.kill(process.pid, "SIGKILL")
     if (submitted._tag === "Right") {
-      if (yield* recordSubmitted(submitted.right, "submitted", attempt)) return "submitted"
+      if (yield* recordSubmitted(submitted.right, "submitted", attempt, limits)) return "submitted"
       // The run moved on between the mark and now (a person cancelled it): so does its job.
       yield* backend.cancel(submitted.right).pipe(Effect.ignore)
       return "waiting"
