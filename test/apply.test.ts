@@ -133,7 +133,7 @@ for (const backend of testBackends) {
         })
       )
 
-      it.effect("applies a fresh saved plan without the sources, and a no-op plan records nothing", () =>
+      it.effect("applies a fresh saved plan without the sources and without asking again (it was reviewed when made), and a no-op plan records nothing", () =>
         Effect.gen(function* () {
           const file = join(mkdtempSync(join(tmpdir(), "ccat-plan-")), "plan.json")
           const planned = yield* runCli(["plan", fixture("04-step-changes"), "--out", file, "--detailed-exitcode"])
@@ -142,7 +142,8 @@ for (const backend of testBackends) {
           expect(planned.stdout).toContain(`ccat apply ${file}`)
           const before = yield* generations
 
-          const r = yield* runCli(["apply", file, "--yes"])
+          // No --yes, and no terminal to ask on: a saved plan is applied as Terraform applies one.
+          const r = yield* runCli(["apply", file])
           expect(r.code).toBe(0)
           expect(r.stdout).toContain(`Apply complete! 0 created, 4 changed, 0 retired. The definitions are now generation ${before + 1}.`)
 

@@ -16,14 +16,20 @@ import { compileWorkspace, failWith, oneLineErrors } from "./plan-command.ts"
 /*
  * `ccat apply <dir | saved plan>`: make the stored definitions match the files (or a plan saved
  * with `ccat plan --out`), in one transaction under a lock, as a new definitions generation
- * (runtime.md §1). Without `--yes` a person confirms the plan first; a script must say `--yes`.
+ * (runtime.md §1). A workspace folder: without `--yes` a person confirms the plan first, a
+ * script must say `--yes`. A saved plan was reviewed when `ccat plan --out` showed it, so it is
+ * applied without another question (as Terraform applies a saved plan), and only exactly as it
+ * was written (every hash verified, the changes it lists equal to those it makes).
  */
 
 const targetArg = Args.text({ name: "dir | plan.json" }).pipe(
   Args.withDescription("A workspace folder, or a plan saved with `ccat plan --out FILE` (a `.json` file). Default: the current folder."),
   Args.withDefault(".")
 )
-const yesOption = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Apply without asking for confirmation (for scripts and CI)."))
+const yesOption = Options.boolean("yes").pipe(
+  Options.withAlias("y"),
+  Options.withDescription("Apply a workspace folder without asking for confirmation (for scripts and CI). A saved plan is never asked about: it was reviewed when it was made.")
+)
 
 /** What to apply: the IR, and for a saved plan the generation it was made against and the changes it lists. */
 interface Target {
@@ -90,7 +96,7 @@ export const applyCommand = Command.make("apply", { target: targetArg, yes: yesO
       const createdBy = yield* currentUser
       const style = choosePlanStyle(process.stdout)
 
-      if (yes) {
+      if (yes || saved !== undefined) {
         // The plan is made under the lock, against what is there then, and applied as made; a
         // saved plan only if that is exactly the plan it lists.
         const result = yield* applyTarget(chosen, { createdBy, expectedGeneration: savedAgainst, expectedChanges: saved?.changes, onLockWait: waiting })
