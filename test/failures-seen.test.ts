@@ -3,7 +3,6 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Logger, LogLevel } from "effect"
 import { spawnSync } from "node:child_process"
-import { createServer } from "node:net"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { backendLayerFor } from "../src/cli/backend-layer.ts"
@@ -11,13 +10,13 @@ import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
-import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { FailureCounters, makeFailureCounters } from "../src/runtime/execution/failure-counters.ts"
 import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { serveSites } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testDatabase } from "./support/databases.ts"
+import { freePort, testExecutionConfig } from "./support/execution.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { repoRoot } from "./support/workspace.ts"
 
@@ -44,34 +43,10 @@ const workspace = (backend: string, resources: string, mode: string) => {
   return result.ir
 }
 
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve) => {
-      const server = createServer()
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    })
-)
 
 describe("failures are seen and classified, on the real Slurm cluster", () => {
   const baseDir = tempDir("runs")
-  const config: ExecutionConfig = {
-    backend: null,
-    location: "here",
-    baseDir,
-    defaultBaseDir: baseDir,
-    softwarePath: [join(repoRoot, "test", "fixtures", "execution", "bin")],
-    container: "none",
-    submitInterval: Duration.millis(200),
-    collectInterval: Duration.seconds(1),
-    lostGrace: Duration.minutes(5),
-    retryBackoff: Duration.millis(100),
-    maxParallel: null,
-    submitBatch: 1,
-    purgeInterval: Duration.minutes(5)
-  }
+  const config = testExecutionConfig(baseDir, { location: "here", submitInterval: Duration.millis(200), collectInterval: Duration.seconds(1), lostGrace: Duration.minutes(5), maxParallel: null, submitBatch: 1 })
 
   layer(Layer.mergeAll(testDatabase("postgres"), NodeContext.layer), { timeout: 180_000, excludeTestServices: true })((it) => {
     it.effect("every sbatch refused: each run fails at once with Slurm's message, serve warns about each, /metrics counts them, /healthz says degraded", () =>

@@ -5,7 +5,6 @@ import { Duration, Effect, Fiber, Layer, Logger, LogLevel } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, readFileSync, readdirSync } from "node:fs"
-import { createServer } from "node:net"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { installationId } from "../src/db/installation.ts"
@@ -24,6 +23,7 @@ import { findRun } from "../src/runtime/ops/run-row.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
+import { freePort, testExecutionConfig } from "./support/execution.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { repoRoot } from "./support/workspace.ts"
 
@@ -94,37 +94,12 @@ const archiveIntact = Effect.gen(function* () {
   return files.filter((f) => sha256(f.path) !== f.checksum).map((f) => f.path)
 })
 
-/** A free TCP port on loopback. */
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve) => {
-      const server = createServer()
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    })
-)
 
 for (const backend of testBackends) {
   describe(`a run's result is exactly its own, ${backend}`, () => {
     const baseDir = tempDir(`runs-${backend}`)
     const registryDir = tempDir(`registry-${backend}`)
-    const config: ExecutionConfig = {
-      backend: "local",
-      location: null,
-      baseDir,
-      defaultBaseDir: baseDir,
-      softwarePath: [join(repoRoot, "test", "fixtures", "execution", "bin")],
-      container: "none",
-      submitInterval: Duration.millis(300),
-      collectInterval: Duration.millis(300),
-      lostGrace: Duration.minutes(10),
-      retryBackoff: Duration.millis(100),
-      maxParallel: 2,
-      submitBatch: 16,
-      purgeInterval: Duration.minutes(5)
-    }
+    const config = testExecutionConfig(baseDir)
     const backendLayer = LocalBackendLive({ registryDir, maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
     const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
     const serveUntilIdle = (execution: ExecutionConfig = config) =>

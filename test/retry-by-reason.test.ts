@@ -9,10 +9,10 @@ import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
-import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
+import { testExecutionConfig } from "./support/execution.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { repoRoot } from "./support/workspace.ts"
 
@@ -35,21 +35,7 @@ const compile = (mode: string, seconds: number, policy: string) => {
 for (const backend of testBackends) {
   describe(`retries by failure reason, ${backend}`, () => {
     const baseDir = tempDir(`runs-${backend}`)
-    const config: ExecutionConfig = {
-      backend: null,
-      location: null,
-      baseDir,
-      defaultBaseDir: baseDir,
-      softwarePath: [join(repoRoot, "test", "fixtures", "execution", "bin")],
-      container: "none",
-      submitInterval: Duration.millis(300),
-      collectInterval: Duration.millis(300),
-      lostGrace: Duration.minutes(10),
-      retryBackoff: Duration.millis(100),
-      maxParallel: 2,
-      submitBatch: 16,
-      purgeInterval: Duration.minutes(5)
-    }
+    const config = testExecutionConfig(baseDir)
     const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
     const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
     const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(

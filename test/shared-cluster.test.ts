@@ -11,11 +11,11 @@ import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { SlurmBackendLive } from "../src/runtime/backends/slurm-backend.ts"
-import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { jobIdentity } from "../src/runtime/execution/job-identity.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testDatabase } from "./support/databases.ts"
+import { testExecutionConfig } from "./support/execution.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { repoRoot } from "./support/workspace.ts"
 
@@ -54,21 +54,7 @@ describe("two databases on one shared Slurm cluster", () => {
   const wrapper = slowSbatch(tempDir("wrapper"))
   const database = (name: string) => {
     const baseDir = tempDir(`runs-${name}`)
-    const config: ExecutionConfig = {
-      backend: "slurm",
-      location: null,
-      baseDir,
-      defaultBaseDir: baseDir,
-      softwarePath: [join(repoRoot, "test", "fixtures", "execution", "bin")],
-      container: "none",
-      submitInterval: Duration.millis(500),
-      collectInterval: Duration.seconds(1),
-      lostGrace: Duration.minutes(5),
-      retryBackoff: Duration.millis(200),
-      maxParallel: null,
-      submitBatch: 16,
-      purgeInterval: Duration.minutes(5)
-    }
+    const config = testExecutionConfig(baseDir, { submitInterval: Duration.millis(500), collectInterval: Duration.seconds(1), lostGrace: Duration.minutes(5), retryBackoff: Duration.millis(200), maxParallel: null })
     const backend = SlurmBackendLive({ partition: "debug", commandPrefix: [wrapper], commandTimeoutMs: 3_000 }).pipe(Layer.provideMerge(BackendCallsLive))
     return { name, config, layer: Layer.mergeAll(testDatabase("postgres"), NodeContext.layer, backend, ServeStateLive) }
   }

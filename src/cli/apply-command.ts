@@ -3,7 +3,7 @@ import { FileSystem } from "@effect/platform"
 import { Console, Effect, Either } from "effect"
 import { createInterface } from "node:readline/promises"
 import type { IrWorkspace } from "../compiler/ir.ts"
-import { applyWorkspace, currentUser, PlanStale, type ApplyOptions, type ApplyResult, type PlanChangesDiffer } from "../definitions/apply.ts"
+import { applyWorkspace, currentUser, type ApplyOptions, type ApplyResult, type PlanChangesDiffer } from "../definitions/apply.ts"
 import { planChanges } from "../definitions/diff.ts"
 import { hasChanges, type EntityChange, type PlanSummary } from "../definitions/plan.ts"
 import { changesMismatch, inspectSavedPlan, PlanAltered, type SavedPlan } from "../definitions/plan-json.ts"
@@ -107,12 +107,10 @@ export const applyCommand = Command.make("apply", { target: targetArg, yes: yesO
       if (process.stdin.isTTY !== true) {
         return yield* failWith("`ccat apply` asks for confirmation, but standard input is not a terminal; review with `ccat plan`, then run `ccat apply --yes`")
       }
-      // Show the plan, ask, then apply exactly that plan: if another apply came first, it is stale.
+      // A workspace folder: show the plan, ask, then apply exactly that plan (if another apply
+      // came first, it is stale).
       const stored = yield* readStoredDefinitions
-      if (savedAgainst !== undefined && savedAgainst !== stored.generation) return yield* new PlanStale({ planned: savedAgainst, current: stored.generation })
       const plan = planChanges(stored, ir)
-      const listed = saved === undefined ? null : changesMismatch(saved.changes, plan.changes)
-      if (saved !== undefined && listed !== null) return yield* new PlanAltered({ path: saved.path, mismatches: [listed] })
       if (!hasChanges(plan)) return yield* Console.log(`No changes. Nothing applied: the definitions match generation ${plan.baseGeneration}.`)
       yield* Console.log(renderPlan(plan, style) + "\n")
       if (!(yield* confirm("Apply these changes? [y/N] "))) {

@@ -39,6 +39,7 @@ import {
   type SqueueState
 } from "./slurm-parse.ts"
 import { renderBatchScript, shellQuote } from "./slurm-script.ts"
+import { slurmCommandEnvironment } from "./slurm-environment.ts"
 
 /*
  * The Slurm backend (runtime.md §4). Every Slurm command runs through execFile (never a
@@ -90,19 +91,6 @@ export interface CommandResult {
 const BACKEND = "slurm"
 const unavailable = (reason: string) => new BackendUnavailable({ backend: BACKEND, reason })
 
-/**
- * The environment of Slurm commands: no secrets of the daemon reach a job, no SQUEUE_/SBATCH_
- * settings change the output, and times are printed in UTC (submission times are compared with
- * the moment a run was marked).
- */
-const commandEnvironment = (): NodeJS.ProcessEnv => {
-  const keep = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "SLURM_CONF", "SSH_AUTH_SOCK"]
-  const env: NodeJS.ProcessEnv = {}
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]
-  if (env.PATH === undefined) env.PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
-  env.TZ = "UTC"
-  return env
-}
 
 /** Run one Slurm command; a non-zero exit is returned, only "could not run it" fails. */
 const runCommand = (options: SlurmBackendOptions, command: string, args: ReadonlyArray<string>): Effect.Effect<CommandResult, BackendUnavailable> => {
@@ -114,7 +102,7 @@ const runCommand = (options: SlurmBackendOptions, command: string, args: Readonl
     execFile(
       argv[0]!,
       argv.slice(1),
-      { timeout, killSignal: "SIGKILL", maxBuffer: 256 * 1024 * 1024, env: commandEnvironment(), signal, encoding: "utf8", windowsHide: true },
+      { timeout, killSignal: "SIGKILL", maxBuffer: 256 * 1024 * 1024, env: slurmCommandEnvironment(), signal, encoding: "utf8", windowsHide: true },
       (error, stdout, stderr) => {
         if (error === null) return resume(Effect.succeed({ exitCode: 0, stdout, stderr }))
         const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown }

@@ -1,6 +1,7 @@
 import { Effect, Either } from "effect"
 import { execFile } from "node:child_process"
 import { BackendUnavailable } from "./execution-backend.ts"
+import { slurmCommandEnvironment } from "./slurm-environment.ts"
 
 /*
  * What each Slurm partition offers, from one `sinfo` call: its time limit and the CPUs and
@@ -100,15 +101,6 @@ export const parseSinfoPartitions = (stdout: string): Either.Either<ReadonlyArra
   return Either.right([...byName.values()])
 }
 
-/** As slurm-backend.ts: no secrets of the caller, no SINFO_ settings, times in UTC. */
-const commandEnvironment = (): NodeJS.ProcessEnv => {
-  const keep = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "SLURM_CONF", "SSH_AUTH_SOCK"]
-  const env: NodeJS.ProcessEnv = {}
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]
-  if (env.PATH === undefined) env.PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
-  env.TZ = "UTC"
-  return env
-}
 
 /** The first line Slurm wrote, for a one-line reason. */
 const firstLine = (stderr: string, stdout: string): string =>
@@ -132,7 +124,7 @@ export const slurmPartitions = (options: SlurmPartitionsOptions = {}): Effect.Ef
     execFile(
       command,
       [...sinfoArguments],
-      { timeout, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024, env: commandEnvironment(), signal, encoding: "utf8", windowsHide: true },
+      { timeout, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024, env: slurmCommandEnvironment(), signal, encoding: "utf8", windowsHide: true },
       (error, stdout, stderr) => {
         if (error === null) return resume(Effect.succeed(stdout))
         const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown }
