@@ -1,11 +1,11 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Duration, Effect } from "effect"
-import { open, readdir, rm, stat } from "node:fs/promises"
-import { join, relative, sep } from "node:path"
+import { rm } from "node:fs/promises"
+import { relative, sep } from "node:path"
 import { ExecutionBackend, finishedStates, type JobStatus } from "../backends/execution-backend.ts"
 import { missingOutputs } from "./check-outputs.ts"
 import { collectOutputs, type CollectedFile } from "./collect-outputs.ts"
-import { DiskSpace, freeSpaceAt, mentionsOutOfSpace } from "./disk-space.ts"
+import { DiskSpace } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failRunAttempt } from "./fail-run.ts"
 import { leaseOwner, releaseDeadLeases } from "./lease.ts"
@@ -13,7 +13,8 @@ import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run
 import { runFolders } from "./run-folders.ts"
 import { transition } from "./run-status.ts"
 import { processingLocationId } from "./stage-run.ts"
-import { inputModifiedReason, modifiedInputs } from "./staged-inputs.ts"
+import { folderBytes, ranOutOfSpace } from "./job-out-of-space.ts"
+import { inputModifiedReason, modifiedInputs, removeStagedInputs } from "./staged-inputs.ts"
 import { baseDirFor, leaseSeconds } from "./submit-loop.ts"
 
 /*
@@ -90,75 +91,8 @@ const writeProducts = (run: RunContext, runDir: string, files: ReadonlyArray<Col
       WHERE NOT EXISTS (SELECT 1 FROM physical_copy c WHERE c.data_product_id = v.product AND c.data_location_id = ${locationId} AND c.status <> 'DELETED')`
   })
 
-/** The last bytes of a file, or "" when it cannot be read. */
-const tail = async (path: string, bytes = 64 * 1024): Promise<string> => {
-  try {
-    const file = await open(path, "r")
-    try {
-      const { size } = await file.stat()
-      const length = Math.min(size, bytes)
-      const buffer = Buffer.alloc(length)
-      await file.read(buffer, 0, length, size - length)
-      return buffer.toString("utf8")
-    } finally {
-      await file.close()
-    }
-  } catch {
-    return ""
-  }
-}
-
-/** Bytes below a folder (regular files), for how much room an interrupted job needed. */
-const folderBytes = async (dir: string): Promise<number> => {
-  let total = 0
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])
-  for (const e of entries) {
-    if (!e.isFile()) continue
-    total += (await stat(join(e.parentPath, e.name)).catch(() => ({ size: 0 }))).size
-  }
-  return total
-}
-
-/**
- * Did this failed job fail because the disk filled up? Its file system has no room left now, or
- * the job's own output says so and less is free than it had written and read (a program that
- * fills some other disk, or its quota, would otherwise be retried forever).
- */
-const ranOutOfSpace = (runDir: string, usedBytes: number): Effect.Effect<boolean> =>
-  Effect.promise(async () => {
-    let free
-    try {
-      free = freeSpaceAt(runDir)
-    } catch {
-      return false
-    }
-    if (free.bytes < 1024 * 1024 || free.inodes === 0) return true
-    const folders = runFolders(runDir, "", false)
-    const said = mentionsOutOfSpace(await tail(folders.stderr)) || mentionsOutOfSpace(await tail(folders.stdout))
-    return said && free.bytes < usedBytes + 64 * 1024 * 1024
-  })
-
 /** How often one run may be put back for a full disk without counting: after that it is a failure like any other. */
 const uncountedOutOfSpace = 3
-
-/**
- * The staged input copies of an attempt go once it is collected, and their physical copies with
- * them: `input/` and the upstream steps' folders in `workspace/` (not this step's own output).
- */
-const removeStagedInputs = (run: RunContext, runDir: string, baseDir: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* Effect.promise(async () => {
-      await rm(join(runDir, "input"), { recursive: true, force: true }).catch(() => undefined)
-      for (const entry of await readdir(join(runDir, "workspace")).catch(() => [] as Array<string>)) {
-        if (entry !== run.step) await rm(join(runDir, "workspace", entry), { recursive: true, force: true }).catch(() => undefined)
-      }
-    })
-    const prefix = `${relative(baseDir, join(runDir, "input")).split(sep).join("/")}/`
-    yield* sql`
-      UPDATE physical_copy SET status = 'DELETED', updated_at = now()
-      WHERE status = 'STAGED' AND raw_data_file_id IS NOT NULL AND starts_with(path, ${prefix})`
-  })
 
 /** Collect one run whose job ended; returns what became of it. */
 const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, now: Date) =>

@@ -1,7 +1,9 @@
+import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import { stat } from "node:fs/promises"
-import { join } from "node:path"
+import { readdir, rm, stat } from "node:fs/promises"
+import { join, relative, sep } from "node:path"
 import { sha256File } from "./collect-outputs.ts"
+import type { RunContext } from "./run-context.ts"
 
 /*
  * Inputs are read-only to the program (the result-integrity issue, item 3). Staging places
@@ -63,3 +65,22 @@ export const modifiedInputs = (attemptDir: string, staged: ReadonlyArray<StagedI
 /** The failure reason of a run that changed its inputs: the first few files, and how many in all. */
 export const inputModifiedReason = (problems: ReadonlyArray<string>): string =>
   `INPUT_MODIFIED: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? `; and ${problems.length - 3} more` : ""}`
+
+/**
+ * The staged input copies of an attempt go once it is collected, and their physical copies with
+ * them: `input/` and the upstream steps' folders in `workspace/` (not this step's own output).
+ */
+export const removeStagedInputs = (run: RunContext, runDir: string, baseDir: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.promise(async () => {
+      await rm(join(runDir, "input"), { recursive: true, force: true }).catch(() => undefined)
+      for (const entry of await readdir(join(runDir, "workspace")).catch(() => [] as Array<string>)) {
+        if (entry !== run.step) await rm(join(runDir, "workspace", entry), { recursive: true, force: true }).catch(() => undefined)
+      }
+    })
+    const prefix = `${relative(baseDir, join(runDir, "input")).split(sep).join("/")}/`
+    yield* sql`
+      UPDATE physical_copy SET status = 'DELETED', updated_at = now()
+      WHERE status = 'STAGED' AND raw_data_file_id IS NOT NULL AND starts_with(path, ${prefix})`
+  })
