@@ -1,14 +1,9 @@
-import { Command } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Console, Effect, Either, Exit } from "effect"
+import { Effect, Either } from "effect"
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { applyCommand } from "../src/cli/apply-command.ts"
-import { CommandExit } from "../src/cli/exit-code.ts"
-import { planCommand } from "../src/cli/plan-command.ts"
 import { compileSources } from "../src/compiler/compile.ts"
 import type { IrWorkspace } from "../src/compiler/ir.ts"
 import { applyWorkspace, DEFINITIONS_LOCK, PlanStale } from "../src/definitions/apply.ts"
@@ -17,6 +12,7 @@ import { decodeSavedPlan, planJsonText } from "../src/definitions/plan-json.ts"
 import { readStoredDefinitions } from "../src/definitions/stored.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
+import { runCli } from "./support/plan-cli.ts"
 
 /*
  * `ccat apply` where it must not go wrong: a bad file, a plan overtaken by another apply, two
@@ -49,34 +45,6 @@ const generations = Effect.gen(function* () {
   return row!.n
 })
 
-/** Runs a CLI command as `ccat <args>`, capturing what it prints and how it ends. */
-const cliOf = {
-  plan: Command.run(planCommand, { name: "ccat", version: "test" }),
-  apply: Command.run(applyCommand, { name: "ccat", version: "test" })
-}
-
-const runCli = (args: readonly ["plan" | "apply", ...Array<string>]) =>
-  Effect.gen(function* () {
-    const stdout: Array<string> = []
-    const stderr: Array<string> = []
-    const cli: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, SqlClient.SqlClient | NodeContext.NodeContext> = cliOf[args[0]]
-    // Run on its own the command is the whole app: its arguments follow the executable directly
-    // (in main.ts it is a subcommand, `ccat apply ...`).
-    const exit = yield* Console.consoleWith((console) =>
-      cli(["node", "ccat", ...args.slice(1)]).pipe(
-        Effect.withConsole({
-          ...console,
-          log: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stdout.push(xs.join(" "))),
-          error: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stderr.push(xs.join(" ")))
-        }),
-        Effect.provide(NodeContext.layer),
-        Effect.exit
-      )
-    )
-    const code = Exit.isSuccess(exit) ? 0 : Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof CommandExit ? exit.cause.error.code : -1
-    if (code === -1) throw new Error(`ccat ${args.join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
-    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
-  })
 
 const scratchCopy = (name: string): string => {
   const dir = mkdtempSync(join(tmpdir(), "ccat-apply-"))

@@ -198,8 +198,22 @@ describe("comments on a line holding several tokens stay where they are", () => 
   }
 })
 
+/** A step's body inside a minimal pipeline. */
+const inStep = (body: string): string => `pipeline p {\n  step s {\n    run x ^1.0\n${body}  }\n}\n`
+
+/** Each [what, body, expected]: the step body formats to `expected`, stably, keeping every comment in place. */
+const formatsInStep = (cases: ReadonlyArray<readonly [string, string, string]>) => {
+  for (const [what, body, expected] of cases) {
+    it(what, () => {
+      const once = format(inStep(body))
+      expect(once).toBe(inStep(expected))
+      expect(format(once)).toBe(once)
+      expect(commentAnchors(once)).toEqual(commentAnchors(inStep(body)))
+    })
+  }
+}
+
 describe("outputs blocks", () => {
-  const inStep = (body: string): string => `pipeline p {\n  step s {\n    run x ^1.0\n${body}  }\n}\n`
   const exact: Array<[string, string, string]> = [
     ["one rule stays on one line", "    outputs{science min 0}\n", "    outputs { science min 0 }\n"],
     [
@@ -217,14 +231,7 @@ describe("outputs blocks", () => {
     ["an empty block", "    outputs {   }\n", "    outputs {}\n"],
     ["a default count is kept as written", '    outputs { qa "*.json" min 1 }\n', '    outputs { qa "*.json" min 1 }\n']
   ]
-  for (const [what, body, expected] of exact) {
-    it(what, () => {
-      const once = format(inStep(body))
-      expect(once).toBe(inStep(expected))
-      expect(format(once)).toBe(once)
-      expect(commentAnchors(once)).toEqual(commentAnchors(inStep(body)))
-    })
-  }
+  formatsInStep(exact)
 
   it("formats a block with a checker error (an unknown kind), and stably", () => {
     const r = formatText(inStep("    outputs { scince min 0 }\n"))
@@ -238,7 +245,6 @@ describe("outputs blocks", () => {
 })
 
 describe("retries", () => {
-  const inStep = (body: string): string => `pipeline p {\n  step s {\n    run x ^1.0\n${body}  }\n}\n`
   const exact: Array<[string, string, string]> = [
     ["a count alone", "    retries   3\n", "    retries 3\n"],
     ["reasons are one comma list", "    retries 3 on TIMEOUT ,NODE_FAIL,OOM\n", "    retries 3 on TIMEOUT, NODE_FAIL, OOM\n"],
@@ -262,14 +268,7 @@ describe("retries", () => {
     ["an empty block", "    retries 3 {   }\n", "    retries 3 {}\n"],
     ["the order written is kept", "    retries 3 on OOM, TIMEOUT { on TIMEOUT time x2  on OOM memory x2 }\n", "    retries 3 on OOM, TIMEOUT {\n      on TIMEOUT time x2\n      on OOM memory x2\n    }\n"]
   ]
-  for (const [what, body, expected] of exact) {
-    it(what, () => {
-      const once = format(inStep(body))
-      expect(once).toBe(inStep(expected))
-      expect(format(once)).toBe(once)
-      expect(commentAnchors(once)).toEqual(commentAnchors(inStep(body)))
-    })
-  }
+  formatsInStep(exact)
 
   it("formats a checker error (an unknown reason, a factor written `2`) as written", () => {
     const r = formatText(inStep("    retries 3 on oom { on oom memory 2 }\n"))

@@ -1,13 +1,11 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it as plainIt, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Layer, Logger, Option } from "effect"
+import { Deferred, Duration, Effect, Fiber, Logger, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
-import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { purgeCycle, realDiskUsage, type DiskUsage } from "../src/runtime/execution/purge.ts"
@@ -16,7 +14,7 @@ import { previewPass } from "../src/runtime/gaps/preview.ts"
 import { reasonDescriptions } from "../src/runtime/gaps/reasons.ts"
 import { recordManualRequest } from "../src/runtime/gaps/trigger-requests.ts"
 import { retryRun } from "../src/runtime/ops/retry.ts"
-import { testBackends, testDatabase, type TestBackend } from "./support/databases.ts"
+import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
 import { scratchDirs } from "./support/scratch.ts"
 
 // Purging never breaks later work (runtime.md §5): an intermediate a future run reads is either
@@ -100,11 +98,7 @@ const executionConfig = (baseDir: string): ExecutionConfig => ({
   purgeInterval: Duration.minutes(5)
 })
 
-const seededDatabase = (backend: TestBackend) => {
-  const archiveDir = tempDir(`archive-${backend}`)
-  const seeded = Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie))
-  return Layer.provideMerge(seeded, testDatabase(backend))
-}
+const seededDatabase = (backend: TestBackend) => seededTestDatabase(backend, tempDir(`archive-${backend}`))
 
 // ---------------------------------------------------------------------------------------------
 // Reading the database as a user would (ccat runs, ccat why).

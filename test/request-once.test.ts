@@ -1,16 +1,13 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
-import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
 import { recordManualRequest } from "../src/runtime/gaps/trigger-requests.ts"
-import { testBackends, testDatabase, type TestBackend } from "./support/databases.ts"
+import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
+import { scratchDirs } from "./support/scratch.ts"
 import { completeRun, failRun, runsOf, startRun } from "./support/runs.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
@@ -22,17 +19,8 @@ import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
  * backends; test/support/runs.ts plays the submit and collect loops.
  */
 
-const archives: Array<string> = []
-afterAll(() => {
-  for (const dir of archives) rmSync(dir, { recursive: true, force: true })
-})
-
-const seededDatabase = (backend: TestBackend) => {
-  const archiveDir = mkdtempSync(join(tmpdir(), "ccat-request-once-"))
-  archives.push(archiveDir)
-  const seeded = Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie))
-  return Layer.provideMerge(seeded, testDatabase(backend))
-}
+const tempDir = scratchDirs("ccat-request-once")
+const seededDatabase = (backend: TestBackend) => seededTestDatabase(backend, tempDir(`archive-${backend}`))
 
 // Per-scan calibrations (a failed attempt is retried once) fanning in to one cube per source and
 // line, on request only. The grouping (test/fixtures/gaps/common) selects six NGC1068 scans and

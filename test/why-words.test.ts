@@ -1,19 +1,16 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { afterAll, describe, expect, it as plainIt, layer } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { describe, expect, it as plainIt, layer } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
-import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { duration, explainWhy } from "../src/runtime/explain/why.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { previewPass } from "../src/runtime/gaps/preview.ts"
 import { passJson } from "../src/runtime/gaps/render-pass.ts"
 import { reasonDescriptions } from "../src/runtime/gaps/reasons.ts"
-import { testBackends, testDatabase, type TestBackend } from "./support/databases.ts"
+import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
+import { scratchDirs } from "./support/scratch.ts"
 import { completeAll, runsOf } from "./support/runs.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
@@ -23,17 +20,8 @@ import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
  * time left in a cooldown in seconds below a minute. The TestClock sets every moment.
  */
 
-const archives: Array<string> = []
-afterAll(() => {
-  for (const dir of archives) rmSync(dir, { recursive: true, force: true })
-})
-
-const seededDatabase = (backend: TestBackend) => {
-  const archiveDir = mkdtempSync(join(tmpdir(), "ccat-why-words-"))
-  archives.push(archiveDir)
-  const seeded = Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie))
-  return Layer.provideMerge(seeded, testDatabase(backend))
-}
+const tempDir = scratchDirs("ccat-why-words")
+const seededDatabase = (backend: TestBackend) => seededTestDatabase(backend, tempDir(`archive-${backend}`))
 
 // Per-scan calibrations with a 30 s cooldown fanning in to one cube per source and line with a
 // 2 h cooldown. The grouping (test/fixtures/gaps/common) selects six NGC1068 scans and two DR21 scans.

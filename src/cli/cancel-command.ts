@@ -58,7 +58,7 @@ const make = (access: Effect.Effect<BackendAccess>) =>
     )
   ).pipe(
     Command.withDescription(
-      "Cancel a run that is pending, staging, submitted or running: cancels its backend job, then marks it CANCELLED with who and why. Exit 0: cancelled; 1: unknown run, run already ended or collecting, backend unreachable (nothing changed), or database error; 2: usage."
+      "Cancel a run that is pending, staging, submitted or running: cancels its job on the backend the job went to (as the run's location declares it; never one the environment picks) and says what the backend did with it, then marks the run CANCELLED with who and why. Exit 0: cancelled; 1: unknown run, run already ended or collecting, backend unreachable (nothing changed), or database error; 2: usage."
     )
   )
 

@@ -6,6 +6,7 @@ import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { migrationLoader } from "../../src/db/migrations/index.ts"
+import { seedDemo } from "../../src/db/seed/index.ts"
 
 /*
  * The databases every database test runs against: the real PostgreSQL server (a fresh database
@@ -74,3 +75,10 @@ export const testDatabase = (backend: TestBackend, options: { readonly pglitePoo
       return Layer.provideMerge(migrated, client)
     })
   ).pipe(Layer.orDie)
+
+/**
+ * A fresh database of the given kind with the demo observatory seeded into it, its archive in a
+ * folder `archiveDir` gives (the caller's scratch folder, removed with it).
+ */
+export const seededTestDatabase = (backend: TestBackend, archiveDir: string): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
+  Layer.provideMerge(Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)), testDatabase(backend))

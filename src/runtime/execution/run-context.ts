@@ -65,7 +65,12 @@ export interface RunContext {
   readonly location: typeof LocationDefinition.Type
 }
 
-export class RunDefinitionUnreadable extends Data.TaggedError("RunDefinitionUnreadable")<{ readonly runId: number; readonly reason: string }> {
+export class RunDefinitionUnreadable extends Data.TaggedError("RunDefinitionUnreadable")<{
+  readonly runId: number
+  /** Where the run belongs (read from the tables, not from the definition that cannot be read). */
+  readonly target: { readonly pipeline: string; readonly step: string; readonly subGroupKey: string }
+  readonly reason: string
+}> {
   override get message(): string {
     return `run ${this.runId}: its stored definition cannot be read (${this.reason})`
   }
@@ -122,9 +127,10 @@ export const loadRunContexts = (
       const step = decodeStep(r.step_definition)
       const location = decodeLocation(r.location_definition)
       const config = decodeConfig(r.config)
-      if (step._tag === "Left") return new RunDefinitionUnreadable({ runId, reason: step.left.message.split("\n")[0]! })
-      if (location._tag === "Left") return new RunDefinitionUnreadable({ runId, reason: location.left.message.split("\n")[0]! })
-      if (config._tag === "Left") return new RunDefinitionUnreadable({ runId, reason: "its config is not plain data" })
+      const target = { pipeline: r.pipeline, step: r.step, subGroupKey: r.sub_group_key }
+      if (step._tag === "Left") return new RunDefinitionUnreadable({ runId, target, reason: step.left.message.split("\n")[0]! })
+      if (location._tag === "Left") return new RunDefinitionUnreadable({ runId, target, reason: location.left.message.split("\n")[0]! })
+      if (config._tag === "Left") return new RunDefinitionUnreadable({ runId, target, reason: "its config is not plain data" })
       return {
         runId,
         status: r.status,

@@ -260,7 +260,7 @@ export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleR
       if (run instanceof RunDefinitionUnreadable) {
         yield* failAttempt({
           runId: run.runId,
-          target: { pipeline: "?", step: "?", subGroupKey: "?" },
+          target: run.target,
           from: ["STAGING_DATA"],
           reason: `STAGING_FAILED: ${run.reason}`,
           retryCount: 0,
