@@ -390,6 +390,27 @@ describe("Slurm output parsers", () => {
     expect(s.size).toBe(5)
   })
 
+  it("reads a job whose completion accounting has not received yet as still running, never as exit 0", () => {
+    // On a busy machine slurmdbd writes a short job's start record after the job ended: the
+    // final state is there, the exit code and end time are not yet (seen in CI as FAILED, exit 0).
+    const out = [
+      "21|FAILED|0:0|00:00:00|00:00:00||Unknown",
+      "22|FAILED|0:0|00:00:01|00:00:00||2026-12-07T16:44:49",
+      "23|COMPLETED|0:0|00:00:01|00:00:00||Unknown",
+      "24|FAILED|2:0|00:00:01|00:00.007||2026-12-07T16:44:49",
+      "25|FAILED|0:53|00:00:00|00:00:00||2026-12-07T16:45:41",
+      "26|TIMEOUT|0:0|00:01:06|00:00.010||2026-12-07T16:46:41",
+      ""
+    ].join("\n")
+    const s = parseSacctStatuses(out)
+    expect(s.get("21")).toMatchObject({ state: "RUNNING", exitCode: null })
+    expect(s.get("22")).toMatchObject({ state: "RUNNING", exitCode: null })
+    expect(s.get("23")).toMatchObject({ state: "RUNNING", exitCode: null })
+    expect(s.get("24")).toMatchObject({ state: "FAILED", exitCode: 2 })
+    expect(s.get("25")).toMatchObject({ state: "FAILED", exitCode: 128 + 53 })
+    expect(s.get("26")).toMatchObject({ state: "TIMEOUT", exitCode: 0 })
+  })
+
   it("reads scontrol show job -o", () => {
     const out =
       "JobId=9 JobName=ccat-9 UserId=root(0) JobState=COMPLETED Reason=None Dependency=(null) ExitCode=0:0 RunTime=00:00:36 TimeLimit=UNLIMITED\n" +

@@ -250,7 +250,7 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
     /** Jobs finished in squeue that accounting did not have yet, since when. */
     const lagSince = yield* Ref.make(new Map<string, number>())
     const accountingLagMs = options.accountingLagMs ?? 30_000
-    const sacctFields = "JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS"
+    const sacctFields = "JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS,End"
 
     /**
      * Details of finished jobs from accounting, in one sacct call (per chunk). `null` when

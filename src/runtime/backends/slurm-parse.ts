@@ -191,23 +191,41 @@ export const parseFoundJobs = (stdout: string): ReadonlyArray<FoundJob> =>
   })
 
 /**
- * `sacct -P -n -o JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS` WITHOUT `-X`: a row per job
+ * `sacct -P -n -o JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS,End` WITHOUT `-X`: a row per job
  * (`123`) and per step (`123.batch`, `123.extern`, `123.0`). State, exit code, elapsed and CPU
  * time come from the job's row (its TotalCPU sums the steps); MaxRSS exists only on step rows
  * (the largest step's is taken). Also reads `sacct -c` (the jobcomp file: no TotalCPU/MaxRSS).
+ *
+ * slurmctld sends a job's start and its completion to slurmdbd as separate messages, and on a
+ * busy machine a short job has already ended when its start record is written: sacct then shows
+ * the final state without the completion (`FAILED|0:0|…|Unknown`). Such a record is not the
+ * job's result (its exit code would be a wrong 0): it is reported as RUNNING, ask again.
  */
+/** A finished state whose completion accounting has not received yet (see parseSacctStatuses). */
+const isIncompleteRecord = (rawState: string, state: JobState, exitCode: string, end: string): boolean =>
+  (state !== "QUEUED" && state !== "RUNNING" && end.trim() === "Unknown") ||
+  // FAILED is a non-zero exit or a launch failure (0:53): never 0:0 once complete.
+  (rawState.trim() === "FAILED" && /^\s*0:0\s*$/.test(exitCode))
+
 export const parseSacctStatuses = (stdout: string): Map<string, JobStatus> => {
   const jobs = new Map<string, { state: JobState; exitCode: number | null; wall: number | null; cpu: number | null }>()
   const rss = new Map<string, number>()
   for (const line of stdout.split("\n")) {
-    const [id = "", state = "", exitCode = "", elapsed = "", totalCpu = "", maxRss = ""] = line.trim().split("|")
+    const [id = "", state = "", exitCode = "", elapsed = "", totalCpu = "", maxRss = "", end = ""] = line.trim().split("|")
     if (id === "" || state === "") continue
     const dot = id.indexOf(".")
     const jobId = dot < 0 ? id : id.slice(0, dot)
     const memory = parseSlurmMemory(maxRss)
     if (memory !== null) rss.set(jobId, Math.max(rss.get(jobId) ?? 0, memory))
     if (dot < 0) {
-      jobs.set(jobId, { state: mapSlurmState(state), exitCode: parseExitCode(exitCode), wall: parseSlurmDuration(elapsed), cpu: parseSlurmDuration(totalCpu) })
+      const mapped = mapSlurmState(state)
+      const code = parseExitCode(exitCode)
+      jobs.set(
+        jobId,
+        isIncompleteRecord(state, mapped, exitCode, end)
+          ? { state: "RUNNING", exitCode: null, wall: null, cpu: null }
+          : { state: mapped, exitCode: code, wall: parseSlurmDuration(elapsed), cpu: parseSlurmDuration(totalCpu) }
+      )
     }
   }
   return new Map(
