@@ -253,6 +253,34 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
     const sacctFields = "JobID,State,ExitCode,Elapsed,TotalCPU,MaxRSS,End"
 
     /**
+     * One sacct call in the current accounting mode. When sacct says accounting storage is
+     * disabled it switches to the jobcomp file (`sacct -c`) and asks again at once; when that
+     * cannot be read either, to the controller. `null`: no accounting can answer here (controller
+     * mode). Fails when slurmdbd exists but does not answer now. Every reader of accounting goes
+     * through here, so a switch made by one is seen by all and none stops at the switch.
+     */
+    const askAccounting = (args: ReadonlyArray<string>): Effect.Effect<string | null, BackendUnavailable> =>
+      Effect.gen(function* () {
+        for (;;) {
+          const m = yield* Ref.get(mode)
+          if (m === "controller") return null
+          const r = yield* slurm("sacct", m === "jobcomp" ? ["-c", ...args] : [...args])
+          if (r.exitCode === 0) return r.stdout
+          if (m === "slurmdbd" && isAccountingDisabledMessage(r.stderr)) {
+            yield* Effect.logInfo("slurm: accounting storage is disabled; reading the jobcomp file (sacct -c) from now on")
+            yield* Ref.set(mode, "jobcomp")
+            continue
+          }
+          if (m === "jobcomp") {
+            yield* Effect.logInfo(`slurm: sacct -c failed (${slurmErrorText(r.stderr)}); asking the controller (scontrol) from now on`)
+            yield* Ref.set(mode, "controller")
+            return null
+          }
+          return yield* Effect.fail(failedCall("sacct", r))
+        }
+      })
+
+    /**
      * Details of finished jobs from accounting, in one sacct call (per chunk). `null` when
      * accounting cannot answer now (slurmdbd down): the caller decides whether that is fatal.
      */
@@ -261,29 +289,11 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
         const result = new Map<string, JobStatus>()
         if (ids.length === 0) return result
         for (const chunk of chunks(ids, perCall)) {
-          // Normally one pass; a second only the first time sacct reports accounting disabled.
-          for (;;) {
-            const m = yield* Ref.get(mode)
-            if (m === "controller") return null
-            const base = ["-P", "-n", "-j", chunk.join(","), "-o", sacctFields]
-            const r = yield* slurm("sacct", m === "jobcomp" ? ["-c", ...base] : base)
-            if (r.exitCode === 0) {
-              for (const [id, status] of parseSacctStatuses(r.stdout)) result.set(id, status)
-              break
-            }
-            if (m === "slurmdbd" && isAccountingDisabledMessage(r.stderr)) {
-              yield* Effect.logInfo("slurm: accounting storage is disabled; reading the jobcomp file (sacct -c) from now on")
-              yield* Ref.set(mode, "jobcomp")
-              continue
-            }
-            if (m === "jobcomp") {
-              yield* Effect.logInfo(`slurm: sacct -c failed (${slurmErrorText(r.stderr)}); asking the controller (scontrol) from now on`)
-              yield* Ref.set(mode, "controller")
-              return null
-            }
-            yield* Effect.logWarning(`slurm: ${failedCall("sacct", r).reason}`)
-            return null
-          }
+          const answer = yield* askAccounting(["-P", "-n", "-j", chunk.join(","), "-o", sacctFields]).pipe(
+            Effect.catchAll((e) => Effect.logWarning(`slurm: ${e.reason}`).pipe(Effect.as(null)))
+          )
+          if (answer === null) return null
+          for (const [id, status] of parseSacctStatuses(answer)) result.set(id, status)
         }
         return result
       })
@@ -413,22 +423,11 @@ export const makeSlurmBackend = (options: SlurmBackendOptions = {}): Effect.Effe
           add(parseFoundJobs(r.stdout))
         }
         const rest = names.filter((n) => !found.has(n))
-        const m = yield* Ref.get(mode)
-        if (rest.length > 0 && m !== "controller") {
-          for (const chunk of chunks(rest, perCall)) {
-            const base = ["-n", "-P", "-X", "--allusers", `--delimiter=${fieldSeparator}`, `--name=${chunk.join(",")}`, "-o", sacctFoundJobFields, "-S", "now-7days"]
-            const r = yield* slurm("sacct", m === "jobcomp" ? ["-c", ...base] : base)
-            if (r.exitCode === 0) {
-              add(parseFoundJobs(r.stdout))
-            } else if (m === "slurmdbd" && isAccountingDisabledMessage(r.stderr)) {
-              yield* Ref.set(mode, "jobcomp")
-              break
-            } else if (m === "slurmdbd") {
-              return yield* Effect.fail(failedCall("sacct", r))
-            } else {
-              break
-            }
-          }
+        for (const chunk of chunks(rest, perCall)) {
+          const answer = yield* askAccounting(["-n", "-P", "-X", "--allusers", `--delimiter=${fieldSeparator}`, `--name=${chunk.join(",")}`, "-o", sacctFoundJobFields, "-S", "now-7days"])
+          // Without accounting only the controller's memory (squeue above) can show a job.
+          if (answer === null) break
+          add(parseFoundJobs(answer))
         }
         return found
       })

@@ -182,7 +182,8 @@ export const parseFoundJobs = (stdout: string): ReadonlyArray<FoundJob> =>
         jobId: id,
         jobName,
         state: mapSlurmState(state),
-        user: user.trim() === "" ? null : user.trim(),
+        // The jobcomp file (sacct -c) writes the user as `name(uid)`.
+        user: user.trim() === "" ? null : user.trim().replace(/\(\d+\)$/, ""),
         // squeue prints "(null)" for a job without a comment.
         comment: comment === "" || comment === "(null)" ? null : comment,
         submittedAt: parseSlurmUtcTime(submit)
