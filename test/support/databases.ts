@@ -18,10 +18,22 @@ import { seedDemo } from "../../src/db/seed/index.ts"
 
 export type TestBackend = "postgres" | "pglite"
 
-export const testBackends: ReadonlyArray<TestBackend> = (process.env["CCAT_TEST_DATABASES"] ?? "postgres,pglite")
-  .split(",")
-  .map((s) => s.trim())
-  .filter((s): s is TestBackend => s === "postgres" || s === "pglite")
+const isTestBackend = (s: string): s is TestBackend => s === "postgres" || s === "pglite"
+
+/**
+ * The databases named by CCAT_TEST_DATABASES. A name that is not one of them is an error, not a
+ * silent filter: a typo (`postgress`) would otherwise run no database test at all and pass.
+ */
+export const parseTestBackends = (raw: string): ReadonlyArray<TestBackend> => {
+  const names = raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  const unknown = names.filter((s) => !isTestBackend(s))
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`CCAT_TEST_DATABASES=${JSON.stringify(raw)}: name one or both of postgres, pglite (comma-separated)${unknown.length > 0 ? `; unknown: ${unknown.join(", ")}` : ""}`)
+  }
+  return [...new Set(names.filter(isTestBackend))]
+}
+
+export const testBackends: ReadonlyArray<TestBackend> = parseTestBackends(process.env["CCAT_TEST_DATABASES"] ?? "postgres,pglite")
 
 /** The real server's admin database: where test databases are created and dropped. */
 export const adminUrl = process.env["CCAT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
