@@ -1,9 +1,9 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Either } from "effect"
 import { statfsSync } from "node:fs"
 import { rm } from "node:fs/promises"
-import { join } from "node:path"
 import { purgeLockExclusive } from "../gaps/purge-lock.ts"
+import { confinedPath } from "./confined-path.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { inFlightStatuses } from "./run-status.ts"
 import { baseDirFor } from "./submit-loop.ts"
@@ -28,6 +28,10 @@ import { baseDirFor } from "./submit-loop.ts"
  * Only the product's own file is removed. What downstream runs staged from it are copies in
  * their attempt folders (stage-run.ts), which staging owns: removing the original frees its
  * space whatever became of them.
+ *
+ * Purging never deletes outside the location's folder: a copy whose recorded path would leave
+ * it (`..`, absolute, a NUL byte: confined-path.ts) is not deleted, nor marked, but reported,
+ * every cycle, until a person corrects it.
  */
 
 export interface DiskUsage {
@@ -61,6 +65,8 @@ export interface PurgeResult {
   readonly locations: number
   readonly purged: number
   readonly bytes: number
+  /** Copies not deleted because their path would leave the location's folder. */
+  readonly refused: number
 }
 
 /**
@@ -80,11 +86,19 @@ const purgeable = (sql: SqlClient.SqlClient) => sql`
 
 const candidateColumns = (sql: SqlClient.SqlClient) => sql`c.id AS copy_id, c.path, l.root_path, p.size_bytes`
 
+/** The copy's file, when its path stays in its location's folder; else null, and the refusal is logged. */
+const fileOf = (c: Candidate, location: string) =>
+  Either.match(confinedPath(c.root_path, c.path, `the path of physical copy ${c.copy_id}`), {
+    onRight: (file) => Effect.succeed<string | null>(file),
+    onLeft: (escape) =>
+      Effect.logWarning(`purge: ${location}: not deleting: ${escape.message}; correct the copy's path in the database`).pipe(Effect.as<string | null>(null))
+  })
+
 /** Remove a marked copy's file, then mark the copy DELETED. */
-const removeFiles = (c: Candidate, now: Date) =>
+const removeFiles = (c: Candidate, file: string, now: Date) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* Effect.promise(() => rm(join(c.root_path, c.path), { force: true }))
+    yield* Effect.promise(() => rm(file, { force: true }))
     yield* sql`UPDATE physical_copy SET status = 'DELETED', updated_at = ${now} WHERE id = ${c.copy_id} AND status = 'DELETION_IN_PROGRESS'`
   })
 
@@ -117,7 +131,7 @@ export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUs
     const now = new Date(yield* Clock.currentTimeMillis)
     const locations = yield* sql<{ name: string; definition: { baseDir: string | null; purgeAbovePercent: number | null; name: string; site: string | null; containerRuntime: "apptainer" | "none"; backend: { kind: string; options: Record<string, string | number> } } }>`
       SELECT name, definition FROM location WHERE retired_generation IS NULL ORDER BY name`
-    const result = { locations: 0, purged: 0, bytes: 0 }
+    const result = { locations: 0, purged: 0, bytes: 0, refused: 0 }
     for (const location of locations) {
       const threshold = location.definition.purgeAbovePercent
       if (threshold === null || (config.location !== null && config.location !== location.name)) continue
@@ -129,7 +143,11 @@ export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUs
         JOIN data_location l ON l.id = c.data_location_id AND l.name = ${dataLocation}
         JOIN data_product p ON p.id = c.data_product_id
         WHERE c.status = 'DELETION_IN_PROGRESS'`
-      for (const c of unfinished) yield* removeFiles(c, now)
+      for (const c of unfinished) {
+        const file = yield* fileOf(c, dataLocation)
+        if (file === null) result.refused++
+        else yield* removeFiles(c, file, now)
+      }
       const baseDir = baseDirFor(config, location.definition)
       let used: number
       try {
@@ -154,8 +172,14 @@ export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUs
       let bytes = 0
       for (const c of candidates) {
         if (disk.percentUsed(baseDir) <= threshold) break
+        // Checked before the mark: a refused copy stays PRESENT, its product readable as before.
+        const file = yield* fileOf(c, dataLocation)
+        if (file === null) {
+          result.refused++
+          continue
+        }
         if (!(yield* mark(c, now))) continue
-        yield* removeFiles(c, now)
+        yield* removeFiles(c, file, now)
         purged++
         bytes += Number(c.size_bytes)
       }

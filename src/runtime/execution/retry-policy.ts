@@ -1,4 +1,5 @@
 import { retryReasons, type GrowableResource, type IrResources, type IrRetryAdjustment, type RetryReason } from "../../compiler/ir.ts"
+import { UNSAFE_PATH } from "./confined-path.ts"
 
 /*
  * A step's retry policy (`retries N on REASON, … { on REASON RESOURCE xF … }`), as pure
@@ -10,7 +11,9 @@ import { retryReasons, type GrowableResource, type IrResources, type IrRetryAdju
  *   `STAGING_FAILED: …`); one that names no reason (`FAILED`, a job that ended badly without an
  *   exit code) is the program's failure, EXIT_CODE.
  * - A failed attempt is retried while `retryCount < retries`, and only for a reason the step's
- *   `retryOn` names when it names any.
+ *   `retryOn` names when it names any; never when its detail says asking again cannot help
+ *   (`STAGING_FAILED: UNSAFE_PATH: …`, a name in the database that would leave its folder:
+ *   confined-path.ts).
  * - Each failure of a reason with an adjustment multiplies that resource once, for every attempt
  *   after it: two OOMs under `on OOM memory x2` ask for 4 times the step's memory. A grown value
  *   is rounded up (cpus to a whole number, memory to a whole MiB, time to a whole second), then
@@ -44,11 +47,25 @@ export const failureCategory = (failureReason: string): RetryReason => {
 }
 
 /**
+ * Details (the word after a reason's `:`) of failures that the same data gives again, whatever
+ * the attempt: they stay under their reason for `retries … on …`, but are not retried.
+ */
+const permanentDetails: ReadonlySet<string> = new Set([UNSAFE_PATH])
+
+/** Whether `failureReason` is one that asking again cannot change. */
+export const isPermanentFailure = (failureReason: string): boolean => {
+  const detail = /^\s*[A-Z_]+:\s*([A-Z_]+)(?=$|[\s:])/.exec(failureReason)?.[1]
+  return detail !== undefined && permanentDetails.has(detail)
+}
+
+/**
  * Whether an attempt that failed with `failureReason` is retried, when the run has been retried
  * `retryCount` times so far.
  */
 export const shouldRetry = (step: RetryPolicy, retryCount: number, failureReason: string): boolean =>
-  retryCount < step.retries && (step.retryOn === undefined || step.retryOn.includes(failureCategory(failureReason)))
+  retryCount < step.retries &&
+  (step.retryOn === undefined || step.retryOn.includes(failureCategory(failureReason))) &&
+  !isPermanentFailure(failureReason)
 
 const MiB = 1024 ** 2
 

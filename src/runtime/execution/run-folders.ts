@@ -1,4 +1,6 @@
+import { Either } from "effect"
 import { join } from "node:path"
+import { confinedPath, type PathEscape } from "./confined-path.ts"
 
 /*
  * A run attempt's folder on the processing location. Every attempt of a run (a retry, a
@@ -16,7 +18,9 @@ import { join } from "node:path"
  *
  * Inside a container these are /workflow/input, /workflow/workspace, /workflow/output,
  * /workflow/config and /workflow/logs (domain.md, the container contract). Sub-group keys are
- * path-safe by construction (src/runtime/selection/sub-group-key.ts).
+ * path-safe by construction (src/runtime/selection/sub-group-key.ts), and pipeline and step
+ * names are identifiers; all three are still read back from the database, so each is held to
+ * its folder (confined-path.ts) before the run folder is made.
  */
 
 export interface RunFolders {
@@ -32,8 +36,14 @@ export interface RunFolders {
   readonly stderr: string
 }
 
-export const runRoot = (baseDir: string, pipeline: string, step: string, subGroupKey: string, runId: number): string =>
-  join(baseDir, pipeline, step, subGroupKey, `run-${runId}`)
+/** The run's folder, or the PathEscape of the first of its names that would leave its folder. */
+export const runRoot = (baseDir: string, pipeline: string, step: string, subGroupKey: string, runId: number): Either.Either<string, PathEscape> =>
+  Either.gen(function* () {
+    const pipelineDir = yield* confinedPath(baseDir, pipeline, "the pipeline name")
+    const stepDir = yield* confinedPath(pipelineDir, step, "the step name")
+    const subGroupDir = yield* confinedPath(stepDir, subGroupKey, `the sub-group key of run ${runId}`)
+    return join(subGroupDir, `run-${runId}`)
+  })
 
 /** The folder of one attempt of a run. */
 export const attemptRoot = (runRootDir: string, attempt: number): string => join(runRootDir, `attempt-${attempt}`)

@@ -1,10 +1,11 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Data, Effect } from "effect"
+import { Data, Effect, Either } from "effect"
 import { constants } from "node:fs"
 import { chmod, copyFile, lstat, mkdir, rename, rm, stat, writeFile } from "node:fs/promises"
-import { basename, dirname, isAbsolute, join, relative, sep } from "node:path"
+import { basename, dirname, join, relative, sep } from "node:path"
 import type { JobSpec } from "../backends/execution-backend.ts"
 import { commandLine } from "./command-line.ts"
+import { confinedPath, type PathEscape } from "./confined-path.ts"
 import { isOutOfSpaceError } from "./disk-space.ts"
 import type { JobIdentity } from "./job-identity.ts"
 import type { AttemptLimits } from "./retry-policy.ts"
@@ -25,6 +26,11 @@ import type { StagedInput } from "./staged-inputs.ts"
  * instant, no space used until written), a full copy otherwise. What was staged (size, mtime,
  * ctime) is kept in the database, where the program cannot write, to tell after the job whether
  * it changed an input (staged-inputs.ts).
+ *
+ * Every name read from the database that becomes a path here (package and file names, archive
+ * copy paths, upstream steps, sub-group keys and product paths) is held to its folder before
+ * anything is created (confined-path.ts): one that would leave it fails the run for good with
+ * UNSAFE_PATH, and nothing is staged.
  */
 
 export class StagingFailed extends Data.TaggedError("StagingFailed")<{ readonly runId: number; readonly reason: string }> {
@@ -99,6 +105,43 @@ const place = async (source: string, target: string): Promise<void> => {
   await rename(partial, target)
 }
 
+/** Where each raw file comes from and goes, and each upstream product: every path checked. */
+interface StagingPlan {
+  readonly raw: ReadonlyArray<{ readonly file: RawFileRow; readonly source: string; readonly target: string }>
+  readonly products: ReadonlyArray<{ readonly product: ProductRow; readonly source: string; readonly target: string }>
+}
+
+/**
+ * The sources and targets of the attempt's inputs, or the first name that would leave its
+ * folder. Pure: it runs before any folder is made.
+ */
+const planStaging = (
+  input: string,
+  workspace: string,
+  rawFiles: ReadonlyArray<RawFileRow>,
+  products: ReadonlyArray<ProductRow>
+): Either.Either<StagingPlan, PathEscape> =>
+  Either.gen(function* () {
+    const raw: Array<StagingPlan["raw"][number]> = []
+    for (const file of rawFiles) {
+      // (Rows without an archive copy were turned away before.)
+      const source = yield* confinedPath(file.root_path!, file.copy_path!, `the archive path of raw data file ${file.file_id}`)
+      const packageDir = yield* confinedPath(input, file.package_name, `the name of raw data package ${file.package_id}`)
+      const target = yield* confinedPath(packageDir, file.file_name, `the name of raw data file ${file.file_id} (package ${JSON.stringify(file.package_name)})`)
+      raw.push({ file, source, target })
+    }
+    const staged: Array<StagingPlan["products"][number]> = []
+    for (const product of products) {
+      const what = `the path of upstream product ${product.id} (run ${product.run_id})`
+      const source = yield* confinedPath(product.run_dir!, product.relative_path, what)
+      const stepDir = yield* confinedPath(workspace, product.step, `the name of upstream step ${JSON.stringify(product.step)}`)
+      const subGroupDir = yield* confinedPath(stepDir, product.sub_group_key, `the sub-group key of upstream run ${product.run_id}`)
+      const target = yield* confinedPath(subGroupDir, belowOutput(product.relative_path), what)
+      staged.push({ product, source, target })
+    }
+    return { raw, products: staged }
+  })
+
 /** A product's path below its run's output folder (`science/x.fits`), from its path below the run folder. */
 export const belowOutput = (relativePath: string): string => {
   const parts = relativePath.split("/")
@@ -154,8 +197,9 @@ export const stageRun = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const fail = (reason: string) => new StagingFailed({ runId: run.runId, reason })
+    const unsafe = (escape: PathEscape) => fail(`${escape.message}; nothing was staged: correct it in the database, then \`ccat retry ${run.runId}\``)
     const final = run.definition.final
-    const root = attemptRoot(runRoot(env.baseDir, run.pipeline, run.step, run.subGroupKey, run.runId), attempt.attempt)
+    const root = attemptRoot(yield* Either.mapLeft(runRoot(env.baseDir, run.pipeline, run.step, run.subGroupKey, run.runId), unsafe), attempt.attempt)
     const folders = runFolders(root, run.step, final)
     const seen = env.container === "apptainer" ? containerFolders(run.step, final) : folders
 
@@ -185,6 +229,7 @@ export const stageRun = (
     if (missing !== undefined) return yield* fail(`no present copy of ${missing.package_name}/${missing.file_name} at any archive location`)
     const lostProduct = products.find((p) => p.run_dir === null)
     if (lostProduct !== undefined) return yield* fail(`upstream product ${lostProduct.id} has no run folder`)
+    const plan = yield* Either.mapLeft(planStaging(folders.input, folders.workspace, rawFiles, products), unsafe)
 
     const argv = yield* Effect.try({ try: () => commandLine(run.definition.command, run.softwareVersion, run.config), catch: (e) => fail(errorText(e)) })
 
@@ -215,7 +260,6 @@ export const stageRun = (
       paths: { input: seen.input, workspace: seen.workspace, output: seen.output, logs: seen.logs, manifest: seen.manifest }
     }
 
-    const rawTarget = (f: RawFileRow) => join(folders.input, f.package_name, f.file_name)
     const placed = yield* Effect.tryPromise({
       try: async (): Promise<ReadonlyArray<StagedInput>> => {
         for (const dir of [folders.input, folders.workspace, folders.output, folders.config, folders.logs]) await mkdir(dir, { recursive: true })
@@ -225,14 +269,13 @@ export const stageRun = (
           const s = await stat(target, { bigint: true })
           staged.push({ path: relative(root, target).split(sep).join("/"), size: Number(s.size), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), checksum })
         }
-        for (const f of rawFiles) {
-          const source = isAbsolute(f.copy_path!) ? f.copy_path! : join(f.root_path!, f.copy_path!)
-          await place(source, rawTarget(f))
-          await record(rawTarget(f), f.checksum)
+        for (const { file, source, target } of plan.raw) {
+          await place(source, target)
+          await record(target, file.checksum)
         }
-        for (const p of products) {
-          await place(join(p.run_dir!, p.relative_path), productTarget(p, folders.workspace))
-          await record(productTarget(p, folders.workspace), p.checksum)
+        for (const { product, source, target } of plan.products) {
+          await place(source, target)
+          await record(target, product.checksum)
         }
         const partial = `${folders.manifest}.partial`
         await writeFile(partial, JSON.stringify(manifest, null, 2) + "\n")
@@ -264,7 +307,7 @@ export const stageRun = (
 
     // The staged raw files, as physical copies at the processing location (once per path).
     const locationId = yield* processingLocationId(run.location, env.baseDir)
-    const copies = rawFiles.map((f) => ({ file: f.file_id, path: relative(env.baseDir, rawTarget(f)).split(sep).join("/") }))
+    const copies = plan.raw.map(({ file, target }) => ({ file: file.file_id, path: relative(env.baseDir, target).split(sep).join("/") }))
     if (copies.length > 0) {
       yield* sql`
         INSERT INTO physical_copy (data_location_id, raw_data_file_id, path, status)

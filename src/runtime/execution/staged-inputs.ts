@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { readdir, rm, stat } from "node:fs/promises"
-import { join, relative, sep } from "node:path"
+import { join, relative, resolve, sep } from "node:path"
 import { sha256File } from "./collect-outputs.ts"
+import { isWithin } from "./confined-path.ts"
 import type { RunContext } from "./run-context.ts"
 
 /*
@@ -69,10 +70,17 @@ export const inputModifiedReason = (problems: ReadonlyArray<string>): string =>
 /**
  * The staged input copies of an attempt go once it is collected, and their physical copies with
  * them: `input/` and the upstream steps' folders in `workspace/` (not this step's own output).
+ * Only below the location's folder: a run folder read back from the database that is not below
+ * it is left alone (and reported), whatever it holds.
  */
-export const removeStagedInputs = (run: RunContext, runDir: string, baseDir: string) =>
+export const removeStagedInputs = (run: Pick<RunContext, "runId" | "step">, runDir: string, baseDir: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    if (runDir.includes("\0") || !isWithin(baseDir, runDir) || resolve(runDir) === resolve(baseDir)) {
+      return yield* Effect.logWarning(
+        `run ${run.runId}: its staged inputs were not removed: its run folder ${JSON.stringify(runDir)} is not below the location's folder ${baseDir}`
+      )
+    }
     yield* Effect.promise(async () => {
       await rm(join(runDir, "input"), { recursive: true, force: true }).catch(() => undefined)
       for (const entry of await readdir(join(runDir, "workspace")).catch(() => [] as Array<string>)) {
