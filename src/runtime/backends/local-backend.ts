@@ -17,7 +17,24 @@ import { processAlive } from "../process-alive.ts"
  * The wrapper is `/bin/sh -c SCRIPT ccat-job ARGV...`: the program and its arguments arrive as
  * positional parameters and are run as "$@", so no value is ever parsed by a shell. With
  * `timeoutSeconds` the program runs under coreutils `timeout`; exit 124 means TIMEOUT.
+ *
+ * A job is its whole process group (the wrapper is its leader: `detached` makes it one), and
+ * the job ends when its program does: whatever the program left running in the group is sent
+ * SIGTERM, and SIGKILL after `leftoverGraceSeconds`, before the exit record says the job ended.
+ * Collection starts only then, so no process of the job can change a product after it was
+ * checksummed. Chosen over waiting for the leftovers (a forgotten `sleep infinity` would hold
+ * the run forever) and over leaving them (they wrote to products already recorded, a
+ * fault-injection campaign found). `timeout` runs with --foreground so that it stays in the
+ * group instead of making one of its own, which the cleanup and `cancel` would not reach (on a
+ * timeout it ends the program; the cleanup ends the program's children). A process that leaves
+ * the group on purpose (a double fork into a new session with setsid, or setpgid) escapes: for
+ * that collection checks every product's size and modification time again after the last
+ * checksum (collect-outputs.ts). The group's members are found in /proc (Linux), without forking
+ * a process that would itself be one of them.
  */
+
+/** How long a process the program left behind has to end after SIGTERM before SIGKILL. */
+export const leftoverGraceSeconds = 5
 
 export interface LocalBackendOptions {
   /** Where the job files live, e.g. <CCAT_DATA_DIR>/local-jobs. */
@@ -49,8 +66,16 @@ interface ExitRecord {
 
 const wrapper = [
   'started=$(date +%s)',
-  'if [ -n "$CCAT_JOB_TIMEOUT" ]; then timeout --kill-after=10 "$CCAT_JOB_TIMEOUT" "$@"; else "$@"; fi',
+  'if [ -n "$CCAT_JOB_TIMEOUT" ]; then timeout --foreground --kill-after=10 "$CCAT_JOB_TIMEOUT" "$@"; else "$@"; fi',
   "code=$?",
+  // The wrapper stays to write the exit record: it ignores the SIGTERM it sends its own group.
+  "trap '' TERM",
+  "kill -TERM 0 2>/dev/null",
+  // Sets `left` to the group's live members but the wrapper (zombies are gone already: state Z).
+  'leftovers() { left=""; for stat in /proc/[0-9]*/stat; do { read -r line < "$stat"; } 2>/dev/null || continue; pid=${stat#/proc/}; pid=${pid%/stat}; set -- ${line##*) }; if [ "$pid" != "$$" ] && [ "$1" != Z ] && [ "$3" = "$$" ]; then left="$left $pid"; fi; done; }',
+  "leftovers",
+  `waited=0; while [ -n "$left" ] && [ $waited -lt ${leftoverGraceSeconds * 10} ]; do sleep 0.1; waited=$((waited + 1)); leftovers; done`,
+  'if [ -n "$left" ]; then kill -KILL $left 2>/dev/null; fi',
   'printf \'{"exitCode":%d,"started":%s,"ended":%s}\\n\' "$code" "$started" "$(date +%s)" > "$CCAT_JOB_EXIT.partial"',
   'mv "$CCAT_JOB_EXIT.partial" "$CCAT_JOB_EXIT"'
 ].join("\n")

@@ -3,6 +3,7 @@ import type { PgClient } from "@effect/sql-pg"
 import { Cause, Clock, Context, Data, Duration, Effect, Layer, Queue, Schedule } from "effect"
 import { createServer } from "node:http"
 import { BackendCalls, ExecutionBackend, type ExecutionBackendService } from "../backends/execution-backend.ts"
+import { warnUnlessSlurmEndsLeftovers } from "../backends/slurm-proctrack.ts"
 import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
 import { DiskSpace } from "../execution/disk-space.ts"
 import { purgeCycle } from "../execution/purge.ts"
@@ -211,6 +212,9 @@ const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect
   Effect.scoped(
     Effect.gen(function* () {
       const state = yield* ServeState
+      // Once, whatever the number of Slurm locations: their commands all go to the one cluster
+      // this host's Slurm configuration names.
+      if (sets.some((set) => set.backend.kind === "slurm")) yield* warnUnlessSlurmEndsLeftovers()
       if (options.httpPort !== null) {
         const port = yield* httpServer(options.httpPort)
         yield* Effect.logInfo(`serving /healthz and /metrics on http://127.0.0.1:${port}`)
