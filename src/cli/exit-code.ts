@@ -1,7 +1,10 @@
 import { Data } from "effect"
 
-/** Exit codes shared by every command. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const
+/**
+ * Exit codes shared by every command. `internalError` is a bug in ccat (a defect, not a problem
+ * with the input): 70, EX_SOFTWARE in sysexits.h, so scripts can tell it from a failed check.
+ */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, internalError: 70 } as const
 
 /** Ends a command with a non-zero exit code after it has printed what went wrong. */
 export class CommandExit extends Data.TaggedError("CommandExit")<{ readonly code: number }> {}

@@ -1,13 +1,12 @@
-import { Command, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Exit, Layer } from "effect"
+import { Command } from "@effect/cli"
+import { HashMap } from "effect"
 import { DatabaseLive } from "../db/database.ts"
 import { applyCommand } from "./apply-command.ts"
 import { checkCommand } from "./check-command.ts"
 import { compileCommand } from "./compile-command.ts"
 import { dbMigrateCommand, dbStatusCommand } from "./db-command.ts"
 import { dbSeedCommand } from "./db-seed-command.ts"
-import { CommandExit, ExitCode, interruption } from "./exit-code.ts"
+import type { CommandTree } from "./crash-report.ts"
 import { fmtCommand } from "./fmt-command.ts"
 import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
@@ -21,7 +20,7 @@ import { statusCommand } from "./status-command.ts"
 import { runCommand } from "./run-command.ts"
 import { serveCommand } from "./serve-command.ts"
 import { whyCommand } from "./why-command.ts"
-import { WorkspacePathError } from "./workspace-files.ts"
+import { runCli } from "./run-cli.ts"
 
 // Commands that read or write the ops-db get the configured database (CCAT_DATABASE_URL, else
 // the embedded one), migrated on startup. `db migrate` and `db status` open it themselves.
@@ -55,26 +54,13 @@ const ccat = Command.make("ccat").pipe(
   ])
 )
 
-const cli = Command.run(ccat, { name: "ccat", version: "0.1.0" })
+/** The command words, for crash reports: `ccat db seed` is the command, what follows its input. */
+const commandWords = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>, nested: ReadonlyMap<string, CommandTree> = new Map()): CommandTree =>
+  new Map([...HashMap.keys(Command.getSubcommands(command))].map((word) => [word, nested.get(word) ?? new Map()]))
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
+const version = "0.1.0"
 
-// Every failure ends here as one line and an exit code: no stack traces for people.
-const program = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
-    Effect.as(ExitCode.ok as number),
-    Effect.catchAll((error) => {
-      if (error instanceof CommandExit) return Effect.succeed(error.code)
-      if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.usage as number)
-      const code = error instanceof WorkspacePathError ? ExitCode.usage : ExitCode.failure
-      return Console.error(`error: ${messageOf(error)}`).pipe(Effect.as(code as number))
-    }),
-    Effect.provide(NodeContext.layer)
-  )
-
-NodeRuntime.runMain(program(process.argv), {
-  disableErrorReporting: true,
-  teardown: (exit, onExit) =>
-    onExit(Exit.isSuccess(exit) ? (exit.value as number) : Exit.isInterrupted(exit) ? interruption.exitCode : ExitCode.failure)
+runCli(Command.run(ccat, { name: "ccat", version }), process.argv, {
+  version,
+  commands: commandWords(ccat, new Map([["db", commandWords(db)]]))
 })

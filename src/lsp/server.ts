@@ -10,6 +10,7 @@ import {
 } from "vscode-languageserver"
 import { TextDocument } from "vscode-languageserver-textdocument"
 import { fileURLToPath } from "node:url"
+import type { compileSources } from "../compiler/compile.ts"
 import { codeActions } from "./code-actions.ts"
 import { candidates } from "./completion.ts"
 import { completionContext } from "./completion-context.ts"
@@ -34,6 +35,11 @@ export interface ServerOptions {
   readonly debounceMs?: number
   /** Live data from the ops database (default: as configured by the environment). */
   readonly liveData?: LiveData
+  /**
+   * The compiler (default: `compileSources`). The crash tests give one that throws, to check
+   * that a compiler bug leaves the server up and says so in the editor.
+   */
+  readonly compile?: typeof compileSources
 }
 
 export interface RunningServer {
@@ -70,7 +76,8 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
   const state: WorkspaceState = new WorkspaceState(documents, {
     debounceMs: options.debounceMs ?? defaultDebounceMs,
     onCompiled: (snapshot) => publisher?.publish(snapshot),
-    log
+    log,
+    ...(options.compile === undefined ? {} : { compile: options.compile })
   })
   publisher = new DiagnosticsPublisher(connection, (path) => state.uriOf(path), log)
   let roots: Array<string> = []
@@ -259,7 +266,8 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
     })
     connection.onShutdown(() => {
       state.dispose()
-      void liveData.dispose()
+      // Not awaited (shutdown answers at once), but never left to reject unhandled: that ends the process.
+      liveData.dispose().then(undefined, (error: unknown) => log(`ccat: closing live data failed: ${String(error)}`))
     })
   })
 

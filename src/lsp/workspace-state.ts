@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import type { TextDocuments } from "vscode-languageserver"
 import { TextDocument } from "vscode-languageserver-textdocument"
 import { compileSources, type CachedParse, type CompileResult, type SourceInput } from "../compiler/compile.ts"
+import { describeFailure, detachedDiagnostics, failedSnapshot, uncheckedFiles, type LastGood } from "./compiler-failure.ts"
 import { IncrementalParser } from "./incremental-parse.ts"
 
 /*
@@ -19,6 +20,10 @@ import { IncrementalParser } from "./incremental-parse.ts"
  * compile on every keystroke. Diagnostics are published on the next turn of the event loop,
  * and not at all when a newer change has arrived by then: they would already be stale, and the
  * newer change's compilation publishes.
+ *
+ * When the compiler throws (a bug in ccat), the server stays up: requests read the last good
+ * compilation, and the editor gets its diagnostics plus one per file that could not be checked
+ * (src/lsp/compiler-failure.ts).
  */
 
 /** One compilation and the exact texts it saw: spans convert to positions through these. */
@@ -36,6 +41,8 @@ export interface WorkspaceStateOptions {
   /** Called after a compilation (debounced or forced) whose texts are still current. */
   readonly onCompiled: (snapshot: Snapshot) => void
   readonly log: (message: string) => void
+  /** The compiler (default: `compileSources`); the crash tests give one that throws. */
+  readonly compile?: typeof compileSources
 }
 
 const skipped = (name: string): boolean => name.startsWith(".") || name === "node_modules"
@@ -77,6 +84,9 @@ export class WorkspaceState {
   // place, so a snapshot is only read until the next compilation replaces it.
   private readonly parser = new IncrementalParser()
   private snapshot: Snapshot | undefined
+  private lastGood: LastGood | undefined
+  /** The snapshot waiting to be published: a newer compilation replaces it, and it is dropped. */
+  private pending: Snapshot | undefined
   private dirty = true
   private timer: ReturnType<typeof setTimeout> | undefined
   private immediate: ReturnType<typeof setImmediate> | undefined
@@ -157,13 +167,22 @@ export class WorkspaceState {
       // The next turn, not now: changes already received in the same read are compiled together.
       this.immediate = setImmediate(() => {
         this.immediate = undefined
-        if (this.dirty) this.compile()
+        this.compileIfDirty()
       })
     } else {
       this.timer = setTimeout(() => {
         this.timer = undefined
-        if (this.dirty) this.compile()
+        this.compileIfDirty()
       }, this.debounceMs)
+    }
+  }
+
+  // Called from a timer: nothing may escape it, an uncaught exception ends the server.
+  private compileIfDirty(): void {
+    try {
+      if (this.dirty) this.compile()
+    } catch (error) {
+      this.options.log(`ccat: compiling failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
     }
   }
 
@@ -215,24 +234,34 @@ export class WorkspaceState {
   private compile(): void {
     this.dirty = false
     const { inputs, docs, versions } = this.inputs()
-    let result: CompileResult
+    const compile = this.options.compile ?? compileSources
+    let published: Snapshot
     try {
       // Diagnostics do not need the IR: it is lowered when a hover first reads it.
-      result = compileSources(inputs, { parseCache: this.parseCache, parse: this.parser.parse, lazyIr: true })
+      const result = compile(inputs, { parseCache: this.parseCache, parse: this.parser.parse, lazyIr: true })
       this.parser.retain(new Set(inputs.map((i) => i.path)))
+      published = { result, docs, versions }
+      this.snapshot = published
+      this.lastGood = { snapshot: published, diagnostics: detachedDiagnostics(result.diagnostics) }
     } catch (error) {
-      // A compiler bug must not take the editor down: keep the last good state and say why.
+      // A compiler bug must not take the editor down: requests keep reading the last good
+      // compilation, and the editor is told which files could not be checked and why.
       this.options.log(`ccat: the compiler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-      if (this.snapshot !== undefined) return
-      result = compileSources([])
+      // A parse that threw half-way may have left pieces moved: the next one starts afresh.
+      this.parseCache.clear()
+      this.parser.retain(new Set())
+      const unchecked = uncheckedFiles(inputs, this.lastGood, (alone) => compile(alone, { lazyIr: true }))
+      published = failedSnapshot(this.lastGood, { docs, versions }, unchecked, describeFailure(error))
+      this.snapshot ??= { result: published.result, docs, versions }
     }
-    const snapshot: Snapshot = { result, docs, versions }
-    this.snapshot = snapshot
+    const snapshot = published
+    this.pending = snapshot
     this.publishing = true
     // On the next turn: a change received meanwhile (it arrived during the compilation) makes
     // this snapshot stale, and a newer snapshot publishes for itself.
     setImmediate(() => {
-      if (this.snapshot !== snapshot) return
+      if (this.pending !== snapshot) return
+      this.pending = undefined
       this.publishing = false
       if (this.dirty || this.disposed) return
       try {
