@@ -17,7 +17,7 @@ import { cancelRun, completeAll, completeRun, failRun, inFlightRunsOf, runsOf, t
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
 /*
- * The trigger's gap decisions (runtime.md §2) as an operator sees them, scenario by scenario, on
+ * The trigger's gap decisions (docs/design/runtime.md §2.5) as an operator sees them, scenario by scenario, on
  * both database backends: which runs a pass creates, for which sub-groups, and why; and what
  * it holds back, and why. test/support/runs.ts plays the submit and collect loops.
  *

@@ -234,7 +234,7 @@ for (const backend of testBackends) {
           const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
           expect(runs!.n).toBeGreaterThan(100)
           // Both modes hash the same text: a run's input identity is the SHA-256 of its step's
-          // fingerprint and its inputs' ids and checksums, sorted by id (runtime.md §2),
+          // fingerprint and its inputs' ids and checksums, sorted by id (docs/design/runtime.md §2.4),
           // recomputed here from what the run recorded.
           const recorded = yield* sql<{ id: string; fingerprint: string; input_identity: string; raw_id: string | null; product_id: string | null; checksum: string | null }>`
             SELECT r.id, r.fingerprint, r.input_identity, i.raw_data_package_id::text AS raw_id, i.data_product_id::text AS product_id, i.checksum

@@ -17,7 +17,7 @@ import { retryRun } from "../src/runtime/ops/retry.ts"
 import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
 import { scratchDirs } from "./support/scratch.ts"
 
-// Purging never breaks later work (runtime.md §5): an intermediate a future run reads is either
+// Purging never breaks later work (docs/design/runtime.md §5.3, §5.4): an intermediate a future run reads is either
 // kept or, once purged, made again first. The per-scan calibrations of NGC1068 fan in to its
 // per-source cube; the calibrations are purged under (injected) disk pressure; when a new scan
 // arrives, the purged calibrations are rebuilt (INPUT_PURGED) while the cube waits

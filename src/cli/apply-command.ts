@@ -16,7 +16,7 @@ import { compileWorkspace, failWith, oneLineErrors } from "./plan-command.ts"
 /*
  * `ccat apply <dir | saved plan>`: make the stored definitions match the files (or a plan saved
  * with `ccat plan --out`), in one transaction under a lock, as a new definitions generation
- * (runtime.md §1). A workspace folder: without `--yes` a person confirms the plan first, a
+ * (docs/design/runtime.md §1.3). A workspace folder: without `--yes` a person confirms the plan first, a
  * script must say `--yes`. A saved plan was reviewed when `ccat plan --out` showed it, so it is
  * applied without another question (as Terraform applies a saved plan), and only exactly as it
  * was written (every hash verified, the changes it lists equal to those it makes).

@@ -5,7 +5,7 @@ import { oneLineErrors } from "./plan-command.ts"
 import { jsonOption } from "./runs-command.ts"
 
 /*
- * `ccat lineage <product id | path> [--json]` (runtime.md §5): a product's provenance back to
+ * `ccat lineage <product id | path> [--json]` (docs/design/runtime.md §5.2): a product's provenance back to
  * the raw packages: each product with its run (step, sub-group, software and version, config),
  * its parent products, and the raw packages at the leaves. A product is named by its id (all
  * digits) or by its file: `<run folder>/<relative path>`, absolute or relative to the current

@@ -18,7 +18,7 @@ import { readSources } from "./workspace-files.ts"
 
 /*
  * `ccat plan <dir>`: compile, compare with the stored definitions, print what `ccat apply`
- * would do (runtime.md §1), then the runs the trigger would create right after it (§2). Leaves
+ * would do (docs/design/runtime.md §1.2), then the runs the trigger would create right after it (§2). Leaves
  * the database as it was: the trigger preview runs in a transaction that is rolled back.
  */
 

@@ -7,7 +7,7 @@ import { failWith, oneLineErrors } from "./plan-command.ts"
 
 /*
  * `ccat run <pipeline> [--step S] [--force]`: ask the trigger to evaluate a pipeline now
- * (runtime.md §2). It records a trigger request and returns; the next trigger pass (in
+ * (docs/design/runtime.md §2.7). It records a trigger request and returns; the next trigger pass (in
  * `ccat serve`) honours it. A request waives cooldowns and reopens work that failed for good or
  * was cancelled; `--force` also re-runs sub-groups that are up to date.
  */

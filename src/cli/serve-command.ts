@@ -15,7 +15,7 @@ import { failWith, oneLineErrors } from "./plan-command.ts"
 
 /*
  * `ccat serve`: the reconciler. Runs the trigger, submit, collect and purge loops until SIGTERM
- * or Ctrl-C (runtime.md §6), with /healthz and /metrics on CCAT_HTTP_PORT: one set of loops per
+ * or Ctrl-C (docs/design/runtime.md §6), with /healthz and /metrics on CCAT_HTTP_PORT: one set of loops per
  * location served, each on the backend its definition declares (served-locations.ts).
  */
 

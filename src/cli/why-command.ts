@@ -7,7 +7,7 @@ import { failWith, oneLineErrors } from "./plan-command.ts"
 
 /*
  * `ccat why <pipeline>.<step> [sub_group_key]`: what the trigger decides for a step, or for one
- * of its sub-groups, and why (runtime.md §2). Read-only: the decision is previewed in a
+ * of its sub-groups, and why (docs/design/runtime.md §2.9). Read-only: the decision is previewed in a
  * transaction that is rolled back.
  */
 

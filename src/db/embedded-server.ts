@@ -8,7 +8,7 @@ import { errorCode, processExists, readServerRecord, serverRecordPath, serverRec
 import { EmbeddedDatabaseFailed, EmbeddedDataDirNotWritable, EmbeddedOwnerNotAnswering, type EmbeddedServerError } from "./errors.ts"
 
 /*
- * The embedded database (runtime.md §7). PGlite is a single-process database: only one process
+ * The embedded database (docs/design/runtime.md §7.2). PGlite is a single-process database: only one process
  * may open its folder. The first ccat process to get here becomes the folder's owner and serves
  * PGlite on a loopback port; every other process reads the address from server.json and connects
  * there, through the same PostgreSQL client as for a real server.

@@ -8,7 +8,7 @@ import { triggerChannels, wakeOnNotify } from "./notifications.ts"
 import { defaultTriggerIntervalSeconds } from "../compiler/trigger-interval.ts"
 
 /*
- * The trigger loop (runtime.md §2, §3): a pass every interval, and earlier when the database
+ * The trigger loop (docs/design/runtime.md §2.10, §2.8): a pass every interval, and earlier when the database
  * says something changed (new or updated raw packages, a trigger request, a run that ended).
  * Level-triggered: a pass decides from the database alone (only what changed since the last one,
  * and each step in full every CCAT_FULL_PASS_INTERVAL, one step per pass), so a lost notification only delays work until

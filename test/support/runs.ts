@@ -3,7 +3,7 @@ import { Clock, Effect } from "effect"
 import { createHash } from "node:crypto"
 
 /*
- * Test stand-ins for the submit and collect loops (runtime.md §3), which do not exist yet: they
+ * Test stand-ins for the submit and collect loops (docs/design/runtime.md §3.5, §3.9), for tests that need runs in a given state without running the loops: they
  * move runs the trigger created through their lifecycle with plain SQL, as those loops will,
  * so that gap tests can say "this run completed with these products" or "that one failed for
  * good". Each status change is appended to run_event, timestamps come from the Effect Clock (so
@@ -103,7 +103,7 @@ export const completeRun = (runId: number, products: ReadonlyArray<ProductSpec> 
 /**
  * The run failed. `final: true`: for good (FAILED, no retry left; the trigger must not retry
  * it). `final: false`: an attempt failed with retries left, and the collect loop put it back as
- * PENDING with `retry_count + 1` (runtime.md §3), so it is in flight again; both events are
+ * PENDING with `retry_count + 1` (docs/design/runtime.md §3.12), so it is in flight again; both events are
  * logged.
  */
 export const failRun = (runId: number, options: { readonly final: boolean; readonly reason?: string }) =>

@@ -2,9 +2,9 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /*
- * The observation side of the ops-db (domain.md): what the archive holds. Column names follow
+ * The observation side of the ops-db (docs/design/domain.md §4.1): what the archive holds. Column names follow
  * the schema registry (src/compiler/schema-registry.ts), which the filter engine turns into SQL;
- * enums are text with CHECK constraints spelled as in domain.md.
+ * enums are text with CHECK constraints spelled as in docs/design/domain.md §2.
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /*
- * The pipeline side: applied definitions (runtime.md §1), runs and their inputs, the run event
+ * The pipeline side: applied definitions (docs/design/runtime.md §1.1; tables: docs/design/domain.md §4.2), runs and their inputs, the run event
  * log, products with lineage, and trigger requests. Definitions are never deleted: a
  * definition that leaves the files is retired (`retired_generation` set) and keeps its history.
  * Each definition row also stores its IR entity (`definition`) and content `hash`, so a plan is a

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /*
- * What the trigger side of the reconciler (runtime.md §2) needs beyond the pipeline tables:
+ * What the trigger side of the reconciler (docs/design/runtime.md §2; tables: docs/design/domain.md §4.5) needs beyond the pipeline tables:
  *
  * - `run_coverage`: every raw package a run's inputs derive from, transitively, written with the
  *   run. Downstream steps re-partition upstream products by it, and readiness ("no upstream run

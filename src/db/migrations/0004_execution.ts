@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /*
- * What the submit and collect loops (runtime.md §3) keep on a run:
+ * What the submit and collect loops (docs/design/runtime.md §3; columns: docs/design/domain.md §4.3) keep on a run:
  * - `run_dir`: the run's folder on the processing location, fixed when it is first staged;
  *   products are paths relative to it.
  * - `next_attempt_at`: a retried run waits for its backoff before it is claimed again.

@@ -2,7 +2,7 @@ import { Context, Data, type Effect } from "effect"
 import type { IrResources } from "../../compiler/ir.ts"
 
 /*
- * One interface for every place a run's program can execute (runtime.md §4): submit a job,
+ * One interface for every place a run's program can execute (docs/design/runtime.md §4.1): submit a job,
  * find jobs by name (to adopt a job submitted just before a crash: the caller decides from what
  * the backend reports of each whether it is ours, src/runtime/execution/job-identity.ts), poll
  * many jobs at once, and cancel. The submit and collect loops know nothing else about a backend.

@@ -7,7 +7,7 @@ import { BackendCalls, BackendUnavailable, type CancelOutcome, ExecutionBackend,
 import { processAlive } from "../process-alive.ts"
 
 /*
- * The local backend (runtime.md §4): each job is a process on this machine, at most
+ * The local backend (docs/design/runtime.md §4.3): each job is a process on this machine, at most
  * `maxParallel` at a time. Jobs are detached and keep running if `ccat serve` stops; what the
  * backend knows about a job lives in files, so a restarted server finds and adopts them:
  *

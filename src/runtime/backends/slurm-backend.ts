@@ -42,7 +42,7 @@ import { renderBatchScript, shellQuote } from "./slurm-script.ts"
 import { slurmCommandEnvironment } from "./slurm-environment.ts"
 
 /*
- * The Slurm backend (runtime.md §4). Every Slurm command runs through execFile (never a
+ * The Slurm backend (docs/design/runtime.md §4.4). Every Slurm command runs through execFile (never a
  * shell) with a timeout, and is counted in BackendCalls by kind (sbatch, squeue, sacct, scancel,
  * scontrol). A poll is one squeue for all ids plus, for those that left the queue or ended, one
  * sacct; never a call per job.

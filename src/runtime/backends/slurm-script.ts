@@ -3,7 +3,7 @@ import { isAbsolute } from "node:path"
 import { JobRejected, type JobSpec } from "./execution-backend.ts"
 
 /*
- * The batch script of a Slurm job (runtime.md §4). The job arrives as an argv array and an
+ * The batch script of a Slurm job (docs/design/runtime.md §4.4, §4.5). The job arrives as an argv array and an
  * environment; this file is the only place that turns them into text a shell reads, so every
  * value is quoted here, or the job is refused:
  *

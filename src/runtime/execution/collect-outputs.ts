@@ -6,7 +6,7 @@ import { join, relative, sep } from "node:path"
 import { productFolders, runFolders } from "./run-folders.ts"
 
 /*
- * What a finished run left behind (runtime.md §3, "collect"): every regular file in its output
+ * What a finished run left behind (docs/design/runtime.md §3.10): every regular file in its output
  * folder (a final step's output/, an intermediate step's workspace/<step>/) and in its logs/,
  * with size and a streamed SHA-256, classified by folder:
  *

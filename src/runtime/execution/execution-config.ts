@@ -3,7 +3,7 @@ import { resolve } from "node:path"
 import { DatabaseConfig } from "../../db/config.ts"
 
 /*
- * How this instance executes runs (runtime.md §7), from `CCAT_` variables. The location's own
+ * How this instance executes runs (docs/design/runtime.md §7.1), from `CCAT_` variables. The location's own
  * declaration (backend options, container runtime, base_dir) applies where these are unset.
  */
 export interface ExecutionConfig {

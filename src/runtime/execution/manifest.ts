@@ -1,8 +1,8 @@
 import { Schema } from "effect"
 
 /*
- * `manifest.json`: everything a run's program needs to know (domain.md, the container
- * contract), written before submission and mounted read-only at /workflow/config/manifest.json.
+ * `manifest.json`: everything a run's program needs to know (docs/design/domain.md §5, the
+ * container contract), written before submission and mounted read-only at /workflow/config/manifest.json.
  * Paths in it are the paths the program sees: /workflow/... inside a container, host paths
  * when the location runs programs directly (`container none`). Documented in the README.
  */

@@ -9,7 +9,7 @@ import { inFlightStatuses } from "./run-status.ts"
 import { baseDirFor } from "./submit-loop.ts"
 
 /*
- * Purging intermediates under disk pressure (runtime.md §5). When the file system of a
+ * Purging intermediates under disk pressure (docs/design/runtime.md §5.3). When the file system of a
  * location's base folder is fuller than its `purge_above` (use as df reports it), intermediate
  * products are deleted, oldest first, until it is below again, but only those that every
  * downstream consumer has used in a COMPLETED run and that no pending or in-flight run still

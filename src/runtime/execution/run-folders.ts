@@ -17,7 +17,7 @@ import { confinedPath, type PathEscape } from "./confined-path.ts"
  *     logs/                                      the job's stdout and stderr, the batch script
  *
  * Inside a container these are /workflow/input, /workflow/workspace, /workflow/output,
- * /workflow/config and /workflow/logs (domain.md, the container contract). Sub-group keys are
+ * /workflow/config and /workflow/logs (docs/design/domain.md §5, the container contract; layout: docs/design/runtime.md §3.6). Sub-group keys are
  * path-safe by construction (src/runtime/selection/sub-group-key.ts), and pipeline and step
  * names are identifiers; all three are still read back from the database, so each is held to
  * its folder (confined-path.ts) before the run folder is made.

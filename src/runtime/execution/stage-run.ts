@@ -15,7 +15,7 @@ import { attemptRoot, containerFolders, runFolders, runRoot, type RunFolders } f
 import type { StagedInput } from "./staged-inputs.ts"
 
 /*
- * Staging (runtime.md §3, PENDING → STAGING_DATA → SUBMITTED): make the folders of the run's
+ * Staging (docs/design/runtime.md §3.7, PENDING → STAGING_DATA → SUBMITTED): make the folders of the run's
  * new attempt, place its inputs, record the staged raw files as physical copies at the
  * processing location, write manifest.json, and describe the job. Staging is idempotent: an
  * attempt whose staging was interrupted by a crash is staged again over what is there.

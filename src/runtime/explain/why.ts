@@ -16,7 +16,7 @@ import { utcMinutes, utcSeconds } from "../time-format.ts"
 
 /*
  * `ccat why <pipeline>.<step> [sub_group_key]`: one decision of the trigger in words
- * (runtime.md §2). The decision comes from a real pass previewed in a rolled-back transaction
+ * (docs/design/runtime.md §2.9). The decision comes from a real pass previewed in a rolled-back transaction
  * (gaps/preview.ts), so `why` can never disagree with what the trigger does. For a sub-group
  * the step does not have, it says which rule of the grouping leaves its packages out.
  *

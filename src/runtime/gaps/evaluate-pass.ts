@@ -9,7 +9,7 @@ import { evaluateFromMemory, evaluateRemembering } from "./step-with-memory.ts"
 import { consumeRequest, oldestOpenRequest, recordCronTick, type OpenRequest } from "./trigger-requests.ts"
 
 /*
- * One trigger pass (runtime.md §2): for each enabled pipeline, decide whether it is triggered
+ * One trigger pass (docs/design/runtime.md §2.1): for each enabled pipeline, decide whether it is triggered
  * now (continuous: always; cron: an open tick; manual: an open request), then evaluate its steps
  * upstream first, each in its own transaction, so a downstream step sees the runs its upstream
  * created in the same pass and waits for them.

@@ -12,7 +12,7 @@ import { mergeCounts, type Counts } from "./step-memo.ts"
 import { dirtyDecisionCounts, forgetDirtyDecisions, rememberDecisions, replaceDecisions } from "./sub-group-state.ts"
 
 /*
- * The gap of one step, decided in the database (runtime.md §2) over transaction-scoped
+ * The gap of one step, decided in the database (docs/design/runtime.md §2.3–§2.5) over transaction-scoped
  * temporary tables: step-inputs.ts builds the inputs and upstream state of every sub-group
  * (or of the dirty ones), then
  *

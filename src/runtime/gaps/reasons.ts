@@ -1,6 +1,6 @@
 /*
  * Every decision the trigger makes about a (step, sub-group) carries one of these codes
- * (runtime.md §2). Codes that create a run become the run's `reason`; the others say why no
+ * (docs/design/runtime.md §2.5). Codes that create a run become the run's `reason`; the others say why no
  * run was created, and `ccat plan` and `ccat why` count and explain them.
  */
 

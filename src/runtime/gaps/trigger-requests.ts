@@ -4,7 +4,7 @@ import type { IrPipeline } from "../../compiler/ir.ts"
 
 /*
  * Trigger requests: what makes a `cron` or `manual` pipeline evaluate, and what lets a person
- * force or reopen work on any pipeline (runtime.md §2).
+ * force or reopen work on any pipeline (docs/design/runtime.md §2.7).
  *
  * A cron tick is a request too, recorded at most once per (pipeline, tick) by a unique
  * constraint. A pass records only the newest tick that has passed, so ticks missed while

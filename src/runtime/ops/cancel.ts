@@ -7,7 +7,7 @@ import { transition, type RunStatus } from "../execution/run-status.ts"
 import { NoBackend, NotCancellable, UnknownRun } from "./errors.ts"
 
 /*
- * `ccat cancel` (runtime.md §3: "cancels the backend job and marks CANCELLED").
+ * `ccat cancel` (docs/design/runtime.md §3.14).
  *
  * In one transaction that holds the run's row lock from the first read to the commit:
  *   1. the run must be PENDING, STAGING_DATA, SUBMITTED or RUNNING. COLLECTING_RESULTS is

@@ -5,7 +5,7 @@ import { resolve, sep } from "node:path"
 import { UnknownProduct } from "./errors.ts"
 
 /*
- * `ccat lineage <product id | path>` (runtime.md §5): a product's provenance back to the raw
+ * `ccat lineage <product id | path>` (docs/design/runtime.md §5.2): a product's provenance back to the raw
  * packages, from the lineage graph in the database (data_product_lineage: each product's parent
  * products and raw packages, written by the collect loop with the product).
  *

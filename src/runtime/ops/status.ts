@@ -18,7 +18,7 @@ import { allStatuses } from "./run-row.ts"
  *   pass (previewPass: a real pass in a transaction that is rolled back, as `ccat plan` uses),
  *   which starts from the trigger loop's memory as the loop's next pass would (`fromMemory`).
  *   A cron or manual pipeline without an open request is not evaluated: its gap is `null`.
- * - **Oldest waiting input**: chosen here, since the spec leaves it open, as the oldest input of
+ * - **Oldest waiting input**: chosen here (docs/design/runtime.md §2.9), as the oldest input of
  *   a sub-group with a gap, read from the pass's own input tables (one more preview per step
  *   with a gap, evaluating that step alone; its temporary tables survive until the rollback).
  *   That preview too starts from the loop's memory, deciding again the sub-groups it remembers

@@ -6,7 +6,7 @@ import { FailureCounters } from "../execution/failure-counters.ts"
 import { ServeState } from "./serve-state.ts"
 
 /*
- * `/metrics` in the Prometheus text format (runtime.md §6): runs by status, the gap per step,
+ * `/metrics` in the Prometheus text format (docs/design/runtime.md §6.6): runs by status, the gap per step,
  * loop durations and failures, backend calls by kind. Names and labels are in docs/metrics.md.
  */
 

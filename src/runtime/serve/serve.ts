@@ -17,7 +17,7 @@ import { metricsText } from "./metrics.ts"
 import { failingCyclesForDegraded, ServeState } from "./serve-state.ts"
 
 /*
- * `ccat serve` (runtime.md §6): the trigger, submit, collect and purge loops as fibers of one scope.
+ * `ccat serve` (docs/design/runtime.md §6.2, §6.3): the trigger, submit, collect and purge loops as fibers of one scope.
  * Each loop runs a cycle, then waits for its interval or an early wake-up (PostgreSQL NOTIFY).
  * A cycle is uninterruptible, so SIGTERM lets the transactions in flight finish; a failing
  * cycle is logged and its loop restarted with exponential backoff (1 s up to a minute), never
