@@ -10,6 +10,7 @@ import dimensionChangeXid from "./0008_dimension_change_xid.ts"
 import runAttempts from "./0009_run_attempts.ts"
 import inputPurged from "./0010_input_purged.ts"
 import runBackend from "./0011_run_backend.ts"
+import uniqueLineageAndCopies from "./0012_unique_lineage_and_copies.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -23,9 +24,10 @@ export const migrations = {
   "8_dimension_change_xid": dimensionChangeXid,
   "9_run_attempts": runAttempts,
   "10_input_purged": inputPurged,
-  "11_run_backend": runBackend
+  "11_run_backend": runBackend,
+  "12_unique_lineage_and_copies": uniqueLineageAndCopies
 }
 
-export const latestMigrationId = 11
+export const latestMigrationId = 12
 
 export const migrationLoader = Migrator.fromRecord(migrations)

@@ -1,5 +1,5 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Data, Duration, Effect } from "effect"
 import { rm } from "node:fs/promises"
 import { relative, sep } from "node:path"
 import { ExecutionBackend, finishedStates, type JobStatus } from "../backends/execution-backend.ts"
@@ -8,7 +8,7 @@ import { collectOutputs, type CollectedFile } from "./collect-outputs.ts"
 import { DiskSpace } from "./disk-space.ts"
 import type { ExecutionConfig } from "./execution-config.ts"
 import { failRunAttempt } from "./fail-run.ts"
-import { leaseOwner, releaseDeadLeases } from "./lease.ts"
+import { collectionClaimable, leaseHeld, LeaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { runFolders } from "./run-folders.ts"
 import { transition } from "./run-status.ts"
@@ -18,7 +18,7 @@ import { inputModifiedReason, modifiedInputs, removeStagedInputs } from "./stage
 import { baseDirFor, leaseSeconds } from "./submit-loop.ts"
 
 /*
- * The collect loop (runtime.md §3): one poll of the backend for every active job per cycle,
+ * The collect loop (docs/design/runtime.md §3.9, §3.10): one poll of the backend for every active job per cycle,
  * then for each job that ended: COLLECTING_RESULTS, walk and checksum its outputs, and in ONE
  * transaction write its products, their lineage (to the run's input products and raw
  * packages), their physical copies, the job's metrics and the final status. A job the backend
@@ -29,6 +29,13 @@ import { baseDirFor, leaseSeconds } from "./submit-loop.ts"
  * produced less than its step's `outputs` asks for with NO_OUTPUTS; a job that ran out of disk
  * space goes back to PENDING without the attempt counting. After collection the attempt's
  * staged input copies are removed: they were copies, the archive and the upstream runs keep theirs.
+ *
+ * Replicas (several serves on one database) collect each run once: COLLECTING_RESULTS is claimed
+ * under a lease in one statement, and a run another instance is collecting is taken over only once
+ * its lease has run out. Whatever the collection writes commits only while the lease is still the
+ * claimant's; lineage edges and physical copies are unique (migration 12), so even a second
+ * collection could not write them twice. A failed run keeps its standard output and error as LOG
+ * products, whatever failed: the job, its outputs, or their collection.
  */
 
 export interface CollectCycleResult {
@@ -77,19 +84,25 @@ const writeProducts = (run: RunContext, runDir: string, files: ReadonlyArray<Col
       RETURNING id, relative_path`
     const ids = products.map((p) => Number(p.id))
     yield* sql`DELETE FROM data_product_lineage WHERE product_id IN ${sql.in(ids)}`
+    // A run that read the same product twice (or a concurrent writer) would repeat an edge: the
+    // edge's unique index (migration 12) keeps one.
     yield* sql`
       INSERT INTO data_product_lineage (product_id, parent_product_id, raw_data_package_id)
       SELECT p.id, i.data_product_id, i.raw_data_package_id
       FROM data_product p JOIN run_input i ON i.run_id = p.run_id
-      WHERE p.id IN ${sql.in(ids)} AND p.product_type <> 'LOG'`
+      WHERE p.id IN ${sql.in(ids)} AND p.product_type <> 'LOG'
+      ON CONFLICT DO NOTHING`
     const locationId = yield* processingLocationId(run.location, baseDir)
     const copies = products.map((p) => ({ product: Number(p.id), path: relative(baseDir, `${runDir}/${p.relative_path}`).split(sep).join("/") }))
     yield* sql`
       INSERT INTO physical_copy (data_location_id, data_product_id, path, status)
       SELECT ${locationId}, v.product, v.path, 'PRESENT'
       FROM jsonb_to_recordset(${JSON.stringify(copies)}::jsonb) AS v(product bigint, path text)
-      WHERE NOT EXISTS (SELECT 1 FROM physical_copy c WHERE c.data_product_id = v.product AND c.data_location_id = ${locationId} AND c.status <> 'DELETED')`
+      ON CONFLICT (data_product_id, data_location_id) WHERE data_product_id IS NOT NULL AND status <> 'DELETED' DO NOTHING`
   })
+
+/** The collection's lease was taken over before it could commit: what it wrote is rolled back. */
+class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly runId: number }> {}
 
 /** How often one run may be put back for a full disk without counting: after that it is a failure like any other. */
 const uncountedOutOfSpace = 3
@@ -98,18 +111,24 @@ const uncountedOutOfSpace = 3
 const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, now: Date) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const owner = yield* LeaseOwner
     const lease = new Date(now.getTime() + leaseSeconds * 1000)
+    // Claimed as staging is (submit-loop.ts): another instance's live lease means it is theirs.
     const claimed = yield* transition({
       runId: run.runId,
       from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"],
+      when: collectionClaimable(sql, now),
       to: "COLLECTING_RESULTS",
       actor: "collect",
       reason: `job ${status.jobId} ended: ${status.state}${status.exitCode === null ? "" : ` (exit ${status.exitCode})`}`,
       now,
-      set: [sql`lease_until = ${lease}`, sql`lease_owner = ${leaseOwner}`]
+      set: [sql`lease_until = ${lease}`, sql`lease_owner = ${owner}`]
     })
     if (!claimed) return "skipped" as const
-    const failed = (reason: string) => failRunAttempt(run, { from: ["COLLECTING_RESULTS"], reason, backoff: config.retryBackoff, now, actor: "collect" })
+    // Every change that ends the collection holds to the lease: a collection that took so long
+    // that another instance took the run over writes nothing.
+    const held = leaseHeld(sql, owner, lease)
+    const failed = (reason: string) => failRunAttempt(run, { from: ["COLLECTING_RESULTS"], when: held, reason, backoff: config.retryBackoff, now, actor: "collect" })
     if (run.runDir === null) return yield* failed("COLLECT_FAILED: the run has no folder")
     const runDir = run.runDir
     const baseDir = baseDirFor(config, run.location)
@@ -128,31 +147,43 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
       yield* Effect.promise(() => rm(folders.output, { recursive: true, force: true }).catch(() => undefined))
       yield* removeStagedInputs(run, runDir, baseDir)
       yield* disk.report({ location: run.location.name, folder: baseDir, neededBytes: written + staged, neededInodes: (run.stagedInputs ?? []).length + 32, what: `job ${status.jobId} of run ${run.runId} ran out of space` })
-      yield* transition({
+      const putBack = yield* transition({
         runId: run.runId,
         from: ["COLLECTING_RESULTS"],
+        when: held,
         to: "PENDING",
         actor: "collect",
         reason: `OUT_OF_SPACE: job ${status.jobId} ran out of disk space in ${baseDir}; waits for room, the attempt does not count`,
         now,
         set: [sql`job_name = NULL`, sql`backend_job_id = NULL`, sql`lease_until = NULL`, sql`lease_owner = NULL`, sql`next_attempt_at = NULL`, sql`finished_at = NULL`]
       })
-      return "paused" as const
+      return putBack ? ("paused" as const) : ("skipped" as const)
     }
 
     const inputProblems = run.stagedInputs === null ? [] : yield* modifiedInputs(runDir, run.stagedInputs)
     const collected = yield* collectOutputs(runDir, run.step, run.definition.final, !succeeded || inputProblems.length > 0).pipe(Effect.either)
+    // What ends the collection commits whole, or not at all when the lease was lost meanwhile.
+    const commit = <A extends string, R>(body: Effect.Effect<A | "skipped", SqlError.SqlError, R>) =>
+      sql
+        .withTransaction(Effect.flatMap(body, (outcome) => (outcome === "skipped" ? Effect.fail(new LeaseLost({ runId: run.runId })) : Effect.succeed(outcome))))
+        .pipe(
+          Effect.tap(() => removeStagedInputs(run, runDir, baseDir)),
+          Effect.catchTag("LeaseLost", () => Effect.succeed("skipped" as const))
+        )
     const fail = (reason: string, files: ReadonlyArray<CollectedFile>) =>
-      sql.withTransaction(
+      commit(
         Effect.gen(function* () {
           yield* writeProducts(run, runDir, files, baseDir)
           yield* sql`UPDATE executed_reduction_step SET ${sql.join(", ", false)(metricAssignments(sql, status))} WHERE id = ${run.runId}`
           return yield* failed(reason)
         })
-      ).pipe(Effect.tap(() => removeStagedInputs(run, runDir, baseDir)))
+      )
     if (collected._tag === "Left") {
       yield* Effect.logWarning(`run ${run.runId}: collection failed: ${collected.left.reason}`)
-      return yield* fail(`COLLECT_FAILED: ${collected.left.reason}`, [])
+      // What failed to collect was the outputs (a link out of the folder): the job's standard
+      // output and error still say what happened, and stay with the failed run.
+      const logs = yield* collectOutputs(runDir, run.step, run.definition.final, true).pipe(Effect.orElseSucceed((): ReadonlyArray<CollectedFile> => []))
+      return yield* fail(`COLLECT_FAILED: ${collected.left.reason}`, logs)
     }
     if (inputProblems.length > 0) {
       yield* Effect.logWarning(`run ${run.runId}: ${inputModifiedReason(inputProblems)}`)
@@ -162,25 +193,24 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
     const outputRoot = relative(runDir, folders.output).split(sep).join("/")
     const missing = missingOutputs(collected.right.filter((f) => f.relativePath.startsWith(`${outputRoot}/`)), outputRoot, run.definition.outputs)
     if (missing !== null) return yield* fail(missing, collected.right.filter((f) => f.type === "LOG" && f.relativePath.startsWith("logs/")))
-    return yield* sql
-      .withTransaction(
-        Effect.gen(function* () {
-          yield* writeProducts(run, runDir, collected.right, baseDir)
-          yield* transition({
-            runId: run.runId,
-            from: ["COLLECTING_RESULTS"],
-            to: "COMPLETED",
-            actor: "collect",
-            reason: `${collected.right.filter((f) => f.type !== "LOG").length} products collected (attempt ${run.attempt})`,
-            now,
-            // The attempt that counted succeeded: no failure describes the run any more (the
-            // events keep every earlier attempt's).
-            set: [...metricAssignments(sql, status), sql`failure_reason = NULL`, sql`finished_at = ${now}`, sql`lease_until = NULL`]
-          })
-          return "completed" as const
+    return yield* commit(
+      Effect.gen(function* () {
+        yield* writeProducts(run, runDir, collected.right, baseDir)
+        const completed = yield* transition({
+          runId: run.runId,
+          from: ["COLLECTING_RESULTS"],
+          when: held,
+          to: "COMPLETED",
+          actor: "collect",
+          reason: `${collected.right.filter((f) => f.type !== "LOG").length} products collected (attempt ${run.attempt})`,
+          now,
+          // The attempt that counted succeeded: no failure describes the run any more (the
+          // events keep every earlier attempt's).
+          set: [...metricAssignments(sql, status), sql`failure_reason = NULL`, sql`finished_at = ${now}`, sql`lease_until = NULL`]
         })
-      )
-      .pipe(Effect.tap(() => removeStagedInputs(run, runDir, baseDir)))
+        return completed ? ("completed" as const) : ("skipped" as const)
+      })
+    )
   })
 
 interface ActiveRow {
@@ -248,7 +278,14 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
         if (now.getTime() - new Date(since).getTime() < Duration.toMillis(config.lostGrace)) continue
         const context = activeContexts.get(runId)
         if (context === undefined) continue
-        const outcome = yield* failRunAttempt(context, { from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"], reason: "LOST", backoff: config.retryBackoff, now, actor: "collect" })
+        const outcome = yield* failRunAttempt(context, {
+          from: ["SUBMITTED", "RUNNING", "COLLECTING_RESULTS"],
+          when: collectionClaimable(sql, now),
+          reason: "LOST",
+          backoff: config.retryBackoff,
+          now,
+          actor: "collect"
+        })
         if (outcome !== "skipped") result.lost++
         continue
       }

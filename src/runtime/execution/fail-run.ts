@@ -1,4 +1,4 @@
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Duration, Effect } from "effect"
 import { FailureCounters } from "./failure-counters.ts"
 import { shouldRetry } from "./retry-policy.ts"
@@ -6,7 +6,7 @@ import type { RunContext } from "./run-context.ts"
 import { transition, type RunStatus } from "./run-status.ts"
 
 /*
- * A failed attempt (runtime.md §3): the run is FAILED with the reason; while
+ * A failed attempt (docs/design/runtime.md §3.12): the run is FAILED with the reason; while
  * `retry_count < retries` it goes straight back to PENDING in the same transaction, after a
  * backoff that doubles with each attempt. The run's own `reason` (why it was created) never
  * changes; `failure_reason` holds the latest attempt's, and the event log every attempt's.
@@ -22,6 +22,8 @@ export interface FailedAttempt {
   /** Where the run belongs, for the warning and the counters. */
   readonly target: { readonly pipeline: string; readonly step: string; readonly subGroupKey: string }
   readonly from: ReadonlyArray<RunStatus>
+  /** A further condition the run must meet (a lease still held: lease.ts); the attempt is "skipped" otherwise. */
+  readonly when?: Statement.Fragment
   /** `EXIT_CODE 3`, `TIMEOUT`, `LOST`, `STAGING_FAILED: ...`. */
   readonly reason: string
   readonly retryCount: number
@@ -46,6 +48,7 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
           actor: a.actor,
           reason: a.reason,
           now: a.now,
+          when: a.when,
           set: [sql`failure_reason = ${a.reason}`, sql`finished_at = ${a.now}`, sql`lease_until = NULL`]
         })
         if (!failed) return "skipped" as const
@@ -81,12 +84,21 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
 /** A failed attempt of a run the loops hold (its definition says how often it may be retried). */
 export const failRunAttempt = (
   run: Pick<RunContext, "runId" | "pipeline" | "step" | "subGroupKey" | "retryCount" | "definition">,
-  a: { readonly from: ReadonlyArray<RunStatus>; readonly reason: string; readonly backoff: Duration.Duration; readonly now: Date; readonly actor: string; readonly noRetry?: boolean }
+  a: {
+    readonly from: ReadonlyArray<RunStatus>
+    readonly when?: Statement.Fragment
+    readonly reason: string
+    readonly backoff: Duration.Duration
+    readonly now: Date
+    readonly actor: string
+    readonly noRetry?: boolean
+  }
 ): Effect.Effect<"retried" | "failed" | "skipped", SqlError.SqlError, SqlClient.SqlClient> =>
   failAttempt({
     runId: run.runId,
     target: { pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey },
     from: a.from,
+    when: a.when,
     reason: a.reason,
     retryCount: run.retryCount,
     retries: run.definition.retries,

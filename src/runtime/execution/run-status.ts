@@ -21,6 +21,8 @@ export interface Transition {
   readonly now: Date
   /** Further `column = value` assignments, e.g. sql`backend_job_id = ${id}`. */
   readonly set?: ReadonlyArray<Statement.Fragment>
+  /** A further condition the run must meet, checked in the same statement (a lease: lease.ts). */
+  readonly when?: Statement.Fragment
 }
 
 /** Applies the transition; true when the run was in an expected status and changed. */
@@ -30,7 +32,7 @@ export const transition = (t: Transition): Effect.Effect<boolean, SqlError.SqlEr
     const assignments = sql.join(", ", false)([sql`status = ${t.to}`, sql`updated_at = ${t.now}`, ...(t.set ?? [])])
     const rows = yield* sql<{ id: string }>`
       WITH old AS (
-        SELECT id, status FROM executed_reduction_step WHERE id = ${t.runId} AND status IN ${sql.in(t.from)} FOR UPDATE
+        SELECT id, status FROM executed_reduction_step WHERE id = ${t.runId} AND status IN ${sql.in(t.from)} AND ${t.when ?? sql`TRUE`} FOR UPDATE
       ),
       changed AS (
         UPDATE executed_reduction_step r SET ${assignments} FROM old WHERE r.id = old.id RETURNING r.id, old.status AS from_status

@@ -10,13 +10,14 @@ import { failAttempt, failRunAttempt } from "./fail-run.ts"
 import { attemptLimits, type AttemptLimits, limitsWords } from "./retry-policy.ts"
 import { FailureCounters } from "./failure-counters.ts"
 import { jobIdentity, judgeFoundJobs, notAdoptedReason } from "./job-identity.ts"
-import { leaseOwner, releaseDeadLeases } from "./lease.ts"
+import { LeaseOwner, releaseDeadLeases } from "./lease.ts"
+import { freeSlots, type SlotCap, slotCap } from "./location-slots.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { recordRunEvent, transition } from "./run-status.ts"
 import { stageRun, type StagingEnvironment } from "./stage-run.ts"
 
 /*
- * The submit loop (runtime.md §3): claim PENDING runs with FOR UPDATE SKIP LOCKED, stage a new
+ * The submit loop (docs/design/runtime.md §3.5): claim PENDING runs with FOR UPDATE SKIP LOCKED, stage a new
  * attempt of each, mark it with its job's name, then submit. The mark comes first and is
  * committed: after a crash between the two, the run is found in STAGING_DATA with a job name,
  * and the backend is asked for that name: a job that is ours (job-identity.ts: name, comment,
@@ -29,6 +30,10 @@ import { stageRun, type StagingEnvironment } from "./stage-run.ts"
  * in STAGING_DATA with an expired lease, so the next cycle tries again. A location whose disk is
  * full is not claimed for (disk-space.ts); a run whose staging found it full goes back to
  * PENDING without the attempt counting.
+ *
+ * A claim takes no more runs at a location than its cap leaves free, counted in the database
+ * across every instance that serves it (location-slots.ts): replicas share a location's
+ * `max_parallel` (`max_queued`), they do not each get it.
  */
 
 export const leaseSeconds = 120
@@ -60,19 +65,28 @@ export interface SubmitCycleResult {
   readonly outOfSpace: number
 }
 
+interface Claimable {
+  readonly id: string
+  readonly status: string
+  readonly location_id: string
+  readonly backend_options: Readonly<Record<string, unknown>> | null
+}
+
 /**
  * Claim up to `limit` runs: PENDING ones whose backoff is over, and STAGING_DATA ones whose lease
- * ran out; none at a location in `skip` (out of space).
+ * ran out; none at a location in `skip` (out of space), and at each location no more than
+ * `capOf` leaves free.
  */
-const claim = (limit: number, now: Date, location: string | null, skip: ReadonlyArray<string>) =>
+const claim = (limit: number, now: Date, location: string | null, skip: ReadonlyArray<string>, capOf: (options: Readonly<Record<string, unknown>>) => SlotCap | null) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const owner = yield* LeaseOwner
     const lease = new Date(now.getTime() + leaseSeconds * 1000)
     const where = sql.and([location === null ? sql`TRUE` : sql`l.name = ${location}`, skip.length === 0 ? sql`TRUE` : sql`l.name NOT IN ${sql.in(skip)}`])
     return yield* sql.withTransaction(
       Effect.gen(function* () {
-        const rows = yield* sql<{ id: string; status: string }>`
-          SELECT r.id, r.status FROM executed_reduction_step r
+        const candidates = yield* sql<Claimable>`
+          SELECT r.id, r.status, l.id AS location_id, l.definition->'backend'->'options' AS backend_options FROM executed_reduction_step r
           JOIN reduction_step s ON s.id = r.step_id JOIN pipeline p ON p.id = s.pipeline_id JOIN location l ON l.id = p.location_id
           WHERE ${where} AND (
             (r.status = 'PENDING' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ${now}))
@@ -80,6 +94,16 @@ const claim = (limit: number, now: Date, location: string | null, skip: Readonly
           ORDER BY p.priority DESC, r.id
           LIMIT ${limit}
           FOR UPDATE OF r SKIP LOCKED`
+        // Each location's slots are counted under its lock, the locks taken in one order (by
+        // location id) so that two claims never wait for each other in a circle.
+        const locations = [...new Set(candidates.map((c) => Number(c.location_id)))].sort((a, b) => a - b)
+        const rows: Array<Claimable> = []
+        for (const locationId of locations) {
+          const here = candidates.filter((c) => Number(c.location_id) === locationId)
+          const cap = capOf(here[0]!.backend_options ?? {})
+          const free = cap === null ? here.length : yield* freeSlots(locationId, cap, now)
+          rows.push(...here.slice(0, free))
+        }
         for (const row of rows) {
           if (row.status === "PENDING") {
             yield* transition({
@@ -89,10 +113,10 @@ const claim = (limit: number, now: Date, location: string | null, skip: Readonly
               actor: "submit",
               reason: "claimed for staging",
               now,
-              set: [sql`lease_until = ${lease}`, sql`lease_owner = ${leaseOwner}`]
+              set: [sql`lease_until = ${lease}`, sql`lease_owner = ${owner}`]
             })
           } else {
-            yield* sql`UPDATE executed_reduction_step SET lease_until = ${lease}, lease_owner = ${leaseOwner} WHERE id = ${row.id}`
+            yield* sql`UPDATE executed_reduction_step SET lease_until = ${lease}, lease_owner = ${owner} WHERE id = ${row.id}`
           }
         }
         return rows.map((r) => Number(r.id))
@@ -247,7 +271,7 @@ export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleR
     if (limit <= 0) return result
     const installation = yield* installationId
     if (installation === null) return yield* Effect.dieMessage("the database has no installation id (migration 9): run `ccat db migrate`")
-    const ids = yield* claim(limit, now, config.location, full)
+    const ids = yield* claim(limit, now, config.location, full, (options) => slotCap(backend.kind, config, options))
     result.claimed = ids.length
     if (ids.length === 0) return result
     const contexts = yield* loadRunContexts(ids)
