@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url"
 import type { TokenType } from "chevrotain"
 import { compileSources } from "../src/compiler/compile.ts"
 import { definitions, type DiagnosticCode } from "../src/compiler/diagnostics.ts"
+import { limitsReference } from "../src/compiler/limits.ts"
 import * as T from "../src/compiler/lexer.ts"
 import {
   backends,
@@ -50,6 +51,7 @@ export const renderLanguageReference = (grammar: string): string => {
   blocksSection(section, grammar)
   filtersSection(section)
   diagnosticsSection(section)
+  limitsSection(section)
   return `${out.join("\n").trimEnd()}\n`
 }
 
@@ -243,7 +245,8 @@ const header = (section: Section): void => {
     "2. [Grammar](#2-grammar)",
     "3. [Blocks and properties](#3-blocks-and-properties)",
     "4. [Filters and group_by](#4-filters-and-group_by)",
-    "5. [Diagnostics](#5-diagnostics)"
+    "5. [Diagnostics](#5-diagnostics)",
+    "6. [Limits](#6-limits)"
   )
 }
 
@@ -281,7 +284,7 @@ const overview = (section: Section): void => {
     table(
       ["Kind", "Written as", "Examples"],
       [
-        ["string", 'double quotes, on one line; escapes `\\n \\t \\r \\0 \\" \\\\` and `\\u{1F600}` (others are E004)', code('"NGC253"')],
+        ["string", 'double quotes, on one line; escapes `\\n \\t \\r \\" \\\\` and `\\u{1F600}` (others are E004; never the NUL character, E102)', code('"NGC253"')],
         ["integer", `digits, optionally with a leading \`-\`; at most ±${maxExactInteger}, beyond which integers are not exact (E084)`, `${code("3")} ${code("-50")}`],
         ["decimal", "a fraction and/or an exponent, optionally with a leading `-`; finite, so at most about 1.8e308 (E084)", `${code("2.5")} ${code("1e-3")}`],
         ["boolean", "`true` or `false`", code("true")],
@@ -594,6 +597,10 @@ const diagnosticsSection = (section: Section): void => {
       all.map((c) => [`**${c}**`, definitions[c].severity, definitions[c].title, messageTemplate(c)])
     )
   )
+}
+
+const limitsSection = (section: Section): void => {
+  section("## 6. Limits", "", "Far above any real workspace; each has its own diagnostic, reported where it is crossed.", "", ...limitsReference)
 }
 
 // ---- Command line ---------------------------------------------------------------------------

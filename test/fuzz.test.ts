@@ -4,8 +4,12 @@ import { compileSources, type SourceInput } from "../src/compiler/compile.ts"
 import type { Diagnostic } from "../src/compiler/diagnostics.ts"
 import { formatText } from "../src/compiler/format.ts"
 import { ccatLexer, keywords, keywordText } from "../src/compiler/lexer.ts"
+import { maxNesting } from "../src/compiler/limits.ts"
 import { parseText } from "../src/compiler/parser.ts"
 import type { Span } from "../src/compiler/span.ts"
+import { completionContext } from "../src/lsp/completion-context.ts"
+import { IncrementalParser } from "../src/lsp/incremental-parse.ts"
+import { classifyTokens } from "../src/lsp/semantic-tokens.ts"
 import { allValidSources, Rng } from "./support/workspace.ts"
 
 /*
@@ -14,7 +18,10 @@ import { allValidSources, Rng } from "./support/workspace.ts"
  *   (b) random mutations of the valid fixtures,
  *   (c) the formatter on all of those,
  *   (d) numbers out of range (huge exponents, long runs of digits) in every numeric slot of the
- *       valid fixtures, numbers inside version strings and cron expressions included.
+ *       valid fixtures, numbers inside version strings and cron expressions included;
+ *   (e) inputs at and past the compiler's limits (limits.ts), alone and inserted into the example
+ *       workspaces: deep parentheses, maps, lists, braces and `not`s, thousands of errors, long
+ *       strings, NUL characters, huge numbers, long chains of `after` and `from`.
  * Properties: nothing throws; the result has an error or an IR (never both, never neither);
  * every span lies inside its file with lines and columns that match its offsets; a formatted
  * file re-parses cleanly, formats to itself, and keeps every token; (d) a number out of range is
@@ -529,5 +536,78 @@ describe("(d) numbers out of range in every numeric slot of the valid fixtures",
 
   it("every diagnostic's line and column match its offsets", () => {
     expect(summarize(failures().filter((f) => f.property === POSITION))).toEqual([])
+  })
+})
+
+// ---- (e) inputs at and past the limits ----
+
+/** A stressor: text that, alone or inserted anywhere, pushes one limit. Sizes straddle the limit. */
+const stressors: ReadonlyArray<{ name: string; make: (rng: Rng) => string }> = [
+  { name: "parentheses", make: (rng) => { const n = depthAround(rng); return `where ${"(".repeat(n)}RawDataPackage.state == "ARCHIVED"${")".repeat(rng.chance(0.8) ? n : rng.int(n))}` } },
+  { name: "maps", make: (rng) => { const n = depthAround(rng); return `config { ${"a = { ".repeat(n)}b = 1${" }".repeat(rng.chance(0.8) ? n + 1 : rng.int(n))}` } },
+  { name: "lists", make: (rng) => { const n = depthAround(rng); return `config { a = ${"[".repeat(n)}1${"]".repeat(rng.chance(0.8) ? n : rng.int(n))} }` } },
+  { name: "braces", make: (rng) => { const n = depthAround(rng); return `${"{ ".repeat(n)}${" }".repeat(rng.chance(0.8) ? n : rng.int(n))}` } },
+  { name: "nots", make: (rng) => `where ${"not ".repeat(depthAround(rng))}Source.name == "x"` },
+  { name: "mixed nesting", make: (rng) => Array.from({ length: depthAround(rng) }, () => rng.pick(["(", "not ", "[", "{ "])).join("") },
+  { name: "errors", make: (rng) => Array.from({ length: rng.range(50, 5000) }, () => rng.pick(["; ", "@ ", "} ", "== ", ", ", "# x\n"])).join("") },
+  { name: "long string", make: (rng) => `description "${Array.from({ length: rng.range(1, 2000) }, () => rng.pick(["a", "\\\"", "\\n", "\\u{", "\\u{1F600}", "\\q", "é"])).join("").repeat(rng.range(1, 20))}${rng.chance(0.8) ? '"' : ""}` },
+  { name: "NUL", make: (rng) => `description "${rng.pick(["\\0", "\\u{0}", "\\u{00}", "\u0000"])}${rng.chance(0.5) ? "x" : ""}"` },
+  { name: "huge number", make: (rng) => rng.pick(["1e999", "-1e999", "1e999s", "1e999GiB", "1e999%", `${"9".repeat(rng.range(17, 2000))}`, `${"9".repeat(rng.range(310, 2000))}.5`]) },
+  { name: "after chain", make: (rng) => { const n = rng.range(50, 1500); return Array.from({ length: n }, (_, i) => `step s${i} { after s${(i + n - 1) % n} run tool group_by all }`).join("\n") } },
+  { name: "from chain", make: (rng) => { const n = rng.range(maxNesting - 5, 300); return Array.from({ length: n }, (_, i) => `grouping g${i} { ${i === 0 ? "" : `from g${i - 1} `}where Source.name != "s${i}" }`).join("\n") } }
+]
+
+/** Mostly near the limit, sometimes far past it. */
+const depthAround = (rng: Rng): number => (rng.chance(0.7) ? rng.range(maxNesting - 5, maxNesting + 5) : rng.range(maxNesting, 1500))
+
+const LIMIT_CASES = 96
+
+describe("(e) inputs at and past the compiler's limits, alone and inside the example workspaces", () => {
+  const sources = allValidSources()
+  const rng = new Rng(0x1171a5)
+  const cases = Array.from({ length: LIMIT_CASES }, (_, i) => {
+    const stressor = stressors[i % stressors.length]!
+    const stress = stressor.make(rng)
+    if (rng.chance(0.3)) return { inputs: [{ path: "limits.ccat", text: stress }], how: `${stressor.name} alone` }
+    const victim = rng.pick(sources)
+    // After a token, so that the stressor lands between tokens as often as inside one.
+    const at = rng.int(victim.text.length + 1)
+    return { inputs: [{ path: victim.path, text: `${victim.text.slice(0, at)} ${stress} ${victim.text.slice(at)}` }], how: `${stressor.name} at ${at} of ${victim.path}` }
+  })
+
+  let memo: Array<Failure> | undefined
+  const failures = (): Array<Failure> =>
+    (memo ??= cases.flatMap((c) => {
+      const out: Array<Failure> = checkCompile(c.inputs).findings.map((f) => ({ ...f, detail: `${f.detail} [${c.how}]`, inputs: c.inputs }))
+      const text = c.inputs[0]!.text
+      const attempt = (property: string, run: () => unknown): void => {
+        try {
+          run()
+        } catch (e) {
+          out.push({ property, detail: `${String((e as Error).stack ?? e).split("\n").slice(0, 3).join(" | ")} [${c.how}]`, inputs: c.inputs })
+        }
+      }
+      attempt("formatText throws", () => formatText(text))
+      attempt("the incremental parser throws", () => {
+        const parser = new IncrementalParser()
+        compileSources(c.inputs, { parse: parser.parse })
+        // An edit in the middle: pieces before and after are reused, the middle parsed again.
+        const middle = Math.floor(text.length / 2)
+        compileSources([{ path: c.inputs[0]!.path, text: `${text.slice(0, middle)}x${text.slice(middle)}` }], { parse: parser.parse })
+      })
+      attempt("completionContext throws", () => {
+        for (const offset of [0, Math.floor(text.length / 3), Math.floor((2 * text.length) / 3), text.length]) completionContext(text, offset)
+      })
+      attempt("semantic tokens throw", () => classifyTokens(text))
+      return out
+    }))
+
+  it("nothing throws (compiler, formatter, incremental parser, completion, semantic tokens); an error or an IR; every span within its file", () => {
+    expect(summarize(failures())).toEqual([])
+  })
+
+  it("reaches every stressor, alone and inside a workspace", () => {
+    expect(new Set(cases.map((c) => c.how.split(" ")[0])).size).toBeGreaterThanOrEqual(stressors.length - 2)
+    expect(cases.filter((c) => c.how.endsWith("alone")).length).toBeGreaterThan(10)
   })
 })

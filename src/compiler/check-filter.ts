@@ -200,6 +200,18 @@ export interface Contradiction {
  * satisfiable.
  */
 export const findContradiction = (filter: Filter): Contradiction | undefined => {
+  const known = contradictions.get(filter)
+  if (known !== undefined) return known ?? undefined
+  const found = contradictionOf(filter)
+  contradictions.set(filter, found ?? null)
+  return found
+}
+
+// A grouping's selection holds its parent's (the same object): each is looked at once, not once
+// per grouping below it, which made a chain of `from` cost the cube of its length.
+const contradictions = new WeakMap<Filter, Contradiction | null>()
+
+const contradictionOf = (filter: Filter): Contradiction | undefined => {
   switch (filter.kind) {
     case "or": {
       const reasons = filter.operands.map(findContradiction)
@@ -215,12 +227,22 @@ export const findContradiction = (filter: Filter): Contradiction | undefined => 
         const r = findContradiction(o)
         if (r !== undefined) return r
       }
-      return conjunctionContradiction(filter.operands.flatMap(flattenAnd))
+      return conjunctionContradiction(flattenAnd(filter))
     }
   }
 }
 
-const flattenAnd = (f: Filter): ReadonlyArray<Filter> => (f.kind === "and" ? f.operands.flatMap(flattenAnd) : [f])
+/** The operands of nested `and`s, in order, in one array (a copy per level made it quadratic). */
+const flattenAnd = (f: Filter): ReadonlyArray<Filter> => {
+  const out: Array<Filter> = []
+  const stack: Array<Filter> = [f]
+  while (stack.length > 0) {
+    const g = stack.pop()!
+    if (g.kind !== "and") out.push(g)
+    else for (let i = g.operands.length - 1; i >= 0; i--) stack.push(g.operands[i]!)
+  }
+  return out
+}
 
 type Bound = { value: number | string; inclusive: boolean; span: Span }
 

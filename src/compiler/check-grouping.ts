@@ -2,6 +2,7 @@ import type * as A from "./ast.ts"
 import { BlockView } from "./blocks.ts"
 import { checkFilter, findContradiction } from "./check-filter.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
+import { maxNesting } from "./limits.ts"
 import type { Filter, GroupingModel } from "./model.ts"
 import { resolveReference, type SymbolTable } from "./symbols.ts"
 
@@ -25,7 +26,9 @@ export const checkGrouping = (decl: A.Declaration, symbols: SymbolTable, sink: D
 
 /**
  * The rules a grouping selects by: its own ANDed with everything it inherits. Reports
- * inheritance cycles once, at the grouping that closes them.
+ * inheritance cycles once, at the grouping that closes them, and a chain of `from` deeper than
+ * `maxNesting` once, at the grouping that crosses the limit. Walks each chain with a loop: a
+ * chain of thousands of groupings must not recurse once per grouping.
  */
 export const effectiveFilters = (
   groupings: ReadonlyMap<string, GroupingModel>,
@@ -33,30 +36,70 @@ export const effectiveFilters = (
   sink: DiagnosticSink
 ): Map<string, Filter | null> => {
   const result = new Map<string, Filter | null>()
+  // How many `from` hops lead from a resolved grouping to its root.
+  const depth = new Map<string, number>()
+  // Groupings with no selection: in or under a cycle, under an unknown grouping, or too deep.
+  const failed = new Set<string>()
   const reported = new Set<string>()
-  const resolve = (name: string, stack: Array<string>): Filter | null | undefined => {
-    if (result.has(name)) return result.get(name)
-    const g = groupings.get(name)
-    if (g === undefined) return undefined
-    if (stack.includes(name)) {
-      const cycle = [...stack.slice(stack.indexOf(name)), name]
-      const key = [...new Set(cycle)].sort().join()
-      if (!reported.has(key)) {
-        reported.add(key)
-        const at = fromSpans.get(stack[stack.length - 1]!)
-        if (at !== undefined) sink.report("E036", at.span, { cycle: cycle.join(" → ") }, { help: "a grouping cannot inherit from itself, directly or through others" })
+  for (const start of groupings.keys()) {
+    if (result.has(start) || failed.has(start)) continue
+    // Up the chain to a grouping already resolved, a root, or trouble; `chain[i]` inherits from `chain[i + 1]`.
+    const chain: Array<string> = []
+    const onChain = new Map<string, number>()
+    let base: { filter: Filter | null; depth: number } | undefined
+    for (let name: string | null = start; ; ) {
+      if (name === null) {
+        base = { filter: null, depth: -1 }
+        break
       }
-      return undefined
+      const known = result.get(name)
+      if (known !== undefined || result.has(name)) {
+        base = { filter: known ?? null, depth: depth.get(name)! }
+        break
+      }
+      const g = groupings.get(name)
+      if (g === undefined || failed.has(name)) break
+      const seen = onChain.get(name)
+      if (seen !== undefined) {
+        const cycle = [...chain.slice(seen), name]
+        const key = [...new Set(cycle)].sort().join()
+        if (!reported.has(key)) {
+          reported.add(key)
+          const at = fromSpans.get(chain[chain.length - 1]!)
+          if (at !== undefined) sink.report("E036", at.span, { cycle: cycle.join(" → ") }, { help: "a grouping cannot inherit from itself, directly or through others" })
+        }
+        break
+      }
+      onChain.set(name, chain.length)
+      chain.push(name)
+      name = g.from
     }
-    const parent = g.from === null ? null : resolve(g.from, [...stack, name])
-    if (parent === undefined && g.from !== null) return undefined
-    const own = g.where
-    const combined: Filter | null =
-      parent === null || parent === undefined ? own : own === null ? parent : { kind: "and", operands: [parent, own], span: g.span }
-    result.set(name, combined)
-    return combined
+    if (base === undefined) {
+      for (const name of chain) failed.add(name)
+      continue
+    }
+    let parent = base
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const g = groupings.get(chain[i]!)!
+      const level = parent.depth + 1
+      if (level > maxNesting) {
+        const at = fromSpans.get(g.name)
+        if (at !== undefined) {
+          sink.report("E100", at.span, { what: "groupings inherit through `from`" }, {
+            help: `\`${g.name}\` would inherit through ${level} groupings: inherit from one nearer the start of the chain`
+          })
+        }
+        for (let j = i; j >= 0; j--) failed.add(chain[j]!)
+        break
+      }
+      const own = g.where
+      const combined: Filter | null =
+        parent.filter === null ? own : own === null ? parent.filter : { kind: "and", operands: [parent.filter, own], span: g.span }
+      result.set(g.name, combined)
+      depth.set(g.name, level)
+      parent = { filter: combined, depth: level }
+    }
   }
-  for (const name of groupings.keys()) resolve(name, [])
   return result
 }
 

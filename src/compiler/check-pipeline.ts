@@ -359,26 +359,48 @@ const checkPlaceholders = (run: CheckedRun, config: JsonObject, step: string, si
 const nestedExample = (path: ReadonlyArray<string>): string =>
   path.length === 1 ? `${path[0]} = …` : `${path[0]} = { ${nestedExample(path.slice(1))} }`
 
-/** Reports each cycle of `after` edges once, naming it; returns whether the graph is acyclic. */
+/**
+ * Reports each cycle of `after` edges once, naming it; returns whether the graph is acyclic.
+ * A depth-first search with a stack of its own: a chain of thousands of steps, each `after` the
+ * one before, must not recurse once per step (nor copy the path at each).
+ */
 const checkCycles = (edges: ReadonlyMap<string, ReadonlyArray<Located<string>>>, sink: DiagnosticSink): boolean => {
   const state = new Map<string, "visiting" | "done">()
   let acyclic = true
-  const visit = (step: string, path: Array<string>): void => {
+  const path: Array<string> = []
+  const next: Array<number> = []
+  const enter = (step: string): void => {
     state.set(step, "visiting")
-    for (const up of edges.get(step) ?? []) {
+    path.push(step)
+    next.push(0)
+  }
+  for (const root of [...edges.keys()].sort()) {
+    if (state.has(root)) continue
+    enter(root)
+    while (path.length > 0) {
+      const top = path.length - 1
+      const step = path[top]!
+      const ups = edges.get(step) ?? []
+      const i = next[top]!
+      if (i >= ups.length) {
+        state.set(step, "done")
+        path.pop()
+        next.pop()
+        continue
+      }
+      next[top] = i + 1
+      const up = ups[i]!
       const s = state.get(up.value)
       if (s === "visiting") {
-        const cycle = [...path.slice(path.indexOf(up.value)), step, up.value]
+        const cycle = [...path.slice(path.indexOf(up.value)), up.value]
         const named = up.value === step ? [step, step] : cycle
         sink.report("E040", up.span, { cycle: named.map((n) => `\`${n}\``).join(" → ") }, {
           help: up.value === step ? "a step cannot come after itself" : "remove one of these `after` edges"
         })
         acyclic = false
-      } else if (s === undefined) visit(up.value, [...path, step])
+      } else if (s === undefined) enter(up.value)
     }
-    state.set(step, "done")
   }
-  for (const step of [...edges.keys()].sort()) if (!state.has(step)) visit(step, [])
   return acyclic
 }
 

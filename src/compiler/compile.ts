@@ -4,13 +4,15 @@ import { checkLocation } from "./check-location.ts"
 import { checkPipeline } from "./check-pipeline.ts"
 import { checkSoftware } from "./check-software.ts"
 import { buildSourceFile } from "./cst-to-ast.ts"
-import { compareDiagnostics, DiagnosticSink, type Diagnostic } from "./diagnostics.ts"
+import { compareDiagnostics, DiagnosticSink, makeDiagnostic, type Diagnostic } from "./diagnostics.ts"
 import type { IrWorkspace } from "./ir.ts"
+import { maxErrorsPerFile, maxFileLength } from "./limits.ts"
 import { lowerWorkspace } from "./lower.ts"
 import type { Filter, GroupingModel, LocationModel, PipelineModel, SoftwareModel } from "./model.ts"
 import { parseText, type ParseOutput } from "./parser.ts"
 import { reportLexical, reportSyntax } from "./syntax-diagnostics.ts"
 import { defaultLoopIntervalSeconds } from "./properties.ts"
+import { fileStart } from "./span.ts"
 import { buildSymbolTable, type SymbolTable } from "./symbols.ts"
 
 /*
@@ -89,16 +91,56 @@ const parseWhole = (input: SourceInput): ParsedSource => {
 }
 
 const parseCached = (input: SourceInput, sink: DiagnosticSink, options: CompileOptions): A.SourceFile => {
+  if (input.text.length > maxFileLength) return tooLarge(input, sink)
   const cache = options.parseCache
   const cached = cache?.get(input.path)
   if (cached !== undefined && cached.text === input.text) {
-    sink.items.push(...cached.diagnostics)
+    appendAll(sink.items, cached.diagnostics)
     return cached.file
   }
   const { file, diagnostics } = (options.parse ?? parseWhole)(input)
   cache?.set(input.path, { text: input.text, file, diagnostics })
-  sink.items.push(...diagnostics)
+  appendAll(sink.items, diagnostics)
   return file
+}
+
+/** A file past the size limit is not lexed at all: one diagnostic, and no declarations. */
+const tooLarge = (input: SourceInput, sink: DiagnosticSink): A.SourceFile => {
+  sink.report("E103", fileStart(input.path), { length: input.text.length }, {
+    help: "split the declarations into several `.ccat` files of the folder: they compile together"
+  })
+  return { path: input.path, text: input.text, declarations: [], strayDeclarationSteps: [] }
+}
+
+/** `push(...items)` passes every item as an argument: a hundred thousand overflow the stack. */
+const appendAll = <T>(target: Array<T>, items: ReadonlyArray<T>): void => {
+  for (const item of items) target.push(item)
+}
+
+/**
+ * At most `maxErrorsPerFile` errors per file, in source order, then one that counts the rest,
+ * at the first one left out. Past a hundred, more say nothing a person can use, and a hundred
+ * thousand of them (a file of junk) would flood the terminal and the editor.
+ */
+const capErrorsPerFile = (sorted: ReadonlyArray<Diagnostic>): Array<Diagnostic> => {
+  const errorsByFile = new Map<string, number>()
+  const out: Array<Diagnostic> = []
+  const firstLeftOut = new Map<string, Diagnostic>()
+  for (const d of sorted) {
+    if (d.severity !== "error") {
+      out.push(d)
+      continue
+    }
+    const seen = (errorsByFile.get(d.span.file) ?? 0) + 1
+    errorsByFile.set(d.span.file, seen)
+    if (seen <= maxErrorsPerFile) out.push(d)
+    else if (seen === maxErrorsPerFile + 1) firstLeftOut.set(d.span.file, d)
+  }
+  if (firstLeftOut.size === 0) return out
+  for (const [file, first] of firstLeftOut) {
+    out.push(makeDiagnostic("E101", first.span, { count: errorsByFile.get(file)! - maxErrorsPerFile }, { help: "fix the errors above first: many of the rest often follow from them" }))
+  }
+  return out.sort(compareDiagnostics)
 }
 
 export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: CompileOptions = {}): CompileResult => {
@@ -111,7 +153,7 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
     for (const path of options.parseCache.keys()) if (!present.has(path)) options.parseCache.delete(path)
   }
   const result = checkFiles(files, sink, options)
-  const diagnostics = withoutEchoes(sink.items).sort(compareDiagnostics)
+  const diagnostics = capErrorsPerFile(withoutEchoes(sink.items).sort(compareDiagnostics))
   const hasErrors = diagnostics.some((d) => d.severity === "error")
   const lower = (): IrWorkspace | undefined =>
     hasErrors
@@ -194,7 +236,7 @@ export const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticS
     else if (d.kind === "software") checkSoftware(d, scratch)
     else if (d.kind === "grouping") checkGrouping(d, symbols, scratch)
     else checkPipeline(d, { symbols, software, sink: scratch, loopIntervalSeconds })
-    sink.items.push(...scratch.items.filter((x) => x.code !== "E010"))
+    appendAll(sink.items, scratch.items.filter((x) => x.code !== "E010"))
   }
   warnUnused(symbols, sink)
   return { symbols, checked: { locations, software, groupings, selections, pipelines } }

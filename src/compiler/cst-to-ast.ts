@@ -276,7 +276,8 @@ class Builder {
       const kind = this.ident(r.children.kind?.[0])
       // A pattern or count given but refused (E084) leaves the rule out, like an entry's value.
       const patternToken = r.children.pattern?.[0]
-      const pattern = patternToken === undefined ? undefined : this.tokenValue(patternToken)
+      // A NUL in a pattern is E046's, which says why a file name cannot have one.
+      const pattern = patternToken === undefined ? undefined : this.tokenValue(patternToken, false)
       const minToken = r.children.min?.[0]
       const count = this.firstValue(r.children.count)
       if (kind === undefined || (patternToken !== undefined && pattern === undefined) || (r.children.count !== undefined && count === undefined)) continue
@@ -341,7 +342,9 @@ class Builder {
       const key = this.ident(keyToken)
       if (value === undefined && e.children.value !== undefined) incomplete = true
       if (keyToken === undefined || key === undefined || value === undefined) continue
-      const text = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image).value : keyToken.image
+      const decodedKey = keyToken.tokenType.name === "StringLiteral" ? decodeString(keyToken.image) : undefined
+      if (decodedKey !== undefined) this.reportNul(decodedKey.nul, key.span)
+      const text = decodedKey?.value ?? keyToken.image
       const path = e.children.keyPath
       if (path === undefined || path.length === 0) {
         entries.push({ key: { text, span: key.span }, value, span: this.nodeSpan(e), dotted: false })
@@ -389,7 +392,7 @@ class Builder {
   }
 
   /** The value of one literal or name token; undefined for a token recovery made up. */
-  private tokenValue(t: IToken): A.Value | undefined {
+  private tokenValue(t: IToken, reportNul = true): A.Value | undefined {
     if (t.isInsertedInRecovery === true) return undefined
     const span = tokenSpan(this.file, t)
     if (span === undefined) return undefined
@@ -397,7 +400,7 @@ class Builder {
     switch (t.tokenType.name) {
       case "StringLiteral":
       case "UnterminatedString":
-        return this.string(raw, span)
+        return this.string(raw, span, reportNul)
       case "IntegerLiteral":
         return this.numberInRange(raw, span, true) ? { kind: "integer", value: Number(raw), raw, span } : undefined
       case "DecimalLiteral":
@@ -447,15 +450,22 @@ class Builder {
     return false
   }
 
-  private string(raw: string, span: Span): A.Value {
+  private string(raw: string, span: Span, reportNul = true): A.Value {
     const decoded = decodeString(raw)
     if (!decoded.terminated) this.sink.report("E002", span, {}, { help: "add `\"` at the end; a string cannot span lines (write `\\n`)" })
     for (const bad of decoded.badEscapes) {
       this.sink.report("E004", subSpan(span, bad.offset, bad.offset + bad.sequence.length), { sequence: bad.sequence }, {
-        help: "escapes are \\n \\t \\r \\0 \\\" \\\\ and \\u{hex}; write \\\\ for a backslash"
+        help: "escapes are \\n \\t \\r \\\" \\\\ and \\u{hex}; write \\\\ for a backslash"
       })
     }
+    if (reportNul) this.reportNul(decoded.nul, span)
     return { kind: "string", value: decoded.value, raw, span, terminated: decoded.terminated }
+  }
+
+  /** PostgreSQL stores no NUL in text: `ccat apply` would fail on it, far from here and without a place. */
+  private reportNul(nul: { offset: number; length: number } | undefined, span: Span): void {
+    if (nul === undefined) return
+    this.sink.report("E102", subSpan(span, nul.offset, nul.offset + nul.length), {}, { help: "remove it: the database stores text without it" })
   }
 
   /** `&&` and `||` work as `and` and `or`, with one diagnostic and a fix each. */
@@ -524,7 +534,13 @@ class Builder {
     for (const t of node?.children.segments ?? []) {
       const id = this.ident(t)
       if (id === undefined) continue
-      segments.push(t.tokenType.name === "StringLiteral" ? { text: decodeString(t.image).value, span: id.span } : id)
+      if (t.tokenType.name !== "StringLiteral") {
+        segments.push(id)
+        continue
+      }
+      const decoded = decodeString(t.image)
+      this.reportNul(decoded.nul, id.span)
+      segments.push({ text: decoded.value, span: id.span })
     }
     return { table, segments, span }
   }

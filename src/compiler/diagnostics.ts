@@ -1,3 +1,4 @@
+import { maxErrorsPerFile, maxFileLength, maxNesting } from "./limits.ts"
 import type { Span } from "./span.ts"
 
 /*
@@ -168,6 +169,22 @@ export const definitions = {
     (p) => `the ${p.backend} backend has no option ${q(p.option)}`
   ),
   E092: def<{ runtime: string }>("error", "unknown container runtime", (p) => `unknown container runtime ${q(p.runtime)}`),
+
+  // Limits (limits.ts): past them the compiler stops short, so that it stays linear and never crashes.
+  E100: def<{ what: string }>("error", "nested too deeply", (p) => `${p.what} more than ${maxNesting} levels deep`),
+  E101: def<{ count: number }>(
+    "error",
+    "too many errors",
+    (p) => `and ${p.count} more error${p.count === 1 ? "" : "s"} in this file (only the first ${maxErrorsPerFile} are reported)`
+  ),
+  E102: def("error", "NUL character in a string", () => "a string cannot hold the NUL character (`\\0`)"),
+  E103: def<{ length: number }>(
+    "error",
+    "file too large",
+    (p) => `this file has ${p.length} characters, more than the ${maxFileLength} a file may have`
+  ),
+  // Reported by the language server when compiling throws (a bug in ccat), never by the compiler.
+  E900: def<{ reason: string }>("error", "file could not be checked", (p) => `ccat could not check this file: the compiler failed (${p.reason})`),
 
   // Warnings.
   W001: def<{ cooldown: string; interval: string }>(

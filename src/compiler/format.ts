@@ -1,6 +1,7 @@
 import type { CstNode, IToken } from "chevrotain"
 import type * as C from "./cst.ts"
 import { LayoutWriter } from "./layout-writer.ts"
+import { maxFileLength, maxNesting } from "./limits.ts"
 import { parseText } from "./parser.ts"
 
 /*
@@ -19,7 +20,9 @@ const maxWidth = 100
 export type FormatResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string }
 
 export const formatText = (text: string): FormatResult => {
+  if (text.length > maxFileLength) return { ok: false, reason: `the file is larger than the compiler reads (E103: at most ${maxFileLength} characters)` }
   const parsed = parseText(text)
+  if (parsed.parseErrors.some((e) => e.nesting !== undefined)) return { ok: false, reason: `the file nests more than ${maxNesting} levels deep (E100)` }
   if (parsed.lexErrors.length > 0 || parsed.parseErrors.length > 0) return { ok: false, reason: "the file has syntax errors" }
   const cst = parsed.cst as C.WorkspaceCstNode
   if (containsRecovery(cst)) return { ok: false, reason: "the file has syntax errors" }

@@ -126,18 +126,60 @@ export const WhiteSpace = createToken({
   line_breaks: true
 })
 
+/**
+ * Where the string starting at `offset` (a `"`) ends, and whether its closing `"` is there: a
+ * backslash takes the character after it (not a line break), and a line break or the end of
+ * the text ends an unterminated string. A loop, not a regular expression: V8's matcher keeps a
+ * backtracking entry per character of `(?:[^"\\]|\\.)*`, and a string of a few megabytes
+ * overflowed its stack.
+ */
+const scanString = (text: string, offset: number): { end: number; terminated: boolean } => {
+  let i = offset + 1
+  let terminated = false
+  while (i < text.length) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      terminated = true
+      i++
+      break
+    }
+    if (c === 10 || c === 13) break
+    if (c === 92 /* \ */) {
+      const next = text.charCodeAt(i + 1)
+      // As `.` in a regular expression: no line terminator (nor the end of the text) after it.
+      if (Number.isNaN(next) || next === 10 || next === 13 || next === 0x2028 || next === 0x2029) break
+      i += 2
+      continue
+    }
+    i++
+  }
+  return { end: i, terminated }
+}
+
+const stringMatcher =
+  (terminated: boolean) =>
+  (text: string, offset: number): [string] | null => {
+    if (text.charCodeAt(offset) !== 34) return null
+    const scan = scanString(text, offset)
+    return scan.terminated === terminated ? [text.slice(offset, scan.end)] : null
+  }
+
 export const StringLiteral = createToken({
   name: "StringLiteral",
   categories: [Literal],
   label: "string",
-  pattern: /"(?:[^"\\\n\r]|\\.)*"/
+  pattern: { exec: stringMatcher(true) },
+  start_chars_hint: ['"'],
+  line_breaks: false
 })
 // A string cut off at the end of its line; the parser accepts it as a string and the checker reports it.
 export const UnterminatedString = createToken({
   name: "UnterminatedString",
   categories: [Literal],
   label: "string",
-  pattern: /"(?:[^"\\\n\r]|\\.)*/
+  pattern: { exec: stringMatcher(false) },
+  start_chars_hint: ['"'],
+  line_breaks: false
 })
 
 export const Timestamp = createToken({

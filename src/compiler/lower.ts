@@ -147,18 +147,39 @@ const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, s
   return new Ir.IrStep({ ...fields, hash }, trusted)
 }
 
-/** Kahn's algorithm with a sorted ready set: deterministic for any declaration order. */
+/**
+ * Kahn's algorithm in rounds: each round takes every step whose upstream steps are all placed,
+ * sorted by name, so the order never depends on declaration order. Counting the unplaced
+ * upstream steps keeps it linear: a chain of thousands of steps is thousands of rounds.
+ */
 export const topologicalOrder = (steps: ReadonlyArray<StepModel>): ReadonlyArray<StepModel> => {
-  const remaining = new Map(steps.map((s) => [s.name, new Set(s.after)]))
   const byName = new Map(steps.map((s) => [s.name, s]))
-  const out: Array<StepModel> = []
-  while (remaining.size > 0) {
-    const ready = [...remaining].filter(([, deps]) => [...deps].every((d) => !remaining.has(d))).map(([n]) => n).sort()
-    if (ready.length === 0) break // a cycle; the checker has reported it
-    for (const n of ready) {
-      out.push(byName.get(n)!)
-      remaining.delete(n)
+  const unplaced = new Map<string, number>()
+  const downstream = new Map<string, Array<string>>()
+  for (const s of steps) {
+    const upstream = [...new Set(s.after)].filter((d) => byName.has(d))
+    unplaced.set(s.name, upstream.length)
+    for (const d of upstream) {
+      const list = downstream.get(d)
+      if (list === undefined) downstream.set(d, [s.name])
+      else list.push(s.name)
     }
+  }
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+  const out: Array<StepModel> = []
+  // Steps in a cycle never become ready; the checker has reported it.
+  let ready = [...unplaced].filter(([, n]) => n === 0).map(([name]) => name).sort(byText)
+  while (ready.length > 0) {
+    const next: Array<string> = []
+    for (const name of ready) {
+      out.push(byName.get(name)!)
+      for (const d of downstream.get(name) ?? []) {
+        const left = unplaced.get(d)! - 1
+        unplaced.set(d, left)
+        if (left === 0) next.push(d)
+      }
+    }
+    ready = next.sort(byText)
   }
   return out
 }

@@ -1,5 +1,6 @@
 import { CstParser, Lexer, tokenMatcher, type CstNode, type CstNodeLocation, type IOrAlt, type IToken, type TokenType } from "chevrotain"
 import * as T from "./lexer.ts"
+import { maxNesting } from "./limits.ts"
 import { parserErrorMessages } from "./parser-messages.ts"
 
 /*
@@ -573,29 +574,34 @@ export const parser = new CcatParser()
 export interface ParseOutput {
   readonly cst: CstNode
   readonly lexErrors: ReadonlyArray<{ offset: number; length: number; line: number | undefined; column: number | undefined; message: string }>
-  readonly parseErrors: ReadonlyArray<{ token: IToken; message: string; previousToken: IToken | undefined; ruleStack: ReadonlyArray<string> }>
+  /** Syntax errors; `nesting` marks where the nesting limit cut the input (E100, not E005). */
+  readonly parseErrors: ReadonlyArray<{ token: IToken; message: string; previousToken: IToken | undefined; ruleStack: ReadonlyArray<string>; nesting?: NestingCut["what"] }>
   readonly comments: ReadonlyArray<IToken>
   readonly tokens: ReadonlyArray<IToken>
 }
 
-/**
- * How deep brackets, braces and parentheses (and `not`s in a row) may nest. The parser and the
- * passes after it recurse once or more per level, and a few hundred levels of parentheses
- * overflow the stack; no real file comes near this.
- */
-export const maxNesting = 100
+export { maxNesting }
+
+/** Where the input was cut, and what nested too deeply there. */
+interface NestingCut {
+  readonly token: IToken
+  readonly what: "brackets" | "nots"
+  /** The token after the group left out: the parser's complaint there (an empty `()`, a key without its value) only echoes the cut. */
+  readonly resume?: IToken
+}
 
 /**
  * The tokens without every group that opens deeper than `maxNesting` (the opening token up to
  * its matching close, or to the end), and without the `not`s of a run beyond it; and the first
  * token of each cut, to report. The cut stays inside the declaration that holds it, so parsing
- * a declaration alone still gives what parsing its whole file gives.
+ * a declaration alone still gives what parsing its whole file gives. The parser and the passes
+ * after it recurse once or more per level; past the limit they never see a deeper level.
  */
-const limitNesting = (tokens: ReadonlyArray<IToken>): { tokens: ReadonlyArray<IToken>; cuts: ReadonlyArray<IToken> } => {
+const limitNesting = (tokens: ReadonlyArray<IToken>): { tokens: ReadonlyArray<IToken>; cuts: ReadonlyArray<NestingCut> } => {
   let depth = 0
   let nots = 0
   let kept: Array<IToken> | undefined
-  const cuts: Array<IToken> = []
+  const cuts: Array<NestingCut> = []
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!
     const type = t.tokenType
@@ -604,14 +610,18 @@ const limitNesting = (tokens: ReadonlyArray<IToken>): { tokens: ReadonlyArray<IT
     if ((opens && depth + 1 > maxNesting) || (type === T.Not && depth + nots > maxNesting)) {
       kept ??= tokens.slice(0, i)
       if (type === T.Not && nots > 1 && depth + nots - 1 > maxNesting) continue // the run is cut already
-      cuts.push(t)
-      if (type === T.Not) continue
+      if (type === T.Not) {
+        cuts.push({ token: t, what: "nots" })
+        continue
+      }
       let inner = 0
       for (i++; i < tokens.length; i++) {
         const u = tokens[i]!.tokenType
         if (u === T.LCurly || u === T.LBracket || u === T.LParen) inner++
         else if ((u === T.RCurly || u === T.RBracket || u === T.RParen) && inner-- === 0) break
       }
+      const resume = tokens[i + 1]
+      cuts.push(resume === undefined ? { token: t, what: "brackets" } : { token: t, what: "brackets", resume })
       continue
     }
     if (opens) depth++
@@ -619,6 +629,12 @@ const limitNesting = (tokens: ReadonlyArray<IToken>): { tokens: ReadonlyArray<IT
     kept?.push(t)
   }
   return { tokens: kept ?? tokens, cuts }
+}
+
+const withoutEchoesOf = <E extends { token: IToken }>(cuts: ReadonlyArray<NestingCut>, errors: ReadonlyArray<E>): ReadonlyArray<E> => {
+  if (cuts.length === 0) return errors
+  const resumes = new Set(cuts.map((c) => c.resume))
+  return errors.filter((e) => !resumes.has(e.token))
 }
 
 export const parseText = (text: string): ParseOutput => {
@@ -630,13 +646,8 @@ export const parseText = (text: string): ParseOutput => {
     cst,
     lexErrors: lexed.errors,
     parseErrors: [
-      ...limited.cuts.map((token) => ({
-        token,
-        message: `nested more than ${maxNesting} levels deep: brackets, braces, parentheses and \`not\`s in a row nest at most ${maxNesting} levels`,
-        previousToken: undefined,
-        ruleStack: []
-      })),
-      ...parser.errors.map((e) => ({
+      ...limited.cuts.map((cut) => ({ token: cut.token, message: "nested too deeply", previousToken: undefined, ruleStack: [], nesting: cut.what })),
+      ...withoutEchoesOf(limited.cuts, parser.errors).map((e) => ({
         token: e.token,
         message: e.message,
         previousToken: (e as { previousToken?: IToken }).previousToken,

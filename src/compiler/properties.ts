@@ -207,9 +207,11 @@ const failureReasonDocs: Readonly<Record<RetryReason, string>> = {
   NODE_FAIL: "The node the job ran on failed.",
   LOST: "The backend no longer knew the job for `CCAT_LOST_GRACE`.",
   CANCELLED_BY_BACKEND: "The backend cancelled the job (an administrator, a reservation that ended); `ccat cancel` is no failure and is never retried.",
-  STAGING_FAILED: "Staging the run's inputs failed before submission (a full disk is no failure: the run waits for room).",
+  STAGING_FAILED:
+    "Staging the run's inputs failed before submission (a full disk is no failure: the run waits for room). A name in the database that would leave its folder (`STAGING_FAILED: UNSAFE_PATH: …`) is never retried.",
   SUBMIT_REJECTED: "The backend refused the job (`sbatch` rejected it: an unknown partition, a limit).",
-  COLLECT_FAILED: "Collecting the job's files failed (a symbolic link out of the run's folder, an unreadable file).",
+  COLLECT_FAILED:
+    "Collecting the job's files failed (a symbolic link out of the run's folder, a hard link, a file on another file system, a product changed after it was checksummed, an unreadable file).",
   INPUT_MODIFIED: "The program changed one of its staged inputs.",
   NO_OUTPUTS: "The job ended well but did not produce what the step's `outputs` asks for."
 }

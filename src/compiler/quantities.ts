@@ -102,47 +102,68 @@ export const formatDuration = (seconds: number): string => {
   return `${seconds * 1000}ms`
 }
 
-/** Decodes the escapes of a string literal; returns the bad escapes (offsets within the literal). */
 const noBadEscapes: ReadonlyArray<{ offset: number; sequence: string }> = Object.freeze([])
 
+/**
+ * The value of a string literal, its bad escapes, and where it holds the NUL character (raw, or
+ * escaped as `\0` or `\u{0}`), which the database cannot store in text (E102). Offsets are
+ * into the literal, its opening quote at 0.
+ */
 export const decodeString = (
   literal: string
-): { value: string; badEscapes: ReadonlyArray<{ offset: number; sequence: string }>; terminated: boolean } => {
+): {
+  value: string
+  badEscapes: ReadonlyArray<{ offset: number; sequence: string }>
+  nul: { offset: number; length: number } | undefined
+  terminated: boolean
+} => {
   const terminated = literal.length >= 2 && literal.endsWith('"') && !isEscapedQuote(literal)
   const body = literal.slice(1, terminated ? -1 : undefined)
+  const rawNul = body.indexOf("\0")
+  let nul = rawNul === -1 ? undefined : { offset: rawNul + 1, length: 1 }
   // Most strings have no escape: their value is the body as it stands.
-  if (!body.includes("\\")) return { value: body, badEscapes: noBadEscapes, terminated }
+  if (!body.includes("\\")) return { value: body, badEscapes: noBadEscapes, nul, terminated }
   const badEscapes: Array<{ offset: number; sequence: string }> = []
-  let value = ""
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!
-    if (c !== "\\") {
-      value += c
-      continue
-    }
+  const parts: Array<string> = []
+  let plainFrom = 0
+  const escaped = (i: number, length: number, decoded: string): void => {
+    parts.push(body.slice(plainFrom, i), decoded)
+    plainFrom = i + length
+    if (decoded === "\0" && (nul === undefined || i + 1 < nul.offset)) nul = { offset: i + 1, length }
+  }
+  for (let i = body.indexOf("\\"); i !== -1 && i < body.length; i = body.indexOf("\\", i)) {
     const next = body[i + 1]
-    const simple: Record<string, string> = { n: "\n", t: "\t", r: "\r", '"': '"', "\\": "\\", "0": "\0" }
-    if (next !== undefined && simple[next] !== undefined) {
-      value += simple[next]
-      i++
+    const simple = next === undefined ? undefined : simpleEscapes[next]
+    if (simple !== undefined) {
+      escaped(i, 2, simple)
+      i += 2
     } else if (next === "u" && body[i + 2] === "{") {
-      const close = body.indexOf("}", i + 3)
-      const hex = close === -1 ? "" : body.slice(i + 3, close)
+      // At most six hex digits: looking further for the `}` made `"\u{\u{\u{…` quadratic.
+      const close = body.slice(i + 3, i + 10).indexOf("}")
+      const hex = close === -1 ? "" : body.slice(i + 3, i + 3 + close)
       const code = /^[0-9A-Fa-f]{1,6}$/.test(hex) ? Number.parseInt(hex, 16) : Number.NaN
       if (Number.isNaN(code) || code > 0x10ffff) {
-        badEscapes.push({ offset: i + 1, sequence: body.slice(i, close === -1 ? i + 2 : close + 1) })
-        i += 1
+        const sequence = body.slice(i, close === -1 ? i + 2 : i + 3 + close + 1)
+        badEscapes.push({ offset: i + 1, sequence })
+        // Only `\u` is dropped from the value, as before; what follows it stays text.
+        escaped(i, 2, "")
+        i += 2
       } else {
-        value += String.fromCodePoint(code)
-        i = close
+        escaped(i, 4 + close, String.fromCodePoint(code))
+        i += 4 + close
       }
     } else {
-      badEscapes.push({ offset: i + 1, sequence: `\\${next ?? ""}` })
-      i++
+      const sequence = `\\${next ?? ""}`
+      badEscapes.push({ offset: i + 1, sequence })
+      escaped(i, sequence.length, "")
+      i += sequence.length
     }
   }
-  return { value, badEscapes, terminated }
+  parts.push(body.slice(plainFrom))
+  return { value: parts.join(""), badEscapes, nul, terminated }
 }
+
+const simpleEscapes: Readonly<Record<string, string>> = { n: "\n", t: "\t", r: "\r", '"': '"', "\\": "\\", "0": "\0" }
 
 // `"abc\"` ends in a quote that is escaped: the string is still open.
 const isEscapedQuote = (literal: string): boolean => {

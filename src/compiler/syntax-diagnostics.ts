@@ -1,6 +1,7 @@
 import type { IToken } from "chevrotain"
 import type { SourceInput } from "./compile.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
+import { maxNesting } from "./limits.ts"
 import { describeToken } from "./parser-messages.ts"
 import type { ParseOutput } from "./parser.ts"
 import { tokenSpan, type Span } from "./span.ts"
@@ -50,6 +51,15 @@ const lexicalHelp = (char: string): string | undefined => {
 export const reportSyntax = (input: SourceInput, parsed: ParseOutput, sink: DiagnosticSink): void => {
   let reportedUnclosed = false
   for (const e of parsed.parseErrors) {
+    if (e.nesting !== undefined) {
+      sink.report("E100", tokenSpan(input.path, e.token)!, { what: e.nesting === "nots" ? "`not`s in a row nest" : "brackets, braces and parentheses nest" }, {
+        help:
+          e.nesting === "nots"
+            ? "two `not`s cancel out: remove them in pairs"
+            : `what is inside this one is skipped; write the data flatter (at most ${maxNesting} levels)`
+      })
+      continue
+    }
     const atEnd = e.token.tokenType.name === "EOF" || Number.isNaN(e.token.startOffset)
     const missingBrace = atEnd || /^expected `}`/.test(e.message)
     const open = missingBrace ? openBraces(parsed.tokens, atEnd ? Number.POSITIVE_INFINITY : e.token.startOffset) : undefined

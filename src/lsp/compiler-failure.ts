@@ -1,5 +1,5 @@
 import { compileSources, type CompileResult, type SourceInput } from "../compiler/compile.ts"
-import type { Diagnostic, DiagnosticCode } from "../compiler/diagnostics.ts"
+import { makeDiagnostic, type Diagnostic } from "../compiler/diagnostics.ts"
 import type { TextDocument } from "vscode-languageserver-textdocument"
 import type { Snapshot } from "./workspace-state.ts"
 
@@ -9,12 +9,6 @@ import type { Snapshot } from "./workspace-state.ts"
  * succeeded, and the files that could not be checked get one more, at their start, saying so and
  * why. Without it the editor would show stale problems, or none, as if the file were fine.
  */
-
-/**
- * The code of "this file could not be checked". Not in the registry yet (src/compiler/
- * diagnostics.ts): until it is, the code is declared here and the diagnostic built by hand.
- */
-export const uncheckedFileCode = "E900"
 
 /** The last compilation that succeeded, with its diagnostics copied out of the AST's reach. */
 export interface LastGood {
@@ -66,17 +60,16 @@ export const uncheckedFiles = (inputs: ReadonlyArray<SourceInput>, lastGood: Las
   return new Set((alone.length > 0 ? alone : candidates).map((c) => c.path))
 }
 
-const uncheckedFileDiagnostic = (path: string, reason: string): Diagnostic => ({
-  // Cast: the code is not in the registry yet (see `uncheckedFileCode`).
-  code: uncheckedFileCode as DiagnosticCode,
-  severity: "error",
-  message: `ccat could not check this file: the compiler failed (${reason})`,
-  span: { file: path, start: 0, end: 0, startLine: 1, startColumn: 1, endLine: 1, endColumn: 1 },
-  related: [],
-  help: ["this is a bug in ccat: please report it with this message and the file's text (the language server's log has the stack trace)"],
-  notes: ["the other problems shown are those of the last successful check"],
-  fixes: []
-})
+const uncheckedFileDiagnostic = (path: string, reason: string): Diagnostic =>
+  makeDiagnostic(
+    "E900",
+    { file: path, start: 0, end: 0, startLine: 1, startColumn: 1, endLine: 1, endColumn: 1 },
+    { reason },
+    {
+      help: "this is a bug in ccat: please report it with this message and the file's text (the language server's log has the stack trace)",
+      notes: "the other problems shown are those of the last successful check"
+    }
+  )
 
 let emptyResult: CompileResult | undefined
 
