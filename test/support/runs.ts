@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import { createHash } from "node:crypto"
+import { inFlightStatuses, transition, type RunStatus } from "../../src/runtime/execution/run-status.ts"
 
 /*
  * Test stand-ins for the submit and collect loops (docs/design/runtime.md §3.5, §3.9), for tests that need runs in a given state without running the loops: they
@@ -11,7 +12,7 @@ import { createHash } from "node:crypto"
  * flight: a scenario that completes the wrong run should fail loudly, not pass by accident.
  */
 
-export const inFlightStatuses = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"] as const
+export { inFlightStatuses }
 
 export type ProductType = "SCIENCE" | "QA_METRIC" | "PLOT" | "STATISTICS" | "LOG" | "INTERMEDIATE"
 
@@ -43,42 +44,42 @@ export const productChecksum = (runId: number, path: string): string => createHa
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 /**
- * Sets the status of an in-flight run (and the given extra columns), appending the event.
- * Dies when the run does not exist or is not in flight. Callers run it inside a transaction
- * (the row lock then holds until the event is written).
+ * Moves an in-flight run to `to` through the runtime's own transition (status, event and the
+ * given extra columns in one statement). Dies when the run does not exist or is not in flight.
  */
-const transition = (
+const moveRun = (
   runId: number,
-  to: string,
+  to: RunStatus,
   why: string,
   extra: { readonly failureReason?: string; readonly finished?: boolean; readonly submitted?: boolean } = {}
 ): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const at = yield* now
-    const [before] = yield* sql<{ status: string }>`SELECT status FROM executed_reduction_step WHERE id = ${runId} FOR UPDATE`
-    if (before === undefined) return yield* Effect.dieMessage(`run ${runId} does not exist`)
-    if (!(inFlightStatuses as ReadonlyArray<string>).includes(before.status)) {
-      return yield* Effect.dieMessage(`run ${runId} is ${before.status}, not in flight: cannot move it to ${to}`)
+    const moved = yield* transition({
+      runId,
+      from: inFlightStatuses,
+      to,
+      actor: "test",
+      reason: why,
+      now: at,
+      set: [
+        ...(extra.failureReason === undefined ? [] : [sql`failure_reason = ${extra.failureReason}`]),
+        ...(extra.finished === true ? [sql`finished_at = ${at}`] : []),
+        ...(extra.submitted === true ? [sql`submitted_at = ${at}`] : []),
+        // A run that ran had an attempt: the submit loop counts them as it stages each.
+        ...(to === "RUNNING" || to === "COMPLETED" || to === "FAILED" ? [sql`attempt = greatest(attempt, retry_count + 1)`] : [])
+      ]
+    })
+    if (!moved) {
+      const [row] = yield* sql<{ status: string }>`SELECT status FROM executed_reduction_step WHERE id = ${runId}`
+      return yield* Effect.dieMessage(row === undefined ? `run ${runId} does not exist` : `run ${runId} is ${row.status}, not in flight: cannot move it to ${to}`)
     }
-    yield* sql`
-      UPDATE executed_reduction_step SET
-        status = ${to},
-        updated_at = ${at},
-        failure_reason = coalesce(${extra.failureReason ?? null}::text, failure_reason),
-        finished_at = CASE WHEN ${extra.finished === true}::boolean THEN ${at}::timestamptz ELSE finished_at END,
-        submitted_at = CASE WHEN ${extra.submitted === true}::boolean THEN ${at}::timestamptz ELSE submitted_at END,
-        -- A run that ran had an attempt: the submit loop counts them as it stages each.
-        attempt = CASE WHEN ${to} IN ('RUNNING', 'COMPLETED', 'FAILED') THEN greatest(attempt, retry_count + 1) ELSE attempt END
-      WHERE id = ${runId}`
-    yield* sql`
-      INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
-      VALUES (${runId}, ${at}, 'test', ${before.status}, ${to}, ${why})`
   })
 
 /** The backend started the job: RUNNING. */
 export const startRun = (runId: number) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(transition(runId, "RUNNING", "job started", { submitted: true })))
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(moveRun(runId, "RUNNING", "job started", { submitted: true })))
 
 /**
  * The run finished: COMPLETED, with its products (default: one SCIENCE product,
@@ -90,7 +91,7 @@ export const completeRun = (runId: number, products: ReadonlyArray<ProductSpec> 
     const at = yield* now
     yield* sql.withTransaction(
       Effect.gen(function* () {
-        yield* transition(runId, "COMPLETED", "job finished", { finished: true })
+        yield* moveRun(runId, "COMPLETED", "job finished", { finished: true })
         for (const p of products) {
           yield* sql`
             INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum, created_at)
@@ -112,15 +113,17 @@ export const failRun = (runId: number, options: { readonly final: boolean; reado
     const reason = options.reason ?? "exit code 1"
     yield* sql.withTransaction(
       Effect.gen(function* () {
-        yield* transition(runId, "FAILED", reason, { failureReason: reason, finished: true })
+        yield* moveRun(runId, "FAILED", reason, { failureReason: reason, finished: true })
         if (!options.final) {
-          const at = yield* now
-          yield* sql`
-            UPDATE executed_reduction_step SET status = 'PENDING', retry_count = retry_count + 1, finished_at = NULL, updated_at = ${at}
-            WHERE id = ${runId}`
-          yield* sql`
-            INSERT INTO run_event (run_id, at, actor, from_status, to_status, reason)
-            VALUES (${runId}, ${at}, 'test', 'FAILED', 'PENDING', ${`retry: ${reason}`})`
+          yield* transition({
+            runId,
+            from: ["FAILED"],
+            to: "PENDING",
+            actor: "test",
+            reason: `retry: ${reason}`,
+            now: yield* now,
+            set: [sql`retry_count = retry_count + 1`, sql`finished_at = NULL`]
+          })
         }
       })
     )
@@ -128,7 +131,7 @@ export const failRun = (runId: number, options: { readonly final: boolean; reado
 
 /** A person cancelled the run: CANCELLED. */
 export const cancelRun = (runId: number) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(transition(runId, "CANCELLED", "cancelled by test", { finished: true })))
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(moveRun(runId, "CANCELLED", "cancelled by test", { finished: true })))
 
 /** Every run of a step, oldest first. */
 export const runsOf = (pipeline: string, step: string): Effect.Effect<ReadonlyArray<RunRow>, SqlError.SqlError, SqlClient.SqlClient> =>

@@ -11,7 +11,7 @@ import { failRunAttempt } from "./fail-run.ts"
 import { collectionClaimable, leaseHeld, LeaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { runFolders } from "./run-folders.ts"
-import { transition } from "./run-status.ts"
+import { jobStatuses, transition } from "./run-status.ts"
 import { processingLocationId } from "./stage-run.ts"
 import { folderBytes, ranOutOfSpace } from "./job-out-of-space.ts"
 import { inputModifiedReason, modifiedInputs, removeStagedInputs } from "./staged-inputs.ts"
@@ -232,7 +232,7 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     const active = yield* sql<ActiveRow>`
       SELECT r.id, r.status, r.backend_job_id, r.last_seen_at, r.submitted_at FROM executed_reduction_step r
       JOIN reduction_step s ON s.id = r.step_id JOIN pipeline p ON p.id = s.pipeline_id JOIN location l ON l.id = p.location_id
-      WHERE ${where} AND r.backend_job_id IS NOT NULL AND (r.status IN ('SUBMITTED', 'RUNNING')
+      WHERE ${where} AND r.backend_job_id IS NOT NULL AND (r.status IN ${sql.in(jobStatuses)}
         OR (r.status = 'COLLECTING_RESULTS' AND (r.lease_until IS NULL OR r.lease_until <= ${now})))
       ORDER BY r.id`
     const result = { polled: active.length, completed: 0, failed: 0, retried: 0, lost: 0, outOfSpace: 0 }

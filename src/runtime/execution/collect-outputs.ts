@@ -38,6 +38,9 @@ import { productFolders, runFolders } from "./run-folders.ts"
 
 export type ProductType = "SCIENCE" | "QA_METRIC" | "PLOT" | "STATISTICS" | "LOG" | "INTERMEDIATE"
 
+/** The products a downstream step reads from its upstream runs. */
+export const stepInputProductTypes: ReadonlyArray<ProductType> = ["SCIENCE", "INTERMEDIATE"]
+
 export interface CollectedFile {
   /** Relative to the run folder, with `/`. */
   readonly relativePath: string

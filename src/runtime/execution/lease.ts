@@ -2,6 +2,7 @@ import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Context, Effect } from "effect"
 import { hostname } from "node:os"
 import { processAlive } from "../process-alive.ts"
+import { leasedStatuses } from "./run-status.ts"
 
 /*
  * Leases on runs being staged or collected name their owner as `host:pid`. A lease normally
@@ -45,7 +46,7 @@ export const releaseDeadLeases = (now: Date): Effect.Effect<number, SqlError.Sql
     const owners = yield* sql<{ lease_owner: string }>`
       SELECT DISTINCT lease_owner FROM executed_reduction_step
       -- starts_with, not LIKE: a host name may hold an underscore, which LIKE reads as any character.
-      WHERE lease_until > ${now} AND starts_with(lease_owner, ${prefix}) AND status IN ('STAGING_DATA', 'COLLECTING_RESULTS')`
+      WHERE lease_until > ${now} AND starts_with(lease_owner, ${prefix}) AND status IN ${sql.in(leasedStatuses)}`
     const dead = owners.map((o) => o.lease_owner).filter((o) => {
       const pid = ownerPid(o, prefix)
       return pid !== null && pid !== process.pid && !processAlive(pid)
@@ -53,7 +54,7 @@ export const releaseDeadLeases = (now: Date): Effect.Effect<number, SqlError.Sql
     if (dead.length === 0) return 0
     const freed = yield* sql<{ id: string }>`
       UPDATE executed_reduction_step SET lease_until = ${now}
-      WHERE lease_owner IN ${sql.in(dead)} AND lease_until > ${now} AND status IN ('STAGING_DATA', 'COLLECTING_RESULTS')
+      WHERE lease_owner IN ${sql.in(dead)} AND lease_until > ${now} AND status IN ${sql.in(leasedStatuses)}
       RETURNING id`
     return freed.length
   })

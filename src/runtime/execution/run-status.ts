@@ -12,6 +12,15 @@ export type RunStatus = "PENDING" | "STAGING_DATA" | "SUBMITTED" | "RUNNING" | "
 
 export const inFlightStatuses: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"]
 
+/** A run whose job the backend has. */
+export const jobStatuses: ReadonlyArray<RunStatus> = ["SUBMITTED", "RUNNING"]
+
+/** A run an instance works on under a lease (lease.ts). */
+export const leasedStatuses: ReadonlyArray<RunStatus> = ["STAGING_DATA", "COLLECTING_RESULTS"]
+
+/** A run that ended without products. */
+export const endedWithoutProductsStatuses: ReadonlyArray<RunStatus> = ["FAILED", "CANCELLED"]
+
 export interface Transition {
   readonly runId: number
   readonly from: ReadonlyArray<RunStatus>

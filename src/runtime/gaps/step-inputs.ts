@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Effect } from "effect"
-import { inFlightStatuses } from "../execution/run-status.ts"
+import { stepInputProductTypes } from "../execution/collect-outputs.ts"
+import { endedWithoutProductsStatuses, inFlightStatuses } from "../execution/run-status.ts"
 import { keyedSelection, subGroupMembers } from "../selection/index.ts"
 import type { StepEvaluation } from "./evaluate-step.ts"
 import { rowsWritten } from "./rows-written.ts"
@@ -109,7 +110,7 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
         SELECT u.sub_group_key, NULL::uuid AS raw_id, p.id AS product_id, p.checksum
         FROM ccat_upstream_runs u
         JOIN data_product p ON p.run_id = u.run_id
-        WHERE u.status = 'COMPLETED' AND p.product_type IN ('SCIENCE', 'INTERMEDIATE')`)
+        WHERE u.status = 'COMPLETED' AND p.product_type IN ${sql.in(stepInputProductTypes)}`)
       yield* analyzeIfLarge(sql, "ccat_step_input", inputs)
       // Counted without DISTINCT aggregates (a sort per sub-group, 500k at 1M packages); the
       // few run ids to report come from the runs that are not COMPLETED.
@@ -118,7 +119,7 @@ export const buildInputs = (sql: SqlClient.SqlClient, e: StepEvaluation, only: D
         WITH counts AS (
           SELECT sub_group_key,
             count(*) FILTER (WHERE status IN ${sql.in(inFlight)})::int AS in_flight,
-            count(*) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS failed
+            count(*) FILTER (WHERE status IN ${sql.in(endedWithoutProductsStatuses)})::int AS failed
           FROM ccat_upstream_runs GROUP BY 1
         ),
         reported AS (
