@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { archiveDirConfig, defaultMoreScans, formatSeedReport, seedDemo, seedMore } from "../db/seed/index.ts"
+import { messageWithCause } from "../error-message.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 
 /*
@@ -31,7 +32,7 @@ export const dbSeedCommand = Command.make("seed", { demo: demoOption, more: more
     Effect.catchAll((e) =>
       e instanceof CommandExit
         ? Effect.fail(e)
-        : Console.error(`error: ${e._tag === "SqlError" ? `seeding failed: ${causeMessage(e.cause) ?? e.message}` : e.message}`).pipe(
+        : Console.error(`error: ${e._tag === "SqlError" ? `seeding failed: ${messageWithCause(e.cause, e.message)}` : e.message}`).pipe(
             Effect.zipRight(Effect.fail(new CommandExit({ code: ExitCode.failure })))
           )
     )
@@ -42,4 +43,3 @@ export const dbSeedCommand = Command.make("seed", { demo: demoOption, more: more
   )
 )
 
-const causeMessage = (cause: unknown): string | undefined => (cause instanceof Error ? cause.message : undefined)

@@ -12,6 +12,7 @@ import { readStoredDefinitions } from "../definitions/stored.ts"
 import { slurmPartitions } from "../runtime/backends/slurm-partitions.ts"
 import { previewPass } from "../runtime/gaps/preview.ts"
 import { passJson, renderPassSection } from "../runtime/gaps/render-pass.ts"
+import { messageWithCause } from "../error-message.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { chooseStyle, renderDiagnostic, summaryLine } from "./render-diagnostics.ts"
 import { readSources } from "./workspace-files.ts"
@@ -30,8 +31,7 @@ export const failWith = (message: string) =>
   Console.error(`error: ${message}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.failure })))
 
 const oneLine = (error: { readonly message?: string; readonly cause?: unknown; readonly _tag: string }): string => {
-  const cause = error.cause instanceof Error && error.cause.message !== "" ? `: ${error.cause.message}` : ""
-  return error._tag === "SqlError" ? `database: ${error.message ?? "query failed"}${cause}` : (error.message ?? error._tag)
+  return error._tag === "SqlError" ? `database: ${messageWithCause(error, "query failed")}` : (error.message ?? error._tag)
 }
 
 /** Every expected failure of plan and apply as one line and exit 1: no stack traces. */

@@ -8,16 +8,7 @@ import { Data } from "effect"
 
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim()
 
-/** The most specific message in a chain of causes (an SqlError's own message is generic). */
-export const innermostMessage = (error: unknown): string => {
-  let message = String(error)
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    if ("message" in current && typeof current.message === "string" && current.message !== "") message = current.message
-    current = "cause" in current ? current.cause : undefined
-  }
-  return oneLine(message)
-}
+export { innermostMessage } from "../error-message.ts"
 
 const useEmbedded = "or unset CCAT_DATABASE_URL to use the embedded database"
 
