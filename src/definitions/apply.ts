@@ -4,6 +4,7 @@ import { userInfo } from "node:os"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { planChanges } from "./diff.ts"
 import { hasChanges, type EntityChange, type Plan } from "./plan.ts"
+import type { PlanDoesNotMatchDefinitions } from "./plan-mismatch.ts"
 import { changesMismatch } from "./plan-json.ts"
 import { currentGeneration, readStoredDefinitions, type StoredDefinitionsError } from "./stored.ts"
 import { verifyIr } from "./verify-ir.ts"
@@ -70,7 +71,7 @@ export interface ApplyOptions {
 export const applyWorkspace = (
   ir: IrWorkspace,
   options: ApplyOptions
-): Effect.Effect<ApplyResult, PlanStale | PlanChangesDiffer | IrAltered | SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =>
+): Effect.Effect<ApplyResult, PlanStale | PlanChangesDiffer | IrAltered | PlanDoesNotMatchDefinitions | SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // Before any lock or write; the writer checks again (write-definitions.ts) at no extra cost.

@@ -53,7 +53,8 @@ export const previewPassWith = <A, E>(
         yield* sql`SELECT pg_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint)`
         const stored = yield* readStoredDefinitions
         const plan = planChanges(stored, options.ir)
-        if (hasChanges(plan)) yield* writePlan(plan, stored, "ccat plan (preview, rolled back)")
+        // Planned a line above from these very rows: a plan that does not match them is a defect here.
+        if (hasChanges(plan)) yield* writePlan(plan, stored, "ccat plan (preview, rolled back)").pipe(Effect.catchTag("PlanDoesNotMatchDefinitions", Effect.die))
       }
       if (options.asIfRequested !== undefined && options.only !== undefined) {
         const now = new Date(yield* Clock.currentTimeMillis)
