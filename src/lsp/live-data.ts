@@ -1,23 +1,18 @@
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Cause, Context, Duration, Effect, Either, Exit, Layer, Option, Redacted, Scope } from "effect"
-import { resolve } from "node:path"
+import type { SqlClient } from "@effect/sql"
+import { Cache, Context, Duration, Effect, Equal, Exit, Hash, Layer, ManagedRuntime, Option, type Scope } from "effect"
 import type { IrGrouping, IrWorkspace } from "../compiler/ir.ts"
-import { findColumn, findTable } from "../compiler/schema-registry.ts"
-import { DatabaseConfig } from "../db/config.ts"
-import { errorCode, processExists, readServerRecord, serverRecordUrl } from "../db/server-record.ts"
+import { findColumn, findTable, type TableDefinition } from "../compiler/schema-registry.ts"
 import { selectionQuery } from "../runtime/selection/index.ts"
+import { connectionProblem, makeLiveConnection, type LiveConnectionOptions } from "./live-connection.ts"
+
+export { embeddedOwnerUrl } from "./live-connection.ts"
 
 /*
  * Live data for the language server: how many raw data packages (and sub-groups) a grouping
  * selects right now, and the values of a registry string column (source names after
- * `Source.name ==`), read from the operations database when one is reachable.
+ * `Source.name ==`), read from the operations database when one is reachable (which one, and how
+ * the connection is made and retried: live-connection.ts).
  *
- * - Which database: CCAT_DATABASE_URL, or else the embedded database of CCAT_DATA_DIR, but only
- *   as a GUEST of an owner that is already running (its server.json, with a live pid). The
- *   language server never opens the folder itself: it would hold it for as long as the editor
- *   is open. Nothing is ever written to the data dir. (server.json is read here rather than
- *   through embedded-server.ts so that the server does not load PGlite.)
  * - Lazy: nothing connects until the first question. A small pool (2 connections); a failed
  *   connection is retried at most every 30 s, and in between every question answers
  *   `undefined` at once.
@@ -26,8 +21,12 @@ import { selectionQuery } from "../runtime/selection/index.ts"
  *   server) and the real server also gets `statement_timeout`.
  * - Quiet: any failure is `undefined`; the first failure after a success (or at start) is
  *   logged once, never thrown.
- * - Cached: grouping counts per (grouping hash, group_by) for 15 s, column values for 60 s; an
- *   answer older than that is still returned by `cachedColumnValues` while a fresh one loads.
+ * - Cached: grouping counts per (grouping hash, group_by) for 15 s, column values for 60 s;
+ *   a question asked while the same one is being answered waits for that answer. Failures are
+ *   not cached.
+ *
+ * The language server's handlers are promises; the work is Effects run at this edge by a
+ * ManagedRuntime whose scope holds the connection and the caches.
  */
 
 export interface GroupingCounts {
@@ -45,12 +44,7 @@ export interface LiveData {
   dispose(): Promise<void>
 }
 
-export interface LiveDataOptions {
-  /** Where the database is; default: CCAT_DATABASE_URL / CCAT_DATA_DIR from the environment. */
-  readonly config?: DatabaseConfig
-  /** Instead of connecting by configuration: this client (tests). */
-  readonly layer?: Layer.Layer<SqlClient.SqlClient, unknown>
-  readonly log?: (message: string) => void
+export interface LiveDataOptions extends Partial<LiveConnectionOptions> {
   /** Budget of one call, connecting included (default 1000 ms). */
   readonly timeoutMs?: number
   /** Least time between two connection attempts after a failure (default 30 s). */
@@ -61,270 +55,138 @@ export interface LiveDataOptions {
 
 export const maxColumnValues = 200
 
-/** Why there is no database to ask (logged once). */
-class NoDatabase extends Error {}
+/** Far more distinct questions than an editing session asks; only a bound against leaks. */
+const cacheCapacity = 10_000
 
-interface Connection {
-  readonly sql: SqlClient.SqlClient
-  readonly scope: Scope.CloseableScope
-  readonly description: string
-}
-
-interface CacheEntry<A> {
-  readonly at: number
-  readonly value: Promise<A | undefined>
-}
-
-/** The URL of the embedded database's running owner, read from server.json; never creates anything. */
-export const embeddedOwnerUrl = (dataDir: string): string => {
-  const record = readServerRecord(resolve(dataDir))
-  if (Option.isNone(record)) throw new NoDatabase(`no CCAT_DATABASE_URL and no running embedded database in ${resolve(dataDir)}`)
-  if (!processExists(record.value.pid)) throw new NoDatabase(`the embedded database's owner (pid ${record.value.pid}) is gone`)
-  return serverRecordUrl(record.value)
-}
-
-/** The description of a URL without its password, for the log. */
-const shown = (url: URL): string => {
-  const copy = new URL(url.toString())
-  copy.password = ""
-  copy.searchParams.delete("password")
-  return copy.toString()
-}
-
-const describeCause = (cause: unknown): string => {
-  if (cause instanceof NoDatabase) return cause.message
-  if (Cause.isCause(cause)) return describeCause(Cause.squash(cause))
-  let message = cause instanceof Error ? cause.message : String(cause)
-  let inner: unknown = cause instanceof Error ? cause.cause : undefined
-  for (let depth = 0; inner instanceof Error && depth < 5; depth++) {
-    message = inner.message || message
-    inner = inner.cause
+/** A cache key that carries what its lookup needs; two are the same question when their `key` is. */
+class Question<A> implements Equal.Equal {
+  constructor(
+    readonly key: string,
+    readonly subject: A
+  ) {}
+  [Equal.symbol](that: Equal.Equal): boolean {
+    return that instanceof Question && that.key === this.key
   }
-  return message
+  [Hash.symbol](): number {
+    return Hash.string(this.key)
+  }
 }
 
-/**
- * Whether a query's failure means the connection is unusable (drop it, retry later) rather than
- * a slow or refused statement: not a timeout, not a defect, and no SQLSTATE other than a
- * connection exception (08xxx) or an administrator's shutdown (57P0x).
- */
-const connectionProblem = (cause: Cause.Cause<unknown>): boolean => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isNone(failure)) return false
-  const error = failure.value
-  if (error instanceof Cause.TimeoutException) return false
-  if (typeof error !== "object" || error === null || (error as { _tag?: unknown })._tag !== "SqlError") return false
-  const code = errorCode((error as { cause?: unknown }).cause)
-  if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return true
-  return code.startsWith("08") || code.startsWith("57P0")
+interface GroupingSubject {
+  readonly grouping: IrGrouping
+  readonly groupBy: ReadonlyArray<string> | undefined
 }
+
+interface ColumnSubject {
+  readonly table: TableDefinition
+  readonly column: string
+}
+
+/** The answers, as Effects: none when the database does not answer in time. */
+interface LiveQueries {
+  readonly groupingCounts: (grouping: IrGrouping, groupBy?: ReadonlyArray<string>) => Effect.Effect<Option.Option<GroupingCounts>>
+  readonly columnValues: (table: string, column: string) => Effect.Effect<Option.Option<ReadonlyArray<string>>>
+}
+
+class LiveQueriesService extends Context.Tag("ccat/lsp/LiveQueries")<LiveQueriesService, LiveQueries>() {}
+
+const countGrouping =
+  ({ grouping, groupBy }: GroupingSubject) =>
+  (sql: SqlClient.SqlClient): Effect.Effect<Option.Option<GroupingCounts>, unknown> =>
+    Effect.gen(function* () {
+      const dims = groupBy?.filter((d) => d !== "all")
+      const selection = selectionQuery(sql, grouping.selection, { groupBy: dims ?? [] })
+      const subGroups =
+        dims === undefined
+          ? sql`NULL::bigint`
+          : dims.length === 0
+            ? // `all`: one sub-group when anything is selected.
+              sql`(SELECT LEAST(count(*), 1) FROM s)`
+            : sql`(SELECT count(*) FROM (SELECT DISTINCT ${sql.join(", ", false)(dims.map((d) => sql`${sql(d)}`))} FROM s) AS t)`
+      const rows = yield* sql<{ readonly packages: string | number; readonly sub_groups: string | number | null }>`
+        WITH s AS (${selection})
+        SELECT (SELECT count(DISTINCT id) FROM s) AS packages, ${subGroups} AS sub_groups`
+      return Option.map(Option.fromNullable(rows[0]), (row) => ({
+        packages: Number(row.packages),
+        subGroups: row.sub_groups === null ? undefined : Number(row.sub_groups)
+      }))
+    })
+
+const listColumnValues =
+  ({ table, column }: ColumnSubject) =>
+  (sql: SqlClient.SqlClient): Effect.Effect<Option.Option<ReadonlyArray<string>>, unknown> =>
+    Effect.map(
+      sql<{ readonly value: string }>`
+        SELECT DISTINCT ${sql(column)} AS value FROM ${sql(table.sqlTable)}
+        WHERE ${sql(column)} IS NOT NULL ORDER BY 1 LIMIT ${maxColumnValues}`,
+      (rows) => Option.some(rows.map((r) => String(r.value)).sort())
+    )
+
+const makeLiveQueries = (options: LiveDataOptions): Effect.Effect<LiveQueries, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const timeoutMs = options.timeoutMs ?? 1000
+    const connection = yield* makeLiveConnection({
+      ...options,
+      log: options.log ?? (() => undefined),
+      timeoutMs,
+      retryMs: options.retryMs ?? 30_000
+    })
+
+    /** One question within the budget, connecting included; none on any failure or when the budget is spent. */
+    const ask = <A>(query: (sql: SqlClient.SqlClient) => Effect.Effect<Option.Option<A>, unknown>): Effect.Effect<Option.Option<A>> =>
+      connection.get.pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeedNone,
+            onSome: (conn) =>
+              Effect.suspend(() => query(conn.sql)).pipe(
+                Effect.tapErrorCause((cause) => (connectionProblem(cause) ? connection.broken(conn, cause) : Effect.void))
+              )
+          })
+        ),
+        // Answer at the deadline; an unfinished query is interrupted (and cancelled) in the background.
+        Effect.disconnect,
+        Effect.timeout(Duration.millis(timeoutMs)),
+        Effect.catchAllCause(() => Effect.succeedNone)
+      )
+
+    /** Answers are kept for `ttlMs`; no answer is not kept, so the next question asks again. */
+    const answersFor = (ttlMs: number) => (exit: Exit.Exit<Option.Option<unknown>>): Duration.Duration =>
+      Exit.isSuccess(exit) && Option.isSome(exit.value) ? Duration.millis(ttlMs) : Duration.zero
+
+    const groupings = yield* Cache.makeWith({
+      capacity: cacheCapacity,
+      lookup: (question: Question<GroupingSubject>) => ask(countGrouping(question.subject)),
+      timeToLive: answersFor(options.groupingTtlMs ?? 15_000)
+    })
+    const values = yield* Cache.makeWith({
+      capacity: cacheCapacity,
+      lookup: (question: Question<ColumnSubject>) => ask(listColumnValues(question.subject)),
+      timeToLive: answersFor(options.valuesTtlMs ?? 60_000)
+    })
+
+    return {
+      groupingCounts: (grouping, groupBy) =>
+        groupings.get(new Question(`${grouping.hash}:${groupBy === undefined ? "-" : groupBy.join(",")}`, { grouping, groupBy })),
+      columnValues: (tableName, columnName) => {
+        const table = findTable(tableName)
+        const column = table === undefined ? undefined : findColumn(table, columnName)
+        if (table === undefined || column === undefined || column.type !== "string") return Effect.succeedNone
+        return values.get(new Question(`${table.name}.${column.name}`, { table, column: column.name }))
+      }
+    }
+  })
 
 export const makeLiveData = (options: LiveDataOptions = {}): LiveData => {
-  const timeoutMs = options.timeoutMs ?? 1000
-  const retryMs = options.retryMs ?? 30_000
-  const groupingTtlMs = options.groupingTtlMs ?? 15_000
-  const valuesTtlMs = options.valuesTtlMs ?? 60_000
-  const log = options.log ?? (() => undefined)
-
-  let connection: Connection | undefined
-  let connecting: Promise<Connection | undefined> | undefined
-  let failedAt: number | undefined
-  let logged = false
-  let disposed = false
-  const cache = new Map<string, CacheEntry<unknown>>()
-
-  const failed = (cause: unknown): void => {
-    failedAt = Date.now()
-    if (!logged) {
-      logged = true
-      log(`ccat: live data off (${describeCause(cause)}); trying again in ${Math.round(retryMs / 1000)} s at the earliest`)
-    }
+  const runtime = ManagedRuntime.make(Layer.scoped(LiveQueriesService, makeLiveQueries(options)))
+  // After `dispose` the runtime refuses to run anything: that too is "no answer".
+  const answer = <A>(question: (queries: LiveQueries) => Effect.Effect<Option.Option<A>>): Promise<A | undefined> =>
+    runtime.runPromiseExit(Effect.flatMap(LiveQueriesService, question)).then((exit) => (Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined))
+  return {
+    groupingCounts: (grouping, groupBy) => answer((queries) => queries.groupingCounts(grouping, groupBy)),
+    columnValues: (table, column) => answer((queries) => queries.columnValues(table, column)),
+    dispose: () => runtime.dispose()
   }
-
-  const closeInBackground = (scope: Scope.CloseableScope): void => {
-    void Effect.runPromise(Scope.close(scope, Exit.void)).catch(() => undefined)
-  }
-
-  /** The layer to connect with: resolved at each attempt, since an embedded owner may come and go. */
-  const target = (): { layer: Layer.Layer<SqlClient.SqlClient, unknown>; description: string } => {
-    if (options.layer !== undefined) return { layer: options.layer, description: "the given client" }
-    const config =
-      options.config ??
-      Either.getOrThrowWith(Effect.runSync(Effect.either(DatabaseConfig)), (error) => new NoDatabase(`bad database configuration: ${String(error)}`))
-    const fromEnv = Option.map(config.url, Redacted.value)
-    const raw = Option.isSome(fromEnv) ? fromEnv.value.trim() : embeddedOwnerUrl(config.dataDir)
-    let url: URL
-    try {
-      url = new URL(raw)
-    } catch {
-      throw new NoDatabase("CCAT_DATABASE_URL is not a URL")
-    }
-    if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") throw new NoDatabase(`CCAT_DATABASE_URL has the scheme ${url.protocol}`)
-    // The server stops a runaway statement by itself too (node-postgres sends it at startup).
-    if (Option.isSome(fromEnv) && !url.searchParams.has("statement_timeout")) url.searchParams.set("statement_timeout", String(timeoutMs))
-    const layer = PgClient.layer({
-      url: Redacted.make(url.toString()),
-      maxConnections: 2,
-      idleTimeout: Duration.seconds(30),
-      connectTimeout: Duration.millis(Math.max(timeoutMs, 1000) * 3),
-      applicationName: "ccat-lsp"
-    })
-    return { layer, description: shown(url) }
-  }
-
-  const open = async (): Promise<Connection> => {
-    const { layer, description } = target()
-    const scope = await Effect.runPromise(Scope.make())
-    const exit = await Effect.runPromiseExit(
-      Layer.buildWithScope(layer, scope).pipe(Effect.map((context) => Context.get(context, SqlClient.SqlClient)))
-    )
-    if (Exit.isFailure(exit)) {
-      closeInBackground(scope)
-      throw Cause.squash(exit.cause)
-    }
-    if (disposed) {
-      closeInBackground(scope)
-      throw new NoDatabase("disposed")
-    }
-    return { sql: exit.value, scope, description }
-  }
-
-  const connect = (): Promise<Connection | undefined> => {
-    if (disposed) return Promise.resolve(undefined)
-    if (connection !== undefined) return Promise.resolve(connection)
-    if (connecting !== undefined) return connecting
-    if (failedAt !== undefined && Date.now() - failedAt < retryMs) return Promise.resolve(undefined)
-    connecting = open()
-      .then(
-        (opened) => {
-          connection = opened
-          failedAt = undefined
-          logged = false
-          return opened
-        },
-        (cause: unknown) => {
-          failed(cause)
-          return undefined
-        }
-      )
-      .finally(() => {
-        connecting = undefined
-      })
-    return connecting
-  }
-
-  /** The connection is broken (not merely slow): drop it, and wait before the next attempt. */
-  const broken = (conn: Connection, cause: unknown): void => {
-    if (connection === conn) {
-      connection = undefined
-      closeInBackground(conn.scope)
-    }
-    failed(cause)
-  }
-
-  /** Runs a query within the budget; undefined on any failure or when the budget is spent. */
-  const query = async <A>(make: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>, deadline: number): Promise<A | undefined> => {
-    const conn = await connect()
-    const left = deadline - Date.now()
-    if (conn === undefined || left <= 0) return undefined
-    const exit = await Effect.runPromiseExit(
-      Effect.suspend(() => make(conn.sql)).pipe(
-        // Answer at the deadline; the query is interrupted (and cancelled) in the background.
-        Effect.disconnect,
-        Effect.timeout(Duration.millis(left))
-      )
-    )
-    if (Exit.isSuccess(exit)) return exit.value
-    if (connectionProblem(exit.cause)) broken(conn, exit.cause)
-    return undefined
-  }
-
-  /** The budget of a whole call, connecting included. */
-  const bounded = <A>(work: () => Promise<A | undefined>): Promise<A | undefined> =>
-     new Promise<A | undefined>((resolvePromise) => {
-      const timer = setTimeout(() => resolvePromise(undefined), timeoutMs)
-      timer.unref?.()
-      work().then(
-        (value) => {
-          clearTimeout(timer)
-          resolvePromise(value)
-        },
-        () => {
-          clearTimeout(timer)
-          resolvePromise(undefined)
-        }
-      )
-    })
-
-  /** A cached answer (failures are not cached), fetched once at a time. */
-  const cached = <A>(key: string, ttlMs: number, fetch: () => Promise<A | undefined>): Promise<A | undefined> => {
-    if (disposed) return Promise.resolve(undefined)
-    const now = Date.now()
-    const hit = cache.get(key) as CacheEntry<A> | undefined
-    if (hit !== undefined && now - hit.at < ttlMs) return hit.value
-    const entry: CacheEntry<A> = { at: now, value: bounded(fetch) }
-    cache.set(key, entry as CacheEntry<unknown>)
-    void entry.value.then((value) => {
-      if (value === undefined && cache.get(key) === entry) cache.delete(key)
-    })
-    return entry.value
-  }
-
-  const groupingCounts = (grouping: IrGrouping, groupBy?: ReadonlyArray<string>): Promise<GroupingCounts | undefined> => {
-    const dims = groupBy?.filter((d) => d !== "all")
-    const key = `grouping:${grouping.hash}:${groupBy === undefined ? "-" : groupBy.join(",")}`
-    return cached(key, groupingTtlMs, () =>
-      query(
-        (sql) =>
-          Effect.gen(function* () {
-            const selection = selectionQuery(sql, grouping.selection, { groupBy: dims ?? [] })
-            const subGroups =
-              dims === undefined
-                ? sql`NULL::bigint`
-                : dims.length === 0
-                  ? // `all`: one sub-group when anything is selected.
-                    sql`(SELECT LEAST(count(*), 1) FROM s)`
-                  : sql`(SELECT count(*) FROM (SELECT DISTINCT ${sql.join(", ", false)(dims.map((d) => sql`${sql(d)}`))} FROM s) AS t)`
-            const rows = yield* sql<{ readonly packages: string | number; readonly sub_groups: string | number | null }>`
-              WITH s AS (${selection})
-              SELECT (SELECT count(DISTINCT id) FROM s) AS packages, ${subGroups} AS sub_groups`
-            const row = rows[0]
-            if (row === undefined) return undefined
-            return { packages: Number(row.packages), subGroups: row.sub_groups === null ? undefined : Number(row.sub_groups) }
-          }),
-        Date.now() + timeoutMs
-      )
-    )
-  }
-
-  const columnValues = (tableName: string, columnName: string): Promise<ReadonlyArray<string> | undefined> => {
-    const table = findTable(tableName)
-    const column = table === undefined ? undefined : findColumn(table, columnName)
-    if (table === undefined || column === undefined || column.type !== "string") return Promise.resolve(undefined)
-    return cached(`values:${table.name}.${column.name}`, valuesTtlMs, () =>
-      query(
-        (sql) =>
-          Effect.map(
-            sql<{ readonly value: string }>`
-              SELECT DISTINCT ${sql(column.name)} AS value FROM ${sql(table.sqlTable)}
-              WHERE ${sql(column.name)} IS NOT NULL ORDER BY 1 LIMIT ${maxColumnValues}`,
-            (rows) => rows.map((r) => String(r.value)).sort()
-          ),
-        Date.now() + timeoutMs
-      )
-    )
-  }
-
-  const dispose = async (): Promise<void> => {
-    disposed = true
-    cache.clear()
-    // A connection still being made closes itself when it arrives (see `open`).
-    const conn = connection
-    connection = undefined
-    if (conn !== undefined) await Effect.runPromise(Scope.close(conn.scope, Exit.void)).catch(() => undefined)
-  }
-
-  return { groupingCounts, columnValues, dispose }
 }
 
 /** The `group_by` a grouping's live count splits by: that of the first step of the first pipeline reading it. */
