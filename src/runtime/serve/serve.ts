@@ -1,6 +1,6 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
-import { Cause, Clock, Context, Data, Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { Cause, Clock, Context, Data, Duration, Effect, Layer, Queue, Schedule, Stream, SubscriptionRef } from "effect"
 import { createServer } from "node:http"
 import { BackendCalls, ExecutionBackend, type ExecutionBackendService } from "../backends/execution-backend.ts"
 import { warnUnlessSlurmEndsLeftovers } from "../backends/slurm-proctrack.ts"
@@ -13,6 +13,7 @@ import { submitCycle, submitSummaryLine } from "../execution/submit-loop.ts"
 import { evaluatePass, passSummaryLine, type PassSummary } from "../gaps/evaluate-pass.ts"
 import { isCreateReason } from "../gaps/reasons.ts"
 import { triggerChannels, wakeOnNotify } from "../notifications.ts"
+import { messageWithCause } from "../../error-message.ts"
 import { metricsText } from "./metrics.ts"
 import { failingCyclesForDegraded, ServeState } from "./serve-state.ts"
 
@@ -87,8 +88,9 @@ const supervised = <E, R>(
       Effect.tapErrorCause((cause) =>
         Effect.gen(function* () {
           const failure = Cause.squash(cause)
-          const detail = failure instanceof Error && failure.cause instanceof Error ? `: ${failure.cause.message}` : ""
-          const text = `${(Cause.pretty(cause).split("\n")[0] ?? "failed")}${detail}`
+          // The kind of failure first (SqlError, BackendUnavailable, …), then what it says.
+          const kind = typeof failure === "object" && failure !== null && "_tag" in failure ? String(failure._tag) : failure instanceof Error ? failure.name : "Error"
+          const text = `${kind}: ${messageWithCause(failure)}`
           yield* state.cycleFailed(stateName, text)
           yield* Effect.logError(`${stateName} loop failed, restarting with backoff: ${text}`)
         })
@@ -166,6 +168,20 @@ const runActivity = Effect.gen(function* () {
   return { idle: row!.in_flight === 0, lastEvent: row!.last_event }
 })
 
+/** A set's trigger passes: how many started, and the number of the last that finished. */
+interface PassCount {
+  readonly started: number
+  readonly finished: number
+}
+
+/** Waits until a pass numbered above `number` has finished. */
+const passFinishedAfter = (counter: SubscriptionRef.SubscriptionRef<PassCount>, number: number): Effect.Effect<void> =>
+  counter.changes.pipe(
+    Stream.filter((c) => c.finished > number),
+    Stream.runHead,
+    Effect.asVoid
+  )
+
 /** One location's loops: its execution settings and its backend. */
 interface LoopSet {
   /** The location's name in loop names and logs; null when there is one set. */
@@ -221,17 +237,19 @@ const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect
       }
       // For --exit-when-idle, per set: how many passes started, and which finished last. Counted
       // when a pass starts: a pass that began before the last run ended may finish after it was
-      // seen, having decided from the world before (it raced the exit once in CI).
-      const passes = sets.map(() => ({ started: 0, finished: 0 }))
+      // seen, having decided from the world before (it raced the exit once in CI). Subscribed
+      // to, not polled: the idle check waits for exactly the pass it needs.
+      const passes = yield* Effect.forEach(sets, () => SubscriptionRef.make<PassCount>({ started: 0, finished: 0 }))
       for (const [index, set] of sets.entries()) {
         const counter = passes[index]!
         const withBackend = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, ExecutionBackend, set.backend)
-        const trigger = Effect.suspend(() => {
-          const number = ++counter.started
-          return evaluatePass({ location: set.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
-            Effect.tap(() => Effect.sync(() => void (counter.finished = number)))
+        const trigger = SubscriptionRef.modify(counter, (c): [number, PassCount] => [c.started + 1, { ...c, started: c.started + 1 }]).pipe(
+          Effect.flatMap((number) =>
+            evaluatePass({ location: set.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
+              Effect.tap(() => SubscriptionRef.update(counter, (c) => ({ ...c, finished: number })))
+            )
           )
-        }).pipe(
+        ).pipe(
           Effect.tap((s) => state.setGap(gapOf(s), set.label)),
           Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
           Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
@@ -279,14 +297,20 @@ const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect
       // ended before the next pass finished (which created nothing, as they were in flight),
       // left nothing in flight at either, and serve exited with calibrate done and baseline
       // never planned.
+      const counts = Effect.forEach(passes, SubscriptionRef.get)
       const quiet = Effect.gen(function* () {
         const before = yield* runActivity
         if (!before.idle) return false
-        const after = passes.map((p) => p.started)
-        while (passes.some((p, i) => p.finished <= after[i]!)) yield* Effect.sleep(Duration.millis(200))
+        const started = (yield* counts).map((c) => c.started)
+        yield* Effect.forEach(passes, (p, i) => passFinishedAfter(p, started[i]!), { concurrency: "unbounded", discard: true })
         const now = yield* runActivity
         return now.idle && now.lastEvent === before.lastEvent
       })
-      yield* Effect.repeat(quiet, { until: (done) => done, schedule: Schedule.spaced(Duration.millis(500)) })
+      // Not idle yet: look again when the next pass of any set has finished (a run that ends
+      // wakes the trigger, and a pass comes at least every trigger interval).
+      while (!(yield* quiet)) {
+        const finished = (yield* counts).map((c) => c.finished)
+        yield* Effect.raceAll(passes.map((p, i) => passFinishedAfter(p, finished[i]!)))
+      }
     })
   )
