@@ -3,7 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
@@ -146,9 +146,13 @@ describe("execution on the real Slurm cluster", () => {
           yield* applyWorkspace(compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4400")), { createdBy: "test" })
           yield* evaluatePass({})
           const [run] = yield* sql<{ id: string }>`SELECT id FROM executed_reduction_step WHERE status = 'PENDING' ORDER BY id LIMIT 1`
-          // Submit it (and its sibling) and let the job start: a sleeping program.
-          process.env["CCAT_DEMO_SLEEP_SECONDS"] = "120"
-          yield* submitCycle(config).pipe(Effect.ensuring(Effect.sync(() => delete process.env["CCAT_DEMO_SLEEP_SECONDS"])))
+          // Submit it (and its sibling) with this run's program sleeping. The job's environment
+          // is not the test's (Slurm commands run with a clean one), so the wish to sleep travels
+          // in a wrapper found first on the software path: only the job in this run's folder sleeps.
+          const slow = tempDir("slow-bin")
+          const calibrate = join(repoRoot, "pipelines", "software", "bin", "chai-calibrate")
+          writeFileSync(join(slow, "chai-calibrate"), `#!/bin/sh\ncase "$PWD" in */run-${run!.id}/*) sleep 120 ;; esac\nexec '${calibrate}' "$@"\n`, { mode: 0o755 })
+          yield* submitCycle({ ...config, softwarePath: [slow, ...config.softwarePath] })
           const [submitted] = yield* sql<{ backend_job_id: string }>`SELECT backend_job_id FROM executed_reduction_step WHERE id = ${run!.id}`
           // As `ccat cancel` does it, with nothing in the environment saying "slurm": the run's
           // job went to the Slurm backend its location declares, and that is where it is cancelled.
