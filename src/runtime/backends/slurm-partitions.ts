@@ -1,7 +1,6 @@
 import { Effect, Either } from "effect"
-import { execFile } from "node:child_process"
 import { BackendUnavailable } from "./execution-backend.ts"
-import { slurmCommandEnvironment } from "./slurm-environment.ts"
+import { runSlurmCommand } from "./slurm-command.ts"
 
 /*
  * What each Slurm partition offers, from one `sinfo` call: its time limit and the CPUs and
@@ -119,23 +118,9 @@ export interface SlurmPartitionsOptions {
  */
 export const slurmPartitions = (options: SlurmPartitionsOptions = {}): Effect.Effect<ReadonlyArray<SlurmPartition>, BackendUnavailable> => {
   const command = options.command ?? "sinfo"
-  const timeout = options.timeoutMs ?? 10_000
-  const run = Effect.async<string, BackendUnavailable>((resume, signal) => {
-    execFile(
-      command,
-      [...sinfoArguments],
-      { timeout, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024, env: slurmCommandEnvironment(), signal, encoding: "utf8", windowsHide: true },
-      (error, stdout, stderr) => {
-        if (error === null) return resume(Effect.succeed(stdout))
-        const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown }
-        if (typeof e.code === "number") return resume(Effect.fail(unavailable(`${command} exited ${e.code}: ${firstLine(stderr, stdout)}`)))
-        if (e.code === "ENOENT") return resume(Effect.fail(unavailable(`${command} not found (is Slurm installed here?)`)))
-        if (e.killed || e.signal) return resume(Effect.fail(unavailable(`${command} did not answer within ${timeout} ms`)))
-        if (e.code === "ABORT_ERR") return resume(Effect.fail(unavailable(`${command} interrupted`)))
-        return resume(Effect.fail(unavailable(`${command}: ${e.message}`)))
-      }
-    )
-  })
+  const run = runSlurmCommand({ commandTimeoutMs: options.timeoutMs ?? 10_000 }, command, sinfoArguments).pipe(
+    Effect.flatMap((r) => (r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(unavailable(`${command} exited ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`))))
+  )
   return Effect.flatMap(run, (stdout) =>
     Either.match(parseSinfoPartitions(stdout), {
       onLeft: (reason) => Effect.fail(unavailable(`could not read what ${command} printed: ${reason}`)),

@@ -1,7 +1,6 @@
 import { Effect, Either } from "effect"
-import { execFile } from "node:child_process"
 import { BackendUnavailable } from "./execution-backend.ts"
-import { slurmCommandEnvironment } from "./slurm-environment.ts"
+import { runSlurmCommand } from "./slurm-command.ts"
 
 /*
  * Whether Slurm ends the processes a job leaves behind. A process that outlives its job can
@@ -64,26 +63,13 @@ export interface SlurmProctrackOptions {
 /** The cluster's ProctrackType, from one `scontrol show config`. */
 export const slurmProctrackType = (options: SlurmProctrackOptions = {}): Effect.Effect<string, BackendUnavailable> => {
   const command = options.command ?? "scontrol"
-  const timeout = options.timeoutMs ?? 10_000
-  return Effect.async<string, BackendUnavailable>((resume, signal) => {
-    execFile(
-      command,
-      ["show", "config"],
-      { timeout, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, env: slurmCommandEnvironment(), signal, encoding: "utf8", windowsHide: true },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          const value = proctrackTypeOf(stdout)
-          return resume(Either.isRight(value) ? Effect.succeed(value.right) : Effect.fail(unavailable(`${command} show config: ${value.left}`)))
-        }
-        const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown }
-        if (typeof e.code === "number") return resume(Effect.fail(unavailable(`${command} exited ${e.code}: ${firstLine(stderr, stdout)}`)))
-        if (e.code === "ENOENT") return resume(Effect.fail(unavailable(`${command} not found (is Slurm installed here?)`)))
-        if (e.killed || e.signal) return resume(Effect.fail(unavailable(`${command} did not answer within ${timeout} ms`)))
-        if (e.code === "ABORT_ERR") return resume(Effect.fail(unavailable(`${command} interrupted`)))
-        return resume(Effect.fail(unavailable(`${command}: ${e.message}`)))
-      }
-    )
-  })
+  return runSlurmCommand({ commandTimeoutMs: options.timeoutMs ?? 10_000 }, command, ["show", "config"]).pipe(
+    Effect.flatMap((r) => {
+      if (r.exitCode !== 0) return Effect.fail(unavailable(`${command} exited ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`))
+      const value = proctrackTypeOf(r.stdout)
+      return Either.isRight(value) ? Effect.succeed(value.right) : Effect.fail(unavailable(`${command} show config: ${value.left}`))
+    })
+  )
 }
 
 /**
