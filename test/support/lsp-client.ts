@@ -27,12 +27,15 @@ import { repoRoot } from "./workspace.ts"
 
 const bundleDir = join(repoRoot, "node_modules", ".cache", "ccat-tests")
 
-/** Bundles `src/lsp/stdio-main.ts` and returns the bundle's path. */
-export const bundleServer = async (): Promise<string> => {
+/**
+ * Bundles a language server's entry (default `src/lsp/stdio-main.ts`; the crash tests give one
+ * with a faulty compiler) and returns the bundle's path.
+ */
+export const bundleServer = async (entry: string = join(repoRoot, "src", "lsp", "stdio-main.ts"), name = "lsp-server"): Promise<string> => {
   mkdirSync(bundleDir, { recursive: true })
-  const outfile = join(bundleDir, `lsp-server-${process.pid}.mjs`)
+  const outfile = join(bundleDir, `${name}-${process.pid}.mjs`)
   await build({
-    entryPoints: [join(repoRoot, "src", "lsp", "stdio-main.ts")],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
