@@ -1,25 +1,20 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Duration, Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { Effect, Either, Logger, LogLevel } from "effect"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative, sep } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
-import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
-import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
 import { confinedPath, isWithin } from "../src/runtime/execution/confined-path.ts"
 import { purgeCycle } from "../src/runtime/execution/purge.ts"
 import { shouldRetry } from "../src/runtime/execution/retry-policy.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { retryRun } from "../src/runtime/ops/retry.ts"
 import { removeStagedInputs } from "../src/runtime/execution/staged-inputs.ts"
-import { serve } from "../src/runtime/serve/serve.ts"
-import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
-import { testBackends, testDatabase } from "./support/databases.ts"
-import { testExecutionConfig } from "./support/execution.ts"
+import { testBackends } from "./support/databases.ts"
 import { scratchDirs } from "./support/scratch.ts"
+import { localServeSetup } from "./support/local-serve.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // No name read from the database leaves its folder (the hardening issue, item 1): an archive
@@ -133,14 +128,7 @@ const untilTheEnd = "; nothing was staged: correct it in the database, then `cca
 
 for (const backend of testBackends) {
   describe(`no name read from the database leaves its folder, ${backend}`, () => {
-    const baseDir = tempDir(`runs-${backend}`)
-    const config = testExecutionConfig(baseDir)
-    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
-    const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
-    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(
-      Effect.timeout(Duration.minutes(2)),
-      Logger.withMinimumLogLevel(LogLevel.Error)
-    )
+    const { baseDir, config, layers, serveUntilIdle } = localServeSetup(tempDir, backend)
     const archiveDir = tempDir(`archive-${backend}`)
     /** The demo observatory (seeded once: a second seed changes nothing), each test's first step. */
     const seeded = seedDemo({ archiveDir })

@@ -1,20 +1,16 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, LogLevel } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
-import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
-import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
 import { purgeCycle } from "../src/runtime/execution/purge.ts"
-import { serve } from "../src/runtime/serve/serve.ts"
-import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
-import { testBackends, testDatabase } from "./support/databases.ts"
-import { demoPrograms, testExecutionConfig } from "./support/execution.ts"
+import { testBackends } from "./support/databases.ts"
+import { demoPrograms } from "./support/execution.ts"
 import { scratchDirs } from "./support/scratch.ts"
+import { localServeSetup } from "./support/local-serve.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // The issue "Purging never breaks later work", end to end: `ccat serve` on the local backend with
@@ -45,14 +41,7 @@ interface RunRow {
 
 for (const backend of testBackends) {
   describe(`purge, then new data, under ccat serve on the local backend, ${backend}`, () => {
-    const baseDir = tempDir(`runs-${backend}`)
-    const config = testExecutionConfig(baseDir, { softwarePath: [demoPrograms] })
-    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
-    const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
-    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(
-      Effect.timeout(Duration.minutes(2)),
-      Logger.withMinimumLogLevel(LogLevel.Warning)
-    )
+    const { config, layers, serveUntilIdle } = localServeSetup(tempDir, backend, { config: { softwarePath: [demoPrograms] }, logLevel: LogLevel.Warning })
 
     layer(layers, { timeout: 240_000, excludeTestServices: true })((it) => {
       it.effect("the next cube after a purge runs on rebuilt intermediates instead of failing at staging (disk fullness injected)", () =>

@@ -1,19 +1,14 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
-import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
-import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
-import { serve } from "../src/runtime/serve/serve.ts"
-import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
-import { testBackends, testDatabase } from "./support/databases.ts"
-import { testExecutionConfig } from "./support/execution.ts"
+import { testBackends } from "./support/databases.ts"
 import { scratchDirs } from "./support/scratch.ts"
+import { localServeSetup } from "./support/local-serve.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // Retries by failure reason (issue 19): a step retries only the reasons its policy names, and
@@ -34,14 +29,7 @@ const compile = (mode: string, seconds: number, policy: string) => {
 
 for (const backend of testBackends) {
   describe(`retries by failure reason, ${backend}`, () => {
-    const baseDir = tempDir(`runs-${backend}`)
-    const config = testExecutionConfig(baseDir)
-    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
-    const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
-    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(
-      Effect.timeout(Duration.minutes(2)),
-      Logger.withMinimumLogLevel(LogLevel.Error)
-    )
+    const { config, layers, serveUntilIdle } = localServeSetup(tempDir, backend)
     const runsOf = (mode: string) =>
       Effect.flatMap(
         SqlClient.SqlClient,
