@@ -2,10 +2,8 @@ import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
-import { createHash } from "node:crypto"
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
@@ -14,8 +12,8 @@ import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { testExecutionConfig } from "./support/execution.ts"
+import { compileIntegrity, sha256 } from "./support/integrity-fixture.ts"
 import { scratchDirs } from "./support/scratch.ts"
-import { repoRoot } from "./support/workspace.ts"
 
 // Collection takes only files the run made, as they were when checksummed (the hardening
 // issue, item 2), on the local backend and both databases: a hard link to a file outside the
@@ -24,16 +22,7 @@ import { repoRoot } from "./support/workspace.ts"
 // it is collected fails the run, naming the file.
 
 const tempDir = scratchDirs("ccat-collection")
-const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "integrity.ccat"), "utf8")
-
-const compile = (mode: string, state: string) => {
-  const text = fixture.replace('config { mode = "good"  state = "STATE"  bytes = 1024 }', `config { mode = ${JSON.stringify(mode)}  state = ${JSON.stringify(state)}  bytes = 1024 }`)
-  const result = compileSources([{ path: "integrity.ccat", text }])
-  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
-  return result.ir
-}
-
-const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex")
+const compile = (mode: string, state: string) => compileIntegrity({ mode, state })
 
 interface RunRow {
   readonly id: string

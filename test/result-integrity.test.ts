@@ -3,10 +3,8 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Logger, LogLevel } from "effect"
 import { execFileSync } from "node:child_process"
-import { createHash } from "node:crypto"
 import { existsSync, readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
 import { installationId } from "../src/db/installation.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
@@ -24,8 +22,8 @@ import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { freePort, testExecutionConfig } from "./support/execution.ts"
+import { compileIntegrity, sha256 } from "./support/integrity-fixture.ts"
 import { scratchDirs } from "./support/scratch.ts"
-import { repoRoot } from "./support/workspace.ts"
 
 // A run's result is exactly its own, whatever its program does (the result-integrity issue), on
 // the local backend and both databases: a retry publishes only its own files; a program that
@@ -34,27 +32,7 @@ import { repoRoot } from "./support/workspace.ts"
 // disk (a real, small tmpfs) pauses work and nothing fails.
 
 const tempDir = scratchDirs("ccat-integrity")
-const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "integrity.ccat"), "utf8")
-
-interface ProgramConfig {
-  readonly mode: string
-  readonly state: string
-  readonly bytes?: number
-}
-
-/** The fixture with the program's config (and an `outputs` block) of a test. */
-const compile = (program: ProgramConfig, outputs?: string) => {
-  let text = fixture.replace(
-    'config { mode = "good"  state = "STATE"  bytes = 1024 }',
-    `config { mode = ${JSON.stringify(program.mode)}  state = ${JSON.stringify(program.state)}  bytes = ${program.bytes ?? 1024} }`
-  )
-  if (outputs !== undefined) text = text.replace("retries 1", `retries 1\n    ${outputs}`)
-  const result = compileSources([{ path: "integrity.ccat", text }])
-  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
-  return result.ir
-}
-
-const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex")
+const compile = compileIntegrity
 
 interface RunRow {
   readonly id: string
