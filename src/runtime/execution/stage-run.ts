@@ -2,17 +2,29 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Data, Effect, Either } from "effect"
 import { constants } from "node:fs"
 import { chmod, copyFile, lstat, mkdir, rename, rm, stat, writeFile } from "node:fs/promises"
-import { basename, dirname, join, relative, sep } from "node:path"
+import { basename, dirname, relative } from "node:path"
 import type { JobSpec } from "../backends/execution-backend.ts"
 import { commandLine } from "./command-line.ts"
-import { confinedPath, type PathEscape } from "./confined-path.ts"
+import type { PathEscape } from "./confined-path.ts"
 import { isOutOfSpaceError } from "./disk-space.ts"
-import type { JobIdentity } from "./job-identity.ts"
-import type { AttemptLimits } from "./retry-policy.ts"
-import { MANIFEST_VERSION, type Manifest } from "./manifest.ts"
+import { type AttemptToStage, jobSpec, type ProgramRuntime } from "./job-spec.ts"
+import type { Manifest } from "./manifest.ts"
 import type { RunContext } from "./run-context.ts"
+import { runManifest } from "./run-manifest.ts"
 import { attemptRoot, containerFolders, runFolders, runRoot, type RunFolders } from "./run-folders.ts"
 import type { StagedInput } from "./staged-inputs.ts"
+import {
+  attemptFolders,
+  planStaging,
+  processingCopies,
+  type ProductRow,
+  type RawFileRow,
+  slashRelative,
+  stagingNeeds,
+  unstageableInput
+} from "./staging-plan.ts"
+
+export type { AttemptToStage } from "./job-spec.ts"
 
 /*
  * Staging (docs/design/runtime.md §3.7, PENDING → STAGING_DATA → SUBMITTED): make the folders of the run's
@@ -52,36 +64,9 @@ export class StagingOutOfSpace extends Data.TaggedError("StagingOutOfSpace")<{
   }
 }
 
-export interface StagingEnvironment {
+/** Where the location's attempts are staged, and how its programs run. */
+export interface StagingEnvironment extends ProgramRuntime {
   readonly baseDir: string
-  /** Run programs in Apptainer (the location asks for it and it is installed) or directly. */
-  readonly container: "apptainer" | "none"
-  /** Prepended to PATH for programs run directly. */
-  readonly softwarePath: ReadonlyArray<string>
-}
-
-interface RawFileRow {
-  readonly package_id: string
-  readonly package_name: string
-  readonly package_checksum: string | null
-  readonly file_id: string
-  readonly file_name: string
-  readonly size_bytes: string
-  readonly checksum: string
-  readonly root_path: string | null
-  readonly copy_path: string | null
-}
-
-interface ProductRow {
-  readonly id: string
-  readonly relative_path: string
-  readonly size_bytes: string
-  readonly checksum: string
-  readonly product_type: string
-  readonly run_id: string
-  readonly sub_group_key: string
-  readonly run_dir: string | null
-  readonly step: string
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -104,53 +89,6 @@ const place = async (source: string, target: string): Promise<void> => {
   await chmod(partial, 0o444)
   await rename(partial, target)
 }
-
-/** Where each raw file comes from and goes, and each upstream product: every path checked. */
-interface StagingPlan {
-  readonly raw: ReadonlyArray<{ readonly file: RawFileRow; readonly source: string; readonly target: string }>
-  readonly products: ReadonlyArray<{ readonly product: ProductRow; readonly source: string; readonly target: string }>
-}
-
-/**
- * The sources and targets of the attempt's inputs, or the first name that would leave its
- * folder. Pure: it runs before any folder is made.
- */
-const planStaging = (
-  input: string,
-  workspace: string,
-  rawFiles: ReadonlyArray<RawFileRow>,
-  products: ReadonlyArray<ProductRow>
-): Either.Either<StagingPlan, PathEscape> =>
-  Either.gen(function* () {
-    const raw: Array<StagingPlan["raw"][number]> = []
-    for (const file of rawFiles) {
-      // (Rows without an archive copy were turned away before.)
-      const source = yield* confinedPath(file.root_path!, file.copy_path!, `the archive path of raw data file ${file.file_id}`)
-      const packageDir = yield* confinedPath(input, file.package_name, `the name of raw data package ${file.package_id}`)
-      const target = yield* confinedPath(packageDir, file.file_name, `the name of raw data file ${file.file_id} (package ${JSON.stringify(file.package_name)})`)
-      raw.push({ file, source, target })
-    }
-    const staged: Array<StagingPlan["products"][number]> = []
-    for (const product of products) {
-      const what = `the path of upstream product ${product.id} (run ${product.run_id})`
-      const source = yield* confinedPath(product.run_dir!, product.relative_path, what)
-      const stepDir = yield* confinedPath(workspace, product.step, `the name of upstream step ${JSON.stringify(product.step)}`)
-      const subGroupDir = yield* confinedPath(stepDir, product.sub_group_key, `the sub-group key of upstream run ${product.run_id}`)
-      const target = yield* confinedPath(subGroupDir, belowOutput(product.relative_path), what)
-      staged.push({ product, source, target })
-    }
-    return { raw, products: staged }
-  })
-
-/** A product's path below its run's output folder (`science/x.fits`), from its path below the run folder. */
-export const belowOutput = (relativePath: string): string => {
-  const parts = relativePath.split("/")
-  return (parts[0] === "workspace" ? parts.slice(2) : parts.slice(1)).join("/")
-}
-
-/** Where a downstream run sees an upstream product: workspace/{step}/{sub-group}/{path below its output}. */
-export const stagedProductPath = (workspace: string, step: string, subGroupKey: string, relativePath: string): string =>
-  join(workspace, step, subGroupKey, belowOutput(relativePath))
 
 /** The processing location's data_location row, created on first use. */
 export const processingLocationId = (
@@ -175,14 +113,6 @@ export interface StagedRun {
   readonly manifest: Manifest
   /** Every file placed in the attempt's folder for the program to read. */
   readonly stagedInputs: ReadonlyArray<StagedInput>
-}
-
-/** The attempt to stage: its number, its job's name and comment, and what it asks of the backend. */
-export interface AttemptToStage {
-  readonly attempt: number
-  readonly identity: JobIdentity
-  /** The step's resources and timeout, grown by its retry policy for this attempt (retry-policy.ts). */
-  readonly limits: AttemptLimits
 }
 
 /**
@@ -225,49 +155,20 @@ export const stageRun = (
       WHERE ri.run_id = ${run.runId}
       ORDER BY s.name, r.sub_group_key, dp.relative_path`
 
-    const missing = rawFiles.find((f) => f.root_path === null || f.copy_path === null)
-    if (missing !== undefined) return yield* fail(`no present copy of ${missing.package_name}/${missing.file_name} at any archive location`)
-    const lostProduct = products.find((p) => p.run_dir === null)
-    if (lostProduct !== undefined) return yield* fail(`upstream product ${lostProduct.id} has no run folder`)
+    const unstageable = unstageableInput(rawFiles, products)
+    if (unstageable !== null) return yield* fail(unstageable)
     const plan = yield* Either.mapLeft(planStaging(folders.input, folders.workspace, rawFiles, products), unsafe)
 
     const argv = yield* Effect.try({ try: () => commandLine(run.definition.command, run.softwareVersion, run.config), catch: (e) => fail(errorText(e)) })
-
-    const packages = new Map<string, Manifest["inputs"]["packages"][number]>()
-    for (const f of rawFiles) {
-      const entry = packages.get(f.package_id) ?? { id: f.package_id, name: f.package_name, checksum: f.package_checksum, path: join(seen.input, f.package_name), files: [] }
-      packages.set(f.package_id, { ...entry, files: [...entry.files, { name: f.file_name, path: join(seen.input, f.package_name, f.file_name), sizeBytes: Number(f.size_bytes), checksum: f.checksum }] })
-    }
-    const productTarget = (p: ProductRow, base: string) => stagedProductPath(base, p.step, p.sub_group_key, p.relative_path)
-    const manifest: Manifest = {
-      manifestVersion: MANIFEST_VERSION,
-      run: { id: run.runId, pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey, reason: run.reason, attempt: attempt.attempt, final },
-      software: { name: run.definition.software.name, version: run.softwareVersion, image: run.image, argv },
-      config: run.config,
-      inputs: {
-        packages: [...packages.values()],
-        products: products.map((p) => ({
-          id: Number(p.id),
-          step: p.step,
-          runId: Number(p.run_id),
-          subGroupKey: p.sub_group_key,
-          type: p.product_type,
-          path: productTarget(p, seen.workspace),
-          sizeBytes: Number(p.size_bytes),
-          checksum: p.checksum
-        }))
-      },
-      paths: { input: seen.input, workspace: seen.workspace, output: seen.output, logs: seen.logs, manifest: seen.manifest }
-    }
+    const manifest = runManifest(run, attempt.attempt, argv, seen, rawFiles, products)
 
     const placed = yield* Effect.tryPromise({
       try: async (): Promise<ReadonlyArray<StagedInput>> => {
-        for (const dir of [folders.input, folders.workspace, folders.output, folders.config, folders.logs]) await mkdir(dir, { recursive: true })
-        if (final) for (const sub of ["science", "qa", "plots", "statistics", "logs"]) await mkdir(join(folders.output, sub), { recursive: true })
+        for (const dir of attemptFolders(folders, final)) await mkdir(dir, { recursive: true })
         const staged: Array<StagedInput> = []
         const record = async (target: string, checksum: string) => {
           const s = await stat(target, { bigint: true })
-          staged.push({ path: relative(root, target).split(sep).join("/"), size: Number(s.size), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), checksum })
+          staged.push({ path: slashRelative(root, target), size: Number(s.size), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), checksum })
         }
         for (const { file, source, target } of plan.raw) {
           await place(source, target)
@@ -290,15 +191,7 @@ export const stageRun = (
           ? // Nothing half-staged stays: the attempt's folder goes (and frees what it took).
             Effect.promise(() => rm(root, { recursive: true, force: true }).catch(() => undefined)).pipe(
               Effect.zipRight(
-                Effect.fail(
-                  new StagingOutOfSpace({
-                    runId: run.runId,
-                    folder: env.baseDir,
-                    reason: errorText(e),
-                    neededBytes: rawFiles.reduce((n, f) => n + Number(f.size_bytes), 0) + products.reduce((n, p) => n + Number(p.size_bytes), 0),
-                    neededInodes: rawFiles.length + products.length + 32
-                  })
-                )
+                Effect.fail(new StagingOutOfSpace({ runId: run.runId, folder: env.baseDir, reason: errorText(e), ...stagingNeeds(rawFiles, products) }))
               )
             )
           : Effect.fail(fail(errorText(e)))
@@ -307,7 +200,7 @@ export const stageRun = (
 
     // The staged raw files, as physical copies at the processing location (once per path).
     const locationId = yield* processingLocationId(run.location, env.baseDir)
-    const copies = plan.raw.map(({ file, target }) => ({ file: file.file_id, path: relative(env.baseDir, target).split(sep).join("/") }))
+    const copies = processingCopies(env.baseDir, plan)
     if (copies.length > 0) {
       yield* sql`
         INSERT INTO physical_copy (data_location_id, raw_data_file_id, path, status)
@@ -316,44 +209,7 @@ export const stageRun = (
         WHERE NOT EXISTS (SELECT 1 FROM physical_copy c WHERE c.data_location_id = ${locationId} AND c.raw_data_file_id = v.file AND c.path = v.path)`
     }
 
-    const pathEnv = [...env.softwarePath, process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"].join(":")
-    const job: JobSpec = {
-      runId: run.runId,
-      attempt: attempt.attempt,
-      jobName: attempt.identity.name,
-      comment: attempt.identity.comment,
-      argv,
-      env: {
-        WORKFLOW_OUTPUT_DIR: seen.output,
-        WORKFLOW_MANIFEST: seen.manifest,
-        WORKFLOW_INPUT_DIR: seen.input,
-        WORKFLOW_WORKSPACE_DIR: seen.workspace,
-        WORKFLOW_LOGS_DIR: seen.logs,
-        CCAT_RUN_ID: String(run.runId),
-        CCAT_ATTEMPT: String(attempt.attempt),
-        CCAT_JOB_NAME: attempt.identity.name,
-        ...(env.container === "none" ? { PATH: pathEnv } : {})
-      },
-      runDir: folders.root,
-      stdoutPath: folders.stdout,
-      stderrPath: folders.stderr,
-      resources: attempt.limits.resources,
-      timeoutSeconds: attempt.limits.timeoutSeconds,
-      container:
-        env.container === "apptainer"
-          ? {
-              runtime: "apptainer",
-              image: run.image,
-              binds: [
-                { host: folders.input, container: "/workflow/input", readOnly: true },
-                { host: folders.workspace, container: "/workflow/workspace", readOnly: false },
-                { host: join(folders.root, "output"), container: "/workflow/output", readOnly: false },
-                { host: folders.config, container: "/workflow/config", readOnly: true },
-                { host: folders.logs, container: "/workflow/logs", readOnly: false }
-              ]
-            }
-          : { runtime: "none" }
-    }
+    const job = jobSpec(run, env, attempt, argv, folders, seen, process.env["PATH"])
     return { job, folders, manifest, stagedInputs: placed }
   })
 
