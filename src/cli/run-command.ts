@@ -1,6 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
-import { suggest } from "../compiler/suggest.ts"
+import { didYouMean } from "../compiler/suggest.ts"
 import { currentUser } from "../definitions/apply.ts"
 import { recordManualRequest, type UnknownPipeline, type UnknownStep } from "../runtime/gaps/trigger-requests.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
@@ -22,9 +22,9 @@ const forceOption = Options.boolean("force").pipe(
 )
 
 const unknownName = (kind: string, e: UnknownPipeline | UnknownStep): string => {
-  const hint = suggest(e.name, e.known)
+  const hint = didYouMean(e.name, e.known)
   const known = e.known.length === 0 ? `there are none${kind === "pipeline" ? ": run `ccat apply <dir>` first" : ""}` : `known: ${e.known.join(", ")}`
-  return `no ${kind} \`${e.name}\`${e._tag === "UnknownStep" ? ` in pipeline \`${e.pipeline}\`` : ""} in the applied definitions${hint === undefined ? "" : `; did you mean \`${hint}\`?`} (${known})`
+  return `no ${kind} \`${e.name}\`${e._tag === "UnknownStep" ? ` in pipeline \`${e.pipeline}\`` : ""} in the applied definitions${hint === undefined ? "" : `; ${hint}`} (${known})`
 }
 
 export const runCommand = Command.make("run", { pipeline: pipelineArg, step: stepOption, force: forceOption }, ({ pipeline, step, force }) =>

@@ -1,6 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { suggest } from "../compiler/suggest.ts"
+import { didYouMean } from "../compiler/suggest.ts"
 import type { RunStatus } from "../runtime/execution/run-status.ts"
 import type { UnknownName } from "../runtime/ops/errors.ts"
 import { renderTable, utcSeconds } from "../runtime/ops/format.ts"
@@ -46,9 +46,9 @@ const limitOption = Options.integer("limit").pipe(Options.withDescription("At mo
 const usage = "ccat runs [--status S] [--pipeline P] [--step S] [--limit N] [--json]"
 
 const unknownName = (e: UnknownName): string => {
-  const hint = suggest(e.name, e.known)
+  const hint = didYouMean(e.name, e.known)
   const known = e.known.length === 0 ? "there are none: run `ccat apply <dir>` first" : `known: ${e.known.join(", ")}`
-  return `no ${e.kind} \`${e.name}\`${hint === undefined ? "" : `; did you mean \`${hint}\`?`} (${known})`
+  return `no ${e.kind} \`${e.name}\`${hint === undefined ? "" : `; ${hint}`} (${known})`
 }
 
 export const runJson = (r: RunSummary) => ({

@@ -1,6 +1,6 @@
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { suggest } from "../compiler/suggest.ts"
+import { didYouMean } from "../compiler/suggest.ts"
 import { explainWhy } from "../runtime/explain/why.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
@@ -18,8 +18,8 @@ const keyArg = Args.text({ name: "sub_group_key" }).pipe(
 )
 
 const hint = (name: string, known: ReadonlyArray<string>): string => {
-  const s = suggest(name, known)
-  return s === undefined ? (known.length === 0 ? "" : ` (known: ${known.join(", ")})`) : `; did you mean \`${s}\`?`
+  const s = didYouMean(name, known)
+  return s === undefined ? (known.length === 0 ? "" : ` (known: ${known.join(", ")})`) : `; ${s}`
 }
 
 export const whyCommand = Command.make("why", { target: targetArg, key: keyArg }, ({ target, key }) =>

@@ -4,7 +4,7 @@ import { retryReasons } from "./ir.ts"
 import { blockProperties, blocksWithProperty, findProperty, type BlockKind, type ValueShape } from "./properties.ts"
 import { formatDuration, parseQuantity, unitHelp } from "./quantities.ts"
 import type { Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 /*
  * A block's properties, checked against the property table once (unknown, misplaced, repeated,
@@ -77,7 +77,7 @@ export class BlockView {
             ? `failure reasons follow \`on\` in \`retries\`: \`retries 3 on ${word}\``
             : close === undefined
               ? `properties of a ${kind}: ${known.map((k) => `\`${k}\``).join(", ")}`
-              : `did you mean \`${close}\`?`,
+              : didYouMeanText(close),
           fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.keyword.span, replacement: close }]
         })
         continue

@@ -4,7 +4,7 @@ import type { DiagnosticSink } from "./diagnostics.ts"
 import type { CompareOperator, Filter, FilterValue } from "./model.ts"
 import { findColumn, findTable, tables, type ColumnDefinition } from "./schema-registry.ts"
 import { joinSpans, type Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 /*
  * Type-checks a `where` expression against the schema registry and turns it into a Filter.
@@ -72,7 +72,7 @@ const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefi
   if (table === undefined) {
     const close = suggest(c.column.table.text, tables.map((t) => t.name))
     sink.report("E030", c.column.table.span, { table: c.column.table.text }, {
-      help: close !== undefined ? `did you mean \`${close}\`?` : `tables: ${tables.map((t) => `\`${t.name}\``).join(", ")}`,
+      help: didYouMeanText(close) ?? `tables: ${tables.map((t) => `\`${t.name}\``).join(", ")}`,
       fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: c.column.table.span, replacement: close }]
     })
     return undefined
@@ -88,7 +88,7 @@ const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefi
   if (column === undefined) {
     const close = suggest(columnId.text, table.columns.map((col) => col.name))
     sink.report("E031", columnId.span, { table: table.name, column: columnId.text }, {
-      help: close !== undefined ? `did you mean \`${close}\`?` : `columns of ${table.name}: ${table.columns.map((col) => `\`${col.name}\``).join(", ")}`,
+      help: didYouMeanText(close) ?? `columns of ${table.name}: ${table.columns.map((col) => `\`${col.name}\``).join(", ")}`,
       fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: columnId.span, replacement: close }]
     })
     return undefined
@@ -153,7 +153,7 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
       if ((column.values ?? []).includes(v.value)) return { type: "string", value: v.value }
       const close = suggest(v.value, column.values ?? [])
       sink.report("E034", v.span, { value: v.value, column: shown }, {
-        help: close !== undefined ? `did you mean \`"${close}"\`?` : `values: ${(column.values ?? []).map((x) => `"${x}"`).join(", ")}`,
+        help: didYouMeanText(close, { as: "string" }) ?? `values: ${(column.values ?? []).map((x) => `"${x}"`).join(", ")}`,
         fixes: close === undefined ? [] : [{ title: `Replace with "${close}"`, span: v.span, replacement: `"${close}"` }]
       })
       return undefined

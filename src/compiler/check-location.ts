@@ -4,7 +4,7 @@ import type { DiagnosticSink } from "./diagnostics.ts"
 import type { LocationModel } from "./model.ts"
 import { backends, containerRuntimes, type ResourceSpec } from "./properties.ts"
 import { parseQuantity, unitHelp } from "./quantities.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 export const checkLocation = (decl: A.Declaration, sink: DiagnosticSink): LocationModel | undefined => {
   const view = new BlockView("location", decl.name, decl.span, decl.properties, sink)
@@ -16,7 +16,7 @@ export const checkLocation = (decl: A.Declaration, sink: DiagnosticSink): Locati
     if (spec === undefined) {
       const close = suggest(kind, backends.map((b) => b.name))
       sink.report("E090", backendProperty.backend.span, { backend: kind }, {
-        help: close !== undefined ? `did you mean \`${close}\`?` : `backends: ${backends.map((b) => `\`${b.name}\``).join(", ")}`,
+        help: didYouMeanText(close) ?? `backends: ${backends.map((b) => `\`${b.name}\``).join(", ")}`,
         fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: backendProperty.backend.span, replacement: close }]
       })
     } else {
@@ -30,7 +30,7 @@ export const checkLocation = (decl: A.Declaration, sink: DiagnosticSink): Locati
     else {
       const close = suggest(container.value, containerRuntimes)
       sink.report("E092", container.span, { runtime: container.value }, {
-        help: close !== undefined ? `did you mean \`${close}\`?` : "container runtimes: `apptainer`, `none`",
+        help: didYouMeanText(close) ?? "container runtimes: `apptainer`, `none`",
         fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: container.span, replacement: close }]
       })
     }
@@ -67,7 +67,7 @@ export const checkEntries = (
       const close = suggest(key, specs.map((s) => s.key))
       const u = unknown(key)
       const extras = {
-        help: close !== undefined ? `did you mean \`${close}\`?` : `known: ${specs.map((s) => `\`${s.key}\``).join(", ")}`,
+        help: didYouMeanText(close) ?? `known: ${specs.map((s) => `\`${s.key}\``).join(", ")}`,
         fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: entry.key.span, replacement: close }]
       }
       if (u.code === "E081") sink.report("E081", entry.key.span, u.params, extras)

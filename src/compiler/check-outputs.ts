@@ -6,7 +6,7 @@ import { checkOutputPattern } from "./output-pattern.ts"
 import { outputKinds } from "./properties.ts"
 import { encodeString } from "./quantities.ts"
 import type { Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 /*
  * A step's `outputs { }`: each rule a known kind (E045), an optional pattern that is a string
@@ -35,7 +35,7 @@ export const checkOutputs = (property: Extract<A.Property, { kind: "outputs" }>,
     if (!kindNames.includes(kind)) {
       const close = suggest(kind, kindNames)
       sink.report("E045", rule.kind.span, { kind }, {
-        help: close !== undefined ? `did you mean \`${close}\`?` : `kinds: ${kindNames.map((k) => `\`${k}\``).join(", ")}`,
+        help: didYouMeanText(close) ?? `kinds: ${kindNames.map((k) => `\`${k}\``).join(", ")}`,
         fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: rule.kind.span, replacement: close }]
       })
       ok = false

@@ -10,7 +10,7 @@ import { resourceKeys, triggerModes, versionPolicies } from "./properties.ts"
 import { dimensions, findDimension, nestsIn } from "./schema-registry.ts"
 import { formatRange, formatVersion, parseRange, resolveNewest, type RangeOperator, type VersionRange } from "./semver.ts"
 import { subSpan, type Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 import { resolveReference, type SymbolTable } from "./symbols.ts"
 
 export interface PipelineCheckContext {
@@ -84,7 +84,7 @@ const checkTrigger = (property: A.Property | undefined, sink: DiagnosticSink): T
   if (!(triggerModes as ReadonlyArray<string>).includes(mode)) {
     const close = suggest(mode, triggerModes)
     sink.report("E053", property.mode.span, { word: mode }, {
-      help: close !== undefined ? `did you mean \`${close}\`?` : 'triggers: `continuous`, `cron "0 3 * * *"`, `manual`',
+      help: didYouMeanText(close) ?? 'triggers: `continuous`, `cron "0 3 * * *"`, `manual`',
       fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.mode.span, replacement: close }]
     })
     return undefined
@@ -115,7 +115,7 @@ const checkTrigger = (property: A.Property | undefined, sink: DiagnosticSink): T
     } else if (!isValidTimeZone(tz.value)) {
       const close = suggest(tz.value, ["UTC", ...Intl.supportedValuesOf("timeZone")])
       sink.report("E052", tz.span, { zone: tz.value }, {
-        help: close !== undefined ? `did you mean \`"${close}"\`?` : 'use an IANA name such as `"UTC"` or `"America/Santiago"`',
+        help: didYouMeanText(close, { as: "string" }) ?? 'use an IANA name such as `"UTC"` or `"America/Santiago"`',
         fixes: close === undefined ? [] : [{ title: `Replace with "${close}"`, span: tz.span, replacement: `"${close}"` }]
       })
       ok = false
@@ -146,7 +146,7 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
     if (!steps.has(a.value)) {
       const close = suggest(a.value, steps.keys())
       sink.report("E011", a.span, { kind: "step", name: a.value, scope: `pipeline \`${pipeline}\`` }, {
-        help: close !== undefined ? `did you mean \`${close}\`?` : `steps of \`${pipeline}\`: ${[...steps.keys()].map((s) => `\`${s}\``).join(", ")}`,
+        help: didYouMeanText(close) ?? `steps of \`${pipeline}\`: ${[...steps.keys()].map((s) => `\`${s}\``).join(", ")}`,
         fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: a.span, replacement: close }]
       })
       continue
@@ -190,7 +190,7 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
   if (policy !== undefined && !(versionPolicies as ReadonlyArray<string>).includes(policy.value)) {
     const close = suggest(policy.value, versionPolicies)
     sink.report("E024", policy.span, { keyword: "version_policy", expected: "`compatible` or `exact`", found: `\`${policy.value}\`` }, {
-      help: close === undefined ? undefined : `did you mean \`${close}\`?`,
+      help: didYouMeanText(close),
       fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: policy.span, replacement: close }]
     })
   }
@@ -271,7 +271,7 @@ const checkGroupBy = (dims: ReadonlyArray<Located<string>>, sink: DiagnosticSink
     if (findDimension(d.value) === undefined) {
       const close = suggest(d.value, dimensions.map((x) => x.name))
       sink.report("E042", d.span, { dimension: d.value }, {
-        help: close !== undefined ? `did you mean \`${close}\`?` : `dimensions: ${dimensions.map((x) => `\`${x.name}\``).join(", ")}`,
+        help: didYouMeanText(close) ?? `dimensions: ${dimensions.map((x) => `\`${x.name}\``).join(", ")}`,
         fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: d.span, replacement: close }]
       })
       ok = false
@@ -350,7 +350,7 @@ const checkPlaceholders = (run: CheckedRun, config: JsonObject, step: string, si
       const close = suggest(p.configPath.join("."), keys)
       sink.report("E070", run.softwareSpan, { key: p.configPath.join("."), step }, {
         related: [{ span: p.span, message: "the placeholder is here" }],
-        help: close !== undefined ? `did you mean \`${close}\`? (the config key and the placeholder must match)` : `add it: \`config { ${nestedExample(p.configPath)} }\``
+        help: didYouMeanText(close, { note: "(the config key and the placeholder must match)" }) ?? `add it: \`config { ${nestedExample(p.configPath)} }\``
       })
     }
   }

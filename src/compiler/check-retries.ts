@@ -5,7 +5,7 @@ import { growableResources, retryReasons, type GrowableResource, type RetryReaso
 import type { ResourcesModel, RetryAdjustmentModel } from "./model.ts"
 import { maxRetryFactor, resourceKeys } from "./properties.ts"
 import type { Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 /*
  * A step's `retries N [on REASON, …] [{ on REASON RESOURCE xF … }]`: a count that is a whole
@@ -94,9 +94,7 @@ const checkReason = (r: A.Identifier, sink: DiagnosticSink): RetryReason | undef
   const help =
     r.text.toUpperCase() === "OUT_OF_SPACE"
       ? "a full disk is no failure: the run waits for room and the attempt does not count, so it needs no retry"
-      : close !== undefined
-        ? `did you mean \`${close}\`?`
-        : `failure reasons: ${reasonNames.map((n) => `\`${n}\``).join(", ")}`
+      : (didYouMeanText(close) ?? `failure reasons: ${reasonNames.map((n) => `\`${n}\``).join(", ")}`)
   sink.report("E047", r.span, { reason: r.text }, {
     help,
     fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: r.span, replacement: close }]
@@ -156,9 +154,7 @@ const checkResource = (r: A.Identifier, sink: DiagnosticSink): GrowableResource 
   sink.report("E081", r.span, { word: r.text, block: "resource to grow" }, {
     help: isResource
       ? `only \`cpus\`, \`memory\` and \`time\` grow on a retry; \`${r.text}\` stays as \`resources\` sets it`
-      : close !== undefined
-        ? `did you mean \`${close}\`?`
-        : "a retry grows `cpus`, `memory` or `time`",
+      : (didYouMeanText(close) ?? "a retry grows `cpus`, `memory` or `time`"),
     fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: r.span, replacement: close }]
   })
   return undefined

@@ -4,7 +4,7 @@ import type { DiagnosticSink } from "./diagnostics.ts"
 import type { Placeholder, SoftwareModel } from "./model.ts"
 import { compareVersions, formatVersion, parseVersion, type SemVer } from "./semver.ts"
 import { subSpan, type Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): SoftwareModel | undefined => {
   const view = new BlockView("software", decl.name, decl.span, decl.properties, sink)
@@ -86,9 +86,8 @@ export const parsePlaceholders = (
       const close2 = suggest(inner, allowed.map((a) => (a === "config" ? `config.${inner.split(".").slice(1).join(".") || "key"}` : a)))
       sink.report("E071", span, { placeholder: inner, where }, {
         help:
-          close2 !== undefined
-            ? `did you mean \`{${close2}}\`?`
-            : `placeholders here: ${allowed.map((a) => (a === "config" ? "`{config.KEY}`" : "`{version}`")).join(", ")}; write \`{{\` for a literal brace`,
+          didYouMeanText(close2, { as: "placeholder" }) ??
+          `placeholders here: ${allowed.map((a) => (a === "config" ? "`{config.KEY}`" : "`{version}`")).join(", ")}; write \`{{\` for a literal brace`,
         fixes: close2 === undefined || !exact ? [] : [{ title: `Replace with \`{${close2}}\``, span, replacement: `{${close2}}` }]
       })
     } else out.push({ text: inner, configPath, span })

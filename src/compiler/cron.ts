@@ -5,6 +5,8 @@
  * implements; the tests cross-check the two.
  */
 
+import { didYouMean } from "./suggest.ts"
+
 export interface CronProblem {
   readonly kind: "malformed" | "impossible"
   readonly message: string
@@ -105,27 +107,10 @@ const malformed = (
   ...(help === undefined ? {} : { help })
 })
 
-const editDistance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
-}
-
-// Full names (`JULY`, `MONDAY`) count as close; ties go alphabetically, so `JUX` suggests `JUL`.
-const suggest = (word: string, candidates: ReadonlyArray<string>, maxDistance: number): string | undefined => {
-  const best = candidates
-    .map((name) => ({ name, distance: word.startsWith(name) ? 0 : editDistance(word, name) }))
-    .filter(({ distance }) => distance <= maxDistance)
-    .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name))[0]
-  return best === undefined ? undefined : `did you mean \`${best.name}\`?`
-}
+// Full names (`JULY`, `MONDAY`) count as close; ties go alphabetically (the first of equally
+// close candidates wins, so they are sorted), so `JUX` suggests `JUL`.
+const suggestName = (word: string, candidates: ReadonlyArray<string>, maxDistance: number): string | undefined =>
+  didYouMean(word, [...candidates].sort(), { maxDistance, prefixes: true })
 
 // Swapped fields are a common slip, so say where a name that belongs elsewhere should go.
 const belongsElsewhere = (word: string, spec: FieldSpec): string | undefined => {
@@ -149,7 +134,7 @@ const readValue = (token: Span, spec: FieldSpec): number | CronProblem => {
   if (index >= 0) return min + index
   const help = belongsElsewhere(token.text, spec) ?? quartzHelp(token.text)
   if (names !== undefined && /^[a-z]+$/i.test(token.text)) {
-    const suggestion = suggest(token.text.toUpperCase(), names, 1)
+    const suggestion = suggestName(token.text.toUpperCase(), names, 1)
     return malformed(token, `unknown ${label} name \`${token.text}\``, suggestion ?? help)
   }
   return malformed(token, `${label} \`${token.text}\` is not a number`, help)
@@ -275,7 +260,7 @@ export const validateCron = (
     const problems: Array<CronProblem> = []
     if (expansion === undefined) {
       problems.push(malformed(head, `unknown macro \`${head.text}\``,
-        suggest(head.text.toLowerCase(), Object.keys(MACROS), 2) ?? `known macros are ${listed(Object.keys(MACROS))}`))
+        suggestName(head.text.toLowerCase(), Object.keys(MACROS), 2) ?? `known macros are ${listed(Object.keys(MACROS))}`))
     }
     const after = rest[0]
     if (after !== undefined) {

@@ -6,7 +6,7 @@ import { ccatLexer } from "./lexer.ts"
 import { describeToken } from "./parser-messages.ts"
 import { decodeString, numberRangeProblem, parseQuantity, quantityRangeProblem, splitQuantity } from "./quantities.ts"
 import { fileStart, joinSpans, locationSpan, subSpan, tokenSpan, type Span } from "./span.ts"
-import { didYouMean } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 /*
  * CST → AST. Recovered nodes may miss any child the typings call required, so every access is
@@ -97,9 +97,9 @@ class Builder {
   private unknownDeclaration(node: C.UnknownDeclarationCstNode): void {
     const keyword = node.children.keyword?.[0]
     if (keyword === undefined) return
-    const hint = didYouMean(keyword.image, declarationWords)
+    const suggestion = suggest(keyword.image, declarationWords)
+    const hint = didYouMeanText(suggestion)
     const span = this.tokenSpan(keyword)
-    const suggestion = hint === undefined ? undefined : /`(.*)`/.exec(hint)?.[1]
     this.sink.report("E007", span, { word: keyword.image }, {
       help: hint ?? "declarations are `location`, `software`, `grouping` and `pipeline`",
       fixes: suggestion === undefined ? [] : [{ title: `Replace with \`${suggestion}\``, span, replacement: suggestion }]

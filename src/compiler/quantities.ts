@@ -4,6 +4,8 @@
  * Slurm reads `16G` as GiB, most people as GB, and the language never guesses.
  */
 
+import { didYouMeanText } from "./suggest.ts"
+
 export const durationUnits: Readonly<Record<string, number>> = {
   ms: 0.001,
   s: 1,
@@ -89,7 +91,7 @@ export const unitHelp = (unit: string, expected: "duration" | "size" | "either")
     kib: "KiB", mib: "MiB", gib: "GiB", tib: "TiB", kb: "kB", KB: "kB", mb: "MB", gb: "GB", tb: "TB"
   }
   const fixed = lower[unit]
-  if (fixed !== undefined) return `did you mean \`${fixed}\`?`
+  if (fixed !== undefined) return didYouMeanText(fixed)
   if (expected === "duration") return "durations take ms, s, m, h, d or w"
   if (expected === "size") return "sizes take B, KiB, MiB, GiB, TiB (binary) or kB, MB, GB, TB (decimal)"
   return "durations take ms, s, m, h, d, w; sizes take KiB, MiB, GiB, TiB or kB, MB, GB, TB"

@@ -2,6 +2,7 @@
  * "Did you mean" for names, keywords, tables and columns: the closest candidate by optimal
  * string alignment distance (Levenshtein plus transposition), within a third of the word's
  * length. A match differing only in case always wins: `source.name` → `Source.name`.
+ * Every "did you mean" help sentence is written here, so they all read alike.
  */
 
 /**
@@ -28,14 +29,32 @@ export const editDistance = (a: string, b: string): number => {
 /** Longer words get no suggestion: nobody mistypes a 65-character name, and comparing costs the product of the lengths. */
 const maxSuggestedLength = 64
 
-export const suggest = (word: string, candidates: Iterable<string>): string | undefined => {
-  if (word.length > maxSuggestedLength) return undefined
+export interface SuggestOptions {
+  /** The farthest a candidate may be; by default a third of the word's length, at least 1. */
+  readonly maxDistance?: number
+  /**
+   * A word that starts with a candidate is as close as can be, for abbreviations written out
+   * in full: cron's `JULY` → `JUL`.
+   */
+  readonly prefixes?: boolean
+}
+
+/** The closest candidate; of equally close ones, the first. */
+export const suggest = (word: string, candidates: Iterable<string>, options: SuggestOptions = {}): string | undefined => {
+  const prefixes = options.prefixes === true
+  if (word.length > maxSuggestedLength && !prefixes) return undefined
   const lower = word.toLowerCase()
+  const limit = options.maxDistance ?? Math.max(1, Math.floor(word.length / 3))
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
-  const limit = Math.max(1, Math.floor(word.length / 3))
   for (const candidate of candidates) {
     if (candidate === word) continue
+    // A prefix costs only the candidate's length to test, so it is tried before the bounds.
+    if (prefixes && lower.startsWith(candidate.toLowerCase())) {
+      if (bestDistance > 0) [best, bestDistance] = [candidate, 0]
+      continue
+    }
+    if (word.length > maxSuggestedLength) continue
     // Cheap bound first: lengths that differ by more than the limit cannot match.
     if (Math.abs(candidate.length - word.length) > limit) continue
     if (candidate.toLowerCase() === lower) return candidate
@@ -48,7 +67,44 @@ export const suggest = (word: string, candidates: Iterable<string>): string | un
   return best
 }
 
-export const didYouMean = (word: string, candidates: Iterable<string>): string | undefined => {
-  const s = suggest(word, candidates)
-  return s === undefined ? undefined : `did you mean \`${s}\`?`
+export interface Phrasing {
+  /**
+   * How the suggestion is written: `code` as `` `X` `` (the default), `string` as a string
+   * literal `` `"X"` ``, `placeholder` as `` `{X}` ``, and `quoted` as a JSON string `"X"`
+   * for messages outside the language (the serve API).
+   */
+  readonly as?: "code" | "string" | "placeholder" | "quoted"
+  /** "Did you mean", for a sentence of its own after another. */
+  readonly capitalized?: boolean
+  /** Said after the question, set off by a space. */
+  readonly note?: string
 }
+
+const written = (suggestion: string, as: Phrasing["as"]): string => {
+  switch (as) {
+    case "string":
+      return `\`"${suggestion}"\``
+    case "placeholder":
+      return `\`{${suggestion}}\``
+    case "quoted":
+      return JSON.stringify(suggestion)
+    default:
+      return `\`${suggestion}\``
+  }
+}
+
+/**
+ * The help sentence for a suggestion, or undefined for none, so that a site can write
+ * `didYouMeanText(close) ?? fallback` and still use `close` for its fix.
+ */
+export function didYouMeanText(suggestion: string, phrasing?: Phrasing): string
+export function didYouMeanText(suggestion: string | undefined, phrasing?: Phrasing): string | undefined
+export function didYouMeanText(suggestion: string | undefined, phrasing: Phrasing = {}): string | undefined {
+  if (suggestion === undefined) return undefined
+  const note = phrasing.note === undefined ? "" : ` ${phrasing.note}`
+  return `${phrasing.capitalized === true ? "Did" : "did"} you mean ${written(suggestion, phrasing.as)}?${note}`
+}
+
+/** `suggest` and its help sentence in one, for sites that offer no fix. */
+export const didYouMean = (word: string, candidates: Iterable<string>, options: SuggestOptions & Phrasing = {}): string | undefined =>
+  didYouMeanText(suggest(word, candidates, options), options)

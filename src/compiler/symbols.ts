@@ -1,7 +1,7 @@
 import type * as A from "./ast.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
 import type { Span } from "./span.ts"
-import { suggest } from "./suggest.ts"
+import { didYouMeanText, suggest } from "./suggest.ts"
 
 /*
  * Declarations by kind and name across all files of a workspace. Names are unique per kind;
@@ -67,7 +67,7 @@ export const resolveReference = (
   sink.report("E011", ref.span, { kind, name: ref.value }, {
     help:
       close !== undefined
-        ? `did you mean \`${close}\`?`
+        ? didYouMeanText(close)
         : names.length === 0
           ? `no ${kind} is declared in this workspace`
           : `declared ${kind === "software" ? "software" : `${kind}s`}: ${names.slice(0, 8).map((n) => `\`${n}\``).join(", ")}${names.length > 8 ? ", …" : ""}`,

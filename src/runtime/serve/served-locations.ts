@@ -1,6 +1,6 @@
 import { Data } from "effect"
 import type { IrLocation } from "../../compiler/ir.ts"
-import { suggest } from "../../compiler/suggest.ts"
+import { didYouMean } from "../../compiler/suggest.ts"
 
 /*
  * Which processing locations one `ccat serve` serves, and with which backend (issue 19: the
@@ -36,8 +36,8 @@ export interface Served {
 
 export class UnknownLocation extends Data.TaggedError("UnknownLocation")<{ readonly name: string; readonly known: ReadonlyArray<string> }> {
   override get message(): string {
-    const hint = suggest(this.name, this.known)
-    return `no applied location is named ${JSON.stringify(this.name)}${hint === undefined ? "" : ` (did you mean ${JSON.stringify(hint)}?)`}; known: ${this.known.join(", ") || "none"}`
+    const hint = didYouMean(this.name, this.known, { as: "quoted" })
+    return `no applied location is named ${JSON.stringify(this.name)}${hint === undefined ? "" : ` (${hint})`}; known: ${this.known.join(", ") || "none"}`
   }
 }
 
