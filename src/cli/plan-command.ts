@@ -1,7 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
-import { compileSources } from "../compiler/compile.ts"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { planChanges } from "../definitions/diff.ts"
 import { hasSlurmSteps, partitionsNotChecked, partitionWarnings, renderWarnings, type PlanWarning } from "../definitions/partition-warnings.ts"
@@ -14,8 +13,7 @@ import { previewPass } from "../runtime/gaps/preview.ts"
 import { passJson, renderPassSection } from "../runtime/gaps/render-pass.ts"
 import { messageWithCause } from "../error-message.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
-import { chooseStyle, renderDiagnostic, summaryLine } from "./render-diagnostics.ts"
-import { readSources } from "./workspace-files.ts"
+import { compileReported } from "./compile-reported.ts"
 
 /*
  * `ccat plan <dir>`: compile, compare with the stored definitions, print what `ccat apply`
@@ -45,19 +43,7 @@ export const oneLineErrors = <A, R>(
  * the plan); with any error the command stops here, having touched nothing.
  */
 export const compileWorkspace = (dir: string, consequence: string) =>
-  Effect.gen(function* () {
-    const sources = yield* readSources([dir])
-    const result = compileSources(sources)
-    const style = chooseStyle(process.stderr)
-    const texts = new Map(sources.map((s) => [s.path, s.text]))
-    for (const d of result.diagnostics) yield* Console.error(renderDiagnostic(d, (f) => texts.get(f), style) + "\n")
-    if (result.ir === undefined) {
-      yield* Console.error(summaryLine(result.diagnostics, sources.length, style))
-      yield* Console.error(consequence)
-      return yield* new CommandExit({ code: ExitCode.failure })
-    }
-    return result.ir satisfies IrWorkspace
-  })
+  Effect.map(compileReported([dir], consequence), (compiled) => compiled.ir)
 
 export const dirArg = Args.text({ name: "dir" }).pipe(
   Args.withDescription("The workspace folder: every `.ccat` file under it is compiled together. Default: the current folder."),
