@@ -27,7 +27,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { pathToFileURL } from "node:url"
-import { CompletionRequest, HoverRequest, type CompletionItem, type CompletionList, type Hover } from "vscode-languageserver-protocol"
+import { CompletionRequest, HoverRequest, type CompletionItem, type CompletionList } from "vscode-languageserver-protocol"
 import type { SourceInput } from "../src/compiler/compile.ts"
 import { LspClient } from "../test/support/lsp-client.ts"
 
@@ -157,7 +157,7 @@ const measureCase = async (bundle: string, scratch: string, c: Case): Promise<Ar
       }
       push("completion (warm)", completions)
 
-      const firstHover = (await hover(client, target)) as Hover | null
+      const firstHover = await hover(client, target)
       if (firstHover === null) throw new Error("bench/lsp: hover on the `data` reference returned nothing")
       const hovers: Array<number> = []
       for (let i = 0; i < WARMUP + HOVERS; i++) {

@@ -193,7 +193,7 @@ const messageTemplate = (code: DiagnosticCode): string => {
   const message = definitions[code].message as unknown as (p: Record<string, string | undefined>) => unknown
   const render = (missing?: string): { text: string | undefined; keys: ReadonlyArray<string> } => {
     const keys: Array<string> = []
-    const params = new Proxy({} as Record<string, string | undefined>, {
+    const params = new Proxy<Record<string, string | undefined>>({}, {
       get: (_, key) => {
         if (typeof key !== "string") return undefined
         if (!keys.includes(key)) keys.push(key)

@@ -190,7 +190,7 @@ for (const backend of testBackends) {
           expect(stale[0]!.left).toBeInstanceOf(PlanStale)
           expect(yield* generations).toBe(base + 1)
           // The database holds exactly the winner's definitions.
-          const winner = results[0]!._tag === "Right" ? retire : rename
+          const winner = results[0]._tag === "Right" ? retire : rename
           expect(planChanges(yield* readStoredDefinitions, winner).changes).toEqual([])
         })
       )

@@ -47,7 +47,7 @@ const snapshot = Effect.gen(function* () {
     const rows = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY id`)
     result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(({ root_path: _, change_xid: _xid, created_xid: _created, ...rest }) => rest)
   }
-  return result as Snapshot
+  return result
 })
 
 /** Seeds a fresh database of `backend` with an archive of its own, then `--more`: both snapshots. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { canonicalJson } from "../src/compiler/canonical-json.ts"
 import { compileSources, type CachedParse, type SourceInput } from "../src/compiler/compile.ts"
+import type { IrWorkspace } from "../src/compiler/ir.ts"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { collectHashes, loadCcatFiles, loadWorkspace, permutations, repoRoot, Rng, stripSpans, validWorkspaceNames } from "./support/workspace.ts"
@@ -11,13 +12,15 @@ import { collectHashes, loadCcatFiles, loadWorkspace, permutations, repoRoot, Rn
  * step's outputs would: software identity under the version policy, command, config.
  */
 
-type Json = Record<string, any>
+/** The IR as its canonical JSON reads back. */
+type IrJsonDocument = typeof IrWorkspace.Encoded
+type IrStepJson = IrJsonDocument["pipelines"][number]["steps"][number]
 
-const compileOk = (inputs: ReadonlyArray<SourceInput>): Json => {
+const compileOk = (inputs: ReadonlyArray<SourceInput>): IrJsonDocument => {
   const result = compileSources(inputs)
   const errors = result.diagnostics.map((d) => `${d.code} ${d.span.file}:${d.span.startLine}:${d.span.startColumn} ${d.message}`)
   expect(errors).toEqual([])
-  return JSON.parse(canonicalJson(result.ir)) as Json
+  return JSON.parse(canonicalJson(result.ir)) as IrJsonDocument
 }
 
 const irText = (inputs: ReadonlyArray<SourceInput>): string => canonicalJson(compileSources(inputs).ir, 2)
@@ -146,7 +149,7 @@ describe("file names are not content", () => {
     expect(collectHashes(moved)).toEqual(collectHashes(original))
     expect(stripSpans(moved)).toEqual(stripSpans(original))
     expect(canonicalJson(moved)).not.toBe(canonicalJson(original))
-    expect(moved["pipelines"][0]["span"]["file"]).toBe("elsewhere/x-2.ccat")
+    expect(moved.pipelines[0]!.span.file).toBe("elsewhere/x-2.ccat")
   })
 })
 
@@ -161,8 +164,8 @@ const edited = (file: string, from: string, to: string): Array<SourceInput> =>
     return { path: input.path, text: input.text.replace(from, to) }
   })
 
-const step = (ir: Json, pipeline: string, name: string): Json =>
-  (ir["pipelines"] as Array<Json>).find((p) => p["name"] === pipeline)!["steps"].find((s: Json) => s["name"] === name)
+const step = (ir: IrJsonDocument, pipeline: string, name: string): IrStepJson =>
+  ir.pipelines.find((p) => p.name === pipeline)!.steps.find((s) => s.name === name)!
 
 describe("fingerprints", () => {
   const base = compileOk(loadWorkspace("spec-example"))

@@ -17,7 +17,6 @@ import { cancelRun } from "../src/runtime/ops/cancel.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
-import { ExecutionBackend } from "../src/runtime/backends/execution-backend.ts"
 import { testDatabase } from "./support/databases.ts"
 import { rawPackagesBehind } from "./support/lineage.ts"
 import { scratchDirs } from "./support/scratch.ts"
@@ -142,7 +141,6 @@ describe("execution on the real Slurm cluster", () => {
       () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          const backendService = yield* ExecutionBackend
           yield* applyWorkspace(compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4400")), { createdBy: "test" })
           yield* evaluatePass({})
           const [run] = yield* sql<{ id: string }>`SELECT id FROM executed_reduction_step WHERE status = 'PENDING' ORDER BY id LIMIT 1`

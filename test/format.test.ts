@@ -23,7 +23,7 @@ const format = (text: string): string => {
   return r.text
 }
 
-const commentsOf = (text: string): Array<IToken> => (ccatLexer.tokenize(text).groups["comments"] ?? []) as Array<IToken>
+const commentsOf = (text: string): Array<IToken> => ccatLexer.tokenize(text).groups["comments"] ?? []
 
 /**
  * The tokens a formatter must keep, in order: all but commas (trailing and separating commas of

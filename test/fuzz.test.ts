@@ -290,7 +290,7 @@ const unicode = ["é", "ß", "中文", "😀", "\u200b", "\u00a0", "\ufeff", "\u
 
 const tokenRanges = (text: string): Array<IToken> => {
   const lexed = ccatLexer.tokenize(text)
-  return [...lexed.tokens, ...((lexed.groups["comments"] ?? []) as Array<IToken>)].sort((a, b) => a.startOffset - b.startOffset)
+  return [...lexed.tokens, ...(lexed.groups["comments"] ?? [])].sort((a, b) => a.startOffset - b.startOffset)
 }
 
 const mutate = (rng: Rng, text: string): { text: string; how: string } => {

@@ -60,6 +60,7 @@ describe("IR goldens of the valid workspaces", () => {
  * silently lose it.
  */
 describe("IR invariants of the valid workspaces", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any IR node as parsed JSON, walked generically (spans anywhere) and read by path
   type Json = Record<string, any>
   const irOf = (name: string): Json => JSON.parse(canonicalJson(compileSources(loadWorkspace(name)).ir))
   const spanned = (ir: Json): Array<{ path: string; node: Json }> => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CompletionRequest, type CompletionItem, type CompletionList } from "vscode-languageserver-protocol"
+import { CompletionRequest } from "vscode-languageserver-protocol"
 import { TextDocument } from "vscode-languageserver-textdocument"
 import { cases, cursor, shared } from "./support/completion-cases.ts"
 import { bundleServer, LspClient } from "./support/lsp-client.ts"
@@ -42,10 +42,7 @@ describe("completion over the protocol", () => {
     const { text, offset } = cursor(c.src)
     await client.replace(editUri(), text)
     const position = TextDocument.create(editUri(), "ccat", 1, text).positionAt(offset)
-    const result = (await client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: editUri() }, position })) as
-      | Array<CompletionItem>
-      | CompletionList
-      | null
+    const result = await client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: editUri() }, position })
     const labels = (result === null ? [] : Array.isArray(result) ? result : result.items).map((i) => i.label)
     for (const l of c.has ?? []) expect(labels, `${c.name}: expected ${l} in ${labels.join(", ")}`).toContain(l)
     for (const l of c.not ?? []) expect(labels, `${c.name}: did not expect ${l}`).not.toContain(l)

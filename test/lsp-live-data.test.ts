@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Socket } from "node:net"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CompletionRequest, HoverRequest, type CompletionItem, type CompletionList, type MarkupContent } from "vscode-languageserver-protocol"
+import { CompletionRequest, HoverRequest, type CompletionItem, type MarkupContent } from "vscode-languageserver-protocol"
 import { compileSources } from "../src/compiler/compile.ts"
 import type { IrWorkspace } from "../src/compiler/ir.ts"
 import { connectionLayer } from "../src/db/database.ts"
@@ -145,7 +145,7 @@ const backendSuite = (backend: TestBackend) =>
           const scratch = pathToFileURL(join(pipelinesDir, "zz-live-data-scratch.ccat")).href
           await client.open(scratch, 'grouping scratch {\n  where Source.name == \n}\n')
           const result = await client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: scratch }, position: { line: 1, character: 23 } })
-          const items: ReadonlyArray<CompletionItem> = Array.isArray(result) ? result : ((result as CompletionList | null)?.items ?? [])
+          const items: ReadonlyArray<CompletionItem> = Array.isArray(result) ? result : (result?.items ?? [])
           expect(items.map((i) => i.label)).toEqual(expect.arrayContaining(['"NGC253"', '"Orion-KL"']))
           expect(items.find((i) => i.label === '"NGC253"')?.detail).toContain("in the database")
           expect(client.logs.filter((l) => l.includes("live data"))).toEqual([])
@@ -220,7 +220,7 @@ describe("live data without a database", () => {
     const missing = join(temp("ccat-live-embedded-"), "not-there")
     // A dead owner's leftovers: a server.json whose pid no longer runs.
     const stale = temp("ccat-live-embedded-")
-    const deadPid = spawnSync(process.execPath, ["-e", ""]).pid!
+    const deadPid = spawnSync(process.execPath, ["-e", ""]).pid
     const record = JSON.stringify({ host: "127.0.0.1", port: 1, pid: deadPid, startedAt: new Date().toISOString() })
     writeFileSync(join(stale, "server.json"), record)
     const ir = workspace()

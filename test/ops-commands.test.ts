@@ -184,7 +184,7 @@ const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<
               names.flatMap((n) =>
                 options.jobs?.[n] === undefined
                   ? []
-                  : [[n, options.jobs[n]!.map((j): FoundJob => ({ jobName: n, state: "RUNNING", user: "ccat-test", comment: null, submittedAt: new Date(), ...j }))] as const]
+                  : [[n, options.jobs[n].map((j): FoundJob => ({ jobName: n, state: "RUNNING", user: "ccat-test", comment: null, submittedAt: new Date(), ...j }))] as const]
               )
             )
           }),

@@ -32,6 +32,7 @@ const compileDir = (dir: string): IrWorkspace => {
   return result.ir!
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a saved plan as parsed JSON, edited in place as a forger would; its typed form is readonly
 type Json = Record<string, any>
 const stepOf = (doc: Json, pipeline: string, step: string): Json =>
   (doc["ir"]["pipelines"] as Array<Json>).find((p) => p["name"] === pipeline)!["steps"].find((s: Json) => s["name"] === step)
@@ -218,8 +219,10 @@ describe("verifyIr: an IR is checked against what the compiler makes of its fiel
   })
 
   const base = () => compileDir(fixture("04-step-changes"))
-  const editStep = (ir: IrWorkspace, name: string, f: (s: any) => object): IrWorkspace =>
-    ({ ...ir, pipelines: ir.pipelines.map((p) => (p.name !== "chai_standing" ? p : { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...f(s) } : s)) })) }) as IrWorkspace
+  const editStep = (ir: IrWorkspace, name: string, f: (s: IrWorkspace["pipelines"][number]["steps"][number]) => object): IrWorkspace => ({
+    ...ir,
+    pipelines: ir.pipelines.map((p) => (p.name !== "chai_standing" ? p : { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...f(s) } : s)) }))
+  })
 
   plainIt("names each edit where it arises, not the hashes that follow from it", () => {
     const ir = base()
@@ -236,7 +239,7 @@ describe("verifyIr: an IR is checked against what the compiler makes of its fiel
     const grouping = ir.groupings.find((g) => g.name === "chai_archived")!
     const selection = { ...ir, groupings: ir.groupings.map((g) => (g === grouping ? { ...g, selection: null } : g)) } as IrWorkspace
     expect(verifyIr(selection)).toEqual(["the selection of grouping chai_archived (its from and where give another)"])
-    expect(verifyIr({ ...ir, hash: "0".repeat(64) } as IrWorkspace)).toEqual(["the IR's hash (its entities' hashes give another)"])
+    expect(verifyIr({ ...ir, hash: "0".repeat(64) })).toEqual(["the IR's hash (its entities' hashes give another)"])
     expect(verifyIr(editStep(ir, "map", () => ({ software: { name: "nothing", range: "^1.0", version: "1.0.0", image: "x", fingerprintVersion: "1" } })))).toEqual([
       "step chai_standing.map runs software nothing, which the IR does not declare"
     ])

@@ -29,7 +29,7 @@ const compile = (mode: string, seconds: number, policy: string) => {
 
 for (const backend of testBackends) {
   describe(`retries by failure reason, ${backend}`, () => {
-    const { config, layers, serveUntilIdle } = localServeSetup(tempDir, backend)
+    const { layers, serveUntilIdle } = localServeSetup(tempDir, backend)
     const runsOf = (mode: string) =>
       Effect.flatMap(
         SqlClient.SqlClient,

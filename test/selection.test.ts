@@ -132,7 +132,9 @@ const read = (ctx: Context, f: Field, type: IrFilterValue["type"]): Value => {
   const json = f.jsonPath.length > 0
   switch (type) {
     case "string":
-      return typeof v === "string" ? v : json ? missing : String(v)
+      if (typeof v === "string") return v
+      // A column that is not JSON holds a scalar (a filter on a JSON column must name a path).
+      return !json && (typeof v === "number" || typeof v === "boolean") ? String(v) : missing
     case "number":
       return typeof v === "number" ? v : json ? missing : Number(v)
     case "boolean":

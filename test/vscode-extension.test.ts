@@ -111,6 +111,8 @@ describe("editors/vscode/extension.js", () => {
       if (!(name in stubs)) throw new Error(`unexpected require(${name})`)
       return stubs[name]
     }
+    // The extension is CommonJS run by VS Code's loader: evaluated here with stub modules in its place.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: loads editors/vscode/extension.js into a sandbox of stubs
     new Function("require", "module", "exports", source)(requireStub, module, module.exports)
     return { exports: module.exports, created, calls }
   }

@@ -22,7 +22,8 @@ export const profiled = <A, E, R>(effect: Effect.Effect<A, E, R>, into: Array<St
           if (name !== "sql.execute") return span
           const end = span.end.bind(span)
           span.end = (endTime, exit) => {
-            into.push({ text: String(span.attributes.get("db.query.text") ?? ""), ms: Number(endTime - startTime) / 1e6 })
+            const text = span.attributes.get("db.query.text")
+            into.push({ text: typeof text === "string" ? text : "", ms: Number(endTime - startTime) / 1e6 })
             end(endTime, exit)
           }
           return span

@@ -19,7 +19,7 @@ export interface CliDescription {
 }
 
 const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
+  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
 
 const writeCrashReport = (argv: ReadonlyArray<string>, description: CliDescription, error: unknown, debugStack: () => string): void => {
   const report = renderCrashReport({
@@ -45,7 +45,7 @@ export const cliProgram = (
     Effect.as(ExitCode.ok as number),
     Effect.catchAll((error) => {
       if (error instanceof CommandExit) return Effect.succeed(error.code)
-      if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.usage as number)
+      if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.usage)
       const code = error instanceof WorkspacePathError ? ExitCode.usage : ExitCode.failure
       return Console.error(`error: ${messageOf(error)}`).pipe(Effect.as(code as number))
     }),

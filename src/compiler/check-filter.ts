@@ -1,7 +1,7 @@
 import type * as A from "./ast.ts"
 import { describeValue } from "./blocks.ts"
 import type { DiagnosticSink } from "./diagnostics.ts"
-import type { CompareOperator, Filter, FilterValue } from "./model.ts"
+import type { Filter, FilterValue } from "./model.ts"
 import { findColumn, findTable, tables, type ColumnDefinition } from "./schema-registry.ts"
 import { joinSpans, type Span } from "./span.ts"
 import { didYouMeanText, suggest } from "./suggest.ts"
@@ -133,7 +133,7 @@ const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefi
     values.push(checked)
   }
   if (operator === "in" || operator === "not in") return { kind: "in", ...base, negated: operator === "not in", values }
-  return { kind: "compare", ...base, operator: operator as CompareOperator, value: values[0]! }
+  return { kind: "compare", ...base, operator, value: values[0]! }
 }
 
 const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: DiagnosticSink): FilterValue | undefined => {

@@ -2,6 +2,7 @@ import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schedule } from "effect"
 import { DatabaseConfig } from "./config.ts"
+import { configErrorText } from "./config-error-text.ts"
 import { embeddedServer, type EmbeddedServerOptions } from "./embedded-server.ts"
 import {
   DatabaseAuthenticationFailed,
@@ -192,7 +193,7 @@ export const databaseLayer = (config: DatabaseConfig, embedded?: EmbeddedServerO
 const fromEnvironment = <E>(make: (config: DatabaseConfig) => Layer.Layer<Database, E>): Layer.Layer<Database, E | DatabaseConfigInvalid> =>
   Layer.unwrapEffect(
     DatabaseConfig.pipe(
-      Effect.mapError((error) => new DatabaseConfigInvalid({ detail: String(error) })),
+      Effect.mapError((error) => new DatabaseConfigInvalid({ detail: configErrorText(error) })),
       Effect.map((config) => make(config))
     )
   )

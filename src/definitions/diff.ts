@@ -2,6 +2,7 @@ import { canonicalJson } from "../compiler/canonical-json.ts"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { definitionJson, namelessHash, stringField, type JsonRecord } from "./entity-json.ts"
 import { compareFields, fieldSection, fieldsOf, inputFields, versionsOf } from "./fields.ts"
+import { jsonText } from "./json-text.ts"
 import { summarize, type EntityChange, type EntityKind, type FieldChange, type Plan, type Reprocess } from "./plan.ts"
 import type { StoredDefinition, StoredDefinitions } from "./stored.ts"
 
@@ -130,7 +131,7 @@ const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Arra
 
 /** A pipeline's content includes its steps (by name order), so a renamed pipeline is recognised. */
 const pipelineContent = (definition: JsonRecord, steps: ReadonlyArray<JsonRecord>): string =>
-  namelessHash({ ...definition, steps: byName(steps.map((s) => ({ name: String(s["name"]), s }))).map((x) => x.s) })
+  namelessHash({ ...definition, steps: byName(steps.map((s) => ({ name: jsonText(s["name"]), s }))).map((x) => x.s) })
 
 export const planChanges = (stored: StoredDefinitions, ir: IrWorkspace): Plan => {
   const shared = (kind: EntityKind, rows: ReadonlyArray<StoredDefinition>, entities: ReadonlyArray<{ readonly name: string }>) =>

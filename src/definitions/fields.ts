@@ -2,6 +2,7 @@ import type { IrJson } from "../compiler/ir.ts"
 import { encodeString } from "../compiler/quantities.ts"
 import { isJsonRecord, type JsonRecord } from "./entity-json.ts"
 import type { FieldFormat } from "./format-value.ts"
+import { isJsonArray, jsonText } from "./json-text.ts"
 import type { EntityKind } from "./plan.ts"
 
 /*
@@ -82,7 +83,7 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
       view["after"] = take("after")
       const software = take("software")
       if (isJsonRecord(software)) {
-        view["run"] = `${String(software["name"])} ${String(software["range"])}`
+        view["run"] = `${jsonText(software["name"])} ${jsonText(software["range"])}`
         view["version"] = software["version"] ?? null
         view["image"] = software["image"] ?? null
       }
@@ -120,9 +121,9 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
  * field, since rules have no names to diff by, and one line, in the IR's order of rules.
  */
 const outputsText = (outputs: IrJson): IrJson => {
-  if (!Array.isArray(outputs)) return outputs
+  if (!isJsonArray(outputs)) return outputs
   const rules = outputs.map((r) =>
-    isJsonRecord(r) ? `${String(r["kind"])}${typeof r["pattern"] === "string" ? ` ${encodeString(r["pattern"])}` : ""} min ${String(r["min"])}` : JSON.stringify(r)
+    isJsonRecord(r) ? `${jsonText(r["kind"])}${typeof r["pattern"] === "string" ? ` ${encodeString(r["pattern"])}` : ""} min ${jsonText(r["min"])}` : JSON.stringify(r)
   )
   return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
 }
@@ -132,8 +133,8 @@ const outputsText = (outputs: IrJson): IrJson => {
  * one field, in the IR's order, as for `outputs`.
  */
 const retryAdjustText = (adjust: IrJson): IrJson => {
-  if (!Array.isArray(adjust)) return adjust
-  const rules = adjust.map((a) => (isJsonRecord(a) ? `on ${String(a["reason"])} ${String(a["resource"])} x${String(a["factor"])}` : JSON.stringify(a)))
+  if (!isJsonArray(adjust)) return adjust
+  const rules = adjust.map((a) => (isJsonRecord(a) ? `on ${jsonText(a["reason"])} ${jsonText(a["resource"])} x${jsonText(a["factor"])}` : JSON.stringify(a)))
   return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
 }
 

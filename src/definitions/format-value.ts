@@ -1,6 +1,7 @@
 import type { IrJson } from "../compiler/ir.ts"
 import { encodeString, formatDuration } from "../compiler/quantities.ts"
 import { isJsonRecord } from "./entity-json.ts"
+import { isJsonArray, jsonText } from "./json-text.ts"
 import { renderFilter } from "./render-filter.ts"
 
 /*
@@ -43,12 +44,12 @@ const literal = (v: IrJson): string => {
   if (v === null) return "null"
   if (typeof v === "string") return encodeString(v)
   if (typeof v === "number" || typeof v === "boolean") return String(v)
-  if (Array.isArray(v)) return `[${v.map(literal).join(", ")}]`
+  if (isJsonArray(v)) return `[${v.map(literal).join(", ")}]`
   if (isJsonRecord(v)) {
     const entries = Object.entries(v)
     return entries.length === 0 ? "{}" : `{ ${entries.map(([k, x]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : encodeString(k)} = ${literal(x)}`).join("  ")} }`
   }
-  return String(v)
+  return jsonText(v)
 }
 
 export const formatValue = (format: FieldFormat, v: IrJson | undefined): string => {
@@ -63,7 +64,7 @@ export const formatValue = (format: FieldFormat, v: IrJson | undefined): string 
     case "word":
       return typeof v === "string" ? v : literal(v)
     case "words":
-      return Array.isArray(v) ? (v.length === 0 ? "(none)" : v.map((x) => (typeof x === "string" ? x : literal(x))).join(", ")) : literal(v)
+      return isJsonArray(v) ? (v.length === 0 ? "(none)" : v.map((x) => (typeof x === "string" ? x : literal(x))).join(", ")) : literal(v)
     case "filter":
       return renderFilter(v)
     case "literal":

@@ -1,6 +1,7 @@
 import type { IrJson } from "../compiler/ir.ts"
 import { encodeString } from "../compiler/quantities.ts"
 import { isJsonRecord, type JsonRecord } from "./entity-json.ts"
+import { isJsonArray, jsonText } from "./json-text.ts"
 
 /*
  * A filter of the IR (or of a stored definition) written back in the language's syntax, so
@@ -13,26 +14,26 @@ const precedence = { or: 1, and: 2, not: 3, atom: 4 } as const
 const text = (v: IrJson | undefined): string => (typeof v === "string" ? v : "")
 
 const column = (f: JsonRecord): string => {
-  const path = Array.isArray(f["jsonPath"]) ? f["jsonPath"].map((p) => `.${text(p)}`).join("") : ""
+  const path = isJsonArray(f["jsonPath"]) ? f["jsonPath"].map((p) => `.${text(p)}`).join("") : ""
   return `${text(f["table"])}.${text(f["column"])}${path}`
 }
 
 const value = (v: IrJson | undefined): string => {
-  if (!isJsonRecord(v)) return String(v)
+  if (!isJsonRecord(v)) return jsonText(v)
   const raw = v["value"]
   if (v["type"] === "string" && typeof raw === "string") return encodeString(raw)
   // Numbers, booleans, dates and timestamps are written bare, as in the source.
-  return String(raw)
+  return jsonText(raw)
 }
 
 const render = (f: IrJson, outer: number): string => {
-  if (!isJsonRecord(f)) return String(f)
+  if (!isJsonRecord(f)) return jsonText(f)
   const [own, body] = ((): [number, string] => {
     switch (f["kind"]) {
       case "and":
       case "or": {
         const p = precedence[f["kind"]]
-        const operands = Array.isArray(f["operands"]) ? f["operands"] : []
+        const operands = isJsonArray(f["operands"]) ? f["operands"] : []
         return [p, operands.map((o) => render(o, p)).join(` ${f["kind"]} `)]
       }
       case "not":
@@ -40,7 +41,7 @@ const render = (f: IrJson, outer: number): string => {
       case "compare":
         return [precedence.atom, `${column(f)} ${text(f["operator"])} ${value(f["value"])}`]
       case "in": {
-        const values = Array.isArray(f["values"]) ? f["values"].map(value).join(", ") : ""
+        const values = isJsonArray(f["values"]) ? f["values"].map(value).join(", ") : ""
         return [precedence.atom, `${column(f)} ${f["negated"] === true ? "not in" : "in"} (${values})`]
       }
       case "like":

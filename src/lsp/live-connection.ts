@@ -3,6 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, ExecutionStrategy, Exit, Layer, Option, Predicate, Redacted, Scope, SynchronizedRef } from "effect"
 import { resolve } from "node:path"
 import { DatabaseConfig } from "../db/config.ts"
+import { configErrorText } from "../db/config-error-text.ts"
 import { parseServerUrl } from "../db/database.ts"
 import { innermostMessage } from "../db/errors.ts"
 import { errorCode, processExists, readServerRecord, serverRecordUrl } from "../db/server-record.ts"
@@ -82,7 +83,7 @@ const target = (options: LiveConnectionOptions): Effect.Effect<Layer.Layer<SqlCl
   Effect.gen(function* () {
     if (options.layer !== undefined) return options.layer
     const config =
-      options.config ?? (yield* Effect.mapError(DatabaseConfig, (error) => new NoDatabase({ reason: `bad database configuration: ${String(error)}` })))
+      options.config ?? (yield* Effect.mapError(DatabaseConfig, (error) => new NoDatabase({ reason: `bad database configuration: ${configErrorText(error)}` })))
     const url = yield* Option.match(config.url, {
       onSome: Effect.succeed,
       onNone: () => Effect.map(embeddedOwnerUrl(config.dataDir), Redacted.make)

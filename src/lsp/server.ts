@@ -72,14 +72,14 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
       // The connection is gone: nobody to tell.
     }
   }
-  let publisher: DiagnosticsPublisher | undefined
+  // Each needs the other, through closures called only after both exist (on a compile, on a publish).
+  const publisher = new DiagnosticsPublisher(connection, (path) => state.uriOf(path), log)
   const state: WorkspaceState = new WorkspaceState(documents, {
     debounceMs: options.debounceMs ?? defaultDebounceMs,
-    onCompiled: (snapshot) => publisher?.publish(snapshot),
+    onCompiled: (snapshot) => publisher.publish(snapshot),
     log,
     ...(options.compile === undefined ? {} : { compile: options.compile })
   })
-  publisher = new DiagnosticsPublisher(connection, (path) => state.uriOf(path), log)
   let roots: Array<string> = []
 
   /** Wraps a handler: exceptions are logged and answered with `empty`. */

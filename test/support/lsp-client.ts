@@ -83,7 +83,7 @@ export class LspClient {
 
   static async start(bundle: string, options: StartOptions): Promise<{ client: LspClient; initialize: InitializeResult }> {
     const child = spawn(process.execPath, [bundle, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] })
-    const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!))
+    const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin))
     const client = new LspClient(child, connection)
     connection.listen()
     const initialize = await connection.sendRequest(InitializeRequest.type, {

@@ -68,7 +68,7 @@ export const controllerStatuses = (slurm: SlurmCommand): Effect.Effect<Map<strin
   Effect.gen(function* () {
     const r = yield* slurm("scontrol", ["show", "job", "-o"])
     if (r.exitCode !== 0) {
-      if (/no jobs in the system/i.test(r.stdout + r.stderr)) return new Map()
+      if (/no jobs in the system/i.test(r.stdout + r.stderr)) return new Map<string, JobStatus>()
       return yield* Effect.fail(failedCall("scontrol", r))
     }
     return parseScontrolJobs(r.stdout)

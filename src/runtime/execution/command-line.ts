@@ -44,7 +44,7 @@ const splitWords = (template: string): Array<string> => {
 const valueText = (value: IrJson): string => (typeof value === "string" ? value : JSON.stringify(value))
 
 const lookup = (config: Readonly<Record<string, IrJson>>, path: ReadonlyArray<string>): IrJson | undefined => {
-  let node: IrJson | undefined = config as IrJson
+  let node: IrJson | undefined = config
   for (const key of path) {
     if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined
     node = (node as Record<string, IrJson>)[key]

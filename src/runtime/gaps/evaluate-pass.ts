@@ -191,7 +191,7 @@ const evaluatePipeline = (
           ? yield* evaluateFromMemory(evaluation, explainOne, options.alsoRemembered)
           : yield* sql.withTransaction(
               remembering
-                ? evaluateRemembering(evaluation, world!, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)
+                ? evaluateRemembering(evaluation, world, options.fullEvery ?? defaultFullEvery, reconcile === target_.stepId)
                 : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
             )
         if (result.use === "unchanged") {

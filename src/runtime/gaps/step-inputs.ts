@@ -1,4 +1,4 @@
-import { SqlClient, type SqlError, type Statement } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Effect } from "effect"
 import { stepInputProductTypes } from "../execution/collect-outputs.ts"
 import { endedWithoutProductsStatuses, inFlightStatuses } from "../execution/run-status.ts"

@@ -45,7 +45,7 @@ export interface RetryOutcome {
 /** The database refused a second run in flight for a (step, sub-group): index run_one_in_flight. */
 export const isOneInFlightViolation = (e: SqlError.SqlError): boolean => {
   const cause = e.cause as { readonly code?: unknown; readonly constraint?: unknown; readonly message?: unknown } | undefined
-  return cause?.code === "23505" && (cause.constraint === "run_one_in_flight" || String(cause.message ?? "").includes("run_one_in_flight"))
+  return cause?.code === "23505" && (cause.constraint === "run_one_in_flight" || (typeof cause.message === "string" && cause.message.includes("run_one_in_flight")))
 }
 
 export const retryRun = (request: {
