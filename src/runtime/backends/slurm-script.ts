@@ -1,6 +1,7 @@
 import { Either } from "effect"
 import { isAbsolute } from "node:path"
 import { JobRejected, type JobSpec } from "./execution-backend.ts"
+import type { SlurmBackendOptions } from "./slurm-options.ts"
 
 /*
  * The batch script of a Slurm job (docs/design/runtime.md §4.4, §4.5). The job arrives as an argv array and an
@@ -17,16 +18,8 @@ import { JobRejected, type JobSpec } from "./execution-backend.ts"
  * - NUL bytes anywhere, and environment names outside [A-Za-z_][A-Za-z0-9_]*, are refused.
  */
 
-export interface SlurmScriptOptions {
-  /** Used when the step names no partition. */
-  readonly partition?: string | undefined
-  /** `--account`, when the site wants one. */
-  readonly account?: string | undefined
-  /** `--qos`, when the site wants one. */
-  readonly qos?: string | undefined
-  /** The Apptainer program (default `apptainer`). */
-  readonly apptainer?: string | undefined
-}
+/** The backend options a batch script carries: a new `#SBATCH` option is a key added here and rendered below. */
+export type SlurmScriptOptions = Pick<SlurmBackendOptions, "partition" | "account" | "qos" | "apptainer">
 
 const reject = (reason: string) => new JobRejected({ backend: "slurm", reason })
 

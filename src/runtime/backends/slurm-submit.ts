@@ -5,7 +5,7 @@ import { BackendUnavailable, JobRejected, type JobSpec } from "./execution-backe
 import { type AdmissionContext, checkQueueCap, noteSubmitted, takeToken } from "./slurm-admission.ts"
 import { BACKEND, unavailable } from "./slurm-command.ts"
 import { isNotContactedMessage, isSubmitLimitMessage, isUnavailableMessage, parseSbatchJobId, slurmErrorText } from "./slurm-parse.ts"
-import { renderBatchScript } from "./slurm-script.ts"
+import { renderBatchScript, type SlurmScriptOptions } from "./slurm-script.ts"
 import type { SlurmContext } from "./slurm-state.ts"
 
 /*
@@ -15,7 +15,7 @@ import type { SlurmContext } from "./slurm-state.ts"
  * caller submit again without first asking findJobs, or the job could run twice.
  */
 
-export type SubmitContext = AdmissionContext & SlurmContext<"partition" | "account" | "qos" | "apptainer", "submitLock">
+export type SubmitContext = AdmissionContext & SlurmContext<keyof SlurmScriptOptions, "submitLock">
 
 const writeScript = (job: JobSpec, script: string): Effect.Effect<string, BackendUnavailable | JobRejected> =>
   Effect.tryPromise({
@@ -43,8 +43,7 @@ const notSubmitted = <A, E>(effect: Effect.Effect<A, E | BackendUnavailable>) =>
 export const submit = (ctx: SubmitContext, job: JobSpec): Effect.Effect<string, BackendUnavailable | JobRejected> =>
   ctx.state.submitLock.withPermits(1)(
     Effect.gen(function* () {
-      const { partition, account, qos, apptainer } = ctx.options
-      const script = renderBatchScript(job, { partition, account, qos, apptainer })
+      const script = renderBatchScript(job, ctx.options)
       if (Either.isLeft(script)) return yield* Effect.fail(script.left)
       const path = yield* notSubmitted(writeScript(job, script.right))
       yield* notSubmitted(checkQueueCap(ctx))
