@@ -5,7 +5,7 @@ import { inFlightStatuses } from "../execution/run-status.ts"
 import type { StepToEvaluate } from "./applied-definitions.ts"
 import { collectDirtySubGroups, updatedSelectionTables, type DirtyScope } from "./dirty-sub-groups.ts"
 import { purgeLockShared } from "./purge-lock.ts"
-import { createReasons, isCreateReason, type ReasonCode } from "./reasons.ts"
+import { createReasons, isCreateReason, reasonCase, type ReasonCode } from "./reasons.ts"
 import { analyzeIfLarge, buildInputs, byteOrder, prepareStep, type DirtyInputs } from "./step-inputs.ts"
 import { rowsWritten } from "./rows-written.ts"
 import { mergeCounts, type Counts } from "./step-memo.ts"
@@ -18,7 +18,8 @@ import { dirtyDecisionCounts, forgetDirtyDecisions, rememberDecisions, replaceDe
  *
  *   ccat_current         (full evaluations) one row per sub-group with inputs: their count and
  *                        input identity;
- *   ccat_decision        one row per sub-group: its input identity and the reason code,
+ *   ccat_decision        one row per sub-group: its input identity and the reason code (the
+ *                        first row of reasons.ts's reasonTable that applies),
  *
  * then, when some sub-groups are about to get a run, one statement holds back those that would read
  * a product whose files were purged (WAITING_UPSTREAM) and asks for the upstream runs that made
@@ -101,39 +102,89 @@ export interface StepDecision {
 
 const jsonText = (value: IrJson | Readonly<Record<string, IrJson>>): string => JSON.stringify(value)
 
+/**
+ * How the whole-step and the dirty-only decision statements differ; everything else, and the
+ * reasons (reasons.ts), they share.
+ */
+interface DecisionScope {
+  /** The sub-groups with inputs: their count and input identity. */
+  readonly current: Statement.Fragment
+  /** Restricts a read of the step's runs to the sub-groups decided. */
+  readonly onlyDecided: Statement.Fragment
+  /** The collation sub-group keys are compared in: bytes (step-inputs.ts, byteOrder). */
+  readonly keyOrder: Statement.Fragment
+  /** Whether the latest run COMPLETED with exactly these inputs (the settled sub-group's shortcut). */
+  readonly latestDone: Statement.Fragment
+  /** The sub-groups whose runs with exactly these inputs are looked up (`same`), and how. */
+  readonly sameOf: Statement.Fragment
+}
 
-/** Decide every sub-group of the step into ccat_decision. */
-const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean) => {
+/**
+ * The input identity hashes the step's fingerprint and its inputs sorted by id. One sort of all
+ * inputs, consumed in order by a plain string_agg, gives the same text as an ordered aggregate;
+ * the ordered aggregate sorted each sub-group apart (500k small sorts at 1M).
+ */
+const identities = (sql: SqlClient.SqlClient, e: StepEvaluation, keyOrder: Statement.Fragment) => sql`
+    SELECT sub_group_key, count(*)::int AS input_count,
+      encode(sha256(convert_to(${e.target.step.fingerprint} || E'\\n' || string_agg(item, E'\\n'), 'UTF8')), 'hex') AS identity
+    FROM (
+      SELECT sub_group_key${keyOrder} AS sub_group_key, coalesce(raw_id::text, 'product:' || product_id::text) || '=' || coalesce(checksum, '') AS item
+      FROM ccat_step_input ORDER BY 1, raw_id, product_id
+    ) ordered
+    GROUP BY sub_group_key`
+
+/**
+ * Decide every sub-group of the step into ccat_decision. The identities get a table of their own,
+ * analysed: as a CTE the planner guessed 200 rows for 500k (at 1M packages), and sorts spilled to
+ * disk and merge joins followed. The shortcut through the latest run (latest_done) pays off over
+ * a whole step: nearly every sub-group of a settled step is what its latest run did.
+ */
+const decideWholeStep = (sql: SqlClient.SqlClient, e: StepEvaluation) =>
+  Effect.gen(function* () {
+    const keyOrder = byteOrder(sql, false)
+    const rows = yield* rowsWritten(sql`CREATE TEMP TABLE ccat_current ON COMMIT DROP AS ${identities(sql, e, keyOrder)}`)
+    yield* analyzeIfLarge(sql, "ccat_current", rows)
+    yield* decisionStatement(sql, e, {
+      current: sql`SELECT * FROM ccat_current`,
+      onlyDecided: sql``,
+      keyOrder,
+      latestDone: sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)`,
+      // In the column's own collation, so that run_identity leads to the few runs to look at.
+      sameOf: sql`checked k JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key COLLATE "default" AND r.input_identity = k.identity
+      WHERE r.step_id = ${e.target.stepId} AND NOT k.latest_done`
+    })
+  })
+
+/**
+ * Decide the dirty sub-groups (ccat_dirty) into ccat_decision. A few sub-groups need no
+ * statistics nor the round trip of a table of identities, and the index leads to their runs
+ * directly: no shortcut through the latest run.
+ */
+const decideDirtySubGroups = (sql: SqlClient.SqlClient, e: StepEvaluation) => {
+  const keyOrder = byteOrder(sql, true)
+  return decisionStatement(sql, e, {
+    current: identities(sql, e, keyOrder),
+    onlyDecided: sql`AND sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)`,
+    keyOrder,
+    latestDone: sql`false`,
+    sameOf: sql`cur k JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key AND r.input_identity = k.identity
+      WHERE r.step_id = ${e.target.stepId}`
+  })
+}
+
+/** The statement both decisions share: ccat_decision from the scope's sub-groups and the reasons' CASE. */
+const decisionStatement = (sql: SqlClient.SqlClient, e: StepEvaluation, scope: DecisionScope) => {
   const { step, stepId, upstreamIds } = e.target
-  const onlyDirty = dirtyOnly ? sql`AND sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)` : sql``
+  const { onlyDecided, keyOrder: c } = scope
   const manual = e.request?.manual ?? false
-  const force = e.request?.force ?? false
   // Every run a person's request creates carries its tag, whatever its reason (a gap, a reopened
   // failure, a forced run): that is how the request knows, in every later pass it stays open,
   // which sub-groups it already ran. A cron tick has no powers to spend, and its runs stay untagged.
   const tag = e.request === null || !manual ? "" : `request-${e.request.requestId}`
-  const root = upstreamIds.length === 0
-  const c = byteOrder(sql, dirtyOnly)
-  // The input identity hashes the step's fingerprint and its inputs sorted by id. One sort of
-  // all inputs, consumed in order by a plain string_agg, gives the same text as an ordered
-  // aggregate; the ordered aggregate sorted each sub-group apart (500k small sorts at 1M).
-  const identities = sql`
-    SELECT sub_group_key, count(*)::int AS input_count,
-      encode(sha256(convert_to(${step.fingerprint} || E'\\n' || string_agg(item, E'\\n'), 'UTF8')), 'hex') AS identity
-    FROM (
-      SELECT sub_group_key${c} AS sub_group_key, coalesce(raw_id::text, 'product:' || product_id::text) || '=' || coalesce(checksum, '') AS item
-      FROM ccat_step_input ORDER BY 1, raw_id, product_id
-    ) ordered
-    GROUP BY sub_group_key`
-  // A full evaluation keeps the identities in a table of their own and analyses it: as a CTE
-  // the planner guessed 200 rows for 500k (at 1M packages), and sorts spilled to disk and
-  // merge joins followed. A few dirty sub-groups need no statistics, nor the round trip.
-  // Equally, the shortcut through the latest run (latest_done) pays off only over a whole
-  // step; for a few sub-groups the index leads to their runs directly.
-  const full = !dirtyOnly
-  const decision = sql`
+  const reason = reasonCase({ sql, step, root: upstreamIds.length === 0, manual, force: e.request?.force ?? false, now: e.now })
+  return sql`
     CREATE TEMP TABLE ccat_decision ON COMMIT DROP AS
-    WITH cur AS (${full ? sql`SELECT * FROM ccat_current` : identities}),
+    WITH cur AS (${scope.current}),
     -- Every sub-group with inputs or with upstream runs to wait for or report, in one join
     -- (a UNION of keys and two joins back cost a sort and two hash tables of 500k at 1M).
     universe AS (
@@ -143,7 +194,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
     ),
     latest AS (
       SELECT DISTINCT ON (sub_group_key${c}) sub_group_key${c} AS sub_group_key, id, created_at, fingerprint, input_identity, status
-      FROM executed_reduction_step WHERE step_id = ${stepId} ${onlyDirty}
+      FROM executed_reduction_step WHERE step_id = ${stepId} ${onlyDecided}
       ORDER BY sub_group_key${c}, id DESC
     ),
     -- In a settled step nearly every sub-group is what its latest run did (same inputs,
@@ -152,21 +203,19 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
     -- nothing of \`same\` for them either: whether it already ran a sub-group is in \`served\`.
     checked AS MATERIALIZED (
       SELECT u.*, latest.id AS latest_id, latest.created_at AS latest_created_at, latest.fingerprint AS latest_fingerprint,
-        ${full ? sql`coalesce(latest.input_identity = u.identity AND latest.status = 'COMPLETED', false)` : sql`false`} AS latest_done
+        ${scope.latestDone} AS latest_done
       FROM universe u LEFT JOIN latest ON latest.sub_group_key = u.sub_group_key
     ),
     flying AS (
       SELECT sub_group_key, id, input_identity FROM executed_reduction_step
-      WHERE step_id = ${stepId} AND status IN ${sql.in(inFlight)} ${onlyDirty}
+      WHERE step_id = ${stepId} AND status IN ${sql.in(inFlight)} ${onlyDecided}
     ),
     same AS (
       SELECT r.sub_group_key${c} AS sub_group_key,
         bool_or(r.status = 'COMPLETED') AS completed,
         bool_or(r.status = 'FAILED') AS failed,
         bool_or(r.status = 'CANCELLED') AS cancelled
-      -- In the column's own collation, so that run_identity leads to the few runs to look at.
-      FROM ${full ? sql`checked k` : sql`cur k`} JOIN executed_reduction_step r ON r.sub_group_key = k.sub_group_key${full ? sql` COLLATE "default"` : sql``} AND r.input_identity = k.identity
-      WHERE r.step_id = ${stepId}${full ? sql` AND NOT k.latest_done` : sql``}
+      FROM ${scope.sameOf}
       GROUP BY 1
     ),
     -- The sub-groups this request already made a run for, with whatever inputs and whatever
@@ -178,7 +227,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
       ${tag === ""
         ? sql`SELECT NULL::text AS sub_group_key WHERE false`
         : sql`SELECT DISTINCT sub_group_key${c} AS sub_group_key FROM executed_reduction_step
-          WHERE step_id = ${stepId} AND request_tag = ${tag} ${onlyDirty}`}
+          WHERE step_id = ${stepId} AND request_tag = ${tag} ${onlyDecided}`}
     ),
     decided AS (
       SELECT k.sub_group_key, k.identity, coalesce(k.input_count, 0) AS input_count,
@@ -187,29 +236,7 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
           THEN k.latest_created_at + make_interval(secs => ${step.cooldownSeconds}::float8) END AS cooldown_until,
         coalesce(k.in_flight, 0) AS upstream_in_flight, coalesce(k.failed, 0) AS upstream_failed,
         coalesce(k.run_ids, ARRAY[]::bigint[]) AS upstream_run_ids,
-        CASE
-          WHEN coalesce(k.in_flight, 0) > 0 THEN 'WAITING_UPSTREAM'
-          WHEN k.identity IS NULL THEN CASE WHEN coalesce(k.failed, 0) > 0 THEN 'FAILED_UPSTREAM' ELSE 'NO_INPUTS' END
-          -- A forced request that has no run here yet gets its run after the one in flight.
-          WHEN flying.id IS NOT NULL THEN
-            CASE WHEN flying.input_identity = k.identity AND NOT (${force}::boolean AND served.sub_group_key IS NULL) THEN 'IN_FLIGHT' ELSE 'AFTER_IN_FLIGHT' END
-          WHEN ${force}::boolean AND served.sub_group_key IS NULL THEN 'MANUAL'
-          -- A downstream sub-group needs the products of the latest run, and they were purged.
-          WHEN rebuild.run_id IS NOT NULL THEN 'INPUT_PURGED'
-          WHEN k.latest_done OR same.completed THEN 'UP_TO_DATE'
-          WHEN same.failed OR same.cancelled THEN
-            CASE WHEN ${manual}::boolean AND served.sub_group_key IS NULL THEN 'MANUAL' WHEN same.failed THEN 'FAILED_FINAL' ELSE 'CANCELLED' END
-          WHEN NOT ${manual}::boolean AND k.latest_id IS NOT NULL AND ${step.cooldownSeconds}::float8 IS NOT NULL
-            AND k.latest_created_at + make_interval(secs => ${step.cooldownSeconds}::float8) > ${e.now}::timestamptz THEN 'COOLDOWN'
-          WHEN k.latest_id IS NULL THEN ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
-          -- Which part of the definition changed: read from the latest run only when it differs.
-          WHEN k.latest_fingerprint <> ${step.fingerprint} THEN (
-            SELECT CASE WHEN x.config <> ${jsonText(step.config)}::jsonb THEN 'CONFIG_CHANGED'
-                 WHEN x.software_version <> ${step.software.version} OR x.image <> ${step.software.image} THEN 'SOFTWARE_CHANGED'
-                 ELSE 'DEFINITION_CHANGED' END
-            FROM executed_reduction_step x WHERE x.id = k.latest_id)
-          ELSE ${root ? "NEW_DATA" : "UPSTREAM_CHANGED"}
-        END AS reason,
+        ${reason} AS reason,
         served.sub_group_key IS NOT NULL AS served
       FROM checked k
       LEFT JOIN flying ON flying.sub_group_key = k.sub_group_key
@@ -225,13 +252,6 @@ const decide = (sql: SqlClient.SqlClient, e: StepEvaluation, dirtyOnly: boolean)
         WHEN reason IN ${sql.in(createReasons)} AND NOT served THEN ${tag} ELSE '' END AS request_tag,
       NULL::bigint[] AS rebuild_run_ids
     FROM decided`
-  return Effect.gen(function* () {
-    if (full) {
-      const rows = yield* rowsWritten(sql`CREATE TEMP TABLE ccat_current ON COMMIT DROP AS ${identities}`)
-      yield* analyzeIfLarge(sql, "ccat_current", rows)
-    }
-    yield* decision
-  })
 }
 
 /**
@@ -399,7 +419,7 @@ export const evaluateStep = (
       yield* switchToWholeStep(sql)
       yield* buildInputs(sql, e, null)
     }
-    yield* decide(sql, e, dirtyOnly)
+    yield* (dirtyOnly ? decideDirtySubGroups(sql, e) : decideWholeStep(sql, e))
     const countRows = yield* sql<{ reason: ReasonCode; n: number; due_at: Date | null }>`
       SELECT reason, count(*)::int AS n, min(cooldown_until) FILTER (WHERE reason = 'COOLDOWN') AS due_at
       FROM ccat_decision GROUP BY reason ORDER BY reason`
