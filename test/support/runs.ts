@@ -4,12 +4,13 @@ import { createHash } from "node:crypto"
 import { inFlightStatuses, transition, type RunStatus } from "../../src/runtime/execution/run-status.ts"
 
 /*
- * Test stand-ins for the submit and collect loops (docs/design/runtime.md §3.5, §3.9), for tests that need runs in a given state without running the loops: they
- * move runs the trigger created through their lifecycle with plain SQL, as those loops will,
- * so that gap tests can say "this run completed with these products" or "that one failed for
- * good". Each status change is appended to run_event, timestamps come from the Effect Clock (so
- * TestClock controls them), and a helper refuses (dies) when asked to move a run that is not in
- * flight: a scenario that completes the wrong run should fail loudly, not pass by accident.
+ * Test stand-ins for the submit and collect loops (docs/design/runtime.md §3.5, §3.9), for tests
+ * that need runs in a given state without running the loops: they move runs the trigger created
+ * through the runtime's own `transition()` (status, event and columns in one statement), so that
+ * gap tests can say "this run completed with these products" or "that one failed for good".
+ * Timestamps come from the Effect Clock (so TestClock controls them), and a helper refuses (dies)
+ * when asked to move a run that is not in flight: a scenario that completes the wrong run should
+ * fail loudly, not pass by accident.
  */
 
 export { inFlightStatuses }
@@ -160,25 +161,19 @@ export const completeAll = (pipeline: string, step: string, products?: ReadonlyA
   })
 
 /**
- * End a share of all runs in flight at once (chosen by a hash of id and salt), as the collect
- * loop would: COMPLETED with a product, or FAILED, or CANCELLED, each with its event. For tests
- * that drive many runs through passes without naming them.
+ * End a share of all runs in flight at once (chosen by a hash of id and salt), each through the
+ * same lifecycle helpers as above: COMPLETED with the default product, FAILED for good, or
+ * CANCELLED. For tests that drive many runs through passes without naming them. One
+ * transaction, so a pass never sees half of the share ended.
  */
 export const endRunsInFlight = (fraction: number, to: "COMPLETED" | "FAILED" | "CANCELLED", salt: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`
-      WITH chosen AS (
-        SELECT id FROM executed_reduction_step
-        WHERE status IN ${sql.in(inFlightStatuses)} AND abs(hashtext(id::text || ${String(salt)})) % 100 < ${Math.round(fraction * 100)}
-      ),
-      done AS (
-        UPDATE executed_reduction_step r SET status = ${to}, finished_at = now(), updated_at = now()
-        FROM chosen WHERE r.id = chosen.id RETURNING r.id
-      ),
-      events AS (
-        INSERT INTO run_event (run_id, actor, from_status, to_status, reason) SELECT id, 'test', 'PENDING', ${to}, 'test' FROM done
-      )
-      INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
-      SELECT id, 'SCIENCE', 'science/out.fits', 1, md5(id::text) FROM done WHERE ${to} = 'COMPLETED'`
+    const chosen = yield* sql<{ id: string }>`
+      SELECT id FROM executed_reduction_step
+      WHERE status IN ${sql.in(inFlightStatuses)} AND abs(hashtext(id::text || ${String(salt)})) % 100 < ${Math.round(fraction * 100)}
+      ORDER BY id`
+    const end = (runId: number) =>
+      to === "COMPLETED" ? completeRun(runId) : to === "FAILED" ? failRun(runId, { final: true }) : cancelRun(runId)
+    yield* sql.withTransaction(Effect.forEach(chosen, (row) => end(Number(row.id)), { discard: true }))
   })
