@@ -1,7 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { IrFilter, IrJson, IrPipeline, IrStep } from "../../compiler/ir.ts"
-import { suggest } from "../../compiler/suggest.ts"
+import { didYouMean } from "../../compiler/suggest.ts"
 import { renderFilter } from "../../definitions/render-filter.ts"
 import { appliedIr, type AppliedDefinitionsError } from "../gaps/applied-definitions.ts"
 import type { StoredDefinitionsError } from "../../definitions/stored.ts"
@@ -142,8 +142,8 @@ const explainMissing = (pipeline: IrPipeline, step: IrStep, selection: IrFilter 
       SELECT id FROM (${keyedSelection(sql, null, step.groupBy, { archivedOnly: false })}) s WHERE sub_group_key = ${key} LIMIT 100000`).map((r) => r.id)
     const dims = step.groupBy.join(", ")
     if (ids.length === 0) {
-      const hint = suggest(key, known)
-      lines.push(`No raw package at all has the sub-group key \`${key}\` under group_by ${dims}.${hint === undefined ? "" : ` Did you mean \`${hint}\`?`}`)
+      const hint = didYouMean(key, known, { capitalized: true })
+      lines.push(`No raw package at all has the sub-group key \`${key}\` under group_by ${dims}.${hint === undefined ? "" : ` ${hint}`}`)
       return lines
     }
     const rules = rulesOf(selection)
@@ -161,7 +161,7 @@ const explainMissing = (pipeline: IrPipeline, step: IrStep, selection: IrFilter 
     lines.push(`${c.total} raw package${c.total === 1 ? " has" : "s have"} this key; ${c.selected} of them ${c.selected === 1 ? "is" : "are"} selected by grouping \`${pipeline.data}\`.`)
     rules.forEach((rule, n) => {
       const excluded = c.failing[n] ?? 0
-      if (excluded > 0) lines.push(`  rule \`${renderFilter(rule as unknown as IrJson)}\` (${where(rule)}) excludes ${excluded}`)
+      if (excluded > 0) lines.push(`  rule \`${renderFilter(rule)}\` (${where(rule)}) excludes ${excluded}`)
     })
     if (c.selected > 0) {
       if (step.after.length === 0) {
