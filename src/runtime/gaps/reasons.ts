@@ -54,6 +54,8 @@ interface ReasonRow {
   readonly decides: (t: DecisionTerms) => Statement.Fragment | boolean
   /** A request that met it stays open: the sub-group is not decided for good yet. */
   readonly keepsRequestOpen?: true
+  /** A hold that `ccat status` still counts into the step's gap: a run will come without anyone acting. */
+  readonly countsInGap?: true
 }
 
 /** A forcing request that has not made a run of this sub-group yet gets one (MANUAL) over what would hold it. */
@@ -103,6 +105,8 @@ export const reasonTable = [
     when: "a run with another identity is in flight (or a forcing request waits for the one in flight)",
     decides: (t) => t.sql`flying.id IS NOT NULL`,
     keepsRequestOpen: true
+,
+    countsInGap: true
   },
   {
     code: "INPUT_PURGED",
@@ -154,6 +158,8 @@ export const reasonTable = [
         ? false
         : t.sql`k.latest_id IS NOT NULL AND k.latest_created_at + make_interval(secs => ${t.step.cooldownSeconds}::float8) > ${t.now}::timestamptz`,
     keepsRequestOpen: true
+,
+    countsInGap: true
   },
   {
     code: "CONFIG_CHANGED",
@@ -221,6 +227,9 @@ export const isCreateReason = (code: string): code is CreateReason => rowOf.get(
  * sub-group can be decided for good. A request closes on the first pass without any of them.
  */
 export const unsettledReasons: ReadonlySet<ReasonCode> = new Set(reasonTable.filter((r: ReasonRow) => r.keepsRequestOpen === true).map((r) => r.code))
+
+/** Holds that count into a step's gap in `ccat status`, besides the reasons that create a run. */
+export const gapHoldReasons: ReadonlyArray<ReasonCode> = reasonTable.filter((r: ReasonRow) => r.countsInGap === true).map((r) => r.code)
 
 /** One line per code, as `ccat plan` and `ccat why` print it. */
 export const reasonDescriptions = Object.fromEntries(listed.map((r) => [r.code, r.words])) as Readonly<Record<ReasonCode, string>>

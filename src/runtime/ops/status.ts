@@ -5,7 +5,7 @@ import type { RunStatus } from "../execution/run-status.ts"
 import { appliedIr, pipelinesToEvaluate, type AppliedDefinitionsError } from "../gaps/applied-definitions.ts"
 import type { StoredDefinitionsError } from "../../definitions/stored.ts"
 import { previewPass, previewPassWith } from "../gaps/preview.ts"
-import { createReasons, type ReasonCode } from "../gaps/reasons.ts"
+import { createReasons, gapHoldReasons, type ReasonCode } from "../gaps/reasons.ts"
 import { toDate } from "./format.ts"
 import { allStatuses } from "./run-row.ts"
 
@@ -56,8 +56,6 @@ export interface StatusReport {
   readonly steps: ReadonlyArray<StepStatusReport>
 }
 
-/** Reasons that count into the gap besides the create reasons. */
-export const gapHoldReasons: ReadonlyArray<ReasonCode> = ["COOLDOWN", "AFTER_IN_FLIGHT"]
 
 const gapReasons: ReadonlyArray<ReasonCode> = [...createReasons, ...gapHoldReasons]
 
