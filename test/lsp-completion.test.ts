@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { compileSources, type CompileResult } from "../src/compiler/compile.ts"
-import { completionContext, type CompletionSlot } from "../src/lsp/completion-context.ts"
+import { completionContext } from "../src/lsp/completion-context.ts"
 import { complete, positionAt } from "../src/lsp/completion.ts"
 import { cases, cursor, pipelineWith, shared } from "./support/completion-cases.ts"
 

@@ -1,17 +1,16 @@
-import { tokenMatcher, type IToken, type TokenType } from "chevrotain"
+import { tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain"
 import * as T from "../compiler/lexer.ts"
-import { declarationKeywords as declarationTokens, propertyKeywords } from "../compiler/parser.ts"
+import { declarationKeywords as declarationTokens, propertyKeywords, type ParseOutput } from "../compiler/parser.ts"
 import type { BlockKind } from "../compiler/properties.ts"
+import { childNodes, firstToken, isInserted, isToken, lastToken, leftOpen, nodesAt, pieceAt, tokenAt, tokensOf } from "./syntax-tree.ts"
 
 /*
- * Where is the cursor? A pure classification of a cursor offset into a completion slot, from the
- * tokens before the cursor. It must work in files that do not parse (that is what a file looks
- * like while it is being typed), so it does not trust the parse tree: it follows brace nesting
- * (each `{` is labelled by the words that opened it: `pipeline p {`, `step s {`, `config {`,
- * `resources {`, `outputs {`, `retries … {`, `backend slurm {`), splits the innermost block into statements at
- * property keywords, and reads the last few tokens of the current statement. The same re-sync
- * rules as the parser apply: `pipeline p {` always starts a new top-level block and `step s {`
- * inside a step closes the step that lacks its `}`.
+ * Where is the cursor? A pure classification of a cursor offset into a completion slot. It must
+ * work in files that do not parse (that is what a file looks like while it is being typed), so
+ * it reads the parser's recovered CST (syntax-tree.ts): the blocks that enclose the cursor are
+ * the CST nodes whose braces are open around it (a brace the parser had to make up counts as
+ * not there yet), so nesting and re-syncing are the parser's own. Within the innermost block it
+ * reads the last few tokens of the property being written, up to the cursor.
  */
 
 export interface OffsetRange {
@@ -88,7 +87,7 @@ export type SlotName = SlotKind["kind"]
 
 // --- token classes ----------------------------------------------------------------------------
 
-const declarationKeywords: ReadonlySet<TokenType> = new Set([T.Location, T.Software, T.Grouping, T.Pipeline])
+const declarationKeywords: ReadonlySet<TokenType> = new Set(declarationTokens)
 const blockOfKeyword = new Map<TokenType, BlockKind>([
   [T.Location, "location"],
   [T.Software, "software"],
@@ -107,44 +106,7 @@ const isName = (t: IToken | undefined): boolean => t !== undefined && tokenMatch
 const isWord = (t: IToken): boolean => isName(t) || reservedWords.has(t.tokenType)
 /** Inclusive end offset (Chevrotain's `endOffset` is typed optional). */
 const endOf = (t: IToken): number => t.endOffset ?? t.startOffset + t.image.length - 1
-export const isStatementKeyword = (t: IToken | undefined): boolean => t !== undefined && statementKeywords.has(t.tokenType)
-
-/** After these a keyword is a value or a path segment, never the start of the next property. */
-export const continuesStatement = (t: IToken | undefined): boolean =>
-  t !== undefined &&
-  (is(t, T.Dot) || is(t, T.Comma) || is(t, T.ComparisonOperator) || is(t, T.Equals) || is(t, T.LParen) || is(t, T.In))
-
-// --- the scan ---------------------------------------------------------------------------------
-
-interface Frame {
-  readonly kind: "top" | "block" | "config" | "map" | "resources" | "outputs" | "retries" | "backend" | "other"
-  readonly block?: BlockKind
-  readonly name?: string
-  /** Index of the `{` in the token array; -1 for the top level. */
-  readonly open: number
-  readonly path: ReadonlyArray<string>
-  readonly backend?: string
-  /** `retries … {`: the reasons its `on` names, when it names any. */
-  readonly retried?: ReadonlyArray<string>
-  stmt: Array<IToken>
-  // Entries and maps: alternate keys and values.
-  items: number
-  brackets: number
-  lastKey: string | undefined
-  present: Array<string>
-}
-
-const frame = (kind: Frame["kind"], open: number, extra: Partial<Pick<Frame, "block" | "name" | "path" | "backend" | "retried">> = {}): Frame => ({
-  kind,
-  open,
-  path: [],
-  ...extra,
-  stmt: [],
-  items: 0,
-  brackets: 0,
-  lastKey: undefined,
-  present: []
-})
+const isStatementKeyword = (t: IToken | undefined): boolean => t !== undefined && statementKeywords.has(t.tokenType)
 
 const none = (reason: "string" | "comment" | "name" | "value" | "unknown", replace: OffsetRange): CompletionSlot => ({ kind: "none", reason, replace })
 
@@ -169,192 +131,218 @@ const insideComment = (comments: ReadonlyArray<IToken>, offset: number): boolean
   return offset <= endOf(c) + (openEnded ? 1 : 0)
 }
 
-/** Classifies the cursor at `offset` (UTF-16) in `text`. Pure; never throws on any input. */
-// Completion requests come in bursts on an unchanged document (every keystroke in a word):
-// keep the tokens of the last text instead of lexing it again each time.
-let lastLexed: { text: string; tokens: ReadonlyArray<IToken>; comments: ReadonlyArray<IToken> } | undefined
+// --- the cursor in the tree -------------------------------------------------------------------
 
-const lex = (text: string): { tokens: ReadonlyArray<IToken>; comments: ReadonlyArray<IToken> } => {
-  if (lastLexed?.text !== text) {
-    const lexed = T.ccatLexer.tokenize(text)
-    lastLexed = { text, tokens: lexed.tokens, comments: lexed.groups["comments"] ?? [] }
-  }
-  return lastLexed
+/** What the cursor is in, read off the CST. */
+interface Cursor {
+  /** The piece's text and parse; offsets are relative to the piece. */
+  readonly text: string
+  readonly parsed: ParseOutput
+  readonly offset: number
+  /** The word being typed, which the candidate replaces; not part of what comes before. */
+  readonly prefix: IToken | undefined
+  /** Tokens starting before this offset are before the cursor. */
+  readonly boundary: number
+  /** The CST nodes around the cursor, from the root to the innermost. */
+  readonly path: ReadonlyArray<CstNode>
+  /** Statements after a block left open, which the parser put outside it (see `pathTo`). */
+  readonly orphans: ReadonlyArray<CstNode>
 }
 
+const before = (c: Cursor, t: IToken | undefined): t is IToken => t !== undefined && !isInserted(t) && t.startOffset < c.boundary
+
+/** A `{` the parser did not have to make up, and no `}` (a real one) before the cursor. */
+const openAround = (c: Cursor, node: CstNode): boolean => {
+  const open = tokenAt(node, "LCurly")
+  if (!before(c, open)) return false
+  const close = tokenAt(node, "RCurly")
+  return close === undefined || close.startOffset >= c.boundary
+}
+
+/** Reaches the cursor: starts before it and ends after it, or is left open. */
+const around = (c: Cursor, node: CstNode): boolean => {
+  if (!before(c, firstToken(node))) return false
+  return lastToken(node)!.startOffset >= c.boundary || leftOpen(node)
+}
+
+/**
+ * The nodes around the cursor, from the root down; and the statements the parser re-synced out
+ * of a block left open before the cursor (`data` then `location |` with no `}` yet: the parser
+ * ends the pipeline at `location`, but until a `}` or a new `{` the writer is still in it).
+ */
+const pathTo = (c: Omit<Cursor, "path" | "orphans">): { path: Array<CstNode>; orphans: Array<CstNode> } => {
+  const path: Array<CstNode> = [c.parsed.cst]
+  const orphans: Array<CstNode> = []
+  const cursor = { ...c, path, orphans }
+  for (;;) {
+    const children = childNodes(path[path.length - 1]!)
+    let next: CstNode | undefined
+    const trailing: Array<CstNode> = []
+    for (let i = children.length - 1; i >= 0 && next === undefined; i--) {
+      const child = children[i]!
+      if (!before(cursor, firstToken(child))) continue
+      if (around(cursor, child)) next = child
+      else if (hasBraces(child)) break
+      else trailing.unshift(child)
+    }
+    if (next === undefined) return { path, orphans }
+    if (trailing.length > 0 && lastToken(next)!.startOffset < c.boundary) orphans.unshift(...trailing)
+    path.push(next)
+  }
+}
+
+/** Holds a `{`: a block (or a map, or skipped braces) closed before the cursor. */
+const hasBraces = (node: CstNode): boolean => tokenAt(node, "LCurly") !== undefined || childNodes(node).some(hasBraces)
+
+/** The property (or top-level node) being written: the last one starting before the cursor, its tokens up to the cursor. */
+const statementIn = (c: Cursor, nodes: ReadonlyArray<CstNode>): Array<IToken> => {
+  let last: CstNode | undefined
+  for (const n of nodes) if (before(c, firstToken(n))) last = n
+  if (last === undefined) return []
+  let stmt: Array<IToken> = []
+  // What a closed inner block held is finished: the statement goes on after its `}`.
+  for (const t of tokensOf(last)) {
+    if (!before(c, t)) break
+    if (t.tokenType === T.RCurly) stmt = []
+    else stmt.push(t)
+  }
+  return stmt
+}
+
+/** The properties of a block, in order. */
+const propertiesOf = (block: CstNode): Array<CstNode> => nodesAt(block, "property").flatMap((p) => childNodes(p))
+
+/** Classifies the cursor at `offset` (UTF-16) in `text`. Pure; never throws on any input. */
 export const completionContext = (text: string, offset: number): CompletionSlot => {
   const clamped = Math.max(0, Math.min(offset, text.length))
-  const { tokens, comments } = lex(text)
-  return classify(text, tokens, comments, clamped)
+  const piece = pieceAt(text, clamped)
+  const slot = classify(piece.text, piece.parsed, clamped - piece.offset)
+  const shift = piece.offset
+  return shift === 0 ? slot : { ...slot, replace: { start: slot.replace.start + shift, end: slot.replace.end + shift } }
 }
 
-/** The same, on tokens already lexed from `text` (a server may cache them per document version). */
-export const classify = (text: string, tokens: ReadonlyArray<IToken>, comments: ReadonlyArray<IToken>, offset: number): CompletionSlot => {
+/** The same, in one parsed piece of text. */
+const classify = (text: string, parsed: ParseOutput, offset: number): CompletionSlot => {
   const empty = { start: offset, end: offset }
-  if (insideComment(comments, offset)) return none("comment", empty)
+  if (insideComment(parsed.comments, offset)) return none("comment", empty)
 
-  let end = firstAtOrAfter(tokens, offset)
+  // Tokens nested too deeply never reach the parser; the word at the cursor may be one of them.
+  const cut = parsed.parseErrors.some((e) => e.nesting !== undefined)
+  const tokens = cut ? T.ccatLexer.tokenize(text).tokens : parsed.tokens
+  const end = firstAtOrAfter(tokens, offset)
   let prefix: IToken | undefined
   const atCursor = tokens[end - 1]
   if (atCursor !== undefined && offset <= endOf(atCursor) + 1) {
     if (atCursor.tokenType === T.StringLiteral && offset <= endOf(atCursor)) return none("string", empty)
     if (atCursor.tokenType === T.UnterminatedString) return none("string", empty)
-    if (isWord(atCursor) || numberTokens.has(atCursor.tokenType)) {
-      prefix = atCursor
-      end -= 1
-    }
+    if (isWord(atCursor) || numberTokens.has(atCursor.tokenType)) prefix = atCursor
   }
   const replace = prefix === undefined ? empty : { start: prefix.startOffset, end: offset }
+  const partial = { text, parsed, offset, prefix, boundary: prefix?.startOffset ?? offset }
+  const c: Cursor = { ...partial, ...pathTo(partial) }
 
-  // Walk the tokens before the cursor, keeping a stack of open braces.
-  const stack: Array<Frame> = [frame("top", -1)]
-  const top = (): Frame => stack[stack.length - 1]!
-  for (let j = 0; j < end; j++) {
-    const t = tokens[j]!
-    const current = top()
-    if (t.tokenType === T.LCurly) {
-      openBrace(tokens, j, stack)
-      continue
+  // The innermost node whose braces are open around the cursor.
+  let at = 0
+  for (let i = c.path.length - 1; i > 0 && at === 0; i--) if (openAround(c, c.path[i]!)) at = i
+  const container = c.path[at]!
+  const parent = c.path[at - 1]
+  switch (container.name) {
+    case "workspace":
+      return classifyTopLevel(statementIn(c, childNodes(container)), replace)
+    case "block": {
+      const keyword = parent === undefined ? undefined : tokenAt(parent, "keyword")
+      const block = parent?.name === "stepDeclaration" ? "step" : keyword === undefined ? undefined : blockOfKeyword.get(keyword.tokenType)
+      if (block === undefined) return none("unknown", replace)
+      return classifyInBlock(c, at, block, replace)
     }
-    if (t.tokenType === T.RCurly) {
-      if (stack.length > 1) {
-        const closed = stack.pop()!
-        const parent = top()
-        if (closed.kind === "map" && parent.brackets === 0) parent.items++
-        parent.stmt = []
-      }
-      continue
+    case "entries":
+    case "map":
+      return classifyEntries(c, at, replace)
+    case "outputsProperty":
+      return classifyOutputs(text, inside(c, container), prefix, offset, replace)
+    case "retriesProperty": {
+      const reasons = nodesAt(container, "reasons").flatMap((r) => tokensOf(r).filter((t) => isName(t)).map((t) => t.image))
+      return classifyRetryAdjustments(inside(c, container), container.children["on"] === undefined ? undefined : reasons, replace)
     }
-    switch (current.kind) {
-      case "top":
-      case "block": {
-        const previous = current.stmt[current.stmt.length - 1]
-        if (isStatementKeyword(t) && !continuesStatement(previous)) current.stmt = [t]
-        else current.stmt.push(t)
-        break
-      }
-      case "config":
-      case "map":
-      case "resources":
-      case "backend":
-        entryToken(current, t)
-        break
-      case "outputs":
-      case "retries":
-        current.stmt.push(t)
-        break
-      case "other":
-        break
-    }
-  }
-
-  const f = top()
-  switch (f.kind) {
-    case "top":
-      return classifyTopLevel(f.stmt, replace)
-    case "other":
+    default:
       return none("unknown", replace)
-    case "resources":
-      return atKey(f) ? { kind: "resourceKey", present: f.present, replace } : none("value", replace)
-    case "outputs":
-      return classifyOutputs(text, f.stmt, prefix, offset, replace)
-    case "retries":
-      return classifyRetryAdjustments(f, replace)
-    case "backend":
-      return atKey(f) ? { kind: "backendOption", backend: f.backend, present: f.present, replace } : none("value", replace)
-    case "config":
-    case "map": {
-      if (!atKey(f)) return none("value", replace)
-      const stepFrame = [...stack].reverse().find((s) => s.kind === "block" && s.block === "step")
-      const software = stepFrame === undefined ? undefined : stepSoftware(tokens, stepFrame.open)
-      return { kind: "configKey", software, path: f.path, present: f.present, replace }
-    }
-    case "block":
-      return classifyInBlock(text, f, stack, tokens, prefix, offset, replace)
   }
 }
 
-const atKey = (f: Frame): boolean => f.brackets === 0 && f.items % 2 === 0
-
-const entryToken = (f: Frame, t: IToken): void => {
-  if (t.tokenType === T.LBracket) {
-    f.brackets++
-    return
-  }
-  if (t.tokenType === T.RBracket) {
-    if (f.brackets > 0) {
-      f.brackets--
-      if (f.brackets === 0) f.items++
-    }
-    return
-  }
-  if (f.brackets > 0 || t.tokenType === T.Comma || t.tokenType === T.Equals) return
-  if (t.tokenType === T.Dot) {
-    // `a.b = 1`: the segments form one key.
-    if (f.items % 2 === 1) f.items--
-    return
-  }
-  if (f.items % 2 === 0) {
-    const key = t.tokenType === T.StringLiteral ? t.image.slice(1, -1) : t.image
-    f.lastKey = key
-    f.present.push(key)
-  }
-  f.items++
+/** The tokens after a node's `{`, up to the cursor. */
+const inside = (c: Cursor, node: CstNode): Array<IToken> => {
+  const open = tokenAt(node, "LCurly")!
+  return tokensOf(node).filter((t) => t.startOffset > open.startOffset && before(c, t))
 }
 
-const openBrace = (tokens: ReadonlyArray<IToken>, j: number, stack: Array<Frame>): void => {
-  const p1 = tokens[j - 1]
-  const p2 = tokens[j - 2]
-  const current = stack[stack.length - 1]!
-  // `pipeline p {` starts a new top-level block, whatever was left open before it.
-  if (p2 !== undefined && declarationKeywords.has(p2.tokenType) && isName(p1)) {
-    stack.length = 1
-    stack[0]!.stmt = []
-    stack.push(frame("block", j, { block: blockOfKeyword.get(p2.tokenType)!, name: p1!.image }))
-    return
+/** The nearest enclosing node of a kind, searching outwards from `at` in the path. */
+const enclosing = (c: Cursor, at: number, test: (n: CstNode) => boolean): CstNode | undefined => {
+  for (let i = at; i >= 0; i--) if (test(c.path[i]!)) return c.path[i]
+  return undefined
+}
+
+const isPipeline = (n: CstNode): boolean => n.name === "declaration" && is(tokenAt(n, "keyword"), T.Pipeline)
+const isStep = (n: CstNode): boolean => n.name === "stepDeclaration"
+const nameOf = (n: CstNode | undefined): string | undefined => (n === undefined ? undefined : tokenAt(n, "name")?.image)
+const blockOf = (n: CstNode): CstNode | undefined => nodesAt(n, "block")[0]
+
+// --- entries: config maps, resources, backend options -----------------------------------------
+
+const keyText = (t: IToken): string => (t.tokenType === T.StringLiteral ? t.image.slice(1, -1) : t.image)
+
+/** Written up to the cursor: a value, or a list or map closed before it. */
+const complete = (c: Cursor, entry: CstNode): boolean => {
+  const value = nodesAt(entry, "value")[0]
+  if (value === undefined) return false
+  const inner = nodesAt(value, "list")[0] ?? nodesAt(value, "map")[0]
+  if (inner !== undefined) return before(c, tokenAt(inner, inner.name === "list" ? "RBracket" : "RCurly"))
+  return before(c, tokenAt(value, "literal") ?? tokenAt(value, "identifier"))
+}
+
+const classifyEntries = (c: Cursor, at: number, replace: OffsetRange): CompletionSlot => {
+  const container = c.path[at]!
+  const owner = c.path[at - 1]
+  const entries = nodesAt(container, container.name === "map" ? "mapEntry" : "entry").filter((e) => before(c, firstToken(e)))
+  const present = entries.flatMap((e) => [...(e.children["key"] ?? []), ...(e.children["keyPath"] ?? [])]).filter((t): t is IToken => isToken(t) && before(c, t)).map(keyText)
+  const last = entries[entries.length - 1]
+  const lastToken = last === undefined ? undefined : tokensOf(last).filter((t) => before(c, t)).pop()
+  // `a.|`: the key goes on.
+  const atKey = last === undefined || complete(c, last) || is(lastToken, T.Dot)
+  if (container.name === "entries") {
+    if (owner?.name === "resourcesProperty") return atKey ? { kind: "resourceKey", present, replace } : none("value", replace)
+    if (owner?.name === "backendProperty") {
+      return atKey ? { kind: "backendOption", backend: tokenAt(owner, "kind")?.image, present, replace } : none("value", replace)
+    }
+    return none("unknown", replace)
   }
-  if (is(p2, T.Step) && isName(p1) && (current.kind === "top" || current.kind === "block")) {
-    // A step inside a step: the outer one lacks its `}`.
-    if (current.kind === "block" && current.block === "step") stack.pop()
-    stack[stack.length - 1]!.stmt = []
-    stack.push(frame("block", j, { block: "step", name: p1!.image }))
-    return
+  const path = configPath(c, at)
+  if (path === undefined) return none("unknown", replace)
+  if (!atKey) return none("value", replace)
+  const step = enclosing(c, at, isStep)
+  return { kind: "configKey", software: step === undefined ? undefined : stepSoftware(step), path, present, replace }
+}
+
+/**
+ * The keys of the maps from a step's `config { }` to the map at `at`, or undefined when that map
+ * is no config map (a map in a list, or `config` outside a step).
+ */
+const configPath = (c: Cursor, at: number): Array<string> | undefined => {
+  const keys: Array<string> = []
+  for (let i = at; ; ) {
+    const parent = c.path[i - 1]
+    if (parent?.name === "configProperty") {
+      // map ← configProperty ← property ← block ← stepDeclaration
+      const step = c.path[i - 4]
+      return step !== undefined && isStep(step) ? keys.reverse() : undefined
+    }
+    // `key = {`: a map as the value of an entry of the enclosing map.
+    const entry = c.path[i - 2]
+    if (parent?.name !== "value" || entry?.name !== "mapEntry") return undefined
+    const key = tokenAt(entry, "keyPath") === undefined ? tokenAt(entry, "key") : (entry.children["keyPath"]!.at(-1) as IToken)
+    keys.push(key === undefined ? "" : keyText(key))
+    i -= 3
+    if (c.path[i]?.name !== "map") return undefined
   }
-  if (current.kind === "block" && current.block === "step" && is(p1, T.Config)) {
-    stack.push(frame("config", j))
-    return
-  }
-  if (current.kind === "block" && is(p1, T.Resources)) {
-    stack.push(frame("resources", j))
-    return
-  }
-  if (current.kind === "block" && is(p1, T.Outputs)) {
-    stack.push(frame("outputs", j))
-    return
-  }
-  if (current.kind === "block" && is(current.stmt[0], T.Retries)) {
-    const reasons = retryReasonsListed(current.stmt.slice(1))
-    stack.push(frame("retries", j, reasons === undefined ? {} : { retried: reasons }))
-    return
-  }
-  if (current.kind === "block" && is(p1, T.Backend)) {
-    stack.push(frame("backend", j))
-    return
-  }
-  if (current.kind === "block" && is(p2, T.Backend) && isName(p1)) {
-    stack.push(frame("backend", j, { backend: p1!.image }))
-    return
-  }
-  if ((current.kind === "config" || current.kind === "map") && current.brackets === 0 && current.items % 2 === 1) {
-    stack.push(frame("map", j, { path: [...current.path, current.lastKey ?? ""] }))
-    return
-  }
-  if (current.kind === "config" || current.kind === "map" || current.kind === "resources" || current.kind === "backend") {
-    // A brace at a key position or inside a list: a value of its own.
-    stack.push(frame("other", j))
-    return
-  }
-  stack.push(frame("other", j))
 }
 
 /**
@@ -394,16 +382,16 @@ const retryReasonsListed = (rest: ReadonlyArray<IToken>): Array<string> | undefi
  * Inside `retries … { }`: where the adjustment being written stands. One is `on`, a reason, a
  * resource and a factor; a comma, or the factor, ends it.
  */
-const classifyRetryAdjustments = (f: Frame, replace: OffsetRange): CompletionSlot => {
+const classifyRetryAdjustments = (stmt: ReadonlyArray<IToken>, reasons: ReadonlyArray<string> | undefined, replace: OffsetRange): CompletionSlot => {
   let state: "on" | "reason" | "resource" | "factor" = "on"
-  for (const t of f.stmt) {
+  for (const t of stmt) {
     if (is(t, T.Comma)) state = "on"
     else if (is(t, T.On)) state = "reason"
     else if (state === "reason" && isName(t)) state = "resource"
     else if (state === "resource" && isName(t)) state = "factor"
     else state = "on"
   }
-  const retried = f.retried === undefined ? {} : { retried: f.retried }
+  const retried = reasons === undefined ? {} : { retried: reasons }
   switch (state) {
     case "on":
       return { kind: "retryOn", adjustment: true, ...retried, replace }
@@ -424,29 +412,22 @@ const classifyTopLevel = (stmt: ReadonlyArray<IToken>, replace: OffsetRange): Co
   return { kind: "topLevelKeyword", replace }
 }
 
-const classifyInBlock = (
-  text: string,
-  f: Frame,
-  stack: ReadonlyArray<Frame>,
-  tokens: ReadonlyArray<IToken>,
-  prefix: IToken | undefined,
-  offset: number,
-  replace: OffsetRange
-): CompletionSlot => {
-  const block = f.block!
-  const pipelineFrame = [...stack].reverse().find((s) => s.kind === "block" && s.block === "pipeline")
-  const pipeline = pipelineFrame?.name
-  const step = block === "step" ? f.name : undefined
+const classifyInBlock = (c: Cursor, at: number, block: BlockKind, replace: OffsetRange): CompletionSlot => {
+  const { text, prefix, offset } = c
+  const node = c.path[at]!
+  const pipelineNode = enclosing(c, at, isPipeline)
+  const pipeline = nameOf(pipelineNode)
+  const step = block === "step" ? nameOf(c.path[at - 1]) : undefined
   const where = { ...(pipeline !== undefined ? { pipeline } : {}), ...(step !== undefined ? { step } : {}) }
   const keywordSlot = (): CompletionSlot => ({
     kind: "propertyKeyword",
     block,
     ...where,
-    present: presentProperties(tokens, f, block, prefix),
+    present: presentProperties(c, node, block),
     replace
   })
 
-  const stmt = f.stmt
+  const stmt = statementIn(c, [...propertiesOf(node), ...c.orphans])
   const kw = stmt[0]
   if (kw === undefined || !isStatementKeyword(kw)) return keywordSlot()
   const rest = stmt.slice(1)
@@ -458,7 +439,7 @@ const classifyInBlock = (
       return classifyWhere(rest, replace) ?? keywordSlot()
     case T.After:
       if (last === undefined || is(last, T.Comma)) {
-        const steps = pipelineFrame === undefined ? [] : pipelineSteps(tokens, pipelineFrame.open).filter((s) => s !== step)
+        const steps = pipelineNode === undefined ? [] : pipelineSteps(pipelineNode).filter((s) => s !== step)
         return { kind: "reference", target: "step", ...where, steps, listed: listed(), replace }
       }
       return keywordSlot()
@@ -579,58 +560,49 @@ const columnPathEndingAt = (rest: ReadonlyArray<IToken>, end: number): { table: 
 
 // --- looking past the cursor ------------------------------------------------------------------
 
-const startsTopLevelBlock = (tokens: ReadonlyArray<IToken>, j: number): boolean =>
-  declarationKeywords.has(tokens[j]!.tokenType) && isName(tokens[j + 1]) && is(tokens[j + 2], T.LCurly)
-
-/** The steps declared in the pipeline whose `{` is at `open`, tolerating unclosed steps. */
-export const pipelineSteps = (tokens: ReadonlyArray<IToken>, open: number): Array<string> => {
+/** The steps declared in a pipeline (at any depth: a step left open holds the next ones). */
+const pipelineSteps = (pipeline: CstNode): Array<string> => {
   const out: Array<string> = []
-  let depth = 0
-  for (let j = open + 1; j < tokens.length; j++) {
-    const t = tokens[j]!
-    if (t.tokenType === T.LCurly) depth++
-    else if (t.tokenType === T.RCurly) {
-      if (depth === 0) break
-      depth--
-    } else if (startsTopLevelBlock(tokens, j)) break
-    else if (t.tokenType === T.Step && isName(tokens[j + 1]) && is(tokens[j + 2], T.LCurly)) out.push(tokens[j + 1]!.image)
+  const visit = (block: CstNode | undefined): void => {
+    if (block === undefined) return
+    for (const p of propertiesOf(block)) {
+      if (!isStep(p)) continue
+      const body = blockOf(p)
+      const name = nameOf(p)
+      if (name !== undefined && body !== undefined && tokenAt(body, "LCurly") !== undefined) out.push(name)
+      visit(body)
+    }
   }
+  visit(blockOf(pipeline))
   return [...new Set(out)]
 }
 
-/** The software of `run X` in the step whose `{` is at `open`, before or after the cursor. */
-export const stepSoftware = (tokens: ReadonlyArray<IToken>, open: number): string | undefined => {
-  let depth = 0
-  for (let j = open + 1; j < tokens.length; j++) {
-    const t = tokens[j]!
-    if (t.tokenType === T.LCurly) depth++
-    else if (t.tokenType === T.RCurly) {
-      if (depth === 0) return undefined
-      depth--
-    } else if (depth === 0 && (startsTopLevelBlock(tokens, j) || t.tokenType === T.Step)) return undefined
-    else if (depth === 0 && t.tokenType === T.Run && isName(tokens[j + 1])) return tokens[j + 1]!.image
+/** The software of `run X` in a step, before or after the cursor (a step inside it ends it). */
+const stepSoftware = (step: CstNode): string | undefined => {
+  const block = blockOf(step)
+  for (const p of block === undefined ? [] : propertiesOf(block)) {
+    if (isStep(p)) return undefined
+    if (p.name === "runProperty") {
+      const software = tokenAt(p, "software")
+      if (software !== undefined && isName(software)) return software.image
+    }
   }
   return undefined
 }
 
-/** Property keywords written at the top of the block `f`, before or after the cursor. */
-const presentProperties = (tokens: ReadonlyArray<IToken>, f: Frame, block: BlockKind, prefix: IToken | undefined): Array<string> => {
+/** Property keywords that start a line of the block, before or after the cursor. */
+const presentProperties = (c: Cursor, block: CstNode, kind: BlockKind): Array<string> => {
   const out = new Set<string>()
-  let depth = 0
-  for (let j = f.open + 1; j < tokens.length; j++) {
-    const t = tokens[j]!
-    if (t.tokenType === T.LCurly) depth++
-    else if (t.tokenType === T.RCurly) {
-      if (depth === 0) break
-      depth--
-    } else if (depth === 0 && startsTopLevelBlock(tokens, j)) break
-    else if (depth === 0 && block === "step" && t.tokenType === T.Step) break
-    else if (depth === 0 && t !== prefix && isStatementKeyword(t) && !continuesStatement(tokens[j - 1])) {
-      const previous = tokens[j - 1]
-      const startsLine = previous === undefined || previous.tokenType === T.LCurly || previous.endLine !== t.startLine
-      const word = T.keywordText(t.tokenType)
-      if (startsLine && word !== undefined) out.add(word)
-    }
+  const tokens = c.parsed.tokens
+  for (const p of [...propertiesOf(block), ...c.orphans]) {
+    // A step inside a step: what follows it belongs to it.
+    if (kind === "step" && isStep(p)) break
+    const t = firstToken(p)
+    if (t === undefined || t.startOffset === c.prefix?.startOffset || !isStatementKeyword(t)) continue
+    const previous = tokens[firstAtOrAfter(tokens, t.startOffset) - 1]
+    const startsLine = previous === undefined || previous.tokenType === T.LCurly || previous.endLine !== t.startLine
+    const word = T.keywordText(t.tokenType)
+    if (startsLine && word !== undefined) out.add(word)
   }
   return [...out]
 }

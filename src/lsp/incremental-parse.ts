@@ -77,7 +77,7 @@ const isIdentifierChar = (code: number): boolean =>
  * Where the file may be cut: 0, and every line start holding a declaration keyword. A scan for
  * line breaks, several times faster than one regular expression for the whole pattern.
  */
-const cuts = (text: string, from = 0, to = text.length): Array<number> => {
+export const cuts = (text: string, from = 0, to = text.length): Array<number> => {
   const found = [from]
   for (let at = text.indexOf("\n", from); at !== -1 && at + 1 < to; at = text.indexOf("\n", at + 1)) {
     const start = at + 1

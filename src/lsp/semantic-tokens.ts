@@ -1,16 +1,18 @@
-import { tokenMatcher, type IToken, type TokenType } from "chevrotain"
+import { tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain"
 import { SemanticTokensBuilder, type SemanticTokensLegend } from "vscode-languageserver"
 import * as T from "../compiler/lexer.ts"
-import { continuesStatement, isStatementKeyword } from "./completion-context.ts"
+import type { ParseOutput } from "../compiler/parser.ts"
+import { isInserted, isToken, nodesAt, parsedPieces, tokenAt } from "./syntax-tree.ts"
 
 /*
- * Semantic tokens for a `.ccat` document: a pure function of its text. One pass over the lexer's
- * tokens with a stack of braces (so config keys, resource keys, output kinds and the reasons,
- * resources and factors of `retries … { on OOM memory x2 }` are told from keywords) and the
- * keyword of the current property (so `after a, b` are steps, `data x` a grouping, `on TIMEOUT`
- * a failure reason, and `Source.name` a table and a column). Works on any text, parsable or not.
- * Positions are UTF-16 and lines end at `\n`, `\r\n` or `\r`, as in LSP; multi-line block
- * comments are split per line.
+ * Semantic tokens for a `.ccat` document: a pure function of its text. Each token is classified
+ * by the rule and label the parser's recovered CST puts it under (syntax-tree.ts), so config
+ * keys, resource keys, output kinds and the reasons, resources and factors of
+ * `retries … { on OOM memory x2 }` are told from keywords, and the keyword of the property a word
+ * is in says what it is (`after a, b` are steps, `data x` a grouping, `on TIMEOUT` a failure
+ * reason, `Source.name` a table and a column). Tokens the parser skipped while recovering are
+ * classified by what they are alone. Works on any text, parsable or not. Positions are UTF-16
+ * and lines end at `\n`, `\r\n` or `\r`, as in LSP; multi-line block comments are split per line.
  */
 
 export const tokenTypes = ["keyword", "type", "function", "class", "property", "string", "number", "operator", "comment", "enumMember"] as const
@@ -26,7 +28,6 @@ export const semanticTokensLegend: SemanticTokensLegend = {
 const typeIndex = new Map<SemanticTokenType, number>(tokenTypes.map((t, i) => [t, i]))
 const DECLARATION = 1
 
-const declarationKeywords: ReadonlySet<TokenType> = new Set([T.Location, T.Software, T.Grouping, T.Pipeline])
 const numbers: ReadonlySet<TokenType> = new Set([
   T.IntegerLiteral,
   T.DecimalLiteral,
@@ -52,20 +53,14 @@ const operators: ReadonlySet<TokenType> = new Set([
 ])
 /** Properties whose identifier values are members of a fixed set. */
 const enumValued: ReadonlySet<TokenType> = new Set([T.GroupBy, T.VersionPolicy, T.Container, T.Backend, T.Trigger, T.Retries])
+/** Properties whose first value names a declaration. */
+const referencing: ReadonlySet<TokenType> = new Set([T.Location, T.Data, T.From])
 
 /** A plain word: an identifier, or a factor (`x2`) standing where a name may. */
 const isIdentifier = (t: IToken): boolean => t.tokenType === T.Identifier || t.tokenType === T.Factor
 
 const isName = (t: IToken | undefined): boolean => t !== undefined && tokenMatcher(t, T.Name)
 const isKeyword = (t: IToken): boolean => t.tokenType.name.startsWith("Kw_")
-
-interface Frame {
-  readonly kind: "block" | "config" | "entries" | "outputs" | "retries" | "other"
-  stmt: IToken | undefined
-  /** Entries and maps: keys and values alternate. In `retries … { }`: the part of the adjustment reached. */
-  items: number
-  brackets: number
-}
 
 /** One classified token: offsets and type, before encoding. */
 export interface RawSemanticToken {
@@ -75,144 +70,164 @@ export interface RawSemanticToken {
   readonly declaration: boolean
 }
 
-/** The classified tokens of `text`, in document order (comments included, not yet split). */
-export const classifyTokens = (text: string): Array<RawSemanticToken> => {
-  const lexed = T.ccatLexer.tokenize(text)
-  const tokens = lexed.tokens
-  const out: Array<RawSemanticToken> = []
-  const emit = (t: IToken, type: SemanticTokenType, declaration = false): void => {
-    out.push({ start: t.startOffset, end: t.startOffset + t.image.length, type, declaration })
-  }
-  const stack: Array<Frame> = [{ kind: "block", stmt: undefined, items: 0, brackets: 0 }]
-  // Names whose class is decided by the token before them: `pipeline p`, `step s`.
-  const decided = new Map<number, { type: SemanticTokenType; declaration: boolean }>()
-
-  for (let j = 0; j < tokens.length; j++) {
-    const t = tokens[j]!
-    const prev = tokens[j - 1]
-    const next = tokens[j + 1]
-    const f = stack[stack.length - 1]!
-    const type = t.tokenType
-
-    if (type === T.LCurly) {
-      const p2 = tokens[j - 2]
-      let kind: Frame["kind"] = "other"
-      if (f.kind === "block") {
-        if (prev?.tokenType === T.Config) kind = "config"
-        else if (prev?.tokenType === T.Outputs) kind = "outputs"
-        else if (prev !== undefined && (prev.tokenType === T.Resources || prev.tokenType === T.Backend || (p2?.tokenType === T.Backend && isName(prev)))) kind = "entries"
-        else if (f.stmt?.tokenType === T.Retries) kind = "retries"
-        else kind = "block"
-      } else if (f.kind === "config" && prev?.tokenType === T.Equals) kind = "config"
-      if (declarationKeywords.has(p2?.tokenType ?? T.LCurly) && isName(prev) && f.kind === "block") stack.length = 1
-      stack.push({ kind, stmt: undefined, items: 0, brackets: 0 })
-      continue
-    }
-    if (type === T.RCurly) {
-      if (stack.length > 1) {
-        const closed = stack.pop()!
-        const parent = stack[stack.length - 1]!
-        if (closed.kind === "config" && parent.kind === "config") parent.items++
-        parent.stmt = undefined
-      }
-      continue
-    }
-    if (type === T.StringLiteral || type === T.UnterminatedString) {
-      emit(t, "string")
-      if (f.kind === "config" || f.kind === "entries") entry(f, t)
-      continue
-    }
-    if (numbers.has(type)) {
-      emit(t, "number")
-      if (f.kind === "config" || f.kind === "entries") entry(f, t)
-      continue
-    }
-    if (operators.has(type)) {
-      emit(t, "operator")
-      continue
-    }
-    if (f.kind === "config" || f.kind === "entries") {
-      const key = f.brackets === 0 && f.items % 2 === 0
-      if (isName(t) && (key || prev?.tokenType === T.Dot)) emit(t, "property")
-      else if (type === T.True || type === T.False) emit(t, "keyword")
-      entry(f, t)
-      continue
-    }
-    // `on OOM memory x2`: a reason is a symbolic constant, the resource a key, the factor a number.
-    if (f.kind === "retries") {
-      if (type === T.On) {
-        emit(t, "keyword")
-        f.items = 1
-      } else if (f.items === 1 && isName(t)) {
-        emit(t, isKeyword(t) ? "keyword" : "enumMember")
-        f.items = 2
-      } else if (f.items === 2 && isName(t)) {
-        emit(t, "property")
-        f.items = 3
-      } else {
-        if (type === T.Factor) emit(t, "number")
-        else if (isKeyword(t)) emit(t, "keyword")
-        f.items = 0
-      }
-      continue
-    }
-    // `science "*.fits" min 2`: a kind is a symbolic constant, like a group_by dimension.
-    if (f.kind === "outputs") {
-      if (isIdentifier(t)) emit(t, "enumMember")
-      else if (isKeyword(t)) emit(t, "keyword")
-      continue
-    }
-    if (f.kind === "other") {
-      if (isKeyword(t)) emit(t, "keyword")
-      continue
-    }
-
-    // A block (or the top level).
-    const pending = decided.get(j)
-    if (pending !== undefined) {
-      emit(t, pending.type, pending.declaration)
-      continue
-    }
-    if (isStatementKeyword(t) && !continuesStatement(prev)) {
-      f.stmt = t
-      emit(t, "keyword")
-      if (declarationKeywords.has(type) && isName(next)) {
-        const declares = tokens[j + 2]?.tokenType === T.LCurly
-        // `location hpc` inside a pipeline is a reference to a location.
-        decided.set(j + 1, { type: "type", declaration: declares })
-      } else if (type === T.Step && isName(next)) decided.set(j + 1, { type: "function", declaration: true })
-      else if ((type === T.Data || type === T.From || type === T.Run) && isName(next)) decided.set(j + 1, { type: "type", declaration: false })
-      continue
-    }
-    const stmt = f.stmt?.tokenType
-    if (stmt === T.Where && isName(t)) {
-      if (prev?.tokenType === T.Dot) emit(t, "property")
-      else if (next?.tokenType === T.Dot && isIdentifier(t)) emit(t, "class")
-      else if (isKeyword(t)) emit(t, "keyword")
-      continue
-    }
-    if (stmt === T.After && isIdentifier(t)) {
-      emit(t, "function")
-      continue
-    }
-    if (stmt !== undefined && enumValued.has(stmt) && isIdentifier(t)) {
-      emit(t, "enumMember")
-      continue
-    }
-    if (isKeyword(t)) emit(t, "keyword")
-  }
-  for (const c of lexed.groups["comments"] ?? []) out.push({ start: c.startOffset, end: c.startOffset + c.image.length, type: "comment", declaration: false })
-  return out.sort((a, b) => a.start - b.start)
+/**
+ * What the enclosing rules say about a word: `entries` (config maps, resources, backend options:
+ * keys are properties), `outputs` (kinds are constants), `adjustment` (`on OOM memory x2`),
+ * `where` (tables and columns), `skipped` (braces the parser skipped) or a block's `property`,
+ * with the keyword of the property it is in.
+ */
+interface Context {
+  readonly kind: "property" | "entries" | "outputs" | "adjustment" | "where" | "skipped"
+  readonly keyword?: TokenType
+  /** `location hpc`, `data rho`, `from science`: the word that names a declaration. */
+  readonly reference?: IToken
 }
 
-const entry = (f: Frame, t: IToken): void => {
-  if (t.tokenType === T.LBracket) f.brackets++
-  else if (t.tokenType === T.RBracket) {
-    if (f.brackets > 0 && --f.brackets === 0) f.items++
-  } else if (f.brackets > 0 || t.tokenType === T.Comma || t.tokenType === T.Equals) return
-  else if (t.tokenType === T.Dot) {
-    if (f.items % 2 === 1) f.items--
-  } else f.items++
+const topLevel: Context = { kind: "property" }
+
+/** The keyword of a property node, which colours its values. */
+const propertyKeyword = (node: CstNode): TokenType | undefined => {
+  switch (node.name) {
+    case "valueProperty":
+    case "triggerProperty":
+    case "retriesProperty":
+    case "backendProperty":
+    case "runProperty":
+      return tokenAt(node, "keyword")?.tokenType
+    default:
+      return undefined
+  }
+}
+
+const contextOf = (node: CstNode, outer: Context): Context => {
+  switch (node.name) {
+    case "map":
+    case "entries":
+      return { kind: "entries" }
+    case "outputsProperty":
+      return { kind: "outputs" }
+    case "retryAdjustment":
+      return { kind: "adjustment" }
+    case "whereProperty":
+      return { kind: "where" }
+    case "skippedBlock":
+      return { kind: "skipped" }
+    case "property":
+    case "stepDeclaration":
+    case "declaration":
+      return topLevel
+    default: {
+      const keyword = propertyKeyword(node)
+      if (keyword === undefined) return outer
+      const first = node.name === "valueProperty" && referencing.has(keyword) ? nodesAt(node, "value")[0] : undefined
+      const reference = first === undefined ? undefined : tokenAt(first, "identifier")
+      return reference === undefined ? { kind: "property", keyword } : { kind: "property", keyword, reference }
+    }
+  }
+}
+
+type Emit = (t: IToken, type: SemanticTokenType, declaration?: boolean) => void
+
+/** Classifies the tokens of one parsed piece of a document (offsets relative to the piece). */
+const classifyPiece = (text: string, parsed: ParseOutput): Array<RawSemanticToken> => {
+  const out: Array<RawSemanticToken> = []
+  const seen = new Set<IToken>()
+  const emit: Emit = (t, type, declaration = false) => {
+    out.push({ start: t.startOffset, end: t.startOffset + t.image.length, type, declaration })
+  }
+  const visit = (node: CstNode, outer: Context): void => {
+    const ctx = contextOf(node, outer)
+    for (const label in node.children) {
+      for (const e of node.children[label]!) {
+        if (!isToken(e)) {
+          visit(e, ctx)
+          continue
+        }
+        if (isInserted(e)) continue
+        seen.add(e)
+        word(e, node, label, ctx, emit)
+      }
+    }
+  }
+  visit(parsed.cst, topLevel)
+  // Tokens the parser skipped while recovering, or never saw (nested too deeply, cut before
+  // parsing): classified by what they are.
+  const cut = parsed.parseErrors.some((e) => e.nesting !== undefined)
+  const starts = cut ? new Set([...seen].map((t) => t.startOffset)) : undefined
+  for (const t of cut ? T.ccatLexer.tokenize(text).tokens : parsed.tokens) {
+    if (!seen.has(t) && starts?.has(t.startOffset) !== true) word(t, undefined, "", { kind: "skipped" }, emit)
+  }
+  return out
+}
+
+/** The class of one token, from the rule and label it was parsed under. */
+const word = (t: IToken, node: CstNode | undefined, label: string, ctx: Context, emit: Emit): void => {
+  const type = t.tokenType
+  if (type === T.StringLiteral || type === T.UnterminatedString) return emit(t, "string")
+  if (numbers.has(type)) return emit(t, "number")
+  if (operators.has(type)) return emit(t, "operator")
+  if (t === ctx.reference) return emit(t, "type")
+  switch (node?.name) {
+    case "declaration":
+      if (label === "name") return emit(t, "type", blockOpened(node))
+      break
+    case "stepDeclaration":
+      if (label === "name") return emit(t, "function", true)
+      break
+    case "runProperty":
+      if (label === "software") return emit(t, "type")
+      break
+    case "columnPath":
+      if (label === "segments") return emit(t, "property")
+      if (label === "table" && isIdentifier(t) && node.children["Dot"] !== undefined) return emit(t, "class")
+      break
+  }
+  switch (ctx.kind) {
+    case "entries":
+      if ((label === "key" || label === "keyPath") && isName(t)) return emit(t, "property")
+      if (type === T.True || type === T.False) return emit(t, "keyword")
+      return
+    case "outputs":
+      if (isIdentifier(t)) return emit(t, "enumMember")
+      break
+    case "adjustment":
+      if (node?.name === "failureReason") return emit(t, isKeyword(t) ? "keyword" : "enumMember")
+      if (label === "resource") return emit(t, "property")
+      if (type === T.Factor) return emit(t, "number")
+      break
+    case "property":
+      if (ctx.keyword === T.After && isIdentifier(t) && label !== "keyword") return emit(t, "function")
+      if (ctx.keyword !== undefined && enumValued.has(ctx.keyword) && isIdentifier(t)) return emit(t, "enumMember")
+      break
+    case "where":
+    case "skipped":
+      break
+  }
+  if (isKeyword(t)) emit(t, "keyword")
+}
+
+/** `pipeline p {`: the name is declared here, not referenced. */
+const blockOpened = (declaration: CstNode): boolean => {
+  const block = nodesAt(declaration, "block")[0]
+  return block !== undefined && tokenAt(block, "LCurly") !== undefined
+}
+
+const piecesClassified = new WeakMap<ParseOutput, ReadonlyArray<RawSemanticToken>>()
+
+/** The classified tokens of `text`, in document order (comments included, not yet split). */
+export const classifyTokens = (text: string): Array<RawSemanticToken> => {
+  const out: Array<RawSemanticToken> = []
+  for (const piece of parsedPieces(text)) {
+    let classified = piecesClassified.get(piece.parsed)
+    if (classified === undefined) {
+      const fresh = classifyPiece(piece.text, piece.parsed)
+      for (const c of piece.parsed.comments) fresh.push({ start: c.startOffset, end: c.startOffset + c.image.length, type: "comment", declaration: false })
+      piecesClassified.set(piece.parsed, fresh)
+      classified = fresh
+    }
+    for (const r of classified) out.push({ ...r, start: r.start + piece.offset, end: r.end + piece.offset })
+  }
+  return out.sort((a, b) => a.start - b.start)
 }
 
 /** Offsets at which lines start (`\n`, `\r\n` and `\r` end lines). */
