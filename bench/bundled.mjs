@@ -5,18 +5,10 @@ import { build } from "esbuild"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
+import { nodeBundleOptions } from "../test/support/node-bundle.mjs"
 
 const name = process.argv[2] ?? "compile"
 const outfile = join(tmpdir(), `ccat-bench-${name}-${process.pid}.mjs`)
-await build({
-  entryPoints: [new URL(`./${name}.ts`, import.meta.url).pathname],
-  outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  logLevel: "warning",
-  banner: { js: "import { createRequire as __ccatCreateRequire } from 'node:module'; const require = __ccatCreateRequire(import.meta.url);" }
-})
+await build(nodeBundleOptions(new URL(`./${name}.ts`, import.meta.url).pathname, outfile))
 process.env.CCAT_BENCH = "1"
 await import(pathToFileURL(outfile).href)

@@ -30,6 +30,7 @@ import { pathToFileURL } from "node:url"
 import { CompletionRequest, HoverRequest, type CompletionItem, type CompletionList } from "vscode-languageserver-protocol"
 import type { SourceInput } from "../src/compiler/compile.ts"
 import { LspClient } from "../test/support/lsp-client.ts"
+import { nodeBundleOptions } from "../test/support/node-bundle.mjs"
 
 const EDITS = 50
 const COMPLETIONS = 200
@@ -57,16 +58,7 @@ const bundleServer = async (root: string, outDir: string): Promise<string> => {
   // this file, and esbuild's JS API cannot run from inside a bundle.
   const { build } = createRequire(join(root, "package.json"))("esbuild") as typeof import("esbuild")
   const outfile = join(outDir, "lsp-server.mjs")
-  await build({
-    entryPoints: [join(root, "src", "lsp", "stdio-main.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    banner: { js: "import { createRequire as __lspCreateRequire } from 'node:module'; const require = __lspCreateRequire(import.meta.url);" }
-  })
+  await build(nodeBundleOptions(join(root, "src", "lsp", "stdio-main.ts"), outfile))
   return outfile
 }
 
@@ -122,6 +114,23 @@ const timed = async (fn: () => Promise<unknown>): Promise<number> => {
   return performance.now() - start
 }
 
+/** The times `measure` gives for runs WARMUP + 1 to WARMUP + n (it is told the run's index). */
+const samples = async (n: number, measure: (i: number) => Promise<number>): Promise<Array<number>> => {
+  const out: Array<number> = []
+  for (let i = 0; i < WARMUP + n; i++) {
+    const ms = await measure(i)
+    if (i >= WARMUP) out.push(ms)
+  }
+  return out
+}
+
+/** The time from an edit until its diagnostics arrive. */
+const editAndWait = (client: LspClient, uri: string, iteration: number): Promise<number> =>
+  timed(async () => {
+    await editPriority(client, uri, iteration)
+    await client.waitForVersion(uri)
+  })
+
 const complete = (client: LspClient, uri: string) =>
   client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: client.positionOf(uri, "    run ", "    run ".length) })
 
@@ -132,39 +141,21 @@ const itemsOf = (r: CompletionItem[] | CompletionList | null): number => (r === 
 
 const measureCase = async (bundle: string, scratch: string, c: Case): Promise<Array<Measure>> => {
   const out: Array<Measure> = []
-  const push = (name: string, samples: ReadonlyArray<number>): void => void out.push({ size: c.label, name, samples })
+  const push = (name: string, times: ReadonlyArray<number>): void => void out.push({ size: c.label, name, samples: times })
 
   // Server 1, no debounce: the cost of recompiling and publishing, of completion and of hover.
   {
     const { client, target } = await startOn(bundle, scratch, c.files, 0)
     try {
-      const diagnostics: Array<number> = []
-      for (let i = 0; i < WARMUP + EDITS; i++) {
-        const ms = await timed(async () => {
-          await editPriority(client, target, i)
-          await client.waitForVersion(target)
-        })
-        if (i >= WARMUP) diagnostics.push(ms)
-      }
-      push("diagnostics after edit (debounce 0)", diagnostics)
+      push("diagnostics after edit (debounce 0)", await samples(EDITS, (i) => editAndWait(client, target, i)))
 
       const first = await complete(client, target)
       if (itemsOf(first) === 0) throw new Error("bench/lsp: completion after `run ` offered nothing")
-      const completions: Array<number> = []
-      for (let i = 0; i < WARMUP + COMPLETIONS; i++) {
-        const ms = await timed(() => complete(client, target))
-        if (i >= WARMUP) completions.push(ms)
-      }
-      push("completion (warm)", completions)
+      push("completion (warm)", await samples(COMPLETIONS, () => timed(() => complete(client, target))))
 
       const firstHover = await hover(client, target)
       if (firstHover === null) throw new Error("bench/lsp: hover on the `data` reference returned nothing")
-      const hovers: Array<number> = []
-      for (let i = 0; i < WARMUP + HOVERS; i++) {
-        const ms = await timed(() => hover(client, target))
-        if (i >= WARMUP) hovers.push(ms)
-      }
-      push("hover on a reference", hovers)
+      push("hover on a reference", await samples(HOVERS, () => timed(() => hover(client, target))))
     } finally {
       await client.stop()
     }
@@ -174,35 +165,21 @@ const measureCase = async (bundle: string, scratch: string, c: Case): Promise<Ar
   {
     const { client, target } = await startOn(bundle, scratch, c.files, undefined)
     try {
-      const diagnostics: Array<number> = []
-      for (let i = 0; i < WARMUP + EDITS; i++) {
-        const ms = await timed(async () => {
-          await editPriority(client, target, i)
-          await client.waitForVersion(target)
-        })
-        if (i >= WARMUP) diagnostics.push(ms)
-      }
-      push("diagnostics after edit (default debounce)", diagnostics)
+      push("diagnostics after edit (default debounce)", await samples(EDITS, (i) => editAndWait(client, target, i)))
 
-      const typing: Array<number> = []
-      for (let i = 0; i < WARMUP + EDITS; i++) {
+      const typing = await samples(EDITS, async (i) => {
         await new Promise((resolve) => setTimeout(resolve, TYPING_PAUSE_MS))
-        const ms = await timed(async () => {
-          await editPriority(client, target, i)
-          await client.waitForVersion(target)
-        })
-        if (i >= WARMUP) typing.push(ms)
-      }
+        return editAndWait(client, target, i)
+      })
       push(`diagnostics after edit, typing pace (default debounce)`, typing)
 
       // Typing then asking: the completion request compiles the edited workspace itself.
-      const afterEdit: Array<number> = []
-      for (let i = 0; i < WARMUP + EDIT_THEN_COMPLETE; i++) {
+      const afterEdit = await samples(EDIT_THEN_COMPLETE, async (i) => {
         await editPriority(client, target, i)
         const ms = await timed(() => complete(client, target))
-        if (i >= WARMUP) afterEdit.push(ms)
         await client.waitForVersion(target)
-      }
+        return ms
+      })
       push("completion right after an edit", afterEdit)
     } finally {
       await client.stop()

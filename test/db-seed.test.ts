@@ -15,6 +15,7 @@ import { demoId } from "../src/db/seed/ids.ts"
 import { observationTables, packageChecksum, seedDemo, seedMore, type SeedReport } from "../src/db/seed/index.ts"
 import { scanName } from "../src/db/seed/schedule.ts"
 import { testBackends, testDatabase, type TestBackend } from "./support/databases.ts"
+import { packageContexts, type PackageContext } from "./support/package-contexts.ts"
 
 // The demo dataset on both database backends: its shape, its files, idempotence, determinism,
 // `--more`, and that every grouping of the example pipelines finds data in it.
@@ -64,7 +65,7 @@ const seedFresh = (backend: TestBackend) =>
 // The real SQL translation belongs to the runtime; this only checks the data gives each one
 // something sensible to select.
 
-type Context = Readonly<Record<string, Readonly<Record<string, unknown>> | null>>
+type Context = PackageContext
 
 const exampleGroupings = () => {
   const sources = walk("pipelines")
@@ -123,24 +124,6 @@ const evaluate = (f: IrFilter, ctx: Context): boolean | null => {
     }
   }
 }
-
-/** Each package with the rows it joins to, keyed by the schema registry's table names. */
-const packageContexts = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  return yield* sql<Context>`
-    SELECT row_to_json(p) AS "RawDataPackage", row_to_json(e) AS "ExecutedObsUnit", row_to_json(u) AS "ObsUnit",
-           row_to_json(s) AS "Source", row_to_json(g) AS "ObservingProgram", row_to_json(m) AS "InstrumentModule",
-           row_to_json(i) AS "Instrument", row_to_json(t) AS "Telescope", row_to_json(o) AS "Observatory"
-    FROM raw_data_package p
-    JOIN executed_obs_unit e ON e.id = p.executed_obs_unit_id
-    JOIN obs_unit u ON u.id = e.obs_unit_id
-    JOIN source s ON s.id = u.source_id
-    JOIN observing_program g ON g.id = u.observing_program_id
-    JOIN instrument_module m ON m.id = p.instrument_module_id
-    JOIN instrument i ON i.id = m.instrument_id
-    JOIN telescope t ON t.id = i.telescope_id
-    JOIN observatory o ON o.id = t.observatory_id`
-})
 
 // ---------------------------------------------------------------------------------------------
 

@@ -155,14 +155,18 @@ describe("file names are not content", () => {
 
 // ---- fingerprints ----
 
-/** The spec example with one textual edit; `from` must occur exactly once in the file. */
-const edited = (file: string, from: string, to: string): Array<SourceInput> =>
-  loadWorkspace("spec-example").map((input) => {
-    if (!input.path.endsWith(`/${file}`)) return input
-    const count = input.text.split(from).length - 1
-    if (count !== 1) throw new Error(`expected exactly one ${JSON.stringify(from)} in ${file}, found ${count}`)
-    return { path: input.path, text: input.text.replace(from, to) }
-  })
+type Edit = readonly [file: string, from: string, to: string]
+
+/** The spec example with textual edits; each `from` must occur exactly once in its file. */
+const edited = (...edits: ReadonlyArray<Edit>): Array<SourceInput> =>
+  loadWorkspace("spec-example").map((input) =>
+    edits.reduce((current, [file, from, to]) => {
+      if (!current.path.endsWith(`/${file}`)) return current
+      const count = current.text.split(from).length - 1
+      if (count !== 1) throw new Error(`expected exactly one ${JSON.stringify(from)} in ${file}, found ${count}`)
+      return { path: current.path, text: current.text.replace(from, to) }
+    }, input)
+  )
 
 const step = (ir: IrJsonDocument, pipeline: string, name: string): IrStepJson =>
   ir.pipelines.find((p) => p.name === pipeline)!.steps.find((s) => s.name === name)!
@@ -171,43 +175,41 @@ describe("fingerprints", () => {
   const base = compileOk(loadWorkspace("spec-example"))
   const calibrate = step(base, "chai_standing", "calibrate")
 
-  const unchanged: Array<[string, string, string, string]> = [
-    ["resources", "c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", 'resources { cpus 8  memory 32GiB  time 4h  partition "fast"  gpus 1 }'],
-    ["resources removed", "c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", ""],
-    ["cooldown", "c.ccat", "cooldown 60s\n    config { calibration_mode", "cooldown 5m\n    config { calibration_mode"],
-    ["retries", "c.ccat", "retries 3", "retries 7"],
-    ["retries removed", "c.ccat", "retries 3", ""]
-  ]
-  for (const [what, file, from, to] of unchanged) {
-    it(`changing ${what} keeps the fingerprint (and changes the step hash)`, () => {
-      const ir = compileOk(edited(file, from, to))
-      const s = step(ir, "chai_standing", "calibrate")
-      expect(s["fingerprint"]).toBe(calibrate["fingerprint"])
-      expect(s["hash"]).not.toBe(calibrate["hash"])
-    })
-  }
-
-  const changed: Array<[string, string, string, string]> = [
-    ["a config value", "c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }'],
-    ["a config key added", "c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "hot_cold"  extra = 1 }'],
-    ["the command", "a.ccat", 'command "calibrate --mode {config.calibration_mode}"', 'command "calibrate --fast --mode {config.calibration_mode}"'],
-    ["the image", "a.ccat", '"docker://ghcr.io/ccatobs/chai-calibration:{version}"', '"docker://ghcr.io/other/chai-calibration:{version}"'],
-    ["the version, beyond the compatible range", "a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1", "2.4.0", "3.0.0"']
-  ]
-  for (const [what, file, from, to] of changed) {
-    it(`changing ${what} changes the fingerprint`, () => {
-      const sources = edited(file, from, to)
+  // Each edit and whether calibrate's fingerprint survives it; where it does, the step's hash
+  // still changes.
+  const cases: Array<{ readonly what: string; readonly edits: ReadonlyArray<Edit>; readonly fingerprint: "kept" | "changed"; readonly version?: string }> = [
+    { what: "resources", fingerprint: "kept", edits: [["c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", 'resources { cpus 8  memory 32GiB  time 4h  partition "fast"  gpus 1 }']] },
+    { what: "resources removed", fingerprint: "kept", edits: [["c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", ""]] },
+    { what: "cooldown", fingerprint: "kept", edits: [["c.ccat", "cooldown 60s\n    config { calibration_mode", "cooldown 5m\n    config { calibration_mode"]] },
+    { what: "retries", fingerprint: "kept", edits: [["c.ccat", "retries 3", "retries 7"]] },
+    { what: "retries removed", fingerprint: "kept", edits: [["c.ccat", "retries 3", ""]] },
+    { what: "a config value", fingerprint: "changed", edits: [["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }']] },
+    { what: "a config key added", fingerprint: "changed", edits: [["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "hot_cold"  extra = 1 }']] },
+    { what: "the command", fingerprint: "changed", edits: [["a.ccat", 'command "calibrate --mode {config.calibration_mode}"', 'command "calibrate --fast --mode {config.calibration_mode}"']] },
+    { what: "the image", fingerprint: "changed", edits: [["a.ccat", '"docker://ghcr.io/ccatobs/chai-calibration:{version}"', '"docker://ghcr.io/other/chai-calibration:{version}"']] },
+    {
+      what: "the version, beyond the compatible range",
+      fingerprint: "changed",
       // A new major is only picked by a range that allows it.
-      const final = what.startsWith("the version") ? sources.map((s) => (s.path.endsWith("/c.ccat") ? { ...s, text: s.text.replace("run chai_calibration ^2.3", "run chai_calibration >=2.3") } : s)) : sources
-      const ir = compileOk(final)
-      const s = step(ir, "chai_standing", "calibrate")
-      if (what.startsWith("the version")) expect(s["software"]["version"]).toBe("3.0.0")
-      expect(s["fingerprint"]).not.toBe(calibrate["fingerprint"])
+      edits: [["a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1", "2.4.0", "3.0.0"'], ["c.ccat", "run chai_calibration ^2.3", "run chai_calibration >=2.3"]],
+      version: "3.0.0"
+    }
+  ]
+  for (const { what, edits, fingerprint, version } of cases) {
+    it(fingerprint === "kept" ? `changing ${what} keeps the fingerprint (and changes the step hash)` : `changing ${what} changes the fingerprint`, () => {
+      const s = step(compileOk(edited(...edits)), "chai_standing", "calibrate")
+      if (version !== undefined) expect(s["software"]["version"]).toBe(version)
+      if (fingerprint === "kept") {
+        expect(s["fingerprint"]).toBe(calibrate["fingerprint"])
+        expect(s["hash"]).not.toBe(calibrate["hash"])
+      } else {
+        expect(s["fingerprint"]).not.toBe(calibrate["fingerprint"])
+      }
     })
   }
 
   it("the fingerprint does not depend on the resolved version text under `compatible` (2.3.1 → 2.4.0 with ^2.3)", () => {
-    const old = compileOk(edited("a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1"'))
+    const old = compileOk(edited(["a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1"']))
     const upgraded = compileOk(loadWorkspace("spec-example"))
     const before = step(old, "chai_standing", "calibrate")
     const after = step(upgraded, "chai_standing", "calibrate")
@@ -222,7 +224,7 @@ describe("fingerprints", () => {
   it("under `exact` the same 2.3.1 → 2.4.0 upgrade changes the fingerprint", () => {
     const exact = (sources: Array<SourceInput>): Array<SourceInput> =>
       sources.map((s) => (s.path.endsWith("/c.ccat") ? { ...s, text: s.text.replace("    retries 3\n", "    retries 3\n    version_policy exact\n") } : s))
-    const old = compileOk(exact(edited("a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1"')))
+    const old = compileOk(exact(edited(["a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1"'])))
     const upgraded = compileOk(exact(loadWorkspace("spec-example")))
     const before = step(old, "chai_standing", "calibrate")
     const after = step(upgraded, "chai_standing", "calibrate")
@@ -232,7 +234,7 @@ describe("fingerprints", () => {
   })
 
   it("steps that are edited keep the fingerprints of the other steps", () => {
-    const ir = compileOk(edited("c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }'))
+    const ir = compileOk(edited(["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }']))
     for (const name of ["baseline", "map"]) expect(step(ir, "chai_standing", name)["fingerprint"]).toBe(step(base, "chai_standing", name)["fingerprint"])
     expect(step(ir, "ngc253_adhoc", "map")["fingerprint"]).toBe(step(base, "ngc253_adhoc", "map")["fingerprint"])
   })

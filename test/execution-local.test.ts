@@ -1,28 +1,22 @@
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, LogLevel } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
 import { installationId } from "../src/db/installation.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
-import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { BackendCalls, ExecutionBackend } from "../src/runtime/backends/execution-backend.ts"
-import { LocalBackendLive } from "../src/runtime/backends/local-backend.ts"
-import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { jobIdentity } from "../src/runtime/execution/job-identity.ts"
 import { purgeCycle } from "../src/runtime/execution/purge.ts"
 import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
-import { serve } from "../src/runtime/serve/serve.ts"
-import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
-import { testBackends, testDatabase } from "./support/databases.ts"
+import { testBackends } from "./support/databases.ts"
+import { compileExecution, demoPrograms, executionFixture, executionRuns } from "./support/execution.ts"
 import { rawPackagesBehind } from "./support/lineage.ts"
+import { localServeSetup } from "./support/local-serve.ts"
 import { scratchDirs } from "./support/scratch.ts"
-import { repoRoot } from "./support/workspace.ts"
 
 // The whole run life cycle on the local backend, on both databases: ccat serve takes DR21's
 // scans through calibrate → baseline → map with the demo programs; failures retry and then
@@ -31,55 +25,16 @@ import { repoRoot } from "./support/workspace.ts"
 
 const tempDir = scratchDirs("ccat-exec")
 
-const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")
-const compile = (edit: (text: string) => string = (t) => t) => {
-  const result = compileSources([{ path: "test/fixtures/execution/workspace.ccat", text: edit(fixture) }])
-  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
-  return result.ir
-}
+const compile = (edit: (text: string) => string = (t) => t) => compileExecution(edit(executionFixture))
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex")
 
-interface RunRow {
-  readonly id: string
-  readonly step: string
-  readonly sub_group_key: string
-  readonly status: string
-  readonly reason: string
-  readonly retry_count: number
-  readonly exit_code: number | null
-  readonly failure_reason: string | null
-  readonly run_dir: string | null
-}
-
-const runs = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  return yield* sql<RunRow>`
-    SELECT r.id, s.name AS step, r.sub_group_key, r.status, r.reason, r.retry_count, r.exit_code, r.failure_reason, r.run_dir
-    FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id ORDER BY r.id`
-})
-
 for (const backend of testBackends) {
   describe(`execution on the local backend, ${backend}`, () => {
-    const baseDir = tempDir(`runs-${backend}`)
-    const config: ExecutionConfig = {
-      backend: "local",
-      location: null,
-      baseDir,
-      defaultBaseDir: baseDir,
-      softwarePath: [join(repoRoot, "pipelines", "software", "bin")],
-      container: "auto",
-      submitInterval: Duration.millis(300),
-      collectInterval: Duration.millis(300),
-      lostGrace: Duration.minutes(10),
-      retryBackoff: Duration.millis(100),
-      maxParallel: 2,
-      submitBatch: 16,
-      purgeInterval: Duration.minutes(5)
-    }
-    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
-    const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
-    const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(2)), Logger.withMinimumLogLevel(LogLevel.Warning))
+    const { baseDir, config, layers, serveUntilIdle } = localServeSetup(tempDir, backend, {
+      config: { backend: "local", softwarePath: [demoPrograms], container: "auto" },
+      logLevel: LogLevel.Warning
+    })
 
     layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
       it.effect("ccat serve runs the chain to COMPLETED: every product checksummed, the map's lineage names every scan", () =>
@@ -89,7 +44,7 @@ for (const backend of testBackends) {
           yield* applyWorkspace(compile(), { createdBy: "test" })
           yield* serveUntilIdle
 
-          const all = yield* runs
+          const all = yield* executionRuns
           expect(all.map((r) => [r.step, r.status, r.reason])).toEqual([
             ["calibrate", "COMPLETED", "NEW_DATA"],
             ["calibrate", "COMPLETED", "NEW_DATA"],
@@ -146,7 +101,7 @@ for (const backend of testBackends) {
           process.env["CCAT_DEMO_FAIL"] = "calibrate"
           yield* applyWorkspace(compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4500")), { createdBy: "test" })
           yield* serveUntilIdle.pipe(Effect.ensuring(Effect.sync(() => delete process.env["CCAT_DEMO_FAIL"])))
-          const failed = (yield* runs).filter((r) => r.reason === "CONFIG_CHANGED")
+          const failed = (yield* executionRuns).filter((r) => r.reason === "CONFIG_CHANGED")
           expect(failed.map((r) => [r.step, r.status, r.retry_count, r.exit_code, r.failure_reason])).toEqual([
             ["calibrate", "FAILED", 2, 3, "EXIT_CODE 3"],
             ["calibrate", "FAILED", 2, 3, "EXIT_CODE 3"]
@@ -171,7 +126,7 @@ for (const backend of testBackends) {
           process.env["CCAT_DEMO_SLEEP_SECONDS"] = "20"
           yield* applyWorkspace(compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4600").replace("timeout 30s", "timeout 1s").replace("retries 2", "retries 0")), { createdBy: "test" })
           yield* serveUntilIdle.pipe(Effect.ensuring(Effect.sync(() => delete process.env["CCAT_DEMO_SLEEP_SECONDS"])))
-          const timedOut = (yield* runs).filter((r) => r.status === "FAILED" && r.retry_count === 0 && r.step === "calibrate")
+          const timedOut = (yield* executionRuns).filter((r) => r.status === "FAILED" && r.retry_count === 0 && r.step === "calibrate")
           expect(timedOut.map((r) => r.failure_reason)).toEqual(["TIMEOUT", "TIMEOUT"])
         }),
         120_000
@@ -184,7 +139,7 @@ for (const backend of testBackends) {
           const literal = JSON.stringify(hostile)
           yield* applyWorkspace(compile((t) => t.replace('calibration_mode = "hot_cold"', `calibration_mode = ${literal}`).replace("retries 2", "retries 0")), { createdBy: "test" })
           yield* serveUntilIdle
-          const attempts = (yield* runs).filter((r) => r.step === "calibrate" && r.failure_reason === "EXIT_CODE 2")
+          const attempts = (yield* executionRuns).filter((r) => r.step === "calibrate" && r.failure_reason === "EXIT_CODE 2")
           expect(attempts).toHaveLength(2)
           expect(existsSync(marker)).toBe(false)
           const manifest = JSON.parse(readFileSync(join(attempts[0]!.run_dir!, "config", "manifest.json"), "utf8")) as { config: { calibration_mode: string }; software: { argv: Array<string> } }

@@ -5,12 +5,10 @@ import { ConfigProvider, Duration, Effect, Layer, Logger, LogLevel } from "effec
 import { execFileSync, spawnSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
 import { SlurmBackendLive } from "../src/runtime/backends/slurm-backend.ts"
-import type { ExecutionConfig } from "../src/runtime/execution/execution-config.ts"
 import { submitCycle } from "../src/runtime/execution/submit-loop.ts"
 import { backendOfJobPlace } from "../src/cli/cancel-command.ts"
 import { cancelRun } from "../src/runtime/ops/cancel.ts"
@@ -18,9 +16,9 @@ import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { serve } from "../src/runtime/serve/serve.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testDatabase } from "./support/databases.ts"
+import { compileExecution, demoPrograms, executionFixture, testExecutionConfig } from "./support/execution.ts"
 import { rawPackagesBehind } from "./support/lineage.ts"
 import { scratchDirs } from "./support/scratch.ts"
-import { repoRoot } from "./support/workspace.ts"
 
 // The run life cycle on the real one-node Slurm cluster (scripts/slurm-up.sh), on PostgreSQL:
 // DR21's scans through calibrate → baseline → map as batch jobs; products whose checksums
@@ -33,32 +31,23 @@ if (slurmUp.status !== 0) throw new Error("Slurm is not running here: run `bash 
 const tempDir = scratchDirs("ccat-slurm")
 
 // The fixture's location, as a Slurm one; tiny resources so that the one node runs several jobs.
-const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")
+const fixture = executionFixture
   .replace("backend local { max_parallel 2 }", 'backend slurm { partition "debug" }')
   .replaceAll("config {", "resources { cpus 1  memory 256MiB  time 10m }\n    config {")
-const compile = (edit: (text: string) => string = (t) => t) => {
-  const result = compileSources([{ path: "slurm.ccat", text: edit(fixture) }])
-  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
-  return result.ir
-}
+const compile = (edit: (text: string) => string = (t) => t) => compileExecution(edit(fixture), "slurm.ccat")
 
 describe("execution on the real Slurm cluster", () => {
   const baseDir = tempDir("runs")
-  const config: ExecutionConfig = {
+  // Slower loops than on the local backend: sbatch and squeue answer in their own time.
+  const config = testExecutionConfig(baseDir, {
     backend: "slurm",
-    location: null,
-    baseDir,
-    defaultBaseDir: baseDir,
-    softwarePath: [join(repoRoot, "pipelines", "software", "bin")],
-    container: "none",
+    softwarePath: [demoPrograms],
     submitInterval: Duration.millis(500),
     collectInterval: Duration.seconds(1),
     lostGrace: Duration.minutes(5),
     retryBackoff: Duration.millis(200),
-    maxParallel: null,
-    submitBatch: 16,
-    purgeInterval: Duration.minutes(5)
-  }
+    maxParallel: null
+  })
   const backend = SlurmBackendLive({ partition: "debug" }).pipe(Layer.provideMerge(BackendCallsLive))
   const layers = Layer.mergeAll(testDatabase("postgres"), NodeContext.layer, backend, ServeStateLive)
   const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.seconds(1), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(8)), Logger.withMinimumLogLevel(LogLevel.Warning))
@@ -148,7 +137,7 @@ describe("execution on the real Slurm cluster", () => {
           // is not the test's (Slurm commands run with a clean one), so the wish to sleep travels
           // in a wrapper found first on the software path: only the job in this run's folder sleeps.
           const slow = tempDir("slow-bin")
-          const calibrate = join(repoRoot, "pipelines", "software", "bin", "chai-calibrate")
+          const calibrate = join(demoPrograms, "chai-calibrate")
           writeFileSync(join(slow, "chai-calibrate"), `#!/bin/sh\ncase "$PWD" in */run-${run!.id}/*) sleep 120 ;; esac\nexec '${calibrate}' "$@"\n`, { mode: 0o755 })
           yield* submitCycle({ ...config, softwarePath: [slow, ...config.softwarePath] })
           const [submitted] = yield* sql<{ backend_job_id: string }>`SELECT backend_job_id FROM executed_reduction_step WHERE id = ${run!.id}`

@@ -1,13 +1,12 @@
-import { Command, ValidationError } from "@effect/cli"
+import { Command } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Exit, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { cancelCommand, cancelCommandWithBackend } from "../src/cli/cancel-command.ts"
-import { CommandExit } from "../src/cli/exit-code.ts"
 import { lineageCommand } from "../src/cli/lineage-command.ts"
 import { logsCommand } from "../src/cli/logs-command.ts"
 import { retryCommand } from "../src/cli/retry-command.ts"
@@ -22,6 +21,7 @@ import { jobIdentity } from "../src/runtime/execution/job-identity.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { utcMinutes } from "../src/runtime/ops/format.ts"
 import { isOneInFlightViolation } from "../src/runtime/ops/retry.ts"
+import { runCaptured } from "./support/cli-capture.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { completeRun, failRun, inFlightRunsOf, productChecksum, runsOf, type ProductSpec } from "./support/runs.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
@@ -88,27 +88,9 @@ const commands = {
   lineage: run(lineageCommand, "lineage")
 }
 
-/** Runs a command with console captured and CCAT_USER=ops-tester; exit code as main.ts maps it. */
+/** Runs a command with console captured and CCAT_USER=ops-tester. */
 const ccatWith = (cli: Cli, args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const stdout: Array<string> = []
-    const stderr: Array<string> = []
-    const exit = yield* Console.consoleWith((console) =>
-      cli(["node", "ccat", ...args]).pipe(
-        Effect.withConsole({
-          ...console,
-          log: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stdout.push(xs.join(" "))),
-          error: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stderr.push(xs.join(" ")))
-        }),
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CCAT_USER", "ops-tester"]]))),
-        Effect.exit
-      )
-    )
-    const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-    const code = Exit.isSuccess(exit) ? 0 : error instanceof CommandExit ? error.code : ValidationError.isValidationError(error) ? 2 : -1
-    if (code === -1) throw new Error(`ccat ${args.join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
-    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
-  })
+  runCaptured(cli, args).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CCAT_USER", "ops-tester"]]))))
 
 const ccat = (name: keyof typeof commands, ...args: Array<string>) => ccatWith(commands[name], args)
 

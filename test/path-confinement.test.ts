@@ -13,6 +13,8 @@ import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { retryRun } from "../src/runtime/ops/retry.ts"
 import { removeStagedInputs } from "../src/runtime/execution/staged-inputs.ts"
 import { testBackends } from "./support/databases.ts"
+import { runsOfMode, type ModeRun } from "./support/runs-of-mode.ts"
+import { capturingLogs } from "./support/capture-logs.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { localServeSetup } from "./support/local-serve.ts"
 import { repoRoot } from "./support/workspace.ts"
@@ -72,24 +74,6 @@ describe("confinedPath", () => {
   })
 })
 
-interface RunRow {
-  readonly id: string
-  readonly status: string
-  readonly retry_count: number
-  readonly attempt: number
-  readonly failure_reason: string | null
-  readonly run_dir: string | null
-  readonly sub_group_key: string
-}
-
-const runsOf = (mode: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql<RunRow>`
-      SELECT id, status, retry_count, attempt, failure_reason, run_dir, sub_group_key FROM executed_reduction_step
-      WHERE config->>'mode' = ${mode} ORDER BY id`
-  )
-
 /** The fixture with a test's own mode (to tell its runs apart), and other replacements. */
 const compile = (mode: string, state: string, replace: ReadonlyArray<readonly [string, string]> = []) => {
   let text = fixture.replace('config { mode = "good"  state = "STATE" }', `config { mode = ${JSON.stringify(mode)}  state = ${JSON.stringify(state)} }`)
@@ -115,15 +99,6 @@ const firstPackage = Effect.gen(function* () {
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
-/** What `effect` logs, as lines, with its result. */
-const capturingLogs = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const lines: Array<string> = []
-    const logger = Logger.make(({ message }) => lines.push(Array.isArray(message) ? message.join(" ") : String(message)))
-    const result = yield* effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
-    return { result, lines }
-  })
-
 const untilTheEnd = "; nothing was staged: correct it in the database, then `ccat retry "
 
 for (const backend of testBackends) {
@@ -132,7 +107,7 @@ for (const backend of testBackends) {
     const archiveDir = tempDir(`archive-${backend}`)
     /** The demo observatory (seeded once: a second seed changes nothing), each test's first step. */
     const seeded = seedDemo({ archiveDir })
-    const inputFolder = (run: RunRow) => join(baseDir, "confinement", "reduce", run.sub_group_key, `run-${run.id}`, "attempt-1", "input")
+    const inputFolder = (run: ModeRun) => join(baseDir, "confinement", "reduce", run.sub_group_key, `run-${run.id}`, "attempt-1", "input")
 
     layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
       it.effect("a raw data file named ../../… fails its run for good with UNSAFE_PATH, and nothing is created where the name points", () =>
@@ -147,7 +122,7 @@ for (const backend of testBackends) {
           yield* serveUntilIdle
           yield* sql`UPDATE raw_data_file SET name = ${chosen.file_name} WHERE id = ${chosen.file_id}`
 
-          const runs = yield* runsOf("file-name")
+          const runs = yield* runsOfMode("file-name")
           expect(runs.map((r) => r.status).sort()).toEqual(["COMPLETED", "FAILED"])
           const failed = runs.find((r) => r.status === "FAILED")!
           // Not retried (the step has `retries 1`): the same name would escape again.
@@ -174,7 +149,7 @@ for (const backend of testBackends) {
           yield* serveUntilIdle
           yield* sql`UPDATE raw_data_package SET name = ${chosen.package_name} WHERE id = ${chosen.package_id}`
 
-          const runs = yield* runsOf("package-name")
+          const runs = yield* runsOfMode("package-name")
           expect(runs.map((r) => r.status).sort()).toEqual(["COMPLETED", "FAILED"])
           const failed = runs.find((r) => r.status === "FAILED")!
           expect(failed).toMatchObject({ retry_count: 0, run_dir: null })
@@ -194,11 +169,11 @@ for (const backend of testBackends) {
           const hostile = climbingTo(join(target, "escaped", "key"))
           yield* applyWorkspace(compile("key-in-database", tempDir(`key-state-${backend}`)), { createdBy: "test" })
           yield* evaluatePass({})
-          const [first] = yield* runsOf("key-in-database")
+          const [first] = yield* runsOfMode("key-in-database")
           yield* sql`UPDATE executed_reduction_step SET sub_group_key = ${hostile} WHERE id = ${first!.id}`
           yield* serveUntilIdle
 
-          const [run] = yield* sql<RunRow>`SELECT id, status, retry_count, attempt, failure_reason, run_dir, sub_group_key FROM executed_reduction_step WHERE id = ${first!.id}`
+          const [run] = yield* sql<ModeRun>`SELECT id, status, retry_count, attempt, exit_code, failure_reason, run_dir, sub_group_key FROM executed_reduction_step WHERE id = ${first!.id}`
           expect(run).toMatchObject({ status: "FAILED", retry_count: 0, run_dir: null })
           expect(run!.failure_reason).toBe(
             `STAGING_FAILED: UNSAFE_PATH: the sub-group key of run ${run!.id} ${JSON.stringify(hostile)} would leave the folder ${join(baseDir, "confinement", "reduce")}${untilTheEnd}${run!.id}\``
@@ -226,7 +201,7 @@ for (const backend of testBackends) {
           yield* serveUntilIdle
           yield* sql`UPDATE source SET name = 'DR21' WHERE name = ${hostile}`
 
-          const runs = yield* runsOf("source-name")
+          const runs = yield* runsOfMode("source-name")
           expect(runs).toHaveLength(1)
           const run = runs[0]!
           expect(run.status).toBe("COMPLETED")
@@ -241,7 +216,7 @@ for (const backend of testBackends) {
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           yield* seeded
-          const [done] = (yield* runsOf("package-name")).filter((r) => r.status === "COMPLETED")
+          const [done] = (yield* runsOfMode("package-name")).filter((r) => r.status === "COMPLETED")
           const victims = tempDir(`purge-victims-${backend}`)
           const victim = (name: string) => {
             const path = join(victims, name)
@@ -328,7 +303,7 @@ for (const backend of testBackends) {
 }`
           yield* applyWorkspace(compile("product-path", tempDir(`product-state-${backend}`), [["retries 1\n  }\n}", downstream]]), { createdBy: "test" })
           yield* serveUntilIdle
-          const [combine] = yield* runsOf("fail")
+          const [combine] = yield* runsOfMode("fail")
           expect(combine).toMatchObject({ status: "FAILED", failure_reason: "EXIT_CODE 3" })
           const [upstream] = yield* sql<{ id: string; run_id: string; relative_path: string; run_dir: string }>`
             SELECT p.id, p.run_id, p.relative_path, r.run_dir FROM run_input i
@@ -339,7 +314,7 @@ for (const backend of testBackends) {
           yield* retryRun({ runId: Number(combine!.id), actor: "test", now: new Date() })
           yield* serveUntilIdle
 
-          const [again] = yield* runsOf("fail")
+          const [again] = yield* runsOfMode("fail")
           expect(again!.status).toBe("FAILED")
           expect(again!.failure_reason).toBe(
             `STAGING_FAILED: UNSAFE_PATH: the path of upstream product ${upstream!.id} (run ${upstream!.run_id}) ${JSON.stringify(hostile)} ` +

@@ -1,17 +1,15 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, LogLevel } from "effect"
-import { existsSync, readFileSync } from "node:fs"
-import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
+import { existsSync } from "node:fs"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { purgeCycle } from "../src/runtime/execution/purge.ts"
+import { scanByStart } from "./support/chai-scans.ts"
 import { testBackends } from "./support/databases.ts"
-import { demoPrograms } from "./support/execution.ts"
+import { compileExecution, demoPrograms, executionRuns } from "./support/execution.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { localServeSetup } from "./support/local-serve.ts"
-import { repoRoot } from "./support/workspace.ts"
 
 // The issue "Purging never breaks later work", end to end: `ccat serve` on the local backend with
 // the demo programs takes one of DR21's scans through calibrate → baseline → map; purge (the disk
@@ -23,21 +21,7 @@ import { repoRoot } from "./support/workspace.ts"
 
 const tempDir = scratchDirs("ccat-purge-serve")
 
-const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "workspace.ccat"), "utf8")
-const ir = (() => {
-  const result = compileSources([{ path: "test/fixtures/execution/workspace.ccat", text: fixture }])
-  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
-  return result.ir
-})()
-
-interface RunRow {
-  readonly id: string
-  readonly step: string
-  readonly sub_group_key: string
-  readonly status: string
-  readonly reason: string
-  readonly failure_reason: string | null
-}
+const ir = compileExecution()
 
 for (const backend of testBackends) {
   describe(`purge, then new data, under ccat serve on the local backend, ${backend}`, () => {
@@ -50,20 +34,11 @@ for (const backend of testBackends) {
           yield* seedDemo({ archiveDir: tempDir(`archive-${backend}`) })
           // One of DR21's two scans is still being transferred (the one that cannot make a cube on
           // its own: the demo flags all of its pixels).
-          const [late] = yield* sql<{ scan: string }>`
-            SELECT e.id::text AS scan FROM executed_obs_unit e
-            JOIN obs_unit o ON o.id = e.obs_unit_id JOIN source s ON s.id = o.source_id
-            JOIN raw_data_package p ON p.executed_obs_unit_id = e.id
-            JOIN instrument_module m ON m.id = p.instrument_module_id JOIN instrument i ON i.id = m.instrument_id
-            WHERE s.name = 'DR21' AND i.name = 'CHAI' AND p.state = 'ARCHIVED'
-            ORDER BY e.start_time LIMIT 1`
-          yield* sql`UPDATE raw_data_package SET state = 'TRANSFERRING' WHERE executed_obs_unit_id = ${late!.scan} AND state = 'ARCHIVED'`
+          const late = yield* scanByStart("DR21", "first")
+          yield* sql`UPDATE raw_data_package SET state = 'TRANSFERRING' WHERE executed_obs_unit_id = ${late} AND state = 'ARCHIVED'`
           yield* applyWorkspace(ir, { createdBy: "test" })
           yield* serveUntilIdle
-          const runs = sql<RunRow>`
-            SELECT r.id, s.name AS step, r.sub_group_key, r.status, r.reason, r.failure_reason
-            FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id ORDER BY r.id`
-          const first = yield* runs
+          const first = yield* executionRuns
           expect(first.map((r) => [r.step, r.status, r.failure_reason])).toEqual([
             ["calibrate", "COMPLETED", null],
             ["baseline", "COMPLETED", null],
@@ -82,9 +57,9 @@ for (const backend of testBackends) {
           expect(gone.every((g) => !existsSync(g.file))).toBe(true)
 
           // The other scan arrives.
-          yield* sql`UPDATE raw_data_package SET state = 'ARCHIVED' WHERE executed_obs_unit_id = ${late!.scan} AND state = 'TRANSFERRING'`
+          yield* sql`UPDATE raw_data_package SET state = 'ARCHIVED' WHERE executed_obs_unit_id = ${late} AND state = 'TRANSFERRING'`
           yield* serveUntilIdle
-          const all = yield* runs
+          const all = yield* executionRuns
           expect(all.filter((r) => r.status !== "COMPLETED")).toEqual([])
           const added = all.slice(first.length)
           const firstScan = first[0]!.sub_group_key
@@ -94,7 +69,7 @@ for (const backend of testBackends) {
             ["baseline", firstScan],
             ["calibrate", firstScan]
           ])
-          expect(added.filter((r) => r.sub_group_key === late!.scan).map((r) => [r.step, r.reason])).toEqual([
+          expect(added.filter((r) => r.sub_group_key === late).map((r) => [r.step, r.reason])).toEqual([
             ["calibrate", "NEW_DATA"],
             ["baseline", "UPSTREAM_CHANGED"]
           ])
@@ -104,7 +79,7 @@ for (const backend of testBackends) {
             SELECT r.sub_group_key, r.reason FROM run_input i JOIN data_product p ON p.id = i.data_product_id
             JOIN executed_reduction_step r ON r.id = p.run_id WHERE i.run_id = ${cube!.id} ORDER BY r.sub_group_key`
           expect(new Set(inputs.map((i) => `${i.sub_group_key} ${i.reason}`))).toEqual(
-            new Set([`${firstScan} INPUT_PURGED`, `${late!.scan} UPSTREAM_CHANGED`])
+            new Set([`${firstScan} INPUT_PURGED`, `${late} UPSTREAM_CHANGED`])
           )
         }),
         240_000

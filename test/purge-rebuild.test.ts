@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it as plainIt, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Logger, Option } from "effect"
+import { Deferred, Duration, Effect, Fiber, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -14,7 +14,9 @@ import { previewPass } from "../src/runtime/gaps/preview.ts"
 import { reasonDescriptions } from "../src/runtime/gaps/reasons.ts"
 import { recordManualRequest } from "../src/runtime/gaps/trigger-requests.ts"
 import { retryRun } from "../src/runtime/ops/retry.ts"
+import { scanByStart } from "./support/chai-scans.ts"
 import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
+import { capturingLogs } from "./support/capture-logs.ts"
 import { scratchDirs } from "./support/scratch.ts"
 
 // Purging never breaks later work (docs/design/runtime.md §5.3, §5.4): an intermediate a future run reads is either
@@ -206,31 +208,12 @@ const finishPending = (baseDir: string, step: string) =>
   })
 
 /** The CHAI packages of NGC1068's newest scan: held back as TRANSFERRING, then "arriving". */
-const newestScan = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const [row] = yield* sql<{ scan: string }>`
-    SELECT e.id::text AS scan FROM executed_obs_unit e
-    JOIN obs_unit o ON o.id = e.obs_unit_id JOIN source s ON s.id = o.source_id
-    JOIN raw_data_package p ON p.executed_obs_unit_id = e.id
-    JOIN instrument_module m ON m.id = p.instrument_module_id JOIN instrument i ON i.id = m.instrument_id
-    WHERE s.name = 'NGC1068' AND i.name = 'CHAI' AND p.state = 'ARCHIVED'
-    ORDER BY e.start_time DESC LIMIT 1`
-  return row!.scan
-})
+const newestScan = scanByStart("NGC1068", "last")
 
 const setScanState = (scan: string, from: string, to: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE raw_data_package SET state = ${to} WHERE executed_obs_unit_id = ${scan} AND state = ${from}`)
 
 const failedOrCancelled = Effect.map(runs, (rs) => rs.filter((r) => r.status === "FAILED" || r.status === "CANCELLED"))
-
-/** Purge log lines, captured. */
-const capturingLogs = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const lines: Array<string> = []
-    const logger = Logger.make(({ message }) => lines.push(Array.isArray(message) ? message.join(" ") : String(message)))
-    const result = yield* effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
-    return { result, lines }
-  })
 
 // ---------------------------------------------------------------------------------------------
 

@@ -36,6 +36,23 @@ software chai_calibration {
 }
 `
 
+// The grouping the small examples below select, and the mistake-free pipeline that ends each of
+// them: it must come through whole whatever the mistake before it.
+const groupingG = `grouping g {
+  where RawDataPackage.state == "ARCHIVED"
+}
+`
+const pipelineSecond = `pipeline second {
+  data g
+  location ramses
+  trigger manual
+  step c {
+    run chai_calibration ^2.3
+    group_by all
+  }
+}
+`
+
 describe("three independent mistakes in three blocks give exactly three diagnostics", () => {
   // Lines: 3 the misspelled property, 15-16 the where, 29 the unknown software.
   const withMissingValue = `location ramses {
@@ -133,11 +150,7 @@ describe("a missing `}` at the end of a step", () => {
   const text = `location ramses {
   site "cologne"
 }
-${softwareAndGroupings}
-grouping g {
-  where RawDataPackage.state == "ARCHIVED"
-}
-
+${softwareAndGroupings}${groupingG}
 pipeline first {
   data g
   location ramses
@@ -153,16 +166,7 @@ pipeline first {
   }
 }
 
-pipeline second {
-  data g
-  location ramses
-  trigger manual
-  step c {
-    run chai_calibration ^2.3
-    group_by all
-  }
-}
-`
+${pipelineSecond}`
   const stepLine = text.split("\n").findIndex((l) => l.includes("step a {")) + 1
 
   it("is reported once, as an unclosed brace that points at the step", () => {
@@ -187,11 +191,7 @@ describe("a misspelled top-level keyword costs that block only", () => {
   const text = `location ramses {
   site "cologne"
 }
-${softwareAndGroupings}
-grouping g {
-  where RawDataPackage.state == "ARCHIVED"
-}
-
+${softwareAndGroupings}${groupingG}
 pipline first {
   data g
   location ramses
@@ -202,16 +202,7 @@ pipline first {
   }
 }
 
-pipeline second {
-  data g
-  location ramses
-  trigger manual
-  step c {
-    run chai_calibration ^2.3
-    group_by all
-  }
-}
-`
+${pipelineSecond}`
   it("one E007 on the misspelled word, with a suggestion", () => {
     const result = compile(text)
     expectCount(result.diagnostics, 1)
@@ -245,21 +236,8 @@ describe("an unterminated string", () => {
   site "cologne
   base_dir "/data"
 }
-${softwareAndGroupings}
-grouping g {
-  where RawDataPackage.state == "ARCHIVED"
-}
-
-pipeline second {
-  data g
-  location ramses
-  trigger manual
-  step c {
-    run chai_calibration ^2.3
-    group_by all
-  }
-}
-`
+${softwareAndGroupings}${groupingG}
+${pipelineSecond}`
   it("reports E002 once, on the string, and nothing else", () => {
     const result = compile(text)
     expectCount(result.diagnostics, 1)

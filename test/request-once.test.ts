@@ -1,15 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass, type PassSummary } from "../src/runtime/gaps/evaluate-pass.ts"
 import { recordManualRequest } from "../src/runtime/gaps/trigger-requests.ts"
 import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
+import { scansOf } from "./support/chai-scans.ts"
+import { fixtureWithPipeline } from "./support/gaps-fixture.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { completeRun, failRun, runsOf, startRun } from "./support/runs.ts"
-import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
 /*
  * `ccat run <pipeline>` runs each sub-group at most once per request (issue 19): a request stays
@@ -49,12 +48,7 @@ pipeline reprocess {
 }
 `
 
-const ir = () => {
-  const files = [...loadCcatFiles(join(repoRoot, "test", "fixtures", "gaps", "common")), { path: "test/request-once/pipeline.ccat", text: pipelineText }]
-  const result = compileSources(files)
-  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("; "))
-  return result.ir
-}
+const ir = () => fixtureWithPipeline("test/request-once/pipeline.ccat", pipelineText)
 
 const T0 = Date.parse("2026-12-01T00:00:00Z")
 const minute = 60_000
@@ -62,19 +56,6 @@ const at = (offset: number) => TestClock.setTime(T0 + offset)
 
 const pass = () => evaluatePass({ explain: {} })
 const counts = (summary: PassSummary, step: string) => summary.steps.find((s) => s.step === step)!.counts
-
-/** The scans of a source in the fixture grouping, sorted. */
-const scansOf = (source: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ scan: string }>`
-      SELECT DISTINCT e.id::text AS scan FROM raw_data_package p
-      JOIN executed_obs_unit e ON e.id = p.executed_obs_unit_id JOIN obs_unit ou ON ou.id = e.obs_unit_id
-      JOIN source s ON s.id = ou.source_id JOIN instrument_module im ON im.id = p.instrument_module_id
-      JOIN instrument i ON i.id = im.instrument_id
-      WHERE i.name = 'CHAI' AND p.state = 'ARCHIVED' AND s.name = ${source} ORDER BY 1`
-    return rows.map((r) => r.scan)
-  })
 
 /** The runs of one calibration, oldest first, as [status, reason, request tag]. */
 const calibrations = (scan: string) =>

@@ -23,6 +23,7 @@ import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { freePort, testExecutionConfig } from "./support/execution.ts"
 import { compileIntegrity, sha256 } from "./support/integrity-fixture.ts"
+import { runsOfMode } from "./support/runs-of-mode.ts"
 import { scratchDirs } from "./support/scratch.ts"
 
 // A run's result is exactly its own, whatever its program does (the result-integrity issue), on
@@ -33,26 +34,6 @@ import { scratchDirs } from "./support/scratch.ts"
 
 const tempDir = scratchDirs("ccat-integrity")
 const compile = compileIntegrity
-
-interface RunRow {
-  readonly id: string
-  readonly status: string
-  readonly retry_count: number
-  readonly attempt: number
-  readonly exit_code: number | null
-  readonly failure_reason: string | null
-  readonly run_dir: string | null
-  readonly sub_group_key: string
-}
-
-/** The runs created for one config (one mode), oldest first. */
-const runsOf = (mode: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql<RunRow>`
-      SELECT id, status, retry_count, attempt, exit_code, failure_reason, run_dir, sub_group_key FROM executed_reduction_step
-      WHERE config->>'mode' = ${mode} ORDER BY id`
-  )
 
 const productsOf = (runId: string) =>
   Effect.flatMap(
@@ -90,7 +71,7 @@ for (const backend of testBackends) {
           yield* seedDemo({ archiveDir: tempDir(`archive-${backend}`) })
           yield* applyWorkspace(compile({ mode: "flaky", state: tempDir(`flaky-${backend}`) }), { createdBy: "test" })
           yield* serveUntilIdle()
-          const runs = yield* runsOf("flaky")
+          const runs = yield* runsOfMode("flaky")
           expect(runs).toHaveLength(2)
           for (const run of runs) {
             // The first attempt failed (leaving stale.fits in its folder); the second succeeded.
@@ -117,7 +98,7 @@ for (const backend of testBackends) {
         Effect.gen(function* () {
           yield* applyWorkspace(compile({ mode: "append-input", state: tempDir(`append-${backend}`) }), { createdBy: "test" })
           yield* serveUntilIdle()
-          const runs = yield* runsOf("append-input")
+          const runs = yield* runsOfMode("append-input")
           expect(runs).toHaveLength(2)
           for (const run of runs) {
             expect(run.status).toBe("FAILED")
@@ -132,20 +113,20 @@ for (const backend of testBackends) {
         Effect.gen(function* () {
           yield* applyWorkspace(compile({ mode: "nothing", state: tempDir(`nothing-${backend}`) }), { createdBy: "test" })
           yield* serveUntilIdle()
-          expect((yield* runsOf("nothing")).map((r) => [r.status, r.failure_reason])).toEqual([
+          expect((yield* runsOfMode("nothing")).map((r) => [r.status, r.failure_reason])).toEqual([
             ["FAILED", "NO_OUTPUTS: the run produced no science file (a step that may produce none says so: `outputs { science min 0 }`)"],
             ["FAILED", "NO_OUTPUTS: the run produced no science file (a step that may produce none says so: `outputs { science min 0 }`)"]
           ])
 
           yield* applyWorkspace(compile({ mode: "nothing", state: tempDir(`may-${backend}`) }, "outputs { science min 0 }"), { createdBy: "test" })
           yield* serveUntilIdle()
-          const allowed = (yield* runsOf("nothing")).slice(2)
+          const allowed = (yield* runsOfMode("nothing")).slice(2)
           expect(allowed.map((r) => r.status)).toEqual(["COMPLETED", "COMPLETED"])
           for (const r of allowed) expect(new Set((yield* productsOf(r.id)).map((p) => p.product_type))).toEqual(new Set(["LOG"]))
 
           yield* applyWorkspace(compile({ mode: "one-fits", state: tempDir(`fits-${backend}`) }, 'outputs { science "*.fits" min 2 }'), { createdBy: "test" })
           yield* serveUntilIdle()
-          expect((yield* runsOf("one-fits")).map((r) => [r.status, r.failure_reason])).toEqual([
+          expect((yield* runsOfMode("one-fits")).map((r) => [r.status, r.failure_reason])).toEqual([
             ["FAILED", 'NO_OUTPUTS: science "*.fits": found 1 file, at least 2 required'],
             ["FAILED", 'NO_OUTPUTS: science "*.fits": found 1 file, at least 2 required']
           ])
@@ -159,7 +140,7 @@ for (const backend of testBackends) {
           const state = tempDir(`own-${backend}`)
           yield* applyWorkspace(compile({ mode: "good", state }), { createdBy: "test" })
           yield* evaluatePass({})
-          const pending = yield* runsOf("good")
+          const pending = yield* runsOfMode("good")
           expect(pending.map((r) => r.status)).toEqual(["PENDING", "PENDING"])
           const installation = (yield* installationId)!
           const strangerDir = tempDir(`stranger-${backend}`)
@@ -202,7 +183,7 @@ for (const backend of testBackends) {
             [second, expect.stringMatching(new RegExp(`^NOT_ADOPTED: job ${strangers[1]} .* is not this run's: it was submitted at .* before this attempt was marked`))]
           ])
           yield* serveUntilIdle()
-          for (const run of yield* runsOf("good")) {
+          for (const run of yield* runsOfMode("good")) {
             expect(run).toMatchObject({ status: "COMPLETED", attempt: 2, retry_count: 0 })
             expect(readFileSync(join(run.run_dir!, "output", "science", "scan.fits"), "utf8")).toBe("good\n")
           }
@@ -239,7 +220,7 @@ for (const backend of testBackends) {
           const first = yield* submitCycle(full).pipe(Effect.provideService(DiskSpace, disk))
           expect(first).toMatchObject({ submitted: 0, failed: 0 })
           expect(first.outOfSpace).toBeGreaterThanOrEqual(1)
-          const paused = yield* runsOf("fill")
+          const paused = yield* runsOfMode("fill")
           expect(paused.map((r) => [r.status, r.retry_count, r.attempt])).toEqual([
             ["PENDING", 0, 0],
             ["PENDING", 0, 0]
@@ -290,7 +271,7 @@ for (const backend of testBackends) {
             yield* Effect.promise(() => new Promise((ok) => setTimeout(ok, 100)))
           }
           yield* Fiber.interrupt(running)
-          const interrupted = yield* runsOf("fill")
+          const interrupted = yield* runsOfMode("fill")
           expect(interrupted.every((r) => r.status !== "FAILED" && r.retry_count === 0)).toBe(true)
           const [outOfSpace] = yield* sql<{ n: number }>`
             SELECT count(*)::int AS n FROM run_event WHERE reason LIKE 'OUT_OF_SPACE: job %' AND run_id IN ${sql.in(interrupted.map((r) => r.id))}`
@@ -300,7 +281,7 @@ for (const backend of testBackends) {
           // Room for all of it: the runs complete by themselves, no attempt counted as failed.
           execFileSync("mount", ["-o", "remount,size=64m", mount])
           yield* serveUntilIdle(full).pipe(Effect.provideService(DiskSpace, fresh))
-          const done = yield* runsOf("fill")
+          const done = yield* runsOfMode("fill")
           expect(done.map((r) => [r.status, r.retry_count, r.failure_reason])).toEqual([
             ["COMPLETED", 0, null],
             ["COMPLETED", 0, null]

@@ -10,6 +10,7 @@ import type { IrFilter, IrFilterValue, IrWorkspace } from "../src/compiler/ir.ts
 import { seedDemo } from "../src/db/seed/index.ts"
 import { decodeSubGroupKey, keyedSelection, maxKeyLength, selectionQuery, subGroupKey, subGroupKeyExpression } from "../src/runtime/selection/index.ts"
 import { testBackends, testDatabase, type TestBackend } from "./support/databases.ts"
+import { packageContexts, type PackageContext } from "./support/package-contexts.ts"
 
 // The filter engine against an independent in-memory evaluation of the same IR over the same
 // rows, on both database backends; and the sub-group keys, as a pure function and against SQL.
@@ -108,7 +109,7 @@ describe("subGroupKey", () => {
 // comparison; `!=`, `not in`, `not like` and `not` are plain complements).
 
 type Row = Readonly<Record<string, unknown>>
-type Context = Readonly<Record<string, Row | null>>
+type Context = PackageContext
 type Field = { readonly table: string; readonly column: string; readonly jsonPath: ReadonlyArray<string> }
 
 const instantPattern = /^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,3})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$/
@@ -341,19 +342,7 @@ const backendSuite = (backend: TestBackend) =>
               JOIN executed_obs_unit e ON e.id = p.executed_obs_unit_id JOIN obs_unit u ON u.id = e.obs_unit_id
               JOIN source s ON s.id = u.source_id JOIN instrument_module m ON m.id = p.instrument_module_id
               WHERE s.name IN ('NGC253', 'Orion-KL') AND p.state = 'ARCHIVED' ORDER BY s.name, m.name, e.start_time DESC)`
-          contexts = yield* sql<Context>`
-            SELECT row_to_json(p) AS "RawDataPackage", row_to_json(e) AS "ExecutedObsUnit", row_to_json(u) AS "ObsUnit",
-                   row_to_json(s) AS "Source", row_to_json(g) AS "ObservingProgram", row_to_json(m) AS "InstrumentModule",
-                   row_to_json(i) AS "Instrument", row_to_json(t) AS "Telescope", row_to_json(o) AS "Observatory"
-            FROM raw_data_package p
-            JOIN executed_obs_unit e ON e.id = p.executed_obs_unit_id
-            JOIN obs_unit u ON u.id = e.obs_unit_id
-            JOIN source s ON s.id = u.source_id
-            JOIN observing_program g ON g.id = u.observing_program_id
-            JOIN instrument_module m ON m.id = p.instrument_module_id
-            JOIN instrument i ON i.id = m.instrument_id
-            JOIN telescope t ON t.id = i.telescope_id
-            JOIN observatory o ON o.id = t.observatory_id`
+          contexts = yield* packageContexts
           expect(contexts.length).toBe(ids.length)
           console.log(`[${backend}] seed and load: ${Math.round(performance.now() - started)} ms, ${contexts.length} packages`)
         })

@@ -2,11 +2,10 @@ import { Command } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Console, Effect, Exit, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { CommandExit } from "../src/cli/exit-code.ts"
 import { planCommand } from "../src/cli/plan-command.ts"
 import { runCommand } from "../src/cli/run-command.ts"
 import { whyCommand } from "../src/cli/why-command.ts"
@@ -14,6 +13,7 @@ import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo, seedMore } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
+import { runCaptured } from "./support/cli-capture.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
@@ -31,25 +31,7 @@ const commands = {
   why: Command.run(whyCommand, { name: "ccat why", version: "test" })
 }
 
-const ccat = (name: keyof typeof commands, ...args: Array<string>) =>
-  Effect.gen(function* () {
-    const stdout: Array<string> = []
-    const stderr: Array<string> = []
-    const cli: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, SqlClient.SqlClient | NodeContext.NodeContext> = commands[name]
-    const exit = yield* Console.consoleWith((console) =>
-      cli(["node", "ccat", ...args]).pipe(
-        Effect.withConsole({
-          ...console,
-          log: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stdout.push(xs.join(" "))),
-          error: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stderr.push(xs.join(" ")))
-        }),
-        Effect.exit
-      )
-    )
-    const code = Exit.isSuccess(exit) ? 0 : Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof CommandExit ? exit.cause.error.code : -1
-    if (code === -1) throw new Error(`ccat ${name} ${args.join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
-    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
-  })
+const ccat = (name: keyof typeof commands, ...args: Array<string>) => runCaptured(commands[name], args, name)
 
 /** Row counts of everything a pass could write. */
 const footprint = Effect.gen(function* () {

@@ -1,8 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it as plainIt, layer } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { join } from "node:path"
-import { compileSources } from "../src/compiler/compile.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { duration, explainWhy } from "../src/runtime/explain/why.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
@@ -10,9 +8,10 @@ import { previewPass } from "../src/runtime/gaps/preview.ts"
 import { passJson } from "../src/runtime/gaps/render-pass.ts"
 import { reasonDescriptions } from "../src/runtime/gaps/reasons.ts"
 import { seededTestDatabase, testBackends, type TestBackend } from "./support/databases.ts"
+import { scansOf } from "./support/chai-scans.ts"
+import { fixtureWithPipeline } from "./support/gaps-fixture.ts"
 import { scratchDirs } from "./support/scratch.ts"
 import { completeAll, runsOf } from "./support/runs.ts"
-import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
 /*
  * What `ccat why` prints (issue 19), on both database backends: it never names a run that exists
@@ -51,10 +50,8 @@ pipeline chain {
 
 const apply = (pixel: string) =>
   Effect.gen(function* () {
-    const files = [...loadCcatFiles(join(repoRoot, "test", "fixtures", "gaps", "common")), { path: "test/why-words/pipeline.ccat", text: pipelineText(pixel) }]
-    const result = compileSources(files)
-    if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("; "))
-    expect((yield* applyWorkspace(result.ir, { createdBy: "test" }))._tag).toBe("Applied")
+    const ir = fixtureWithPipeline("test/why-words/pipeline.ccat", pipelineText(pixel))
+    expect((yield* applyWorkspace(ir, { createdBy: "test" }))._tag).toBe("Applied")
   })
 
 const T0 = Date.parse("2026-12-01T00:00:00Z")
@@ -75,19 +72,6 @@ const newestRunId = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 
 /** Every number the text gives as a run id (`run 12`). */
 const runIdsIn = (text: string): Array<number> => [...text.matchAll(/\brun (\d+)/g)].map((m) => Number(m[1]))
-
-/** The scans of a source in the fixture grouping, sorted. */
-const scansOf = (source: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ scan: string }>`
-      SELECT DISTINCT e.id::text AS scan FROM raw_data_package p
-      JOIN executed_obs_unit e ON e.id = p.executed_obs_unit_id JOIN obs_unit ou ON ou.id = e.obs_unit_id
-      JOIN source s ON s.id = ou.source_id JOIN instrument_module im ON im.id = p.instrument_module_id
-      JOIN instrument i ON i.id = im.instrument_id
-      WHERE i.name = 'CHAI' AND p.state = 'ARCHIVED' AND s.name = ${source} ORDER BY 1`
-    return rows.map((r) => r.scan)
-  })
 
 /** Gives one archived package of a scan a new checksum (the archive re-ingested it). */
 const changePackage = (scan: string, checksum: string) =>

@@ -37,6 +37,13 @@ const flatten = (prefix: string, value: IrJson, out: Array<readonly [string, IrJ
   }
 }
 
+/** Kinds whose fields are their IR keys as they are, in the order a plan lists them. */
+const plainFields: Readonly<Record<"software" | "grouping" | "pipeline", ReadonlyArray<string>>> = {
+  software: ["description", "image", "command"],
+  grouping: ["description", "from", "where", "selection"],
+  pipeline: ["description", "data", "location", "trigger", "priority", "enabled"]
+}
+
 const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
   const rest: Record<string, IrJson> = {}
   const used = new Set(notFields[kind])
@@ -60,23 +67,9 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
       break
     }
     case "software":
-      view["description"] = take("description")
-      view["image"] = take("image")
-      view["command"] = take("command")
-      break
     case "grouping":
-      view["description"] = take("description")
-      view["from"] = take("from")
-      view["where"] = take("where")
-      view["selection"] = take("selection")
-      break
     case "pipeline":
-      view["description"] = take("description")
-      view["data"] = take("data")
-      view["location"] = take("location")
-      view["trigger"] = take("trigger")
-      view["priority"] = take("priority")
-      view["enabled"] = take("enabled")
+      for (const key of plainFields[kind]) view[key] = take(key)
       break
     case "step": {
       view["description"] = take("description")

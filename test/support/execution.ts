@@ -1,6 +1,10 @@
+import { SqlClient } from "@effect/sql"
 import { Duration, Effect } from "effect"
+import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
+import { compileSources } from "../../src/compiler/compile.ts"
+import type { IrWorkspace } from "../../src/compiler/ir.ts"
 import type { ExecutionConfig } from "../../src/runtime/execution/execution-config.ts"
 import { repoRoot } from "./workspace.ts"
 
@@ -40,3 +44,39 @@ export const freePort: Effect.Effect<number> = Effect.promise(
       })
     })
 )
+
+const fixturePath = "test/fixtures/execution/workspace.ccat"
+
+/** The execution tests' workspace (calibrate → baseline → map over DR21's scans), as text. */
+export const executionFixture = readFileSync(join(repoRoot, fixturePath), "utf8")
+
+/**
+ * The execution workspace compiled, or a text made from it (under a path of its own); throws with
+ * the diagnostics where it does not compile.
+ */
+export const compileExecution = (text: string = executionFixture, path: string = fixturePath): IrWorkspace => {
+  const result = compileSources([{ path, text }])
+  if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
+  return result.ir
+}
+
+/** A run with its step's name. */
+export interface ExecutionRun {
+  readonly id: string
+  readonly step: string
+  readonly sub_group_key: string
+  readonly status: string
+  readonly reason: string
+  readonly retry_count: number
+  readonly exit_code: number | null
+  readonly failure_reason: string | null
+  readonly run_dir: string | null
+}
+
+/** Every run, oldest first. */
+export const executionRuns = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  return yield* sql<ExecutionRun>`
+    SELECT r.id, s.name AS step, r.sub_group_key, r.status, r.reason, r.retry_count, r.exit_code, r.failure_reason, r.run_dir
+    FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id ORDER BY r.id`
+})

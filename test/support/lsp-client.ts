@@ -17,6 +17,7 @@ import {
   type Range
 } from "vscode-languageserver-protocol"
 import { TextDocument } from "vscode-languageserver-textdocument"
+import { nodeBundleOptions } from "./node-bundle.mjs"
 import { repoRoot } from "./workspace.ts"
 
 /*
@@ -34,17 +35,7 @@ const bundleDir = join(repoRoot, "node_modules", ".cache", "ccat-tests")
 export const bundleServer = async (entry: string = join(repoRoot, "src", "lsp", "stdio-main.ts"), name = "lsp-server"): Promise<string> => {
   mkdirSync(bundleDir, { recursive: true })
   const outfile = join(bundleDir, `${name}-${process.pid}.mjs`)
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    // Some dependencies still call require(); give the ES module bundle one (as scripts/build.mjs does).
-    banner: { js: "import { createRequire as __lspCreateRequire } from 'node:module'; const require = __lspCreateRequire(import.meta.url);" }
-  })
+  await build(nodeBundleOptions(entry, outfile))
   return outfile
 }
 
