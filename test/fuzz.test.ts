@@ -37,19 +37,102 @@ const mutatedTexts: Array<{ text: string; how: string }> = []
 
 const keywordWords = keywords.map((k) => keywordText(k)!)
 const identifiers = [
-  "x", "foo", "ramses", "chai_archived", "chai_calibration", "calibrate", "baseline", "map", "Source", "name",
-  "RawDataPackage", "state", "metadata", "ExecutedObsUnit", "start_time", "InstrumentModule", "executed_obs_unit",
-  "all", "source", "line", "night", "slurm", "local", "apptainer", "none", "exact", "compatible", "partition",
-  "cpus", "memory", "time", "gpus", "max_parallel", "pipline", "cooldwn", "stepper", "_", "A1",
-  "TIMEOUT", "OOM", "NODE_FAIL", "EXIT_CODE", "oom", "x2", "x1.5", "x0", "x2b"
+  "x",
+  "foo",
+  "ramses",
+  "chai_archived",
+  "chai_calibration",
+  "calibrate",
+  "baseline",
+  "map",
+  "Source",
+  "name",
+  "RawDataPackage",
+  "state",
+  "metadata",
+  "ExecutedObsUnit",
+  "start_time",
+  "InstrumentModule",
+  "executed_obs_unit",
+  "all",
+  "source",
+  "line",
+  "night",
+  "slurm",
+  "local",
+  "apptainer",
+  "none",
+  "exact",
+  "compatible",
+  "partition",
+  "cpus",
+  "memory",
+  "time",
+  "gpus",
+  "max_parallel",
+  "pipline",
+  "cooldwn",
+  "stepper",
+  "_",
+  "A1",
+  "TIMEOUT",
+  "OOM",
+  "NODE_FAIL",
+  "EXIT_CODE",
+  "oom",
+  "x2",
+  "x1.5",
+  "x0",
+  "x2b"
 ]
 const literals = [
-  '"abc"', '""', '"docker://ghcr.io/x:{version}"', '"run --mode {config.mode}"', '"{config.missing}"', '"{oops"',
-  '"2.3.1"', '"0 3 * * *"', '"61 25 * * *"', '"UTC"', '"Europe/Berlin"', '"Mars/Olympus"', '"NGC%"', '"ARCHIVED"',
-  '"\\q"', '"\\u{1F600}"', '"esc \\" quote"', '"unterminated', "0", "3", "-5", "2.5", "1e3", "-0", "60s", "0s",
-  "5ms", "16GiB", "16G", "512MiB", "2h", "1d", "1w", "3parsecs", "85%", "150%", "0%", "2026-06-01", "2026-13-45",
-  "2026-06-01T12:00:00Z", "2026-06-01T25:61:00+02:00", "1.2.3", "1.2.3-rc.1", "0.9.2", "99999999999999999999.0.0",
-  "true", "false"
+  '"abc"',
+  '""',
+  '"docker://ghcr.io/x:{version}"',
+  '"run --mode {config.mode}"',
+  '"{config.missing}"',
+  '"{oops"',
+  '"2.3.1"',
+  '"0 3 * * *"',
+  '"61 25 * * *"',
+  '"UTC"',
+  '"Europe/Berlin"',
+  '"Mars/Olympus"',
+  '"NGC%"',
+  '"ARCHIVED"',
+  '"\\q"',
+  '"\\u{1F600}"',
+  '"esc \\" quote"',
+  '"unterminated',
+  "0",
+  "3",
+  "-5",
+  "2.5",
+  "1e3",
+  "-0",
+  "60s",
+  "0s",
+  "5ms",
+  "16GiB",
+  "16G",
+  "512MiB",
+  "2h",
+  "1d",
+  "1w",
+  "3parsecs",
+  "85%",
+  "150%",
+  "0%",
+  "2026-06-01",
+  "2026-13-45",
+  "2026-06-01T12:00:00Z",
+  "2026-06-01T25:61:00+02:00",
+  "1.2.3",
+  "1.2.3-rc.1",
+  "0.9.2",
+  "99999999999999999999.0.0",
+  "true",
+  "false"
 ]
 const punctuation = ["{", "}", "(", ")", "[", "]", ",", ".", "==", "!=", "<", "<=", ">", ">=", "=", "^", "~", "*"]
 const comments = ["// comment\n", "/* block */", "/* multi\nline */", "/* unterminated"]
@@ -110,7 +193,8 @@ const spanProblem = (span: Span, texts: ReadonlyMap<string, string>): string | u
   const text = texts.get(span.file)
   if (text === undefined) return `span in unknown file ${span.file}`
   if (!(Number.isInteger(span.start) && Number.isInteger(span.end))) return `non-integer offsets ${span.start}..${span.end}`
-  if (!(0 <= span.start && span.start <= span.end && span.end <= text.length)) return `offsets ${span.start}..${span.end} outside 0..${text.length}`
+  if (!(0 <= span.start && span.start <= span.end && span.end <= text.length))
+    return `offsets ${span.start}..${span.end} outside 0..${text.length}`
   if (!(span.startLine >= 1 && span.startColumn >= 1 && span.endLine >= 1 && span.endColumn >= 1)) {
     return `line/column below 1: ${span.startLine}:${span.startColumn}-${span.endLine}:${span.endColumn}`
   }
@@ -122,8 +206,10 @@ const positionProblem = (span: Span, texts: ReadonlyMap<string, string>): string
   if (text === undefined || span.end > text.length || span.start < 0) return undefined
   const s = position(text, span.start)
   const e = position(text, span.end)
-  if (s.line !== span.startLine || s.column !== span.startColumn) return `start ${span.startLine}:${span.startColumn} but offset ${span.start} is at ${s.line}:${s.column}`
-  if (e.line !== span.endLine || e.column !== span.endColumn) return `end ${span.endLine}:${span.endColumn} but offset ${span.end} is at ${e.line}:${e.column}`
+  if (s.line !== span.startLine || s.column !== span.startColumn)
+    return `start ${span.startLine}:${span.startColumn} but offset ${span.start} is at ${s.line}:${s.column}`
+  if (e.line !== span.endLine || e.column !== span.endColumn)
+    return `end ${span.endLine}:${span.endColumn} but offset ${span.end} is at ${e.line}:${e.column}`
   return undefined
 }
 
@@ -147,7 +233,18 @@ const checkCompile = (inputs: ReadonlyArray<SourceInput>): { findings: Array<Fin
   try {
     result = compileSources(inputs)
   } catch (e) {
-    return { findings: [{ property: "compileSources throws", detail: String((e as Error).stack ?? e).split("\n").slice(0, 4).join(" | ") }], ir: false }
+    return {
+      findings: [
+        {
+          property: "compileSources throws",
+          detail: String((e as Error).stack ?? e)
+            .split("\n")
+            .slice(0, 4)
+            .join(" | ")
+        }
+      ],
+      ir: false
+    }
   }
   const out: Array<Finding> = []
   const errors = result.diagnostics.filter((d) => d.severity === "error")
@@ -185,12 +282,26 @@ const LOST_TOKENS = "formatting lost or changed tokens"
 
 /** Formats one text; returns whether it was accepted and the violated properties. */
 const checkFormat = (text: string): { ok: boolean; findings: Array<Finding> } => {
-  const fail = (property: string, detail: string): { ok: boolean; findings: Array<Finding> } => ({ ok: true, findings: [{ property, detail }] })
+  const fail = (property: string, detail: string): { ok: boolean; findings: Array<Finding> } => ({
+    ok: true,
+    findings: [{ property, detail }]
+  })
   let r: ReturnType<typeof formatText>
   try {
     r = formatText(text)
   } catch (e) {
-    return { ok: false, findings: [{ property: "formatText throws", detail: String((e as Error).stack ?? e).split("\n").slice(0, 4).join(" | ") }] }
+    return {
+      ok: false,
+      findings: [
+        {
+          property: "formatText throws",
+          detail: String((e as Error).stack ?? e)
+            .split("\n")
+            .slice(0, 4)
+            .join(" | ")
+        }
+      ]
+    }
   }
   if (!r.ok) return { ok: false, findings: [] }
   const parsed = parseText(r.text)
@@ -205,12 +316,19 @@ const checkFormat = (text: string): { ok: boolean; findings: Array<Finding> } =>
     return fail("formatText throws on its own output", String(e))
   }
   if (!again.ok) findings.push({ property: "formatted output is refused by formatText", detail: again.reason })
-  else if (again.text !== r.text) findings.push({ property: "format is not idempotent", detail: `${JSON.stringify(r.text).slice(0, 200)} → ${JSON.stringify(again.text).slice(0, 200)}` })
+  else if (again.text !== r.text)
+    findings.push({
+      property: "format is not idempotent",
+      detail: `${JSON.stringify(r.text).slice(0, 200)} → ${JSON.stringify(again.text).slice(0, 200)}`
+    })
   const before = keptTokens(text)
   const after = keptTokens(r.text)
   if (before.join("\u0000") !== after.join("\u0000")) {
     const i = before.findIndex((t, k) => after[k] !== t)
-    findings.push({ property: LOST_TOKENS, detail: `first difference at token #${i}: ${JSON.stringify(before[i])} became ${JSON.stringify(after[i])}` })
+    findings.push({
+      property: LOST_TOKENS,
+      detail: `first difference at token #${i}: ${JSON.stringify(before[i])} became ${JSON.stringify(after[i])}`
+    })
   }
   return { ok: true, findings }
 }
@@ -244,7 +362,10 @@ const summarize = (failures: ReadonlyArray<Failure & { shrunk?: string }>): Arra
     const origins = [...new Set(list.map((f) => f.inputs[0]?.path))]
     const examples = origins
       .flatMap((o) => list.filter((f) => f.inputs[0]?.path === o).slice(0, 3))
-      .map((f) => `    ${f.detail}\n      input: ${JSON.stringify(f.shrunk ?? (f.inputs.length === 1 ? f.inputs[0]!.text : f.inputs.map((i) => i.path).join(","))).slice(0, 400)}`)
+      .map(
+        (f) =>
+          `    ${f.detail}\n      input: ${JSON.stringify(f.shrunk ?? (f.inputs.length === 1 ? f.inputs[0]!.text : f.inputs.map((i) => i.path).join(","))).slice(0, 400)}`
+      )
       .join("\n")
     return `${property}: ${list.length} case(s)\n${examples}`
   })
@@ -286,7 +407,24 @@ describe("(a) random token sequences", () => {
 
 // ---- (b) mutations of the valid fixtures ----
 
-const unicode = ["é", "ß", "中文", "😀", "\u200b", "\u00a0", "\ufeff", "\u2028", "e\u0301", "\u202e", "\ud800", "\r", "\r\n", "\t", "\u0000", "Ω≈ç√"]
+const unicode = [
+  "é",
+  "ß",
+  "中文",
+  "😀",
+  "\u200b",
+  "\u00a0",
+  "\ufeff",
+  "\u2028",
+  "e\u0301",
+  "\u202e",
+  "\ud800",
+  "\r",
+  "\r\n",
+  "\t",
+  "\u0000",
+  "Ω≈ç√"
+]
 
 const tokenRanges = (text: string): Array<IToken> => {
   const lexed = ccatLexer.tokenize(text)
@@ -354,9 +492,12 @@ describe("(b) mutations of the valid fixtures", () => {
   let memo: Array<ReturnType<typeof checkCompile>> | undefined
   const results = (): Array<ReturnType<typeof checkCompile>> => (memo ??= cases.map((c) => checkCompile(c.inputs)))
   const failuresOf = (select: (property: string) => boolean): Array<Failure> =>
-    cases.flatMap((c, i) =>
-      results()[i]!.findings.filter((f) => select(f.property)).map((f) => ({ ...f, detail: `${f.detail} [${c.inputs[0]!.path}: ${c.how}]`, inputs: c.inputs }))
-    )
+    cases.flatMap((c, i) => {
+      const found = results()[i]!.findings
+      return found
+        .filter((f) => select(f.property))
+        .map((f) => ({ ...f, detail: `${f.detail} [${c.inputs[0]!.path}: ${c.how}]`, inputs: c.inputs }))
+    })
 
   it("compileSources never throws and returns an error or an IR; every span lies within its file", () => {
     expect(summarize(failuresOf((p) => p !== POSITION))).toEqual([])
@@ -378,7 +519,8 @@ describe("(c) formatText on random and mutated inputs", () => {
   const accepted = { random: 0, mutated: 0 }
 
   let memo: Array<Failure & { shrunk?: string }> | undefined
-  const failuresOf = (select: (property: string) => boolean): Array<Failure & { shrunk?: string }> => (memo ??= runAll()).filter((f) => select(f.property))
+  const failuresOf = (select: (property: string) => boolean): Array<Failure & { shrunk?: string }> =>
+    (memo ??= runAll()).filter((f) => select(f.property))
   const runAll = (): Array<Failure & { shrunk?: string }> => {
     const failures: Array<Failure & { shrunk?: string }> = []
     for (const r of random) {
@@ -396,7 +538,12 @@ describe("(c) formatText on random and mutated inputs", () => {
       const checked = checkFormat(m.text)
       if (checked.ok) accepted.mutated++
       for (const f of checked.findings) {
-        failures.push({ ...f, detail: `${f.detail} [${m.how}]`, inputs: [{ path: "mutated.ccat", text: m.text }], shrunk: m.text.length < 400 ? m.text : undefined })
+        failures.push({
+          ...f,
+          detail: `${f.detail} [${m.how}]`,
+          inputs: [{ path: "mutated.ccat", text: m.text }],
+          shrunk: m.text.length < 400 ? m.text : undefined
+        })
       }
     }
     return failures
@@ -481,7 +628,11 @@ const outOfRange = (rng: Rng, kind: NumericSlotKind, family: number): string => 
     case "quantity":
       return [() => hugeExponent(rng), () => digitRun(rng, rng.range(17, 400)), () => `${digitRun(rng, rng.range(310, 400))}.25`][family]!()
     case "percent":
-      return [() => digitRun(rng, rng.range(310, 400)), () => digitRun(rng, rng.range(4, 400)), () => `${digitRun(rng, rng.range(310, 400))}.5`][family]!()
+      return [
+        () => digitRun(rng, rng.range(310, 400)),
+        () => digitRun(rng, rng.range(4, 400)),
+        () => `${digitRun(rng, rng.range(310, 400))}.5`
+      ][family]!()
     case "version":
     case "versionString":
     case "cron":
@@ -500,7 +651,12 @@ describe("(d) numbers out of range in every numeric slot of the valid fixtures",
       Array.from({ length: families }, (_, family) => {
         const number = outOfRange(rng, slot.kind, family)
         const text = source.text.slice(0, slot.start) + number + source.text.slice(slot.end)
-        return { inputs: [{ path: source.path, text }, ...siblings], slot, at: { start: slot.start, end: slot.start + number.length }, number }
+        return {
+          inputs: [{ path: source.path, text }, ...siblings],
+          slot,
+          at: { start: slot.start, end: slot.start + number.length },
+          number
+        }
       })
     )
   })
@@ -543,18 +699,77 @@ describe("(d) numbers out of range in every numeric slot of the valid fixtures",
 
 /** A stressor: text that, alone or inserted anywhere, pushes one limit. Sizes straddle the limit. */
 const stressors: ReadonlyArray<{ name: string; make: (rng: Rng) => string }> = [
-  { name: "parentheses", make: (rng) => { const n = depthAround(rng); return `where ${"(".repeat(n)}RawDataPackage.state == "ARCHIVED"${")".repeat(rng.chance(0.8) ? n : rng.int(n))}` } },
-  { name: "maps", make: (rng) => { const n = depthAround(rng); return `config { ${"a = { ".repeat(n)}b = 1${" }".repeat(rng.chance(0.8) ? n + 1 : rng.int(n))}` } },
-  { name: "lists", make: (rng) => { const n = depthAround(rng); return `config { a = ${"[".repeat(n)}1${"]".repeat(rng.chance(0.8) ? n : rng.int(n))} }` } },
-  { name: "braces", make: (rng) => { const n = depthAround(rng); return `${"{ ".repeat(n)}${" }".repeat(rng.chance(0.8) ? n : rng.int(n))}` } },
+  {
+    name: "parentheses",
+    make: (rng) => {
+      const n = depthAround(rng)
+      return `where ${"(".repeat(n)}RawDataPackage.state == "ARCHIVED"${")".repeat(rng.chance(0.8) ? n : rng.int(n))}`
+    }
+  },
+  {
+    name: "maps",
+    make: (rng) => {
+      const n = depthAround(rng)
+      return `config { ${"a = { ".repeat(n)}b = 1${" }".repeat(rng.chance(0.8) ? n + 1 : rng.int(n))}`
+    }
+  },
+  {
+    name: "lists",
+    make: (rng) => {
+      const n = depthAround(rng)
+      return `config { a = ${"[".repeat(n)}1${"]".repeat(rng.chance(0.8) ? n : rng.int(n))} }`
+    }
+  },
+  {
+    name: "braces",
+    make: (rng) => {
+      const n = depthAround(rng)
+      return `${"{ ".repeat(n)}${" }".repeat(rng.chance(0.8) ? n : rng.int(n))}`
+    }
+  },
   { name: "nots", make: (rng) => `where ${"not ".repeat(depthAround(rng))}Source.name == "x"` },
   { name: "mixed nesting", make: (rng) => Array.from({ length: depthAround(rng) }, () => rng.pick(["(", "not ", "[", "{ "])).join("") },
-  { name: "errors", make: (rng) => Array.from({ length: rng.range(50, 5000) }, () => rng.pick(["; ", "@ ", "} ", "== ", ", ", "# x\n"])).join("") },
-  { name: "long string", make: (rng) => `description "${Array.from({ length: rng.range(1, 2000) }, () => rng.pick(["a", "\\\"", "\\n", "\\u{", "\\u{1F600}", "\\q", "é"])).join("").repeat(rng.range(1, 20))}${rng.chance(0.8) ? '"' : ""}` },
+  {
+    name: "errors",
+    make: (rng) => Array.from({ length: rng.range(50, 5000) }, () => rng.pick(["; ", "@ ", "} ", "== ", ", ", "# x\n"])).join("")
+  },
+  {
+    name: "long string",
+    make: (rng) =>
+      `description "${Array.from({ length: rng.range(1, 2000) }, () => rng.pick(["a", '\\"', "\\n", "\\u{", "\\u{1F600}", "\\q", "é"]))
+        .join("")
+        .repeat(rng.range(1, 20))}${rng.chance(0.8) ? '"' : ""}`
+  },
   { name: "NUL", make: (rng) => `description "${rng.pick(["\\0", "\\u{0}", "\\u{00}", "\u0000"])}${rng.chance(0.5) ? "x" : ""}"` },
-  { name: "huge number", make: (rng) => rng.pick(["1e999", "-1e999", "1e999s", "1e999GiB", "1e999%", `${"9".repeat(rng.range(17, 2000))}`, `${"9".repeat(rng.range(310, 2000))}.5`]) },
-  { name: "after chain", make: (rng) => { const n = rng.range(50, 1500); return Array.from({ length: n }, (_, i) => `step s${i} { after s${(i + n - 1) % n} run tool group_by all }`).join("\n") } },
-  { name: "from chain", make: (rng) => { const n = rng.range(maxNesting - 5, 300); return Array.from({ length: n }, (_, i) => `grouping g${i} { ${i === 0 ? "" : `from g${i - 1} `}where Source.name != "s${i}" }`).join("\n") } }
+  {
+    name: "huge number",
+    make: (rng) =>
+      rng.pick([
+        "1e999",
+        "-1e999",
+        "1e999s",
+        "1e999GiB",
+        "1e999%",
+        `${"9".repeat(rng.range(17, 2000))}`,
+        `${"9".repeat(rng.range(310, 2000))}.5`
+      ])
+  },
+  {
+    name: "after chain",
+    make: (rng) => {
+      const n = rng.range(50, 1500)
+      return Array.from({ length: n }, (_, i) => `step s${i} { after s${(i + n - 1) % n} run tool group_by all }`).join("\n")
+    }
+  },
+  {
+    name: "from chain",
+    make: (rng) => {
+      const n = rng.range(maxNesting - 5, 300)
+      return Array.from({ length: n }, (_, i) => `grouping g${i} { ${i === 0 ? "" : `from g${i - 1} `}where Source.name != "s${i}" }`).join(
+        "\n"
+      )
+    }
+  }
 ]
 
 /** Mostly near the limit, sometimes far past it. */
@@ -572,7 +787,10 @@ describe("(e) inputs at and past the compiler's limits, alone and inside the exa
     const victim = rng.pick(sources)
     // After a token, so that the stressor lands between tokens as often as inside one.
     const at = rng.int(victim.text.length + 1)
-    return { inputs: [{ path: victim.path, text: `${victim.text.slice(0, at)} ${stress} ${victim.text.slice(at)}` }], how: `${stressor.name} at ${at} of ${victim.path}` }
+    return {
+      inputs: [{ path: victim.path, text: `${victim.text.slice(0, at)} ${stress} ${victim.text.slice(at)}` }],
+      how: `${stressor.name} at ${at} of ${victim.path}`
+    }
   })
 
   let memo: Array<Failure> | undefined
@@ -584,7 +802,14 @@ describe("(e) inputs at and past the compiler's limits, alone and inside the exa
         try {
           run()
         } catch (e) {
-          out.push({ property, detail: `${String((e as Error).stack ?? e).split("\n").slice(0, 3).join(" | ")} [${c.how}]`, inputs: c.inputs })
+          out.push({
+            property,
+            detail: `${String((e as Error).stack ?? e)
+              .split("\n")
+              .slice(0, 3)
+              .join(" | ")} [${c.how}]`,
+            inputs: c.inputs
+          })
         }
       }
       attempt("formatText throws", () => formatText(text))
@@ -596,7 +821,8 @@ describe("(e) inputs at and past the compiler's limits, alone and inside the exa
         compileSources([{ path: c.inputs[0]!.path, text: `${text.slice(0, middle)}x${text.slice(middle)}` }], { parse: parser.parse })
       })
       attempt("completionContext throws", () => {
-        for (const offset of [0, Math.floor(text.length / 3), Math.floor((2 * text.length) / 3), text.length]) completionContext(text, offset)
+        for (const offset of [0, Math.floor(text.length / 3), Math.floor((2 * text.length) / 3), text.length])
+          completionContext(text, offset)
       })
       attempt("semantic tokens throw", () => classifyTokens(text))
       return out
