@@ -32,7 +32,9 @@ const shapes: Record<string, (n: number) => string> = {
   // Chains as deep as the limit: each grouping's selection holds its ancestors' rules.
   "groupings in chains of from": (n) =>
     `${head}${Array.from({ length: n }, (_, i) =>
-      i % maxNesting === 0 ? `grouping g${i} { where Source.name != "s${i}" }` : `grouping g${i} { from g${i - 1} where Source.name != "s${i}" }`
+      i % maxNesting === 0
+        ? `grouping g${i} { where Source.name != "s${i}" }`
+        : `grouping g${i} { from g${i - 1} where Source.name != "s${i}" }`
     ).join("\n")}\n`,
   "errors only": (n) => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? "; " : "@ ")).join("")
 }
@@ -42,7 +44,11 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000
 }
 
-const largest = process.argv.slice(2).map(Number).find((x) => Number.isFinite(x)) ?? 50_000
+const largest =
+  process.argv
+    .slice(2)
+    .map(Number)
+    .find((x) => Number.isFinite(x)) ?? 50_000
 const sizes: Array<number> = []
 for (let n = Math.max(1000, Math.floor(largest / 8)); n <= largest; n *= 2) sizes.push(n)
 

@@ -32,8 +32,26 @@ const rng = (seed: number): (() => number) => {
 }
 
 const sources = [
-  "NGC253", "IRC+10216", "Orion-KL", "W43", "Sgr B2", "rho Oph", "M82", "NGC1068", "W51", "DR21",
-  "Cygnus X", "Orion Bar", "NGC6334", "G333", "Serpens South", "Carina", "M17", "W3(OH)", "Arp220", "30 Dor"
+  "NGC253",
+  "IRC+10216",
+  "Orion-KL",
+  "W43",
+  "Sgr B2",
+  "rho Oph",
+  "M82",
+  "NGC1068",
+  "W51",
+  "DR21",
+  "Cygnus X",
+  "Orion Bar",
+  "NGC6334",
+  "G333",
+  "Serpens South",
+  "Carina",
+  "M17",
+  "W3(OH)",
+  "Arp220",
+  "30 Dor"
 ]
 const lines = ["CO43", "CO76", "CI10", "CI21", "NII205", "CO65"]
 const programs = ["GEco", "Cal", "DSS", "EoR", "PCS", "CHAIGal"]
@@ -172,7 +190,18 @@ location ${loc} {
   )
 
   // Two pipelines: a standing one over the broad grouping, an ad-hoc one over the narrow one.
-  out.push(block(pipeline(`standing_${n}`, broad, loc, software, r, n % 2 === 0 ? "trigger continuous" : `trigger cron "${r.int(0, 59)} ${r.int(0, 23)} * * *" timezone "UTC"`)))
+  out.push(
+    block(
+      pipeline(
+        `standing_${n}`,
+        broad,
+        loc,
+        software,
+        r,
+        n % 2 === 0 ? "trigger continuous" : `trigger cron "${r.int(0, 59)} ${r.int(0, 23)} * * *" timezone "UTC"`
+      )
+    )
+  )
   out.push(block(pipeline(`adhoc_${n}`, narrow, loc, software, r, "trigger manual")))
   return out
 }
@@ -195,7 +224,11 @@ const chaiRoles: ReadonlyArray<Role> = [
     groupBy: "executed_obs_unit, instrument_module",
     cooldown: "60s",
     keys: ["calibration_mode", "tsys_max_k"],
-    config: (r) => [`calibration_mode = "${r.pick(["hot_cold", "sky_hot"])}"`, `tsys_max_k = ${r.int(2000, 6000)}`, `sideband_ratio = ${(r.random() * 0.2 + 0.9).toFixed(3)}`]
+    config: (r) => [
+      `calibration_mode = "${r.pick(["hot_cold", "sky_hot"])}"`,
+      `tsys_max_k = ${r.int(2000, 6000)}`,
+      `sideband_ratio = ${(r.random() * 0.2 + 0.9).toFixed(3)}`
+    ]
   },
   {
     software: "chai_baseline",
@@ -213,7 +246,11 @@ const chaiRoles: ReadonlyArray<Role> = [
     groupBy: "source, line",
     cooldown: "1d",
     keys: ["pixel_arcsec", "kernel"],
-    config: (r) => [`pixel_arcsec = ${(r.random() * 8 + 2).toFixed(1)}`, `kernel = "${r.pick(["gauss", "gauss_bessel", "sinc"])}"`, `weighting = { scheme = "tsys"  clip_sigma = ${r.int(3, 6)}.0 }`]
+    config: (r) => [
+      `pixel_arcsec = ${(r.random() * 8 + 2).toFixed(1)}`,
+      `kernel = "${r.pick(["gauss", "gauss_bessel", "sinc"])}"`,
+      `weighting = { scheme = "tsys"  clip_sigma = ${r.int(3, 6)}.0 }`
+    ]
   },
   {
     software: "chai_moments",
@@ -261,7 +298,11 @@ const primecamRoles: ReadonlyArray<Role> = [
     groupBy: "source, instrument_module",
     cooldown: "1d",
     keys: ["weighting"],
-    config: (r) => [`weighting = "inverse_variance"`, `jackknife_splits = ${r.int(2, 8)}`, `reject = { max_white_noise_ratio = ${(r.random() + 2).toFixed(1)}  min_nights = 1 }`]
+    config: (r) => [
+      `weighting = "inverse_variance"`,
+      `jackknife_splits = ${r.int(2, 8)}`,
+      `reject = { max_white_noise_ratio = ${(r.random() + 2).toFixed(1)}  min_nights = 1 }`
+    ]
   },
   {
     software: "primecam_spectra",
@@ -351,7 +392,18 @@ interface Row {
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 const printTable = (rows: ReadonlyArray<Row>): void => {
-  const header = ["size", "lines", "files", "full median ms", "full min/max ms", "full lines/s", "parse median ms", "parse min/max ms", "parse lines/s", "full/parse"]
+  const header = [
+    "size",
+    "lines",
+    "files",
+    "full median ms",
+    "full min/max ms",
+    "full lines/s",
+    "parse median ms",
+    "parse min/max ms",
+    "parse lines/s",
+    "full/parse"
+  ]
   const body = rows.map((row) => {
     const fm = median(row.full)
     const pm = median(row.parse)
@@ -369,7 +421,8 @@ const printTable = (rows: ReadonlyArray<Row>): void => {
     ]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  const line = (cells: ReadonlyArray<string>): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
   console.log(line(header))
   console.log(widths.map((w) => "-".repeat(w)).join("  "))
   for (const r of body) console.log(line(r))
@@ -386,10 +439,15 @@ const main = (): void => {
     const warm = compileSources(files)
     const errors = warm.diagnostics.filter((d) => d.severity === "error")
     const warnings = warm.diagnostics.filter((d) => d.severity === "warning")
-    console.log(`${label}: ${fmt(lines)} lines in ${files.length} files; diagnostics: ${errors.length} errors, ${warnings.length} warnings; IR ${warm.ir === undefined ? "missing" : "produced"}`)
+    console.log(
+      `${label}: ${fmt(lines)} lines in ${files.length} files; diagnostics: ${errors.length} errors, ${warnings.length} warnings; IR ${warm.ir === undefined ? "missing" : "produced"}`
+    )
     if (errors.length > 0 || warm.ir === undefined) {
-      for (const d of errors.slice(0, 10)) console.error(`  ${d.span.file}:${d.span.startLine}:${d.span.startColumn}: ${d.code} ${d.message}`)
-      console.error(`bench: the generated ${label} workspace does not compile cleanly (${errors.length} errors); fix the generator before timing`)
+      for (const d of errors.slice(0, 10))
+        console.error(`  ${d.span.file}:${d.span.startLine}:${d.span.startColumn}: ${d.code} ${d.message}`)
+      console.error(
+        `bench: the generated ${label} workspace does not compile cleanly (${errors.length} errors); fix the generator before timing`
+      )
       process.exit(1)
     }
     for (const f of files) parseText(f.text)

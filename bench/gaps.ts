@@ -115,7 +115,19 @@ const runChild = (size: number, options: Options): Promise<SizeResult | null> =>
   })
 
 const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | null; interrupted: boolean }>, options: Options): void => {
-  const header = ["size", "seed", "first pass", "full pass median", "full/5 s", "incremental median", "incr/300 ms", "plan (memory)", "peak RSS", "maxRSS", "peak heap"]
+  const header = [
+    "size",
+    "seed",
+    "first pass",
+    "full pass median",
+    "full/5 s",
+    "incremental median",
+    "incr/300 ms",
+    "plan (memory)",
+    "peak RSS",
+    "maxRSS",
+    "peak heap"
+  ]
   const body = results.map(({ size, result: r, interrupted }) => {
     if (r === null) return [runLabel(size, options), interrupted ? "interrupted" : "failed", "", "", "", "", "", "", "", "", ""]
     const full = median(r.fullPassMs)
@@ -135,7 +147,8 @@ const printTable = (results: ReadonlyArray<{ size: number; result: SizeResult | 
     ]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)))
-  const line = (cells: ReadonlyArray<string>): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  const line = (cells: ReadonlyArray<string>): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
   console.log(line(header))
   console.log(widths.map((w) => "-".repeat(w)).join("  "))
   for (const row of body) console.log(line(row))
@@ -147,7 +160,9 @@ const parentMain = async (options: Options): Promise<void> => {
   )
   if (options.resume !== null) {
     const kept = await Effect.runPromise(
-      withAdmin((sql) => sql<{ name: string }>`SELECT datname AS name FROM pg_database WHERE datname LIKE 'ccat\_bench\_%' ORDER BY datname`)
+      withAdmin(
+        (sql) => sql<{ name: string }>`SELECT datname AS name FROM pg_database WHERE datname LIKE 'ccat\_bench\_%' ORDER BY datname`
+      )
     )
     if (!kept.some((d) => d.name === options.resume)) {
       const list = kept.length === 0 ? "there is none (keep one with --keep)" : `kept ones: ${kept.map((d) => d.name).join(", ")}`
@@ -170,8 +185,12 @@ const parentMain = async (options: Options): Promise<void> => {
     results.push({ size, result, interrupted })
   }
   console.log()
-  console.log(`Trigger pass over the 3-step standing pipeline (calibrate, baseline per scan; map per source and line); ${RUNS} runs per measure; node ${process.version}`)
-  console.log(`Goals (1M packages): full pass < ${ms(GOAL_FULL_MS)}, incremental pass (+1k packages) < ${GOAL_INCREMENTAL_MS} ms, memory flat in the archive size. Ratios are median / goal.`)
+  console.log(
+    `Trigger pass over the 3-step standing pipeline (calibrate, baseline per scan; map per source and line); ${RUNS} runs per measure; node ${process.version}`
+  )
+  console.log(
+    `Goals (1M packages): full pass < ${ms(GOAL_FULL_MS)}, incremental pass (+1k packages) < ${GOAL_INCREMENTAL_MS} ms, memory flat in the archive size. Ratios are median / goal.`
+  )
   printTable(results, options)
   if (results.some((r) => r.result === null)) process.exitCode = 1
 }

@@ -89,13 +89,19 @@ const startOn = async (bundle: string, scratch: string, files: ReadonlyArray<Sou
     writeFileSync(path, f.text)
     uris.push(pathToFileURL(path).href)
   }
-  const { client } = await LspClient.start(bundle, { rootUri: pathToFileURL(dir).href, ...(debounceMs === undefined ? {} : { debounceMs }) })
+  const { client } = await LspClient.start(bundle, {
+    rootUri: pathToFileURL(dir).href,
+    ...(debounceMs === undefined ? {} : { debounceMs })
+  })
   for (const [i, f] of files.entries()) await client.open(uris[i]!, f.text)
   for (const uri of uris) await client.waitForVersion(uri, 60_000)
   const errors = [...client.diagnostics.values()].flatMap((p) => p.diagnostics).filter((d) => d.severity === 1)
-  if (errors.length > 0) throw new Error(`bench/lsp: the generated workspace has ${errors.length} errors, e.g. ${errors[0]!.code} ${errors[0]!.message}`)
+  if (errors.length > 0)
+    throw new Error(`bench/lsp: the generated workspace has ${errors.length} errors, e.g. ${errors[0]!.code} ${errors[0]!.message}`)
   // The file that is edited: one in the middle with a pipeline, a step and its `data`.
-  const candidates = files.map((f, i) => ({ f, i })).filter(({ f }) => f.text.includes("\n  priority ") && f.text.includes("    run ") && f.text.includes("\n  data "))
+  const candidates = files
+    .map((f, i) => ({ f, i }))
+    .filter(({ f }) => f.text.includes("\n  priority ") && f.text.includes("    run ") && f.text.includes("\n  data "))
   const target = uris[candidates[Math.floor(candidates.length / 2)]!.i]!
   return { client, target }
 }
@@ -105,7 +111,11 @@ const editPriority = async (client: LspClient, uri: string, iteration: number): 
   const start = client.positionOf(uri, "\n  priority ", "\n  priority ".length)
   const line = client.document(uri).getText({ start, end: { line: start.line + 1, character: 0 } })
   const digits = /^\d+/.exec(line)![0]
-  await client.edit(uri, { start, end: { line: start.line, character: start.character + digits.length } }, String(iteration % 2 === 0 ? 21 : 7))
+  await client.edit(
+    uri,
+    { start, end: { line: start.line, character: start.character + digits.length } },
+    String(iteration % 2 === 0 ? 21 : 7)
+  )
 }
 
 const timed = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -132,10 +142,16 @@ const editAndWait = (client: LspClient, uri: string, iteration: number): Promise
   })
 
 const complete = (client: LspClient, uri: string) =>
-  client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: client.positionOf(uri, "    run ", "    run ".length) })
+  client.connection.sendRequest(CompletionRequest.type, {
+    textDocument: { uri },
+    position: client.positionOf(uri, "    run ", "    run ".length)
+  })
 
 const hover = (client: LspClient, uri: string) =>
-  client.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: client.positionOf(uri, "\n  data ", "\n  data ".length + 2) })
+  client.connection.sendRequest(HoverRequest.type, {
+    textDocument: { uri },
+    position: client.positionOf(uri, "\n  data ", "\n  data ".length + 2)
+  })
 
 const itemsOf = (r: CompletionItem[] | CompletionList | null): number => (r === null ? 0 : Array.isArray(r) ? r.length : r.items.length)
 
@@ -190,9 +206,17 @@ const measureCase = async (bundle: string, scratch: string, c: Case): Promise<Ar
 
 const printTable = (measures: ReadonlyArray<Measure>): void => {
   const header = ["size", "measure", "n", "median ms", "p95 ms", "max ms"]
-  const body = measures.map((m) => [m.size, m.name, String(m.samples.length), percentile(m.samples, 50).toFixed(1), percentile(m.samples, 95).toFixed(1), Math.max(...m.samples).toFixed(1)])
+  const body = measures.map((m) => [
+    m.size,
+    m.name,
+    String(m.samples.length),
+    percentile(m.samples, 50).toFixed(1),
+    percentile(m.samples, 95).toFixed(1),
+    Math.max(...m.samples).toFixed(1)
+  ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")
+  const line = (cells: ReadonlyArray<string>): string =>
+    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")
   console.log(line(header))
   console.log(widths.map((w) => "-".repeat(w)).join("  "))
   for (const r of body) console.log(line(r))
@@ -225,7 +249,9 @@ const main = async (): Promise<void> => {
       measures.push(...(await measureCase(bundle, scratch, c)))
     }
     console.log()
-    console.log(`${EDITS} edits, ${COMPLETIONS} completions, ${HOVERS} hovers, ${EDIT_THEN_COMPLETE} edit+completion per size after ${WARMUP} warm-ups; node ${process.version}`)
+    console.log(
+      `${EDITS} edits, ${COMPLETIONS} completions, ${HOVERS} hovers, ${EDIT_THEN_COMPLETE} edit+completion per size after ${WARMUP} warm-ups; node ${process.version}`
+    )
     printTable(measures)
   } finally {
     rmSync(scratch, { recursive: true, force: true })

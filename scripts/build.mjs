@@ -14,5 +14,7 @@ await build({
   // PGlite loads its WebAssembly and data files relative to its own module: keep it in node_modules.
   external: ["@electric-sql/pglite", "@electric-sql/pglite-socket"],
   // Some dependencies still call require(); give the ES module bundle one.
-  banner: { js: "import { createRequire as __ccatCreateRequire } from 'node:module'; const require = __ccatCreateRequire(import.meta.url);" }
+  banner: {
+    js: "import { createRequire as __ccatCreateRequire } from 'node:module'; const require = __ccatCreateRequire(import.meta.url);"
+  }
 })

@@ -70,11 +70,7 @@ const code = (text: string): string => {
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
 
 const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [
-    `| ${head.join(" | ")} |`,
-    `| ${head.map(() => "---").join(" | ")} |`,
-    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)
-  ].join("\n")
+  [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n")
 
 const codes = (words: ReadonlyArray<string>, separator = ", "): string => words.map(code).join(separator)
 
@@ -134,7 +130,11 @@ interface LiteralKind {
 }
 
 const literalKinds: ReadonlyArray<LiteralKind> = [
-  { kind: "string", sample: (type, values) => (type === "enum" ? `"${values[0] ?? ""}"` : type === "uuid" ? '"0b6e6f6c-2a4e-4f7e-9c1d-3e5f7a9b1c2d"' : '"NGC253"') },
+  {
+    kind: "string",
+    sample: (type, values) =>
+      type === "enum" ? `"${values[0] ?? ""}"` : type === "uuid" ? '"0b6e6f6c-2a4e-4f7e-9c1d-3e5f7a9b1c2d"' : '"NGC253"'
+  },
   { kind: "integer", sample: () => "42" },
   { kind: "decimal", sample: () => "2.5" },
   { kind: "boolean", sample: () => "true" },
@@ -171,7 +171,8 @@ interface TypeFacts {
 /** Per column type of the registry (in order of first use): what the checker accepts. */
 const typeFacts = (): ReadonlyArray<TypeFacts> => {
   const seen = new Map<ColumnType, { table: TableDefinition; column: string; values: ReadonlyArray<string> }>()
-  for (const t of tables) for (const c of t.columns) if (!seen.has(c.type)) seen.set(c.type, { table: t, column: c.name, values: c.values ?? [] })
+  for (const t of tables)
+    for (const c of t.columns) if (!seen.has(c.type)) seen.set(c.type, { table: t, column: c.name, values: c.values ?? [] })
   return [...seen].map(([type, { table: t, column, values }]) => {
     const path = `${t.name}.${column}${type === "json" ? ".a.b" : ""}`
     const fallback = literalKinds[0]!.sample(type, values)
@@ -193,13 +194,16 @@ const messageTemplate = (code: DiagnosticCode): string => {
   const message = definitions[code].message as unknown as (p: Record<string, string | undefined>) => unknown
   const render = (missing?: string): { text: string | undefined; keys: ReadonlyArray<string> } => {
     const keys: Array<string> = []
-    const params = new Proxy<Record<string, string | undefined>>({}, {
-      get: (_, key) => {
-        if (typeof key !== "string") return undefined
-        if (!keys.includes(key)) keys.push(key)
-        return key === missing ? undefined : `{${key}}`
+    const params = new Proxy<Record<string, string | undefined>>(
+      {},
+      {
+        get: (_, key) => {
+          if (typeof key !== "string") return undefined
+          if (!keys.includes(key)) keys.push(key)
+          return key === missing ? undefined : `{${key}}`
+        }
       }
-    })
+    )
     try {
       const text = message(params)
       return { text: typeof text === "string" ? text : undefined, keys }
@@ -238,7 +242,7 @@ const header = (section: Section): void => {
     "Generated from the compiler's own tables, so it says what the compiler does: the normative grammar",
     "(`grammar/ccat.ebnf`), the property table that the checker and the editor's completion and hover",
     "read (`src/compiler/properties.ts`), the schema registry (`src/compiler/schema-registry.ts`) and",
-    "the diagnostic codes (`src/compiler/diagnostics.ts`). The README's \"The language in one example\"",
+    'the diagnostic codes (`src/compiler/diagnostics.ts`). The README\'s "The language in one example"',
     "shows a whole workspace, and `pipelines/` holds real ones.",
     "",
     "1. [Overview](#1-overview)",
@@ -284,19 +288,47 @@ const overview = (section: Section): void => {
     table(
       ["Kind", "Written as", "Examples"],
       [
-        ["string", 'double quotes, on one line; escapes `\\n \\t \\r \\" \\\\` and `\\u{1F600}` (others are E004; never the NUL character, E102)', code('"NGC253"')],
-        ["integer", `digits, optionally with a leading \`-\`; at most ±${maxExactInteger}, beyond which integers are not exact (E084)`, `${code("3")} ${code("-50")}`],
-        ["decimal", "a fraction and/or an exponent, optionally with a leading `-`; finite, so at most about 1.8e308 (E084)", `${code("2.5")} ${code("1e-3")}`],
+        [
+          "string",
+          'double quotes, on one line; escapes `\\n \\t \\r \\" \\\\` and `\\u{1F600}` (others are E004; never the NUL character, E102)',
+          code('"NGC253"')
+        ],
+        [
+          "integer",
+          `digits, optionally with a leading \`-\`; at most ±${maxExactInteger}, beyond which integers are not exact (E084)`,
+          `${code("3")} ${code("-50")}`
+        ],
+        [
+          "decimal",
+          "a fraction and/or an exponent, optionally with a leading `-`; finite, so at most about 1.8e308 (E084)",
+          `${code("2.5")} ${code("1e-3")}`
+        ],
         ["boolean", "`true` or `false`", code("true")],
         ["percentage", "a number and `%`, never negative", code("85%")],
-        ["duration", `a number (an exponent allowed) and a unit, nothing between: ${codes(Object.keys(durationUnits), " ")}; zero is never a valid duration (E082), and at most ${maxExactInteger} ms (E084)`, `${code("60s")} ${code("1.5h")} ${code("1d")} ${code("1.5e3ms")}`],
-        ["size", `a number and a unit, spelled exactly: ${codes(Object.keys(sizeUnits), " ")}; at most ${maxExactInteger} B (E084)`, `${code("512MiB")} ${code("16GiB")}`],
+        [
+          "duration",
+          `a number (an exponent allowed) and a unit, nothing between: ${codes(Object.keys(durationUnits), " ")}; zero is never a valid duration (E082), and at most ${maxExactInteger} ms (E084)`,
+          `${code("60s")} ${code("1.5h")} ${code("1d")} ${code("1.5e3ms")}`
+        ],
+        [
+          "size",
+          `a number and a unit, spelled exactly: ${codes(Object.keys(sizeUnits), " ")}; at most ${maxExactInteger} B (E084)`,
+          `${code("512MiB")} ${code("16GiB")}`
+        ],
         ["date", "`YYYY-MM-DD`, a real calendar date (E080)", code("2026-06-01")],
-        ["timestamp", "a date, `T`, `HH:MM`, optional seconds and fraction, optional zone (`Z` or `±HH:MM`); without a zone it is UTC", code("2026-06-01T12:00:00Z")],
+        [
+          "timestamp",
+          "a date, `T`, `HH:MM`, optional seconds and fraction, optional zone (`Z` or `±HH:MM`); without a zone it is UTC",
+          code("2026-06-01T12:00:00Z")
+        ],
         ["version", "`MAJOR.MINOR.PATCH`, optional `-pre-release` and `+build`", `${code("2.3.1")} ${code("1.0.0-rc.1")}`],
         ["name", "an identifier: a reference to a declaration or a symbolic constant", `${code("chai_archived")} ${code("apptainer")}`],
         ["list", "`[ … ]`, comma-separated, a trailing comma allowed", code("[-50, 50]")],
-        ["map", "`{ key = value … }`, nestable, a comma between entries optional; a key that is a reserved word or no identifier is a string", code('{ mode = "hot_cold"  window = [-50, 50] }')]
+        [
+          "map",
+          "`{ key = value … }`, nestable, a comma between entries optional; a key that is a reserved word or no identifier is a string",
+          code('{ mode = "hot_cold"  window = [-50, 50] }')
+        ]
       ]
     ),
     "",
@@ -346,7 +378,8 @@ const allowedValues: Readonly<Record<string, ReadonlyArray<string>>> = {
 const blocksSection = (section: Section, grammar: string): void => {
   for (const kind of blockKinds) {
     for (const spec of blockProperties[kind]) {
-      if (!new RegExp(`^${ruleOf(spec)}\\s*::=`, "m").test(grammar)) throw new Error(`grammar/ccat.ebnf has no rule ${ruleOf(spec)} for \`${spec.keyword}\``)
+      if (!new RegExp(`^${ruleOf(spec)}\\s*::=`, "m").test(grammar))
+        throw new Error(`grammar/ccat.ebnf has no rule ${ruleOf(spec)} for \`${spec.keyword}\``)
     }
   }
   const shapes = [...new Set(blockKinds.flatMap((k) => blockProperties[k].flatMap((p) => (p.shape === undefined ? [] : [p.shape]))))]
@@ -370,7 +403,9 @@ const blocksSection = (section: Section, grammar: string): void => {
     section(
       `### \`${kind}\``,
       "",
-      kind === "step" ? "Only directly inside a `pipeline`; step names are unique within their pipeline." : `\`${kind} NAME { … }\` at the top level of a file.`,
+      kind === "step"
+        ? "Only directly inside a `pipeline`; step names are unique within their pipeline."
+        : `\`${kind} NAME { … }\` at the top level of a file.`,
       "",
       table(["Property", "Form", "Required", "Repeatable", "Meaning", "Example"], rows)
     )
@@ -379,7 +414,7 @@ const blocksSection = (section: Section, grammar: string): void => {
     "### `trigger`",
     "",
     `Modes: ${codes(triggerModes)}. \`cron\` takes a five-field cron expression in a string (malformed: E050, never fires: E051)`,
-    "and optionally `timezone` with an IANA zone name in a string (default `\"UTC\"`; unknown: E052). Any other mode is E053.",
+    'and optionally `timezone` with an IANA zone name in a string (default `"UTC"`; unknown: E052). Any other mode is E053.',
     "",
     table(
       ["Example"],
@@ -401,7 +436,7 @@ const blocksSection = (section: Section, grammar: string): void => {
   section(
     "### `outputs { … }`",
     "",
-    "What a successful run of a step must produce. Each rule is `KIND [\"PATTERN\"] [min N]`: at least N files of",
+    'What a successful run of a step must produce. Each rule is `KIND ["PATTERN"] [min N]`: at least N files of',
     "the kind (N a whole number of at least 0, and 1 when `min` is left out), counting only the files that match",
     "the pattern when one is given. A comma between rules is optional.",
     "",
@@ -415,7 +450,10 @@ const blocksSection = (section: Section, grammar: string): void => {
     "it reprocesses nothing. The IR lists the rules by kind (in the order below), then by pattern, so the order they",
     "are written in does not matter.",
     "",
-    table(["Kind", "Files", "Meaning"], outputKinds.map((k) => [code(k.name), k.folder, k.doc])),
+    table(
+      ["Kind", "Files", "Meaning"],
+      outputKinds.map((k) => [code(k.name), k.folder, k.doc])
+    ),
     "",
     "For a step that is not final, `science` is every file of its output folder outside the other kinds' folders.",
     "",
@@ -426,8 +464,14 @@ const blocksSection = (section: Section, grammar: string): void => {
       [
         [code("*"), "any run of characters but `/`, the empty run included"],
         [code("?"), "one character but `/`"],
-        [`${code("[abc]")} ${code("[a-z]")} ${code("[!x]")}`, "one character of the class, or with `!` one not of it; a `]` first in the class is listed"],
-        [code("**"), `as a whole segment, any number of segments, none included: ${code("**/*.fits")} matches at any depth, ${code("*.fits")} only at the top`],
+        [
+          `${code("[abc]")} ${code("[a-z]")} ${code("[!x]")}`,
+          "one character of the class, or with `!` one not of it; a `]` first in the class is listed"
+        ],
+        [
+          code("**"),
+          `as a whole segment, any number of segments, none included: ${code("**/*.fits")} matches at any depth, ${code("*.fits")} only at the top`
+        ],
         ["anything else", "itself: no braces, no escapes; matching is case-sensitive and `*` matches a leading dot"]
       ]
     ),
@@ -437,7 +481,14 @@ const blocksSection = (section: Section, grammar: string): void => {
     "empty segment, `**` inside a segment, a `[` never closed, a backwards range, a NUL character); a block with no",
     "rule at all W007.",
     "",
-    table(["Example"], [[code('outputs { science "*.fits" min 1  qa "*.json"  plots min 0 }')], [code("outputs { science min 0 }")], [code('outputs { science "maps/**/*.fits" min 2 }')]])
+    table(
+      ["Example"],
+      [
+        [code('outputs { science "*.fits" min 1  qa "*.json"  plots min 0 }')],
+        [code("outputs { science min 0 }")],
+        [code('outputs { science "maps/**/*.fits" min 2 }')]
+      ]
+    )
   )
   section(
     "### `retries`",
@@ -449,8 +500,14 @@ const blocksSection = (section: Section, grammar: string): void => {
       ["Written", "Means"],
       [
         [code("retries 3"), "any failure is retried, up to 3 times"],
-        [code("retries 3 on TIMEOUT, NODE_FAIL, OOM"), "only failures of these reasons are retried; a run that fails for another reason fails at once"],
-        [code("retries 3 on TIMEOUT, OOM { on OOM memory x2  on TIMEOUT time x1.5 }"), "and after each OOM the memory doubles, after each TIMEOUT the wall-time limit grows by half"],
+        [
+          code("retries 3 on TIMEOUT, NODE_FAIL, OOM"),
+          "only failures of these reasons are retried; a run that fails for another reason fails at once"
+        ],
+        [
+          code("retries 3 on TIMEOUT, OOM { on OOM memory x2  on TIMEOUT time x1.5 }"),
+          "and after each OOM the memory doubles, after each TIMEOUT the wall-time limit grows by half"
+        ],
         [code("retries 3 { on OOM memory x2 }"), "any failure is retried; an OOM also doubles the memory"]
       ]
     ),
@@ -458,7 +515,10 @@ const blocksSection = (section: Section, grammar: string): void => {
     "The count is a whole number (E024) from 0 to 100 (E080). A **failure reason** is the first word of a run's",
     "`failure_reason`; an unknown one is E047, one listed twice W006. The reasons:",
     "",
-    table(["Reason", "The attempt failed because"], failureReasons.map((r) => [code(r.name), r.doc])),
+    table(
+      ["Reason", "The attempt failed because"],
+      failureReasons.map((r) => [code(r.name), r.doc])
+    ),
     "",
     `An **adjustment** \`on REASON RESOURCE xF\` multiplies the resource by F after each failure of the reason, for the`,
     "attempts after it. Failures multiply again: after two OOMs, `on OOM memory x2` asks for 4 times the step's memory,",
@@ -468,7 +528,10 @@ const blocksSection = (section: Section, grammar: string): void => {
     "the step retries (E048: with `on` the list must name it), and each reason and resource is adjusted at most once",
     "(E022). Only these resources grow (another is E081):",
     "",
-    table(["Resource", "Grows"], growableResourceSpecs.map((r) => [code(r.name), r.doc])),
+    table(
+      ["Resource", "Grows"],
+      growableResourceSpecs.map((r) => [code(r.name), r.doc])
+    ),
     "",
     "The base is the step's own `resources { … }`. Growing a resource it does not set is W009: there is nothing to",
     "multiply, and the retry asks for the backend's default again. `retries 0` with reasons or adjustments retries",
@@ -484,10 +547,20 @@ const blocksSection = (section: Section, grammar: string): void => {
     "",
     "In a `location`; without one, jobs run on the `local` backend. An unknown backend is E090, an unknown option E091; each option at most once.",
     "",
-    table(["Backend", "Runs jobs as"], backends.map((b) => [code(b.name), b.doc]))
+    table(
+      ["Backend", "Runs jobs as"],
+      backends.map((b) => [code(b.name), b.doc])
+    )
   )
   for (const b of backends) {
-    section(`Options of \`backend ${b.name}\`:`, "", table(["Option", "Value", "Range", "Meaning"], b.options.map((o) => [code(o.key), o.shape, rangeText(o), o.doc])))
+    section(
+      `Options of \`backend ${b.name}\`:`,
+      "",
+      table(
+        ["Option", "Value", "Range", "Meaning"],
+        b.options.map((o) => [code(o.key), o.shape, rangeText(o), o.doc])
+      )
+    )
   }
   section(
     "### `config { … }`",
@@ -517,7 +590,10 @@ const filtersSection = (section: Section): void => {
     "precedence, loosest first: `or`, `and`, `not`. Several `where` in a grouping are ANDed, and so are",
     "the rules of the grouping named by `from`.",
     "",
-    `Operators: ${codes(operatorForms.map((f) => f.shown), " ")}. \`like\` takes a string pattern with the wildcards \`%\` (any run of characters) and \`_\` (one character) and no escape character.`,
+    `Operators: ${codes(
+      operatorForms.map((f) => f.shown),
+      " "
+    )}. \`like\` takes a string pattern with the wildcards \`%\` (any run of characters) and \`_\` (one character) and no escape character.`,
     "",
     "A missing value (a NULL column, an absent JSON key, a JSON value of another type than the literal) never",
     "satisfies `==`, `<`, `<=`, `>`, `>=`, `in` or `like`; `!=`, `not in` and `not like` are exactly their",
@@ -534,7 +610,9 @@ const filtersSection = (section: Section): void => {
       facts.map((f) => [code(f.type), code(f.example), codes(f.operators, " "), f.literals.join(", ")])
     ),
     "",
-    neverAccepted.length === 0 ? "" : `No column type accepts a ${neverAccepted.length === 1 ? neverAccepted[0] : `${neverAccepted.slice(0, -1).join(", ")} or ${neverAccepted.at(-1)}`}.`,
+    neverAccepted.length === 0
+      ? ""
+      : `No column type accepts a ${neverAccepted.length === 1 ? neverAccepted[0] : `${neverAccepted.slice(0, -1).join(", ")} or ${neverAccepted.at(-1)}`}.`,
     "",
     "### Tables",
     "",
@@ -545,7 +623,12 @@ const filtersSection = (section: Section): void => {
       tables.map((t) => {
         const path = joinPath(t.name)
         const joins = path.map((step) => code(`${step.join!.parent}.${step.join!.foreignKey} = ${step.name}.id`))
-        return [`[${code(t.name)}](#${anchor(`table-${t.name}`)})`, code(t.sqlTable), joins.length === 0 ? "(the root)" : joins.join(" → "), t.description]
+        return [
+          `[${code(t.name)}](#${anchor(`table-${t.name}`)})`,
+          code(t.sqlTable),
+          joins.length === 0 ? "(the root)" : joins.join(" → "),
+          t.description
+        ]
       })
     )
   )
@@ -557,7 +640,12 @@ const filtersSection = (section: Section): void => {
       "",
       table(
         ["Column", "Type", "Values", "Description"],
-        t.columns.map((c) => [code(`${t.name}.${c.name}`), code(c.type), c.values === undefined ? "" : codes(c.values.map((v) => `"${v}"`)), c.description])
+        t.columns.map((c) => [
+          code(`${t.name}.${c.name}`),
+          code(c.type),
+          c.values === undefined ? "" : codes(c.values.map((v) => `"${v}"`)),
+          c.description
+        ])
       )
     )
   }
@@ -573,7 +661,8 @@ const filtersSection = (section: Section): void => {
     table(
       ["Dimension", "Key", "Fixes", "Description"],
       dimensions.map((d) => {
-        const key = d.key === null ? "—" : `${code(`${d.key.table}.${d.key.column}`)}${d.key.transform === undefined ? "" : ` (${d.key.transform})`}`
+        const key =
+          d.key === null ? "—" : `${code(`${d.key.table}.${d.key.column}`)}${d.key.transform === undefined ? "" : ` (${d.key.transform})`}`
         const fixes = [...determinedBy([d.name])].filter((x) => x !== d.name && x !== "all").sort((a, b) => order(a) - order(b))
         return [code(d.name), key, fixes.length === 0 ? "" : codes(fixes), d.description]
       })
@@ -600,7 +689,13 @@ const diagnosticsSection = (section: Section): void => {
 }
 
 const limitsSection = (section: Section): void => {
-  section("## 6. Limits", "", "Far above any real workspace; each has its own diagnostic, reported where it is crossed.", "", ...limitsReference)
+  section(
+    "## 6. Limits",
+    "",
+    "Far above any real workspace; each has its own diagnostic, reported where it is crossed.",
+    "",
+    ...limitsReference
+  )
 }
 
 // ---- Command line ---------------------------------------------------------------------------

@@ -7,7 +7,9 @@
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim()
 
 const ownMessage = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== "" ? error.message : undefined
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
+    ? error.message
+    : undefined
 
 const causeOf = (error: unknown): unknown => (typeof error === "object" && error !== null && "cause" in error ? error.cause : undefined)
 

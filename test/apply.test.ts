@@ -33,7 +33,16 @@ const apply = (ir: IrWorkspace, expectedGeneration?: number) => applyWorkspace(i
 /** Every definition table, row by row: what "nothing changed" is checked against. */
 const snapshot = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const tables = ["definitions_generation", "location", "reduction_software", "reduction_software_version", "data_grouping", "pipeline", "reduction_step", "reduction_step_upstream"]
+  const tables = [
+    "definitions_generation",
+    "location",
+    "reduction_software",
+    "reduction_software_version",
+    "data_grouping",
+    "pipeline",
+    "reduction_step",
+    "reduction_step_upstream"
+  ]
   const out: Record<string, unknown> = {}
   for (const t of tables) out[t] = yield* sql`SELECT to_jsonb(t)::text AS row FROM ${sql(t)} t ORDER BY 1`
   return out
@@ -44,7 +53,6 @@ const generations = Effect.gen(function* () {
   const [row] = yield* sql<{ n: number }>`SELECT count(*)::int4 AS n FROM definitions_generation`
   return row!.n
 })
-
 
 const scratchCopy = (name: string): string => {
   const dir = mkdtempSync(join(tmpdir(), "ccat-apply-"))
@@ -101,30 +109,34 @@ for (const backend of testBackends) {
         })
       )
 
-      it.effect("applies a fresh saved plan without the sources and without asking again (it was reviewed when made), and a no-op plan records nothing", () =>
-        Effect.gen(function* () {
-          const file = join(mkdtempSync(join(tmpdir(), "ccat-plan-")), "plan.json")
-          const planned = yield* runCli(["plan", fixture("04-step-changes"), "--out", file, "--detailed-exitcode"])
-          expect(planned.code).toBe(2)
-          expect(planned.stdout).toContain("Plan: 0 to create, 4 to change, 0 to retire.")
-          expect(planned.stdout).toContain(`ccat apply ${file}`)
-          const before = yield* generations
+      it.effect(
+        "applies a fresh saved plan without the sources and without asking again (it was reviewed when made), and a no-op plan records nothing",
+        () =>
+          Effect.gen(function* () {
+            const file = join(mkdtempSync(join(tmpdir(), "ccat-plan-")), "plan.json")
+            const planned = yield* runCli(["plan", fixture("04-step-changes"), "--out", file, "--detailed-exitcode"])
+            expect(planned.code).toBe(2)
+            expect(planned.stdout).toContain("Plan: 0 to create, 4 to change, 0 to retire.")
+            expect(planned.stdout).toContain(`ccat apply ${file}`)
+            const before = yield* generations
 
-          // No --yes, and no terminal to ask on: a saved plan is applied as Terraform applies one.
-          const r = yield* runCli(["apply", file])
-          expect(r.code).toBe(0)
-          expect(r.stdout).toContain(`Apply complete! 0 created, 4 changed, 0 retired. The definitions are now generation ${before + 1}.`)
+            // No --yes, and no terminal to ask on: a saved plan is applied as Terraform applies one.
+            const r = yield* runCli(["apply", file])
+            expect(r.code).toBe(0)
+            expect(r.stdout).toContain(`Apply complete! 0 created, 4 changed, 0 retired. The definitions are now generation ${before + 1}.`)
 
-          const again = yield* runCli(["apply", fixture("04-step-changes"), "--yes"])
-          expect(again.code).toBe(0)
-          expect(again.stdout).toBe(`No changes. Nothing applied: the definitions match generation ${before + 1}.`)
-          expect(yield* generations).toBe(before + 1)
-          const quiet = yield* runCli(["plan", fixture("04-step-changes"), "--detailed-exitcode"])
-          expect(quiet.code).toBe(0)
-          expect(quiet.stdout.split("\n")[0]).toBe(`No changes. The definitions match generation ${before + 1}.`)
-          // The trigger preview follows; a cron pipeline between ticks creates nothing.
-          expect(quiet.stdout).toMatch(/chai_standing: not triggered: cron "0 3 \* \* \*" \(.*\), next tick .* UTC\n\n0 runs would be created\.$/)
-        })
+            const again = yield* runCli(["apply", fixture("04-step-changes"), "--yes"])
+            expect(again.code).toBe(0)
+            expect(again.stdout).toBe(`No changes. Nothing applied: the definitions match generation ${before + 1}.`)
+            expect(yield* generations).toBe(before + 1)
+            const quiet = yield* runCli(["plan", fixture("04-step-changes"), "--detailed-exitcode"])
+            expect(quiet.code).toBe(0)
+            expect(quiet.stdout.split("\n")[0]).toBe(`No changes. The definitions match generation ${before + 1}.`)
+            // The trigger preview follows; a cron pipeline between ticks creates nothing.
+            expect(quiet.stdout).toMatch(
+              /chai_standing: not triggered: cron "0 3 \* \* \*" \(.*\), next tick .* UTC\n\n0 runs would be created\.$/
+            )
+          })
       )
 
       it.effect("without --yes and without a terminal, refuses and applies nothing", () =>
@@ -153,18 +165,20 @@ for (const backend of testBackends) {
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           const events: Array<string> = []
-          const holder = sql
-            .withTransaction(
-              Effect.gen(function* () {
-                yield* sql`SELECT pg_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint)`
-                events.push("locked")
-                yield* Effect.sleep("400 millis")
-                events.push("releasing")
-              })
-            )
+          const holder = sql.withTransaction(
+            Effect.gen(function* () {
+              yield* sql`SELECT pg_advisory_xact_lock(${DEFINITIONS_LOCK}::bigint)`
+              events.push("locked")
+              yield* Effect.sleep("400 millis")
+              events.push("releasing")
+            })
+          )
           const applier = Effect.sleep("100 millis").pipe(
             Effect.zipRight(
-              applyWorkspace(compileFixture("06-retire-pipeline"), { createdBy: "apply-test", onLockWait: Effect.sync(() => void events.push("waiting")) })
+              applyWorkspace(compileFixture("06-retire-pipeline"), {
+                createdBy: "apply-test",
+                onLockWait: Effect.sync(() => void events.push("waiting"))
+              })
             ),
             Effect.tap(() => Effect.sync(() => void events.push("applied")))
           )
@@ -182,7 +196,9 @@ for (const backend of testBackends) {
           const base = (yield* readStoredDefinitions).generation
           const retire = compileFixture("06-retire-pipeline")
           const rename = compileFixture("08-rename")
-          const results = yield* Effect.all([apply(retire, base).pipe(Effect.either), apply(rename, base).pipe(Effect.either)], { concurrency: 2 })
+          const results = yield* Effect.all([apply(retire, base).pipe(Effect.either), apply(rename, base).pipe(Effect.either)], {
+            concurrency: 2
+          })
           const applied = results.filter(Either.isRight)
           const stale = results.filter(Either.isLeft)
           expect(applied.map((r) => r.right._tag)).toEqual(["Applied"])
@@ -214,7 +230,8 @@ for (const backend of testBackends) {
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           yield* apply(compileFixture("05-steps-added-removed"))
-          const count = (table: string) => sql<{ n: number }>`SELECT count(*)::int4 AS n FROM ${sql(table)}`.pipe(Effect.map((r) => r[0]!.n))
+          const count = (table: string) =>
+            sql<{ n: number }>`SELECT count(*)::int4 AS n FROM ${sql(table)}`.pipe(Effect.map((r) => r[0]!.n))
           const tables = ["pipeline", "reduction_step", "reduction_step_upstream", "data_grouping", "reduction_software_version"]
           const before = yield* Effect.forEach(tables, count)
 

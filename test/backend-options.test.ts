@@ -66,8 +66,15 @@ const job = (dir: string, argv: ReadonlyArray<string> = ["true"]): JobSpec => {
   }
 }
 
-const withBackend = <A, E>(kind: "local" | "slurm", options: Readonly<Record<string, string | number>>, dir: string, f: (b: typeof ExecutionBackend.Service) => Effect.Effect<A, E>) =>
-  Effect.flatMap(ExecutionBackend, f).pipe(Effect.provide(backendLayerFor(kind, execution(dir), options).pipe(Layer.provide(BackendCallsLive))))
+const withBackend = <A, E>(
+  kind: "local" | "slurm",
+  options: Readonly<Record<string, string | number>>,
+  dir: string,
+  f: (b: typeof ExecutionBackend.Service) => Effect.Effect<A, E>
+) =>
+  Effect.flatMap(ExecutionBackend, f).pipe(
+    Effect.provide(backendLayerFor(kind, execution(dir), options).pipe(Layer.provide(BackendCallsLive)))
+  )
 
 const followed = { slurm: ["partition", "account", "qos", "max_queued", "submit_rate"], local: ["max_parallel"] }
 
@@ -117,7 +124,9 @@ describe("every backend option reaches the backend", () => {
       const node = execFileSync("scontrol", ["show", "node", "-o"], { encoding: "utf8" })
       const cpus = Number(/CPUTot=(\d+)/.exec(node)![1])
       const memoryMiB = Number(/RealMemory=(\d+)/.exec(node)![1])
-      const limits = yield* withBackend("slurm", { partition: "batch" }, dir, (b) => Effect.all([b.limits(null), b.limits("debug"), b.limits("nosuch")]))
+      const limits = yield* withBackend("slurm", { partition: "batch" }, dir, (b) =>
+        Effect.all([b.limits(null), b.limits("debug"), b.limits("nosuch")])
+      )
       expect(limits).toEqual([
         { cpus, memoryBytes: memoryMiB * 1024 * 1024, timeSeconds: null },
         { cpus, memoryBytes: memoryMiB * 1024 * 1024, timeSeconds: null },

@@ -39,7 +39,13 @@ describe("bench/gaps", () => {
     expect(await databaseExists(created!)).toBe(false)
     // The bench's own checks: a settled archive creates nothing; preview and pass agree.
     expect(stdout.split("\n").filter((l) => l.includes("warning:"))).toEqual([])
-    for (const measure of ["first pass:", "full pass median", "unchanged pass (remembering) median", "incremental pass median", "plan preview from the loop's memory median"]) {
+    for (const measure of [
+      "first pass:",
+      "full pass median",
+      "unchanged pass (remembering) median",
+      "incremental pass median",
+      "plan preview from the loop's memory median"
+    ]) {
       expect(stdout, measure).toContain(measure)
     }
     const header = stdout.split("\n").findIndex((l) => l.startsWith("size ") && l.includes("full pass median"))

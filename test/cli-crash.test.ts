@@ -16,7 +16,10 @@ import { repoRoot } from "./support/workspace.ts"
  */
 
 // Asynchronous: the test worker keeps answering vitest while a slow process runs.
-const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+const run = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): Promise<{ code: number | null; stdout: string; stderr: string }> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: "1", CCAT_DEBUG: "", ...env } })
     let stdout = ""
@@ -42,7 +45,9 @@ beforeAll(async () => {
     target: "node20",
     logLevel: "warning",
     // Some dependencies still call require(); give the ES module bundle one (as scripts/build.mjs does).
-    banner: { js: "import { createRequire as __cliCreateRequire } from 'node:module'; const require = __cliCreateRequire(import.meta.url);" }
+    banner: {
+      js: "import { createRequire as __cliCreateRequire } from 'node:module'; const require = __cliCreateRequire(import.meta.url);"
+    }
   })
 }, 60_000)
 

@@ -8,7 +8,11 @@ import { decodeIrWorkspace } from "../src/compiler/ir.ts"
 
 // The CLI as a person runs it: a child process, its output and its exit code.
 const ccat = (args: ReadonlyArray<string>, cwd = process.cwd()) => {
-  const r = spawnSync(process.execPath, [join(process.cwd(), "bin/ccat.js"), ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } })
+  const r = spawnSync(process.execPath, [join(process.cwd(), "bin/ccat.js"), ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" }
+  })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -74,7 +78,15 @@ describe("ccat CLI", () => {
     const report = JSON.parse(r.stdout)
     expect(report.summary).toEqual({ files: 1, errors: 1, warnings: 1 })
     const error = report.diagnostics.find((d: { code: string }) => d.code === "E011")
-    expect(error.span).toEqual({ file: "bad.ccat", line: 20, column: 9, endLine: 20, endColumn: 12, start: expect.any(Number), end: expect.any(Number) })
+    expect(error.span).toEqual({
+      file: "bad.ccat",
+      line: 20,
+      column: 9,
+      endLine: 20,
+      endColumn: 12,
+      start: expect.any(Number),
+      end: expect.any(Number)
+    })
     expect(error.fixes).toEqual([{ title: "Replace with `tool`", replacement: "tool", span: error.span }])
   })
 

@@ -35,7 +35,8 @@ interface RunRow {
 const runsOf = (mode: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
-    (sql) => sql<RunRow>`SELECT id, status, failure_reason, run_dir FROM executed_reduction_step WHERE config->>'mode' = ${mode} ORDER BY id`
+    (sql) =>
+      sql<RunRow>`SELECT id, status, failure_reason, run_dir FROM executed_reduction_step WHERE config->>'mode' = ${mode} ORDER BY id`
   )
 
 const productsOf = (runId: string) =>
@@ -55,12 +56,21 @@ const running = (pid: number): boolean => {
   }
 }
 
-const pidsIn = (path: string): ReadonlyArray<number> => (existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").filter((l) => l !== "").map(Number) : [])
+const pidsIn = (path: string): ReadonlyArray<number> =>
+  existsSync(path)
+    ? readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map(Number)
+    : []
 
 for (const backend of testBackends) {
   describe(`collection takes only files the run made, ${backend}`, () => {
     const config = testExecutionConfig(tempDir(`runs-${backend}`))
-    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
+    const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(
+      Layer.provideMerge(BackendCallsLive)
+    )
     const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
     const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(
       Effect.timeout(Duration.minutes(2)),
@@ -68,67 +78,75 @@ for (const backend of testBackends) {
     )
 
     layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
-      it.effect("a product that is a hard link to a file outside the run fails the run; that file keeps its mode and content and is nobody's product", () =>
-        Effect.gen(function* () {
-          yield* seedDemo({ archiveDir: tempDir(`archive-${backend}`) })
-          const state = tempDir(`hard-link-${backend}`)
-          const victim = join(state, "victim")
-          writeFileSync(victim, "someone else's file\n", { mode: 0o644 })
-          yield* applyWorkspace(compile("hard-link", state), { createdBy: "test" })
-          yield* serveUntilIdle
-          const runs = yield* runsOf("hard-link")
-          expect(runs).toHaveLength(2)
-          for (const run of runs) {
-            expect(run.status).toBe("FAILED")
-            expect(run.failure_reason).toMatch(/^COLLECT_FAILED: output\/science\/victim\.fits is a hard link \(\d+ names for one file\): a product must be a file the run wrote/)
-            expect((yield* productsOf(run.id)).filter((p) => p.product_type !== "LOG")).toEqual([])
-          }
-          expect(statSync(victim).mode & 0o777).toBe(0o644)
-          expect(readFileSync(victim, "utf8")).toBe("someone else's file\n")
-        })
+      it.effect(
+        "a product that is a hard link to a file outside the run fails the run; that file keeps its mode and content and is nobody's product",
+        () =>
+          Effect.gen(function* () {
+            yield* seedDemo({ archiveDir: tempDir(`archive-${backend}`) })
+            const state = tempDir(`hard-link-${backend}`)
+            const victim = join(state, "victim")
+            writeFileSync(victim, "someone else's file\n", { mode: 0o644 })
+            yield* applyWorkspace(compile("hard-link", state), { createdBy: "test" })
+            yield* serveUntilIdle
+            const runs = yield* runsOf("hard-link")
+            expect(runs).toHaveLength(2)
+            for (const run of runs) {
+              expect(run.status).toBe("FAILED")
+              expect(run.failure_reason).toMatch(
+                /^COLLECT_FAILED: output\/science\/victim\.fits is a hard link \(\d+ names for one file\): a product must be a file the run wrote/
+              )
+              expect((yield* productsOf(run.id)).filter((p) => p.product_type !== "LOG")).toEqual([])
+            }
+            expect(statSync(victim).mode & 0o777).toBe(0o644)
+            expect(readFileSync(victim, "utf8")).toBe("someone else's file\n")
+          })
       )
 
-      it.effect("a process the program leaves behind is ended (SIGTERM) when the program exits, before collection: the product's recorded checksum is its content", () =>
-        Effect.gen(function* () {
-          const state = tempDir(`leftover-${backend}`)
-          yield* applyWorkspace(compile("leftover", state), { createdBy: "test" })
-          yield* serveUntilIdle
-          // Every leftover has ended (by the signal, or after writing: what it would do unchecked).
-          const leftovers = pidsIn(join(state, "leftover-pids"))
-          expect(leftovers.length).toBeGreaterThanOrEqual(2)
-          for (let i = 0; i < 300 && leftovers.some(running); i++) yield* Effect.sleep(Duration.millis(100))
-          expect(leftovers.filter(running)).toEqual([])
-          expect(readFileSync(join(state, "leftover-ended"), "utf8").trim().split("\n")).toEqual(leftovers.map(() => "terminated"))
-          const runs = yield* runsOf("leftover")
-          expect(runs.map((r) => [r.status, r.failure_reason])).toEqual([
-            ["COMPLETED", null],
-            ["COMPLETED", null]
-          ])
-          for (const run of runs) {
-            const products = (yield* productsOf(run.id)).filter((p) => p.product_type === "SCIENCE")
-            expect(products.map((p) => p.relative_path)).toEqual(["output/science/scan.fits"])
-            expect(sha256(join(run.run_dir!, "output", "science", "scan.fits"))).toBe(products[0]!.checksum)
-          }
-        })
+      it.effect(
+        "a process the program leaves behind is ended (SIGTERM) when the program exits, before collection: the product's recorded checksum is its content",
+        () =>
+          Effect.gen(function* () {
+            const state = tempDir(`leftover-${backend}`)
+            yield* applyWorkspace(compile("leftover", state), { createdBy: "test" })
+            yield* serveUntilIdle
+            // Every leftover has ended (by the signal, or after writing: what it would do unchecked).
+            const leftovers = pidsIn(join(state, "leftover-pids"))
+            expect(leftovers.length).toBeGreaterThanOrEqual(2)
+            for (let i = 0; i < 300 && leftovers.some(running); i++) yield* Effect.sleep(Duration.millis(100))
+            expect(leftovers.filter(running)).toEqual([])
+            expect(readFileSync(join(state, "leftover-ended"), "utf8").trim().split("\n")).toEqual(leftovers.map(() => "terminated"))
+            const runs = yield* runsOf("leftover")
+            expect(runs.map((r) => [r.status, r.failure_reason])).toEqual([
+              ["COMPLETED", null],
+              ["COMPLETED", null]
+            ])
+            for (const run of runs) {
+              const products = (yield* productsOf(run.id)).filter((p) => p.product_type === "SCIENCE")
+              expect(products.map((p) => p.relative_path)).toEqual(["output/science/scan.fits"])
+              expect(sha256(join(run.run_dir!, "output", "science", "scan.fits"))).toBe(products[0]!.checksum)
+            }
+          })
       )
 
-      it.effect("a product that a process which escaped its job (a new session) writes to while it is collected fails the run, naming the file", () =>
-        Effect.gen(function* () {
-          const state = tempDir(`escape-${backend}`)
-          // The escaped writers stop when `stop` exists (and after a minute in any case).
-          yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(join(state, "stop"), "")))
-          yield* applyWorkspace(compile("escape", state), { createdBy: "test" })
-          yield* serveUntilIdle
-          const runs = yield* runsOf("escape")
-          expect(runs).toHaveLength(2)
-          for (const run of runs) {
-            expect(run.status).toBe("FAILED")
-            expect(run.failure_reason).toMatch(
-              /^COLLECT_FAILED: output\/science\/a\.fits changed after it was checksummed \(.+\): a process the job left behind may still be writing to it$/
-            )
-            expect((yield* productsOf(run.id)).filter((p) => p.product_type !== "LOG")).toEqual([])
-          }
-        }).pipe(Effect.scoped)
+      it.effect(
+        "a product that a process which escaped its job (a new session) writes to while it is collected fails the run, naming the file",
+        () =>
+          Effect.gen(function* () {
+            const state = tempDir(`escape-${backend}`)
+            // The escaped writers stop when `stop` exists (and after a minute in any case).
+            yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(join(state, "stop"), "")))
+            yield* applyWorkspace(compile("escape", state), { createdBy: "test" })
+            yield* serveUntilIdle
+            const runs = yield* runsOf("escape")
+            expect(runs).toHaveLength(2)
+            for (const run of runs) {
+              expect(run.status).toBe("FAILED")
+              expect(run.failure_reason).toMatch(
+                /^COLLECT_FAILED: output\/science\/a\.fits changed after it was checksummed \(.+\): a process the job left behind may still be writing to it$/
+              )
+              expect((yield* productsOf(run.id)).filter((p) => p.product_type !== "LOG")).toEqual([])
+            }
+          }).pipe(Effect.scoped)
       )
     })
   })

@@ -65,7 +65,10 @@ for (const backend of testBackends) {
           const routine = yield* evaluatePass({ remember: true, fullEvery: Duration.days(365) })
           expect(step(routine, "map").incremental).toBe(true)
           expect(step(routine, "calibrate").decided).toBe(1)
-          const fullBefore = yield* sql<{ step_id: string; full_at: Date }>`SELECT step_id, full_at FROM trigger_step_state ORDER BY step_id`
+          const fullBefore = yield* sql<{
+            step_id: string
+            full_at: Date
+          }>`SELECT step_id, full_at FROM trigger_step_state ORDER BY step_id`
           // One of the map's sub-groups, by the source its key starts with.
           const [mapped] = yield* sql<{ key: string; source: string }>`
             SELECT st.sub_group_key AS key, s.name AS source FROM trigger_sub_group_state st
@@ -117,12 +120,13 @@ for (const backend of testBackends) {
             expect(watched.get(table)?.slice().sort(), table).toEqual([...new Set(columns)].sort())
           }
           // The packages' own links are watched by their touch trigger, which names them.
-          const links = tables.filter((t) => t.join !== null && bySqlName(t.join.parent) === "raw_data_package").map((t) => t.join!.foreignKey)
+          const links = tables
+            .filter((t) => t.join !== null && bySqlName(t.join.parent) === "raw_data_package")
+            .map((t) => t.join!.foreignKey)
           const [touch] = yield* sql<{ body: string }>`SELECT prosrc AS body FROM pg_proc WHERE proname = 'ccat_touch_raw_data_package'`
           for (const link of links) expect(touch!.body).toContain(`NEW.${link} IS DISTINCT FROM OLD.${link}`)
         })
       )
-
     })
     // Its own database: each test seeds the demo archive.
     layer(Layer.merge(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer), { timeout: 120_000 })((it) => {

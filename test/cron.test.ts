@@ -95,10 +95,21 @@ const invalid: ReadonlyArray<readonly [string, ReadonlyArray<CronProblem>]> = [
   ["0 0 0 * *", [malformed(4, 5, "day-of-month `0` is out of range 1-31")]],
   ["0 0 1 13 *", [malformed(6, 8, "month `13` is out of range 1-12")]],
   ["0 0 * * 8", [malformed(8, 9, "day-of-week `8` is out of range 0-7")]],
-  ["0 0 3 * * *", [malformed(0, 11, `${FIVE}, found 6`,
-    "seconds are not supported: schedules have minute resolution, so drop the seconds field")]],
-  ["0 0 1 1 * 2030 x", [malformed(0, 16, `${FIVE}, found 7`,
-    "seconds and years are not supported: schedules have minute resolution, so drop the extra fields")]],
+  [
+    "0 0 3 * * *",
+    [malformed(0, 11, `${FIVE}, found 6`, "seconds are not supported: schedules have minute resolution, so drop the seconds field")]
+  ],
+  [
+    "0 0 1 1 * 2030 x",
+    [
+      malformed(
+        0,
+        16,
+        `${FIVE}, found 7`,
+        "seconds and years are not supported: schedules have minute resolution, so drop the extra fields"
+      )
+    ]
+  ],
   ["0 3 * *", [malformed(0, 7, `${FIVE}, found 4`, "use `*` for a field that should match every value")]],
   ["", [malformed(0, 0, `${FIVE}, found 0`, "use `*` for a field that should match every value")]],
   ["*/0 * * * *", [malformed(2, 3, "step `0` must be at least 1")]],
@@ -106,22 +117,19 @@ const invalid: ReadonlyArray<readonly [string, ReadonlyArray<CronProblem>]> = [
   ["5/ * * * *", [malformed(1, 2, "missing step after `/` in minute")]],
   ["*/60 * * * *", [malformed(2, 4, "step `60` is too large for minute (at most 59)")]],
   ["0 0 * * */8", [malformed(10, 11, "step `8` is too large for day-of-week (at most 7)")]],
-  ["5-2 * * * *", [malformed(0, 3, "range `5-2` is backwards",
-    "ranges run low to high: write `2-5`, or `5-59,0-2` to wrap around")]],
-  ["0 22-2/2 * * *", [malformed(2, 6, "range `22-2` is backwards",
-    "ranges run low to high: write `2-22`, or `22-23,0-2` to wrap around")]],
-  ["0 0 * * FRI-MON", [malformed(8, 15, "range `FRI-MON` is backwards",
-    "ranges run low to high: write `MON-FRI`, or `5-6,0-1` to wrap around")]],
-  ["0 0 * * FRI-SUN", [malformed(8, 15, "range `FRI-SUN` is backwards",
-    "ranges run low to high; Sunday is also day 7, so write `FRI-7`")]],
+  ["5-2 * * * *", [malformed(0, 3, "range `5-2` is backwards", "ranges run low to high: write `2-5`, or `5-59,0-2` to wrap around")]],
+  ["0 22-2/2 * * *", [malformed(2, 6, "range `22-2` is backwards", "ranges run low to high: write `2-22`, or `22-23,0-2` to wrap around")]],
+  [
+    "0 0 * * FRI-MON",
+    [malformed(8, 15, "range `FRI-MON` is backwards", "ranges run low to high: write `MON-FRI`, or `5-6,0-1` to wrap around")]
+  ],
+  ["0 0 * * FRI-SUN", [malformed(8, 15, "range `FRI-SUN` is backwards", "ranges run low to high; Sunday is also day 7, so write `FRI-7`")]],
   ["0 0 1 JUX *", [malformed(6, 9, "unknown month name `JUX`", "did you mean `JUL`?")]],
   ["0 0 1 January *", [malformed(6, 13, "unknown month name `January`", "did you mean `JAN`?")]],
   ["0 0 * * Tues", [malformed(8, 12, "unknown day-of-week name `Tues`", "did you mean `TUE`?")]],
   ["0 0 1 XYZ *", [malformed(6, 9, "unknown month name `XYZ`")]],
-  ["0 0 1 MON *", [malformed(6, 9, "unknown month name `MON`",
-    "`MON` is a day-of-week name, which belongs in field 5 (day-of-week)")]],
-  ["0 0 * * jan", [malformed(8, 11, "unknown day-of-week name `jan`",
-    "`jan` is a month name, which belongs in field 4 (month)")]],
+  ["0 0 1 MON *", [malformed(6, 9, "unknown month name `MON`", "`MON` is a day-of-week name, which belongs in field 5 (day-of-week)")]],
+  ["0 0 * * jan", [malformed(8, 11, "unknown day-of-week name `jan`", "`jan` is a month name, which belongs in field 4 (month)")]],
   ["0 noon * * *", [malformed(2, 6, "hour `noon` is not a number")]],
   ["1.5 * * * *", [malformed(0, 3, "cannot read `1.5` as a minute value", SHAPES)]],
   ["1-2-3 * * * *", [malformed(0, 5, "cannot read `1-2-3` as a minute value", SHAPES)]],
@@ -134,20 +142,22 @@ const invalid: ReadonlyArray<readonly [string, ReadonlyArray<CronProblem>]> = [
   ["0 0 ? * MON", [malformed(4, 5, "cannot read `?` as a day-of-month value", QUARTZ)]],
   ["0 0 * * 5#2", [malformed(8, 11, "cannot read `5#2` as a day-of-week value", QUARTZ)]],
   // Every field is checked, and every item within a field.
-  ["60 24 0 13 8", [
-    malformed(0, 2, "minute `60` is out of range 0-59"),
-    malformed(3, 5, "hour `24` is out of range 0-23"),
-    malformed(6, 7, "day-of-month `0` is out of range 1-31"),
-    malformed(8, 10, "month `13` is out of range 1-12"),
-    malformed(11, 12, "day-of-week `8` is out of range 0-7")
-  ]],
-  ["1,99,*/0 * * * *", [
-    malformed(2, 4, "minute `99` is out of range 0-59"),
-    malformed(7, 8, "step `0` must be at least 1")
-  ]],
+  [
+    "60 24 0 13 8",
+    [
+      malformed(0, 2, "minute `60` is out of range 0-59"),
+      malformed(3, 5, "hour `24` is out of range 0-23"),
+      malformed(6, 7, "day-of-month `0` is out of range 1-31"),
+      malformed(8, 10, "month `13` is out of range 1-12"),
+      malformed(11, 12, "day-of-week `8` is out of range 0-7")
+    ]
+  ],
+  ["1,99,*/0 * * * *", [malformed(2, 4, "minute `99` is out of range 0-59"), malformed(7, 8, "step `0` must be at least 1")]],
   ["@dayly", [malformed(0, 6, "unknown macro `@dayly`", "did you mean `@daily`?")]],
-  ["@reboot", [malformed(0, 7, "unknown macro `@reboot`",
-    "known macros are @yearly, @annually, @monthly, @weekly, @daily, @midnight and @hourly")]],
+  [
+    "@reboot",
+    [malformed(0, 7, "unknown macro `@reboot`", "known macros are @yearly, @annually, @monthly, @weekly, @daily, @midnight and @hourly")]
+  ],
   ["@daily 0 3", [malformed(7, 10, "unexpected text after macro `@daily`", "a macro stands for the whole expression")]]
 ]
 
@@ -171,10 +181,14 @@ describe("validateCron: malformed expressions", () => {
 describe("validateCron: impossible schedules", () => {
   it.each([
     ["0 0 30 2 *", 4, 8, "day-of-month `30` does not occur in month `2`", "February has at most 29 days"],
-    ["0 0 31 4,6,9,11 *", 4, 15, "day-of-month `31` does not occur in month `4,6,9,11`",
-      "April, June, September and November have at most 30 days"],
-    ["0 0 30,31 FEB *", 4, 13, "day-of-month `30,31` does not occur in month `FEB`",
-      "February has at most 29 days"],
+    [
+      "0 0 31 4,6,9,11 *",
+      4,
+      15,
+      "day-of-month `31` does not occur in month `4,6,9,11`",
+      "April, June, September and November have at most 30 days"
+    ],
+    ["0 0 30,31 FEB *", 4, 13, "day-of-month `30,31` does not occur in month `FEB`", "February has at most 29 days"],
     // `*/2` still makes day-of-week a wildcard, so both day fields must match: still impossible.
     ["0 0 31 2 */2", 4, 8, "day-of-month `31` does not occur in month `2`", "February has at most 29 days"]
   ])("flags %j", (text, start, end, message, help) => {
@@ -196,8 +210,10 @@ const effectValues = (values: ReadonlySet<number>, min: number, max: number): Ar
 const firesOnDay = (fields: CronFields, date: Date): boolean => {
   const day = fields.dayOfMonth.includes(date.getUTCDate())
   const weekday = fields.dayOfWeek.includes(date.getUTCDay())
-  return fields.month.includes(date.getUTCMonth() + 1) &&
+  return (
+    fields.month.includes(date.getUTCMonth() + 1) &&
     (fields.dayOfMonthRestricted && fields.dayOfWeekRestricted ? day || weekday : day && weekday)
+  )
 }
 
 describe("agreement with effect's Cron.parse", () => {
@@ -239,12 +255,9 @@ describe("agreement with effect's Cron.parse", () => {
     expect(validateCron("0 0 3 * * *").fields).toBeNull()
   })
 
-  it.each(invalid.map(([text]) => text).filter((text) => text !== "0 0 3 * * *"))(
-    "Cron.parse rejects %j too",
-    (text) => {
-      expect(Either.isLeft(Cron.parse(text))).toBe(true)
-    }
-  )
+  it.each(invalid.map(([text]) => text).filter((text) => text !== "0 0 3 * * *"))("Cron.parse rejects %j too", (text) => {
+    expect(Either.isLeft(Cron.parse(text))).toBe(true)
+  })
 })
 
 describe("isValidTimeZone", () => {

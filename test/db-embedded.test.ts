@@ -99,7 +99,9 @@ const bundleChild = () =>
     logLevel: "warning",
     external: ["@electric-sql/pglite", "@electric-sql/pglite-socket"],
     // Some dependencies still call require(); give the ES module bundle one (as scripts/build.mjs does).
-    banner: { js: "import { createRequire as __childCreateRequire } from 'node:module'; const require = __childCreateRequire(import.meta.url);" }
+    banner: {
+      js: "import { createRequire as __childCreateRequire } from 'node:module'; const require = __childCreateRequire(import.meta.url);"
+    }
   })
 
 interface ChildReport {
@@ -164,7 +166,14 @@ describe("embedded database", () => {
 
           const child = startChild(dataDir)
           const report = yield* Effect.promise(() => child.report)
-          expect(report.database).toEqual({ _tag: "Embedded", dataDir, host: "127.0.0.1", port: record.port, pid: process.pid, owner: false })
+          expect(report.database).toEqual({
+            _tag: "Embedded",
+            dataDir,
+            host: "127.0.0.1",
+            port: record.port,
+            pid: process.pid,
+            owner: false
+          })
           expect(report.seen).toEqual([process.pid, report.pid].sort((a, b) => a - b))
           expect((yield* Effect.promise(child.finish)).code).toBe(0)
           // The guest left; the owner still serves, and sees the guest's row.
@@ -193,10 +202,12 @@ describe("embedded database", () => {
       const dataDir = freshDataDir()
       const files = embeddedFiles(dataDir)
       // What the dead owner wrote before it died stays readable.
-      yield* Effect.scoped(Effect.flatMap(Layer.build(embedded(dataDir)), (context) => {
-        const sql = Context.get(context, SqlClient.SqlClient)
-        return Effect.zipRight(sql`CREATE TABLE probe (who integer NOT NULL)`, sql`INSERT INTO probe (who) VALUES (42)`)
-      }))
+      yield* Effect.scoped(
+        Effect.flatMap(Layer.build(embedded(dataDir)), (context) => {
+          const sql = Context.get(context, SqlClient.SqlClient)
+          return Effect.zipRight(sql`CREATE TABLE probe (who integer NOT NULL)`, sql`INSERT INTO probe (who) VALUES (42)`)
+        })
+      )
       const dead = deadPid()
       const port = yield* Effect.promise(unusedPort)
       writeFileSync(files.lock, `${dead}\n`)
@@ -219,7 +230,10 @@ describe("embedded database", () => {
         if (stale) {
           const dead = deadPid()
           writeFileSync(embeddedFiles(dataDir).lock, `${dead}\n`)
-          writeFileSync(embeddedFiles(dataDir).serverJson, JSON.stringify({ host: "127.0.0.1", port: 1, pid: dead, startedAt: new Date(0).toISOString() }))
+          writeFileSync(
+            embeddedFiles(dataDir).serverJson,
+            JSON.stringify({ host: "127.0.0.1", port: 1, pid: dead, startedAt: new Date(0).toISOString() })
+          )
         }
         const children = [startChild(dataDir), startChild(dataDir)]
         const reports = yield* Effect.promise(() => Promise.all(children.map((c) => c.report)))
@@ -236,7 +250,10 @@ describe("embedded database", () => {
         // Both finish; the owner last, so that the guest never loses its server.
         const guest = reports.findIndex((r) => r !== owner)
         const results = [yield* Effect.promise(children[guest]!.finish), yield* Effect.promise(children[1 - guest]!.finish)]
-        expect(results.map((r) => r.code), results.map((r) => r.stderr).join("\n")).toEqual([0, 0])
+        expect(
+          results.map((r) => r.code),
+          results.map((r) => r.stderr).join("\n")
+        ).toEqual([0, 0])
         expect(existsSync(embeddedFiles(dataDir).lock)).toBe(false)
       })
     )

@@ -76,8 +76,15 @@ describe("connecting", () => {
   }
 
   it("shows a URL without its password", () => {
-    const target = Either.getOrThrow(parseServerUrl(Redacted.make("postgres://ccat:s3cret@db.example.org:6543/ops?password=s3cret&sslmode=require")))
-    expect(target.description).toEqual({ _tag: "Server", url: "postgres://ccat@db.example.org:6543/ops?sslmode=require", address: "db.example.org:6543", database: "ops" })
+    const target = Either.getOrThrow(
+      parseServerUrl(Redacted.make("postgres://ccat:s3cret@db.example.org:6543/ops?password=s3cret&sslmode=require"))
+    )
+    expect(target.description).toEqual({
+      _tag: "Server",
+      url: "postgres://ccat@db.example.org:6543/ops?sslmode=require",
+      address: "db.example.org:6543",
+      database: "ops"
+    })
   })
 
   it.live("a port where nothing listens: connection refused, with host:port and what to do", () =>
@@ -112,7 +119,9 @@ describe("connecting", () => {
         url.password = "secret"
         const error = yield* connectFailure(url.toString())
         expect(error._tag).toBe("DatabaseAuthenticationFailed")
-        expect(error.message).toMatch(/^PostgreSQL at [^ ]+ refused user "ccat_no_such_role" \(.+\): check the user and password in CCAT_DATABASE_URL$/)
+        expect(error.message).toMatch(
+          /^PostgreSQL at [^ ]+ refused user "ccat_no_such_role" \(.+\): check the user and password in CCAT_DATABASE_URL$/
+        )
         expect(error.message).not.toContain("secret")
       })
     )
@@ -159,7 +168,11 @@ describe("the embedded database's folder", () => {
       const dataDir = join(scratch, "file", "ccat")
       const error = yield* Effect.flip(embeddedServer(dataDir))
       expect(error._tag).toBe("EmbeddedDataDirNotWritable")
-      expect(error.message).toMatch(new RegExp(`^cannot use the embedded database folder ${dataDir} \\(ENOTDIR.*\\): make it writable or set CCAT_DATA_DIR to another folder$`))
+      expect(error.message).toMatch(
+        new RegExp(
+          `^cannot use the embedded database folder ${dataDir} \\(ENOTDIR.*\\): make it writable or set CCAT_DATA_DIR to another folder$`
+        )
+      )
       expectOneLine(error.message)
     })
   )

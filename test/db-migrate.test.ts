@@ -36,7 +36,10 @@ const captureLog = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     const base = yield* Effect.console
     const lines: Array<string> = []
     const exit = yield* effect.pipe(
-      Effect.withConsole({ ...base, log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.map(String).join(" "))) }),
+      Effect.withConsole({
+        ...base,
+        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.map(String).join(" ")))
+      }),
       Effect.exit
     )
     return { exit, text: lines.join("\n") }
@@ -58,7 +61,9 @@ for (const backend of testBackends) {
           expect(yield* appliedRows).toEqual(knownIds)
 
           const after = yield* migrationStatus
-          expect(after.applied.map((m) => [m.id, m.name])).toEqual(Object.keys(migrations).map((k) => [Number(k.split("_")[0]), k.replace(/^\d+_/, "")]))
+          expect(after.applied.map((m) => [m.id, m.name])).toEqual(
+            Object.keys(migrations).map((k) => [Number(k.split("_")[0]), k.replace(/^\d+_/, "")])
+          )
           expect(after.applied.every((m) => m.appliedAt instanceof Date)).toBe(true)
           expect(after).toMatchObject({ pending: [], unknown: [], newerThanCcat: false })
         })
@@ -115,7 +120,9 @@ for (const backend of testBackends) {
 
           const first = yield* captureLog(dbMigrate(database))
           expect(Exit.isSuccess(first.exit)).toBe(true)
-          expect(first.text).toBe([`database: ${shownUrl}`, ...Object.keys(migrations).map((k) => `applied migration ${k.replace("_", " ")}`)].join("\n"))
+          expect(first.text).toBe(
+            [`database: ${shownUrl}`, ...Object.keys(migrations).map((k) => `applied migration ${k.replace("_", " ")}`)].join("\n")
+          )
 
           const second = yield* captureLog(dbMigrate(database))
           const latest = Object.keys(migrations).at(-1)!.replace("_", " ")
@@ -123,7 +130,12 @@ for (const backend of testBackends) {
 
           const status = yield* captureLog(dbStatus({ json: true }, database))
           const json = JSON.parse(status.text) as ReturnType<typeof statusJson>
-          expect(json).toMatchObject({ database: { kind: "server", url: shownUrl }, latestKnownMigration: latestMigrationId, pending: [], newerThanCcat: false })
+          expect(json).toMatchObject({
+            database: { kind: "server", url: shownUrl },
+            latestKnownMigration: latestMigrationId,
+            pending: [],
+            newerThanCcat: false
+          })
           expect(json.applied.map((m) => m.id)).toEqual(knownIds)
           expect(json.applied.every((m) => !Number.isNaN(Date.parse(m.appliedAt)))).toBe(true)
           // The installation id, made once by migration 9: the same on every look, and in the text.

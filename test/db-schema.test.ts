@@ -10,9 +10,22 @@ for (const backend of testBackends) {
       it.effect("has every table of the observation and pipeline sides", () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          const rows = yield* sql<{ tableName: string }>`SELECT table_name AS "tableName" FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`
+          const rows = yield* sql<{
+            tableName: string
+          }>`SELECT table_name AS "tableName" FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`
           const names = rows.map((r) => r.tableName)
-          for (const t of ["raw_data_package", "executed_obs_unit", "physical_copy", "pipeline", "reduction_step", "executed_reduction_step", "data_product", "run_event", "definitions_generation", "trigger_request"]) {
+          for (const t of [
+            "raw_data_package",
+            "executed_obs_unit",
+            "physical_copy",
+            "pipeline",
+            "reduction_step",
+            "executed_reduction_step",
+            "data_product",
+            "run_event",
+            "definitions_generation",
+            "trigger_request"
+          ]) {
             expect(names).toContain(t)
           }
         })

@@ -46,7 +46,9 @@ const snapshot = Effect.gen(function* () {
   const result: Record<string, Rows> = {}
   for (const table of observationTables) {
     const rows = yield* sql.unsafe<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY id`)
-    result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(({ root_path: _, change_xid: _xid, created_xid: _created, ...rest }) => rest)
+    result[table] = (JSON.parse(JSON.stringify(rows)) as Array<Record<string, unknown>>).map(
+      ({ root_path: _, change_xid: _xid, created_xid: _created, ...rest }) => rest
+    )
   }
   return result
 })
@@ -76,11 +78,17 @@ const exampleGroupings = () => {
   return ir!.groupings
 }
 
-const literal = (v: IrFilterValue): unknown => (v.type === "date" ? Date.parse(`${v.value}T00:00:00Z`) : v.type === "timestamp" ? Date.parse(v.value) : v.value)
+const literal = (v: IrFilterValue): unknown =>
+  v.type === "date" ? Date.parse(`${v.value}T00:00:00Z`) : v.type === "timestamp" ? Date.parse(v.value) : v.value
 
-const actual = (ctx: Context, f: { readonly table: string; readonly column: string; readonly jsonPath: ReadonlyArray<string> }, like: unknown): unknown => {
+const actual = (
+  ctx: Context,
+  f: { readonly table: string; readonly column: string; readonly jsonPath: ReadonlyArray<string> },
+  like: unknown
+): unknown => {
   let value: unknown = ctx[f.table]?.[f.column] ?? null
-  for (const key of f.jsonPath) value = value !== null && typeof value === "object" ? ((value as Record<string, unknown>)[key] ?? null) : null
+  for (const key of f.jsonPath)
+    value = value !== null && typeof value === "object" ? ((value as Record<string, unknown>)[key] ?? null) : null
   // Timestamps arrive as ISO strings from row_to_json; compare them as instants.
   return typeof like === "number" && typeof value === "string" && /^\d{4}-\d\d-\d\d/.test(value) ? Date.parse(value) : value
 }
@@ -88,7 +96,17 @@ const actual = (ctx: Context, f: { readonly table: string; readonly column: stri
 type Scalar = number | string | boolean
 
 const compare = (operator: "==" | "!=" | "<" | "<=" | ">" | ">=", a: Scalar, b: Scalar): boolean =>
-  operator === "==" ? a === b : operator === "!=" ? a !== b : operator === "<" ? a < b : operator === "<=" ? a <= b : operator === ">" ? a > b : a >= b
+  operator === "=="
+    ? a === b
+    : operator === "!="
+      ? a !== b
+      : operator === "<"
+        ? a < b
+        : operator === "<="
+          ? a <= b
+          : operator === ">"
+            ? a > b
+            : a >= b
 
 /** SQL's three-valued logic: `null` where a column or JSON key is missing. */
 const evaluate = (f: IrFilter, ctx: Context): boolean | null => {
@@ -119,7 +137,13 @@ const evaluate = (f: IrFilter, ctx: Context): boolean | null => {
     case "like": {
       const have = actual(ctx, f, "")
       if (typeof have !== "string") return null
-      const pattern = new RegExp(`^${f.pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, ".*").replace(/_/g, ".")}$`, "s")
+      const pattern = new RegExp(
+        `^${f.pattern
+          .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+          .replace(/%/g, ".*")
+          .replace(/_/g, ".")}$`,
+        "s"
+      )
       return pattern.test(have) !== f.negated
     }
   }
@@ -144,7 +168,9 @@ const backendSuite = (backend: TestBackend) =>
           const reports = yield* Effect.all([seedDemo({ archiveDir }), seedDemo({ archiveDir })], { concurrency: 2 })
           expect(reports.map((r) => r.outcome).sort()).toEqual(["already-seeded", "seeded"])
           const report = reports.find((r) => r.outcome === "seeded")!
-          console.log(`[${backend}] seed: ${Math.round(performance.now() - started)} ms, ${report.filesWritten} files, ${report.bytesWritten} bytes; ${report.counts.map((c) => `${c.table}=${c.rows}`).join(" ")}`)
+          console.log(
+            `[${backend}] seed: ${Math.round(performance.now() - started)} ms, ${report.filesWritten} files, ${report.bytesWritten} bytes; ${report.counts.map((c) => `${c.table}=${c.rows}`).join(" ")}`
+          )
           expect(report.archiveDir).toBe(archiveDir)
           expect(count("executed_obs_unit", report)).toBeGreaterThanOrEqual(200)
           expect(count("executed_obs_unit", report)).toBeLessThanOrEqual(400)
@@ -159,11 +185,16 @@ const backendSuite = (backend: TestBackend) =>
           expect(perInstrument.map((r) => r.name)).toEqual(["CHAI", "Prime-Cam"])
           expect(perInstrument.find((r) => r.name === "CHAI")!.scans).toBeGreaterThanOrEqual(150)
           expect(perInstrument.find((r) => r.name === "Prime-Cam")!.scans).toBeGreaterThanOrEqual(40)
-          const states = yield* sql<{ readonly state: string; readonly n: number }>`SELECT state, count(*)::int AS n FROM raw_data_package GROUP BY state`
+          const states = yield* sql<{
+            readonly state: string
+            readonly n: number
+          }>`SELECT state, count(*)::int AS n FROM raw_data_package GROUP BY state`
           const byState = Object.fromEntries(states.map((s) => [s.state, s.n]))
           for (const state of ["WAITING", "TRANSFERRING", "FAILED"]) expect(byState[state]).toBeGreaterThan(0)
           expect(byState["ARCHIVED"]).toBeGreaterThan(0.85 * Object.values(byState).reduce((a, b) => a + b, 0))
-          const days = yield* sql<{ readonly day: string }>`SELECT DISTINCT to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit ORDER BY 1`
+          const days = yield* sql<{
+            readonly day: string
+          }>`SELECT DISTINCT to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit ORDER BY 1`
           expect(days.length).toBeGreaterThanOrEqual(5)
           expect(days.filter((d) => d.day.startsWith("2026-06")).length).toBeGreaterThanOrEqual(5)
           seeded = yield* snapshot
@@ -173,7 +204,14 @@ const backendSuite = (backend: TestBackend) =>
       it.effect("records every archived file as it is on disk", () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          const files = yield* sql<{ readonly root: string; readonly relativePath: string; readonly name: string; readonly size: string; readonly checksum: string; readonly packageId: string }>`
+          const files = yield* sql<{
+            readonly root: string
+            readonly relativePath: string
+            readonly name: string
+            readonly size: string
+            readonly checksum: string
+            readonly packageId: string
+          }>`
             SELECT l.root_path AS root, f.relative_path AS "relativePath", f.name, f.size_bytes AS size, f.checksum, f.raw_data_package_id AS "packageId"
             FROM raw_data_file f
             JOIN physical_copy c ON c.raw_data_file_id = f.id AND c.status = 'PRESENT'
@@ -188,7 +226,13 @@ const backendSuite = (backend: TestBackend) =>
             expect(bytes.length).toBe(Number(f.size))
             expect(bytes.length).toBeLessThanOrEqual(50_000)
           }
-          const packages = yield* sql<{ readonly id: string; readonly state: string; readonly checksum: string | null; readonly size: string; readonly copies: number }>`
+          const packages = yield* sql<{
+            readonly id: string
+            readonly state: string
+            readonly checksum: string | null
+            readonly size: string
+            readonly copies: number
+          }>`
             SELECT p.id, p.state, p.checksum, p.size_bytes AS size,
                    (SELECT count(*)::int FROM physical_copy c WHERE c.raw_data_package_id = p.id AND c.status = 'PRESENT') AS copies
             FROM raw_data_package p`
@@ -226,13 +270,16 @@ const backendSuite = (backend: TestBackend) =>
           const contexts = yield* packageContexts
           const archived = contexts.filter((c) => c["RawDataPackage"]?.["state"] === "ARCHIVED").length
           const selected: Record<string, number> = {}
-          for (const g of exampleGroupings()) selected[g.name] = contexts.filter((c) => g.selection === null || evaluate(g.selection, c) === true).length
+          for (const g of exampleGroupings())
+            selected[g.name] = contexts.filter((c) => g.selection === null || evaluate(g.selection, c) === true).length
           for (const [name, n] of Object.entries(selected)) {
             expect(n, name).toBeGreaterThan(0)
             // Each grouping narrows: none selects every package, and none selects a non-archived one.
             expect(n, name).toBeLessThan(archived)
           }
-          expect(Object.keys(selected)).toEqual(expect.arrayContaining(["chai_archived", "chai_orion_lfa_commissioning", "ngc253_co43_june", "primecam_archived"]))
+          expect(Object.keys(selected)).toEqual(
+            expect.arrayContaining(["chai_archived", "chai_orion_lfa_commissioning", "ngc253_co43_june", "primecam_archived"])
+          )
           // The narrower CHAI selections lie within the broad one and are not all of it.
           expect(selected["ngc253_co43_june"]).toBeLessThan(selected["chai_archived"]!)
           expect(selected["chai_orion_lfa_commissioning"]).toBeLessThan(selected["chai_archived"]!)
@@ -252,7 +299,9 @@ const backendSuite = (backend: TestBackend) =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           const before = yield* snapshot
-          const [last] = yield* sql<{ readonly day: string }>`SELECT to_char(max(start_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit`
+          const [last] = yield* sql<{
+            readonly day: string
+          }>`SELECT to_char(max(start_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit`
           const nextDay = new Date(Date.parse(`${last!.day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
           // A scan row in the way of the new night's first scan (dated early, so the night stays
           // the same): `--more` fails on it after it has written the night's files.
@@ -272,7 +321,9 @@ const backendSuite = (backend: TestBackend) =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           const before = yield* snapshot
-          const [last] = yield* sql<{ readonly day: string }>`SELECT to_char(max(start_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit`
+          const [last] = yield* sql<{
+            readonly day: string
+          }>`SELECT to_char(max(start_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit`
           const report = yield* seedMore({ scans: 12 })
           expect(report.outcome).toBe("added-night")
           const expectedDay = new Date(Date.parse(`${last!.day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
@@ -287,7 +338,13 @@ const backendSuite = (backend: TestBackend) =>
           const newScans = after["executed_obs_unit"]!.filter((r) => !before["executed_obs_unit"]!.some((b) => b["id"] === r["id"]))
           expect(newScans.length).toBe(12)
           for (const s of newScans) expect(String(s["start_time"]).slice(0, 10)).toBe(expectedDay)
-          const fresh = yield* sql<{ readonly state: string; readonly module: string; readonly root: string; readonly relativePath: string | null; readonly checksum: string | null }>`
+          const fresh = yield* sql<{
+            readonly state: string
+            readonly module: string
+            readonly root: string
+            readonly relativePath: string | null
+            readonly checksum: string | null
+          }>`
             SELECT p.state, m.name AS module, l.root_path AS root, f.relative_path AS "relativePath", f.checksum
             FROM raw_data_package p JOIN executed_obs_unit e ON e.id = p.executed_obs_unit_id
             JOIN instrument_module m ON m.id = p.instrument_module_id

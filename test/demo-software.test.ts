@@ -48,7 +48,13 @@ interface Product {
   readonly path: string
 }
 
-const manifest = (dir: string, step: string, config: Record<string, unknown>, packages: ReadonlyArray<Seeded>, products: ReadonlyArray<Product>): string => {
+const manifest = (
+  dir: string,
+  step: string,
+  config: Record<string, unknown>,
+  packages: ReadonlyArray<Seeded>,
+  products: ReadonlyArray<Product>
+): string => {
   mkdirSync(dir, { recursive: true })
   const path = join(dir, `${step}.manifest.json`)
   const m = {
@@ -64,7 +70,16 @@ const manifest = (dir: string, step: string, config: Record<string, unknown>, pa
         path: folder,
         files: ["loads.json", "sky.json"].map((name) => ({ name, path: join(folder, name), sizeBytes: 0, checksum: "" }))
       })),
-      products: products.map((p, i) => ({ id: i + 1, step: "upstream", runId: 1, subGroupKey: "test", type: "SCIENCE", path: p.path, sizeBytes: 0, checksum: "" }))
+      products: products.map((p, i) => ({
+        id: i + 1,
+        step: "upstream",
+        runId: 1,
+        subGroupKey: "test",
+        type: "SCIENCE",
+        path: p.path,
+        sizeBytes: 0,
+        checksum: ""
+      }))
     },
     paths: { input: archive, workspace: dir, output: join(dir, "output"), logs: join(dir, "logs"), manifest: path }
   }
@@ -87,9 +102,14 @@ const run = (program: string, args: ReadonlyArray<string>, env: Record<string, s
 }
 
 const walk = (dir: string): Array<string> =>
-  existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])) : []
+  existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
+    : []
 
-const files = (dir: string, folder: string): Array<string> => walk(join(dir, folder)).map((f) => relative(join(dir, folder), f)).sort()
+const files = (dir: string, folder: string): Array<string> =>
+  walk(join(dir, folder))
+    .map((f) => relative(join(dir, folder), f))
+    .sort()
 
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, "utf8")) as T
 
@@ -100,7 +120,9 @@ const chain = (base: string) => {
     WORKFLOW_MANIFEST: manifest(base, "calibrate", { calibration_mode: "hot_cold", tsys_max_k: 4000 }, seeded, []),
     WORKFLOW_OUTPUT_DIR: calOut
   })
-  const calProducts = walk(calOut).sort().map((path) => ({ path }))
+  const calProducts = walk(calOut)
+    .sort()
+    .map((path) => ({ path }))
   const baseOut = join(base, "baseline")
   const bl = run("chai-baseline", ["--order", "3", "--despike", "5.0"], {
     WORKFLOW_MANIFEST: manifest(base, "baseline", { order: 3, despike_sigma: 5.0 }, [], calProducts),
@@ -108,7 +130,15 @@ const chain = (base: string) => {
   })
   const gridOut = join(base, "grid")
   const grid = run("chai-grid", ["--pixel", "10", "--kernel", "gauss", "--channel", "1.0"], {
-    WORKFLOW_MANIFEST: manifest(base, "map", { pixel_arcsec: 10, kernel: "gauss", channel_kms: 1.0 }, [], walk(baseOut).sort().map((path) => ({ path }))),
+    WORKFLOW_MANIFEST: manifest(
+      base,
+      "map",
+      { pixel_arcsec: 10, kernel: "gauss", channel_kms: 1.0 },
+      [],
+      walk(baseOut)
+        .sort()
+        .map((path) => ({ path }))
+    ),
     WORKFLOW_OUTPUT_DIR: gridOut
   })
   return { cal, bl, grid, calOut, baseOut, gridOut }
@@ -190,11 +220,22 @@ interface CalProduct {
   readonly module: string
   readonly scan: string
   readonly axis: { readonly channels: number; readonly velocity_kms: ReadonlyArray<number> }
-  readonly pixels: ReadonlyArray<{ readonly pixel: number; readonly tsys_k: number | null; readonly flagged: boolean; readonly flags: ReadonlyArray<string>; readonly spectrum: ReadonlyArray<number | null> | null }>
+  readonly pixels: ReadonlyArray<{
+    readonly pixel: number
+    readonly tsys_k: number | null
+    readonly flagged: boolean
+    readonly flags: ReadonlyArray<string>
+    readonly spectrum: ReadonlyArray<number | null> | null
+  }>
 }
 
 interface BaseQa {
-  readonly pixels: ReadonlyArray<{ readonly pixel: number; readonly flagged: boolean; readonly rms_before_k: number; readonly rms_after_k: number }>
+  readonly pixels: ReadonlyArray<{
+    readonly pixel: number
+    readonly flagged: boolean
+    readonly rms_before_k: number
+    readonly rms_after_k: number
+  }>
 }
 
 interface CubeStats {
@@ -320,10 +361,15 @@ describe("demo reduction programs", () => {
     const second = chain(join(root, "second"))
     expect([second.cal.status, second.bl.status, second.grid.status]).toEqual([0, 0, 0])
     for (const step of ["calibrate", "baseline", "grid"]) {
-      const a = walk(join(root, "first", step)).map((f) => relative(join(root, "first", step), f)).sort()
-      const b = walk(join(root, "second", step)).map((f) => relative(join(root, "second", step), f)).sort()
+      const a = walk(join(root, "first", step))
+        .map((f) => relative(join(root, "first", step), f))
+        .sort()
+      const b = walk(join(root, "second", step))
+        .map((f) => relative(join(root, "second", step), f))
+        .sort()
       expect(b).toEqual(a)
-      for (const f of a) expect(readFileSync(join(root, "second", step, f)).equals(readFileSync(join(root, "first", step, f))), `${step}/${f}`).toBe(true)
+      for (const f of a)
+        expect(readFileSync(join(root, "second", step, f)).equals(readFileSync(join(root, "first", step, f))), `${step}/${f}`).toBe(true)
     }
   })
 
@@ -353,7 +399,10 @@ describe("demo reduction programs", () => {
   it("exit codes: missing manifest 2, bad data 1, CCAT_DEMO_FAIL 3, CCAT_DEMO_SLEEP_SECONDS sleeps", () => {
     const dir = join(root, "errors")
     const out = join(dir, "output")
-    const missing = run("chai-calibrate", ["--mode", "hot_cold", "--tsys-max", "4000"], { WORKFLOW_MANIFEST: join(dir, "nope.json"), WORKFLOW_OUTPUT_DIR: out })
+    const missing = run("chai-calibrate", ["--mode", "hot_cold", "--tsys-max", "4000"], {
+      WORKFLOW_MANIFEST: join(dir, "nope.json"),
+      WORKFLOW_OUTPUT_DIR: out
+    })
     expect(missing.status).toBe(2)
     expect(missing.stderr).toMatch(/^chai-calibrate: cannot read the manifest/)
 
@@ -372,15 +421,23 @@ describe("demo reduction programs", () => {
     expect(existsSync(out)).toBe(false)
 
     // No baselined products among the inputs.
-    const none = run("chai-grid", ["--pixel", "10", "--kernel", "gauss", "--channel", "1"], { WORKFLOW_MANIFEST: manifest(dir, "map", {}, [], []), WORKFLOW_OUTPUT_DIR: out })
+    const none = run("chai-grid", ["--pixel", "10", "--kernel", "gauss", "--channel", "1"], {
+      WORKFLOW_MANIFEST: manifest(dir, "map", {}, [], []),
+      WORKFLOW_OUTPUT_DIR: out
+    })
     expect(none.status).toBe(1)
     expect(none.stderr).toMatch(/^chai-grid: bad input data: no baselined spectra/)
 
-    const failed = run("chai-baseline", ["--order", "3", "--despike", "5"], { CCAT_DEMO_FAIL: "baseline", WORKFLOW_MANIFEST: join(dir, "nope.json") })
+    const failed = run("chai-baseline", ["--order", "3", "--despike", "5"], {
+      CCAT_DEMO_FAIL: "baseline",
+      WORKFLOW_MANIFEST: join(dir, "nope.json")
+    })
     expect(failed.status).toBe(3)
     expect(failed.stdout).toContain("CCAT_DEMO_FAIL=baseline")
     // Another step's name does not affect this program.
-    expect(run("chai-baseline", ["--order", "3", "--despike", "5"], { CCAT_DEMO_FAIL: "grid", WORKFLOW_MANIFEST: join(dir, "nope.json") }).status).toBe(2)
+    expect(
+      run("chai-baseline", ["--order", "3", "--despike", "5"], { CCAT_DEMO_FAIL: "grid", WORKFLOW_MANIFEST: join(dir, "nope.json") }).status
+    ).toBe(2)
 
     const slept = run("chai-grid", ["--help"], { CCAT_DEMO_SLEEP_SECONDS: "0.3" })
     expect(slept.status).toBe(0)

@@ -29,7 +29,10 @@ const demo = () =>
 /** The `runs of this serve` tables of the output, as [step, runs, completed, failed]. */
 const serveTables = (out: string) =>
   [...out.matchAll(/runs of this serve:\n[^\n]*\n((?:\w+ +\d+ +\d+ +\d+ +\d+ +\d+ s\n)+)/g)].map((m) =>
-    m[1]!.trim().split("\n").map((line) => line.split(/ +/).slice(0, 4))
+    m[1]!
+      .trim()
+      .split("\n")
+      .map((line) => line.split(/ +/).slice(0, 4))
   )
 
 describe("ccat demo", () => {
@@ -45,7 +48,11 @@ describe("ccat demo", () => {
       expect(failed, step).toBe("0")
     }
     // The new night: its twelve scans only.
-    expect(more).toEqual([["calibrate", "12", "12", "0"], ["baseline", "12", "12", "0"], ["map", "0", "0", "0"]])
+    expect(more).toEqual([
+      ["calibrate", "12", "12", "0"],
+      ["baseline", "12", "12", "0"],
+      ["map", "0", "0", "0"]
+    ])
     // The lineage tree reaches raw packages through every step.
     const tree = first.stdout.slice(first.stdout.indexOf("== 3."), first.stdout.indexOf("== 4."))
     expect(tree).toMatch(/chai_standing\.map/)

@@ -4,7 +4,16 @@ import { compileSources, type CachedParse, type SourceInput } from "../src/compi
 import type { IrWorkspace } from "../src/compiler/ir.ts"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { collectHashes, loadCcatFiles, loadWorkspace, permutations, repoRoot, Rng, stripSpans, validWorkspaceNames } from "./support/workspace.ts"
+import {
+  collectHashes,
+  loadCcatFiles,
+  loadWorkspace,
+  permutations,
+  repoRoot,
+  Rng,
+  stripSpans,
+  validWorkspaceNames
+} from "./support/workspace.ts"
 
 /*
  * The IR depends on what the sources say, never on how they are arranged: file order,
@@ -51,8 +60,14 @@ describe("diagnostics do not depend on file order either", () => {
   it("duplicates across files: the same one is reported, whatever the order", () => {
     const inputs: Array<SourceInput> = [
       { path: "ws/b.ccat", text: 'location ramses {\n  site "b"\n}\n' },
-      { path: "ws/a.ccat", text: 'location ramses {\n  site "a"\n}\nsoftware tool {\n  image "i:{version}"\n  versions "1.0.0"\n  command "c"\n}\n' },
-      { path: "ws/c.ccat", text: "grouping g {\n  from nowhere\n}\npipeline p {\n  data g\n  location ramses\n  trigger manual\n  step s {\n    run tool ^2.0\n    group_by all\n  }\n}\n" }
+      {
+        path: "ws/a.ccat",
+        text: 'location ramses {\n  site "a"\n}\nsoftware tool {\n  image "i:{version}"\n  versions "1.0.0"\n  command "c"\n}\n'
+      },
+      {
+        path: "ws/c.ccat",
+        text: "grouping g {\n  from nowhere\n}\npipeline p {\n  data g\n  location ramses\n  trigger manual\n  step s {\n    run tool ^2.0\n    group_by all\n  }\n}\n"
+      }
     ]
     const outcome = (files: ReadonlyArray<SourceInput>): string => JSON.stringify(compileSources(files).diagnostics)
     const reference = outcome(inputs)
@@ -177,35 +192,76 @@ describe("fingerprints", () => {
 
   // Each edit and whether calibrate's fingerprint survives it; where it does, the step's hash
   // still changes.
-  const cases: Array<{ readonly what: string; readonly edits: ReadonlyArray<Edit>; readonly fingerprint: "kept" | "changed"; readonly version?: string }> = [
-    { what: "resources", fingerprint: "kept", edits: [["c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", 'resources { cpus 8  memory 32GiB  time 4h  partition "fast"  gpus 1 }']] },
+  const cases: Array<{
+    readonly what: string
+    readonly edits: ReadonlyArray<Edit>
+    readonly fingerprint: "kept" | "changed"
+    readonly version?: string
+  }> = [
+    {
+      what: "resources",
+      fingerprint: "kept",
+      edits: [
+        ["c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", 'resources { cpus 8  memory 32GiB  time 4h  partition "fast"  gpus 1 }']
+      ]
+    },
     { what: "resources removed", fingerprint: "kept", edits: [["c.ccat", "resources { cpus 4  memory 16GiB  time 2h }", ""]] },
-    { what: "cooldown", fingerprint: "kept", edits: [["c.ccat", "cooldown 60s\n    config { calibration_mode", "cooldown 5m\n    config { calibration_mode"]] },
+    {
+      what: "cooldown",
+      fingerprint: "kept",
+      edits: [["c.ccat", "cooldown 60s\n    config { calibration_mode", "cooldown 5m\n    config { calibration_mode"]]
+    },
     { what: "retries", fingerprint: "kept", edits: [["c.ccat", "retries 3", "retries 7"]] },
     { what: "retries removed", fingerprint: "kept", edits: [["c.ccat", "retries 3", ""]] },
-    { what: "a config value", fingerprint: "changed", edits: [["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }']] },
-    { what: "a config key added", fingerprint: "changed", edits: [["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "hot_cold"  extra = 1 }']] },
-    { what: "the command", fingerprint: "changed", edits: [["a.ccat", 'command "calibrate --mode {config.calibration_mode}"', 'command "calibrate --fast --mode {config.calibration_mode}"']] },
-    { what: "the image", fingerprint: "changed", edits: [["a.ccat", '"docker://ghcr.io/ccatobs/chai-calibration:{version}"', '"docker://ghcr.io/other/chai-calibration:{version}"']] },
+    {
+      what: "a config value",
+      fingerprint: "changed",
+      edits: [["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }']]
+    },
+    {
+      what: "a config key added",
+      fingerprint: "changed",
+      edits: [["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "hot_cold"  extra = 1 }']]
+    },
+    {
+      what: "the command",
+      fingerprint: "changed",
+      edits: [
+        ["a.ccat", 'command "calibrate --mode {config.calibration_mode}"', 'command "calibrate --fast --mode {config.calibration_mode}"']
+      ]
+    },
+    {
+      what: "the image",
+      fingerprint: "changed",
+      edits: [["a.ccat", '"docker://ghcr.io/ccatobs/chai-calibration:{version}"', '"docker://ghcr.io/other/chai-calibration:{version}"']]
+    },
     {
       what: "the version, beyond the compatible range",
       fingerprint: "changed",
       // A new major is only picked by a range that allows it.
-      edits: [["a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1", "2.4.0", "3.0.0"'], ["c.ccat", "run chai_calibration ^2.3", "run chai_calibration >=2.3"]],
+      edits: [
+        ["a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1", "2.4.0", "3.0.0"'],
+        ["c.ccat", "run chai_calibration ^2.3", "run chai_calibration >=2.3"]
+      ],
       version: "3.0.0"
     }
   ]
   for (const { what, edits, fingerprint, version } of cases) {
-    it(fingerprint === "kept" ? `changing ${what} keeps the fingerprint (and changes the step hash)` : `changing ${what} changes the fingerprint`, () => {
-      const s = step(compileOk(edited(...edits)), "chai_standing", "calibrate")
-      if (version !== undefined) expect(s["software"]["version"]).toBe(version)
-      if (fingerprint === "kept") {
-        expect(s["fingerprint"]).toBe(calibrate["fingerprint"])
-        expect(s["hash"]).not.toBe(calibrate["hash"])
-      } else {
-        expect(s["fingerprint"]).not.toBe(calibrate["fingerprint"])
+    it(
+      fingerprint === "kept"
+        ? `changing ${what} keeps the fingerprint (and changes the step hash)`
+        : `changing ${what} changes the fingerprint`,
+      () => {
+        const s = step(compileOk(edited(...edits)), "chai_standing", "calibrate")
+        if (version !== undefined) expect(s["software"]["version"]).toBe(version)
+        if (fingerprint === "kept") {
+          expect(s["fingerprint"]).toBe(calibrate["fingerprint"])
+          expect(s["hash"]).not.toBe(calibrate["hash"])
+        } else {
+          expect(s["fingerprint"]).not.toBe(calibrate["fingerprint"])
+        }
       }
-    })
+    )
   }
 
   it("the fingerprint does not depend on the resolved version text under `compatible` (2.3.1 → 2.4.0 with ^2.3)", () => {
@@ -223,7 +279,9 @@ describe("fingerprints", () => {
 
   it("under `exact` the same 2.3.1 → 2.4.0 upgrade changes the fingerprint", () => {
     const exact = (sources: Array<SourceInput>): Array<SourceInput> =>
-      sources.map((s) => (s.path.endsWith("/c.ccat") ? { ...s, text: s.text.replace("    retries 3\n", "    retries 3\n    version_policy exact\n") } : s))
+      sources.map((s) =>
+        s.path.endsWith("/c.ccat") ? { ...s, text: s.text.replace("    retries 3\n", "    retries 3\n    version_policy exact\n") } : s
+      )
     const old = compileOk(exact(edited(["a.ccat", 'versions "2.3.1", "2.4.0"', 'versions "2.3.1"'])))
     const upgraded = compileOk(exact(loadWorkspace("spec-example")))
     const before = step(old, "chai_standing", "calibrate")
@@ -235,7 +293,8 @@ describe("fingerprints", () => {
 
   it("steps that are edited keep the fingerprints of the other steps", () => {
     const ir = compileOk(edited(["c.ccat", 'config { calibration_mode = "hot_cold" }', 'config { calibration_mode = "sky" }']))
-    for (const name of ["baseline", "map"]) expect(step(ir, "chai_standing", name)["fingerprint"]).toBe(step(base, "chai_standing", name)["fingerprint"])
+    for (const name of ["baseline", "map"])
+      expect(step(ir, "chai_standing", name)["fingerprint"]).toBe(step(base, "chai_standing", name)["fingerprint"])
     expect(step(ir, "ngc253_adhoc", "map")["fingerprint"]).toBe(step(base, "ngc253_adhoc", "map")["fingerprint"])
   })
 })

@@ -62,7 +62,14 @@ const parseExpectations = (text: string): ReadonlyArray<Expectation> => {
     if (caret !== null) {
       if (anchor === undefined) throw new Error(`line ${lineNumber}: caret expectation with no source line above it`)
       const startColumn = caret[1]!.length + 1
-      out.push({ code: caret[3]!, startLine: anchor, startColumn, endLine: anchor, endColumn: startColumn + caret[2]!.length, statedAt: lineNumber })
+      out.push({
+        code: caret[3]!,
+        startLine: anchor,
+        startColumn,
+        endLine: anchor,
+        endColumn: startColumn + caret[2]!.length,
+        statedAt: lineNumber
+      })
       return
     }
     const explicit = explicitLine.exec(line)
@@ -94,7 +101,8 @@ const actualKey = (d: Diagnostic): string =>
 const sourceLine = (lines: ReadonlyArray<string>, n: number): string => `${String(n).padStart(4)} | ${lines[n - 1] ?? ""}`
 
 const underline = (lines: ReadonlyArray<string>, startLine: number, startColumn: number, endLine: number, endColumn: number): string => {
-  const width = endLine === startLine ? Math.max(1, endColumn - startColumn) : Math.max(1, (lines[startLine - 1]?.length ?? 0) - startColumn + 1)
+  const width =
+    endLine === startLine ? Math.max(1, endColumn - startColumn) : Math.max(1, (lines[startLine - 1]?.length ?? 0) - startColumn + 1)
   return `${sourceLine(lines, startLine)}\n       ${" ".repeat(Math.max(0, startColumn - 1))}${"^".repeat(width)}`
 }
 
@@ -230,10 +238,14 @@ describe("suggestions", () => {
       "number out of range: `9e300TiB` is larger than 9007199254740991 bytes (8 PiB)"
     ])
     const inexact = compileFixture("E084-inexact-integer.ccat").result.diagnostics.find((d) => d.message.includes("12345678901234567890"))!
-    expect(inexact.message).toBe("number out of range: `12345678901234567890` is beyond ±9007199254740991, the largest whole number held exactly")
+    expect(inexact.message).toBe(
+      "number out of range: `12345678901234567890` is beyond ±9007199254740991, the largest whole number held exactly"
+    )
     expect(inexact.help.join("\n")).toContain('`"12345678901234567890"`')
     // A 310-digit literal is underlined whole and shown by its ends.
-    expect(messages("E084-infinite-percentage.ccat")).toEqual([`number out of range: \`${"9".repeat(16)}…${"9".repeat(8)}\` is not a finite number`])
+    expect(messages("E084-infinite-percentage.ccat")).toEqual([
+      `number out of range: \`${"9".repeat(16)}…${"9".repeat(8)}\` is not a finite number`
+    ])
   })
 
   it("E084: `1e999s` is one literal, and a config with such a value asks for no missing key", () => {
@@ -262,7 +274,11 @@ describe("suggestions", () => {
       ["unknown failure reason `oom`", "did you mean `OOM`?", ["OOM"]],
       ["unknown failure reason `OUT_OF_MEMORY`", "did you mean `OOM`?", ["OOM"]],
       ["unknown failure reason `EXITCODE`", "did you mean `EXIT_CODE`?", ["EXIT_CODE"]],
-      ["unknown failure reason `OUT_OF_SPACE`", "a full disk is no failure: the run waits for room and the attempt does not count, so it needs no retry", []],
+      [
+        "unknown failure reason `OUT_OF_SPACE`",
+        "a full disk is no failure: the run waits for room and the attempt does not count, so it needs no retry",
+        []
+      ],
       ["unknown failure reason `NODEFAIL`", "did you mean `NODE_FAIL`?", ["NODE_FAIL"]],
       ["unknown failure reason `timeout`", "did you mean `TIMEOUT`?", ["TIMEOUT"]]
     ])
@@ -271,14 +287,18 @@ describe("suggestions", () => {
     expect(unretried.help).toEqual(["retry it too: `on TIMEOUT, OOM, NODE_FAIL`, or remove the adjustment"])
     // The fix adds the reason after the last one listed.
     expect(unretried.fixes[0]!.replacement).toBe(", OOM")
-    expect([unretried.fixes[0]!.span.startLine, unretried.fixes[0]!.span.startColumn, unretried.fixes[0]!.span.end - unretried.fixes[0]!.span.start]).toEqual([21, 36, 0])
+    expect([
+      unretried.fixes[0]!.span.startLine,
+      unretried.fixes[0]!.span.startColumn,
+      unretried.fixes[0]!.span.end - unretried.fixes[0]!.span.start
+    ]).toEqual([21, 36, 0])
     expect(unretried.related.map((r) => r.message)).toEqual(["the failures the step retries"])
     const factors = all("E024-retry-count-and-factor.ccat")
     expect(factors.map((d) => [d.message, d.fixes.map((f) => f.replacement)])).toEqual([
-      ["`retries` expects a whole number, found the string \"3\"", []],
+      ['`retries` expects a whole number, found the string "3"', []],
       ["`memory` expects a factor such as `x2` or `x1.5`, found the number `2`", ["x2"]],
       ["`time` expects a factor such as `x2` or `x1.5`, found `1.5x`", ["x1.5"]],
-      ["`cpus` expects a factor such as `x2` or `x1.5`, found the string \"x2\"", []],
+      ['`cpus` expects a factor such as `x2` or `x1.5`, found the string "x2"', []],
       ["`cpus` expects a factor such as `x2` or `x1.5`, found the name `times2`", []]
     ])
     expect(all("E080-retry-factor.ccat").map((d) => d.message)).toEqual([
@@ -291,14 +311,26 @@ describe("suggestions", () => {
       "only `cpus`, `memory` and `time` grow on a retry; `gpus` stays as `resources` sets it",
       "a retry grows `cpus`, `memory` or `time`"
     ])
-    expect(all("E005-retries-without-count.ccat")[0]!.message).toBe("expected the number of retries before keyword `on`, such as `retries 3 on OOM`")
-    expect(all("E020-failure-reason-without-on.ccat")[0]!.help).toEqual(["failure reasons follow `on` in `retries`: `retries 3 on TIMEOUT`"])
+    expect(all("E005-retries-without-count.ccat")[0]!.message).toBe(
+      "expected the number of retries before keyword `on`, such as `retries 3 on OOM`"
+    )
+    expect(all("E020-failure-reason-without-on.ccat")[0]!.help).toEqual([
+      "failure reasons follow `on` in `retries`: `retries 3 on TIMEOUT`"
+    ])
     const unset = all("W009-retry-grows-unset-resource.ccat")
     expect(unset.map((d) => [d.message, d.help.join(" ")])).toEqual([
-      ["step `calibrate` sets no `memory` in `resources`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { memory 16GiB }`"],
-      ["step `calibrate` sets no `time` in `resources` and no `timeout`: a retry has nothing to multiply, and asks for the backend's default again", "give it a base to grow from: `resources { time 2h }`"]
+      [
+        "step `calibrate` sets no `memory` in `resources`: a retry has nothing to multiply, and asks for the backend's default again",
+        "give it a base to grow from: `resources { memory 16GiB }`"
+      ],
+      [
+        "step `calibrate` sets no `time` in `resources` and no `timeout`: a retry has nothing to multiply, and asks for the backend's default again",
+        "give it a base to grow from: `resources { time 2h }`"
+      ]
     ])
-    expect(all("W008-retries-zero-with-reasons.ccat")[0]!.message).toBe("step `calibrate` retries nothing (`retries 0`): its failure reasons and adjustments never apply")
+    expect(all("W008-retries-zero-with-reasons.ccat")[0]!.message).toBe(
+      "step `calibrate` retries nothing (`retries 0`): its failure reasons and adjustments never apply"
+    )
   })
 
   it("W001 compares a cooldown with the trigger loop's real default interval, from the module both read", async () => {
@@ -310,7 +342,9 @@ describe("suggestions", () => {
 
     const withCooldown = (cooldown: string, options: { loopIntervalSeconds?: number } = {}) => {
       const { text } = compileFixture("W001-short-cooldown.ccat")
-      return compileSources([{ path: "w.ccat", text: text.replace("cooldown 5s", `cooldown ${cooldown}`) }], options).diagnostics.filter((d) => d.code === "W001")
+      return compileSources([{ path: "w.ccat", text: text.replace("cooldown 5s", `cooldown ${cooldown}`) }], options).diagnostics.filter(
+        (d) => d.code === "W001"
+      )
     }
     expect(withCooldown("20s").map((d) => [d.message, d.help.join(" ")])).toEqual([
       [
@@ -322,7 +356,9 @@ describe("suggestions", () => {
     expect(withCooldown("1m")).toEqual([])
     // A caller that knows the interval configured (CCAT_TRIGGER_INTERVAL) may say so.
     expect(withCooldown("20s", { loopIntervalSeconds: 10 })).toEqual([])
-    expect(withCooldown("1m", { loopIntervalSeconds: 120 }).map((d) => d.message)).toEqual(["cooldown 1m is shorter than the runtime's loop interval (2m); it acts as 2m"])
+    expect(withCooldown("1m", { loopIntervalSeconds: 120 }).map((d) => d.message)).toEqual([
+      "cooldown 1m is shorter than the runtime's loop interval (2m); it acts as 2m"
+    ])
   })
 
   it("E083 on a bare `G` explains binary and decimal units", () => {

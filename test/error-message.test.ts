@@ -11,7 +11,9 @@ describe("error messages with their causes", () => {
   it("says the error and what its innermost cause says, on one line", () => {
     expect(messageWithCause(sqlError)).toBe('Failed to execute statement: relation "x" does not exist at line 1')
     expect(innermostMessage(sqlError)).toBe('relation "x" does not exist at line 1')
-    expect(messageWithCause(new Error("outer", { cause: new Error("middle", { cause: refused }) }))).toBe("outer: connect ECONNREFUSED 127.0.0.1:5432")
+    expect(messageWithCause(new Error("outer", { cause: new Error("middle", { cause: refused }) }))).toBe(
+      "outer: connect ECONNREFUSED 127.0.0.1:5432"
+    )
   })
 
   it("says it once when the cause adds nothing, and falls back when there is no message", () => {

@@ -50,7 +50,10 @@ describe("execution on the real Slurm cluster", () => {
   })
   const backend = SlurmBackendLive({ partition: "debug" }).pipe(Layer.provideMerge(BackendCallsLive))
   const layers = Layer.mergeAll(testDatabase("postgres"), NodeContext.layer, backend, ServeStateLive)
-  const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.seconds(1), httpPort: null, exitWhenIdle: true }).pipe(Effect.timeout(Duration.minutes(8)), Logger.withMinimumLogLevel(LogLevel.Warning))
+  const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.seconds(1), httpPort: null, exitWhenIdle: true }).pipe(
+    Effect.timeout(Duration.minutes(8)),
+    Logger.withMinimumLogLevel(LogLevel.Warning)
+  )
 
   layer(layers, { timeout: 180_000, excludeTestServices: true })((it) => {
     it.effect(
@@ -75,7 +78,11 @@ describe("execution on the real Slurm cluster", () => {
           // sacct knows exactly one job per run.
           // slurmdbd records a job's name a moment after the job: until then sacct says "allocation".
           const sacctNames = () =>
-            execFileSync("sacct", ["-n", "-X", "-P", "-o", "JobName", "-j", runs.map((r) => r.backend_job_id).join(",")], { encoding: "utf8" }).trim().split("\n")
+            execFileSync("sacct", ["-n", "-X", "-P", "-o", "JobName", "-j", runs.map((r) => r.backend_job_id).join(",")], {
+              encoding: "utf8"
+            })
+              .trim()
+              .split("\n")
           let names = sacctNames()
           for (let waited = 0; waited < 40 && names.includes("allocation"); waited++) {
             // A real pause: it.effect runs on the test clock.
@@ -89,7 +96,10 @@ describe("execution on the real Slurm cluster", () => {
             SELECT r.run_dir, p.relative_path, p.checksum FROM data_product p JOIN executed_reduction_step r ON r.id = p.run_id ORDER BY p.id`
           expect(products.length).toBeGreaterThan(10)
           const files = products.map((p) => join(p.run_dir, p.relative_path))
-          const sums = execFileSync("sha256sum", files, { encoding: "utf8" }).trim().split("\n").map((line) => line.split(/\s+/)[0])
+          const sums = execFileSync("sha256sum", files, { encoding: "utf8" })
+            .trim()
+            .split("\n")
+            .map((line) => line.split(/\s+/)[0])
           expect(sums).toEqual(products.map((p) => p.checksum))
 
           const covered = (yield* sql<{ id: string }>`
@@ -110,7 +120,11 @@ describe("execution on the real Slurm cluster", () => {
           const sql = yield* SqlClient.SqlClient
           // The demo programs fail on purpose when this reaches them; the batch script exports the job's environment.
           yield* applyWorkspace(
-            compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4300").replace('calibration_mode = "hot_cold"', 'calibration_mode = "hot_cold_x"')),
+            compile((t) =>
+              t
+                .replace("tsys_max_k = 4000", "tsys_max_k = 4300")
+                .replace('calibration_mode = "hot_cold"', 'calibration_mode = "hot_cold_x"')
+            ),
             { createdBy: "test" }
           )
           yield* serveUntilIdle
@@ -130,7 +144,10 @@ describe("execution on the real Slurm cluster", () => {
       () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          yield* applyWorkspace(compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4400")), { createdBy: "test" })
+          yield* applyWorkspace(
+            compile((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4400")),
+            { createdBy: "test" }
+          )
           yield* evaluatePass({})
           const [run] = yield* sql<{ id: string }>`SELECT id FROM executed_reduction_step WHERE status = 'PENDING' ORDER BY id LIMIT 1`
           // Submit it (and its sibling) with this run's program sleeping. The job's environment
@@ -138,12 +155,20 @@ describe("execution on the real Slurm cluster", () => {
           // in a wrapper found first on the software path: only the job in this run's folder sleeps.
           const slow = tempDir("slow-bin")
           const calibrate = join(demoPrograms, "chai-calibrate")
-          writeFileSync(join(slow, "chai-calibrate"), `#!/bin/sh\ncase "$PWD" in */run-${run!.id}/*) sleep 120 ;; esac\nexec '${calibrate}' "$@"\n`, { mode: 0o755 })
+          writeFileSync(
+            join(slow, "chai-calibrate"),
+            `#!/bin/sh\ncase "$PWD" in */run-${run!.id}/*) sleep 120 ;; esac\nexec '${calibrate}' "$@"\n`,
+            { mode: 0o755 }
+          )
           yield* submitCycle({ ...config, softwarePath: [slow, ...config.softwarePath] })
-          const [submitted] = yield* sql<{ backend_job_id: string }>`SELECT backend_job_id FROM executed_reduction_step WHERE id = ${run!.id}`
+          const [submitted] = yield* sql<{
+            backend_job_id: string
+          }>`SELECT backend_job_id FROM executed_reduction_step WHERE id = ${run!.id}`
           // As `ccat cancel` does it, with nothing in the environment saying "slurm": the run's
           // job went to the Slurm backend its location declares, and that is where it is cancelled.
-          const access = yield* backendOfJobPlace.pipe(Effect.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["CCAT_DATA_DIR", tempDir("data")]])))))
+          const access = yield* backendOfJobPlace.pipe(
+            Effect.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["CCAT_DATA_DIR", tempDir("data")]]))))
+          )
           const outcome = yield* cancelRun({ runId: Number(run!.id), actor: "test", reason: "testing cancel", now: new Date() }, access)
           const [recorded] = yield* sql<{ backend: string }>`SELECT backend FROM executed_reduction_step WHERE id = ${run!.id}`
           expect(recorded!.backend).toBe("slurm")

@@ -108,7 +108,8 @@ describe("formatting never changes the IR except spans", () => {
 
 describe("the comments-and-layout golden", () => {
   const inputs = loadWorkspace("comments-and-layout")
-  const render = (files: ReadonlyArray<SourceInput>): string => files.map((i) => `// ==== ${basename(i.path)} ====\n${format(i.text)}`).join("\n")
+  const render = (files: ReadonlyArray<SourceInput>): string =>
+    files.map((i) => `// ==== ${basename(i.path)} ====\n${format(i.text)}`).join("\n")
   const golden = readFileSync(join(goldenDir, "comments-and-layout.formatted.ccat"), "utf8")
 
   it("is itself a valid workspace with the same IR (the expectation is sound)", () => {
@@ -159,7 +160,10 @@ describe("the comments-and-layout golden", () => {
     const start = lines.findIndex((l) => l.trimStart().startsWith("where "))
     expect(start).toBeGreaterThan(0)
     const whereIndent = lines[start]!.length - lines[start]!.trimStart().length
-    const continuation = lines.slice(start + 1, lines.findIndex((l, i) => i > start && l.trimStart().startsWith("//")))
+    const continuation = lines.slice(
+      start + 1,
+      lines.findIndex((l, i) => i > start && l.trimStart().startsWith("//"))
+    )
     expect(continuation.length).toBeGreaterThan(0)
     for (const l of continuation) expect(l.length - l.trimStart().length, JSON.stringify(l)).toBeGreaterThan(whereIndent)
   })
@@ -175,7 +179,10 @@ describe("comments on a line holding several tokens stay where they are", () => 
   const exact: Array<[string, string]> = [
     ['location l { site "x" /* c */ }', 'location l {\n  site "x" /* c */\n}\n'],
     ['location l { site "x" } // c', 'location l {\n  site "x"\n} // c\n'],
-    ['location a { site "x" } location b { site "y" } // about b', 'location a {\n  site "x"\n}\n\nlocation b {\n  site "y"\n} // about b\n']
+    [
+      'location a { site "x" } location b { site "y" } // about b',
+      'location a {\n  site "x"\n}\n\nlocation b {\n  site "y"\n} // about b\n'
+    ]
   ]
   for (const [input, expected] of exact) {
     it(JSON.stringify(input), () => {
@@ -221,13 +228,21 @@ describe("outputs blocks", () => {
       '    outputs { science "*.fits" min 1, qa "*.json"  plots min 0 }\n',
       '    outputs {\n      science "*.fits" min 1\n      qa "*.json"\n      plots min 0\n    }\n'
     ],
-    ["a comment breaks even one rule", '    outputs { science "*.fits" // the maps\n }\n', '    outputs {\n      science "*.fits" // the maps\n    }\n'],
+    [
+      "a comment breaks even one rule",
+      '    outputs { science "*.fits" // the maps\n }\n',
+      '    outputs {\n      science "*.fits" // the maps\n    }\n'
+    ],
     [
       "comments between the parts of a rule stay there",
       '    outputs {\n      science /* b */ "*.fits" /* c */ min /* d */ 2 // e\n    }\n',
       '    outputs {\n      science /* b */ "*.fits" /* c */ min /* d */ 2 // e\n    }\n'
     ],
-    ["a blank line between rules is kept, more are not", "    outputs {\n\n      science\n\n\n      qa\n    }\n", "    outputs {\n      science\n\n      qa\n    }\n"],
+    [
+      "a blank line between rules is kept, more are not",
+      "    outputs {\n\n      science\n\n\n      qa\n    }\n",
+      "    outputs {\n      science\n\n      qa\n    }\n"
+    ],
     ["an empty block", "    outputs {   }\n", "    outputs {}\n"],
     ["a default count is kept as written", '    outputs { qa "*.json" min 1 }\n', '    outputs { qa "*.json" min 1 }\n']
   ]
@@ -266,7 +281,11 @@ describe("retries", () => {
       "    retries 3 /* c */ on /* d */ OOM /* e */, /* f */ TIMEOUT\n"
     ],
     ["an empty block", "    retries 3 {   }\n", "    retries 3 {}\n"],
-    ["the order written is kept", "    retries 3 on OOM, TIMEOUT { on TIMEOUT time x2  on OOM memory x2 }\n", "    retries 3 on OOM, TIMEOUT {\n      on TIMEOUT time x2\n      on OOM memory x2\n    }\n"]
+    [
+      "the order written is kept",
+      "    retries 3 on OOM, TIMEOUT { on TIMEOUT time x2  on OOM memory x2 }\n",
+      "    retries 3 on OOM, TIMEOUT {\n      on TIMEOUT time x2\n      on OOM memory x2\n    }\n"
+    ]
   ]
   formatsInStep(exact)
 
@@ -303,14 +322,14 @@ describe("files with syntax errors are refused", () => {
     ["a missing value", "grouping g {\n  where Source.name ==\n}\n"],
     // Accepted today, and the `]` is silently deleted from the output.
     ["a stray token in a block", 'location l {\n  site "x" ]\n}\n'],
-    ["a stray keyword in a block", "location l {\n  site \"x\"\n  timezone\n}\n"],
+    ["a stray keyword in a block", 'location l {\n  site "x"\n  timezone\n}\n'],
     ["a stray operator in a where's block", 'grouping g {\n  where Source.name == "x" ] and Source.kind == "FIXED"\n}\n'],
     ["a stray `}` at top level", 'location l {\n  site "x"\n}\n}\n'],
     ["a misspelled declaration keyword", "pipline p {\n  data g\n}\n"],
     ["an unterminated string", 'location l {\n  site "cologne\n}\n'],
     ["an unterminated block comment", 'location l {\n  site "x"\n}\n/* never closed\n'],
     ["an unexpected character", 'location l {\n  site "x" # note\n}\n'],
-    ["a declaration without a name", "location {\n  site \"x\"\n}\n"]
+    ["a declaration without a name", 'location {\n  site "x"\n}\n']
   ]
   for (const [what, text] of broken) {
     it(what, () => {

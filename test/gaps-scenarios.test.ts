@@ -118,7 +118,8 @@ const apply = (ir: IrWorkspace) =>
     expect(result._tag).toBe("Applied")
   })
 
-const stepOf = (ir: IrWorkspace, pipeline: string, step: string) => ir.pipelines.find((p) => p.name === pipeline)!.steps.find((s) => s.name === step)!
+const stepOf = (ir: IrWorkspace, pipeline: string, step: string) =>
+  ir.pipelines.find((p) => p.name === pipeline)!.steps.find((s) => s.name === step)!
 
 const T0 = Date.parse("2026-12-01T00:00:00Z")
 const second = 1000
@@ -144,7 +145,10 @@ const outcome = (summary: PassSummary, step: string): StepOutcome => {
 
 /** The sub-group keys a step decided with `reason`, sorted. */
 const keysWith = (o: StepOutcome, reason: ReasonCode): Array<string> =>
-  (o.decisions ?? []).filter((d) => d.reason === reason).map((d) => d.subGroupKey).sort()
+  (o.decisions ?? [])
+    .filter((d) => d.reason === reason)
+    .map((d) => d.subGroupKey)
+    .sort()
 
 const decisionOf = (o: StepOutcome, key: string) => {
   const found = (o.decisions ?? []).find((d) => d.subGroupKey === key)
@@ -182,7 +186,11 @@ const fixtureScans = Effect.gen(function* () {
     ORDER BY e.id`
 })
 
-const scansOf = (scans: ReadonlyArray<ScanRow>, source: string) => scans.filter((s) => s.source === source).map((s) => s.scan).sort()
+const scansOf = (scans: ReadonlyArray<ScanRow>, source: string) =>
+  scans
+    .filter((s) => s.source === source)
+    .map((s) => s.scan)
+    .sort()
 
 /** Gives one archived package of a scan a new checksum (the archive re-ingested it); returns its id. */
 const changePackage = (scan: string, checksum: string) =>
@@ -203,8 +211,9 @@ interface InputRow {
 }
 
 const inputsOf = (runId: number) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<InputRow>`SELECT raw_data_package_id::text, data_product_id::text, checksum FROM run_input WHERE run_id = ${runId}`
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<InputRow>`SELECT raw_data_package_id::text, data_product_id::text, checksum FROM run_input WHERE run_id = ${runId}`
   )
 
 const runById = (runs: ReadonlyArray<{ readonly id: number; readonly sub_group_key: string }>, key: string) => {
@@ -215,11 +224,17 @@ const runById = (runs: ReadonlyArray<{ readonly id: number; readonly sub_group_k
 
 /** The rows of a cron pipeline's trigger requests, oldest first. */
 const cronRequests = (pipeline: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ id: string; tick_at: Date; consumed_at: Date | null }>`
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ id: string; tick_at: Date; consumed_at: Date | null }>`
       SELECT r.id, r.tick_at, r.consumed_at FROM trigger_request r JOIN pipeline p ON p.id = r.pipeline_id
       WHERE p.name = ${pipeline} AND r.kind = 'cron' ORDER BY r.id`
-  ).pipe(Effect.map((rows) => rows.map((r) => ({ id: Number(r.id), tickAt: new Date(r.tick_at).toISOString(), consumed: r.consumed_at !== null }))))
+  ).pipe(
+    Effect.map((rows) =>
+      rows.map((r) => ({ id: Number(r.id), tickAt: new Date(r.tick_at).toISOString(), consumed: r.consumed_at !== null }))
+    )
+  )
 
 /** Products every baseline run of the fan-in scenario leaves: two the map reads, one it must not. */
 const baselineProducts: ReadonlyArray<ProductSpec> = [
@@ -291,7 +306,8 @@ for (const backend of testBackends) {
           expect(secondPass.counts).toEqual({ IN_FLIGHT: 8 })
           expect(secondPass.created).toBe(0)
           expect(yield* runsOf("scans", "calibrate")).toHaveLength(8)
-        }))
+        })
+      )
 
       it.effect("a scan whose data changes after its run completed waits out the 60 s cooldown, then gets a NEW_DATA run", () =>
         Effect.gen(function* () {
@@ -316,11 +332,15 @@ for (const backend of testBackends) {
           expect(reopened.counts).toEqual({ UP_TO_DATE: 7, NEW_DATA: 1 })
           expect(reopened.created).toBe(1)
           const runs = (yield* runsOf("scans", "calibrate")).filter((r) => r.sub_group_key === scan)
-          expect(runs.map((r) => [r.status, r.reason])).toEqual([["COMPLETED", "NEW_DATA"], ["PENDING", "NEW_DATA"]])
+          expect(runs.map((r) => [r.status, r.reason])).toEqual([
+            ["COMPLETED", "NEW_DATA"],
+            ["PENDING", "NEW_DATA"]
+          ])
           expect(runs[1]!.created_at.getTime()).toBe(T0 + 60 * second)
           const inputs = yield* inputsOf(runs[1]!.id)
           expect(inputs.find((i) => i.raw_data_package_id === changed)?.checksum).toBe("re-ingested-1")
-        }))
+        })
+      )
 
       it.effect("data that changes while its run is in flight waits for that run (AFTER_IN_FLIGHT), then runs again", () =>
         Effect.gen(function* () {
@@ -340,7 +360,8 @@ for (const backend of testBackends) {
           expect(after.counts).toEqual({ UP_TO_DATE: 7, NEW_DATA: 1 })
           expect(keysWith(after, "NEW_DATA")).toEqual([scan])
           yield* completeAll("scans", "calibrate")
-        }))
+        })
+      )
 
       it.effect("a config change reprocesses every scan (CONFIG_CHANGED), once", () =>
         Effect.gen(function* () {
@@ -363,7 +384,8 @@ for (const backend of testBackends) {
           yield* at(11 * minute)
           expect(outcome(yield* pass(), "calibrate").counts).toEqual({ IN_FLIGHT: 8 })
           yield* completeAll("scans", "calibrate")
-        }))
+        })
+      )
 
       it.effect("a compatible release (2.4.3 under ^2.4) reprocesses nothing; new scans run with 2.4.3", () =>
         Effect.gen(function* () {
@@ -397,7 +419,8 @@ for (const backend of testBackends) {
           // The completed runs keep the version they ran with.
           const completed = (yield* runsOf("scans", "calibrate")).filter((r) => r.status === "COMPLETED")
           expect(new Set(completed.map((r) => r.software_version))).toEqual(new Set(["2.4.2"]))
-        }))
+        })
+      )
 
       it.effect("a cancelled run is not restarted by the trigger (CANCELLED); `ccat run` without --force reopens it (MANUAL)", () =>
         Effect.gen(function* () {
@@ -411,7 +434,13 @@ for (const backend of testBackends) {
 
           yield* at(2 * hour)
           expect(outcome(yield* pass(), "calibrate").counts).toEqual({ UP_TO_DATE: 10, CANCELLED: 1 })
-          const requestId = yield* recordManualRequest({ pipeline: "scans", step: null, force: false, requestedBy: "carol", now: new Date(T0 + 2 * hour) })
+          const requestId = yield* recordManualRequest({
+            pipeline: "scans",
+            step: null,
+            force: false,
+            requestedBy: "carol",
+            now: new Date(T0 + 2 * hour)
+          })
           const reopened = yield* pass()
           expect(outcome(reopened, "calibrate").counts).toEqual({ UP_TO_DATE: 10, MANUAL: 1 })
           expect(reopened.consumedRequests).toEqual([requestId])
@@ -420,7 +449,8 @@ for (const backend of testBackends) {
             ["CANCELLED", "NEW_DATA", "", "2.4.3"],
             ["PENDING", "MANUAL", `request-${requestId}`, "2.4.3"]
           ])
-        }))
+        })
+      )
     })
 
     describe("per-scan steps fanning in to a per-source map", () => {
@@ -453,7 +483,8 @@ for (const backend of testBackends) {
           // DR21 done, NGC1068 half done.
           yield* at(2 * minute)
           const ngc = scansOf(scans, "NGC1068")
-          for (const scan of [...scansOf(scans, "DR21"), ...ngc.slice(0, 3)]) yield* completeRun(runById(baselines, scan).id, baselineProducts)
+          for (const scan of [...scansOf(scans, "DR21"), ...ngc.slice(0, 3)])
+            yield* completeRun(runById(baselines, scan).id, baselineProducts)
           const third = outcome(yield* pass(), "map")
           expect(third.counts).toEqual({ UPSTREAM_CHANGED: 1, WAITING_UPSTREAM: 1 })
           expect(keysWith(third, "UPSTREAM_CHANGED")).toEqual([dr21])
@@ -483,9 +514,12 @@ for (const backend of testBackends) {
           expect(inputs.map((i) => i.data_product_id).sort()).toEqual(expected.map((r) => r.id).sort())
           expect(inputs.every((i) => i.raw_data_package_id === null)).toBe(true)
           // ...and covers every raw package of them.
-          const coverage = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_coverage WHERE run_id = ${runById(maps, ngc1068).id}`
+          const coverage = yield* sql<{
+            n: number
+          }>`SELECT count(*)::int AS n FROM run_coverage WHERE run_id = ${runById(maps, ngc1068).id}`
           expect(coverage[0]!.n).toBe(scans.filter((s) => s.source === "NGC1068").reduce((n, s) => n + s.packages, 0))
-        }))
+        })
+      )
 
       it.effect("an exact-policy gridder release (0.10.1) reprocesses every cube once the daily cooldown allows (SOFTWARE_CHANGED)", () =>
         Effect.gen(function* () {
@@ -517,7 +551,8 @@ for (const backend of testBackends) {
           ])
           // Same products in, so the same number of inputs as the cubes they replace.
           expect(yield* inputsOf(runById(fresh, ngc1068).id)).toHaveLength(12)
-        }))
+        })
+      )
     })
 
     describe("failures upstream and downstream", () => {
@@ -554,7 +589,8 @@ for (const backend of testBackends) {
           expect(outcome(later, "calibrate").created).toBe(0)
           expect(outcome(later, "baseline").counts).toEqual({ IN_FLIGHT: 7, FAILED_UPSTREAM: 1 })
           expect(yield* runsOf("standing", "calibrate")).toHaveLength(8)
-        }))
+        })
+      )
 
       it.effect("a failed attempt with retries left is waited for, not left out", () =>
         Effect.gen(function* () {
@@ -572,7 +608,8 @@ for (const backend of testBackends) {
           expect(keysWith(outcome(waiting, "map"), "UPSTREAM_CHANGED")).toEqual([dr21])
           expect(decisionOf(outcome(waiting, "map"), ngc1068)).toMatchObject({ upstreamInFlight: 1, upstreamFailed: 0 })
           yield* completeAll("standing", "map")
-        }))
+        })
+      )
 
       it.effect("a cube is built from the scans that succeeded; a cube whose every upstream failed reports FAILED_UPSTREAM", () =>
         Effect.gen(function* () {
@@ -603,7 +640,12 @@ for (const backend of testBackends) {
           const map = outcome(result, "map")
           expect(map.counts).toEqual({ UPSTREAM_CHANGED: 1, FAILED_UPSTREAM: 1 })
           // NGC1068: the four scans whose baselines completed, one product each; F2 left out and reported.
-          expect(decisionOf(map, ngc1068)).toMatchObject({ reason: "UPSTREAM_CHANGED", inputCount: 4, upstreamFailed: 1, upstreamInFlight: 0 })
+          expect(decisionOf(map, ngc1068)).toMatchObject({
+            reason: "UPSTREAM_CHANGED",
+            inputCount: 4,
+            upstreamFailed: 1,
+            upstreamInFlight: 0
+          })
           expect(decisionOf(map, dr21)).toMatchObject({ reason: "FAILED_UPSTREAM", inputCount: 0, upstreamFailed: 2, upstreamInFlight: 0 })
           const cube = runById(yield* inFlightRunsOf("standing", "map"), ngc1068)
           expect(yield* inputsOf(cube.id)).toHaveLength(4)
@@ -613,7 +655,8 @@ for (const backend of testBackends) {
           expect(outcome(again, "map").counts).toEqual({ IN_FLIGHT: 1, FAILED_UPSTREAM: 1 })
           expect(again.created).toBe(0)
           yield* completeAll("standing", "map")
-        }))
+        })
+      )
 
       it.effect("`ccat run --step baseline` without --force reopens the runs that failed for good (MANUAL), once", () =>
         Effect.gen(function* () {
@@ -635,7 +678,8 @@ for (const backend of testBackends) {
           const after = yield* pass()
           expect(outcome(after, "baseline").counts).toEqual({ UP_TO_DATE: 4, IN_FLIGHT: 3, FAILED_UPSTREAM: 1 })
           expect(after.created).toBe(0)
-        }))
+        })
+      )
 
       it.effect("a run that failed for good reopens when its inputs change", () =>
         Effect.gen(function* () {
@@ -646,8 +690,12 @@ for (const backend of testBackends) {
           expect(keysWith(outcome(result, "calibrate"), "NEW_DATA")).toEqual([failed.f1])
           expect(decisionOf(outcome(result, "baseline"), failed.f1).reason).toBe("WAITING_UPSTREAM")
           const runs = (yield* runsOf("standing", "calibrate")).filter((r) => r.sub_group_key === failed.f1)
-          expect(runs.map((r) => [r.status, r.reason])).toEqual([["FAILED", "NEW_DATA"], ["PENDING", "NEW_DATA"]])
-        }))
+          expect(runs.map((r) => [r.status, r.reason])).toEqual([
+            ["FAILED", "NEW_DATA"],
+            ["PENDING", "NEW_DATA"]
+          ])
+        })
+      )
     })
 
     describe("cron ticks", () => {
@@ -668,7 +716,8 @@ for (const backend of testBackends) {
           yield* at(3 * hour - 1)
           expect((yield* pass()).steps.every((s) => s.status._tag === "NotTriggered")).toBe(true)
           expect(yield* runsOf("nightly", "calibrate")).toEqual([])
-        }))
+        })
+      )
 
       it.effect("after 03:00 the tick is evaluated, and stays open until the whole pipeline could be decided", () =>
         Effect.gen(function* () {
@@ -702,7 +751,8 @@ for (const backend of testBackends) {
           expect((yield* pass()).steps.every((s) => s.status._tag === "NotTriggered")).toBe(true)
           yield* completeAll("nightly", "summary")
           expect(yield* cronRequests("nightly")).toHaveLength(2)
-        }))
+        })
+      )
 
       it.effect("three missed nights are caught up once, not replayed", () =>
         Effect.gen(function* () {
@@ -724,7 +774,8 @@ for (const backend of testBackends) {
             { id: expect.any(Number), tickAt: "2026-12-01T03:00:00.000Z", consumed: true },
             { id: expect.any(Number), tickAt: "2026-12-04T03:00:00.000Z", consumed: true }
           ])
-        }))
+        })
+      )
     })
 
     describe("manual runs", () => {
@@ -739,12 +790,19 @@ for (const backend of testBackends) {
           expect(outcome(result, "calibrate").status).toEqual({ _tag: "NotTriggered", why: "no-request" })
           expect(result.created).toBe(0)
           expect(yield* runsOf("reprocess", "calibrate")).toEqual([])
-        }))
+        })
+      )
 
       it.effect("`ccat run` without --force creates the gap runs only, as NEW_DATA", () =>
         Effect.gen(function* () {
           yield* at(1 * minute)
-          const requestId = yield* recordManualRequest({ pipeline: "reprocess", step: null, force: false, requestedBy: "alice", now: new Date(T0 + 1 * minute) })
+          const requestId = yield* recordManualRequest({
+            pipeline: "reprocess",
+            step: null,
+            force: false,
+            requestedBy: "alice",
+            now: new Date(T0 + 1 * minute)
+          })
           const result = yield* pass()
           const step = outcome(result, "calibrate")
           expect(step.status).toMatchObject({ _tag: "Evaluated", request: { id: requestId, kind: "manual", force: false } })
@@ -757,24 +815,38 @@ for (const backend of testBackends) {
           yield* at(2 * minute)
           expect(outcome(yield* pass(), "calibrate").status).toEqual({ _tag: "NotTriggered", why: "no-request" })
           expect(yield* runsOf("reprocess", "calibrate")).toHaveLength(8)
-        }))
+        })
+      )
 
       it.effect("after completion, `ccat run` without --force finds nothing to do (UP_TO_DATE)", () =>
         Effect.gen(function* () {
           yield* at(3 * minute)
           yield* completeAll("reprocess", "calibrate")
-          const requestId = yield* recordManualRequest({ pipeline: "reprocess", step: null, force: false, requestedBy: "alice", now: new Date(T0 + 3 * minute) })
+          const requestId = yield* recordManualRequest({
+            pipeline: "reprocess",
+            step: null,
+            force: false,
+            requestedBy: "alice",
+            now: new Date(T0 + 3 * minute)
+          })
           const result = yield* pass()
           expect(outcome(result, "calibrate").counts).toEqual({ UP_TO_DATE: 8 })
           expect(result.created).toBe(0)
           expect(result.consumedRequests).toEqual([requestId])
-        }))
+        })
+      )
 
       it.effect("`ccat run --force` reruns every sub-group once, tagged with its request, cooldown or not", () =>
         Effect.gen(function* () {
           // Ten minutes after the last runs: `cooldown 1h` would hold an automatic run.
           yield* at(10 * minute)
-          const requestId = yield* recordManualRequest({ pipeline: "reprocess", step: "calibrate", force: true, requestedBy: "bob", now: new Date(T0 + 10 * minute) })
+          const requestId = yield* recordManualRequest({
+            pipeline: "reprocess",
+            step: "calibrate",
+            force: true,
+            requestedBy: "bob",
+            now: new Date(T0 + 10 * minute)
+          })
           // A pass restricted to the pipeline leaves the request open...
           const first = yield* pass({ only: { pipeline: "reprocess" } })
           expect(outcome(first, "calibrate").counts).toEqual({ MANUAL: 8 })
@@ -786,20 +858,30 @@ for (const backend of testBackends) {
           expect(secondPass.consumedRequests).toEqual([requestId])
 
           const forced = yield* inFlightRunsOf("reprocess", "calibrate")
-          expect(forced.map((r) => [r.reason, r.request_tag, r.software_version])).toEqual(Array(8).fill(["MANUAL", `request-${requestId}`, "2.4.2"]))
+          expect(forced.map((r) => [r.reason, r.request_tag, r.software_version])).toEqual(
+            Array(8).fill(["MANUAL", `request-${requestId}`, "2.4.2"])
+          )
           expect(forced.map((r) => r.sub_group_key).sort()).toEqual(sorted((yield* fixtureScans).map((s) => s.scan)))
           expect(yield* runsOf("reprocess", "calibrate")).toHaveLength(16)
           yield* completeAll("reprocess", "calibrate")
-        }))
+        })
+      )
 
       it.effect("`ccat run` for an unknown step is refused and records nothing", () =>
         Effect.gen(function* () {
-          const error = yield* recordManualRequest({ pipeline: "reprocess", step: "calibrat", force: false, requestedBy: "alice", now: new Date(T0 + 12 * minute) }).pipe(Effect.flip)
+          const error = yield* recordManualRequest({
+            pipeline: "reprocess",
+            step: "calibrat",
+            force: false,
+            requestedBy: "alice",
+            now: new Date(T0 + 12 * minute)
+          }).pipe(Effect.flip)
           expect(error).toMatchObject({ _tag: "UnknownStep", pipeline: "reprocess", name: "calibrat", known: ["calibrate"] })
           const sql = yield* SqlClient.SqlClient
           const open = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM trigger_request WHERE consumed_at IS NULL`
           expect(open[0]!.n).toBe(0)
-        }))
+        })
+      )
     })
   })
 }

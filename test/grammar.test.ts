@@ -168,7 +168,9 @@ const tokenize = (text: string): Array<ReadonlyArray<string>> => {
     }
     const paintMatch = (m: RegExpExecArray, base: ReadonlyArray<string>, captures: Readonly<Record<string, Capture>> | undefined): void => {
       paint(m.index, m.index + m[0].length, base)
-      const keys = Object.keys(captures ?? {}).map(Number).sort((a, b) => a - b)
+      const keys = Object.keys(captures ?? {})
+        .map(Number)
+        .sort((a, b) => a - b)
       for (const key of keys) {
         const span = m.indices?.[key]
         if (span === undefined) continue
@@ -259,9 +261,7 @@ const allRules = (): Array<{ path: string; rule: Rule }> => {
 
 const regexSources = (): Array<{ path: string; source: string }> =>
   allRules().flatMap(({ path, rule }) =>
-    (["match", "begin", "end"] as const)
-      .filter((k) => rule[k] !== undefined)
-      .map((k) => ({ path: `${path}.${k}`, source: rule[k]! }))
+    (["match", "begin", "end"] as const).filter((k) => rule[k] !== undefined).map((k) => ({ path: `${path}.${k}`, source: rule[k]! }))
   )
 
 // Inside a pipeline's braces, where property keywords live.
@@ -386,11 +386,17 @@ describe("ccat.tmLanguage.json", () => {
 
   it("has a keyword rule whose regex matches each keyword", () => {
     const keywordRules = allRules().filter(({ rule }) => {
-      const names = [rule.name, ...Object.values(rule.captures ?? {}).map((c) => c.name), ...Object.values(rule.beginCaptures ?? {}).map((c) => c.name)]
+      const names = [
+        rule.name,
+        ...Object.values(rule.captures ?? {}).map((c) => c.name),
+        ...Object.values(rule.beginCaptures ?? {}).map((c) => c.name)
+      ]
       return (rule.match ?? rule.begin) !== undefined && names.some((n) => n !== undefined && scopeList(n).some(isKeywordScope))
     })
     for (const word of keywordWords) {
-      const hits = keywordRules.filter(({ rule }) => new RegExp(`^(?:${rule.match ?? rule.begin})`).exec(word)?.[0].startsWith(word) === true)
+      const hits = keywordRules.filter(
+        ({ rule }) => new RegExp(`^(?:${rule.match ?? rule.begin})`).exec(word)?.[0].startsWith(word) === true
+      )
       expect(hits.length, `a keyword rule matches \`${word}\``).toBeGreaterThan(0)
     }
   })
@@ -475,7 +481,10 @@ describe("TextMate scopes of a sample", () => {
   }
   const hasNo = (context: string, sub: string, prefix: string): void => {
     const scopes = scopesIn(context, sub)
-    expect(scopes.some((s) => s.startsWith(prefix)), `\`${sub}\` in \`${context}\`: ${scopes.join(" ")}`).toBe(false)
+    expect(
+      scopes.some((s) => s.startsWith(prefix)),
+      `\`${sub}\` in \`${context}\`: ${scopes.join(" ")}`
+    ).toBe(false)
   }
 
   it("comments", () => {
@@ -663,7 +672,10 @@ describe("TextMate scopes of a sample", () => {
     ]
     for (const [text, tokenName, scope] of cases) {
       const lexed = ccatLexer.tokenize(text)
-      expect(lexed.tokens.map((t) => t.tokenType.name), text).toEqual([tokenName])
+      expect(
+        lexed.tokens.map((t) => t.tokenType.name),
+        text
+      ).toEqual([tokenName])
       const scopes = tokenize(inBody(`priority ${text}`))
       const at = inBody(`priority ${text}`).indexOf(text)
       const all = new Set(scopes.slice(at, at + text.length).flat())

@@ -68,7 +68,8 @@ type Correction = (typeof corrections)[number]
 const correctAbovePackages = (change: Correction, salt: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const pick = (table: "source" | "obs_unit" | "executed_obs_unit") => sql`(SELECT id FROM ${sql(table)} ORDER BY md5(id::text || ${String(salt)}) LIMIT 1)`
+    const pick = (table: "source" | "obs_unit" | "executed_obs_unit") =>
+      sql`(SELECT id FROM ${sql(table)} ORDER BY md5(id::text || ${String(salt)}) LIMIT 1)`
     switch (change) {
       case "source renamed":
         return yield* sql`UPDATE source SET name = name || ${`r${salt}`} WHERE id = ${pick("source")}`
@@ -98,7 +99,8 @@ const correctAbovePackages = (change: Correction, salt: number) =>
 /** Everything the trigger loop remembers (step-memo.ts, sub-group-state.ts). */
 const loopMemory = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const steps = yield* sql`SELECT step_id, definition_hash, snapshot, evaluated_at, full_at, due_at, counts FROM trigger_step_state ORDER BY step_id`
+  const steps =
+    yield* sql`SELECT step_id, definition_hash, snapshot, evaluated_at, full_at, due_at, counts FROM trigger_step_state ORDER BY step_id`
   const subGroups = yield* sql`SELECT step_id, sub_group_key, reason FROM trigger_sub_group_state ORDER BY step_id, sub_group_key`
   return { steps, subGroups }
 })
@@ -117,7 +119,12 @@ const withoutLoopMemory = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient
           return yield* new RolledBack({ value: yield* effect })
         })
       )
-      .pipe(Effect.catchIf((e): e is RolledBack<A> => e instanceof RolledBack, (e) => Effect.succeed(e.value)))
+      .pipe(
+        Effect.catchIf(
+          (e): e is RolledBack<A> => e instanceof RolledBack,
+          (e) => Effect.succeed(e.value)
+        )
+      )
   })
 
 const standing = (summary: PassSummary) =>
@@ -126,182 +133,199 @@ const standing = (summary: PassSummary) =>
 for (const backend of testBackends) {
   describe(`incremental trigger passes on ${backend}`, () => {
     layer(Layer.merge(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer), { timeout: 240_000 })((it) => {
-      it.effect("decide exactly what a full evaluation decides, through random changes between passes", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          const archiveDir = mkdtempSync(join(tmpdir(), "ccat-incremental-"))
-          archives.push(archiveDir)
-          yield* seedDemo({ archiveDir })
-          yield* applyWorkspace(compileSources(loadCcatFiles(join(repoRoot, "pipelines", "chai"))).ir!, { createdBy: "incremental-test" })
-          yield* TestClock.setTime(Date.parse("2026-12-01T00:00:00Z"))
-          const random = generator(20261127)
-          let incrementalSteps = 0
-          let previewStepsFromMemory = 0
-          let explainedFromMemory = 0
-          let statusWithWaiting = 0
-          const done: Array<string> = []
-          for (let round = 0; round < 36; round++) {
-            // One or two changes, drawn from what happens in a running system.
-            for (let k = 0; k <= random(2); k++) {
-              const what = random(12)
-              if (what >= 10) {
-                const correction = corrections[random(corrections.length)]!
-                yield* correctAbovePackages(correction, round)
-                done.push(correction)
-              } else if (what === 0) {
-                yield* seedMore({ scans: 1 + random(3) })
-                done.push("new scans")
-              } else if (what === 9) {
-                // New since the last pass and changed again before it: the dirty set takes a
-                // new package from its own key, not from the runs that cover it (migration 6).
-                yield* seedMore({ scans: 1 })
-                yield* sql`
+      it.effect(
+        "decide exactly what a full evaluation decides, through random changes between passes",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const archiveDir = mkdtempSync(join(tmpdir(), "ccat-incremental-"))
+            archives.push(archiveDir)
+            yield* seedDemo({ archiveDir })
+            yield* applyWorkspace(compileSources(loadCcatFiles(join(repoRoot, "pipelines", "chai"))).ir!, { createdBy: "incremental-test" })
+            yield* TestClock.setTime(Date.parse("2026-12-01T00:00:00Z"))
+            const random = generator(20261127)
+            let incrementalSteps = 0
+            let previewStepsFromMemory = 0
+            let explainedFromMemory = 0
+            let statusWithWaiting = 0
+            const done: Array<string> = []
+            for (let round = 0; round < 36; round++) {
+              // One or two changes, drawn from what happens in a running system.
+              for (let k = 0; k <= random(2); k++) {
+                const what = random(12)
+                if (what >= 10) {
+                  const correction = corrections[random(corrections.length)]!
+                  yield* correctAbovePackages(correction, round)
+                  done.push(correction)
+                } else if (what === 0) {
+                  yield* seedMore({ scans: 1 + random(3) })
+                  done.push("new scans")
+                } else if (what === 9) {
+                  // New since the last pass and changed again before it: the dirty set takes a
+                  // new package from its own key, not from the runs that cover it (migration 6).
+                  yield* seedMore({ scans: 1 })
+                  yield* sql`
                   UPDATE raw_data_package SET checksum = md5(checksum)
                   WHERE id IN (SELECT id FROM raw_data_package ORDER BY created_xid DESC NULLS LAST LIMIT 1)`
-                done.push("new scan changed at once")
-              } else if (what <= 2) {
-                yield* endRunsInFlight(0.7, "COMPLETED", round)
-                done.push("runs completed")
-              } else if (what === 3) {
-                yield* endRunsInFlight(0.2, "FAILED", round)
-                done.push("runs failed")
-              } else if (what === 4) {
-                yield* endRunsInFlight(0.1, "CANCELLED", round)
-                done.push("runs cancelled")
-              } else if (what === 5) {
-                yield* touchPackages(1 + random(3), "checksum", round)
-                done.push("data changed")
-              } else if (what === 6) {
-                yield* touchPackages(1, "unarchive", round)
-                done.push("package left the archive")
-              } else if (what === 7) {
-                yield* TestClock.adjust(Duration.seconds(30 + random(60)))
-                done.push("a minute passed")
-              } else {
-                yield* TestClock.adjust(Duration.hours(6 + random(24)))
-                done.push("hours passed")
+                  done.push("new scan changed at once")
+                } else if (what <= 2) {
+                  yield* endRunsInFlight(0.7, "COMPLETED", round)
+                  done.push("runs completed")
+                } else if (what === 3) {
+                  yield* endRunsInFlight(0.2, "FAILED", round)
+                  done.push("runs failed")
+                } else if (what === 4) {
+                  yield* endRunsInFlight(0.1, "CANCELLED", round)
+                  done.push("runs cancelled")
+                } else if (what === 5) {
+                  yield* touchPackages(1 + random(3), "checksum", round)
+                  done.push("data changed")
+                } else if (what === 6) {
+                  yield* touchPackages(1, "unarchive", round)
+                  done.push("package left the archive")
+                } else if (what === 7) {
+                  yield* TestClock.adjust(Duration.seconds(30 + random(60)))
+                  done.push("a minute passed")
+                } else {
+                  yield* TestClock.adjust(Duration.hours(6 + random(24)))
+                  done.push("hours passed")
+                }
               }
-            }
-            const expected = yield* previewPass({})
-            const context = `round ${round}, after: ${done.slice(-3).join(", ")}`
-            // `ccat plan` and `ccat status` preview from the loop's memory, and leave it as it was.
-            const memoryBefore = yield* loopMemory
-            const fromMemory = yield* previewPass({ fromMemory: true })
-            expect(standing(fromMemory), context).toEqual(standing(expected))
-            expect(fromMemory.created, context).toBe(expected.created)
-            expect(yield* loopMemory, context).toEqual(memoryBefore)
-            for (const s of fromMemory.steps) {
-              if (s.incremental === true || s.remembered === true) previewStepsFromMemory++
-            }
-            // `ccat why <step> <key>` from memory says what it says after a full evaluation: one
-            // sub-group of each remembered reason per step, every fifth round.
-            if (round % 5 === 4) {
-              const samples = yield* sql<{ step: string; key: string }>`
+              const expected = yield* previewPass({})
+              const context = `round ${round}, after: ${done.slice(-3).join(", ")}`
+              // `ccat plan` and `ccat status` preview from the loop's memory, and leave it as it was.
+              const memoryBefore = yield* loopMemory
+              const fromMemory = yield* previewPass({ fromMemory: true })
+              expect(standing(fromMemory), context).toEqual(standing(expected))
+              expect(fromMemory.created, context).toBe(expected.created)
+              expect(yield* loopMemory, context).toEqual(memoryBefore)
+              for (const s of fromMemory.steps) {
+                if (s.incremental === true || s.remembered === true) previewStepsFromMemory++
+              }
+              // `ccat why <step> <key>` from memory says what it says after a full evaluation: one
+              // sub-group of each remembered reason per step, every fifth round.
+              if (round % 5 === 4) {
+                const samples = yield* sql<{ step: string; key: string }>`
                 SELECT DISTINCT ON (s.step_id, s.reason) rs.name AS step, s.sub_group_key AS key
                 FROM trigger_sub_group_state s JOIN reduction_step rs ON rs.id = s.step_id
                 JOIN pipeline p ON p.id = rs.pipeline_id
                 WHERE p.name = 'chai_standing' ORDER BY s.step_id, s.reason, s.sub_group_key`
-              // Runs the preview itself creates (upstream of the step explained) take new ids
-              // from the sequence each time: those are compared as "new".
-              const [newest] = yield* sql<{ id: number }>`SELECT coalesce(max(id), 0)::int AS id FROM executed_reduction_step`
-              const last = newest!.id
-              const newIds = (lines: ReadonlyArray<string>) => lines.map((l) => l.replace(/\brun (\d+)/g, (m, id: string) => (Number(id) > last ? "run <new>" : m)))
-              for (const { step, key } of samples) {
-                const target = { pipeline: "chai_standing", step, subGroupKey: key }
-                const fromMemory = yield* explainWhy(target)
-                const full = yield* withoutLoopMemory(explainWhy(target))
-                expect(newIds(fromMemory), `${context}: why ${step} ${key}`).toEqual(newIds(full))
-                explainedFromMemory++
+                // Runs the preview itself creates (upstream of the step explained) take new ids
+                // from the sequence each time: those are compared as "new".
+                const [newest] = yield* sql<{ id: number }>`SELECT coalesce(max(id), 0)::int AS id FROM executed_reduction_step`
+                const last = newest!.id
+                const newIds = (lines: ReadonlyArray<string>) =>
+                  lines.map((l) => l.replace(/\brun (\d+)/g, (m, id: string) => (Number(id) > last ? "run <new>" : m)))
+                for (const { step, key } of samples) {
+                  const target = { pipeline: "chai_standing", step, subGroupKey: key }
+                  const fromMemory = yield* explainWhy(target)
+                  const full = yield* withoutLoopMemory(explainWhy(target))
+                  expect(newIds(fromMemory), `${context}: why ${step} ${key}`).toEqual(newIds(full))
+                  explainedFromMemory++
+                }
+                // `ccat status`: gap counts and oldest waiting inputs, from memory as without.
+                const status = yield* statusReport
+                expect(status, context).toEqual(yield* withoutLoopMemory(statusReport))
+                if (status.steps.some((s) => s.oldestWaiting !== null)) statusWithWaiting++
               }
-              // `ccat status`: gap counts and oldest waiting inputs, from memory as without.
-              const status = yield* statusReport
-              expect(status, context).toEqual(yield* withoutLoopMemory(statusReport))
-              if (status.steps.some((s) => s.oldestWaiting !== null)) statusWithWaiting++
+              const pass = yield* evaluatePass({ remember: true })
+              expect(standing(pass), context).toEqual(standing(expected))
+              expect(pass.created, context).toBe(expected.created)
+              for (const s of pass.steps) {
+                if (s.incremental === true) incrementalSteps++
+              }
             }
-            const pass = yield* evaluatePass({ remember: true })
-            expect(standing(pass), context).toEqual(standing(expected))
-            expect(pass.created, context).toBe(expected.created)
-            for (const s of pass.steps) {
-              if (s.incremental === true) incrementalSteps++
-            }
-          }
-          // The comparisons above mean something only if most passes were incremental.
-          expect(incrementalSteps).toBeGreaterThan(30)
-          expect(previewStepsFromMemory).toBeGreaterThan(60)
-          expect(done.filter((d) => corrections.includes(d as Correction)).length).toBeGreaterThan(3)
-          expect(explainedFromMemory).toBeGreaterThan(15)
-          expect(statusWithWaiting).toBeGreaterThan(2)
-          const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
-          expect(runs!.n).toBeGreaterThan(100)
-          // Both modes hash the same text: a run's input identity is the SHA-256 of its step's
-          // fingerprint and its inputs' ids and checksums, sorted by id (docs/design/runtime.md §2.4),
-          // recomputed here from what the run recorded.
-          const recorded = yield* sql<{ id: string; fingerprint: string; input_identity: string; raw_id: string | null; product_id: string | null; checksum: string | null }>`
+            // The comparisons above mean something only if most passes were incremental.
+            expect(incrementalSteps).toBeGreaterThan(30)
+            expect(previewStepsFromMemory).toBeGreaterThan(60)
+            expect(done.filter((d) => corrections.includes(d as Correction)).length).toBeGreaterThan(3)
+            expect(explainedFromMemory).toBeGreaterThan(15)
+            expect(statusWithWaiting).toBeGreaterThan(2)
+            const [runs] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executed_reduction_step`
+            expect(runs!.n).toBeGreaterThan(100)
+            // Both modes hash the same text: a run's input identity is the SHA-256 of its step's
+            // fingerprint and its inputs' ids and checksums, sorted by id (docs/design/runtime.md §2.4),
+            // recomputed here from what the run recorded.
+            const recorded = yield* sql<{
+              id: string
+              fingerprint: string
+              input_identity: string
+              raw_id: string | null
+              product_id: string | null
+              checksum: string | null
+            }>`
             SELECT r.id, r.fingerprint, r.input_identity, i.raw_data_package_id::text AS raw_id, i.data_product_id::text AS product_id, i.checksum
             FROM executed_reduction_step r JOIN run_input i ON i.run_id = r.id`
-          const byRun = new Map<string, { fingerprint: string; identity: string; raw: Array<[string, string]>; products: Array<[bigint, string]> }>()
-          for (const row of recorded) {
-            const run = byRun.get(row.id) ?? { fingerprint: row.fingerprint, identity: row.input_identity, raw: [], products: [] }
-            byRun.set(row.id, run)
-            if (row.raw_id !== null) run.raw.push([row.raw_id, `${row.raw_id}=${row.checksum ?? ""}`])
-            else run.products.push([BigInt(row.product_id!), `product:${row.product_id}=${row.checksum ?? ""}`])
-          }
-          for (const [id, run] of byRun) {
-            const lines = [
-              ...run.raw.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, line]) => line),
-              ...run.products.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, line]) => line)
-            ]
-            const expected = createHash("sha256").update(`${run.fingerprint}\n${lines.join("\n")}`, "utf8").digest("hex")
-            expect(run.identity, `run ${id}`).toBe(expected)
-          }
-          expect(byRun.size).toBe(runs!.n)
-        }),
+            const byRun = new Map<
+              string,
+              { fingerprint: string; identity: string; raw: Array<[string, string]>; products: Array<[bigint, string]> }
+            >()
+            for (const row of recorded) {
+              const run = byRun.get(row.id) ?? { fingerprint: row.fingerprint, identity: row.input_identity, raw: [], products: [] }
+              byRun.set(row.id, run)
+              if (row.raw_id !== null) run.raw.push([row.raw_id, `${row.raw_id}=${row.checksum ?? ""}`])
+              else run.products.push([BigInt(row.product_id!), `product:${row.product_id}=${row.checksum ?? ""}`])
+            }
+            for (const [id, run] of byRun) {
+              const lines = [
+                ...run.raw.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, line]) => line),
+                ...run.products.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, line]) => line)
+              ]
+              const expected = createHash("sha256")
+                .update(`${run.fingerprint}\n${lines.join("\n")}`, "utf8")
+                .digest("hex")
+              expect(run.identity, `run ${id}`).toBe(expected)
+            }
+            expect(byRun.size).toBe(runs!.n)
+          }),
         // 34–40 s alone on PGlite; twice that on a busy CI machine running other files beside it.
         300_000
       )
 
-      it.effect("decides the whole step when a quarter or more of its sub-groups changed, and counts it as the step's full evaluation", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          const calibrate = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "calibrate")!
-          const stepId = calibrate(yield* evaluatePass({ remember: true })).stepId
-          // The scans of calibrate's sub-groups (it groups by scan), in key order.
-          const changeScans = (count: number, salt: string) => sql`
+      it.effect(
+        "decides the whole step when a quarter or more of its sub-groups changed, and counts it as the step's full evaluation",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const calibrate = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "calibrate")!
+            const stepId = calibrate(yield* evaluatePass({ remember: true })).stepId
+            // The scans of calibrate's sub-groups (it groups by scan), in key order.
+            const changeScans = (count: number, salt: string) => sql`
             UPDATE raw_data_package SET checksum = md5(checksum || ${salt})
             WHERE state = 'ARCHIVED' AND executed_obs_unit_id::text IN (
               SELECT sub_group_key FROM trigger_sub_group_state WHERE step_id = ${stepId} ORDER BY sub_group_key LIMIT ${count})`
-          // One changed scan: only its sub-group is decided.
-          yield* changeScans(1, "one")
-          const few = yield* evaluatePass({ remember: true })
-          expect(calibrate(few).incremental).toBe(true)
-          expect(calibrate(few).decided).toBe(1)
-          // 40% of the step's scans changed: the whole step is decided.
-          const total = Object.values(calibrate(few).counts).reduce((n, k) => n + (k ?? 0), 0)
-          expect(total).toBeGreaterThanOrEqual(50)
-          yield* changeScans(Math.ceil(total * 0.4), "many")
-          yield* TestClock.adjust(Duration.minutes(1))
-          const expected = yield* previewPass({})
-          const many = yield* evaluatePass({ remember: true })
-          expect(calibrate(many).incremental).toBeUndefined()
-          expect(calibrate(many).decided).toBe(Object.values(calibrate(expected).counts).reduce((n, k) => n + (k ?? 0), 0))
-          expect(standing(many)).toEqual(standing(expected))
-          expect(many.created).toBe(expected.created)
-          const [memo] = yield* sql<{ full_at: Date }>`SELECT full_at FROM trigger_step_state WHERE step_id = ${stepId}`
-          expect(new Date(memo!.full_at).getTime()).toBe(many.at.getTime())
-          // Downstream, sub-groups that wait for upstream runs in flight cost nothing to decide:
-          // baseline stays incremental while the new calibrations run...
-          const baseline = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "baseline")!
-          expect(baseline(many).incremental).toBe(true)
-          expect(baseline(many).counts.WAITING_UPSTREAM ?? 0).toBeGreaterThanOrEqual(Math.ceil(total * 0.4))
-          // ...and is decided whole once they have completed and its inputs must be looked up.
-          yield* endRunsInFlight(1, "COMPLETED", 2001)
-          yield* TestClock.adjust(Duration.minutes(1))
-          const settledExpected = yield* previewPass({})
-          const settled = yield* evaluatePass({ remember: true })
-          expect(baseline(settled).incremental).toBeUndefined()
-          expect(standing(settled)).toEqual(standing(settledExpected))
-          expect(settled.created).toBe(settledExpected.created)
-        })
+            // One changed scan: only its sub-group is decided.
+            yield* changeScans(1, "one")
+            const few = yield* evaluatePass({ remember: true })
+            expect(calibrate(few).incremental).toBe(true)
+            expect(calibrate(few).decided).toBe(1)
+            // 40% of the step's scans changed: the whole step is decided.
+            const total = Object.values(calibrate(few).counts).reduce((n, k) => n + (k ?? 0), 0)
+            expect(total).toBeGreaterThanOrEqual(50)
+            yield* changeScans(Math.ceil(total * 0.4), "many")
+            yield* TestClock.adjust(Duration.minutes(1))
+            const expected = yield* previewPass({})
+            const many = yield* evaluatePass({ remember: true })
+            expect(calibrate(many).incremental).toBeUndefined()
+            expect(calibrate(many).decided).toBe(Object.values(calibrate(expected).counts).reduce((n, k) => n + (k ?? 0), 0))
+            expect(standing(many)).toEqual(standing(expected))
+            expect(many.created).toBe(expected.created)
+            const [memo] = yield* sql<{ full_at: Date }>`SELECT full_at FROM trigger_step_state WHERE step_id = ${stepId}`
+            expect(new Date(memo!.full_at).getTime()).toBe(many.at.getTime())
+            // Downstream, sub-groups that wait for upstream runs in flight cost nothing to decide:
+            // baseline stays incremental while the new calibrations run...
+            const baseline = (s: PassSummary) => s.steps.find((x) => x.pipeline === "chai_standing" && x.step === "baseline")!
+            expect(baseline(many).incremental).toBe(true)
+            expect(baseline(many).counts.WAITING_UPSTREAM ?? 0).toBeGreaterThanOrEqual(Math.ceil(total * 0.4))
+            // ...and is decided whole once they have completed and its inputs must be looked up.
+            yield* endRunsInFlight(1, "COMPLETED", 2001)
+            yield* TestClock.adjust(Duration.minutes(1))
+            const settledExpected = yield* previewPass({})
+            const settled = yield* evaluatePass({ remember: true })
+            expect(baseline(settled).incremental).toBeUndefined()
+            expect(standing(settled)).toEqual(standing(settledExpected))
+            expect(settled.created).toBe(settledExpected.created)
+          })
       )
 
       it.effect("status from memory finds the oldest waiting input in a sub-group the loop left in cooldown", () =>
@@ -335,7 +359,9 @@ for (const backend of testBackends) {
           expect(status).toEqual(full)
           const [archived] = yield* sql<{ at: Date }>`
             SELECT min(archived_at) AS at FROM raw_data_package WHERE executed_obs_unit_id::text = ${oldest!.key} AND state = 'ARCHIVED'`
-          expect(status.steps.find((s) => s.step === "calibrate" && s.pipeline === "chai_standing")!.oldestWaiting?.at).toEqual(new Date(archived!.at))
+          expect(status.steps.find((s) => s.step === "calibrate" && s.pipeline === "chai_standing")!.oldestWaiting?.at).toEqual(
+            new Date(archived!.at)
+          )
         })
       )
 

@@ -97,7 +97,12 @@ describe("IR invariants of the valid workspaces", () => {
       const ir = irOf(name)
       const texts = new Map(loadWorkspace(name).map((i) => [i.path, i.text]))
       const at = (s: Json): string => texts.get(s["file"])!.slice(s["start"], s["end"])
-      for (const [kind, list] of [["location", ir["locations"]], ["software", ir["software"]], ["grouping", ir["groupings"]], ["pipeline", ir["pipelines"]]] as const) {
+      for (const [kind, list] of [
+        ["location", ir["locations"]],
+        ["software", ir["software"]],
+        ["grouping", ir["groupings"]],
+        ["pipeline", ir["pipelines"]]
+      ] as const) {
         for (const e of list as Array<Json>) {
           expect(at(e["span"])).toMatch(new RegExp(`^${kind}\\s+(//[^\\n]*\\n\\s*)?${e["name"]}\\b[\\s\\S]*}$`))
           expect(e["hash"]).toMatch(/^[0-9a-f]{64}$/)
@@ -156,10 +161,34 @@ describe("IR invariants of the valid workspaces", () => {
       (ir["pipelines"] as Array<Json>).flatMap((p) => (p["steps"] as Array<Json>).map((s) => [`${p["name"]}.${s["name"]}`, s["software"]]))
     )
     expect(steps).toEqual({
-      "chai_standing.calibrate": { name: "chai_calibration", range: "^2.3", version: "2.4.0", image: "docker://ghcr.io/ccatobs/chai-calibration:2.4.0", fingerprintVersion: "2" },
-      "chai_standing.baseline": { name: "chai_baseline", range: "^1.0", version: "1.1.0", image: "docker://ghcr.io/ccatobs/chai-baseline:1.1.0", fingerprintVersion: "1" },
-      "chai_standing.map": { name: "chai_gridding", range: "~0.9", version: "0.9.2", image: "docker://ghcr.io/ccatobs/chai-gridding:0.9.2", fingerprintVersion: "0.9.2" },
-      "ngc253_adhoc.map": { name: "chai_gridding", range: "=0.9.2", version: "0.9.2", image: "docker://ghcr.io/ccatobs/chai-gridding:0.9.2", fingerprintVersion: "0.9" }
+      "chai_standing.calibrate": {
+        name: "chai_calibration",
+        range: "^2.3",
+        version: "2.4.0",
+        image: "docker://ghcr.io/ccatobs/chai-calibration:2.4.0",
+        fingerprintVersion: "2"
+      },
+      "chai_standing.baseline": {
+        name: "chai_baseline",
+        range: "^1.0",
+        version: "1.1.0",
+        image: "docker://ghcr.io/ccatobs/chai-baseline:1.1.0",
+        fingerprintVersion: "1"
+      },
+      "chai_standing.map": {
+        name: "chai_gridding",
+        range: "~0.9",
+        version: "0.9.2",
+        image: "docker://ghcr.io/ccatobs/chai-gridding:0.9.2",
+        fingerprintVersion: "0.9.2"
+      },
+      "ngc253_adhoc.map": {
+        name: "chai_gridding",
+        range: "=0.9.2",
+        version: "0.9.2",
+        image: "docker://ghcr.io/ccatobs/chai-gridding:0.9.2",
+        fingerprintVersion: "0.9"
+      }
     })
   })
 
@@ -196,7 +225,9 @@ describe("IR invariants of the valid workspaces", () => {
         }
       }
     }
-    const steps = Object.fromEntries((irOf("retries")["pipelines"][0]["steps"] as Array<Json>).map((s) => [s["name"], [s["retries"], s["retryOn"], s["retryAdjust"]]]))
+    const steps = Object.fromEntries(
+      (irOf("retries")["pipelines"][0]["steps"] as Array<Json>).map((s) => [s["name"], [s["retries"], s["retryOn"], s["retryAdjust"]]])
+    )
     expect(steps).toEqual({
       calibrate: [2, undefined, undefined],
       baseline: [3, ["TIMEOUT", "OOM", "NODE_FAIL"], undefined],
@@ -234,7 +265,13 @@ describe("IR invariants of the valid workspaces", () => {
       "export"
     ])
     expect(step("nightly", "combine")["after"]).toEqual(["reduce_a", "reduce_b"])
-    expect(step("nightly", "reduce_a")["resources"]).toEqual({ cpus: 16, memoryBytes: 64 * 1024 ** 3, timeSeconds: 12 * 3600, partition: "long", gpus: 2 })
+    expect(step("nightly", "reduce_a")["resources"]).toEqual({
+      cpus: 16,
+      memoryBytes: 64 * 1024 ** 3,
+      timeSeconds: 12 * 3600,
+      partition: "long",
+      gpus: 2
+    })
     const weekly = (ir["pipelines"] as Array<Json>).find((x) => x["name"] === "weekly")!
     expect(weekly["trigger"]).toEqual({ mode: "cron", cron: "0 4 * * 0", timezone: "UTC" })
   })

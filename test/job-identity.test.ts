@@ -21,7 +21,10 @@ const job = (over: Partial<FoundJob> = {}): FoundJob => ({
 
 describe("job identity", () => {
   it("names a job by installation, run and attempt, and says all three in its comment", () => {
-    expect(jobIdentity(installation, 12, 2)).toEqual({ name: "ccat-3f2a9c1e-12-2", comment: `ccat installation=${installation} run=12 attempt=2` })
+    expect(jobIdentity(installation, 12, 2)).toEqual({
+      name: "ccat-3f2a9c1e-12-2",
+      comment: `ccat installation=${installation} run=12 attempt=2`
+    })
   })
 
   it("adopts the job whose name, comment, user and submission time all match (Slurm's whole seconds allowed for)", () => {

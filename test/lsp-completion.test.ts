@@ -22,7 +22,9 @@ describe("completion slots and candidates", () => {
       offset,
       workspace,
       uri: "file:///edit.ccat",
-      ...(c.live === true ? { liveValues: (table: string, column: string) => (table === "Source" && column === "name" ? ["ρ Oph", "NGC253"] : []) } : {})
+      ...(c.live === true
+        ? { liveValues: (table: string, column: string) => (table === "Source" && column === "name" ? ["ρ Oph", "NGC253"] : []) }
+        : {})
     })
     const labels = items.map((i) => i.label)
     for (const l of c.has ?? []) expect(labels, `${c.name}: expected ${l} in ${labels.join(", ")}`).toContain(l)
@@ -33,10 +35,30 @@ describe("completion slots and candidates", () => {
   it("covers every slot kind", () => {
     const kinds = new Set(cases.map((c) => c.slot.kind))
     for (const k of [
-      "none", "topLevelKeyword", "propertyKeyword", "reference", "version", "table", "column", "jsonPath", "enumValue", "dimension",
-      "triggerMode", "versionPolicy", "containerRuntime", "backendKind", "resourceKey", "backendOption", "configKey", "outputKind", "outputMin",
-      "retryOn", "failureReason", "growableResource"
-    ] as const) expect(kinds, k).toContain(k)
+      "none",
+      "topLevelKeyword",
+      "propertyKeyword",
+      "reference",
+      "version",
+      "table",
+      "column",
+      "jsonPath",
+      "enumValue",
+      "dimension",
+      "triggerMode",
+      "versionPolicy",
+      "containerRuntime",
+      "backendKind",
+      "resourceKey",
+      "backendOption",
+      "configKey",
+      "outputKind",
+      "outputMin",
+      "retryOn",
+      "failureReason",
+      "growableResource"
+    ] as const)
+      expect(kinds, k).toContain(k)
   })
 
   it("gives retries a count snippet, `on` snippets with the reasons, and reasons and resources their docs", () => {
@@ -151,6 +173,8 @@ describe("completion slots and candidates", () => {
     }
     times.sort((a, b) => a - b)
     const pct = (q: number): string => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(2)
-    console.log(`completion on a ${probes[0]!.text.split("\n").length}-line file (${(probes[0]!.text.length / 1024).toFixed(0)} KiB): p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms over ${times.length} calls`)
+    console.log(
+      `completion on a ${probes[0]!.text.split("\n").length}-line file (${(probes[0]!.text.length / 1024).toFixed(0)} KiB): p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms over ${times.length} calls`
+    )
   })
 })

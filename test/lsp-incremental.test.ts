@@ -81,10 +81,43 @@ describe("parsing per declaration (language server)", () => {
 
   // Snippets that tend to break the cuts: braces, strings, comments, declaration keywords in column 1.
   const snippets = [
-    "{", "}", "}\n", "{\n", '"', '"\n', "/*", "*/", "/* x */", "//", "#", "\n", "\r\n", "\r", " ", "\n\n",
-    "\npipeline ", "\nlocation x {\n}\n", "\nsoftware s {\n  image \"x\"\n}\n", "\ngrouping g {\n", "\nstep s {\n}\n",
-    "pipeline", "location", "grouping ", "priority = ", "run ", "  step a {\n    run x\n  }\n", "x", ";", "[", "]", "(", ")",
-    "\npipline p {\n}\n", "\n}\n", "where Source.name == \"x\"\n", "config { a = 1 }\n"
+    "{",
+    "}",
+    "}\n",
+    "{\n",
+    '"',
+    '"\n',
+    "/*",
+    "*/",
+    "/* x */",
+    "//",
+    "#",
+    "\n",
+    "\r\n",
+    "\r",
+    " ",
+    "\n\n",
+    "\npipeline ",
+    "\nlocation x {\n}\n",
+    '\nsoftware s {\n  image "x"\n}\n',
+    "\ngrouping g {\n",
+    "\nstep s {\n}\n",
+    "pipeline",
+    "location",
+    "grouping ",
+    "priority = ",
+    "run ",
+    "  step a {\n    run x\n  }\n",
+    "x",
+    ";",
+    "[",
+    "]",
+    "(",
+    ")",
+    "\npipline p {\n}\n",
+    "\n}\n",
+    'where Source.name == "x"\n',
+    "config { a = 1 }\n"
   ]
 
   const mutate = (rng: Rng, text: string): string => {

@@ -110,7 +110,9 @@ const backendSuite = (backend: TestBackend) =>
 
     if (backend === "postgres") {
       it("connects by CCAT_DATABASE_URL, and the language server shows it in hover and completion", async () => {
-        const database = await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly db: string }>`SELECT current_database() AS db`))
+        const database = await runtime.runPromise(
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly db: string }>`SELECT current_database() AS db`)
+        )
         const url = new URL(process.env["CCAT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres")
         url.pathname = `/${database[0]!.db}`
         const byUrl = makeLiveData({ config: { url: Option.some(Redacted.make(url.toString())), dataDir: temp("ccat-live-unused-") } })
@@ -137,14 +139,22 @@ const backendSuite = (backend: TestBackend) =>
           await client.waitForVersion(standing)
           const first = groupingGroupBy(ir, "chai_archived")!
           const counts = await runtime.runPromise(direct(ir, "chai_archived", first.groupBy))
-          const hover = await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: standing }, position: client.positionOf(standing, "data chai_archived", 6) })
+          const hover = await client.connection.sendRequest(HoverRequest.type, {
+            textDocument: { uri: standing },
+            position: client.positionOf(standing, "data chai_archived", 6)
+          })
           const text = (hover!.contents as MarkupContent).value
           expect(text).toContain("**grouping** `chai_archived`")
-          expect(text).toContain(`**Matches now:** ${counts.packages} raw data packages in ${counts.subGroups} sub-groups (\`group_by ${first.groupBy.join(", ")}\` of step \`${first.pipeline}.${first.step}\`)`)
+          expect(text).toContain(
+            `**Matches now:** ${counts.packages} raw data packages in ${counts.subGroups} sub-groups (\`group_by ${first.groupBy.join(", ")}\` of step \`${first.pipeline}.${first.step}\`)`
+          )
 
           const scratch = pathToFileURL(join(pipelinesDir, "zz-live-data-scratch.ccat")).href
-          await client.open(scratch, 'grouping scratch {\n  where Source.name == \n}\n')
-          const result = await client.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: scratch }, position: { line: 1, character: 23 } })
+          await client.open(scratch, "grouping scratch {\n  where Source.name == \n}\n")
+          const result = await client.connection.sendRequest(CompletionRequest.type, {
+            textDocument: { uri: scratch },
+            position: { line: 1, character: 23 }
+          })
           const items: ReadonlyArray<CompletionItem> = Array.isArray(result) ? result : (result?.items ?? [])
           expect(items.map((i) => i.label)).toEqual(expect.arrayContaining(['"NGC253"', '"Orion-KL"']))
           expect(items.find((i) => i.label === '"NGC253"')?.detail).toContain("in the database")
@@ -170,18 +180,27 @@ describe("live data without a database", () => {
 
   it("answers undefined within the budget for an unreachable URL, logs once, throws nothing", async () => {
     const logs: Array<string> = []
-    const live = makeLiveData({ config: { url: Option.some(Redacted.make(unreachable)), dataDir: temp("ccat-live-unused-") }, log: (m) => logs.push(m) })
+    const live = makeLiveData({
+      config: { url: Option.some(Redacted.make(unreachable)), dataDir: temp("ccat-live-unused-") },
+      log: (m) => logs.push(m)
+    })
     const ir = workspace()
     const grouping = ir.groupings.find((g) => g.name === "chai_archived")!
     try {
-      const calls: ReadonlyArray<() => Promise<unknown>> = [() => live.groupingCounts(grouping, ["source"]), () => live.columnValues("Source", "name"), () => live.groupingCounts(grouping)]
+      const calls: ReadonlyArray<() => Promise<unknown>> = [
+        () => live.groupingCounts(grouping, ["source"]),
+        () => live.columnValues("Source", "name"),
+        () => live.groupingCounts(grouping)
+      ]
       for (const call of calls) {
         const { value, ms } = await timed(call)
         expect(value).toBeUndefined()
         expect(ms).toBeLessThan(1500)
       }
       // Together too: one connection attempt, all answer.
-      const all = await timed(() => Promise.all([live.columnValues("Source", "name"), live.groupingCounts(grouping), live.columnValues("ObsUnit", "name")]))
+      const all = await timed(() =>
+        Promise.all([live.columnValues("Source", "name"), live.groupingCounts(grouping), live.columnValues("ObsUnit", "name")])
+      )
       expect(all.value).toEqual([undefined, undefined, undefined])
       expect(all.ms).toBeLessThan(1500)
       expect(logs).toHaveLength(1)
@@ -198,7 +217,9 @@ describe("live data without a database", () => {
     const silent = createServer((socket) => void sockets.push(socket))
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
     const port = (silent.address() as AddressInfo).port
-    const live = makeLiveData({ config: { url: Option.some(Redacted.make(`postgres://postgres@127.0.0.1:${port}/x`)), dataDir: temp("ccat-live-unused-") } })
+    const live = makeLiveData({
+      config: { url: Option.some(Redacted.make(`postgres://postgres@127.0.0.1:${port}/x`)), dataDir: temp("ccat-live-unused-") }
+    })
     try {
       const { value, ms } = await timed(() => live.columnValues("Source", "name"))
       expect(value).toBeUndefined()
@@ -254,7 +275,10 @@ describe("live data without a database", () => {
         // Just the one table the question reads (the full migrations take seconds on PGlite).
         await owner.runPromise(
           Effect.flatMap(SqlClient.SqlClient, (sql) =>
-            Effect.andThen(sql`CREATE TABLE source (id serial PRIMARY KEY, name text)`, sql`INSERT INTO source (name) VALUES ('ρ Oph'), ('NGC253'), ('NGC253'), (NULL)`)
+            Effect.andThen(
+              sql`CREATE TABLE source (id serial PRIMARY KEY, name text)`,
+              sql`INSERT INTO source (name) VALUES ('ρ Oph'), ('NGC253'), ('NGC253'), (NULL)`
+            )
           )
         )
         expect(await live.columnValues("Source", "name")).toEqual(["NGC253", "ρ Oph"])

@@ -160,7 +160,7 @@ describe("semantic tokens", () => {
   })
 
   it("is sorted, non-overlapping and within lines, for any text", () => {
-    const texts = [sample, sample.replace(/\n/g, "\r\n"), "pipeline { step } } ] \"x\n/* open", sample.slice(0, 200), ""]
+    const texts = [sample, sample.replace(/\n/g, "\r\n"), 'pipeline { step } } ] "x\n/* open', sample.slice(0, 200), ""]
     for (const text of texts) {
       const decoded = decode(text, semanticTokens(text))
       const lines = text.split(/\r\n|\r|\n/)
@@ -186,6 +186,8 @@ describe("semantic tokens on a 5k-line file", () => {
       times.push(performance.now() - t0)
     }
     times.sort((a, b) => a - b)
-    console.log(`semantic tokens on a ${text.split("\n").length}-line file: p50 ${times[15]!.toFixed(2)} ms, p95 ${times[28]!.toFixed(2)} ms over 30 calls`)
+    console.log(
+      `semantic tokens on a ${text.split("\n").length}-line file: p50 ${times[15]!.toFixed(2)} ms, p95 ${times[28]!.toFixed(2)} ms over 30 calls`
+    )
   })
 })

@@ -29,7 +29,7 @@ describe("completion follows the parser's nesting", () => {
 
   it("a brace the parser made up does not close a block: unclosed blocks keep the cursor in them", () => {
     expect(slotAt("pipeline p {\n  step a {\n    run |")).toMatchObject({ kind: "reference", target: "software", pipeline: "p", step: "a" })
-    expect(slotAt("pipeline p {\n  step a {\n    config { mode = \"x\"  |")).toMatchObject({ kind: "configKey", path: [], present: ["mode"] })
+    expect(slotAt('pipeline p {\n  step a {\n    config { mode = "x"  |')).toMatchObject({ kind: "configKey", path: [], present: ["mode"] })
   })
 
   it("a property the parser re-synced out of an unclosed block still belongs to it", () => {
@@ -37,7 +37,10 @@ describe("completion follows the parser's nesting", () => {
   })
 
   it("a declaration left open does not swallow the next one in column 1", () => {
-    expect(slotAt("pipeline p {\n  step a {\n    run reducer\n\ngrouping g {\n  where Source.|\n}\n")).toMatchObject({ kind: "column", table: "Source" })
+    expect(slotAt("pipeline p {\n  step a {\n    run reducer\n\ngrouping g {\n  where Source.|\n}\n")).toMatchObject({
+      kind: "column",
+      table: "Source"
+    })
     expect(slotAt("pipeline p {\n  step a {\n\npipeline q {\n  step b {\n    after |\n")).toMatchObject({
       kind: "reference",
       target: "step",
@@ -47,7 +50,8 @@ describe("completion follows the parser's nesting", () => {
   })
 
   it("finds the steps of the pipeline and the software of the step after the cursor", () => {
-    const text = "pipeline p {\n  step a {\n    after |\n    run reducer ^1.0\n  }\n  step b {\n    config { | }\n    run combiner ^0.3\n  }\n  step c { }\n}\n"
+    const text =
+      "pipeline p {\n  step a {\n    after |\n    run reducer ^1.0\n  }\n  step b {\n    config { | }\n    run combiner ^0.3\n  }\n  step c { }\n}\n"
     const first = text.indexOf("|")
     const second = text.indexOf("|", first + 1)
     const clean = text.replace(/\|/g, "")
@@ -71,9 +75,10 @@ describe("semantic tokens follow the parser", () => {
   })
 
   it("stays the same, moved, after an edit in another declaration", () => {
-    const text = "grouping g {\n  where Source.name == \"x\"\n}\npipeline p {\n  data g\n  step a {\n    run reducer ^1.0\n    config { mode = \"x\" }\n  }\n}\n"
+    const text =
+      'grouping g {\n  where Source.name == "x"\n}\npipeline p {\n  data g\n  step a {\n    run reducer ^1.0\n    config { mode = "x" }\n  }\n}\n'
     const before = classifyTokens(text)
-    const added = "location l { site \"ccat\" }\n"
+    const added = 'location l { site "ccat" }\n'
     const after = classifyTokens(added + text).filter((t) => t.start >= added.length)
     expect(after).toEqual(before.map((t) => ({ ...t, start: t.start + added.length, end: t.end + added.length })))
     // And back: the first text's pieces were kept, the answer is the same.

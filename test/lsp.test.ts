@@ -139,7 +139,11 @@ describe("diagnostics", () => {
     expect((await client.waitForDiagnostics(uri("a.ccat"), (p) => p.diagnostics.length === 0)).diagnostics).toEqual([])
 
     // An incremental edit that breaks the syntax.
-    await client.edit(uri("b.ccat"), { start: client.positionOf(uri("b.ccat"), "^1.0"), end: client.positionOf(uri("b.ccat"), "^1.0", 4) }, "^")
+    await client.edit(
+      uri("b.ccat"),
+      { start: client.positionOf(uri("b.ccat"), "^1.0"), end: client.positionOf(uri("b.ccat"), "^1.0", 4) },
+      "^"
+    )
     const syntax = await client.waitForVersion(uri("b.ccat"))
     expect(codes(syntax.diagnostics)).toContain("E005")
   })
@@ -171,7 +175,10 @@ describe("diagnostics", () => {
     expect(e030.range.start).toEqual({ line: 2, character: line.indexOf("Sourc.") })
     expect(textAt(client, uri("c.ccat"), e030.range)).toBe("Sourc")
     // And back: hover and definition take UTF-16 positions after the non-ASCII text.
-    const hover = await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("c.ccat") }, position: { line: 2, character: line.indexOf("Source.name") + 8 } })
+    const hover = await client.connection.sendRequest(HoverRequest.type, {
+      textDocument: { uri: uri("c.ccat") },
+      position: { line: 2, character: line.indexOf("Source.name") + 8 }
+    })
     expect(hoverText(hover)).toContain("Source.name")
   })
 })
@@ -182,7 +189,12 @@ describe("hover", () => {
     await client.open(uri("b.ccat"), bText)
     await client.open(uri("a.ccat"), aText)
     const hoverAt = async (name: string, needle: string, delta = 1): Promise<string> =>
-      hoverText(await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri(name) }, position: client.positionOf(uri(name), needle, delta) }))
+      hoverText(
+        await client.connection.sendRequest(HoverRequest.type, {
+          textDocument: { uri: uri(name) },
+          position: client.positionOf(uri(name), needle, delta)
+        })
+      )
 
     expect(await hoverAt("b.ccat", "group_by")).toContain("execution granularity")
     expect(await hoverAt("b.ccat", "trigger")).toContain("When the pipeline is evaluated")
@@ -199,18 +211,28 @@ describe("hover", () => {
     expect(step).toContain('{"calibration_mode":"hot_cold"}')
     expect(await hoverAt("b.ccat", "executed_obs_unit")).toContain("group_by dimension")
     // Nothing there: null, not an error.
-    expect(await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("b.ccat") }, position: { line: 4, character: 0 } })).toBeNull()
+    expect(
+      await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("b.ccat") }, position: { line: 4, character: 0 } })
+    ).toBeNull()
   })
 })
 
 describe("hover on an outputs block", () => {
   it("explains the block, each kind and `min`", async () => {
-    const withOutputs = bText.replace("    group_by executed_obs_unit\n  }\n}", '    group_by executed_obs_unit\n    outputs { science "*.fits" min 2  qa }\n  }\n}')
+    const withOutputs = bText.replace(
+      "    group_by executed_obs_unit\n  }\n}",
+      '    group_by executed_obs_unit\n    outputs { science "*.fits" min 2  qa }\n  }\n}'
+    )
     expect(withOutputs).not.toBe(bText)
     const { client, uri } = await workspace({ "a.ccat": aText, "b.ccat": withOutputs })
     await client.open(uri("b.ccat"), withOutputs)
     const hoverAt = async (needle: string, delta = 1): Promise<string> =>
-      hoverText(await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("b.ccat") }, position: client.positionOf(uri("b.ccat"), needle, delta) }))
+      hoverText(
+        await client.connection.sendRequest(HoverRequest.type, {
+          textDocument: { uri: uri("b.ccat") },
+          position: client.positionOf(uri("b.ccat"), needle, delta)
+        })
+      )
     const block = await hoverAt("outputs")
     expect(block).toContain("**outputs** (step)")
     expect(block).toContain("NO_OUTPUTS")
@@ -230,7 +252,12 @@ describe("hover on retries", () => {
     const { client, uri } = await workspace({ "a.ccat": aText, "b.ccat": withRetries })
     await client.open(uri("b.ccat"), withRetries)
     const hoverAt = async (needle: string, delta = 1): Promise<string> =>
-      hoverText(await client.connection.sendRequest(HoverRequest.type, { textDocument: { uri: uri("b.ccat") }, position: client.positionOf(uri("b.ccat"), needle, delta) }))
+      hoverText(
+        await client.connection.sendRequest(HoverRequest.type, {
+          textDocument: { uri: uri("b.ccat") },
+          position: client.positionOf(uri("b.ccat"), needle, delta)
+        })
+      )
     const property = await hoverAt("retries 3")
     expect(property).toContain("**retries** (step)")
     expect(property).toContain("Not part of the fingerprint")
@@ -280,10 +307,15 @@ describe("navigation", () => {
     const prepared = await client.connection.sendRequest(PrepareRenameRequest.type, { textDocument: { uri: uri("b.ccat") }, position })
     expect(prepared).toEqual({ start: { line: 6, character: 8 }, end: { line: 6, character: 24 } })
 
-    const edit = (await client.connection.sendRequest(RenameRequest.type, { textDocument: { uri: uri("b.ccat") }, position, newName: "calibration" })) as WorkspaceEdit
+    const edit = (await client.connection.sendRequest(RenameRequest.type, {
+      textDocument: { uri: uri("b.ccat") },
+      position,
+      newName: "calibration"
+    })) as WorkspaceEdit
     const changes = edit.changes!
     expect(Object.keys(changes).sort()).toEqual([uri("a.ccat"), uri("b.ccat")].sort())
-    const apply = (text: string, fileUri: string): string => TextDocument.applyEdits(TextDocument.create(fileUri, "ccat", 1, text), changes[fileUri]!)
+    const apply = (text: string, fileUri: string): string =>
+      TextDocument.applyEdits(TextDocument.create(fileUri, "ccat", 1, text), changes[fileUri]!)
     const renamed = compileSources([
       { path: "a.ccat", text: apply(aText, uri("a.ccat")) },
       { path: "b.ccat", text: apply(bText, uri("b.ccat")) }
@@ -309,8 +341,12 @@ describe("navigation", () => {
         newName: "baseline"
       })
     ).rejects.toThrow(/already exists in pipeline `chai_standing`/)
-    await expect(client.connection.sendRequest(RenameRequest.type, { textDocument: { uri: uri("b.ccat") }, position, newName: "pipeline" })).rejects.toThrow(/keyword/)
-    await expect(client.connection.sendRequest(RenameRequest.type, { textDocument: { uri: uri("b.ccat") }, position, newName: "2fast" })).rejects.toThrow(/not a name/)
+    await expect(
+      client.connection.sendRequest(RenameRequest.type, { textDocument: { uri: uri("b.ccat") }, position, newName: "pipeline" })
+    ).rejects.toThrow(/keyword/)
+    await expect(
+      client.connection.sendRequest(RenameRequest.type, { textDocument: { uri: uri("b.ccat") }, position, newName: "2fast" })
+    ).rejects.toThrow(/not a name/)
   })
 })
 
@@ -319,26 +355,44 @@ describe("document features", () => {
     const { client, uri } = await workspace()
     const messy = bText.replace(/\n {2}/g, "\n      ").replace("step baseline {", "step   baseline{")
     await client.open(uri("b.ccat"), messy)
-    const edits = await client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: uri("b.ccat") }, options: { tabSize: 2, insertSpaces: true } })
+    const edits = await client.connection.sendRequest(DocumentFormattingRequest.type, {
+      textDocument: { uri: uri("b.ccat") },
+      options: { tabSize: 2, insertSpaces: true }
+    })
     const formatted = formatText(messy)
     expect(formatted.ok).toBe(true)
     expect(TextDocument.applyEdits(client.document(uri("b.ccat")), edits!)).toBe(formatted.ok ? formatted.text : "")
     await client.replace(uri("b.ccat"), messy + "\npipeline {")
-    expect(await client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: uri("b.ccat") }, options: { tabSize: 2, insertSpaces: true } })).toEqual([])
+    expect(
+      await client.connection.sendRequest(DocumentFormattingRequest.type, {
+        textDocument: { uri: uri("b.ccat") },
+        options: { tabSize: 2, insertSpaces: true }
+      })
+    ).toEqual([])
   })
 
   it("lists document symbols with steps as children, workspace symbols and folding ranges", async () => {
     const { client, uri } = await workspace()
     await client.open(uri("b.ccat"), bText)
-    const symbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: uri("b.ccat") } })) as Array<DocumentSymbol>
-    expect(symbols.map((s) => [s.name, s.detail, s.children?.map((c) => c.name)])).toEqual([["chai_standing", "pipeline", ["calibrate", "baseline"]]])
+    const symbols = (await client.connection.sendRequest(DocumentSymbolRequest.type, {
+      textDocument: { uri: uri("b.ccat") }
+    })) as Array<DocumentSymbol>
+    expect(symbols.map((s) => [s.name, s.detail, s.children?.map((c) => c.name)])).toEqual([
+      ["chai_standing", "pipeline", ["calibrate", "baseline"]]
+    ])
     expect(symbols[0]!.range).toEqual({ start: { line: 0, character: 0 }, end: { line: 16, character: 1 } })
 
     const found = (await client.connection.sendRequest(WorkspaceSymbolRequest.type, { query: "chai_" })) as Array<SymbolInformation>
     expect(found.map((s) => s.name).sort()).toEqual(["chai_archived", "chai_baseline", "chai_calibration", "chai_standing"])
 
     const folds = await client.connection.sendRequest(FoldingRangeRequest.type, { textDocument: { uri: uri("b.ccat") } })
-    expect(folds!.map((f) => [f.startLine, f.endLine])).toEqual(expect.arrayContaining([[0, 15], [5, 8], [11, 14]]))
+    expect(folds!.map((f) => [f.startLine, f.endLine])).toEqual(
+      expect.arrayContaining([
+        [0, 15],
+        [5, 8],
+        [11, 14]
+      ])
+    )
   })
 
   it("offers the 'did you mean' replacement of E011 as a quick fix", async () => {
@@ -396,10 +450,55 @@ describe("completion and semantic tokens over the protocol", () => {
 
 describe("robustness", () => {
   const tokens = [
-    "{", "}", "}", "\n", " ", "  ", "\"", "(", ")", ",", ".", "^", "~", "=", "==", "/*", "*/", "//", "#", "ρ Oph", "🌟",
-    "step", "pipeline", "grouping", "software", "location", "run", "after", "where", "group_by", "config", "resources",
-    "calibrate", "baseline", "chai_calibration", "chai_archived", "ramses", "Source.name", "RawDataPackage.state", "in",
-    "2.3", "1.0.0", "60s", "16GiB", "85%", "true", "trigger cron \"0 * * * *\"", "{config.x}", "\\q"
+    "{",
+    "}",
+    "}",
+    "\n",
+    " ",
+    "  ",
+    '"',
+    "(",
+    ")",
+    ",",
+    ".",
+    "^",
+    "~",
+    "=",
+    "==",
+    "/*",
+    "*/",
+    "//",
+    "#",
+    "ρ Oph",
+    "🌟",
+    "step",
+    "pipeline",
+    "grouping",
+    "software",
+    "location",
+    "run",
+    "after",
+    "where",
+    "group_by",
+    "config",
+    "resources",
+    "calibrate",
+    "baseline",
+    "chai_calibration",
+    "chai_archived",
+    "ramses",
+    "Source.name",
+    "RawDataPackage.state",
+    "in",
+    "2.3",
+    "1.0.0",
+    "60s",
+    "16GiB",
+    "85%",
+    "true",
+    'trigger cron "0 * * * *"',
+    "{config.x}",
+    "\\q"
   ]
 
   it("survives 1500 random edits with requests in between, and ends with fresh diagnostics", async () => {
@@ -436,8 +535,14 @@ describe("robustness", () => {
           () => client.connection.sendRequest(ReferencesRequest.type, { textDocument, position, context: { includeDeclaration: true } }),
           () => client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument }),
           () => client.connection.sendRequest(FoldingRangeRequest.type, { textDocument }),
-          () => client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument, options: { tabSize: 2, insertSpaces: true } }),
-          () => client.connection.sendRequest(CodeActionRequest.type, { textDocument, range: { start: position, end: position }, context: { diagnostics: [] } }),
+          () =>
+            client.connection.sendRequest(DocumentFormattingRequest.type, { textDocument, options: { tabSize: 2, insertSpaces: true } }),
+          () =>
+            client.connection.sendRequest(CodeActionRequest.type, {
+              textDocument,
+              range: { start: position, end: position },
+              context: { diagnostics: [] }
+            }),
           () => client.connection.sendRequest(PrepareRenameRequest.type, { textDocument, position }).catch(() => null),
           () => client.connection.sendRequest(RenameRequest.type, { textDocument, position, newName: "renamed_x" }).catch(() => null),
           () => client.connection.sendRequest(WorkspaceSymbolRequest.type, { query: "a" })
@@ -455,9 +560,12 @@ describe("robustness", () => {
       { path: path("a.ccat"), text: aText },
       { path: path("b.ccat"), text: final.getText() }
     ]).diagnostics.filter((d) => d.span.file === path("b.ccat"))
-    const summary = (code: string, range: Range, message: string) => `${code} ${range.start.line}:${range.start.character}-${range.end.line}:${range.end.character} ${message.split("\n")[0]}`
+    const summary = (code: string, range: Range, message: string) =>
+      `${code} ${range.start.line}:${range.start.character}-${range.end.line}:${range.end.character} ${message.split("\n")[0]}`
     expect(published.diagnostics.map((d) => summary(String(d.code), d.range, d.message))).toEqual(
-      expected.map((d) => summary(d.code, { start: final.positionAt(d.span.start), end: final.positionAt(Math.max(d.span.start, d.span.end)) }, d.message))
+      expected.map((d) =>
+        summary(d.code, { start: final.positionAt(d.span.start), end: final.positionAt(Math.max(d.span.start, d.span.end)) }, d.message)
+      )
     )
     // Still answering, and no handler failed along the way.
     expect(await client.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri: target } })).toBeInstanceOf(Array)

@@ -16,7 +16,12 @@ import { compileSources } from "../src/compiler/compile.ts"
 import { seedDemo } from "../src/db/seed/index.ts"
 import { applyWorkspace } from "../src/definitions/apply.ts"
 import { installationId } from "../src/db/installation.ts"
-import { BackendUnavailable, ExecutionBackend, type ExecutionBackendService, type FoundJob } from "../src/runtime/backends/execution-backend.ts"
+import {
+  BackendUnavailable,
+  ExecutionBackend,
+  type ExecutionBackendService,
+  type FoundJob
+} from "../src/runtime/backends/execution-backend.ts"
 import { jobIdentity } from "../src/runtime/execution/job-identity.ts"
 import { evaluatePass } from "../src/runtime/gaps/evaluate-pass.ts"
 import { utcMinutes } from "../src/runtime/ops/format.ts"
@@ -134,7 +139,13 @@ const insertRun = (step: string, key: string, status: string, extra: { readonly 
 const statusOf = (runId: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ status: string; retry_count: number; job_name: string | null; failure_reason: string | null; finished_at: Date | null }>`
+    const [row] = yield* sql<{
+      status: string
+      retry_count: number
+      job_name: string | null
+      failure_reason: string | null
+      finished_at: Date | null
+    }>`
       SELECT status, retry_count, job_name, failure_reason, finished_at FROM executed_reduction_step WHERE id = ${runId}`
     return row!
   })
@@ -151,7 +162,9 @@ const lastEvent = (runId: number) =>
  * A stand-in ExecutionBackend: records cancel and lookup calls; `down` makes every call fail as
  * unreachable. `jobs` are what findJobs reports under each name; the fake submits as "ccat-test".
  */
-const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<string, ReadonlyArray<Partial<FoundJob> & { readonly jobId: string }>> } = {}) => {
+const fakeBackend = (
+  options: { readonly down?: boolean; readonly jobs?: Record<string, ReadonlyArray<Partial<FoundJob> & { readonly jobId: string }>> } = {}
+) => {
   const calls: Array<string> = []
   const unavailable = new BackendUnavailable({ backend: "fake", reason: "controller not responding" })
   const service: ExecutionBackendService = {
@@ -166,7 +179,21 @@ const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<
               names.flatMap((n) =>
                 options.jobs?.[n] === undefined
                   ? []
-                  : [[n, options.jobs[n].map((j): FoundJob => ({ jobName: n, state: "RUNNING", user: "ccat-test", comment: null, submittedAt: new Date(), ...j }))] as const]
+                  : [
+                      [
+                        n,
+                        options.jobs[n].map(
+                          (j): FoundJob => ({
+                            jobName: n,
+                            state: "RUNNING",
+                            user: "ccat-test",
+                            comment: null,
+                            submittedAt: new Date(),
+                            ...j
+                          })
+                        )
+                      ] as const
+                    ]
               )
             )
           }),
@@ -174,7 +201,8 @@ const fakeBackend = (options: { readonly down?: boolean; readonly jobs?: Record<
     probe: Effect.void,
     limits: () => Effect.succeed(null),
     poll: () => Effect.succeed(new Map()),
-    cancel: (jobId) => (options.down === true ? Effect.fail(unavailable) : Effect.sync(() => (calls.push(`cancel ${jobId}`), "cancelled" as const))),
+    cancel: (jobId) =>
+      options.down === true ? Effect.fail(unavailable) : Effect.sync(() => (calls.push(`cancel ${jobId}`), "cancelled" as const)),
     capacity: Effect.succeed(null)
   }
   return { calls, layer: Layer.succeed(ExecutionBackend, service) }
@@ -195,12 +223,23 @@ for (const backend of testBackends) {
       it.effect("before anything is applied: status says so; unknown runs, products and bad arguments exit 1 or 2", () =>
         Effect.gen(function* () {
           const status = yield* ccat("status")
-          expect(status).toEqual({ code: 0, stdout: "No definitions have been applied yet: run `ccat apply <dir>` first. No pipelines, no runs.", stderr: "" })
+          expect(status).toEqual({
+            code: 0,
+            stdout: "No definitions have been applied yet: run `ccat apply <dir>` first. No pipelines, no runs.",
+            stderr: ""
+          })
           expect(JSON.parse((yield* ccat("status", "--json")).stdout)).toMatchObject({ applied: false, steps: [] })
           expect(yield* ccat("runs")).toEqual({ code: 0, stdout: "No runs match.", stderr: "" })
 
-          expect(yield* ccat("logs", "41")).toEqual({ code: 1, stdout: "", stderr: "error: no run 41 in the database (`ccat runs` lists them)" })
-          expect(yield* ccat("cancel", "41")).toMatchObject({ code: 1, stderr: "error: no run 41 in the database (`ccat runs` lists them)" })
+          expect(yield* ccat("logs", "41")).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: "error: no run 41 in the database (`ccat runs` lists them)"
+          })
+          expect(yield* ccat("cancel", "41")).toMatchObject({
+            code: 1,
+            stderr: "error: no run 41 in the database (`ccat runs` lists them)"
+          })
           expect(yield* ccat("retry", "41")).toMatchObject({ code: 1, stderr: "error: no run 41 in the database (`ccat runs` lists them)" })
           expect(yield* ccat("lineage", "41")).toMatchObject({ code: 1, stderr: "error: no data product 41" })
 
@@ -235,7 +274,19 @@ for (const backend of testBackends) {
             WHERE s.name = 'Orion-KL' AND m.name = 'LFA' AND e.start_time >= '2026-05-01' AND e.start_time < '2026-05-08' AND e.status = 'SUCCESS'
               AND p.state = 'ARCHIVED'`
           const archived = new RegExp(`^${utcMinutes(new Date(oldest!.at)).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(\\d+d( \\d+h)?\\)$`)
-          const header = ["STEP", "PENDING", "STAGING", "SUBMITTED", "RUNNING", "COLLECTING", "COMPLETED", "FAILED", "CANCELLED", "GAP", "OLDEST WAITING"]
+          const header = [
+            "STEP",
+            "PENDING",
+            "STAGING",
+            "SUBMITTED",
+            "RUNNING",
+            "COLLECTING",
+            "COMPLETED",
+            "FAILED",
+            "CANCELLED",
+            "GAP",
+            "OLDEST WAITING"
+          ]
           const zeros = ["0", "0", "0", "0", "0", "0", "0", "0"]
           const notes = ["", "- chai_dev: not evaluated: triggered by hand (`ccat run chai_dev`)"]
 
@@ -243,7 +294,9 @@ for (const backend of testBackends) {
           const first = yield* ccat("status")
           expect(first.code).toBe(0)
           const lines = first.stdout.split("\n")
-          expect(lines[0]).toMatch(/^Status as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\. GAP: sub-groups that get a run now, or once a cooldown or the run in flight allows\.$/)
+          expect(lines[0]).toMatch(
+            /^Status as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\. GAP: sub-groups that get a run now, or once a cooldown or the run in flight allows\.$/
+          )
           expect(lines[1]).toBe("")
           expect(lines.slice(-2)).toEqual(notes)
           expect(cells(lines.slice(2, -2).join("\n"))).toEqual([
@@ -282,7 +335,17 @@ for (const backend of testBackends) {
           ])
           const json = JSON.parse((yield* ccat("status", "--json")).stdout) as {
             applied: boolean
-            steps: Array<{ pipeline: string; step: string; after: Array<string>; trigger: string; runs: Record<string, number>; gap: number | null; gapByReason: Record<string, number>; notTriggered: string | null; oldestWaitingInput: { at: string; kind: string } | null }>
+            steps: Array<{
+              pipeline: string
+              step: string
+              after: Array<string>
+              trigger: string
+              runs: Record<string, number>
+              gap: number | null
+              gapByReason: Record<string, number>
+              notTriggered: string | null
+              oldestWaitingInput: { at: string; kind: string } | null
+            }>
           }
           expect(json.applied).toBe(true)
           expect(json.steps.map((s) => `${s.pipeline}.${s.step}`)).toEqual([
@@ -293,9 +356,24 @@ for (const backend of testBackends) {
             "chai_dev.baseline",
             "chai_dev.map"
           ])
-          expect(json.steps[1]).toMatchObject({ after: ["calibrate"], trigger: "continuous", gap: 8, gapByReason: { UPSTREAM_CHANGED: 8 }, notTriggered: null })
+          expect(json.steps[1]).toMatchObject({
+            after: ["calibrate"],
+            trigger: "continuous",
+            gap: 8,
+            gapByReason: { UPSTREAM_CHANGED: 8 },
+            notTriggered: null
+          })
           expect(json.steps[1]!.oldestWaitingInput!.kind).toBe("data_product.created_at")
-          expect(json.steps[0]!.runs).toEqual({ PENDING: 0, STAGING_DATA: 0, SUBMITTED: 0, RUNNING: 0, COLLECTING_RESULTS: 0, COMPLETED: 8, FAILED: 0, CANCELLED: 0 })
+          expect(json.steps[0]!.runs).toEqual({
+            PENDING: 0,
+            STAGING_DATA: 0,
+            SUBMITTED: 0,
+            RUNNING: 0,
+            COLLECTING_RESULTS: 0,
+            COMPLETED: 8,
+            FAILED: 0,
+            CANCELLED: 0
+          })
           expect(json.steps[3]).toMatchObject({ trigger: "manual", gap: null, notTriggered: "no-request", oldestWaitingInput: null })
 
           // Baselines (two products each), then the two cubes: the whole chain has run.
@@ -317,8 +395,14 @@ for (const backend of testBackends) {
             ])
           }
           const ci10 = maps.find((m) => m.sub_group_key === "Orion-KL__CI10")!
-          const products = yield* sql<{ id: string; relative_path: string }>`SELECT id, relative_path FROM data_product WHERE run_id = ${ci10.id}`
-          chain = { map: { runId: ci10.id, key: ci10.sub_group_key }, mapProducts: new Map(products.map((p) => [p.relative_path, Number(p.id)])) }
+          const products = yield* sql<{
+            id: string
+            relative_path: string
+          }>`SELECT id, relative_path FROM data_product WHERE run_id = ${ci10.id}`
+          chain = {
+            map: { runId: ci10.id, key: ci10.sub_group_key },
+            mapProducts: new Map(products.map((p) => [p.relative_path, Number(p.id)]))
+          }
 
           const end = yield* ccat("status")
           expect(cells(end.stdout.split("\n").slice(2, 6).join("\n"))).toEqual([
@@ -335,7 +419,19 @@ for (const backend of testBackends) {
           const all = yield* ccat("runs")
           expect(all.code).toBe(0)
           const table = cells(all.stdout)
-          expect(table[0]).toEqual(["ID", "STEP", "SUB-GROUP", "STATUS", "REASON", "ATTEMPT", "VERSION", "JOB", "CREATED", "FINISHED", "FAILURE"])
+          expect(table[0]).toEqual([
+            "ID",
+            "STEP",
+            "SUB-GROUP",
+            "STATUS",
+            "REASON",
+            "ATTEMPT",
+            "VERSION",
+            "JOB",
+            "CREATED",
+            "FINISHED",
+            "FAILURE"
+          ])
           expect(table).toHaveLength(1 + 18)
           const ids = table.slice(1).map((r) => Number(r[0]))
           expect(ids).toEqual([...ids].sort((a, b) => b - a))
@@ -362,30 +458,70 @@ for (const backend of testBackends) {
           yield* sql`UPDATE executed_reduction_step SET job_name = ${`ccat-${redo}`} WHERE id = ${redo}`
           yield* failRun(redo, { final: true, reason: "EXIT_CODE 3" })
           const failed = yield* ccat("runs", "--status", "failed")
-          expect(cells(failed.stdout).slice(1).map((r) => [r[0], r[1], r[2], r[3], r[4], r[5], r[10]])).toEqual([
-            [String(redo), "ops_chain.calibrate", victim.sub_group_key, "FAILED", "MANUAL", "1", "EXIT_CODE 3"]
-          ])
+          expect(
+            cells(failed.stdout)
+              .slice(1)
+              .map((r) => [r[0], r[1], r[2], r[3], r[4], r[5], r[10]])
+          ).toEqual([[String(redo), "ops_chain.calibrate", victim.sub_group_key, "FAILED", "MANUAL", "1", "EXIT_CODE 3"]])
 
           const calibrate = yield* ccat("runs", "--pipeline", "ops_chain", "--step", "calibrate", "--status", "COMPLETED")
-          expect(cells(calibrate.stdout).slice(1).map((r) => Number(r[0]))).toEqual(calibrations.map((r) => r.id).reverse())
+          expect(
+            cells(calibrate.stdout)
+              .slice(1)
+              .map((r) => Number(r[0]))
+          ).toEqual(calibrations.map((r) => r.id).reverse())
           const limited = yield* ccat("runs", "--limit", "3")
           expect(limited.stdout.split("\n")).toHaveLength(5)
-          expect(cells(limited.stdout).slice(1, 4).map((r) => Number(r[0]))).toEqual([redo, ids[0], ids[1]])
+          expect(
+            cells(limited.stdout)
+              .slice(1, 4)
+              .map((r) => Number(r[0]))
+          ).toEqual([redo, ids[0], ids[1]])
           expect(limited.stdout.split("\n")[4]).toBe("(the newest 3; --limit N shows more)")
 
-          const json = JSON.parse((yield* ccat("runs", "--step", "map", "--json")).stdout) as { filter: unknown; limit: number; runs: Array<Record<string, unknown>> }
+          const json = JSON.parse((yield* ccat("runs", "--step", "map", "--json")).stdout) as {
+            filter: unknown
+            limit: number
+            runs: Array<Record<string, unknown>>
+          }
           expect(json.filter).toEqual({ status: null, pipeline: null, step: "map" })
           expect(json.limit).toBe(50)
           expect(json.runs).toHaveLength(2)
-          expect(json.runs[0]).toMatchObject({ pipeline: "ops_chain", step: "map", status: "COMPLETED", attempt: 1, retryCount: 0, softwareVersion: "0.10.0", backendJobId: null, failureReason: null })
+          expect(json.runs[0]).toMatchObject({
+            pipeline: "ops_chain",
+            step: "map",
+            status: "COMPLETED",
+            attempt: 1,
+            retryCount: 0,
+            softwareVersion: "0.10.0",
+            backendJobId: null,
+            failureReason: null
+          })
           expect(Object.keys(json.runs[0]!)).toEqual([
-            "id", "pipeline", "step", "subGroupKey", "status", "reason", "attempt", "retryCount", "softwareVersion",
-            "jobName", "backendJobId", "runDir", "createdAt", "finishedAt", "failureReason"
+            "id",
+            "pipeline",
+            "step",
+            "subGroupKey",
+            "status",
+            "reason",
+            "attempt",
+            "retryCount",
+            "softwareVersion",
+            "jobName",
+            "backendJobId",
+            "runDir",
+            "createdAt",
+            "finishedAt",
+            "failureReason"
           ])
           expect(yield* ccat("runs", "--status", "CANCELLED")).toEqual({ code: 0, stdout: "No runs match.", stderr: "" })
 
           const typo = yield* ccat("runs", "--pipeline", "ops_chian")
-          expect(typo).toEqual({ code: 1, stdout: "", stderr: "error: no pipeline `ops_chian`; did you mean `ops_chain`? (known: chai_dev, ops_chain)" })
+          expect(typo).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: "error: no pipeline `ops_chian`; did you mean `ops_chain`? (known: chai_dev, ops_chain)"
+          })
           const step = yield* ccat("runs", "--pipeline", "ops_chain", "--step", "grid")
           expect(step.code).toBe(1)
           expect(step.stderr).toBe("error: no step `grid` (known: baseline, calibrate, map)")
@@ -401,7 +537,11 @@ for (const backend of testBackends) {
           writeFileSync(join(dir, "logs", "stdout.txt"), "calibrating 1 package\nTsys 812 K\ndone\n")
           yield* sql`UPDATE executed_reduction_step SET run_dir = ${dir} WHERE id = ${calibration!.id}`
 
-          expect(yield* ccat("logs", String(calibration!.id))).toEqual({ code: 0, stdout: "calibrating 1 package\nTsys 812 K\ndone", stderr: "" })
+          expect(yield* ccat("logs", String(calibration!.id))).toEqual({
+            code: 0,
+            stdout: "calibrating 1 package\nTsys 812 K\ndone",
+            stderr: ""
+          })
           const noStderr = yield* ccat("logs", String(calibration!.id), "--stderr")
           expect(noStderr).toEqual({
             code: 1,
@@ -428,7 +568,11 @@ for (const backend of testBackends) {
           // A run that was never staged has no folder: said, exit 1 (after its events, with --events).
           const pendingRun = yield* insertRun("map", "ops-logs-pending", "PENDING")
           const noFolder = yield* ccat("logs", String(pendingRun))
-          expect(noFolder).toEqual({ code: 1, stdout: "", stderr: `error: run ${pendingRun} has no folder yet (it is PENDING and not staged): there are no logs to show` })
+          expect(noFolder).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `error: run ${pendingRun} has no folder yet (it is PENDING and not staged): there are no logs to show`
+          })
           const eventsOnly = yield* ccat("logs", String(pendingRun), "--events")
           expect(eventsOnly.code).toBe(1)
           expect(eventsOnly.stdout).toBe(`run ${pendingRun}  ops_chain.map ops-logs-pending  PENDING  attempt 1\nevents (0):`)
@@ -451,8 +595,16 @@ for (const backend of testBackends) {
             reason: "CANCEL requested by ops-tester: wrong calibration table"
           })
 
-          expect(yield* ccat("cancel", String(pendingRun))).toEqual({ code: 1, stdout: "", stderr: `error: run ${pendingRun} is CANCELLED; nothing to cancel` })
-          expect(yield* ccat("cancel", String(chain!.map.runId))).toEqual({ code: 1, stdout: "", stderr: `error: run ${chain!.map.runId} is COMPLETED; nothing to cancel` })
+          expect(yield* ccat("cancel", String(pendingRun))).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `error: run ${pendingRun} is CANCELLED; nothing to cancel`
+          })
+          expect(yield* ccat("cancel", String(chain!.map.runId))).toEqual({
+            code: 1,
+            stdout: "",
+            stderr: `error: run ${chain!.map.runId} is COMPLETED; nothing to cancel`
+          })
           const collecting = yield* insertRun("baseline", "ops-cancel-b", "COLLECTING_RESULTS", { jobId: "4242" })
           const refused = yield* ccat("cancel", String(collecting))
           expect(refused.code).toBe(1)
@@ -465,57 +617,76 @@ for (const backend of testBackends) {
           // whatever the environment says; a job that backend does not know is not reported as cancelled.
           const submitted = yield* insertRun("baseline", "ops-cancel-c", "SUBMITTED", { jobName: "ccat-x", jobId: "4243" })
           const unknownJob = yield* ccat("cancel", String(submitted))
-          expect(unknownJob).toEqual({ code: 0, stdout: `Cancelled run ${submitted} (was SUBMITTED; the local backend does not know job 4243: nothing was running).`, stderr: "" })
+          expect(unknownJob).toEqual({
+            code: 0,
+            stdout: `Cancelled run ${submitted} (was SUBMITTED; the local backend does not know job 4243: nothing was running).`,
+            stderr: ""
+          })
           expect((yield* statusOf(submitted)).status).toBe("CANCELLED")
           yield* (yield* SqlClient.SqlClient)`UPDATE executed_reduction_step SET status = 'CANCELLED' WHERE id IN (${collecting}, ${submitted})`
         })
       )
 
-      it.effect("cancel with a stand-in backend (a fake ExecutionBackend that records calls): the job is cancelled first; an unreachable backend changes nothing", () =>
-        Effect.gen(function* () {
-          const fake = fakeBackend()
-          const withFake = run(cancelCommandWithBackend(fake.layer), "cancel")
-          const submitted = yield* insertRun("baseline", "ops-cancel-d", "SUBMITTED", { jobName: "ccat-d", jobId: "5001" })
-          const ok = yield* ccatWith(withFake, [String(submitted), "--reason", "superseded"])
-          expect(ok).toEqual({ code: 0, stdout: `Cancelled run ${submitted} (was SUBMITTED; slurm job 5001 cancelled).`, stderr: "" })
-          expect(fake.calls).toEqual(["cancel 5001"])
-          expect(yield* lastEvent(submitted)).toEqual({ actor: "ops-tester", from_status: "SUBMITTED", to_status: "CANCELLED", reason: "CANCEL requested by ops-tester: superseded" })
+      it.effect(
+        "cancel with a stand-in backend (a fake ExecutionBackend that records calls): the job is cancelled first; an unreachable backend changes nothing",
+        () =>
+          Effect.gen(function* () {
+            const fake = fakeBackend()
+            const withFake = run(cancelCommandWithBackend(fake.layer), "cancel")
+            const submitted = yield* insertRun("baseline", "ops-cancel-d", "SUBMITTED", { jobName: "ccat-d", jobId: "5001" })
+            const ok = yield* ccatWith(withFake, [String(submitted), "--reason", "superseded"])
+            expect(ok).toEqual({ code: 0, stdout: `Cancelled run ${submitted} (was SUBMITTED; slurm job 5001 cancelled).`, stderr: "" })
+            expect(fake.calls).toEqual(["cancel 5001"])
+            expect(yield* lastEvent(submitted)).toEqual({
+              actor: "ops-tester",
+              from_status: "SUBMITTED",
+              to_status: "CANCELLED",
+              reason: "CANCEL requested by ops-tester: superseded"
+            })
 
-          // PENDING: the backend is not asked at all.
-          const pendingRun = yield* insertRun("baseline", "ops-cancel-e", "PENDING")
-          expect((yield* ccatWith(withFake, [String(pendingRun)])).code).toBe(0)
-          expect(fake.calls).toEqual(["cancel 5001"])
-          expect((yield* lastEvent(pendingRun)).reason).toBe("CANCEL requested by ops-tester")
+            // PENDING: the backend is not asked at all.
+            const pendingRun = yield* insertRun("baseline", "ops-cancel-e", "PENDING")
+            expect((yield* ccatWith(withFake, [String(pendingRun)])).code).toBe(0)
+            expect(fake.calls).toEqual(["cancel 5001"])
+            expect((yield* lastEvent(pendingRun)).reason).toBe("CANCEL requested by ops-tester")
 
-          // The backend is down: exit 1, the run stays RUNNING, no event is written.
-          const down = fakeBackend({ down: true })
-          const running = yield* insertRun("baseline", "ops-cancel-f", "RUNNING", { jobName: "ccat-f", jobId: "5002" })
-          const failed = yield* ccatWith(run(cancelCommandWithBackend(down.layer), "cancel"), [String(running)])
-          expect(failed).toEqual({ code: 1, stdout: "", stderr: `error: cannot cancel run ${running}: fake backend unavailable: controller not responding; the run is unchanged` })
-          expect((yield* statusOf(running)).status).toBe("RUNNING")
-          const sql = yield* SqlClient.SqlClient
-          expect((yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_event WHERE run_id = ${running}`)[0]!.n).toBe(0)
+            // The backend is down: exit 1, the run stays RUNNING, no event is written.
+            const down = fakeBackend({ down: true })
+            const running = yield* insertRun("baseline", "ops-cancel-f", "RUNNING", { jobName: "ccat-f", jobId: "5002" })
+            const failed = yield* ccatWith(run(cancelCommandWithBackend(down.layer), "cancel"), [String(running)])
+            expect(failed).toEqual({
+              code: 1,
+              stdout: "",
+              stderr: `error: cannot cancel run ${running}: fake backend unavailable: controller not responding; the run is unchanged`
+            })
+            expect((yield* statusOf(running)).status).toBe("RUNNING")
+            const sql = yield* SqlClient.SqlClient
+            expect((yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_event WHERE run_id = ${running}`)[0]!.n).toBe(0)
 
-          // Marked with its job name but the submission not recorded (a crash in between): the
-          // backend is asked for the name, and the job that is the run's own is cancelled; a job
-          // of another database (or user) under the same name is left alone. The layer is built lazily.
-          const marked = yield* insertRun("baseline", "ops-cancel-g", "STAGING_DATA")
-          const own = jobIdentity((yield* installationId)!, marked, 1)
-          yield* sql`UPDATE executed_reduction_step SET job_name = ${own.name}, attempt = 1, marked_at = now() - interval '1 minute' WHERE id = ${marked}`
-          const stranger = { jobId: "4999", comment: "ccat installation=another-database run=1 attempt=1" }
-          const lookup = fakeBackend({ jobs: { [own.name]: [stranger, { jobId: "5003", comment: own.comment }] } })
-          const lazy = run(cancelCommandWithBackend(lookup.layer), "cancel")
-          expect((yield* ccatWith(lazy, [String(marked)])).stdout).toBe(`Cancelled run ${marked} (was STAGING_DATA; slurm job 5003 cancelled).`)
-          expect(lookup.calls).toEqual([`findJobs ${own.name}`, "cancel 5003"])
-          const alone = yield* insertRun("baseline", "ops-cancel-h", "STAGING_DATA")
-          const aloneName = jobIdentity((yield* installationId)!, alone, 1).name
-          yield* sql`UPDATE executed_reduction_step SET job_name = ${aloneName}, attempt = 1, marked_at = now() WHERE id = ${alone}`
-          const onlyStranger = fakeBackend({ jobs: { [aloneName]: [stranger] } })
-          expect((yield* ccatWith(run(cancelCommandWithBackend(onlyStranger.layer), "cancel"), [String(alone)])).stdout).toBe(`Cancelled run ${alone} (was STAGING_DATA, no backend job).`)
-          expect(onlyStranger.calls).toEqual([`findJobs ${aloneName}`])
-          expect((yield* ccatWith(lazy, [String(running)])).code).toBe(0)
-          expect(lookup.calls.at(-1)).toBe("cancel 5002")
-        })
+            // Marked with its job name but the submission not recorded (a crash in between): the
+            // backend is asked for the name, and the job that is the run's own is cancelled; a job
+            // of another database (or user) under the same name is left alone. The layer is built lazily.
+            const marked = yield* insertRun("baseline", "ops-cancel-g", "STAGING_DATA")
+            const own = jobIdentity((yield* installationId)!, marked, 1)
+            yield* sql`UPDATE executed_reduction_step SET job_name = ${own.name}, attempt = 1, marked_at = now() - interval '1 minute' WHERE id = ${marked}`
+            const stranger = { jobId: "4999", comment: "ccat installation=another-database run=1 attempt=1" }
+            const lookup = fakeBackend({ jobs: { [own.name]: [stranger, { jobId: "5003", comment: own.comment }] } })
+            const lazy = run(cancelCommandWithBackend(lookup.layer), "cancel")
+            expect((yield* ccatWith(lazy, [String(marked)])).stdout).toBe(
+              `Cancelled run ${marked} (was STAGING_DATA; slurm job 5003 cancelled).`
+            )
+            expect(lookup.calls).toEqual([`findJobs ${own.name}`, "cancel 5003"])
+            const alone = yield* insertRun("baseline", "ops-cancel-h", "STAGING_DATA")
+            const aloneName = jobIdentity((yield* installationId)!, alone, 1).name
+            yield* sql`UPDATE executed_reduction_step SET job_name = ${aloneName}, attempt = 1, marked_at = now() WHERE id = ${alone}`
+            const onlyStranger = fakeBackend({ jobs: { [aloneName]: [stranger] } })
+            expect((yield* ccatWith(run(cancelCommandWithBackend(onlyStranger.layer), "cancel"), [String(alone)])).stdout).toBe(
+              `Cancelled run ${alone} (was STAGING_DATA, no backend job).`
+            )
+            expect(onlyStranger.calls).toEqual([`findJobs ${aloneName}`])
+            expect((yield* ccatWith(lazy, [String(running)])).code).toBe(0)
+            expect(lookup.calls.at(-1)).toBe("cancel 5002")
+          })
       )
 
       it.effect("retry: a FAILED run goes back to PENDING, refused while another run of its sub-group is in flight", () =>
@@ -541,7 +712,9 @@ for (const backend of testBackends) {
             `error: run ${chain!.map.runId} cannot be retried: it is COMPLETED; \`ccat run ops_chain --step map --force\` re-runs its sub-groups`
           )
           expect(completed.code).toBe(1)
-          expect((yield* ccat("retry", String(other))).stderr).toBe(`error: run ${other} cannot be retried: it is RUNNING, still in flight; only FAILED or CANCELLED runs can be retried`)
+          expect((yield* ccat("retry", String(other))).stderr).toBe(
+            `error: run ${other} cannot be retried: it is RUNNING, still in flight; only FAILED or CANCELLED runs can be retried`
+          )
 
           yield* sql`UPDATE executed_reduction_step SET status = 'COMPLETED' WHERE id = ${other}`
           const ok = yield* ccat("retry", String(failedId))
@@ -553,12 +726,25 @@ for (const backend of testBackends) {
             stderr: ""
           })
           // Attempt 2: the failed attempt had a job name, so the next one gets a new one; the failure stays visible.
-          expect(yield* statusOf(failedId)).toEqual({ status: "PENDING", retry_count: 1, job_name: null, failure_reason: "EXIT_CODE 3", finished_at: null })
-          expect(yield* lastEvent(failedId)).toEqual({ actor: "ops-tester", from_status: "FAILED", to_status: "PENDING", reason: "RETRY requested by ops-tester" })
+          expect(yield* statusOf(failedId)).toEqual({
+            status: "PENDING",
+            retry_count: 1,
+            job_name: null,
+            failure_reason: "EXIT_CODE 3",
+            finished_at: null
+          })
+          expect(yield* lastEvent(failedId)).toEqual({
+            actor: "ops-tester",
+            from_status: "FAILED",
+            to_status: "PENDING",
+            reason: "RETRY requested by ops-tester"
+          })
 
           // A cancelled run that never had a job keeps its attempt count.
           const [cancelled] = yield* sql<{ id: string }>`SELECT id FROM executed_reduction_step WHERE sub_group_key = 'ops-cancel-a'`
-          expect((yield* ccat("retry", cancelled!.id)).stdout).toBe(`Run ${cancelled!.id} (ops_chain.baseline ops-cancel-a) is PENDING again (was CANCELLED; attempt 1); \`ccat serve\` submits it.`)
+          expect((yield* ccat("retry", cancelled!.id)).stdout).toBe(
+            `Run ${cancelled!.id} (ops_chain.baseline ops-cancel-a) is PENDING again (was CANCELLED; attempt 1); \`ccat serve\` submits it.`
+          )
           expect((yield* ccat("retry", String(failedId))).stderr).toBe(
             `error: run ${failedId} cannot be retried: it is PENDING, still in flight; only FAILED or CANCELLED runs can be retried`
           )
@@ -586,8 +772,12 @@ for (const backend of testBackends) {
             JOIN executed_reduction_step c ON c.id = cp.run_id
             JOIN data_product_lineage l3 ON l3.product_id = cp.id JOIN raw_data_package p ON p.id = l3.raw_data_package_id
             WHERE l.product_id = ${cube} LIMIT 1`
-          const [spectra, weights] = (yield* sql<{ id: string }>`SELECT id FROM data_product WHERE run_id = ${scan!.baseline} ORDER BY id`).map((r) => Number(r.id))
-          const [calibrated] = (yield* sql<{ id: string }>`SELECT id FROM data_product WHERE run_id = ${scan!.calibrate}`).map((r) => Number(r.id))
+          const [spectra, weights] = (yield* sql<{
+            id: string
+          }>`SELECT id FROM data_product WHERE run_id = ${scan!.baseline} ORDER BY id`).map((r) => Number(r.id))
+          const [calibrated] = (yield* sql<{ id: string }>`SELECT id FROM data_product WHERE run_id = ${scan!.calibrate}`).map((r) =>
+            Number(r.id)
+          )
           const sum = (runId: number | string, path: string) => productChecksum(Number(runId), path).slice(0, 12)
           const mapLine = `run ${chain!.map.runId}  ops_chain.map  Orion-KL__CI10  chai_gridding 0.10.0  config {"kernel":"gauss","channel_kms":1,"pixel_arcsec":10}`
           const baselineLine = `run ${scan!.baseline}  ops_chain.baseline  ${scan!.key}  chai_baseline 1.2.3  config {"order":3,"despike_sigma":5}`
@@ -632,12 +822,16 @@ for (const backend of testBackends) {
               SELECT b.sub_group_key FROM data_product_lineage l JOIN data_product bp ON bp.id = l.parent_product_id
               JOIN executed_reduction_step b ON b.id = bp.run_id WHERE l.product_id = ${co43!.id})`
           expect(packages).toHaveLength(7)
-          for (const p of packages) expect(big.filter((l) => l.endsWith(`raw package ${p.name}  ${p.checksum.slice(0, 12)}`))).toHaveLength(1)
+          for (const p of packages)
+            expect(big.filter((l) => l.endsWith(`raw package ${p.name}  ${p.checksum.slice(0, 12)}`))).toHaveLength(1)
           expect(big.filter((l) => l.endsWith("(see above)"))).toHaveLength(7)
           expect(big).toHaveLength(2 + 7 * 8)
 
           // PROV-JSON: entities for products and packages, activities for runs, and the relations.
-          const doc = JSON.parse((yield* ccat("lineage", co43!.id, "--json")).stdout) as Record<string, Record<string, Record<string, unknown>>>
+          const doc = JSON.parse((yield* ccat("lineage", co43!.id, "--json")).stdout) as Record<
+            string,
+            Record<string, Record<string, unknown>>
+          >
           expect(Object.keys(doc).sort()).toEqual(["activity", "entity", "prefix", "used", "wasDerivedFrom", "wasGeneratedBy"])
           expect(doc["prefix"]).toEqual({ ccat: "urn:ccat:" })
           const entities = Object.keys(doc["entity"]!)
@@ -675,7 +869,12 @@ for (const backend of testBackends) {
             "ccat:relativePath": "output/science/cube.fits"
           })
           const mapActivity = Object.values(doc["activity"]!).find((a) => a["ccat:step"] === "map")!
-          expect(mapActivity).toMatchObject({ "ccat:pipeline": "ops_chain", "ccat:subGroupKey": "Orion-KL__CO43", "ccat:software": "chai_gridding", "ccat:softwareVersion": "0.10.0" })
+          expect(mapActivity).toMatchObject({
+            "ccat:pipeline": "ops_chain",
+            "ccat:subGroupKey": "Orion-KL__CO43",
+            "ccat:software": "chai_gridding",
+            "ccat:softwareVersion": "0.10.0"
+          })
           expect(JSON.parse(mapActivity["ccat:config"] as string)).toEqual({ kernel: "gauss", channel_kms: 1, pixel_arcsec: 10 })
           expect(mapActivity["prov:startTime"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
         })

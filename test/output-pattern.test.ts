@@ -129,7 +129,10 @@ const reference = (pattern: string): RegExp => {
         if (negated) j++
         const start = j
         while (chars[j] !== "]" || j === start) j++
-        const body = chars.slice(start, j).map((x) => (x === "-" ? "-" : x.replace(/[\\\]^[]/g, "\\$&"))).join("")
+        const body = chars
+          .slice(start, j)
+          .map((x) => (x === "-" ? "-" : x.replace(/[\\\]^[]/g, "\\$&")))
+          .join("")
         out += negated ? `(?![${body}])[^/]` : `[${body}]`
         i = j
       } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
@@ -153,7 +156,9 @@ describe("a seeded comparison with a regular-expression reading", () => {
   const alphabet = ["a", "b", ".", "-", "é"]
   const patternPiece = (): string => rng.pick(["a", "b", ".", "*", "?", "[ab]", "[!a]", "[a-c]", "é", "*.", "-"])
   const randomPattern = (): string =>
-    Array.from({ length: rng.range(1, 3) }, () => (rng.chance(0.2) ? "**" : Array.from({ length: rng.range(1, 4) }, patternPiece).join(""))).join("/")
+    Array.from({ length: rng.range(1, 3) }, () =>
+      rng.chance(0.2) ? "**" : Array.from({ length: rng.range(1, 4) }, patternPiece).join("")
+    ).join("/")
   const randomPath = (): string =>
     Array.from({ length: rng.range(1, 3) }, () => Array.from({ length: rng.range(1, 4) }, () => rng.pick(alphabet)).join("")).join("/")
 
@@ -164,7 +169,12 @@ describe("a seeded comparison with a regular-expression reading", () => {
     for (let i = 0; i < 3000; i++) {
       const pattern = randomPattern()
       if (checkOutputPattern(pattern) !== null) continue
-      const path = rng.chance(0.5) ? randomPath() : pattern.replace(/\*\*/g, "a/b").replace(/[*?]/g, "a").replace(/\[!?([^\]])[^\]]*\]/g, "$1")
+      const path = rng.chance(0.5)
+        ? randomPath()
+        : pattern
+            .replace(/\*\*/g, "a/b")
+            .replace(/[*?]/g, "a")
+            .replace(/\[!?([^\]])[^\]]*\]/g, "$1")
       const expected = reference(pattern).test(path)
       const actual = outputPatternMatches(pattern, path)
       checked++

@@ -51,7 +51,9 @@ describe("confinedPath", () => {
   })
 
   it("refuses absolute names, even ones inside the folder, and names with a NUL byte", () => {
-    const messages = ["/tmp/x", `${folder}/a`, "a\0b"].map((name) => Either.match(confinedPath(folder, name, "the step name"), { onLeft: (e) => e.message, onRight: () => "allowed" }))
+    const messages = ["/tmp/x", `${folder}/a`, "a\0b"].map((name) =>
+      Either.match(confinedPath(folder, name, "the step name"), { onLeft: (e) => e.message, onRight: () => "allowed" })
+    )
     expect(messages).toEqual([
       `UNSAFE_PATH: the step name "/tmp/x" is absolute, outside the folder ${folder}`,
       `UNSAFE_PATH: the step name "${folder}/a" is absolute, outside the folder ${folder}`,
@@ -69,14 +71,23 @@ describe("confinedPath", () => {
   it("a staging failure for an escaping name is not retried, whatever retries remain; other staging failures are", () => {
     const step = { retries: 3 }
     expect(shouldRetry(step, 0, 'STAGING_FAILED: UNSAFE_PATH: the name of raw data package 7 "../x" would leave the folder /r')).toBe(false)
-    expect(shouldRetry({ retries: 3, retryOn: ["STAGING_FAILED"] }, 0, "STAGING_FAILED: UNSAFE_PATH: the sub-group key of run 3 \"..\" would leave the folder /r")).toBe(false)
+    expect(
+      shouldRetry(
+        { retries: 3, retryOn: ["STAGING_FAILED"] },
+        0,
+        'STAGING_FAILED: UNSAFE_PATH: the sub-group key of run 3 ".." would leave the folder /r'
+      )
+    ).toBe(false)
     expect(shouldRetry(step, 0, "STAGING_FAILED: no present copy of p/f at any archive location")).toBe(true)
   })
 })
 
 /** The fixture with a test's own mode (to tell its runs apart), and other replacements. */
 const compile = (mode: string, state: string, replace: ReadonlyArray<readonly [string, string]> = []) => {
-  let text = fixture.replace('config { mode = "good"  state = "STATE" }', `config { mode = ${JSON.stringify(mode)}  state = ${JSON.stringify(state)} }`)
+  let text = fixture.replace(
+    'config { mode = "good"  state = "STATE" }',
+    `config { mode = ${JSON.stringify(mode)}  state = ${JSON.stringify(state)} }`
+  )
   for (const [from, to] of replace) text = text.replace(from, to)
   const result = compileSources([{ path: "confinement.ccat", text }])
   if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
@@ -137,28 +148,30 @@ for (const backend of testBackends) {
         })
       )
 
-      it.effect("a raw data package named ../../… fails its run for good with UNSAFE_PATH, and nothing is created where the name points", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* seeded
-          const target = tempDir(`package-target-${backend}`)
-          const hostile = climbingTo(join(target, "escaped", "package"))
-          const chosen = yield* firstPackage
-          yield* sql`UPDATE raw_data_package SET name = ${hostile} WHERE id = ${chosen.package_id}`
-          yield* applyWorkspace(compile("package-name", tempDir(`package-state-${backend}`)), { createdBy: "test" })
-          yield* serveUntilIdle
-          yield* sql`UPDATE raw_data_package SET name = ${chosen.package_name} WHERE id = ${chosen.package_id}`
+      it.effect(
+        "a raw data package named ../../… fails its run for good with UNSAFE_PATH, and nothing is created where the name points",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            yield* seeded
+            const target = tempDir(`package-target-${backend}`)
+            const hostile = climbingTo(join(target, "escaped", "package"))
+            const chosen = yield* firstPackage
+            yield* sql`UPDATE raw_data_package SET name = ${hostile} WHERE id = ${chosen.package_id}`
+            yield* applyWorkspace(compile("package-name", tempDir(`package-state-${backend}`)), { createdBy: "test" })
+            yield* serveUntilIdle
+            yield* sql`UPDATE raw_data_package SET name = ${chosen.package_name} WHERE id = ${chosen.package_id}`
 
-          const runs = yield* runsOfMode("package-name")
-          expect(runs.map((r) => r.status).sort()).toEqual(["COMPLETED", "FAILED"])
-          const failed = runs.find((r) => r.status === "FAILED")!
-          expect(failed).toMatchObject({ retry_count: 0, run_dir: null })
-          expect(failed.failure_reason).toBe(
-            `STAGING_FAILED: UNSAFE_PATH: the name of raw data package ${chosen.package_id} ${JSON.stringify(hostile)} ` +
-              `would leave the folder ${inputFolder(failed)}${untilTheEnd}${failed.id}\``
-          )
-          expect(existsSync(join(target, "escaped"))).toBe(false)
-        })
+            const runs = yield* runsOfMode("package-name")
+            expect(runs.map((r) => r.status).sort()).toEqual(["COMPLETED", "FAILED"])
+            const failed = runs.find((r) => r.status === "FAILED")!
+            expect(failed).toMatchObject({ retry_count: 0, run_dir: null })
+            expect(failed.failure_reason).toBe(
+              `STAGING_FAILED: UNSAFE_PATH: the name of raw data package ${chosen.package_id} ${JSON.stringify(hostile)} ` +
+                `would leave the folder ${inputFolder(failed)}${untilTheEnd}${failed.id}\``
+            )
+            expect(existsSync(join(target, "escaped"))).toBe(false)
+          })
       )
 
       it.effect("a run whose sub-group key in the database climbs out fails for good with UNSAFE_PATH; its run folder is not made", () =>
@@ -173,7 +186,8 @@ for (const backend of testBackends) {
           yield* sql`UPDATE executed_reduction_step SET sub_group_key = ${hostile} WHERE id = ${first!.id}`
           yield* serveUntilIdle
 
-          const [run] = yield* sql<ModeRun>`SELECT id, status, retry_count, attempt, exit_code, failure_reason, run_dir, sub_group_key FROM executed_reduction_step WHERE id = ${first!.id}`
+          const [run] =
+            yield* sql<ModeRun>`SELECT id, status, retry_count, attempt, exit_code, failure_reason, run_dir, sub_group_key FROM executed_reduction_step WHERE id = ${first!.id}`
           expect(run).toMatchObject({ status: "FAILED", retry_count: 0, run_dir: null })
           expect(run!.failure_reason).toBe(
             `STAGING_FAILED: UNSAFE_PATH: the sub-group key of run ${run!.id} ${JSON.stringify(hostile)} would leave the folder ${join(baseDir, "confinement", "reduce")}${untilTheEnd}${run!.id}\``
@@ -207,91 +221,110 @@ for (const backend of testBackends) {
           expect(run.status).toBe("COMPLETED")
           expect(run.sub_group_key).not.toContain("/")
           expect(run.sub_group_key.startsWith(".")).toBe(false)
-          expect(relative(join(baseDir, "confinement", "reduce"), run.run_dir!).split(sep)).toEqual([run.sub_group_key, `run-${run.id}`, "attempt-1"])
+          expect(relative(join(baseDir, "confinement", "reduce"), run.run_dir!).split(sep)).toEqual([
+            run.sub_group_key,
+            `run-${run.id}`,
+            "attempt-1"
+          ])
           expect(existsSync(join(target, "escaped"))).toBe(false)
         })
       )
 
-      it.effect("purge deletes nothing outside its location's folder: a copy whose path climbs out or is absolute is reported and kept (disk pressure faked)", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* seeded
-          const [done] = (yield* runsOfMode("package-name")).filter((r) => r.status === "COMPLETED")
-          const victims = tempDir(`purge-victims-${backend}`)
-          const victim = (name: string) => {
-            const path = join(victims, name)
-            writeFileSync(path, "not the pipeline's\n")
-            return path
-          }
-          const ordinary = join(done!.run_dir!, "workspace", "reduce", "purgeable.fits")
-          mkdirSync(join(done!.run_dir!, "workspace", "reduce"), { recursive: true })
-          writeFileSync(ordinary, "an intermediate\n")
-          const copies = [
-            { name: "ordinary", path: relative(baseDir, ordinary), status: "PRESENT" },
-            { name: "climbing", path: climbingTo(victim("climbing")), status: "PRESENT" },
-            { name: "absolute", path: victim("absolute"), status: "PRESENT" },
-            // A purge that died after marking it: the next cycle finishes it, and must not follow it either.
-            { name: "marked", path: climbingTo(victim("marked")), status: "DELETION_IN_PROGRESS" }
-          ]
-          const [location] = yield* sql<{ id: string }>`SELECT id FROM data_location WHERE name = 'processing:here'`
-          for (const c of copies) {
-            const [product] = yield* sql<{ id: string }>`
+      it.effect(
+        "purge deletes nothing outside its location's folder: a copy whose path climbs out or is absolute is reported and kept (disk pressure faked)",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            yield* seeded
+            const [done] = (yield* runsOfMode("package-name")).filter((r) => r.status === "COMPLETED")
+            const victims = tempDir(`purge-victims-${backend}`)
+            const victim = (name: string) => {
+              const path = join(victims, name)
+              writeFileSync(path, "not the pipeline's\n")
+              return path
+            }
+            const ordinary = join(done!.run_dir!, "workspace", "reduce", "purgeable.fits")
+            mkdirSync(join(done!.run_dir!, "workspace", "reduce"), { recursive: true })
+            writeFileSync(ordinary, "an intermediate\n")
+            const copies = [
+              { name: "ordinary", path: relative(baseDir, ordinary), status: "PRESENT" },
+              { name: "climbing", path: climbingTo(victim("climbing")), status: "PRESENT" },
+              { name: "absolute", path: victim("absolute"), status: "PRESENT" },
+              // A purge that died after marking it: the next cycle finishes it, and must not follow it either.
+              { name: "marked", path: climbingTo(victim("marked")), status: "DELETION_IN_PROGRESS" }
+            ]
+            const [location] = yield* sql<{ id: string }>`SELECT id FROM data_location WHERE name = 'processing:here'`
+            for (const c of copies) {
+              const [product] = yield* sql<{ id: string }>`
               INSERT INTO data_product (run_id, product_type, relative_path, size_bytes, checksum)
               VALUES (${done!.id}, 'INTERMEDIATE', ${`workspace/reduce/${c.name}.fits`}, 16, ${"0".repeat(64)}) RETURNING id`
-            yield* sql`
+              yield* sql`
               INSERT INTO physical_copy (data_location_id, data_product_id, path, status)
               VALUES (${location!.id}, ${product!.id}, ${c.path}, ${c.status})`
-          }
+            }
 
-          const { result, lines } = yield* capturingLogs(purgeCycle(config, { percentUsed: () => 99 }))
-          expect(result).toMatchObject({ purged: 1, refused: 3 })
-          const refusals = lines.filter((l) => l.includes("not deleting"))
-          expect(refusals).toHaveLength(3)
-          expect(refusals).toContainEqual(
-            expect.stringMatching(
-              new RegExp(`^purge: processing:here: not deleting: UNSAFE_PATH: the path of physical copy \\d+ ${escapeRegExp(JSON.stringify(copies[1]!.path))} would leave the folder ${escapeRegExp(baseDir)}; correct`)
+            const { result, lines } = yield* capturingLogs(purgeCycle(config, { percentUsed: () => 99 }))
+            expect(result).toMatchObject({ purged: 1, refused: 3 })
+            const refusals = lines.filter((l) => l.includes("not deleting"))
+            expect(refusals).toHaveLength(3)
+            expect(refusals).toContainEqual(
+              expect.stringMatching(
+                new RegExp(
+                  `^purge: processing:here: not deleting: UNSAFE_PATH: the path of physical copy \\d+ ${escapeRegExp(JSON.stringify(copies[1]!.path))} would leave the folder ${escapeRegExp(baseDir)}; correct`
+                )
+              )
             )
-          )
-          expect(existsSync(ordinary)).toBe(false)
-          for (const name of ["climbing", "absolute", "marked"]) expect(existsSync(join(victims, name)), name).toBe(true)
-          const statuses = yield* sql<{ relative_path: string; status: string }>`
+            expect(existsSync(ordinary)).toBe(false)
+            for (const name of ["climbing", "absolute", "marked"]) expect(existsSync(join(victims, name)), name).toBe(true)
+            const statuses = yield* sql<{ relative_path: string; status: string }>`
             SELECT p.relative_path, c.status FROM physical_copy c JOIN data_product p ON p.id = c.data_product_id
             WHERE p.run_id = ${done!.id} AND p.product_type = 'INTERMEDIATE' ORDER BY p.relative_path`
-          expect(statuses.map((s) => [s.relative_path, s.status])).toEqual([
-            ["workspace/reduce/absolute.fits", "PRESENT"],
-            ["workspace/reduce/climbing.fits", "PRESENT"],
-            ["workspace/reduce/marked.fits", "DELETION_IN_PROGRESS"],
-            ["workspace/reduce/ordinary.fits", "DELETED"]
-          ])
-        })
+            expect(statuses.map((s) => [s.relative_path, s.status])).toEqual([
+              ["workspace/reduce/absolute.fits", "PRESENT"],
+              ["workspace/reduce/climbing.fits", "PRESENT"],
+              ["workspace/reduce/marked.fits", "DELETION_IN_PROGRESS"],
+              ["workspace/reduce/ordinary.fits", "DELETED"]
+            ])
+          })
       )
 
-      it.effect("staged inputs are removed only below the location's folder: a run folder read back from the database elsewhere is left alone", () =>
-        Effect.gen(function* () {
-          const makeRunFolder = (root: string) => {
-            for (const dir of ["input/p", "workspace/upstream", "workspace/reduce"]) mkdirSync(join(root, dir), { recursive: true })
-            for (const file of ["input/p/f.fits", "workspace/upstream/u.fits", "workspace/reduce/own.fits"]) writeFileSync(join(root, file), "x\n")
-            return root
-          }
-          const elsewhere = makeRunFolder(tempDir(`elsewhere-${backend}`))
-          const inside = makeRunFolder(join(baseDir, "confinement", "reduce", "k", "run-999999", "attempt-1"))
-          yield* removeStagedInputs({ runId: 999999, step: "reduce" }, elsewhere, baseDir).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
-          yield* removeStagedInputs({ runId: 999999, step: "reduce" }, inside, baseDir)
-          expect(["input/p/f.fits", "workspace/upstream/u.fits", "workspace/reduce/own.fits"].map((f) => existsSync(join(elsewhere, f)))).toEqual([true, true, true])
-          // Below it, as before: the inputs go, the step's own output stays.
-          expect(["input/p/f.fits", "workspace/upstream/u.fits", "workspace/reduce/own.fits"].map((f) => existsSync(join(inside, f)))).toEqual([false, false, true])
-        })
+      it.effect(
+        "staged inputs are removed only below the location's folder: a run folder read back from the database elsewhere is left alone",
+        () =>
+          Effect.gen(function* () {
+            const makeRunFolder = (root: string) => {
+              for (const dir of ["input/p", "workspace/upstream", "workspace/reduce"]) mkdirSync(join(root, dir), { recursive: true })
+              for (const file of ["input/p/f.fits", "workspace/upstream/u.fits", "workspace/reduce/own.fits"])
+                writeFileSync(join(root, file), "x\n")
+              return root
+            }
+            const elsewhere = makeRunFolder(tempDir(`elsewhere-${backend}`))
+            const inside = makeRunFolder(join(baseDir, "confinement", "reduce", "k", "run-999999", "attempt-1"))
+            yield* removeStagedInputs({ runId: 999999, step: "reduce" }, elsewhere, baseDir).pipe(
+              Logger.withMinimumLogLevel(LogLevel.Error)
+            )
+            yield* removeStagedInputs({ runId: 999999, step: "reduce" }, inside, baseDir)
+            expect(
+              ["input/p/f.fits", "workspace/upstream/u.fits", "workspace/reduce/own.fits"].map((f) => existsSync(join(elsewhere, f)))
+            ).toEqual([true, true, true])
+            // Below it, as before: the inputs go, the step's own output stays.
+            expect(
+              ["input/p/f.fits", "workspace/upstream/u.fits", "workspace/reduce/own.fits"].map((f) => existsSync(join(inside, f)))
+            ).toEqual([false, false, true])
+          })
       )
 
       // (Last: its downstream step makes the products of `reduce` no longer purgeable.)
-      it.effect("an upstream product whose recorded path climbs out fails the downstream run for good with UNSAFE_PATH; nothing is staged outside", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* seeded
-          const target = tempDir(`product-target-${backend}`)
-          // A downstream step whose program fails, so that it can be retried after the upstream
-          // product's path was changed under it.
-          const downstream = `retries 1
+      it.effect(
+        "an upstream product whose recorded path climbs out fails the downstream run for good with UNSAFE_PATH; nothing is staged outside",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            yield* seeded
+            const target = tempDir(`product-target-${backend}`)
+            // A downstream step whose program fails, so that it can be retried after the upstream
+            // product's path was changed under it.
+            const downstream = `retries 1
   }
 
   step combine {
@@ -301,27 +334,29 @@ for (const backend of testBackends) {
     config { mode = "fail"  state = ${JSON.stringify(tempDir(`combine-state-${backend}`))} }
   }
 }`
-          yield* applyWorkspace(compile("product-path", tempDir(`product-state-${backend}`), [["retries 1\n  }\n}", downstream]]), { createdBy: "test" })
-          yield* serveUntilIdle
-          const [combine] = yield* runsOfMode("fail")
-          expect(combine).toMatchObject({ status: "FAILED", failure_reason: "EXIT_CODE 3" })
-          const [upstream] = yield* sql<{ id: string; run_id: string; relative_path: string; run_dir: string }>`
+            yield* applyWorkspace(compile("product-path", tempDir(`product-state-${backend}`), [["retries 1\n  }\n}", downstream]]), {
+              createdBy: "test"
+            })
+            yield* serveUntilIdle
+            const [combine] = yield* runsOfMode("fail")
+            expect(combine).toMatchObject({ status: "FAILED", failure_reason: "EXIT_CODE 3" })
+            const [upstream] = yield* sql<{ id: string; run_id: string; relative_path: string; run_dir: string }>`
             SELECT p.id, p.run_id, p.relative_path, r.run_dir FROM run_input i
             JOIN data_product p ON p.id = i.data_product_id JOIN executed_reduction_step r ON r.id = p.run_id
             WHERE i.run_id = ${combine!.id} ORDER BY p.id LIMIT 1`
-          const hostile = `workspace/reduce/${climbingTo(join(target, "escaped", "product.fits"))}`
-          yield* sql`UPDATE data_product SET relative_path = ${hostile} WHERE id = ${upstream!.id}`
-          yield* retryRun({ runId: Number(combine!.id), actor: "test", now: new Date() })
-          yield* serveUntilIdle
+            const hostile = `workspace/reduce/${climbingTo(join(target, "escaped", "product.fits"))}`
+            yield* sql`UPDATE data_product SET relative_path = ${hostile} WHERE id = ${upstream!.id}`
+            yield* retryRun({ runId: Number(combine!.id), actor: "test", now: new Date() })
+            yield* serveUntilIdle
 
-          const [again] = yield* runsOfMode("fail")
-          expect(again!.status).toBe("FAILED")
-          expect(again!.failure_reason).toBe(
-            `STAGING_FAILED: UNSAFE_PATH: the path of upstream product ${upstream!.id} (run ${upstream!.run_id}) ${JSON.stringify(hostile)} ` +
-              `would leave the folder ${upstream!.run_dir}${untilTheEnd}${again!.id}\``
-          )
-          expect(existsSync(join(target, "escaped"))).toBe(false)
-        })
+            const [again] = yield* runsOfMode("fail")
+            expect(again!.status).toBe("FAILED")
+            expect(again!.failure_reason).toBe(
+              `STAGING_FAILED: UNSAFE_PATH: the path of upstream product ${upstream!.id} (run ${upstream!.run_id}) ${JSON.stringify(hostile)} ` +
+                `would leave the folder ${upstream!.run_dir}${untilTheEnd}${again!.id}\``
+            )
+            expect(existsSync(join(target, "escaped"))).toBe(false)
+          })
       )
     })
   })

@@ -23,7 +23,11 @@ const compile = (text: string): IrWorkspace => {
 }
 
 let ids = 0
-const row = (entity: { readonly name: string; readonly hash: string }, definition = definitionJson(entity), retiredGeneration: number | null = null) => ({
+const row = (
+  entity: { readonly name: string; readonly hash: string },
+  definition = definitionJson(entity),
+  retiredGeneration: number | null = null
+) => ({
   id: String(++ids),
   name: entity.name,
   hash: entity.hash,
@@ -43,7 +47,19 @@ const storedFrom = (ir: IrWorkspace, generation: number, retired: ReadonlySet<st
   })
 })
 
-const workspace = (options: { step?: string; config?: string; resources?: string; outputs?: string; versions?: string; range?: string; policy?: string; grouping?: string; pipeline?: string } = {}) => `
+const workspace = (
+  options: {
+    step?: string
+    config?: string
+    resources?: string
+    outputs?: string
+    versions?: string
+    range?: string
+    policy?: string
+    grouping?: string
+    pipeline?: string
+  } = {}
+) => `
 location here { backend local { max_parallel 2 } }
 software tool {
   image "docker://example/tool:{version}"
@@ -72,7 +88,13 @@ describe("planChanges", () => {
   it("creates everything against an empty database, and finds nothing to do once applied", () => {
     const ir = compile(workspace())
     const plan = planChanges(noStoredDefinitions, ir)
-    expect(plan.changes.map(brief)).toEqual(["create location here", "create software tool", "create grouping archived", "create pipeline p", "create step p.reduce"])
+    expect(plan.changes.map(brief)).toEqual([
+      "create location here",
+      "create software tool",
+      "create grouping archived",
+      "create pipeline p",
+      "create step p.reduce"
+    ])
     expect(plan.summary).toEqual({ create: 5, change: 0, retire: 0 })
     const again = planChanges(storedFrom(ir, 1), ir)
     expect(again.changes).toEqual([])
@@ -98,10 +120,15 @@ describe("planChanges", () => {
     const step = upgrade.changes.find((c) => c.kind === "step")!
     expect(step.reprocess).toBe("none")
     expect(step.fields.map((f) => f.field)).toEqual(["version", "image"])
-    expect(upgrade.changes.find((c) => c.kind === "software")!.fields).toEqual([{ type: "set", field: "versions", added: ["1.2.0"], removed: [] }])
+    expect(upgrade.changes.find((c) => c.kind === "software")!.fields).toEqual([
+      { type: "set", field: "versions", added: ["1.2.0"], removed: [] }
+    ])
 
     const exact = compile(workspace({ policy: "version_policy exact" }))
-    const exactUpgrade = planChanges(storedFrom(exact, 1), compile(workspace({ policy: "version_policy exact", versions: `"1.0.0", "1.1.0", "1.2.0"` })))
+    const exactUpgrade = planChanges(
+      storedFrom(exact, 1),
+      compile(workspace({ policy: "version_policy exact", versions: `"1.0.0", "1.1.0", "1.2.0"` }))
+    )
     expect(exactUpgrade.changes.find((c) => c.kind === "step")!.reprocess).toBe("fingerprint")
     expect(renderPlan(exactUpgrade)).toContain("~ step reduce  # will reprocess: fingerprint changes (version, image)")
     // With a config change as well, the config is the reason worth naming.
@@ -110,7 +137,10 @@ describe("planChanges", () => {
   })
 
   it("resources are shown in the language's units and do not reprocess", () => {
-    const plan = planChanges(storedFrom(compile(workspace()), 1), compile(workspace({ resources: "resources { memory 512MiB  time 90m }" })))
+    const plan = planChanges(
+      storedFrom(compile(workspace()), 1),
+      compile(workspace({ resources: "resources { memory 512MiB  time 90m }" }))
+    )
     const text = renderPlan(plan)
     expect(text).toContain("~ step reduce  # no reprocessing (resources only)")
     expect(text).toContain("resources.memory: (not set) → 512MiB")
@@ -129,7 +159,9 @@ describe("planChanges", () => {
     const added = planChanges(storedFrom(before, 1), declared)
     expect(added.changes.map(brief)).toEqual(["change step p.reduce"])
     expect(added.changes[0]!.reprocess).toBe("none")
-    expect(added.changes[0]!.fields).toEqual([{ type: "value", field: "outputs", old: undefined, new: '{ science "*.fits" min 1  plots min 0 }' }])
+    expect(added.changes[0]!.fields).toEqual([
+      { type: "value", field: "outputs", old: undefined, new: '{ science "*.fits" min 1  plots min 0 }' }
+    ])
     const text = renderPlan(added)
     expect(text).toContain("~ step reduce  # no reprocessing (outputs only)")
     expect(text).toContain('outputs: (not set) → { science "*.fits" min 1  plots min 0 }')
@@ -139,7 +171,9 @@ describe("planChanges", () => {
     const removed = planChanges(storedFrom(declared, 2), before)
     expect(renderPlan(removed)).toContain('outputs: { science "*.fits" min 1  plots min 0 } → (not set)')
     // The rules in another order, or laid out differently, are the same block.
-    expect(planChanges(storedFrom(declared, 2), compile(workspace({ outputs: 'outputs {\n  science "*.fits" min 1\n  plots min 0\n}' }))).changes).toEqual([])
+    expect(
+      planChanges(storedFrom(declared, 2), compile(workspace({ outputs: 'outputs {\n  science "*.fits" min 1\n  plots min 0\n}' }))).changes
+    ).toEqual([])
   })
 
   it("a renamed entity whose content also changed is a plain retire and create", () => {

@@ -84,7 +84,9 @@ for (const backend of testBackends) {
       it.effect("a config value edited with the planHash computed again is still refused by the step's fingerprint", () =>
         Effect.gen(function* () {
           const file = yield* reviewedPlan
-          const edited = editPlan(file, (doc) => void (stepOf(doc, "chai_standing", "calibrate")["config"]["calibration_mode"] = "fast"), { reseal: true })
+          const edited = editPlan(file, (doc) => void (stepOf(doc, "chai_standing", "calibrate")["config"]["calibration_mode"] = "fast"), {
+            reseal: true
+          })
           const before = yield* definitionsSnapshot
           const r = yield* runCli(["apply", edited, "--yes"])
           expect(r.code).toBe(1)
@@ -96,7 +98,9 @@ for (const backend of testBackends) {
       it.effect("a fingerprint edited back to the stored one (so that nothing would reprocess) is refused", () =>
         Effect.gen(function* () {
           const file = yield* reviewedPlan
-          const storedFingerprint = compileDir(fixture("03-pipeline-changes")).pipelines.find((p) => p.name === "chai_standing")!.steps.find((s) => s.name === "calibrate")!.fingerprint
+          const storedFingerprint = compileDir(fixture("03-pipeline-changes"))
+            .pipelines.find((p) => p.name === "chai_standing")!
+            .steps.find((s) => s.name === "calibrate")!.fingerprint
           const edited = editPlan(file, (doc) => {
             const step = stepOf(doc, "chai_standing", "calibrate")
             expect(step["fingerprint"]).not.toBe(storedFingerprint)
@@ -121,7 +125,9 @@ for (const backend of testBackends) {
           const before = yield* definitionsSnapshot
           const r = yield* runCli(["apply", edited, "--yes"])
           expect(r.code).toBe(1)
-          expect(r.stderr).toBe(refusal(edited, planHashItem, "the changes it lists (listed otherwise than made: ~ step chai_standing.calibrate)"))
+          expect(r.stderr).toBe(
+            refusal(edited, planHashItem, "the changes it lists (listed otherwise than made: ~ step chai_standing.calibrate)")
+          )
           expect(yield* definitionsSnapshot).toEqual(before)
         })
       )
@@ -161,19 +167,30 @@ for (const backend of testBackends) {
           const ir = compileDir(fixture("04-step-changes"))
           const p = ir.pipelines.find((x) => x.name === "chai_standing")!
           const calibrate = p.steps.find((s) => s.name === "calibrate")!
-          const edited = { ...ir, pipelines: ir.pipelines.map((x) => (x === p ? { ...p, steps: p.steps.map((s) => (s === calibrate ? { ...s, config: { calibration_mode: "fast" } } : s)) } : x)) } as IrWorkspace
+          const edited = {
+            ...ir,
+            pipelines: ir.pipelines.map((x) =>
+              x === p ? { ...p, steps: p.steps.map((s) => (s === calibrate ? { ...s, config: { calibration_mode: "fast" } } : s)) } : x
+            )
+          } as IrWorkspace
           const before = yield* definitionsSnapshot
 
           const refused = yield* applyWorkspace(edited, { createdBy: "integrity-test" }).pipe(Effect.flip)
           expect(refused).toBeInstanceOf(IrAltered)
-          expect(refused.message).toBe(`refused, nothing was applied: the IR is not what the compiler makes of its fields. What does not match: ${calibrateFingerprint}`)
+          expect(refused.message).toBe(
+            `refused, nothing was applied: the IR is not what the compiler makes of its fields. What does not match: ${calibrateFingerprint}`
+          )
 
           // The writer itself stops it: a caller that skipped the check has a defect, never a row.
           const sql = yield* SqlClient.SqlClient
-          const written = yield* sql.withTransaction(Effect.gen(function* () {
-            const stored = yield* readStoredDefinitions
-            return yield* writePlan(planChanges(stored, edited), stored, "integrity-test")
-          })).pipe(Effect.exit)
+          const written = yield* sql
+            .withTransaction(
+              Effect.gen(function* () {
+                const stored = yield* readStoredDefinitions
+                return yield* writePlan(planChanges(stored, edited), stored, "integrity-test")
+              })
+            )
+            .pipe(Effect.exit)
           expect(Exit.isFailure(written) && written.cause._tag === "Die" && written.cause.defect instanceof UnverifiedIr).toBe(true)
           expect(yield* definitionsSnapshot).toEqual(before)
         })
@@ -192,7 +209,11 @@ for (const backend of testBackends) {
             FROM reduction_step s JOIN pipeline p ON p.id = s.pipeline_id
             WHERE p.name = 'chai_standing' AND s.retired_generation IS NULL ORDER BY s.name`
           const compiled = compileDir(fixture("04-step-changes")).pipelines.find((p) => p.name === "chai_standing")!.steps
-          expect(stored).toEqual([...compiled].sort((a, b) => a.name.localeCompare(b.name)).map((s) => ({ name: s.name, fingerprint: s.fingerprint, config: s.config })))
+          expect(stored).toEqual(
+            [...compiled]
+              .sort((a, b) => a.name.localeCompare(b.name))
+              .map((s) => ({ name: s.name, fingerprint: s.fingerprint, config: s.config }))
+          )
           expect(stored.find((s) => s.name === "calibrate")!.config).toEqual({ calibration_mode: "sky" })
         })
       )
@@ -221,7 +242,9 @@ describe("verifyIr: an IR is checked against what the compiler makes of its fiel
   const base = () => compileDir(fixture("04-step-changes"))
   const editStep = (ir: IrWorkspace, name: string, f: (s: IrWorkspace["pipelines"][number]["steps"][number]) => object): IrWorkspace => ({
     ...ir,
-    pipelines: ir.pipelines.map((p) => (p.name !== "chai_standing" ? p : { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...f(s) } : s)) }))
+    pipelines: ir.pipelines.map((p) =>
+      p.name !== "chai_standing" ? p : { ...p, steps: p.steps.map((s) => (s.name === name ? { ...s, ...f(s) } : s)) }
+    )
   })
 
   plainIt("names each edit where it arises, not the hashes that follow from it", () => {
@@ -232,7 +255,13 @@ describe("verifyIr: an IR is checked against what the compiler makes of its fiel
     expect(verifyIr(editStep(ir, "baseline", () => ({ command: "rm -rf /" })))).toEqual([
       "the command of step chai_standing.baseline (the rest of the IR gives another)"
     ])
-    expect(verifyIr(editStep(ir, "calibrate", (s) => ({ software: { ...s.software, version: "2.3.1", image: "docker://ghcr.io/ccatobs/chai-calibration:2.3.1" } })))).toEqual([
+    expect(
+      verifyIr(
+        editStep(ir, "calibrate", (s) => ({
+          software: { ...s.software, version: "2.3.1", image: "docker://ghcr.io/ccatobs/chai-calibration:2.3.1" }
+        }))
+      )
+    ).toEqual([
       "the version of step chai_standing.calibrate (not the newest that its range allows)",
       "the hash of step chai_standing.calibrate (its fields give another)"
     ])
@@ -240,8 +269,10 @@ describe("verifyIr: an IR is checked against what the compiler makes of its fiel
     const selection = { ...ir, groupings: ir.groupings.map((g) => (g === grouping ? { ...g, selection: null } : g)) } as IrWorkspace
     expect(verifyIr(selection)).toEqual(["the selection of grouping chai_archived (its from and where give another)"])
     expect(verifyIr({ ...ir, hash: "0".repeat(64) })).toEqual(["the IR's hash (its entities' hashes give another)"])
-    expect(verifyIr(editStep(ir, "map", () => ({ software: { name: "nothing", range: "^1.0", version: "1.0.0", image: "x", fingerprintVersion: "1" } })))).toEqual([
-      "step chai_standing.map runs software nothing, which the IR does not declare"
-    ])
+    expect(
+      verifyIr(
+        editStep(ir, "map", () => ({ software: { name: "nothing", range: "^1.0", version: "1.0.0", image: "x", fingerprintVersion: "1" } }))
+      )
+    ).toEqual(["step chai_standing.map runs software nothing, which the IR does not declare"])
   })
 })

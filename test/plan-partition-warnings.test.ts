@@ -41,7 +41,8 @@ pipeline elsewhere {
 }
 `
 
-const step = (name: string, resources: string, extra = "") => `  step ${name} { run tool ^1.0  group_by executed_obs_unit  resources { ${resources} }  ${extra} }`
+const step = (name: string, resources: string, extra = "") =>
+  `  step ${name} { run tool ^1.0  group_by executed_obs_unit  resources { ${resources} }  ${extra} }`
 
 const modest = step("modest", "cpus 1  memory 1GiB  time 10m")
 const oversized = [step("wide", "cpus 1024"), step("big", "memory 64TiB"), step("lost", `partition "nosuch"`)].join("\n")
@@ -66,7 +67,15 @@ describe("partitionWarnings", () => {
 
   plainIt("warns about time beyond the partition's limit, as the job asks for it", () => {
     const ir = compile(
-      workspace([step("slow", "time 3d"), step("capped", "time 3d", "timeout 1d"), step("patient", "time 1h", "timeout 30d"), step("ok", "time 2d")].join("\n"), "backend slurm { }")
+      workspace(
+        [
+          step("slow", "time 3d"),
+          step("capped", "time 3d", "timeout 1d"),
+          step("patient", "time 1h", "timeout 30d"),
+          step("ok", "time 2d")
+        ].join("\n"),
+        "backend slurm { }"
+      )
     )
     expect(renderWarnings(partitionWarnings(ir, cluster))).toBe(
       [
@@ -82,7 +91,14 @@ describe("partitionWarnings", () => {
   })
 
   plainIt("compares memory as the job asks for it, in MiB rounded up, and skips what sinfo does not state", () => {
-    const ir = compile(workspace([step("edge", "memory 256GiB"), step("over", "memory 257GiB"), step("unknown", `memory 64TiB  partition "long"  time 30d`)].join("\n"), "backend slurm { }"))
+    const ir = compile(
+      workspace(
+        [step("edge", "memory 256GiB"), step("over", "memory 257GiB"), step("unknown", `memory 64TiB  partition "long"  time 30d`)].join(
+          "\n"
+        ),
+        "backend slurm { }"
+      )
+    )
     expect(partitionWarnings(ir, cluster)).toEqual([
       {
         code: "partition-limit",
@@ -110,41 +126,43 @@ describe("partitionWarnings", () => {
 for (const backend of testBackends) {
   describe(`ccat plan and partition limits, on ${backend}`, () => {
     layer(testDatabase(backend), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
-      it.effect("on the real cluster, steps asking for too many CPUs, too much memory or a missing partition get a warning with the plan", () =>
-        Effect.gen(function* () {
-          const debug = (yield* slurmPartitions()).find((p) => p.name === "debug")!
-          const dir = folderWith(workspace([modest, oversized].join("\n")))
-          const r = yield* runCli(["plan", dir])
-          expect(r.stderr).toBe("")
-          expect(r.code).toBe(0)
-          const warnings = [
-            `Warning: step p.big asks for more memory than partition "debug" offers`,
-            ``,
-            `  resources.memory: asks for 64TiB; the largest node of partition "debug" has ${debug.maxMemoryMiBPerNode}MiB. Its jobs could never start.`,
-            ``,
-            `Warning: step p.lost asks for partition "nosuch", which the cluster does not have`,
-            ``,
-            `  resources.partition: asks for "nosuch"; the cluster's partitions are debug (default), batch. Slurm would refuse its jobs.`,
-            ``,
-            `Warning: step p.wide asks for more CPUs than partition "debug" offers`,
-            ``,
-            `  resources.cpus: asks for 1024; the largest node of partition "debug" has ${debug.maxCpusPerNode}. Its jobs could never start.`
-          ].join("\n")
-          // After the changes, before the runs the trigger would create.
-          expect(r.stdout).toContain(`Plan: 11 to create, 0 to change, 0 to retire.\n\n${warnings}\n\nRuns the trigger would create now`)
-          // Neither the modest step nor the step on the local backend is named.
-          expect(r.stdout).not.toContain("p.modest")
-          expect(r.stdout).not.toContain("elsewhere.huge")
+      it.effect(
+        "on the real cluster, steps asking for too many CPUs, too much memory or a missing partition get a warning with the plan",
+        () =>
+          Effect.gen(function* () {
+            const debug = (yield* slurmPartitions()).find((p) => p.name === "debug")!
+            const dir = folderWith(workspace([modest, oversized].join("\n")))
+            const r = yield* runCli(["plan", dir])
+            expect(r.stderr).toBe("")
+            expect(r.code).toBe(0)
+            const warnings = [
+              `Warning: step p.big asks for more memory than partition "debug" offers`,
+              ``,
+              `  resources.memory: asks for 64TiB; the largest node of partition "debug" has ${debug.maxMemoryMiBPerNode}MiB. Its jobs could never start.`,
+              ``,
+              `Warning: step p.lost asks for partition "nosuch", which the cluster does not have`,
+              ``,
+              `  resources.partition: asks for "nosuch"; the cluster's partitions are debug (default), batch. Slurm would refuse its jobs.`,
+              ``,
+              `Warning: step p.wide asks for more CPUs than partition "debug" offers`,
+              ``,
+              `  resources.cpus: asks for 1024; the largest node of partition "debug" has ${debug.maxCpusPerNode}. Its jobs could never start.`
+            ].join("\n")
+            // After the changes, before the runs the trigger would create.
+            expect(r.stdout).toContain(`Plan: 11 to create, 0 to change, 0 to retire.\n\n${warnings}\n\nRuns the trigger would create now`)
+            // Neither the modest step nor the step on the local backend is named.
+            expect(r.stdout).not.toContain("p.modest")
+            expect(r.stdout).not.toContain("elsewhere.huge")
 
-          const json = yield* runCli(["plan", dir, "--json"])
-          const document = JSON.parse(json.stdout) as { warnings: Array<Record<string, unknown>> }
-          expect(document.warnings.map((w) => [w["code"], w["step"], w["resource"], w["asks"], w["offers"]])).toEqual([
-            ["partition-limit", "big", "memory", 64 * 1024 ** 4, debug.maxMemoryMiBPerNode! * 1024 ** 2],
-            ["unknown-partition", "lost", "partition", "nosuch", ["debug", "batch"]],
-            ["partition-limit", "wide", "cpus", 1024, debug.maxCpusPerNode]
-          ])
-          expect(renderWarnings(document.warnings as never)).toBe(warnings)
-        })
+            const json = yield* runCli(["plan", dir, "--json"])
+            const document = JSON.parse(json.stdout) as { warnings: Array<Record<string, unknown>> }
+            expect(document.warnings.map((w) => [w["code"], w["step"], w["resource"], w["asks"], w["offers"]])).toEqual([
+              ["partition-limit", "big", "memory", 64 * 1024 ** 4, debug.maxMemoryMiBPerNode! * 1024 ** 2],
+              ["unknown-partition", "lost", "partition", "nosuch", ["debug", "batch"]],
+              ["partition-limit", "wide", "cpus", 1024, debug.maxCpusPerNode]
+            ])
+            expect(renderWarnings(document.warnings as never)).toBe(warnings)
+          })
       )
 
       it.effect("a modest step gets no warning", () =>
@@ -184,7 +202,9 @@ for (const backend of testBackends) {
           const json = yield* withoutSlurm(runCli(["plan", dir, "--json"]))
           expect(json.code).toBe(0)
           // The note plan prints where sinfo cannot be asked, with the reason it gave.
-          expect((JSON.parse(json.stdout) as { warnings: unknown }).warnings).toEqual([partitionsNotChecked("sinfo not found (is Slurm installed here?)")])
+          expect((JSON.parse(json.stdout) as { warnings: unknown }).warnings).toEqual([
+            partitionsNotChecked("sinfo not found (is Slurm installed here?)")
+          ])
         })
       )
     })

@@ -28,9 +28,17 @@ interface Step {
 
 const sequence: ReadonlyArray<Step> = [
   { name: "01-create", fixture: "01-create", covers: "everything is created" },
-  { name: "02-shared-changes", fixture: "02-shared-changes", covers: "a location backend option, software versions and command, grouping rules" },
+  {
+    name: "02-shared-changes",
+    fixture: "02-shared-changes",
+    covers: "a location backend option, software versions and command, grouping rules"
+  },
   { name: "03-pipeline-changes", fixture: "03-pipeline-changes", covers: "pipeline trigger, priority and enabled" },
-  { name: "04-step-changes", fixture: "04-step-changes", covers: "step config (reprocess), resources and cooldown (no reprocess), after and group_by" },
+  {
+    name: "04-step-changes",
+    fixture: "04-step-changes",
+    covers: "step config (reprocess), resources and cooldown (no reprocess), after and group_by"
+  },
   { name: "05-steps-added-removed", fixture: "05-steps-added-removed", covers: "a step added and a step removed" },
   { name: "06-retire-pipeline", fixture: "06-retire-pipeline", covers: "a pipeline retired with its steps" },
   { name: "07-reenable-pipeline", fixture: "07-reenable-pipeline", covers: "the retired pipeline re-enabled, with a field change" },

@@ -152,8 +152,10 @@ const inputsOnDisk = (runId: number) =>
   })
 
 const copyStatuses = (step: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ run_id: string; status: string; file: string }>`
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ run_id: string; status: string; file: string }>`
       SELECT p.run_id, c.status, l.root_path || '/' || c.path AS file
       FROM physical_copy c JOIN data_location l ON l.id = c.data_location_id
       JOIN data_product p ON p.id = c.data_product_id JOIN executed_reduction_step r ON r.id = p.run_id
@@ -172,7 +174,8 @@ const finish = (baseDir: string, runId: number) =>
       SELECT s.name AS step, r.sub_group_key, r.status FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id WHERE r.id = ${runId}`
     expect(run?.status).toBe("PENDING")
     const runDir = join(baseDir, "reduce", run!.step, run!.sub_group_key, `run-${runId}`)
-    const [path, type] = run!.step === "calibrate" ? ["workspace/calibrate/calibrated.fits", "INTERMEDIATE"] : ["output/science/cube.fits", "SCIENCE"]
+    const [path, type] =
+      run!.step === "calibrate" ? ["workspace/calibrate/calibrated.fits", "INTERMEDIATE"] : ["output/science/cube.fits", "SCIENCE"]
     const file = join(runDir, path)
     const content = `product of run ${runId}\n`
     mkdirSync(dirname(file), { recursive: true })
@@ -211,7 +214,10 @@ const finishPending = (baseDir: string, step: string) =>
 const newestScan = scanByStart("NGC1068", "last")
 
 const setScanState = (scan: string, from: string, to: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE raw_data_package SET state = ${to} WHERE executed_obs_unit_id = ${scan} AND state = ${from}`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`UPDATE raw_data_package SET state = ${to} WHERE executed_obs_unit_id = ${scan} AND state = ${from}`
+  )
 
 const failedOrCancelled = Effect.map(runs, (rs) => rs.filter((r) => r.status === "FAILED" || r.status === "CANCELLED"))
 
@@ -256,12 +262,16 @@ for (const backend of testBackends) {
         mapKey = outcome(second.decided, "map").decisions![0]!.subGroupKey
         yield* finishPending(baseDir, "map")
         expect((yield* copyStatuses("calibrate")).map((c) => [c.status, c.onDisk])).toEqual(Array(5).fill(["PRESENT", true]))
-        const [size] = yield* sql<{ bytes: number }>`SELECT sum(size_bytes)::int AS bytes FROM data_product WHERE product_type = 'INTERMEDIATE'`
+        const [size] = yield* sql<{
+          bytes: number
+        }>`SELECT sum(size_bytes)::int AS bytes FROM data_product WHERE product_type = 'INTERMEDIATE'`
 
         // The disk is full: every calibration the cube has used goes, files and all; the cube stays.
         const { result, lines } = yield* capturingLogs(purgeCycle(config, full))
         expect(result).toMatchObject({ locations: 1, purged: 5 })
-        expect(lines).toContain(`purge: here was 100% full as df reports it (limit 80%): deleted 5 intermediate files, ${size!.bytes} bytes`)
+        expect(lines).toContain(
+          `purge: here was 100% full as df reports it (limit 80%): deleted 5 intermediate files, ${size!.bytes} bytes`
+        )
         expect((yield* copyStatuses("calibrate")).map((c) => [c.status, c.onDisk])).toEqual(Array(5).fill(["DELETED", false]))
         expect((yield* copyStatuses("map")).map((c) => [c.status, c.onDisk])).toEqual([["PRESENT", true]])
 
@@ -272,57 +282,63 @@ for (const backend of testBackends) {
         const [requests] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM rebuild_request`
         expect(requests!.n).toBe(0)
         expect((yield* runs).length).toBe(6)
-      }))
+      })
+    )
 
-    it.effect("a new scan for the source: the purged calibrations are rebuilt first (INPUT_PURGED), the cube waits (WAITING_UPSTREAM), then runs on the rebuilt products; nothing fails (disk fullness injected)", () =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        yield* setScanState(scan6, "TRANSFERRING", "ARCHIVED")
-        const arrived = yield* loopPass
-        expect(counts(arrived.decided)).toEqual({ calibrate: { UP_TO_DATE: 5, NEW_DATA: 1 }, map: { WAITING_UPSTREAM: 1 } })
-        expect(arrived.created).toBe(1)
-        yield* finishPending(baseDir, "calibrate")
+    it.effect(
+      "a new scan for the source: the purged calibrations are rebuilt first (INPUT_PURGED), the cube waits (WAITING_UPSTREAM), then runs on the rebuilt products; nothing fails (disk fullness injected)",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* setScanState(scan6, "TRANSFERRING", "ARCHIVED")
+          const arrived = yield* loopPass
+          expect(counts(arrived.decided)).toEqual({ calibrate: { UP_TO_DATE: 5, NEW_DATA: 1 }, map: { WAITING_UPSTREAM: 1 } })
+          expect(arrived.created).toBe(1)
+          yield* finishPending(baseDir, "calibrate")
 
-        // The cube would run on six calibrations, five of them purged: it does not. The same pass
-        // has the five rebuilt, and the cube waits for them.
-        const before = (yield* runs).filter((r) => r.step === "calibrate" && r.reason === "NEW_DATA" && r.sub_group_key !== scan6)
-        const rebuilding = yield* loopPass
-        expect(counts(rebuilding.decided)).toEqual({ calibrate: { UP_TO_DATE: 1, INPUT_PURGED: 5 }, map: { WAITING_UPSTREAM: 1 } })
-        expect(rebuilding.created).toBe(5)
-        const rebuilds = (yield* runs).filter((r) => r.reason === "INPUT_PURGED")
-        expect(rebuilds.map((r) => [r.step, r.sub_group_key, r.status, r.request_tag])).toEqual(
-          before.map((r) => ["calibrate", r.sub_group_key, "PENDING", `rebuild-${r.id}`])
-        )
-        // `ccat why` words: the cube waits for the five rebuilds in flight.
-        const cube = outcome(rebuilding.decided, "map").decisions![0]!
-        expect(cube).toMatchObject({ subGroupKey: mapKey, reason: "WAITING_UPSTREAM", creates: false, upstreamInFlight: 5 })
-        expect(reasonDescriptions.INPUT_PURGED).toMatch(/purged/)
-        // Every request was answered by the run it asked for.
-        const [open] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM rebuild_request`
-        expect(open!.n).toBe(0)
+          // The cube would run on six calibrations, five of them purged: it does not. The same pass
+          // has the five rebuilt, and the cube waits for them.
+          const before = (yield* runs).filter((r) => r.step === "calibrate" && r.reason === "NEW_DATA" && r.sub_group_key !== scan6)
+          const rebuilding = yield* loopPass
+          expect(counts(rebuilding.decided)).toEqual({ calibrate: { UP_TO_DATE: 1, INPUT_PURGED: 5 }, map: { WAITING_UPSTREAM: 1 } })
+          expect(rebuilding.created).toBe(5)
+          const rebuilds = (yield* runs).filter((r) => r.reason === "INPUT_PURGED")
+          expect(rebuilds.map((r) => [r.step, r.sub_group_key, r.status, r.request_tag])).toEqual(
+            before.map((r) => ["calibrate", r.sub_group_key, "PENDING", `rebuild-${r.id}`])
+          )
+          // `ccat why` words: the cube waits for the five rebuilds in flight.
+          const cube = outcome(rebuilding.decided, "map").decisions![0]!
+          expect(cube).toMatchObject({ subGroupKey: mapKey, reason: "WAITING_UPSTREAM", creates: false, upstreamInFlight: 5 })
+          expect(reasonDescriptions.INPUT_PURGED).toMatch(/purged/)
+          // Every request was answered by the run it asked for.
+          const [open] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM rebuild_request`
+          expect(open!.n).toBe(0)
 
-        // Passes meanwhile create nothing more.
-        const waiting = yield* loopPass
-        expect(counts(waiting.decided)).toEqual({ calibrate: { UP_TO_DATE: 1, IN_FLIGHT: 5 }, map: { WAITING_UPSTREAM: 1 } })
-        expect(waiting.created).toBe(0)
+          // Passes meanwhile create nothing more.
+          const waiting = yield* loopPass
+          expect(counts(waiting.decided)).toEqual({ calibrate: { UP_TO_DATE: 1, IN_FLIGHT: 5 }, map: { WAITING_UPSTREAM: 1 } })
+          expect(waiting.created).toBe(0)
 
-        yield* finishPending(baseDir, "calibrate")
-        const ready = yield* loopPass
-        expect(counts(ready.decided)).toEqual({ calibrate: { UP_TO_DATE: 6 }, map: { UPSTREAM_CHANGED: 1 } })
-        expect(ready.created).toBe(1)
-        const [map] = (yield* runs).filter((r) => r.step === "map" && r.status === "PENDING")
-        // It reads the rebuilt calibrations and the new scan's, all on disk where staging takes them from.
-        const inputs = yield* inputsOnDisk(map!.id)
-        const newScanRun = (yield* runs).find((r) => r.step === "calibrate" && r.sub_group_key === scan6)!
-        expect(inputs.map((i) => i.madeBy).sort((a, b) => a - b)).toEqual([newScanRun.id, ...rebuilds.map((r) => r.id)].sort((a, b) => a - b))
-        expect(inputs.every((i) => i.present && i.onDisk)).toBe(true)
-        yield* finishPending(baseDir, "map")
+          yield* finishPending(baseDir, "calibrate")
+          const ready = yield* loopPass
+          expect(counts(ready.decided)).toEqual({ calibrate: { UP_TO_DATE: 6 }, map: { UPSTREAM_CHANGED: 1 } })
+          expect(ready.created).toBe(1)
+          const [map] = (yield* runs).filter((r) => r.step === "map" && r.status === "PENDING")
+          // It reads the rebuilt calibrations and the new scan's, all on disk where staging takes them from.
+          const inputs = yield* inputsOnDisk(map!.id)
+          const newScanRun = (yield* runs).find((r) => r.step === "calibrate" && r.sub_group_key === scan6)!
+          expect(inputs.map((i) => i.madeBy).sort((a, b) => a - b)).toEqual(
+            [newScanRun.id, ...rebuilds.map((r) => r.id)].sort((a, b) => a - b)
+          )
+          expect(inputs.every((i) => i.present && i.onDisk)).toBe(true)
+          yield* finishPending(baseDir, "map")
 
-        const settled = yield* loopPass
-        expect(counts(settled.decided)).toEqual({ calibrate: { UP_TO_DATE: 6 }, map: { UP_TO_DATE: 1 } })
-        expect(settled.created).toBe(0)
-        expect(yield* failedOrCancelled).toEqual([])
-      }))
+          const settled = yield* loopPass
+          expect(counts(settled.decided)).toEqual({ calibrate: { UP_TO_DATE: 6 }, map: { UP_TO_DATE: 1 } })
+          expect(settled.created).toBe(0)
+          expect(yield* failedOrCancelled).toEqual([])
+        })
+    )
 
     it.effect("a step evaluation under way holds purge back: purge then keeps what the new run reads", () =>
       Effect.gen(function* () {
@@ -365,7 +381,8 @@ for (const backend of testBackends) {
         expect(inputs.some((i) => i.madeBy === recalibration!.id)).toBe(true)
         expect(inputs.every((i) => i.present && i.onDisk)).toBe(true)
         yield* finishPending(baseDir, "map")
-      }))
+      })
+    )
 
     it.effect("a purge under way holds the trigger back: the pass then sees the purge and waits for rebuilds instead of reading it", () =>
       Effect.gen(function* () {
@@ -411,34 +428,50 @@ for (const backend of testBackends) {
         expect((yield* inputsOnDisk(map!.id)).every((i) => i.present && i.onDisk)).toBe(true)
         expect(yield* failedOrCancelled).toEqual([])
         yield* finishPending(baseDir, "map")
-      }))
+      })
+    )
 
-    it.effect("`ccat run --step map` on a manual pipeline has the purged calibrations rebuilt, though calibrate is outside the request, and then closes", () =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        expect((yield* applyWorkspace(compile(workspaceText.replace("trigger continuous", "trigger manual")), { createdBy: "test" }))._tag).toBe("Applied")
-        expect((yield* purgeCycle(config, full)).purged).toBe(6)
-        const requestId = yield* recordManualRequest({ pipeline: "reduce", step: "map", force: true, requestedBy: "carol", now: new Date() })
+    it.effect(
+      "`ccat run --step map` on a manual pipeline has the purged calibrations rebuilt, though calibrate is outside the request, and then closes",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          expect(
+            (yield* applyWorkspace(compile(workspaceText.replace("trigger continuous", "trigger manual")), { createdBy: "test" }))._tag
+          ).toBe("Applied")
+          expect((yield* purgeCycle(config, full)).purged).toBe(6)
+          const requestId = yield* recordManualRequest({
+            pipeline: "reduce",
+            step: "map",
+            force: true,
+            requestedBy: "carol",
+            now: new Date()
+          })
 
-        const first = yield* evaluatePass({ explain: {} })
-        expect(outcome(first, "map").counts).toEqual({ WAITING_UPSTREAM: 1 })
-        // Only the sub-groups asked for are decided in the step outside the request.
-        expect(outcome(first, "calibrate")).toMatchObject({ status: { _tag: "Evaluated", request: null }, counts: { INPUT_PURGED: 6 }, created: 6 })
-        expect(first.consumedRequests).toEqual([])
-        yield* finishPending(baseDir, "calibrate")
+          const first = yield* evaluatePass({ explain: {} })
+          expect(outcome(first, "map").counts).toEqual({ WAITING_UPSTREAM: 1 })
+          // Only the sub-groups asked for are decided in the step outside the request.
+          expect(outcome(first, "calibrate")).toMatchObject({
+            status: { _tag: "Evaluated", request: null },
+            counts: { INPUT_PURGED: 6 },
+            created: 6
+          })
+          expect(first.consumedRequests).toEqual([])
+          yield* finishPending(baseDir, "calibrate")
 
-        const second = yield* evaluatePass({ explain: {} })
-        expect(outcome(second, "calibrate").status).toEqual({ _tag: "NotTriggered", why: "outside-request" })
-        expect(outcome(second, "map").counts).toEqual({ MANUAL: 1 })
-        expect(second.consumedRequests).toEqual([requestId])
-        const [map] = (yield* runs).filter((r) => r.step === "map" && r.status === "PENDING")
-        expect(map!.request_tag).toBe(`request-${requestId}`)
-        expect((yield* inputsOnDisk(map!.id)).every((i) => i.present && i.onDisk)).toBe(true)
-        yield* finishPending(baseDir, "map")
-        const [open] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM rebuild_request`
-        expect(open!.n).toBe(0)
-        expect(yield* failedOrCancelled).toEqual([])
-      }))
+          const second = yield* evaluatePass({ explain: {} })
+          expect(outcome(second, "calibrate").status).toEqual({ _tag: "NotTriggered", why: "outside-request" })
+          expect(outcome(second, "map").counts).toEqual({ MANUAL: 1 })
+          expect(second.consumedRequests).toEqual([requestId])
+          const [map] = (yield* runs).filter((r) => r.step === "map" && r.status === "PENDING")
+          expect(map!.request_tag).toBe(`request-${requestId}`)
+          expect((yield* inputsOnDisk(map!.id)).every((i) => i.present && i.onDisk)).toBe(true)
+          yield* finishPending(baseDir, "map")
+          const [open] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM rebuild_request`
+          expect(open!.n).toBe(0)
+          expect(yield* failedOrCancelled).toEqual([])
+        })
+    )
 
     it.effect("a purge that died between marking a copy and removing its file is finished by the next cycle, under pressure or not", () =>
       Effect.gen(function* () {
@@ -455,7 +488,8 @@ for (const backend of testBackends) {
         expect(existsSync(copy!.file)).toBe(false)
         const [after] = yield* sql<{ status: string }>`SELECT status FROM physical_copy WHERE id = ${copy!.id}`
         expect(after!.status).toBe("DELETED")
-      }))
+      })
+    )
 
     it.effect("`ccat retry` of a run whose inputs were purged since is refused, naming what makes them again; nothing changes", () =>
       Effect.gen(function* () {
@@ -465,10 +499,14 @@ for (const backend of testBackends) {
         const [first] = (yield* runs).filter((r) => r.step === "map")
         yield* sql`UPDATE executed_reduction_step SET status = 'FAILED', failure_reason = 'EXIT_CODE 1' WHERE id = ${first!.id}`
         const refused = yield* Effect.flip(retryRun({ runId: first!.id, actor: "tester", now: new Date() }))
-        expect(refused).toMatchObject({ _tag: "NotRetryable", why: "5 of its input products were purged since it ran; `ccat run reduce --step map` has them made again and runs the step on them" })
+        expect(refused).toMatchObject({
+          _tag: "NotRetryable",
+          why: "5 of its input products were purged since it ran; `ccat run reduce --step map` has them made again and runs the step on them"
+        })
         const [still] = yield* sql<{ status: string }>`SELECT status FROM executed_reduction_step WHERE id = ${first!.id}`
         expect(still!.status).toBe("FAILED")
-      }))
+      })
+    )
   })
 }
 

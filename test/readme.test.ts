@@ -8,10 +8,14 @@ import { repoRoot } from "./support/workspace.ts"
 // names a command that exists and only flags its `--help` lists; every `npm run …` is a script.
 
 const readme = readFileSync(join(repoRoot, "README.md"), "utf8")
-const scriptsIn = (dir: string) => Object.keys((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts)
+const scriptsIn = (dir: string) =>
+  Object.keys((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts)
 
 const help = (words: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "ccat.js"), ...words, "--help"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } })
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "ccat.js"), ...words, "--help"], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" }
+  })
   return { status: r.status, text: r.stdout + r.stderr }
 }
 
@@ -27,13 +31,36 @@ const parse = (line: string) => {
 }
 
 const tableCommands = [...readme.matchAll(/^\| `((?:npx )?ccat [^`]+)` \|/gm)].map((m) => m[1]!)
-const shellLines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n")).map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l !== "")
+const shellLines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
+  .flatMap((m) => m[1]!.split("\n"))
+  .map((l) => l.replace(/#.*$/, "").trim())
+  .filter((l) => l !== "")
 
 describe("README", () => {
   it("documents every command in its table, and the table's flags exist", () => {
     expect(tableCommands.length).toBeGreaterThanOrEqual(19)
     const listed = new Set(tableCommands.map((c) => parse(c).words.join(" ")))
-    for (const command of ["check", "compile", "fmt", "plan", "apply", "run", "why", "serve", "status", "runs", "logs", "cancel", "retry", "lineage", "demo", "db migrate", "db status", "db seed", "lsp"]) {
+    for (const command of [
+      "check",
+      "compile",
+      "fmt",
+      "plan",
+      "apply",
+      "run",
+      "why",
+      "serve",
+      "status",
+      "runs",
+      "logs",
+      "cancel",
+      "retry",
+      "lineage",
+      "demo",
+      "db migrate",
+      "db status",
+      "db seed",
+      "lsp"
+    ]) {
       expect(listed, command).toContain(command)
     }
     for (const command of tableCommands) {

@@ -23,7 +23,11 @@ const outline = (declarations: ReadonlyArray<A.Declaration>): Array<string> =>
   declarations.map(
     (d) =>
       `${d.kind} ${d.name?.text ?? "?"}: ${d.properties
-        .map((p) => (p.kind === "step" ? `step ${p.step.name?.text ?? "?"}(${p.step.properties.map((q) => q.keyword.text).join(", ")})` : p.keyword.text))
+        .map((p) =>
+          p.kind === "step"
+            ? `step ${p.step.name?.text ?? "?"}(${p.step.properties.map((q) => q.keyword.text).join(", ")})`
+            : p.keyword.text
+        )
         .join(", ")}`
   )
 
@@ -117,7 +121,9 @@ pipeline chai_standing {
   })
 
   it("with a stray token inside a where", () => {
-    const text = withMissingValue.replace('in ("LFA", "HFA")\n', 'in ("LFA", "HFA") ]\n').replace('RawDataPackage.state ==\n', 'RawDataPackage.state == "ARCHIVED"\n')
+    const text = withMissingValue
+      .replace('in ("LFA", "HFA")\n', 'in ("LFA", "HFA") ]\n')
+      .replace("RawDataPackage.state ==\n", 'RawDataPackage.state == "ARCHIVED"\n')
     expect(text.split("\n")[14]).toBe('  where InstrumentModule.name in ("LFA", "HFA") ]')
     const result = compile(text)
     expectCount(result.diagnostics, 3)

@@ -59,7 +59,9 @@ const counts = (summary: PassSummary, step: string) => summary.steps.find((s) =>
 
 /** The runs of one calibration, oldest first, as [status, reason, request tag]. */
 const calibrations = (scan: string) =>
-  Effect.map(runsOf("reprocess", "calibrate"), (runs) => runs.filter((r) => r.sub_group_key === scan).map((r) => [r.status, r.reason, r.request_tag]))
+  Effect.map(runsOf("reprocess", "calibrate"), (runs) =>
+    runs.filter((r) => r.sub_group_key === scan).map((r) => [r.status, r.reason, r.request_tag])
+  )
 
 const runOf = (step: string, key: string) =>
   Effect.map(runsOf("reprocess", step), (runs) => runs.filter((r) => r.sub_group_key === key).at(-1)!)
@@ -109,7 +111,8 @@ for (const backend of testBackends) {
           expect(third.consumedRequests).toEqual([requestId])
           expect(yield* calibrations(d1!)).toHaveLength(1)
           for (const cube of yield* runsOf("reprocess", "map")) yield* completeRun(cube.id)
-        }))
+        })
+      )
 
       it.effect("`ccat run` reopens a failure once: the reopened run fails for good and the still open request leaves it failed", () =>
         Effect.gen(function* () {
@@ -144,7 +147,8 @@ for (const backend of testBackends) {
           expect(third.consumedRequests).toEqual([requestId])
           expect(yield* calibrations(d1!)).toHaveLength(2)
           for (const cube of (yield* runsOf("reprocess", "map")).filter((r) => r.status === "PENDING")) yield* completeRun(cube.id)
-        }))
+        })
+      )
 
       it.effect("`ccat run --force` runs every sub-group once: a forced run that fails for good is not forced again", () =>
         Effect.gen(function* () {
@@ -188,7 +192,8 @@ for (const backend of testBackends) {
             ["DR21__CI10", "FAILED"],
             ["NGC1068__CO43", "PENDING"]
           ])
-        }))
+        })
+      )
     })
   })
 }

@@ -20,7 +20,10 @@ const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "in
 
 const compile = (mode: string, seconds: number, policy: string) => {
   const text = fixture
-    .replace('config { mode = "good"  state = "STATE"  bytes = 1024 }', `config { mode = "${mode}"  state = ${JSON.stringify(tempDir(mode))}  bytes = ${seconds} }`)
+    .replace(
+      'config { mode = "good"  state = "STATE"  bytes = 1024 }',
+      `config { mode = "${mode}"  state = ${JSON.stringify(tempDir(mode))}  bytes = ${seconds} }`
+    )
     .replace("retries 1", policy)
   const result = compileSources([{ path: "retry.ccat", text }])
   if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
@@ -33,7 +36,13 @@ for (const backend of testBackends) {
     const runsOf = (mode: string) =>
       Effect.flatMap(
         SqlClient.SqlClient,
-        (sql) => sql<{ id: string; status: string; retry_count: number; failure_reason: string | null; submissions: ReadonlyArray<string> }>`
+        (sql) => sql<{
+          id: string
+          status: string
+          retry_count: number
+          failure_reason: string | null
+          submissions: ReadonlyArray<string>
+        }>`
           SELECT r.id, r.status, r.retry_count, r.failure_reason,
             ARRAY(SELECT e.reason FROM run_event e WHERE e.run_id = r.id AND e.to_status = 'SUBMITTED' ORDER BY e.id) AS submissions
           FROM executed_reduction_step r WHERE r.config->>'mode' = ${mode} ORDER BY r.id`
@@ -65,7 +74,10 @@ for (const backend of testBackends) {
           expect(runs).toHaveLength(2)
           for (const run of runs) {
             expect(run).toMatchObject({ status: "COMPLETED", retry_count: 1, failure_reason: null })
-            expect(run.submissions.map((s) => s.replace(/job \S+/, "job J"))).toEqual(["submitted local job J (attempt 1; timeout 2s)", "submitted local job J (attempt 2; timeout 4s)"])
+            expect(run.submissions.map((s) => s.replace(/job \S+/, "job J"))).toEqual([
+              "submitted local job J (attempt 1; timeout 2s)",
+              "submitted local job J (attempt 2; timeout 4s)"
+            ])
           }
         })
       )

@@ -24,7 +24,7 @@ describe("failureCategory", () => {
     ["SUBMIT_REJECTED: sbatch: error: invalid partition specified: gpu", "SUBMIT_REJECTED"],
     ["COLLECT_FAILED: science/a.fits links outside the run's folder (to /etc/passwd)", "COLLECT_FAILED"],
     ["INPUT_MODIFIED: input/pkg/raw.fits changed (size 10 → 12)", "INPUT_MODIFIED"],
-    ["NO_OUTPUTS: science \"*.fits\": found 0 files, at least 1 required", "NO_OUTPUTS"],
+    ['NO_OUTPUTS: science "*.fits": found 0 files, at least 1 required', "NO_OUTPUTS"],
     // A job that failed without an exit code, and anything else the runtime might write: the program's failure.
     ["FAILED", "EXIT_CODE"],
     ["", "EXIT_CODE"],
@@ -70,29 +70,92 @@ describe("nextResources", () => {
     { reason: "OOM", resource: "memory", factor: 2 }
   ]
   const cases: ReadonlyArray<
-    readonly [string, IrResources, ReadonlyArray<IrRetryAdjustment> | undefined, ReadonlyArray<RetryReason>, ResourceCap | null, Partial<IrResources>]
+    readonly [
+      string,
+      IrResources,
+      ReadonlyArray<IrRetryAdjustment> | undefined,
+      ReadonlyArray<RetryReason>,
+      ResourceCap | null,
+      Partial<IrResources>
+    ]
   > = [
     ["no failure yet: the base", base, adjust, [], null, {}],
     ["no adjustments: the base", base, undefined, ["OOM", "OOM"], null, {}],
     ["a failure without an adjustment changes nothing", base, adjust, ["EXIT_CODE", "NODE_FAIL"], null, {}],
     ["one OOM doubles the memory and grows the cpus by half", base, adjust, ["OOM"], null, { memoryBytes: 32 * GiB, cpus: 6 }],
     ["two OOMs: x4 memory, x2.25 cpus rounded up", base, adjust, ["OOM", "OOM"], null, { memoryBytes: 64 * GiB, cpus: 9 }],
-    ["an OOM and a TIMEOUT grow each their own", base, adjust, ["TIMEOUT", "OOM"], null, { memoryBytes: 32 * GiB, cpus: 6, timeSeconds: 3 * 3600 }],
+    [
+      "an OOM and a TIMEOUT grow each their own",
+      base,
+      adjust,
+      ["TIMEOUT", "OOM"],
+      null,
+      { memoryBytes: 32 * GiB, cpus: 6, timeSeconds: 3 * 3600 }
+    ],
     ["two TIMEOUTs: x2.25 time", base, adjust, ["TIMEOUT", "TIMEOUT"], null, { timeSeconds: 16_200 }],
-    ["the order of failures does not matter", base, adjust, ["OOM", "TIMEOUT"], null, { memoryBytes: 32 * GiB, cpus: 6, timeSeconds: 3 * 3600 }],
+    [
+      "the order of failures does not matter",
+      base,
+      adjust,
+      ["OOM", "TIMEOUT"],
+      null,
+      { memoryBytes: 32 * GiB, cpus: 6, timeSeconds: 3 * 3600 }
+    ],
     // x8 memory is 128GiB, x3.375 cpus 13.5 → 14: both above the partition's limits.
-    ["capped by the partition", base, adjust, ["OOM", "OOM", "OOM"], { memoryBytes: 100 * GiB, cpus: 12, timeSeconds: null }, { memoryBytes: 100 * GiB, cpus: 12 }],
-    ["a cap above the grown value changes nothing", base, adjust, ["OOM"], { memoryBytes: 1024 * GiB, cpus: 128, timeSeconds: 86_400 }, { memoryBytes: 32 * GiB, cpus: 6 }],
+    [
+      "capped by the partition",
+      base,
+      adjust,
+      ["OOM", "OOM", "OOM"],
+      { memoryBytes: 100 * GiB, cpus: 12, timeSeconds: null },
+      { memoryBytes: 100 * GiB, cpus: 12 }
+    ],
+    [
+      "a cap above the grown value changes nothing",
+      base,
+      adjust,
+      ["OOM"],
+      { memoryBytes: 1024 * GiB, cpus: 128, timeSeconds: 86_400 },
+      { memoryBytes: 32 * GiB, cpus: 6 }
+    ],
     ["a cap of null or absent is no cap", base, adjust, ["TIMEOUT"], { timeSeconds: null }, { timeSeconds: 3 * 3600 }],
     ["a cap below the base never lowers it", base, adjust, ["OOM"], { memoryBytes: 8 * GiB, cpus: 2 }, {}],
     ["a fractional cpu cap is a whole number of cpus", base, adjust, ["OOM", "OOM"], { cpus: 7.5 }, { memoryBytes: 64 * GiB, cpus: 7 }],
     ["cpus round up", { ...base, cpus: 3 }, adjust, ["OOM"], null, { cpus: 5, memoryBytes: 32 * GiB }],
-    ["memory rounds up to a whole MiB", { ...base, memoryBytes: 1000 * 1000 * 1000 }, [{ reason: "OOM", resource: "memory", factor: 1.3 }], ["OOM"], null, { memoryBytes: 1240 * MiB }],
+    [
+      "memory rounds up to a whole MiB",
+      { ...base, memoryBytes: 1000 * 1000 * 1000 },
+      [{ reason: "OOM", resource: "memory", factor: 1.3 }],
+      ["OOM"],
+      null,
+      { memoryBytes: 1240 * MiB }
+    ],
     ["time rounds up to a whole second", { ...base, timeSeconds: 61 }, adjust, ["TIMEOUT"], null, { timeSeconds: 92 }],
-    ["a decimal factor's last bits do not round up a whole result", { ...base, cpus: 100 }, [{ reason: "OOM", resource: "cpus", factor: 1.1 }], ["OOM"], null, { cpus: 110 }],
-    ["x1.1 three times", { ...base, timeSeconds: 1000 }, [{ reason: "TIMEOUT", resource: "time", factor: 1.1 }], ["TIMEOUT", "TIMEOUT", "TIMEOUT"], null, { timeSeconds: 1331 }],
+    [
+      "a decimal factor's last bits do not round up a whole result",
+      { ...base, cpus: 100 },
+      [{ reason: "OOM", resource: "cpus", factor: 1.1 }],
+      ["OOM"],
+      null,
+      { cpus: 110 }
+    ],
+    [
+      "x1.1 three times",
+      { ...base, timeSeconds: 1000 },
+      [{ reason: "TIMEOUT", resource: "time", factor: 1.1 }],
+      ["TIMEOUT", "TIMEOUT", "TIMEOUT"],
+      null,
+      { timeSeconds: 1331 }
+    ],
     ["an unset resource has nothing to multiply", unset, adjust, ["OOM", "TIMEOUT"], { cpus: 8, memoryBytes: GiB, timeSeconds: 60 }, {}],
-    ["a huge history stays a finite whole number", base, adjust, Array.from({ length: 400 }, () => "OOM" as const), null, { cpus: Number.MAX_SAFE_INTEGER, memoryBytes: Math.floor(Number.MAX_SAFE_INTEGER / MiB) * MiB }]
+    [
+      "a huge history stays a finite whole number",
+      base,
+      adjust,
+      Array.from({ length: 400 }, () => "OOM" as const),
+      null,
+      { cpus: Number.MAX_SAFE_INTEGER, memoryBytes: Math.floor(Number.MAX_SAFE_INTEGER / MiB) * MiB }
+    ]
   ]
   it.each(cases)("%s", (_, resources, adjustments, history, cap, changed) => {
     const next = nextResources(resources, adjustments, history, cap)

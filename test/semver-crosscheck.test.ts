@@ -1,6 +1,14 @@
 import * as npmSemver from "semver"
 import { describe, expect, it } from "vitest"
-import { compareVersions, parseRange, parseVersion, resolveNewest, satisfies, type RangeOperator, type SemVer } from "../src/compiler/semver.ts"
+import {
+  compareVersions,
+  parseRange,
+  parseVersion,
+  resolveNewest,
+  satisfies,
+  type RangeOperator,
+  type SemVer
+} from "../src/compiler/semver.ts"
 
 /*
  * src/compiler/semver.ts promises npm's node-semver semantics for `run <software> <range>`:

@@ -99,12 +99,9 @@ describe("parsePartialVersion", () => {
     expect(parsePartialVersion("2.3.1-rc.1")).toEqual({ major: 2, minor: 3, patch: 1, prerelease: ["rc", 1] })
   })
 
-  it.each(["", "v2", "02", "2.03", "2.3-rc.1", "2-rc", "2.3.1.0", "2.x", "*", "2.3.1+build", "2.", "2.3."])(
-    "rejects %j",
-    (text) => {
-      expect(parsePartialVersion(text)).toBeNull()
-    }
-  )
+  it.each(["", "v2", "02", "2.03", "2.3-rc.1", "2-rc", "2.3.1.0", "2.x", "*", "2.3.1+build", "2.", "2.3."])("rejects %j", (text) => {
+    expect(parsePartialVersion(text)).toBeNull()
+  })
 })
 
 describe("parseRange and formatRange", () => {

@@ -35,7 +35,12 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
 })
 
 const ccat = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) => {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "ccat.js"), ...args], { cwd: scratch, env: env(extra), encoding: "utf8", timeout: 170_000 })
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "ccat.js"), ...args], {
+    cwd: scratch,
+    env: env(extra),
+    encoding: "utf8",
+    timeout: 170_000
+  })
   if (r.status !== 0) throw new Error(`ccat ${args.join(" ")} exited ${r.status}: ${r.stderr}`)
   return r.stdout
 }
@@ -116,8 +121,9 @@ describe("ccat serve as a process", () => {
 
     const after = startServe(["--exit-when-idle", "--no-http"])
     expect((await after.exited).code).toBe(0)
-    const runs = await query((sql) =>
-      sql<{ status: string; submissions: number }>`
+    const runs = await query(
+      (sql) =>
+        sql<{ status: string; submissions: number }>`
         SELECT r.status, (SELECT count(*)::int FROM run_event e WHERE e.run_id = r.id AND e.to_status = 'SUBMITTED') AS submissions
         FROM executed_reduction_step r ORDER BY r.id`
     )
@@ -134,8 +140,9 @@ describe("ccat serve as a process", () => {
 
     const restarted = startServe(["--exit-when-idle", "--no-http"])
     expect((await restarted.exited).code).toBe(0)
-    const runs = await query((sql) =>
-      sql<{ id: string; status: string; run_dir: string; events: string }>`
+    const runs = await query(
+      (sql) =>
+        sql<{ id: string; status: string; run_dir: string; events: string }>`
         SELECT r.id, r.status, r.run_dir, string_agg(e.reason, ' | ' ORDER BY e.id) AS events
         FROM executed_reduction_step r JOIN run_event e ON e.run_id = r.id
         WHERE r.reason = 'CONFIG_CHANGED' GROUP BY r.id ORDER BY r.id`
@@ -163,8 +170,9 @@ describe("ccat serve as a process", () => {
     const restarted = startServe(["--exit-when-idle", "--no-http", "--location", "here"])
     expect((await restarted.exited).code).toBe(0)
     expect(restarted.output()).toMatch(/serving location here with the slurm backend/)
-    const runs = await query((sql) =>
-      sql<{ id: string; status: string; job_name: string; backend_job_id: string; events: string }>`
+    const runs = await query(
+      (sql) =>
+        sql<{ id: string; status: string; job_name: string; backend_job_id: string; events: string }>`
         SELECT r.id, r.status, r.job_name, r.backend_job_id, string_agg(e.reason, ' | ' ORDER BY e.id) AS events
         FROM executed_reduction_step r JOIN run_event e ON e.run_id = r.id
         WHERE r.config->>'tsys_max_k' = '4200' AND r.step_id = (SELECT id FROM reduction_step WHERE name = 'calibrate')
@@ -186,10 +194,14 @@ describe("ccat serve as a process", () => {
     )
     const unreachable = startServe(["--no-http", "--exit-when-idle", "--location", "here"], { PATH: "/nonexistent" })
     expect((await unreachable.exited).code).toBe(1)
-    expect(unreachable.output()).toContain("error: location here: its slurm backend cannot be reached here: sinfo not found (is Slurm installed here?)")
+    expect(unreachable.output()).toContain(
+      "error: location here: its slurm backend cannot be reached here: sinfo not found (is Slurm installed here?)"
+    )
     // The laptop's way: an explicit override, said at start.
     const overridden = startServe(["--no-http", "--exit-when-idle", "--backend", "local"])
     expect((await overridden.exited).code).toBe(0)
-    expect(overridden.output()).toContain("serving location here with the local backend (overridden by --backend: its definition declares another)")
+    expect(overridden.output()).toContain(
+      "serving location here with the local backend (overridden by --backend: its definition declares another)"
+    )
   }, 120_000)
 })

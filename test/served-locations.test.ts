@@ -44,14 +44,20 @@ describe("served locations", () => {
   it("an override runs every location served on that backend, and says so", () => {
     const served = servedLocations(locations, ["ramses"], "local")
     expect(served).toMatchObject({ served: [{ location: "ramses", kind: "local", overridden: true }] })
-    expect(servedLines(served as Exclude<typeof served, Error>)[0]).toBe("serving location ramses with the local backend (overridden by --backend: its definition declares another)")
+    expect(servedLines(served as Exclude<typeof served, Error>)[0]).toBe(
+      "serving location ramses with the local backend (overridden by --backend: its definition declares another)"
+    )
   })
 
   it("an unknown location is an error with a suggestion; only Slurm locations and none named is an error naming them", () => {
     const unknown = servedLocations(locations, ["ramsis"], null)
     expect(unknown).toMatchObject({ _tag: "UnknownLocation" })
     expect((unknown as Error).message).toBe('no applied location is named "ramsis" (did you mean "ramses"?); known: laptop, ramses, spare')
-    const onlySlurm = servedLocations(locations.filter((l) => l.name === "ramses"), [], null)
+    const onlySlurm = servedLocations(
+      locations.filter((l) => l.name === "ramses"),
+      [],
+      null
+    )
     expect((onlySlurm as Error).message).toBe(
       "no location to serve: none declares backend local, and none was named. Serve one with `ccat serve --location <name>` (or CCAT_LOCATION) where its backend can be reached: ramses (backend slurm)"
     )

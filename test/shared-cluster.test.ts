@@ -36,7 +36,10 @@ const workspace = (state: string) => {
   const text = readFileSync(join(repoRoot, "test", "fixtures", "execution", "integrity.ccat"), "utf8")
     .replace("backend local { max_parallel 2 }", 'backend slurm { partition "debug" }')
     .replace("retries 1", "retries 1\n    resources { cpus 1  memory 128MiB  time 10m }")
-    .replace('config { mode = "good"  state = "STATE"  bytes = 1024 }', `config { mode = "good"  state = ${JSON.stringify(state)}  bytes = 1024 }`)
+    .replace(
+      'config { mode = "good"  state = "STATE"  bytes = 1024 }',
+      `config { mode = "good"  state = ${JSON.stringify(state)}  bytes = 1024 }`
+    )
   const result = compileSources([{ path: "shared.ccat", text }])
   if (result.ir === undefined) throw new Error(result.diagnostics.map((d) => d.message).join("\n"))
   return result.ir
@@ -45,7 +48,10 @@ const workspace = (state: string) => {
 /** Runs a Slurm command; after sbatch, hangs (its output already written) far past the backend's timeout. */
 const slowSbatch = (dir: string): string => {
   const path = join(dir, "slow-sbatch")
-  writeFileSync(path, ['#!/bin/sh', '"$@"', "rc=$?", 'if [ "$1" = sbatch ]; then sleep 60 </dev/null >/dev/null 2>&1; fi', 'exit "$rc"', ""].join("\n"))
+  writeFileSync(
+    path,
+    ["#!/bin/sh", '"$@"', "rc=$?", 'if [ "$1" = sbatch ]; then sleep 60 </dev/null >/dev/null 2>&1; fi', 'exit "$rc"', ""].join("\n")
+  )
   chmodSync(path, 0o755)
   return path
 }
@@ -54,8 +60,16 @@ describe("two databases on one shared Slurm cluster", () => {
   const wrapper = slowSbatch(tempDir("wrapper"))
   const database = (name: string) => {
     const baseDir = tempDir(`runs-${name}`)
-    const config = testExecutionConfig(baseDir, { submitInterval: Duration.millis(500), collectInterval: Duration.seconds(1), lostGrace: Duration.minutes(5), retryBackoff: Duration.millis(200), maxParallel: null })
-    const backend = SlurmBackendLive({ partition: "debug", commandPrefix: [wrapper], commandTimeoutMs: 3_000 }).pipe(Layer.provideMerge(BackendCallsLive))
+    const config = testExecutionConfig(baseDir, {
+      submitInterval: Duration.millis(500),
+      collectInterval: Duration.seconds(1),
+      lostGrace: Duration.minutes(5),
+      retryBackoff: Duration.millis(200),
+      maxParallel: null
+    })
+    const backend = SlurmBackendLive({ partition: "debug", commandPrefix: [wrapper], commandTimeoutMs: 3_000 }).pipe(
+      Layer.provideMerge(BackendCallsLive)
+    )
     return { name, config, layer: Layer.mergeAll(testDatabase("postgres"), NodeContext.layer, backend, ServeStateLive) }
   }
   const databases = [database("production"), database("staging")]
@@ -77,7 +91,14 @@ describe("two databases on one shared Slurm cluster", () => {
                   Effect.timeout(Duration.minutes(6)),
                   Logger.withMinimumLogLevel(LogLevel.Error)
                 )
-                const runs = yield* sql<{ id: string; status: string; attempt: number; backend_job_id: string; adopted: number; not_adopted: number }>`
+                const runs = yield* sql<{
+                  id: string
+                  status: string
+                  attempt: number
+                  backend_job_id: string
+                  adopted: number
+                  not_adopted: number
+                }>`
                   SELECT r.id, r.status, r.attempt, r.backend_job_id,
                     (SELECT count(*)::int FROM run_event e WHERE e.run_id = r.id AND e.reason LIKE 'adopted %') AS adopted,
                     (SELECT count(*)::int FROM run_event e WHERE e.run_id = r.id AND e.reason LIKE 'NOT_ADOPTED:%') AS not_adopted
@@ -106,7 +127,9 @@ describe("two databases on one shared Slurm cluster", () => {
           }
           // Four runs, four distinct jobs; Slurm's own record of each job names its database and run.
           expect(jobOwners.size).toBe(4)
-          const accounted = execFileSync("sacct", ["-n", "-P", "-X", "-o", "JobID,Comment", "-j", [...jobOwners.keys()].join(",")], { encoding: "utf8" })
+          const accounted = execFileSync("sacct", ["-n", "-P", "-X", "-o", "JobID,Comment", "-j", [...jobOwners.keys()].join(",")], {
+            encoding: "utf8"
+          })
             .trim()
             .split("\n")
             .map((line) => line.split("|") as [string, string])

@@ -6,7 +6,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
-import { BackendCalls, ExecutionBackend, type ExecutionBackendService, type JobSpec, type JobStatus } from "../src/runtime/backends/execution-backend.ts"
+import {
+  BackendCalls,
+  ExecutionBackend,
+  type ExecutionBackendService,
+  type JobSpec,
+  type JobStatus
+} from "../src/runtime/backends/execution-backend.ts"
 import { makeSlurmBackend, SlurmBackendLive, type SlurmBackendOptions } from "../src/runtime/backends/slurm-backend.ts"
 import { fieldSeparator, parseFoundJobs, sacctFoundJobFields } from "../src/runtime/backends/slurm-parse.ts"
 
@@ -59,7 +65,8 @@ const waitFor = (backend: ExecutionBackendService, ids: ReadonlyArray<string>, d
     for (;;) {
       const statuses = yield* backend.poll(ids)
       if (ids.every((id) => statuses.get(id) !== undefined && done(statuses.get(id)!))) return statuses
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`jobs not done in ${timeoutMs} ms: ${JSON.stringify([...statuses.values()])}`)
+      if (Date.now() > deadline)
+        return yield* Effect.dieMessage(`jobs not done in ${timeoutMs} ms: ${JSON.stringify([...statuses.values()])}`)
       yield* Effect.sleep("500 millis")
     }
   })
@@ -67,13 +74,26 @@ const waitFor = (backend: ExecutionBackendService, ids: ReadonlyArray<string>, d
 const ended = (s: JobStatus) => ["COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED"].includes(s.state)
 
 const counts = Effect.flatMap(BackendCalls, (c) => c.snapshot)
-const diff = (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>, kind: string) => (after.get(kind) ?? 0) - (before.get(kind) ?? 0)
+const diff = (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>, kind: string) =>
+  (after.get(kind) ?? 0) - (before.get(kind) ?? 0)
 
 /** A backend of its own, with its own call counter. */
 const standalone = (options: SlurmBackendOptions) => makeSlurmBackend(options).pipe(Effect.provide(BackendCallsLive))
 
 const marker = join(scratch, "pwned")
-const hostile = [`$(touch ${marker})`, `\`touch ${marker}\``, `'; touch ${marker}; echo '`, `"$(touch ${marker})"`, "a\nb", "\\", "%j %x %%", "#SBATCH --mem=1", "hetjob", "it's", "$HOME"]
+const hostile = [
+  `$(touch ${marker})`,
+  `\`touch ${marker}\``,
+  `'; touch ${marker}; echo '`,
+  `"$(touch ${marker})"`,
+  "a\nb",
+  "\\",
+  "%j %x %%",
+  "#SBATCH --mem=1",
+  "hetjob",
+  "it's",
+  "$HOME"
+]
 
 describe("Slurm backend on the local cluster", () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -84,7 +104,10 @@ describe("Slurm backend on the local cluster", () => {
     }
   })
 
-  layer(SlurmBackendLive({ partition: "debug" }).pipe(Layer.provideMerge(BackendCallsLive)), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
+  layer(SlurmBackendLive({ partition: "debug" }).pipe(Layer.provideMerge(BackendCallsLive)), {
+    excludeTestServices: true,
+    timeout: "60 seconds"
+  })((it) => {
     it.effect(
       "runs a job to COMPLETED with exit code, times and its output file",
       () =>
@@ -92,7 +115,8 @@ describe("Slurm backend on the local cluster", () => {
           const backend = yield* ExecutionBackend
           // Holds about 20 MB for 2 s, so that accounting (sampling every second) sees it. (The echo
           // after the sleep keeps bash from exec'ing sleep as its last command and freeing x.)
-          const program = 'echo "hello from $WORKFLOW_OUTPUT_DIR"; echo oops >&2; x=$(head -c 20000000 /dev/zero | tr "\\0" a); sleep 2; echo "${#x} bytes held"'
+          const program =
+            'echo "hello from $WORKFLOW_OUTPUT_DIR"; echo oops >&2; x=$(head -c 20000000 /dev/zero | tr "\\0" a); sleep 2; echo "${#x} bytes held"'
           const job = makeJob(["bash", "-c", program], { env: { WORKFLOW_OUTPUT_DIR: "/workflow/output" } })
           const id = yield* backend.submit(job)
           expect(id).toMatch(/^\d+$/)
@@ -131,37 +155,54 @@ describe("Slurm backend on the local cluster", () => {
       })
     )
 
-    it.effect("finds a job by its name with its user, comment and submission time, in the queue and after it left it; nothing for an unknown name", () =>
-      Effect.gen(function* () {
-        const backend = yield* ExecutionBackend
-        const job = makeJob(["true"])
-        const before = Date.now()
-        const id = yield* backend.submit(job)
-        const unknown = `ccat-test${stamp}-never`
-        const user = yield* backend.submitter
-        expect(user).toBe(execFileSync("id", ["-un"], { encoding: "utf8" }).trim())
-        const found = yield* backend.findJobs([job.jobName, unknown])
-        expect(found.get(job.jobName)).toMatchObject([{ jobId: id, jobName: job.jobName, user, comment: job.comment }])
-        const submittedAt = found.get(job.jobName)![0]!.submittedAt!.getTime()
-        // Slurm keeps whole seconds.
-        expect(submittedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000)
-        expect(submittedAt).toBeLessThanOrEqual(Date.now())
-        expect(found.has(unknown)).toBe(false)
-        yield* waitFor(backend, [id], ended, 50_000)
-        expect((yield* backend.findJobs([job.jobName])).get(job.jobName)).toMatchObject([{ jobId: id, user, comment: job.comment }])
-        // Once it leaves the queue (MinJobAge) only accounting knows it: the comment must be there
-        // too (AccountingStoreFlags=job_comment), read the way findJobs reads it.
-        const accounted = () =>
-          parseFoundJobs(
-            execFileSync("sacct", ["-n", "-P", "-X", "--allusers", `--delimiter=${fieldSeparator}`, `--name=${job.jobName}`, "-o", sacctFoundJobFields, "-S", "now-1hour"], {
-              encoding: "utf8",
-              env: { ...process.env, TZ: "UTC" }
-            })
-          )
-        // slurmdbd records the job a moment after it ends.
-        for (let i = 0; i < 60 && accounted().length === 0; i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 500)))
-        expect(accounted()).toMatchObject([{ jobId: id, jobName: job.jobName, user, comment: job.comment }])
-      })
+    it.effect(
+      "finds a job by its name with its user, comment and submission time, in the queue and after it left it; nothing for an unknown name",
+      () =>
+        Effect.gen(function* () {
+          const backend = yield* ExecutionBackend
+          const job = makeJob(["true"])
+          const before = Date.now()
+          const id = yield* backend.submit(job)
+          const unknown = `ccat-test${stamp}-never`
+          const user = yield* backend.submitter
+          expect(user).toBe(execFileSync("id", ["-un"], { encoding: "utf8" }).trim())
+          const found = yield* backend.findJobs([job.jobName, unknown])
+          expect(found.get(job.jobName)).toMatchObject([{ jobId: id, jobName: job.jobName, user, comment: job.comment }])
+          const submittedAt = found.get(job.jobName)![0]!.submittedAt!.getTime()
+          // Slurm keeps whole seconds.
+          expect(submittedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000)
+          expect(submittedAt).toBeLessThanOrEqual(Date.now())
+          expect(found.has(unknown)).toBe(false)
+          yield* waitFor(backend, [id], ended, 50_000)
+          expect((yield* backend.findJobs([job.jobName])).get(job.jobName)).toMatchObject([{ jobId: id, user, comment: job.comment }])
+          // Once it leaves the queue (MinJobAge) only accounting knows it: the comment must be there
+          // too (AccountingStoreFlags=job_comment), read the way findJobs reads it.
+          const accounted = () =>
+            parseFoundJobs(
+              execFileSync(
+                "sacct",
+                [
+                  "-n",
+                  "-P",
+                  "-X",
+                  "--allusers",
+                  `--delimiter=${fieldSeparator}`,
+                  `--name=${job.jobName}`,
+                  "-o",
+                  sacctFoundJobFields,
+                  "-S",
+                  "now-1hour"
+                ],
+                {
+                  encoding: "utf8",
+                  env: { ...process.env, TZ: "UTC" }
+                }
+              )
+            )
+          // slurmdbd records the job a moment after it ends.
+          for (let i = 0; i < 60 && accounted().length === 0; i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 500)))
+          expect(accounted()).toMatchObject([{ jobId: id, jobName: job.jobName, user, comment: job.comment }])
+        })
     )
 
     it.scoped("cancels a sleeping job: CANCELLED; cancelling again is fine", () =>
@@ -180,13 +221,35 @@ describe("Slurm backend on the local cluster", () => {
     it.effect("refuses a job Slurm refuses (JobRejected with Slurm's message)", () =>
       Effect.gen(function* () {
         const backend = yield* ExecutionBackend
-        const badPartition = yield* Effect.either(backend.submit(makeJob(["true"], { resources: { cpus: 1, memoryBytes: 64 << 20, timeSeconds: null, partition: "nosuchpartition", gpus: null } })))
-        expect(Either.isLeft(badPartition) && badPartition.left._tag === "JobRejected" && badPartition.left.reason).toMatch(/invalid partition/i)
-        const tooBig = yield* Effect.either(backend.submit(makeJob(["true"], { resources: { cpus: 1, memoryBytes: 2 ** 50, timeSeconds: null, partition: "debug", gpus: null } })))
-        expect(Either.isLeft(tooBig) && tooBig.left._tag === "JobRejected" && tooBig.left.reason).toMatch(/memory specification|node configuration/i)
-        const tooManyCpus = yield* Effect.either(backend.submit(makeJob(["true"], { resources: { cpus: 512, memoryBytes: 64 << 20, timeSeconds: null, partition: "debug", gpus: null } })))
+        const badPartition = yield* Effect.either(
+          backend.submit(
+            makeJob(["true"], {
+              resources: { cpus: 1, memoryBytes: 64 << 20, timeSeconds: null, partition: "nosuchpartition", gpus: null }
+            })
+          )
+        )
+        expect(Either.isLeft(badPartition) && badPartition.left._tag === "JobRejected" && badPartition.left.reason).toMatch(
+          /invalid partition/i
+        )
+        const tooBig = yield* Effect.either(
+          backend.submit(
+            makeJob(["true"], { resources: { cpus: 1, memoryBytes: 2 ** 50, timeSeconds: null, partition: "debug", gpus: null } })
+          )
+        )
+        expect(Either.isLeft(tooBig) && tooBig.left._tag === "JobRejected" && tooBig.left.reason).toMatch(
+          /memory specification|node configuration/i
+        )
+        const tooManyCpus = yield* Effect.either(
+          backend.submit(
+            makeJob(["true"], { resources: { cpus: 512, memoryBytes: 64 << 20, timeSeconds: null, partition: "debug", gpus: null } })
+          )
+        )
         expect(Either.isLeft(tooManyCpus) && tooManyCpus.left._tag).toBe("JobRejected")
-        const gpus = yield* Effect.either(backend.submit(makeJob(["true"], { resources: { cpus: 1, memoryBytes: 64 << 20, timeSeconds: null, partition: "debug", gpus: 1 } })))
+        const gpus = yield* Effect.either(
+          backend.submit(
+            makeJob(["true"], { resources: { cpus: 1, memoryBytes: 64 << 20, timeSeconds: null, partition: "debug", gpus: 1 } })
+          )
+        )
         expect(Either.isLeft(gpus) && gpus.left._tag).toBe("JobRejected")
       })
     )
@@ -197,7 +260,12 @@ describe("Slurm backend on the local cluster", () => {
         Effect.gen(function* () {
           const backend = yield* ExecutionBackend
           const ids: Array<string> = []
-          for (let i = 0; i < 50; i++) ids.push(yield* backend.submit(makeJob(["true"], { resources: { cpus: 1, memoryBytes: 16 << 20, timeSeconds: null, partition: "debug", gpus: null } })))
+          for (let i = 0; i < 50; i++)
+            ids.push(
+              yield* backend.submit(
+                makeJob(["true"], { resources: { cpus: 1, memoryBytes: 16 << 20, timeSeconds: null, partition: "debug", gpus: null } })
+              )
+            )
           let polls = 0
           for (;;) {
             const before = yield* counts
@@ -249,7 +317,8 @@ describe("Slurm backend on the local cluster", () => {
           const backend = yield* standalone({ partition: "debug", maxQueued: 2 })
           // Jobs that each want every CPU of the node: one runs, the others wait.
           const cpus = Number(execFileSync("sinfo", ["-h", "-n", "localhost", "-o", "%c"], { encoding: "utf8" }).trim())
-          const big = () => makeJob(["sleep", "120"], { resources: { cpus, memoryBytes: 16 << 20, timeSeconds: null, partition: "debug", gpus: null } })
+          const big = () =>
+            makeJob(["sleep", "120"], { resources: { cpus, memoryBytes: 16 << 20, timeSeconds: null, partition: "debug", gpus: null } })
           expect(yield* backend.capacity).toBe(2)
           const first = yield* backend.submit(big())
           submitted.push(first)
@@ -263,7 +332,9 @@ describe("Slurm backend on the local cluster", () => {
           const statuses = yield* backend.poll(submitted)
           expect(submitted.map((id) => statuses.get(id)?.state)).toEqual(["RUNNING", "QUEUED", "QUEUED"])
           const fourth = yield* Effect.either(backend.submit(makeJob(["true"])))
-          expect(Either.isLeft(fourth) && fourth.left._tag === "BackendUnavailable" && fourth.left.reason).toMatch(/queue full: 2 jobs queued \(cap 2\)/)
+          expect(Either.isLeft(fourth) && fourth.left._tag === "BackendUnavailable" && fourth.left.reason).toMatch(
+            /queue full: 2 jobs queued \(cap 2\)/
+          )
           for (const id of submitted) yield* backend.cancel(id)
           yield* waitFor(backend, submitted, ended, 30_000)
           expect(yield* backend.capacity).toBe(2)
@@ -290,7 +361,8 @@ describe("Slurm backend on the local cluster", () => {
     it.effect("a missing or silent Slurm is BackendUnavailable, never a failed job", () =>
       Effect.gen(function* () {
         const missing = yield* standalone({ commandPrefix: ["/nonexistent/slurm-wrapper"] })
-        const tagOf = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) => Effect.map(Effect.flip(effect), (e) => e._tag)
+        const tagOf = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+          Effect.map(Effect.flip(effect), (e) => e._tag)
         expect(yield* tagOf(missing.poll(["1"]))).toBe("BackendUnavailable")
         expect(yield* tagOf(missing.submit(makeJob(["true"])))).toBe("BackendUnavailable")
         expect(yield* tagOf(missing.findJobs(["ccat-1"]))).toBe("BackendUnavailable")
@@ -300,7 +372,14 @@ describe("Slurm backend on the local cluster", () => {
         const e = yield* Effect.either(silent.poll(["1"]))
         expect(Either.isLeft(e) && e.left._tag === "BackendUnavailable" && e.left.reason).toMatch(/did not answer/)
         // A controller that answers "Unable to contact slurm controller" (exit 1).
-        const down = yield* standalone({ commandPrefix: ["bash", "-c", "echo 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1", "slurm"] })
+        const down = yield* standalone({
+          commandPrefix: [
+            "bash",
+            "-c",
+            "echo 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1",
+            "slurm"
+          ]
+        })
         const d = yield* Effect.either(down.poll(["1"]))
         expect(Either.isLeft(d) && d.left._tag === "BackendUnavailable" && d.left.reason).toMatch(/Unable to contact/)
         const s = yield* Effect.either(down.submit(makeJob(["true"])))
@@ -316,8 +395,10 @@ describe("Slurm backend on the local cluster", () => {
         const bad = yield* real.submit(makeJob(["bash", "-c", "exit 5"]))
         yield* waitFor(real, [ok, bad], ended, 50_000)
         // Wrappers that make sacct answer like a cluster without accounting storage.
-        const noDbd = 'if [ "$1" = sacct ] && [ "$2" != -c ]; then echo "sacct: error: Slurm accounting storage is disabled" >&2; exit 1; fi; exec "$@"'
-        const noAccounting = 'if [ "$1" = sacct ]; then echo "sacct: error: Slurm accounting storage is disabled" >&2; exit 1; fi; exec "$@"'
+        const noDbd =
+          'if [ "$1" = sacct ] && [ "$2" != -c ]; then echo "sacct: error: Slurm accounting storage is disabled" >&2; exit 1; fi; exec "$@"'
+        const noAccounting =
+          'if [ "$1" = sacct ]; then echo "sacct: error: Slurm accounting storage is disabled" >&2; exit 1; fi; exec "$@"'
         for (const [wrapper, kinds] of [
           [noDbd, ["sacct", "sacct"]],
           [noAccounting, ["sacct", "sacct", "scontrol"]]

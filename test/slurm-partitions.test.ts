@@ -22,7 +22,14 @@ describe("parseSinfoPartitions", () => {
   })
 
   it("takes the largest node of a partition listed on several lines, and no bound from a lower one", () => {
-    const output = ["gpu|1-00:00:00|32|192000", "gpu|1-00:00:00|64|512000", "short*|30:00|8|16000", "mixed|2:00:00|48+|128000+", "mixed|2:00:00|16|64000", ""].join("\n")
+    const output = [
+      "gpu|1-00:00:00|32|192000",
+      "gpu|1-00:00:00|64|512000",
+      "short*|30:00|8|16000",
+      "mixed|2:00:00|48+|128000+",
+      "mixed|2:00:00|16|64000",
+      ""
+    ].join("\n")
     expect(Either.getOrThrow(parseSinfoPartitions(output))).toEqual([
       { name: "gpu", isDefault: false, maxTimeSeconds: 86_400, maxCpusPerNode: 64, maxMemoryMiBPerNode: 512_000 },
       { name: "short", isDefault: true, maxTimeSeconds: 1800, maxCpusPerNode: 8, maxMemoryMiBPerNode: 16_000 },

@@ -75,31 +75,42 @@ describe("Slurm's ProctrackType", () => {
 describe("ccat serve warns at start when Slurm may leave a job's processes behind", () => {
   const config = testExecutionConfig(tempDir("runs"))
   layer(Layer.mergeAll(testDatabase("postgres"), NodeContext.layer), { timeout: 120_000, excludeTestServices: true })((it) => {
-    it.effect("with a Slurm location: a WARNING naming ProctrackType and proctrack/cgroup exactly when the cluster's setting is not safe; with only local ones: nothing", () =>
-      Effect.gen(function* () {
-        const actual = yield* slurmProctrackType()
-        /** What serve logs about ProctrackType at warning level and above, until its loops ran a cycle (the check comes before them). */
-        const serveWith = (backend: Layer.Layer<ExecutionBackend, never, BackendCalls>) =>
-          Effect.gen(function* () {
-            const warnings: Array<string> = []
-            const capture = Logger.make(({ logLevel, message }) => {
-              if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) warnings.push(String(Array.isArray(message) ? message.join(" ") : message))
-            })
-            const state = yield* ServeState
-            const serving = yield* serve({ execution: config, triggerInterval: Duration.millis(300), httpPort: null, exitWhenIdle: false }).pipe(
-              Effect.provide(Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), Logger.replace(Logger.defaultLogger, capture))),
-              Effect.fork
-            )
-            for (let i = 0; i < 600 && Object.keys((yield* state.snapshot).loops).length === 0; i++) yield* Effect.sleep(Duration.millis(100))
-            yield* Fiber.interrupt(serving)
-            expect(Object.keys((yield* state.snapshot).loops).length).toBeGreaterThan(0)
-            return warnings.filter((w) => w.includes("ProctrackType"))
-          }).pipe(Effect.provide(ServeStateLive))
-        const slurm = yield* serveWith(SlurmBackendLive({ partition: "debug" }))
-        expect(slurm).toEqual(proctrackWarning(actual) === null ? [] : [proctrackWarning(actual)])
-        if (slurm.length > 0) expect(slurm[0]).toContain(`ProctrackType is ${actual}`)
-        expect(yield* serveWith(LocalBackendLive({ registryDir: tempDir("registry"), maxParallel: 1 }))).toEqual([])
-      })
+    it.effect(
+      "with a Slurm location: a WARNING naming ProctrackType and proctrack/cgroup exactly when the cluster's setting is not safe; with only local ones: nothing",
+      () =>
+        Effect.gen(function* () {
+          const actual = yield* slurmProctrackType()
+          /** What serve logs about ProctrackType at warning level and above, until its loops ran a cycle (the check comes before them). */
+          const serveWith = (backend: Layer.Layer<ExecutionBackend, never, BackendCalls>) =>
+            Effect.gen(function* () {
+              const warnings: Array<string> = []
+              const capture = Logger.make(({ logLevel, message }) => {
+                if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning))
+                  warnings.push(String(Array.isArray(message) ? message.join(" ") : message))
+              })
+              const state = yield* ServeState
+              const serving = yield* serve({
+                execution: config,
+                triggerInterval: Duration.millis(300),
+                httpPort: null,
+                exitWhenIdle: false
+              }).pipe(
+                Effect.provide(
+                  Layer.mergeAll(backend.pipe(Layer.provideMerge(BackendCallsLive)), Logger.replace(Logger.defaultLogger, capture))
+                ),
+                Effect.fork
+              )
+              for (let i = 0; i < 600 && Object.keys((yield* state.snapshot).loops).length === 0; i++)
+                yield* Effect.sleep(Duration.millis(100))
+              yield* Fiber.interrupt(serving)
+              expect(Object.keys((yield* state.snapshot).loops).length).toBeGreaterThan(0)
+              return warnings.filter((w) => w.includes("ProctrackType"))
+            }).pipe(Effect.provide(ServeStateLive))
+          const slurm = yield* serveWith(SlurmBackendLive({ partition: "debug" }))
+          expect(slurm).toEqual(proctrackWarning(actual) === null ? [] : [proctrackWarning(actual)])
+          if (slurm.length > 0) expect(slurm[0]).toContain(`ProctrackType is ${actual}`)
+          expect(yield* serveWith(LocalBackendLive({ registryDir: tempDir("registry"), maxParallel: 1 }))).toEqual([])
+        })
     )
   })
 })

@@ -177,7 +177,16 @@ describe("renderBatchScript", () => {
     )
     const d = directives(script)
     expect(d).toContain("--time=1")
-    expect(d.some((x) => x.startsWith("--cpus-per-task") || x.startsWith("--mem") || x.startsWith("--partition") || x.startsWith("--gres") || x.startsWith("--account"))).toBe(false)
+    expect(
+      d.some(
+        (x) =>
+          x.startsWith("--cpus-per-task") ||
+          x.startsWith("--mem") ||
+          x.startsWith("--partition") ||
+          x.startsWith("--gres") ||
+          x.startsWith("--account")
+      )
+    ).toBe(false)
     expect(directives(render(baseJob(), { partition: "debug" }))).toContain("--partition='debug'")
     expect(directives(render(baseJob({ timeoutSeconds: 1 })))).toContain("--time=1")
     expect(directives(render(baseJob({ resources: { ...baseJob().resources, memoryBytes: 1 } })))).toContain("--mem=1")
@@ -203,7 +212,18 @@ describe("renderBatchScript", () => {
       `exec -- '${fake}' 'exec' '--bind' '/data/raw/pkg 1:/workflow/input:ro' '--bind' '/data/runs/42/output:/workflow/output' '/images/chai 1.2.sif' 'reduce'`
     )
     expect(runScript(script)).toBe(
-      ["exec", "--bind", "/data/raw/pkg 1:/workflow/input:ro", "--bind", "/data/runs/42/output:/workflow/output", "/images/chai 1.2.sif", "reduce", "--in", "/workflow/input", "$(touch x)"]
+      [
+        "exec",
+        "--bind",
+        "/data/raw/pkg 1:/workflow/input:ro",
+        "--bind",
+        "/data/runs/42/output:/workflow/output",
+        "/images/chai 1.2.sif",
+        "reduce",
+        "--in",
+        "/workflow/input",
+        "$(touch x)"
+      ]
         .map((a) => `${a}\n`)
         .join("")
     )
@@ -218,7 +238,12 @@ describe("renderBatchScript", () => {
 
   it("hands hostile environment values to the program literally, with no side effect", () => {
     const env = Object.fromEntries(hostile.map((v, i) => [`HOSTILE_${i}`, v]))
-    const script = render(baseJob({ env, argv: ["bash", "-c", 'for i in "$@"; do v="HOSTILE_$i"; printf "%s\\n" "${!v}"; done', "x", ...hostile.map((_, i) => String(i))] }))
+    const script = render(
+      baseJob({
+        env,
+        argv: ["bash", "-c", 'for i in "$@"; do v="HOSTILE_$i"; printf "%s\\n" "${!v}"; done', "x", ...hostile.map((_, i) => String(i))]
+      })
+    )
     expect(runScript(script)).toBe(hostile.map((v) => `${v}\n`).join(""))
     expect(existsSync(marker)).toBe(false)
   })
@@ -232,12 +257,14 @@ describe("renderBatchScript", () => {
   })
 
   it("quotes hostile paths so that sbatch's own parser reads them back literally", () => {
-    const paths = ["/data/a b/c", "/d/it's", "/d/x#y", "/d/\"q\"", "/d/hetjob/packJob", "/d/back\\slash", "/d/tab\there", "/d/$(x)`y`"]
+    const paths = ["/data/a b/c", "/d/it's", "/d/x#y", '/d/"q"', "/d/hetjob/packJob", "/d/back\\slash", "/d/tab\there", "/d/$(x)`y`"]
     for (const p of paths) {
       const line = `--chdir=${sbatchQuote(p)}`
       expect(sbatchParse(line)).toEqual([`--chdir=${p}`])
     }
-    const script = render(baseJob({ runDir: "/d/r'#%j hetjob", stdoutPath: "/d/r'#%j hetjob/logs/out%x.txt", stderrPath: "/d/e.txt", jobName: "ccat-hetjob" }))
+    const script = render(
+      baseJob({ runDir: "/d/r'#%j hetjob", stdoutPath: "/d/r'#%j hetjob/logs/out%x.txt", stderrPath: "/d/e.txt", jobName: "ccat-hetjob" })
+    )
     const parsed = directives(script).flatMap(sbatchParse)
     expect(parsed).toContain("--chdir=/d/r'#%j hetjob")
     expect(parsed).toContain("--output=/d/r'#%%j hetjob/logs/out%%x.txt") // % is a filename pattern there
@@ -261,13 +288,20 @@ describe("renderBatchScript", () => {
     expect(rejection(baseJob({ timeoutSeconds: Number.NaN }))).toContain("time limit must be positive")
     expect(rejection(baseJob({}), { partition: "de\nbug" })).toContain("the partition contains a line break")
     expect(
-      rejection(baseJob({ container: { runtime: "apptainer", image: "/i.sif", binds: [{ host: "/a:b", container: "/c", readOnly: true }] } }))
+      rejection(
+        baseJob({ container: { runtime: "apptainer", image: "/i.sif", binds: [{ host: "/a:b", container: "/c", readOnly: true }] } })
+      )
     ).toContain("bind separators")
-    expect(rejection(baseJob({ container: { runtime: "apptainer", image: "/i\0.sif", binds: [] } }))).toContain("the container image contains a NUL byte")
+    expect(rejection(baseJob({ container: { runtime: "apptainer", image: "/i\0.sif", binds: [] } }))).toContain(
+      "the container image contains a NUL byte"
+    )
   })
 
   it("shellQuote round-trips every hostile value through bash", () => {
-    const out = execFileSync("bash", ["-c", `printf '%s\\n' ${hostile.map(shellQuote).join(" ")}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } })
+    const out = execFileSync("bash", ["-c", `printf '%s\\n' ${hostile.map(shellQuote).join(" ")}`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }
+    })
     expect(out).toBe(hostile.map((v) => `${v}\n`).join(""))
     expect(existsSync(marker)).toBe(false)
     expect(readdirSync(scratch).includes("pwned")).toBe(false)
@@ -352,9 +386,18 @@ describe("Slurm output parsers", () => {
       ["7", "RUNNING", "bob", "Unknown", "odd|name", "a | comment"],
       ["8", "PENDING", "carol", "2026-12-07T13:15:40", "ccat-2", "(null)"],
       ["8.batch", "COMPLETED", "", "2026-12-07T13:15:40", "batch", ""]
-    ].map((f) => f.join(u)).join("\n")
+    ]
+      .map((f) => f.join(u))
+      .join("\n")
     expect(parseFoundJobs(`${out}\n\n`)).toEqual([
-      { jobId: "5", jobName: "ccat-1", state: "COMPLETED", user: "alice", comment: "ccat installation=x run=1 attempt=1", submittedAt: new Date("2026-12-07T13:15:39Z") },
+      {
+        jobId: "5",
+        jobName: "ccat-1",
+        state: "COMPLETED",
+        user: "alice",
+        comment: "ccat installation=x run=1 attempt=1",
+        submittedAt: new Date("2026-12-07T13:15:39Z")
+      },
       { jobId: "7", jobName: "odd|name", state: "RUNNING", user: "bob", comment: "a | comment", submittedAt: null },
       { jobId: "8", jobName: "ccat-2", state: "QUEUED", user: "carol", comment: null, submittedAt: new Date("2026-12-07T13:15:40Z") }
     ])
@@ -382,7 +425,14 @@ describe("Slurm output parsers", () => {
       ""
     ].join("\n")
     const s = parseSacctStatuses(out)
-    expect(s.get("9")).toEqual({ jobId: "9", state: "COMPLETED", exitCode: 0, wallSeconds: 36, cpuSeconds: 0.142, maxRssBytes: 64600 * 1024 })
+    expect(s.get("9")).toEqual({
+      jobId: "9",
+      state: "COMPLETED",
+      exitCode: 0,
+      wallSeconds: 36,
+      cpuSeconds: 0.142,
+      maxRssBytes: 64600 * 1024
+    })
     expect(s.get("4")).toEqual({ jobId: "4", state: "FAILED", exitCode: 2, wallSeconds: 2, cpuSeconds: 0.152, maxRssBytes: null })
     expect(s.get("13")).toMatchObject({ state: "TIMEOUT", exitCode: 0, wallSeconds: 66, maxRssBytes: 900 * 1024 })
     expect(s.get("14")).toMatchObject({ state: "CANCELLED" })
@@ -422,10 +472,16 @@ describe("Slurm output parsers", () => {
 
   it("tells an unreachable Slurm from a refusal", () => {
     expect(isUnavailableMessage("slurm_load_jobs error: Unable to contact slurm controller (connect failure)")).toBe(true)
-    expect(isUnavailableMessage("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)")).toBe(true)
+    expect(isUnavailableMessage("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)")).toBe(
+      true
+    )
     expect(isUnavailableMessage("sacct: error: Problem talking to the database: Connection refused")).toBe(true)
     expect(isUnavailableMessage("sbatch: error: Batch job submission failed: Socket timed out on send/recv operation")).toBe(true)
-    expect(isUnavailableMessage("sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified")).toBe(false)
+    expect(
+      isUnavailableMessage(
+        "sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified"
+      )
+    ).toBe(false)
     expect(isUnavailableMessage("sbatch: error: Memory specification can not be satisfied")).toBe(false)
     expect(isUnavailableMessage("sbatch: error: Invalid generic resource (gres) specification")).toBe(false)
     expect(isAccountingDisabledMessage("sacct: error: Slurm accounting storage is disabled")).toBe(true)

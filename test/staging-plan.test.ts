@@ -87,7 +87,9 @@ describe("staging plan", () => {
     expect(escapeMessage([rawFile({ copy_path: "/etc/passwd" })], [])).toBe(
       'UNSAFE_PATH: the archive path of raw data file file-1 "/etc/passwd" is absolute, outside the folder /archive'
     )
-    expect(escapeMessage([], [product({ step: ".." })])).toBe(`UNSAFE_PATH: the name of upstream step ".." ".." would leave the folder ${root}/workspace`)
+    expect(escapeMessage([], [product({ step: ".." })])).toBe(
+      `UNSAFE_PATH: the name of upstream step ".." ".." would leave the folder ${root}/workspace`
+    )
     expect(escapeMessage([], [product({ sub_group_key: "../../x" })])).toBe(
       `UNSAFE_PATH: the sub-group key of upstream run 5 "../../x" would leave the folder ${root}/workspace/reduce`
     )
@@ -109,7 +111,18 @@ describe("staging plan", () => {
 
   it("makes a final step's output folders per product kind, and an intermediate step's output in workspace/{step}", () => {
     expect(attemptFolders(runFolders(root, "calibrate", true), true)).toEqual(
-      ["input", "workspace", "output", "config", "logs", "output/science", "output/qa", "output/plots", "output/statistics", "output/logs"].map((p) => `${root}/${p}`)
+      [
+        "input",
+        "workspace",
+        "output",
+        "config",
+        "logs",
+        "output/science",
+        "output/qa",
+        "output/plots",
+        "output/statistics",
+        "output/logs"
+      ].map((p) => `${root}/${p}`)
     )
     expect(attemptFolders(runFolders(root, "calibrate", false), false)).toEqual(
       ["input", "workspace", "workspace/calibrate", "config", "logs"].map((p) => `${root}/${p}`)
@@ -143,7 +156,19 @@ const run: ManifestRun = {
 }
 
 describe("run manifest", () => {
-  const rows = [rawFile(), rawFile({ file_id: "file-2", file_name: "scan_002.fits", size_bytes: "2000", checksum: "cc" }), rawFile({ package_id: "pkg-b", package_name: "obs_1_hk", package_checksum: null, file_id: "file-3", file_name: "hk.csv", size_bytes: "10", checksum: "dd" })]
+  const rows = [
+    rawFile(),
+    rawFile({ file_id: "file-2", file_name: "scan_002.fits", size_bytes: "2000", checksum: "cc" }),
+    rawFile({
+      package_id: "pkg-b",
+      package_name: "obs_1_hk",
+      package_checksum: null,
+      file_id: "file-3",
+      file_name: "hk.csv",
+      size_bytes: "10",
+      checksum: "dd"
+    })
+  ]
 
   it("tells the program its run, software, config and inputs by package, at the paths it sees inside the container", () => {
     const manifest = runManifest(run, 2, ["chai", "--mode", "fast"], containerFolders("calibrate", true), rows, [product()])
@@ -165,10 +190,25 @@ describe("run manifest", () => {
               { name: "scan_002.fits", path: "/workflow/input/obs_1_chai/scan_002.fits", sizeBytes: 2000, checksum: "cc" }
             ]
           },
-          { id: "pkg-b", name: "obs_1_hk", checksum: null, path: "/workflow/input/obs_1_hk", files: [{ name: "hk.csv", path: "/workflow/input/obs_1_hk/hk.csv", sizeBytes: 10, checksum: "dd" }] }
+          {
+            id: "pkg-b",
+            name: "obs_1_hk",
+            checksum: null,
+            path: "/workflow/input/obs_1_hk",
+            files: [{ name: "hk.csv", path: "/workflow/input/obs_1_hk/hk.csv", sizeBytes: 10, checksum: "dd" }]
+          }
         ],
         products: [
-          { id: 41, step: "reduce", runId: 5, subGroupKey: "obs_1", type: "SCIENCE", path: "/workflow/workspace/reduce/obs_1/science/cube.fits", sizeBytes: 5_000_000_000, checksum: "bb" }
+          {
+            id: 41,
+            step: "reduce",
+            runId: 5,
+            subGroupKey: "obs_1",
+            type: "SCIENCE",
+            path: "/workflow/workspace/reduce/obs_1/science/cube.fits",
+            sizeBytes: 5_000_000_000,
+            checksum: "bb"
+          }
         ]
       },
       paths: {
@@ -206,7 +246,15 @@ describe("job spec", () => {
 
   it("in Apptainer: the container's paths in the environment, the image's PATH, inputs and config bound read-only", () => {
     const folders = runFolders(root, "calibrate", false)
-    const job = jobSpec(run, { container: "apptainer", softwarePath: ["/opt/sw/bin"] }, attempt, ["chai"], folders, containerFolders("calibrate", false), "/usr/bin")
+    const job = jobSpec(
+      run,
+      { container: "apptainer", softwarePath: ["/opt/sw/bin"] },
+      attempt,
+      ["chai"],
+      folders,
+      containerFolders("calibrate", false),
+      "/usr/bin"
+    )
     expect(job).toEqual({
       runId: 7,
       attempt: 2,
@@ -248,7 +296,11 @@ describe("job spec", () => {
     const runtime = { container: "none", softwarePath: ["/opt/sw/bin", "/opt/more/bin"] } as const
     const job = jobSpec(run, runtime, attempt, ["chai"], folders, folders, "/usr/local/bin:/usr/bin")
     expect(job.container).toEqual({ runtime: "none" })
-    expect(job.env).toMatchObject({ WORKFLOW_OUTPUT_DIR: `${root}/output`, WORKFLOW_INPUT_DIR: `${root}/input`, PATH: "/opt/sw/bin:/opt/more/bin:/usr/local/bin:/usr/bin" })
+    expect(job.env).toMatchObject({
+      WORKFLOW_OUTPUT_DIR: `${root}/output`,
+      WORKFLOW_INPUT_DIR: `${root}/input`,
+      PATH: "/opt/sw/bin:/opt/more/bin:/usr/local/bin:/usr/bin"
+    })
     // Without an inherited PATH the usual system folders follow the software's.
     expect(jobEnvironment(7, runtime, attempt, folders, undefined)["PATH"]).toBe("/opt/sw/bin:/opt/more/bin:/usr/local/bin:/usr/bin:/bin")
   })

@@ -46,8 +46,9 @@ describe("didYouMean", () => {
 
   it("starts a sentence of its own and adds a note when asked", () => {
     expect(didYouMeanText("a1b2", { capitalized: true })).toBe("Did you mean `a1b2`?")
-    expect(didYouMeanText("threads", { note: "(the config key and the placeholder must match)" }))
-      .toBe("did you mean `threads`? (the config key and the placeholder must match)")
+    expect(didYouMeanText("threads", { note: "(the config key and the placeholder must match)" })).toBe(
+      "did you mean `threads`? (the config key and the placeholder must match)"
+    )
   })
 
   it("says nothing for no suggestion, so a site can fall back to its own help", () => {

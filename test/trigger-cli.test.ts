@@ -58,13 +58,26 @@ for (const backend of testBackends) {
           const plan = yield* ccat("plan", chai)
           expect(plan.code).toBe(0)
           expect(plan.stdout).toContain("Runs the trigger would create now (as of ")
-          expect(plan.stdout).toMatch(/ {2}chai_standing\n {4}calibrate +193 runs {3}NEW_DATA 193\n {4}baseline +0 runs {3}held: WAITING_UPSTREAM 193\n {4}map +0 runs {3}held: WAITING_UPSTREAM \d+\n/)
+          expect(plan.stdout).toMatch(
+            / {2}chai_standing\n {4}calibrate +193 runs {3}NEW_DATA 193\n {4}baseline +0 runs {3}held: WAITING_UPSTREAM 193\n {4}map +0 runs {3}held: WAITING_UPSTREAM \d+\n/
+          )
           expect(plan.stdout).toContain("ngc253_co43_outflow: not triggered: manual (`ccat run ngc253_co43_outflow` requests a run)")
           expect(plan.stdout).toMatch(/193 runs would be created\.$/)
           expect(yield* footprint).toEqual(before)
 
           const json = yield* ccat("plan", chai, "--json")
-          const document = JSON.parse(json.stdout) as { trigger: { runs: number; steps: Array<{ pipeline: string; step: string; triggered: boolean; runs: number; items: Array<{ subGroupKey: string; action: string; reason: string; inputCount: number }> }> } }
+          const document = JSON.parse(json.stdout) as {
+            trigger: {
+              runs: number
+              steps: Array<{
+                pipeline: string
+                step: string
+                triggered: boolean
+                runs: number
+                items: Array<{ subGroupKey: string; action: string; reason: string; inputCount: number }>
+              }>
+            }
+          }
           expect(document.trigger.runs).toBe(193)
           const calibrate = document.trigger.steps.find((s) => s.step === "calibrate")!
           expect(calibrate.items).toHaveLength(193)
@@ -88,7 +101,9 @@ for (const backend of testBackends) {
 
           const summary = yield* ccat("why", "chai_standing.calibrate")
           expect(summary.code).toBe(0)
-          expect(summary.stdout).toMatch(/^chai_standing\.calibrate: 193 sub-groups \(group_by executed_obs_unit\); 193 runs would be created now\.\n {2}NEW_DATA +193 {2}new or changed input data\n/)
+          expect(summary.stdout).toMatch(
+            /^chai_standing\.calibrate: 193 sub-groups \(group_by executed_obs_unit\); 193 runs would be created now\.\n {2}NEW_DATA +193 {2}new or changed input data\n/
+          )
           const key = /e\.g\. ([0-9a-f-]{36})/.exec(summary.stdout)![1]!
 
           const one = yield* ccat("why", "chai_standing.calibrate", key)
@@ -109,7 +124,9 @@ for (const backend of testBackends) {
           // A cube waits for the calibrations of its scans, two steps up.
           const cube = yield* ccat("why", "chai_standing.map", "NGC253__CO43")
           expect(cube.stdout).toContain("chai_standing.map NGC253__CO43: no run now (WAITING_UPSTREAM")
-          expect(cube.stdout).toMatch(/waits for \d+ upstream runs still pending or running, or that would be created now:\n {4}a run that would be created now \(chai_standing\.calibrate [0-9a-f-]{36}\)\n/)
+          expect(cube.stdout).toMatch(
+            /waits for \d+ upstream runs still pending or running, or that would be created now:\n {4}a run that would be created now \(chai_standing\.calibrate [0-9a-f-]{36}\)\n/
+          )
           // A Prime-Cam source/line: the grouping's rules say which one leaves it out.
           const [primecam] = yield* sql<{ key: string }>`
             SELECT s.name || '__' || u.line_id AS key FROM raw_data_package p
@@ -198,7 +215,9 @@ for (const backend of testBackends) {
           // --json decides every sub-group: the text's counts are the same.
           const json = yield* ccat("plan", chai, "--json")
           expect(json.stdout).not.toContain("From the trigger loop's memory")
-          const document = JSON.parse(json.stdout) as { trigger: { runs: number; steps: Array<{ pipeline: string; step: string; counts: Record<string, number> }> } }
+          const document = JSON.parse(json.stdout) as {
+            trigger: { runs: number; steps: Array<{ pipeline: string; step: string; counts: Record<string, number> }> }
+          }
           const calibrate = document.trigger.steps.find((s) => s.pipeline === "chai_standing" && s.step === "calibrate")!
           expect(calibrate.counts.NEW_DATA).toBeGreaterThan(0)
           for (const step of document.trigger.steps.filter((s) => s.pipeline === "chai_standing")) {

@@ -94,87 +94,103 @@ for (const backend of testBackends) {
         })
       )
 
-      it.effect("a remembering pass skips the steps nothing changed for, and looks again after new data, a run's end or a due cooldown", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* TestClock.adjust(Duration.days(2))
-          // The standing pipeline's steps (the manual pipelines are not evaluated without a request).
-          const standing = (p: PassSummary) => p.steps.filter((s) => s.pipeline === "chai_standing")
-          const first = yield* evaluatePass({ remember: true })
-          expect(standing(first).every((s) => s.remembered !== true)).toBe(true)
-          const again = yield* evaluatePass({ remember: true })
-          expect(standing(again).map((s) => s.remembered)).toEqual([true, true, true])
-          expect(standing(again).map((s) => s.counts)).toEqual(standing(first).map((s) => s.counts))
-          // New data: every step looks again.
-          yield* seedMore({ scans: 1 })
-          const afterData = yield* evaluatePass({ remember: true })
-          expect(standing(afterData).every((s) => s.remembered !== true)).toBe(true)
-          expect(afterData.created).toBeGreaterThan(0)
-          // Its own new runs changed the world once more; then it rests.
-          yield* evaluatePass({ remember: true })
-          expect(standing(yield* evaluatePass({ remember: true })).every((s) => s.remembered === true)).toBe(true)
-          // A run that ends: looked at again, and its downstream step now has work.
-          yield* completeInFlight
-          const afterRun = yield* evaluatePass({ remember: true })
-          expect(standing(afterRun).every((s) => s.remembered !== true)).toBe(true)
-          // A change of a calibrated scan's data within the cooldown: held, and remembered until the cooldown ends.
-          yield* completeInFlight
-          yield* evaluatePass({ remember: true })
-          yield* completeInFlight
-          yield* evaluatePass({ remember: true })
-          yield* sql`UPDATE raw_data_package SET checksum = 'changed-again' WHERE id = (
+      it.effect(
+        "a remembering pass skips the steps nothing changed for, and looks again after new data, a run's end or a due cooldown",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            yield* TestClock.adjust(Duration.days(2))
+            // The standing pipeline's steps (the manual pipelines are not evaluated without a request).
+            const standing = (p: PassSummary) => p.steps.filter((s) => s.pipeline === "chai_standing")
+            const first = yield* evaluatePass({ remember: true })
+            expect(standing(first).every((s) => s.remembered !== true)).toBe(true)
+            const again = yield* evaluatePass({ remember: true })
+            expect(standing(again).map((s) => s.remembered)).toEqual([true, true, true])
+            expect(standing(again).map((s) => s.counts)).toEqual(standing(first).map((s) => s.counts))
+            // New data: every step looks again.
+            yield* seedMore({ scans: 1 })
+            const afterData = yield* evaluatePass({ remember: true })
+            expect(standing(afterData).every((s) => s.remembered !== true)).toBe(true)
+            expect(afterData.created).toBeGreaterThan(0)
+            // Its own new runs changed the world once more; then it rests.
+            yield* evaluatePass({ remember: true })
+            expect(standing(yield* evaluatePass({ remember: true })).every((s) => s.remembered === true)).toBe(true)
+            // A run that ends: looked at again, and its downstream step now has work.
+            yield* completeInFlight
+            const afterRun = yield* evaluatePass({ remember: true })
+            expect(standing(afterRun).every((s) => s.remembered !== true)).toBe(true)
+            // A change of a calibrated scan's data within the cooldown: held, and remembered until the cooldown ends.
+            yield* completeInFlight
+            yield* evaluatePass({ remember: true })
+            yield* completeInFlight
+            yield* evaluatePass({ remember: true })
+            yield* sql`UPDATE raw_data_package SET checksum = 'changed-again' WHERE id = (
             SELECT ri.raw_data_package_id FROM run_input ri JOIN executed_reduction_step r ON r.id = ri.run_id
             JOIN reduction_step s ON s.id = r.step_id WHERE s.name = 'calibrate' ORDER BY r.id DESC LIMIT 1)`
-          const held = yield* evaluatePass({ remember: true })
-          const calibrate = held.steps.find((s) => s.step === "calibrate")!
-          expect(calibrate.counts.COOLDOWN).toBe(1)
-          expect((yield* evaluatePass({ remember: true })).steps.find((s) => s.step === "calibrate")!.remembered).toBe(true)
-          yield* TestClock.adjust(Duration.seconds(61))
-          const due = (yield* evaluatePass({ remember: true })).steps.find((s) => s.step === "calibrate")!
-          expect(due.remembered).not.toBe(true)
-          expect(due.counts.NEW_DATA).toBe(1)
-          // Leave the world settled for the next test.
-          for (let n = 0; n < 6; n++) {
-            yield* completeInFlight
-            yield* TestClock.adjust(Duration.days(2))
-            if ((yield* evaluatePass({})).created === 0) break
-          }
-        })
+            const held = yield* evaluatePass({ remember: true })
+            const calibrate = held.steps.find((s) => s.step === "calibrate")!
+            expect(calibrate.counts.COOLDOWN).toBe(1)
+            expect((yield* evaluatePass({ remember: true })).steps.find((s) => s.step === "calibrate")!.remembered).toBe(true)
+            yield* TestClock.adjust(Duration.seconds(61))
+            const due = (yield* evaluatePass({ remember: true })).steps.find((s) => s.step === "calibrate")!
+            expect(due.remembered).not.toBe(true)
+            expect(due.counts.NEW_DATA).toBe(1)
+            // Leave the world settled for the next test.
+            for (let n = 0; n < 6; n++) {
+              yield* completeInFlight
+              yield* TestClock.adjust(Duration.days(2))
+              if ((yield* evaluatePass({})).created === 0) break
+            }
+          })
       )
 
-      it.effect("the periodic full evaluations come one step per pass, the longest-waiting first, and the steps waiting go on incrementally", () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          const standing = (p: PassSummary) => p.steps.filter((s) => s.pipeline === "chai_standing")
-          const inFull = (p: PassSummary) =>
-            standing(p)
-              .filter((s) => s.status._tag === "Evaluated" && s.remembered !== true && s.incremental !== true)
-              .map((s) => s.step)
-          // No memory: every step is evaluated in full at once (there is nothing to go on from).
-          yield* sql`DELETE FROM trigger_step_state`
-          const start = yield* evaluatePass({ remember: true })
-          expect(inFull(start)).toEqual(["calibrate", "baseline", "map"])
-          // Past the interval (10 minutes by default) every step is due; one per pass catches up.
-          yield* TestClock.adjust(Duration.minutes(11))
-          const due = [yield* evaluatePass({ remember: true }), yield* evaluatePass({ remember: true }), yield* evaluatePass({ remember: true })]
-          expect(due.map(inFull)).toEqual([["calibrate"], ["baseline"], ["map"]])
-          // Meanwhile the others were left alone (nothing changed), with the counts they had.
-          expect(standing(due[0]!).filter((s) => s.step !== "calibrate").every((s) => s.remembered === true)).toBe(true)
-          expect(due.map((p) => standing(p).map((s) => s.counts))).toEqual(due.map(() => standing(start).map((s) => s.counts)))
-          expect(inFull(yield* evaluatePass({ remember: true }))).toEqual([])
-          // A step waiting its turn still takes new data at once, on its changed sub-groups.
-          yield* TestClock.adjust(Duration.minutes(11))
-          yield* seedMore({ scans: 1 })
-          const withData = yield* evaluatePass({ remember: true })
-          expect(inFull(withData)).toEqual(["calibrate"])
-          expect(standing(withData).filter((s) => s.step !== "calibrate").map((s) => s.incremental)).toEqual([true, true])
-          // Leave the world settled for the next test.
-          for (let n = 0; n < 6; n++) {
-            yield* completeInFlight
-            yield* TestClock.adjust(Duration.days(2))
-            if ((yield* evaluatePass({})).created === 0) break
-          }
-        })
+      it.effect(
+        "the periodic full evaluations come one step per pass, the longest-waiting first, and the steps waiting go on incrementally",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const standing = (p: PassSummary) => p.steps.filter((s) => s.pipeline === "chai_standing")
+            const inFull = (p: PassSummary) =>
+              standing(p)
+                .filter((s) => s.status._tag === "Evaluated" && s.remembered !== true && s.incremental !== true)
+                .map((s) => s.step)
+            // No memory: every step is evaluated in full at once (there is nothing to go on from).
+            yield* sql`DELETE FROM trigger_step_state`
+            const start = yield* evaluatePass({ remember: true })
+            expect(inFull(start)).toEqual(["calibrate", "baseline", "map"])
+            // Past the interval (10 minutes by default) every step is due; one per pass catches up.
+            yield* TestClock.adjust(Duration.minutes(11))
+            const due = [
+              yield* evaluatePass({ remember: true }),
+              yield* evaluatePass({ remember: true }),
+              yield* evaluatePass({ remember: true })
+            ]
+            expect(due.map(inFull)).toEqual([["calibrate"], ["baseline"], ["map"]])
+            // Meanwhile the others were left alone (nothing changed), with the counts they had.
+            expect(
+              standing(due[0]!)
+                .filter((s) => s.step !== "calibrate")
+                .every((s) => s.remembered === true)
+            ).toBe(true)
+            expect(due.map((p) => standing(p).map((s) => s.counts))).toEqual(due.map(() => standing(start).map((s) => s.counts)))
+            expect(inFull(yield* evaluatePass({ remember: true }))).toEqual([])
+            // A step waiting its turn still takes new data at once, on its changed sub-groups.
+            yield* TestClock.adjust(Duration.minutes(11))
+            yield* seedMore({ scans: 1 })
+            const withData = yield* evaluatePass({ remember: true })
+            expect(inFull(withData)).toEqual(["calibrate"])
+            expect(
+              standing(withData)
+                .filter((s) => s.step !== "calibrate")
+                .map((s) => s.incremental)
+            ).toEqual([true, true])
+            // Leave the world settled for the next test.
+            for (let n = 0; n < 6; n++) {
+              yield* completeInFlight
+              yield* TestClock.adjust(Duration.days(2))
+              if ((yield* evaluatePass({})).created === 0) break
+            }
+          })
       )
 
       // PostgreSQL delivers NOTIFY, so a loop with an hour's interval wakes up at once. PGlite's

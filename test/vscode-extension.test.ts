@@ -42,7 +42,9 @@ describe("editors/vscode manifest", () => {
     expect(m.dependencies).toEqual({ "vscode-languageclient": "9.0.1" })
     expect(m.devDependencies["@vscode/vsce"]).toMatch(/^\d+\.\d+\.\d+$/)
     expect(m.scripts["vscode:prepublish"]).toBe("node copy-grammar.mjs")
-    expect(m.contributes.languages).toEqual([expect.objectContaining({ id: "ccat", extensions: [".ccat"], configuration: "./language-configuration.json" })])
+    expect(m.contributes.languages).toEqual([
+      expect.objectContaining({ id: "ccat", extensions: [".ccat"], configuration: "./language-configuration.json" })
+    ])
     expect(m.contributes.grammars).toEqual([{ language: "ccat", scopeName: "source.ccat", path: "./syntaxes/ccat.tmLanguage.json" }])
     const settings = m.contributes.configuration.properties
     expect(settings["ccat.server.command"]?.default).toEqual(["npx", "ccat", "lsp", "--stdio"])
@@ -55,7 +57,8 @@ describe("editors/vscode manifest", () => {
     const m = manifest()
     const grammarPath = join(extensionDir, m.contributes.grammars[0]!.path)
     const configurationPath = join(extensionDir, m.contributes.languages[0]!.configuration)
-    for (const path of [join(extensionDir, m.main), grammarPath, configurationPath, join(extensionDir, "README.md")]) expect(existsSync(path), path).toBe(true)
+    for (const path of [join(extensionDir, m.main), grammarPath, configurationPath, join(extensionDir, "README.md")])
+      expect(existsSync(path), path).toBe(true)
     expect(read(grammarPath)).toBe(read(join(repoRoot, "grammar", "ccat.tmLanguage.json")))
     expect(read(configurationPath)).toBe(read(join(repoRoot, "grammar", "language-configuration.json")))
     expect((JSON.parse(read(grammarPath)) as { scopeName: string }).scopeName).toBe(m.contributes.grammars[0]!.scopeName)
@@ -77,7 +80,11 @@ describe("editors/vscode/extension.js", () => {
 
   /** Loads extension.js as CommonJS with stubbed modules; returns what it did. */
   const load = (settings: Record<string, unknown>) => {
-    const created: Array<{ id: string; server: { run: { command: string; args: Array<string>; options: { cwd?: string } } }; client: { documentSelector: unknown } }> = []
+    const created: Array<{
+      id: string
+      server: { run: { command: string; args: Array<string>; options: { cwd?: string } } }
+      client: { documentSelector: unknown }
+    }> = []
     const calls: Array<string> = []
     class LanguageClient {
       constructor(id: string, _name: string, server: never, client: never) {

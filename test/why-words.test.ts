@@ -63,7 +63,8 @@ const at = (offset: number) => TestClock.setTime(T0 + offset)
 const dr21 = "DR21__CI10"
 
 /** `ccat why <pipeline>.<step> <key>` as printed. */
-const why = (step: string, key: string) => Effect.map(explainWhy({ pipeline: "chain", step, subGroupKey: key }), (lines) => lines.join("\n"))
+const why = (step: string, key: string) =>
+  Effect.map(explainWhy({ pipeline: "chain", step, subGroupKey: key }), (lines) => lines.join("\n"))
 
 /** The newest run id in the database: any larger one would be a run of a rolled-back preview. */
 const newestRunId = Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -75,9 +76,12 @@ const runIdsIn = (text: string): Array<number> => [...text.matchAll(/\brun (\d+)
 
 /** Gives one archived package of a scan a new checksum (the archive re-ingested it). */
 const changePackage = (scan: string, checksum: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`
     UPDATE raw_data_package SET checksum = ${checksum}
-    WHERE id = (SELECT id FROM raw_data_package WHERE executed_obs_unit_id = ${scan} AND state = 'ARCHIVED' ORDER BY name LIMIT 1)`)
+    WHERE id = (SELECT id FROM raw_data_package WHERE executed_obs_unit_id = ${scan} AND state = 'ARCHIVED' ORDER BY name LIMIT 1)`
+  )
 
 describe("durations in `ccat why`, without a database", () => {
   plainIt("below a minute in seconds, rounded up; from a minute on in days, hours and minutes", () => {
@@ -118,7 +122,8 @@ for (const backend of testBackends) {
           const cube = yield* why("map", dr21)
           expect(cube).toContain(`chain.map ${dr21}: no run now (COOLDOWN: ${reasonDescriptions.COOLDOWN}).`)
           expect(cube).toContain("  cooldown 2h: the next run may start at 2026-12-01 02:01 UTC (in 1h 59m).")
-        }))
+        })
+      )
 
       it.effect("an upstream run the preview would create is named by step and sub-group, never by the id it had in the preview", () =>
         Effect.gen(function* () {
@@ -129,61 +134,72 @@ for (const backend of testBackends) {
           const cube = yield* why("map", dr21)
           expect(cube).toContain(`chain.map ${dr21}: no run now (WAITING_UPSTREAM: ${reasonDescriptions.WAITING_UPSTREAM}).`)
           expect(cube).toContain(
-            ["  waits for 1 upstream run still pending or running, or that would be created now:", `    a run that would be created now (chain.calibrate ${d1})`].join("\n")
+            [
+              "  waits for 1 upstream run still pending or running, or that would be created now:",
+              `    a run that would be created now (chain.calibrate ${d1})`
+            ].join("\n")
           )
           // The cube's previous run exists and is named; nothing newer is.
           const [previous] = (yield* runsOf("chain", "map")).filter((r) => r.sub_group_key === dr21)
           expect(cube).toContain(`  previous run ${previous!.id}: COMPLETED (UPSTREAM_CHANGED), created 2026-12-01 00:01 UTC`)
           expect(runIdsIn(cube).filter((id) => id > newest)).toEqual([])
           expect(yield* newestRunId).toBe(newest)
-        }))
+        })
+      )
 
-      it.effect("a step decided again in the same preview (rebuilds asked for) shows the run it would create, not the preview's run in flight", () =>
-        Effect.gen(function* () {
-          const [d1, d2] = yield* scansOf("DR21")
-          const [n1] = yield* scansOf("NGC1068")
-          // Settle: DR21's recalibration and, after the cube's cooldown, its new cube.
-          yield* at(3 * minute)
-          yield* evaluatePass({})
-          yield* completeAll("chain", "calibrate")
-          yield* at(3 * hour)
-          yield* evaluatePass({})
-          yield* completeAll("chain", "map")
-          // The cubes' config changes, the files of DR21's second calibration were purged, and an
-          // NGC1068 scan is re-ingested. A pass creates NGC1068's calibration, holds DR21's cube
-          // (it reads the purged products) and asks for them to be made again: it decides the
-          // calibrations again, NGC1068's now in flight on the run the pass just created.
-          yield* apply("7.0")
-          const sql = yield* SqlClient.SqlClient
-          const [purged] = (yield* runsOf("chain", "calibrate")).filter((r) => r.sub_group_key === d2).slice(-1)
-          yield* sql`
+      it.effect(
+        "a step decided again in the same preview (rebuilds asked for) shows the run it would create, not the preview's run in flight",
+        () =>
+          Effect.gen(function* () {
+            const [d1, d2] = yield* scansOf("DR21")
+            const [n1] = yield* scansOf("NGC1068")
+            // Settle: DR21's recalibration and, after the cube's cooldown, its new cube.
+            yield* at(3 * minute)
+            yield* evaluatePass({})
+            yield* completeAll("chain", "calibrate")
+            yield* at(3 * hour)
+            yield* evaluatePass({})
+            yield* completeAll("chain", "map")
+            // The cubes' config changes, the files of DR21's second calibration were purged, and an
+            // NGC1068 scan is re-ingested. A pass creates NGC1068's calibration, holds DR21's cube
+            // (it reads the purged products) and asks for them to be made again: it decides the
+            // calibrations again, NGC1068's now in flight on the run the pass just created.
+            yield* apply("7.0")
+            const sql = yield* SqlClient.SqlClient
+            const [purged] = (yield* runsOf("chain", "calibrate")).filter((r) => r.sub_group_key === d2).slice(-1)
+            yield* sql`
             INSERT INTO physical_copy (data_location_id, data_product_id, path, status)
             SELECT (SELECT id FROM data_location ORDER BY id LIMIT 1), p.id, 'purged/' || p.relative_path, 'DELETED'
             FROM data_product p WHERE p.run_id = ${purged!.id}`
-          yield* changePackage(n1!, "re-ingested-1")
-          // Past the new cube's cooldown, so that DR21's cube would run on the new config.
-          yield* at(5 * hour + 1 * minute)
-          const newest = yield* newestRunId
-          const [previous] = (yield* runsOf("chain", "calibrate")).filter((r) => r.sub_group_key === n1)
+            yield* changePackage(n1!, "re-ingested-1")
+            // Past the new cube's cooldown, so that DR21's cube would run on the new config.
+            yield* at(5 * hour + 1 * minute)
+            const newest = yield* newestRunId
+            const [previous] = (yield* runsOf("chain", "calibrate")).filter((r) => r.sub_group_key === n1)
 
-          const calibration = yield* why("calibrate", n1!)
-          expect(calibration.split("\n")).toEqual([
-            `chain.calibrate ${n1}: a run would be created now (NEW_DATA: ${reasonDescriptions.NEW_DATA}).`,
-            expect.stringMatching(/^ {2}inputs: \d+ raw packages?, identity [0-9a-f]{12}$/),
-            expect.stringMatching(new RegExp(`^ {2}previous run ${previous!.id}: COMPLETED \\(NEW_DATA\\), created 2026-12-01 00:00 UTC, \\d+ inputs?; same input set$`))
-          ])
-          const cube = yield* why("map", dr21)
-          expect(cube).toContain(`    a run that would be created now (chain.calibrate ${d2})`)
-          expect(cube).not.toContain(`chain.calibrate ${d1}`)
-          expect(runIdsIn(calibration + cube).filter((id) => id > newest)).toEqual([])
+            const calibration = yield* why("calibrate", n1!)
+            expect(calibration.split("\n")).toEqual([
+              `chain.calibrate ${n1}: a run would be created now (NEW_DATA: ${reasonDescriptions.NEW_DATA}).`,
+              expect.stringMatching(/^ {2}inputs: \d+ raw packages?, identity [0-9a-f]{12}$/),
+              expect.stringMatching(
+                new RegExp(
+                  `^ {2}previous run ${previous!.id}: COMPLETED \\(NEW_DATA\\), created 2026-12-01 00:00 UTC, \\d+ inputs?; same input set$`
+                )
+              )
+            ])
+            const cube = yield* why("map", dr21)
+            expect(cube).toContain(`    a run that would be created now (chain.calibrate ${d2})`)
+            expect(cube).not.toContain(`chain.calibrate ${d1}`)
+            expect(runIdsIn(calibration + cube).filter((id) => id > newest)).toEqual([])
 
-          // `ccat plan --json` says the same: no run id from the preview.
-          const json = passJson(yield* previewPass({ explain: {} }))
-          const items = json.steps.flatMap((s) => s.items)
-          const ids = items.flatMap((i) => [i.previousRunId, i.inFlightRunId]).filter((id): id is number => id !== null)
-          expect(ids.filter((id) => id > newest)).toEqual([])
-          expect(yield* newestRunId).toBe(newest)
-        }))
+            // `ccat plan --json` says the same: no run id from the preview.
+            const json = passJson(yield* previewPass({ explain: {} }))
+            const items = json.steps.flatMap((s) => s.items)
+            const ids = items.flatMap((i) => [i.previousRunId, i.inFlightRunId]).filter((id): id is number => id !== null)
+            expect(ids.filter((id) => id > newest)).toEqual([])
+            expect(yield* newestRunId).toBe(newest)
+          })
+      )
     })
   })
 }

@@ -15,8 +15,26 @@ const SCANS_PER_OBS_UNIT_BLOCK = 10
 const benchId = (name: string): string => createHash("md5").update(`ccat-bench/${name}`).digest("hex")
 
 const sourceNames = [
-  "NGC253", "IRC+10216", "Orion-KL", "W43", "Sgr B2", "rho Oph", "M82", "NGC1068", "W51", "DR21",
-  "Cygnus X", "Orion Bar", "NGC6334", "G333", "Serpens South", "Carina", "M17", "W3(OH)", "Arp220", "30 Dor"
+  "NGC253",
+  "IRC+10216",
+  "Orion-KL",
+  "W43",
+  "Sgr B2",
+  "rho Oph",
+  "M82",
+  "NGC1068",
+  "W51",
+  "DR21",
+  "Cygnus X",
+  "Orion Bar",
+  "NGC6334",
+  "G333",
+  "Serpens South",
+  "Carina",
+  "M17",
+  "W3(OH)",
+  "Arp220",
+  "30 Dor"
 ] as const
 const lineIds = ["CO43", "CI10", "CO76", "CI21"] as const
 export const obsUnitCount = sourceNames.length * lineIds.length
@@ -35,7 +53,13 @@ export const seedCatalog = Effect.gen(function* () {
     { id: benchId("program/NGAL"), short_name: "NGAL", name: "Nearby Galaxies" }
   ])}`
   yield* sql`INSERT INTO source ${sql.insert(
-    sourceNames.map((name, i) => ({ id: benchId(`source/${name}`), name, kind: "FIXED", ra_deg: (i * 17.3) % 360, dec_deg: -60 + ((i * 7.1) % 80) }))
+    sourceNames.map((name, i) => ({
+      id: benchId(`source/${name}`),
+      name,
+      kind: "FIXED",
+      ra_deg: (i * 17.3) % 360,
+      dec_deg: -60 + ((i * 7.1) % 80)
+    }))
   )}`
   yield* sql`INSERT INTO obs_unit ${sql.insert(
     sourceNames.flatMap((source, s) =>
@@ -55,7 +79,9 @@ export const seedScans = (from: number, count: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const last = from + count - 1
-    const start = sql.literal(`(timestamptz '2026-05-01 22:00:00+00' + (i / ${SCANS_PER_NIGHT}) * interval '1 day' + (i % ${SCANS_PER_NIGHT}) * interval '10 minutes')`)
+    const start = sql.literal(
+      `(timestamptz '2026-05-01 22:00:00+00' + (i / ${SCANS_PER_NIGHT}) * interval '1 day' + (i % ${SCANS_PER_NIGHT}) * interval '10 minutes')`
+    )
     const obsUnit = sql.literal(`md5('ccat-bench/obs-unit/' || ((i / ${SCANS_PER_OBS_UNIT_BLOCK}) % ${obsUnitCount}))::uuid`)
     yield* sql`
       INSERT INTO executed_obs_unit (id, obs_unit_id, start_time, end_time, status, metadata)

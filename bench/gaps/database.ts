@@ -13,7 +13,11 @@ export const withAdmin = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, u
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return yield* f(sql)
-  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1, applicationName: "ccat-bench-gaps" })), Effect.scoped, Effect.orDie)
+  }).pipe(
+    Effect.provide(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1, applicationName: "ccat-bench-gaps" })),
+    Effect.scoped,
+    Effect.orDie
+  )
 
 const databaseUrl = (name: string): string => {
   const url = new URL(adminUrl)
@@ -43,17 +47,20 @@ export const benchDatabase = (label: string, options: Options) =>
         return { name, url: databaseUrl(name) }
       })
     : Effect.acquireRelease(
-    Effect.gen(function* () {
-      const name = `ccat_bench_${randomBytes(6).toString("hex")}`
-      yield* withAdmin((sql) => sql.unsafe(`CREATE DATABASE ${name}`))
-      if (options.explainMs !== null) yield* configureExplain(name, options.explainMs)
-      log(label, `created database ${name}${options.explainMs !== null ? ` (auto_explain above ${options.explainMs} ms, plans in the server log)` : ""}`)
-      return { name, url: databaseUrl(name) }
-    }),
-    ({ name }) =>
-      options.keep
-        ? Effect.sync(() => log(label, `kept database ${name} (--keep): drop it with DROP DATABASE ${name} WITH (FORCE)`))
-        : withAdmin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).pipe(
-            Effect.tap(() => Effect.sync(() => log(label, `dropped database ${name}`)))
+        Effect.gen(function* () {
+          const name = `ccat_bench_${randomBytes(6).toString("hex")}`
+          yield* withAdmin((sql) => sql.unsafe(`CREATE DATABASE ${name}`))
+          if (options.explainMs !== null) yield* configureExplain(name, options.explainMs)
+          log(
+            label,
+            `created database ${name}${options.explainMs !== null ? ` (auto_explain above ${options.explainMs} ms, plans in the server log)` : ""}`
           )
-  )
+          return { name, url: databaseUrl(name) }
+        }),
+        ({ name }) =>
+          options.keep
+            ? Effect.sync(() => log(label, `kept database ${name} (--keep): drop it with DROP DATABASE ${name} WITH (FORCE)`))
+            : withAdmin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).pipe(
+                Effect.tap(() => Effect.sync(() => log(label, `dropped database ${name}`)))
+              )
+      )

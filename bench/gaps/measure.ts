@@ -57,7 +57,10 @@ const seedAndFirstPass = (size: number, label: string) =>
     }
     yield* analyze
     const seedMs = performance.now() - seedStart
-    log(label, `seed + VACUUM ANALYZE: ${ms(seedMs)} (${fmt(scans)} scans over ${fmt(Math.ceil(scans / SCANS_PER_NIGHT))} nights, ${obsUnitCount} obs units); rss peak ${mib(memory.endPhase())}`)
+    log(
+      label,
+      `seed + VACUUM ANALYZE: ${ms(seedMs)} (${fmt(scans)} scans over ${fmt(Math.ceil(scans / SCANS_PER_NIGHT))} nights, ${obsUnitCount} obs units); rss peak ${mib(memory.endPhase())}`
+    )
 
     const { generation, steps } = yield* applyPipeline
     log(label, `applied the pipeline (generation ${generation}; steps ${steps.join(" → ")})`)
@@ -91,7 +94,9 @@ const resumeArchive = (label: string) =>
 export const measureSize = (size: number, label: string, stepNames: { current: ReadonlyArray<string> }, resume: boolean) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const { seedMs, firstPassMs, firstPassCreated, scans, packages, steps } = resume ? yield* resumeArchive(label) : yield* seedAndFirstPass(size, label)
+    const { seedMs, firstPassMs, firstPassCreated, scans, packages, steps } = resume
+      ? yield* resumeArchive(label)
+      : yield* seedAndFirstPass(size, label)
     stepNames.current = steps
 
     // 2. Settle (complete everything, pass until nothing changes), then time passes with
@@ -100,7 +105,10 @@ export const measureSize = (size: number, label: string, stepNames: { current: R
     const settleStart = performance.now()
     const rounds = yield* settle(label, true)
     yield* analyze
-    log(label, `settled in ${rounds} rounds, ${ms(performance.now() - settleStart)} (incl. VACUUM ANALYZE); rss peak ${mib(memory.endPhase())}`)
+    log(
+      label,
+      `settled in ${rounds} rounds, ${ms(performance.now() - settleStart)} (incl. VACUUM ANALYZE); rss peak ${mib(memory.endPhase())}`
+    )
     memory.startPhase()
     const warm = yield* timedPass
     log(label, `full pass warm-up: ${ms(warm.ms)} — ${passSummaryLine(warm.summary)}`)
@@ -113,7 +121,10 @@ export const measureSize = (size: number, label: string, stepNames: { current: R
     }
     const fullMs = full.map((p) => p.ms)
     const fullMedian = full[medianIndex(fullMs)]!
-    log(label, `full pass median ${ms(median(fullMs))} (min ${ms(Math.min(...fullMs))}, max ${ms(Math.max(...fullMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`)
+    log(
+      label,
+      `full pass median ${ms(median(fullMs))} (min ${ms(Math.min(...fullMs))}, max ${ms(Math.max(...fullMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`
+    )
     for (const line of breakdown(fullMedian.timings, steps, fullMedian.ms)) log(label, `    ${line}`)
 
     // 2b. What the trigger loop actually does between changes: a remembering pass (step-memo.ts)
@@ -139,14 +150,20 @@ export const measureSize = (size: number, label: string, stepNames: { current: R
       yield* seedScans(scans + i * INCREMENT_SCANS, INCREMENT_SCANS)
       const pass = yield* timedLoopPass
       incremental.push(pass)
-      log(label, `incremental pass ${i + 1}/${RUNS} (+${fmt(INCREMENT_SCANS * 2)} packages): ${ms(pass.ms)} — ${passSummaryLine(pass.summary)}`)
+      log(
+        label,
+        `incremental pass ${i + 1}/${RUNS} (+${fmt(INCREMENT_SCANS * 2)} packages): ${ms(pass.ms)} — ${passSummaryLine(pass.summary)}`
+      )
       const settleStart = performance.now()
       const rounds = yield* settle(label, true, timedLoopPass)
       log(label, `  settled again in ${rounds} rounds, ${ms(performance.now() - settleStart)} (untimed)`)
     }
     const incMs = incremental.map((p) => p.ms)
     const incMedian = incremental[medianIndex(incMs)]!
-    log(label, `incremental pass median ${ms(median(incMs))} (min ${ms(Math.min(...incMs))}, max ${ms(Math.max(...incMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`)
+    log(
+      label,
+      `incremental pass median ${ms(median(incMs))} (min ${ms(Math.min(...incMs))}, max ${ms(Math.max(...incMs))}); rss peak ${mib(memory.endPhase())}; median run by statement:`
+    )
     for (const line of breakdown(incMedian.timings, steps, incMedian.ms)) log(label, `    ${line}`)
 
     // 4. `ccat plan` in the same situation: 1k new packages since the loop's last pass, previewed
@@ -157,13 +174,20 @@ export const measureSize = (size: number, label: string, stepNames: { current: R
       yield* seedScans(scans + (RUNS + i) * INCREMENT_SCANS, INCREMENT_SCANS)
       const preview = yield* timedPreview
       previews.push(preview)
-      log(label, `plan preview ${i + 1}/${RUNS} (from the loop's memory, +${fmt(INCREMENT_SCANS * 2)} packages since): ${ms(preview.ms)} — ${passSummaryLine(preview.summary)}`)
+      log(
+        label,
+        `plan preview ${i + 1}/${RUNS} (from the loop's memory, +${fmt(INCREMENT_SCANS * 2)} packages since): ${ms(preview.ms)} — ${passSummaryLine(preview.summary)}`
+      )
       const pass = yield* timedLoopPass
-      if (pass.summary.created !== preview.summary.created) log(label, `  warning: the preview would create ${preview.summary.created} runs, the pass created ${pass.summary.created}`)
+      if (pass.summary.created !== preview.summary.created)
+        log(label, `  warning: the preview would create ${preview.summary.created} runs, the pass created ${pass.summary.created}`)
       yield* settle(label, true, timedLoopPass)
     }
     const previewMs = previews.map((p) => p.ms)
-    log(label, `plan preview from the loop's memory median ${ms(median(previewMs))} (min ${ms(Math.min(...previewMs))}, max ${ms(Math.max(...previewMs))}); the full pass above is the preview without memory`)
+    log(
+      label,
+      `plan preview from the loop's memory median ${ms(median(previewMs))} (min ${ms(Math.min(...previewMs))}, max ${ms(Math.max(...previewMs))}); the full pass above is the preview without memory`
+    )
 
     const [counts] = yield* sql<{ runs: number; bytes: string }>`
       SELECT (SELECT count(*)::int FROM executed_reduction_step) AS runs, pg_database_size(current_database())::text AS bytes`

@@ -2,7 +2,8 @@
 
 export const DEFAULT_SIZES: ReadonlyArray<number> = [10_000, 100_000, 1_000_000]
 
-export const adminUrl = process.env.CCAT_BENCH_POSTGRES_URL ?? process.env.CCAT_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+export const adminUrl =
+  process.env.CCAT_BENCH_POSTGRES_URL ?? process.env.CCAT_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 export interface Options {
   readonly sizes: ReadonlyArray<number>
@@ -36,12 +37,23 @@ const parseCount = (text: string): number => {
 
 export const parseOptions = (): Options => {
   const sizesText = argValue("--sizes") ?? process.env.CCAT_BENCH_SIZES
-  const sizes = sizesText === undefined || sizesText.trim() === "" ? DEFAULT_SIZES : sizesText.split(",").filter((s) => s.trim() !== "").map(parseCount)
+  const sizes =
+    sizesText === undefined || sizesText.trim() === ""
+      ? DEFAULT_SIZES
+      : sizesText
+          .split(",")
+          .filter((s) => s.trim() !== "")
+          .map(parseCount)
   const explain = argValue("--explain-ms")
   const resume = argValue("--resume") ?? null
   if (resume !== null && !/^ccat_bench_[0-9a-f]+$/.test(resume)) {
     throw new UsageError(`bench/gaps: --resume takes a database kept by --keep (ccat_bench_<hex>), got ${JSON.stringify(resume)}`)
   }
   // A resumed database has the size it was seeded with; one child times it.
-  return { sizes: resume === null ? sizes : [0], explainMs: explain === undefined ? null : Number(explain), keep: process.argv.includes("--keep"), resume }
+  return {
+    sizes: resume === null ? sizes : [0],
+    explainMs: explain === undefined ? null : Number(explain),
+    keep: process.argv.includes("--keep"),
+    resume
+  }
 }

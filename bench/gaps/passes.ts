@@ -77,7 +77,8 @@ export const settle = (label: string, verbose: boolean, passOnce: Effect.Effect<
     for (let i = 1; i <= MAX_SETTLE_PASSES; i++) {
       const completed = yield* completePending
       const pass = yield* passOnce
-      if (verbose) log(label, `  settle ${i}: completed ${fmt(completed)} runs, then ${passSummaryLine(pass.summary)} (${ms(pass.ms)} wall)`)
+      if (verbose)
+        log(label, `  settle ${i}: completed ${fmt(completed)} runs, then ${passSummaryLine(pass.summary)} (${ms(pass.ms)} wall)`)
       if (pass.summary.created === 0 && completed === 0) return i
       if (pass.summary.created === 0) {
         // Nothing created and nothing left pending: settled.

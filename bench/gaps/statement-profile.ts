@@ -50,7 +50,11 @@ const statementLabel = (text: string): string => {
  * the first step read the applied definitions. Time outside statements (BEGIN/COMMIT, the pool,
  * JavaScript) is reported as "outside SQL".
  */
-export const breakdown = (timings: ReadonlyArray<StatementTiming>, stepNames: ReadonlyArray<string>, wallMs: number): ReadonlyArray<string> => {
+export const breakdown = (
+  timings: ReadonlyArray<StatementTiming>,
+  stepNames: ReadonlyArray<string>,
+  wallMs: number
+): ReadonlyArray<string> => {
   const steps: Array<{ name: string; total: number; parts: Map<string, number> }> = [{ name: "definitions", total: 0, parts: new Map() }]
   for (const t of timings) {
     if (/DROP TABLE IF EXISTS pg_temp\.ccat_dirty/.test(t.text)) {

@@ -28,7 +28,9 @@ const targetArg = Args.text({ name: "dir | plan.json" }).pipe(
 )
 const yesOption = Options.boolean("yes").pipe(
   Options.withAlias("y"),
-  Options.withDescription("Apply a workspace folder without asking for confirmation (for scripts and CI). A saved plan is never asked about: it was reviewed when it was made.")
+  Options.withDescription(
+    "Apply a workspace folder without asking for confirmation (for scripts and CI). A saved plan is never asked about: it was reviewed when it was made."
+  )
 )
 
 /** What to apply: the IR, and for a saved plan the generation it was made against and the changes it lists. */
@@ -47,7 +49,9 @@ const refuseAltered = (path: string, plan: SavedPlan, mismatches: ReadonlyArray<
   Effect.gen(function* () {
     const stored = yield* readStoredDefinitions
     const listed =
-      verifyIr(plan.ir).length === 0 && stored.generation === plan.baseGeneration ? changesMismatch(plan.changes, planChanges(stored, plan.ir).changes) : null
+      verifyIr(plan.ir).length === 0 && stored.generation === plan.baseGeneration
+        ? changesMismatch(plan.changes, planChanges(stored, plan.ir).changes)
+        : null
     return yield* new PlanAltered({ path, mismatches: listed === null ? mismatches : [...mismatches, listed] })
   })
 
@@ -65,8 +69,10 @@ const readTarget = (target: string) =>
 /** Apply; a saved plan whose listed changes are not what its IR makes is refused as altered. */
 const applyTarget = (target: Target, options: ApplyOptions) =>
   applyWorkspace(target.ir, options).pipe(
-    Effect.catchTag("PlanChangesDiffer", (e): Effect.Effect<never, PlanChangesDiffer | PlanAltered> =>
-      target.saved === undefined ? Effect.fail(e) : Effect.fail(new PlanAltered({ path: target.saved.path, mismatches: [e.mismatch] }))
+    Effect.catchTag(
+      "PlanChangesDiffer",
+      (e): Effect.Effect<never, PlanChangesDiffer | PlanAltered> =>
+        target.saved === undefined ? Effect.fail(e) : Effect.fail(new PlanAltered({ path: target.saved.path, mismatches: [e.mismatch] }))
     )
   )
 
@@ -99,26 +105,39 @@ export const applyCommand = Command.make("apply", { target: targetArg, yes: yesO
       if (yes || saved !== undefined) {
         // The plan is made under the lock, against what is there then, and applied as made; a
         // saved plan only if that is exactly the plan it lists.
-        const result = yield* applyTarget(chosen, { createdBy, expectedGeneration: savedAgainst, expectedChanges: saved?.changes, onLockWait: waiting })
+        const result = yield* applyTarget(chosen, {
+          createdBy,
+          expectedGeneration: savedAgainst,
+          expectedChanges: saved?.changes,
+          onLockWait: waiting
+        })
         if (result._tag === "Applied") yield* Console.log(renderPlan(result.plan, style) + "\n")
         return yield* report(result)
       }
 
       if (process.stdin.isTTY !== true) {
-        return yield* failWith("`ccat apply` asks for confirmation, but standard input is not a terminal; review with `ccat plan`, then run `ccat apply --yes`")
+        return yield* failWith(
+          "`ccat apply` asks for confirmation, but standard input is not a terminal; review with `ccat plan`, then run `ccat apply --yes`"
+        )
       }
       // A workspace folder: show the plan, ask, then apply exactly that plan (if another apply
       // came first, it is stale).
       const stored = yield* readStoredDefinitions
       const plan = planChanges(stored, ir)
-      if (!hasChanges(plan)) return yield* Console.log(`No changes. Nothing applied: the definitions match generation ${plan.baseGeneration}.`)
+      if (!hasChanges(plan))
+        return yield* Console.log(`No changes. Nothing applied: the definitions match generation ${plan.baseGeneration}.`)
       yield* Console.log(renderPlan(plan, style) + "\n")
       if (!(yield* confirm("Apply these changes? [y/N] "))) {
         yield* Console.log("Apply cancelled. Nothing applied.")
         return yield* new CommandExit({ code: ExitCode.failure })
       }
       // Exactly the plan shown: another apply in between makes it stale.
-      const result = yield* applyTarget(chosen, { createdBy, expectedGeneration: plan.baseGeneration, expectedChanges: plan.changes, onLockWait: waiting })
+      const result = yield* applyTarget(chosen, {
+        createdBy,
+        expectedGeneration: plan.baseGeneration,
+        expectedChanges: plan.changes,
+        onLockWait: waiting
+      })
       return yield* report(result)
     })
   )

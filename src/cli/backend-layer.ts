@@ -19,7 +19,12 @@ type Options = Readonly<Record<string, string | number>>
 const text = (o: Options, key: string): string | undefined => (typeof o[key] === "string" ? o[key] : undefined)
 const number = (o: Options, key: string): number | undefined => (typeof o[key] === "number" ? o[key] : undefined)
 
-export const backendLayerFor = (kind: BackendKind, execution: ExecutionConfig, options: Options, jobEnded?: Queue.Queue<void>): Layer.Layer<ExecutionBackend, never, BackendCalls> =>
+export const backendLayerFor = (
+  kind: BackendKind,
+  execution: ExecutionConfig,
+  options: Options,
+  jobEnded?: Queue.Queue<void>
+): Layer.Layer<ExecutionBackend, never, BackendCalls> =>
   kind === "slurm"
     ? SlurmBackendLive({
         partition: text(options, "partition"),

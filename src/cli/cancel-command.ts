@@ -69,7 +69,9 @@ const fromLayer = (layer: Layer.Layer<ExecutionBackend, unknown>): Effect.Effect
       Effect.flatMap(ExecutionBackend, f).pipe(
         Effect.provide(layer),
         Effect.catchAll((e) =>
-          e instanceof BackendUnavailable ? Effect.fail(e) : Effect.fail(new BackendUnavailable({ backend: "configured", reason: e instanceof Error ? e.message : String(e) }))
+          e instanceof BackendUnavailable
+            ? Effect.fail(e)
+            : Effect.fail(new BackendUnavailable({ backend: "configured", reason: e instanceof Error ? e.message : String(e) }))
         )
       )
   })

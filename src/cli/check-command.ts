@@ -6,7 +6,9 @@ import { checkReportJson, chooseStyle, renderDiagnostic, summaryLine } from "./r
 import { readSources } from "./workspace-files.ts"
 
 export const pathsArg = Args.text({ name: "paths" }).pipe(
-  Args.withDescription("`.ccat` files or folders (every `.ccat` file under a folder); all are compiled together. Default: the current folder."),
+  Args.withDescription(
+    "`.ccat` files or folders (every `.ccat` file under a folder); all are compiled together. Default: the current folder."
+  ),
   Args.repeated
 )
 export const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print a machine-readable JSON document instead of text."))
@@ -17,7 +19,16 @@ export const checkCommand = Command.make("check", { paths: pathsArg, json: jsonO
     const result = compileSources(sources)
     const hasErrors = result.diagnostics.some((d) => d.severity === "error")
     if (json) {
-      yield* Console.log(JSON.stringify(checkReportJson(result.diagnostics, sources.map((s) => s.path)), null, 2))
+      yield* Console.log(
+        JSON.stringify(
+          checkReportJson(
+            result.diagnostics,
+            sources.map((s) => s.path)
+          ),
+          null,
+          2
+        )
+      )
     } else {
       const style = chooseStyle(process.stdout)
       const texts = new Map(sources.map((s) => [s.path, s.text]))
@@ -26,4 +37,8 @@ export const checkCommand = Command.make("check", { paths: pathsArg, json: jsonO
     }
     if (hasErrors) return yield* new CommandExit({ code: ExitCode.failure })
   })
-).pipe(Command.withDescription("Check .ccat files and report every problem with its code, place and a suggestion. Exit 0: no errors (warnings allowed); 1: errors; 2: usage."))
+).pipe(
+  Command.withDescription(
+    "Check .ccat files and report every problem with its code, place and a suggestion. Exit 0: no errors (warnings allowed); 1: errors; 2: usage."
+  )
+)

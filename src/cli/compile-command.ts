@@ -6,9 +6,14 @@ import { referenceRules } from "../compiler/reference-rules.ts"
 import { pathsArg } from "./check-command.ts"
 import { compileReported } from "./compile-reported.ts"
 
-const outOption = Options.file("out").pipe(Options.withDescription("Write the IR to this file instead of standard output."), Options.optional)
+const outOption = Options.file("out").pipe(
+  Options.withDescription("Write the IR to this file instead of standard output."),
+  Options.optional
+)
 const rulesOption = Options.boolean("rules").pipe(
-  Options.withDescription("Print each grouping's selection in the reference JSON rule format ({table, column, operator, value, json_path}) instead of the IR.")
+  Options.withDescription(
+    "Print each grouping's selection in the reference JSON rule format ({table, column, operator, value, json_path}) instead of the IR."
+  )
 )
 
 export const compileCommand = Command.make("compile", { paths: pathsArg, out: outOption, rules: rulesOption }, ({ paths, out, rules }) =>

@@ -115,6 +115,8 @@ export const renderCrashReport = (report: CrashReport): string => {
     `ccat: internal error: \`${invocation.command}\` ${inputText(invocation.input)} stopped on an unexpected ${describeError(report.error)}. ` +
     "This is a bug in ccat, not a problem with your files or setup. " +
     `Please report it to the ccat maintainers with this message, the ccat version (${report.version}) and, if you can share them, the files it read; ` +
-    (report.stack === undefined ? "run the command again with CCAT_DEBUG=1 to add the stack trace to the report." : "the stack trace to include follows.")
+    (report.stack === undefined
+      ? "run the command again with CCAT_DEBUG=1 to add the stack trace to the report."
+      : "the stack trace to include follows.")
   return report.stack === undefined ? `${paragraph}\n` : `${paragraph}\n\n${report.stack}\n`
 }

@@ -17,7 +17,9 @@ import { CommandExit, ExitCode } from "./exit-code.ts"
 
 /** Ends the command with the error's one-line message and exit code 1. */
 const exitOnDatabaseError = <A, R>(effect: Effect.Effect<A, DatabaseError, R>): Effect.Effect<A, CommandExit, R> =>
-  Effect.catchAll(effect, (error) => Console.error(`error: ${error.message}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.failure }))))
+  Effect.catchAll(effect, (error) =>
+    Console.error(`error: ${error.message}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.failure })))
+  )
 
 /** Applies pending migrations on the database in use and says what it did. */
 export const runDbMigrate: Effect.Effect<void, DatabaseError, SqlClient.SqlClient | DatabaseInUse> = Effect.gen(function* () {
@@ -37,7 +39,14 @@ export const statusJson = (database: DatabaseDescription, status: MigrationStatu
   database:
     database._tag === "Server"
       ? { kind: "server", url: database.url }
-      : { kind: "embedded", dataDir: database.dataDir, host: database.host, port: database.port, pid: database.pid, servedByThisProcess: database.owner },
+      : {
+          kind: "embedded",
+          dataDir: database.dataDir,
+          host: database.host,
+          port: database.port,
+          pid: database.pid,
+          servedByThisProcess: database.owner
+        },
   latestKnownMigration: status.latestKnownId,
   applied: status.applied.map((m) => ({ id: m.id, name: m.name, appliedAt: m.appliedAt.toISOString() })),
   pending: status.pending.map((m) => ({ id: m.id, name: m.name })),
@@ -68,7 +77,9 @@ export const runDbStatus = (options: { readonly json: boolean }): Effect.Effect<
   Effect.gen(function* () {
     const database = yield* DatabaseInUse
     const status = yield* migrationStatus
-    const installation = yield* installationId.pipe(Effect.mapError((e) => new DatabaseQueryFailed({ action: "reading the installation id", detail: innermostMessage(e) })))
+    const installation = yield* installationId.pipe(
+      Effect.mapError((e) => new DatabaseQueryFailed({ action: "reading the installation id", detail: innermostMessage(e) }))
+    )
     if (options.json) return yield* Console.log(JSON.stringify(statusJson(database, status, installation), null, 2))
     for (const line of statusText(database, status, installation)) yield* Console.log(line)
   })
@@ -83,11 +94,15 @@ export const dbStatus = (
 ): Effect.Effect<void, CommandExit> => exitOnDatabaseError(Effect.provide(runDbStatus(options), database))
 
 export const dbMigrateCommand = Command.make("migrate", {}, () => dbMigrate()).pipe(
-  Command.withDescription("Apply the schema migrations this ccat knows to the database in use and list what was applied. Every other command that uses the database does this on startup.")
+  Command.withDescription(
+    "Apply the schema migrations this ccat knows to the database in use and list what was applied. Every other command that uses the database does this on startup."
+  )
 )
 
 export const dbStatusCommand = Command.make("status", { json: jsonOption }, ({ json }) => dbStatus({ json })).pipe(
-  Command.withDescription("Show the database in use (CCAT_DATABASE_URL, or the embedded one under CCAT_DATA_DIR), its installation id (in the name and comment of every job it submits) and its applied and pending migrations.")
+  Command.withDescription(
+    "Show the database in use (CCAT_DATABASE_URL, or the embedded one under CCAT_DATA_DIR), its installation id (in the name and comment of every job it submits) and its applied and pending migrations."
+  )
 )
 
 /** `ccat db`, grouping the two. */

@@ -10,10 +10,14 @@ import { CommandExit, ExitCode } from "./exit-code.ts"
  */
 
 const demoOption = Options.boolean("demo").pipe(
-  Options.withDescription("Seed the synthetic demo observatory: FYST with CHAI and Prime-Cam, a few hundred scans, small real files in the archive folder.")
+  Options.withDescription(
+    "Seed the synthetic demo observatory: FYST with CHAI and Prime-Cam, a few hundred scans, small real files in the archive folder."
+  )
 )
 const moreOption = Options.boolean("more").pipe(
-  Options.withDescription(`Add one more night of ${defaultMoreScans} CHAI scans after the last one, for a standing pipeline to pick up as its only new gap.`)
+  Options.withDescription(
+    `Add one more night of ${defaultMoreScans} CHAI scans after the last one, for a standing pipeline to pick up as its only new gap.`
+  )
 )
 
 const usage = "usage: ccat db seed --demo [--more]\nonly the synthetic demo dataset can be seeded: pass --demo"
@@ -42,4 +46,3 @@ export const dbSeedCommand = Command.make("seed", { demo: demoOption, more: more
     "Seed the operations database with the demo dataset (one transaction; seeding again changes nothing). The archive folder is CCAT_ARCHIVE_DIR, default <CCAT_DATA_DIR>/archive. Exit 0: done or already seeded; 1: failed; 2: usage."
   )
 )
-

@@ -34,7 +34,10 @@ import { readSources } from "./workspace-files.ts"
  * Everything is reused on a second run, which is therefore fast.
  */
 
-const dirOption = Options.directory("dir").pipe(Options.withDescription("The workspace to apply (default: pipelines)."), Options.withDefault("pipelines"))
+const dirOption = Options.directory("dir").pipe(
+  Options.withDescription("The workspace to apply (default: pipelines)."),
+  Options.withDefault("pipelines")
+)
 
 const demoPipeline = "chai_standing"
 
@@ -66,9 +69,13 @@ const stepSummary = (sinceRunId: number) =>
   })
 
 const summaryTable = (rows: ReadonlyArray<StepSummary>, elapsedMs: number): string => {
-  const lines = [`${"step".padEnd(12)}${"runs".padStart(7)}${"completed".padStart(11)}${"failed".padStart(8)}${"products".padStart(10)}${"job time".padStart(11)}`]
+  const lines = [
+    `${"step".padEnd(12)}${"runs".padStart(7)}${"completed".padStart(11)}${"failed".padStart(8)}${"products".padStart(10)}${"job time".padStart(11)}`
+  ]
   for (const r of rows) {
-    lines.push(`${r.step.padEnd(12)}${String(r.runs).padStart(7)}${String(r.completed).padStart(11)}${String(r.failed).padStart(8)}${String(r.products).padStart(10)}${`${r.wall.toFixed(0)} s`.padStart(11)}`)
+    lines.push(
+      `${r.step.padEnd(12)}${String(r.runs).padStart(7)}${String(r.completed).padStart(11)}${String(r.failed).padStart(8)}${String(r.products).padStart(10)}${`${r.wall.toFixed(0)} s`.padStart(11)}`
+    )
   }
   lines.push(`wall time ${(elapsedMs / 1000).toFixed(1)} s`)
   return lines.join("\n")
@@ -111,9 +118,17 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
 
       yield* heading("1. The synthetic observatory and the pipelines")
       const seeded = yield* seedDemo({ archiveDir: yield* archiveDirConfig })
-      yield* Console.log(seeded.outcome === "already-seeded" ? "The demo observatory is already seeded." : `Seeded ${seeded.scansAdded} scans, ${seeded.filesWritten} raw files.`)
+      yield* Console.log(
+        seeded.outcome === "already-seeded"
+          ? "The demo observatory is already seeded."
+          : `Seeded ${seeded.scansAdded} scans, ${seeded.filesWritten} raw files.`
+      )
       const applied = yield* applyWorkspace(ir, { createdBy: yield* currentUser })
-      yield* Console.log(applied._tag === "Applied" ? `Applied ${dir}: definitions generation ${applied.generation}.` : `${dir} is applied already (generation ${applied.generation}).`)
+      yield* Console.log(
+        applied._tag === "Applied"
+          ? `Applied ${dir}: definitions generation ${applied.generation}.`
+          : `${dir} is applied already (generation ${applied.generation}).`
+      )
 
       const jobEnded = yield* Queue.sliding<void>(1)
       const runServe = (label: string) =>
@@ -133,9 +148,11 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
           }).pipe(
             Effect.provide(
               Layer.mergeAll(
-                LocalBackendLive({ registryDir: localRegistryDir(execution), maxParallel, onJobEnd: () => void Queue.unsafeOffer(jobEnded, undefined) }).pipe(
-                  Layer.provideMerge(BackendCallsLive)
-                ),
+                LocalBackendLive({
+                  registryDir: localRegistryDir(execution),
+                  maxParallel,
+                  onJobEnd: () => void Queue.unsafeOffer(jobEnded, undefined)
+                }).pipe(Layer.provideMerge(BackendCallsLive)),
                 ServeStateLive
               )
             ),
@@ -168,7 +185,9 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
         yield* Console.log(`Added ${more.scansAdded} scans of a new night.`)
       }
       yield* runServe("5. ccat serve again: only the new scans")
-      yield* Console.log("The maps of their sources wait: `cooldown 1d` rebuilds a cube at most once a day (ccat why chai_standing.map <source__line>).")
+      yield* Console.log(
+        "The maps of their sources wait: `cooldown 1d` rebuilds a cube at most once a day (ccat why chai_standing.map <source__line>)."
+      )
 
       yield* heading("6. A config change, planned: what would be reprocessed, and why")
       const edited = sources.map((s) =>
@@ -182,9 +201,13 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
         // otherwise show as held by the 60 s cooldown, depending on how fast this machine is.
         const inAMinute = new Date((yield* Clock.currentTimeMillis) + 61_000)
         yield* Console.log("\n" + renderPassSection(yield* previewPass({ ir: changed, at: inAMinute }), changed))
-        yield* Console.log("(As of a minute from now, when the last calibration's 60 s cooldown has passed. The maps follow once the new calibrations are done.)")
+        yield* Console.log(
+          "(As of a minute from now, when the last calibration's 60 s cooldown has passed. The maps follow once the new calibrations are done.)"
+        )
       }
-      yield* Console.log(`\nDemo finished in ${(((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)} s. Everything is in ${relative(process.cwd(), database.dataDir) || "."}/; run it again to see it reused.`)
+      yield* Console.log(
+        `\nDemo finished in ${(((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)} s. Everything is in ${relative(process.cwd(), database.dataDir) || "."}/; run it again to see it reused.`
+      )
     })
   )
 ).pipe(
@@ -192,4 +215,3 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
     "Run the demo on the embedded database: seed, apply pipelines/, serve until the CHAI maps exist, show lineage, add a night of scans, plan a config change. Exit 0: done; 1: failed."
   )
 )
-

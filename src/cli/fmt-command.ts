@@ -6,7 +6,9 @@ import { pathsArg } from "./check-command.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { listCcatFiles } from "./workspace-files.ts"
 
-const checkOption = Options.boolean("check").pipe(Options.withDescription("Change nothing; list the files that are not formatted and exit 1 if there are any."))
+const checkOption = Options.boolean("check").pipe(
+  Options.withDescription("Change nothing; list the files that are not formatted and exit 1 if there are any.")
+)
 
 export const fmtCommand = Command.make("fmt", { paths: pathsArg, check: checkOption }, ({ paths, check }) =>
   Effect.gen(function* () {
@@ -35,4 +37,8 @@ export const fmtCommand = Command.make("fmt", { paths: pathsArg, check: checkOpt
     else if (unformatted === 0 && failed === 0) yield* Console.error(`${plural(files.length)} already formatted`)
     if (failed > 0 || (check && unformatted > 0)) return yield* new CommandExit({ code: ExitCode.failure })
   })
-).pipe(Command.withDescription("Rewrite .ccat files in the canonical layout (comments kept). --check only reports. Exit 0: done or already formatted; 1: files need formatting or have syntax errors; 2: usage."))
+).pipe(
+  Command.withDescription(
+    "Rewrite .ccat files in the canonical layout (comments kept). --check only reports. Exit 0: done or already formatted; 1: files need formatting or have syntax errors; 2: usage."
+  )
+)

@@ -17,14 +17,17 @@ const productArg = Args.text({ name: "product" }).pipe(
   Args.withDescription("A data product: its id, or the path of its file under a run folder (absolute or relative to the current folder).")
 )
 
-export const lineageCommand = Command.make("lineage", { product: productArg, json: jsonOption("the lineage as W3C PROV-JSON") }, ({ product, json }) =>
-  oneLineErrors(
-    Effect.gen(function* () {
-      const id = /^\d{1,15}$/.test(product.trim()) ? Number(product.trim()) : yield* productAtPath(product, process.cwd())
-      const graph = yield* lineageGraph(id)
-      yield* Console.log(json ? JSON.stringify(lineageProvJson(graph), null, 2) : renderLineageTree(graph))
-    })
-  )
+export const lineageCommand = Command.make(
+  "lineage",
+  { product: productArg, json: jsonOption("the lineage as W3C PROV-JSON") },
+  ({ product, json }) =>
+    oneLineErrors(
+      Effect.gen(function* () {
+        const id = /^\d{1,15}$/.test(product.trim()) ? Number(product.trim()) : yield* productAtPath(product, process.cwd())
+        const graph = yield* lineageGraph(id)
+        yield* Console.log(json ? JSON.stringify(lineageProvJson(graph), null, 2) : renderLineageTree(graph))
+      })
+    )
 ).pipe(
   Command.withDescription(
     "Show a data product's provenance back to the raw packages: products, the runs that made them (software, version, config), and the packages at the leaves; --json as W3C PROV-JSON. Exit 0: shown; 1: no such product, or database error."

@@ -13,7 +13,9 @@ import { parseRunId, runIdArg } from "./runs-command.ts"
  * Exit 0 shown; 1 unknown run, no folder or log file yet, database error; 2 usage.
  */
 
-const stderrOption = Options.boolean("stderr").pipe(Options.withDescription("Show the job's standard error instead of its standard output."))
+const stderrOption = Options.boolean("stderr").pipe(
+  Options.withDescription("Show the job's standard error instead of its standard output.")
+)
 const eventsOption = Options.boolean("events").pipe(Options.withDescription("Print the run's event log (every status change) first."))
 
 const usage = "ccat logs <run> [--stderr] [--events]"

@@ -10,12 +10,16 @@ import { CommandExit, ExitCode } from "./exit-code.ts"
  * instead of waiting silently for JSON-RPC.
  */
 
-const stdioOption = Options.boolean("stdio").pipe(Options.withDescription("Speak the Language Server Protocol on stdin/stdout (required; editors pass it)."))
+const stdioOption = Options.boolean("stdio").pipe(
+  Options.withDescription("Speak the Language Server Protocol on stdin/stdout (required; editors pass it).")
+)
 
 export const lspCommand = Command.make("lsp", { stdio: stdioOption }, ({ stdio }) =>
   Effect.gen(function* () {
     if (!stdio) {
-      yield* Effect.sync(() => process.stderr.write("error: `ccat lsp` speaks LSP on stdin/stdout only: run it as `ccat lsp --stdio` (editors do)\n"))
+      yield* Effect.sync(() =>
+        process.stderr.write("error: `ccat lsp` speaks LSP on stdin/stdout only: run it as `ccat lsp --stdio` (editors do)\n")
+      )
       return yield* new CommandExit({ code: ExitCode.usage })
     }
     // Runs until the client sends `exit` (the library then ends the process) or stdin closes.

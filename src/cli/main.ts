@@ -55,8 +55,10 @@ const ccat = Command.make("ccat").pipe(
 )
 
 /** The command words, for crash reports: `ccat db seed` is the command, what follows its input. */
-const commandWords = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>, nested: ReadonlyMap<string, CommandTree> = new Map()): CommandTree =>
-  new Map([...HashMap.keys(Command.getSubcommands(command))].map((word) => [word, nested.get(word) ?? new Map()]))
+const commandWords = <Name extends string, R, E, A>(
+  command: Command.Command<Name, R, E, A>,
+  nested: ReadonlyMap<string, CommandTree> = new Map()
+): CommandTree => new Map([...HashMap.keys(Command.getSubcommands(command))].map((word) => [word, nested.get(word) ?? new Map()]))
 
 const version = "0.1.0"
 

@@ -3,7 +3,13 @@ import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { planChanges } from "../definitions/diff.ts"
-import { hasSlurmSteps, partitionsNotChecked, partitionWarnings, renderWarnings, type PlanWarning } from "../definitions/partition-warnings.ts"
+import {
+  hasSlurmSteps,
+  partitionsNotChecked,
+  partitionWarnings,
+  renderWarnings,
+  type PlanWarning
+} from "../definitions/partition-warnings.ts"
 import { hasChanges } from "../definitions/plan.ts"
 import { planJson, sealedPlanText } from "../definitions/plan-json.ts"
 import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
@@ -63,12 +69,18 @@ export const planWarnings = (ir: IrWorkspace): Effect.Effect<ReadonlyArray<PlanW
       )
     : Effect.succeed([])
 
-const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the plan as a JSON document (docs/plan-json.md) instead of text."))
+const jsonOption = Options.boolean("json").pipe(
+  Options.withDescription("Print the plan as a JSON document (docs/plan-json.md) instead of text.")
+)
 const outOption = Options.file("out").pipe(
-  Options.withDescription("Also save the plan as JSON to this file; `ccat apply FILE` then applies exactly it, or refuses if the definitions changed meanwhile or the file was edited."),
+  Options.withDescription(
+    "Also save the plan as JSON to this file; `ccat apply FILE` then applies exactly it, or refuses if the definitions changed meanwhile or the file was edited."
+  ),
   Options.optional
 )
-const detailedOption = Options.boolean("detailed-exitcode").pipe(Options.withDescription("Exit 0 when there are no changes, 2 when there are, 1 on error."))
+const detailedOption = Options.boolean("detailed-exitcode").pipe(
+  Options.withDescription("Exit 0 when there are no changes, 2 when there are, 1 on error.")
+)
 
 export const planCommand = Command.make(
   "plan",

@@ -33,7 +33,13 @@ export const chooseStyle = (stream: { isTTY?: boolean }): Style =>
 const location = (span: Span): string => `${span.file}:${span.startLine}:${span.startColumn}`
 
 /** The source line of a span with carets under it; multi-line spans are underlined to the line's end. */
-const snippet = (span: Span, sourceOf: (file: string) => string | undefined, style: Style, label: string | undefined, severity: "error" | "warning" | "note"): Array<string> => {
+const snippet = (
+  span: Span,
+  sourceOf: (file: string) => string | undefined,
+  style: Style,
+  label: string | undefined,
+  severity: "error" | "warning" | "note"
+): Array<string> => {
   const text = sourceOf(span.file)
   if (text === undefined) return []
   const lines = text.split(/\r?\n/)

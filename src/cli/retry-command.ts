@@ -21,7 +21,9 @@ export const retryCommand = Command.make("retry", { run: runIdArg }, ({ run }) =
       const actor = yield* currentUser
       const now = new Date(yield* Clock.currentTimeMillis)
       const outcome = yield* retryRun({ runId, actor, now })
-      yield* Console.log(`Run ${runId} (${outcome.target}) is PENDING again (was ${outcome.from}; attempt ${outcome.attempt}); \`ccat serve\` submits it.`)
+      yield* Console.log(
+        `Run ${runId} (${outcome.target}) is PENDING again (was ${outcome.from}; attempt ${outcome.attempt}); \`ccat serve\` submits it.`
+      )
       if (outcome.newerRunId !== null) {
         yield* Console.log(`note: run ${outcome.newerRunId} is newer for this sub-group; this retry re-runs the older run's inputs.`)
       }

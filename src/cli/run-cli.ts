@@ -53,23 +53,28 @@ export const cliProgram = (
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
       const report = Effect.sync(() => writeCrashReport(argv, description, Cause.squash(cause), () => escapeLines(Cause.pretty(cause))))
       // A defect while stopping on SIGINT/SIGTERM is reported, and the stop keeps its code.
-      return Cause.isInterrupted(cause) ? Effect.zipRight(report, Effect.failCause(cause)) : Effect.as(report, ExitCode.internalError as number)
+      return Cause.isInterrupted(cause)
+        ? Effect.zipRight(report, Effect.failCause(cause))
+        : Effect.as(report, ExitCode.internalError as number)
     }),
     Effect.provide(NodeContext.layer)
   )
 
-const brokenPipe = (error: unknown): boolean => typeof error === "object" && error !== null && (error as { code?: unknown }).code === "EPIPE"
+const brokenPipe = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "EPIPE"
 
 /**
  * A throw outside the command's fiber (a timer, an event handler, a promise nobody awaits)
  * would otherwise end the process with Node's own stack dump: it gets the same report and code.
  */
-const reportUncaught = (argv: ReadonlyArray<string>, description: CliDescription) => (error: unknown): void => {
-  // The reader of our output went away (`ccat check | head`): nothing to report, nobody to tell.
-  if (brokenPipe(error)) process.exit(ExitCode.failure)
-  writeCrashReport(argv, description, error, () => stackOf(error))
-  process.exit(ExitCode.internalError)
-}
+const reportUncaught =
+  (argv: ReadonlyArray<string>, description: CliDescription) =>
+  (error: unknown): void => {
+    // The reader of our output went away (`ccat check | head`): nothing to report, nobody to tell.
+    if (brokenPipe(error)) process.exit(ExitCode.failure)
+    writeCrashReport(argv, description, error, () => stackOf(error))
+    process.exit(ExitCode.internalError)
+  }
 
 /** Runs the CLI until it ends, then exits the process with its code. */
 export const runCli = (

@@ -28,19 +28,25 @@ export const usageError = (message: string, usage: string) =>
 export const parseRunId = (text: string, usage: string): Effect.Effect<number, CommandExit> => {
   const m = /^(?:run-)?(\d{1,15})$/.exec(text.trim())
   const id = m === null ? 0 : Number(m[1])
-  return id > 0 ? Effect.succeed(id) : usageError(`expected a run id (a positive whole number, as \`ccat runs\` lists them), got \`${text}\``, usage)
+  return id > 0
+    ? Effect.succeed(id)
+    : usageError(`expected a run id (a positive whole number, as \`ccat runs\` lists them), got \`${text}\``, usage)
 }
 
 export const runIdArg = Args.text({ name: "run" }).pipe(Args.withDescription("The run's id, as `ccat runs` lists it."))
 
-export const jsonOption = (what: string) => Options.boolean("json").pipe(Options.withDescription(`Print ${what} as a JSON document instead of text.`))
+export const jsonOption = (what: string) =>
+  Options.boolean("json").pipe(Options.withDescription(`Print ${what} as a JSON document instead of text.`))
 
 const statusOption = Options.text("status").pipe(
   Options.withDescription(`Only runs in this status: ${allStatuses.join(", ")} (any case).`),
   Options.optional
 )
 const pipelineOption = Options.text("pipeline").pipe(Options.withDescription("Only runs of this pipeline."), Options.optional)
-const stepOption = Options.text("step").pipe(Options.withDescription("Only runs of steps with this name (with --pipeline: of that pipeline's step)."), Options.optional)
+const stepOption = Options.text("step").pipe(
+  Options.withDescription("Only runs of steps with this name (with --pipeline: of that pipeline's step)."),
+  Options.optional
+)
 const limitOption = Options.integer("limit").pipe(Options.withDescription("At most this many runs, newest first."), Options.withDefault(50))
 
 const usage = "ccat runs [--status S] [--pipeline P] [--step S] [--limit N] [--json]"
@@ -105,7 +111,13 @@ export const runsCommand = Command.make(
         const filter = { status: wanted, pipeline: Option.getOrNull(pipeline), step: Option.getOrNull(step), limit }
         const runs = yield* listRuns(filter).pipe(Effect.catchTag("UnknownName", (e) => failWith(unknownName(e))))
         if (json) {
-          yield* Console.log(JSON.stringify({ filter: { status: filter.status, pipeline: filter.pipeline, step: filter.step }, limit, runs: runs.map(runJson) }, null, 2))
+          yield* Console.log(
+            JSON.stringify(
+              { filter: { status: filter.status, pipeline: filter.pipeline, step: filter.step }, limit, runs: runs.map(runJson) },
+              null,
+              2
+            )
+          )
           return
         }
         if (runs.length === 0) {

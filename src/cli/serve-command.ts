@@ -23,7 +23,9 @@ const idleOption = Options.boolean("exit-when-idle").pipe(
   Options.withDescription("Stop once nothing is in flight and a trigger pass creates nothing (for demos, tests and batch use).")
 )
 const portOption = Options.integer("port").pipe(
-  Options.withDescription("Serve /healthz and /metrics on this port of 127.0.0.1 (default CCAT_HTTP_PORT, else 9464; 0 picks a free port)."),
+  Options.withDescription(
+    "Serve /healthz and /metrics on this port of 127.0.0.1 (default CCAT_HTTP_PORT, else 9464; 0 picks a free port)."
+  ),
   Options.optional
 )
 const noHttpOption = Options.boolean("no-http").pipe(Options.withDescription("Serve no HTTP endpoints."))
@@ -39,7 +41,9 @@ const locationOption = Options.text("location").pipe(
 )
 const backendOption = Options.choice("backend", ["local", "slurm"]).pipe(
   Options.optional,
-  Options.withDescription("Run every location served on this backend instead of the one it declares (a laptop, the demo; also CCAT_BACKEND). Said at start.")
+  Options.withDescription(
+    "Run every location served on this backend instead of the one it declares (a laptop, the demo; also CCAT_BACKEND). Said at start."
+  )
 )
 
 /** The applied definitions, waiting for the first `ccat apply` when there are none yet. */
@@ -74,7 +78,14 @@ const sitesToServe = (execution: ExecutionConfig, served: ReadonlyArray<ServedLo
 
 export const serveCommand = Command.make(
   "serve",
-  { exitWhenIdle: idleOption, port: portOption, noHttp: noHttpOption, progress: progressOption, locations: locationOption, backend: backendOption },
+  {
+    exitWhenIdle: idleOption,
+    port: portOption,
+    noHttp: noHttpOption,
+    progress: progressOption,
+    locations: locationOption,
+    backend: backendOption
+  },
   ({ exitWhenIdle, port, noHttp, progress, locations, backend }) =>
     oneLineErrors(
       Effect.gen(function* () {
@@ -90,11 +101,15 @@ export const serveCommand = Command.make(
         if (ir === null) return yield* Console.log("Nothing is applied: nothing to serve.")
         const served = servedLocations(ir.locations, requested, override)
         if (!("served" in served)) return yield* failWith(served.message)
-        for (const line of servedLines(served)) yield* line.startsWith("serving") && !line.includes("overridden") ? Effect.logInfo(line) : Effect.logWarning(line)
+        for (const line of servedLines(served))
+          yield* line.startsWith("serving") && !line.includes("overridden") ? Effect.logInfo(line) : Effect.logWarning(line)
         const sites = yield* sitesToServe(execution, served.served)
         const printer = progress ? makeProgressPrinter(process.stdout) : null
         const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)
-        yield* serveSites({ execution, triggerInterval: trigger.interval, fullPassEvery: trigger.fullPassEvery, httpPort, exitWhenIdle, onCycle }, sites).pipe(
+        yield* serveSites(
+          { execution, triggerInterval: trigger.interval, fullPassEvery: trigger.fullPassEvery, httpPort, exitWhenIdle, onCycle },
+          sites
+        ).pipe(
           Effect.provide(Layer.mergeAll(BackendCallsLive, ServeStateLive)),
           // The progress table replaces the per-cycle log lines; warnings and errors still show.
           progress ? Logger.withMinimumLogLevel(LogLevel.Warning) : (e) => e

@@ -30,7 +30,11 @@ export const whyCommand = Command.make("why", { target: targetArg, key: keyArg }
         yield* Console.error(`error: expected <pipeline>.<step>, got \`${target}\`\nusage: ccat why <pipeline>.<step> [sub_group_key]`)
         return yield* new CommandExit({ code: ExitCode.usage })
       }
-      const lines = yield* explainWhy({ pipeline: target.slice(0, dot), step: target.slice(dot + 1), subGroupKey: Option.getOrNull(key) }).pipe(
+      const lines = yield* explainWhy({
+        pipeline: target.slice(0, dot),
+        step: target.slice(dot + 1),
+        subGroupKey: Option.getOrNull(key)
+      }).pipe(
         Effect.catchTags({
           UnknownPipeline: (e) => failWith(`no pipeline \`${e.name}\` in the applied definitions${hint(e.name, e.known)}`),
           UnknownStep: (e) => failWith(`no step \`${e.name}\` in pipeline \`${e.pipeline}\`${hint(e.name, e.known)}`)

@@ -49,7 +49,7 @@ const expectedText: Record<ValueShape, string> = {
   percent: "a percentage such as `85%`",
   duration: "a duration such as `60s`",
   boolean: "`true` or `false`",
-  versions: "versions such as `\"1.2.0\"`"
+  versions: 'versions such as `"1.2.0"`'
 }
 
 export class BlockView {
@@ -72,34 +72,49 @@ export class BlockView {
         // `retries 3 TIMEOUT`: a failure reason without its `on` is no misspelled `timeout`.
         const reason = kind === "step" && (retryReasons as ReadonlyArray<string>).includes(word)
         const close = reason ? undefined : suggest(word, known)
-        this.sink.report("E020", property.keyword.span, { word, block: kind }, {
-          help: reason
-            ? `failure reasons follow \`on\` in \`retries\`: \`retries 3 on ${word}\``
-            : close === undefined
-              ? `properties of a ${kind}: ${known.map((k) => `\`${k}\``).join(", ")}`
-              : didYouMeanText(close),
-          fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.keyword.span, replacement: close }]
-        })
+        this.sink.report(
+          "E020",
+          property.keyword.span,
+          { word, block: kind },
+          {
+            help: reason
+              ? `failure reasons follow \`on\` in \`retries\`: \`retries 3 on ${word}\``
+              : close === undefined
+                ? `properties of a ${kind}: ${known.map((k) => `\`${k}\``).join(", ")}`
+                : didYouMeanText(close),
+            fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.keyword.span, replacement: close }]
+          }
+        )
         continue
       }
       const spec = findProperty(kind, word)
       if (spec === undefined) {
         const homes = blocksWithProperty(word)
-        this.sink.report("E021", property.keyword.span, { keyword: word, block: kind }, {
-          help:
-            word === "step" && kind === "step"
-              ? "steps do not nest: is the `}` that closes the step above missing?"
-              : homes.length > 0
-                ? `\`${word}\` belongs in a ${homes.join(" or a ")}`
-                : undefined
-        })
+        this.sink.report(
+          "E021",
+          property.keyword.span,
+          { keyword: word, block: kind },
+          {
+            help:
+              word === "step" && kind === "step"
+                ? "steps do not nest: is the `}` that closes the step above missing?"
+                : homes.length > 0
+                  ? `\`${word}\` belongs in a ${homes.join(" or a ")}`
+                  : undefined
+          }
+        )
         continue
       }
       const seen = this.group(word)
       if (seen !== undefined && spec.repeatable !== true) {
-        this.sink.report("E022", property.keyword.span, { keyword: word }, {
-          related: [{ span: seen[0]!.keyword.span, message: "first given here" }]
-        })
+        this.sink.report(
+          "E022",
+          property.keyword.span,
+          { keyword: word },
+          {
+            related: [{ span: seen[0]!.keyword.span, message: "first given here" }]
+          }
+        )
         continue
       }
       if (seen === undefined) {
@@ -110,9 +125,14 @@ export class BlockView {
     if (owner !== undefined) {
       for (const spec of blockProperties[kind]) {
         if (spec.required === true && this.group(spec.keyword) === undefined) {
-          this.sink.report("E023", owner.span, { block: kind, name: owner.text, keyword: spec.keyword }, {
-            help: `add \`${spec.example}\``
-          })
+          this.sink.report(
+            "E023",
+            owner.span,
+            { block: kind, name: owner.text, keyword: spec.keyword },
+            {
+              help: `add \`${spec.example}\``
+            }
+          )
         }
       }
     }
@@ -222,15 +242,25 @@ export class BlockView {
 /** Seconds of a duration value, or a diagnostic: not a duration, an unknown unit, or zero. */
 export const checkDuration = (sink: DiagnosticSink, what: string, v: A.Value): number | undefined => {
   if (v.kind === "integer" || v.kind === "decimal") {
-    sink.report("E024", v.span, { keyword: what, expected: expectedText.duration, found: describeValue(v) }, {
-      help: `add a unit: \`${v.raw}s\`, \`${v.raw}m\`, \`${v.raw}h\` or \`${v.raw}d\``
-    })
+    sink.report(
+      "E024",
+      v.span,
+      { keyword: what, expected: expectedText.duration, found: describeValue(v) },
+      {
+        help: `add a unit: \`${v.raw}s\`, \`${v.raw}m\`, \`${v.raw}h\` or \`${v.raw}d\``
+      }
+    )
     return undefined
   }
   if (v.kind !== "quantity") {
-    sink.report("E024", v.span, { keyword: what, expected: expectedText.duration, found: describeValue(v) }, {
-      help: v.kind === "string" && parseQuantity(v.value).kind === "duration" ? `remove the quotes: \`${v.value}\`` : undefined
-    })
+    sink.report(
+      "E024",
+      v.span,
+      { keyword: what, expected: expectedText.duration, found: describeValue(v) },
+      {
+        help: v.kind === "string" && parseQuantity(v.value).kind === "duration" ? `remove the quotes: \`${v.value}\`` : undefined
+      }
+    )
     return undefined
   }
   const q = parseQuantity(v.raw)

@@ -99,7 +99,12 @@ const maxKeyTrieNodes = 10_000
 const orderOf = (keys: ReadonlyArray<string>): KeyOrder => {
   const sorted = [...keys].sort()
   const hashed = sorted.filter((k) => !notHashed.has(k))
-  return { keys: sorted, quoted: sorted.map((k) => JSON.stringify(k)), hashedKeys: hashed, hashedQuoted: hashed.map((k) => JSON.stringify(k)) }
+  return {
+    keys: sorted,
+    quoted: sorted.map((k) => JSON.stringify(k)),
+    hashedKeys: hashed,
+    hashedQuoted: hashed.map((k) => JSON.stringify(k))
+  }
 }
 
 const sortedKeys = (keys: ReadonlyArray<string>): KeyOrder => {

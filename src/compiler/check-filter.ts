@@ -70,27 +70,48 @@ const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefi
   if (c.column.table.text === "" || c.values.length === 0) return undefined // recovered from a syntax error
   const table = findTable(c.column.table.text)
   if (table === undefined) {
-    const close = suggest(c.column.table.text, tables.map((t) => t.name))
-    sink.report("E030", c.column.table.span, { table: c.column.table.text }, {
-      help: didYouMeanText(close) ?? `tables: ${tables.map((t) => `\`${t.name}\``).join(", ")}`,
-      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: c.column.table.span, replacement: close }]
-    })
+    const close = suggest(
+      c.column.table.text,
+      tables.map((t) => t.name)
+    )
+    sink.report(
+      "E030",
+      c.column.table.span,
+      { table: c.column.table.text },
+      {
+        help: didYouMeanText(close) ?? `tables: ${tables.map((t) => `\`${t.name}\``).join(", ")}`,
+        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: c.column.table.span, replacement: close }]
+      }
+    )
     return undefined
   }
   const [columnId, ...path] = c.column.segments
   if (columnId === undefined) {
-    sink.report("E038", c.column.table.span, { table: table.name }, {
-      help: `columns of ${table.name}: ${table.columns.map((col) => `\`${col.name}\``).join(", ")}`
-    })
+    sink.report(
+      "E038",
+      c.column.table.span,
+      { table: table.name },
+      {
+        help: `columns of ${table.name}: ${table.columns.map((col) => `\`${col.name}\``).join(", ")}`
+      }
+    )
     return undefined
   }
   const column = findColumn(table, columnId.text)
   if (column === undefined) {
-    const close = suggest(columnId.text, table.columns.map((col) => col.name))
-    sink.report("E031", columnId.span, { table: table.name, column: columnId.text }, {
-      help: didYouMeanText(close) ?? `columns of ${table.name}: ${table.columns.map((col) => `\`${col.name}\``).join(", ")}`,
-      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: columnId.span, replacement: close }]
-    })
+    const close = suggest(
+      columnId.text,
+      table.columns.map((col) => col.name)
+    )
+    sink.report(
+      "E031",
+      columnId.span,
+      { table: table.name, column: columnId.text },
+      {
+        help: didYouMeanText(close) ?? `columns of ${table.name}: ${table.columns.map((col) => `\`${col.name}\``).join(", ")}`,
+        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: columnId.span, replacement: close }]
+      }
+    )
     return undefined
   }
   const qualified = `${table.name}.${column.name}`
@@ -109,21 +130,36 @@ const checkComparison = (c: A.Comparison, sink: DiagnosticSink): Filter | undefi
   const operator = c.operator
   if (operator === "like" || operator === "not like") {
     if (column.type !== "string" && column.type !== "json") {
-      sink.report("E035", c.operatorSpan, { operator: "like", column: shown, type: column.type }, {
-        help: "`like` matches text; use `==` or `in (...)` here"
-      })
+      sink.report(
+        "E035",
+        c.operatorSpan,
+        { operator: "like", column: shown, type: column.type },
+        {
+          help: "`like` matches text; use `==` or `in (...)` here"
+        }
+      )
       return undefined
     }
     const v = c.values[0]!
     if (v.kind !== "string") {
-      sink.report("E033", v.span, { column: shown, type: "text pattern", found: describeValue(v) }, { help: '`like` takes a string pattern such as `"NGC%"`' })
+      sink.report(
+        "E033",
+        v.span,
+        { column: shown, type: "text pattern", found: describeValue(v) },
+        { help: '`like` takes a string pattern such as `"NGC%"`' }
+      )
       return undefined
     }
     return { kind: "like", ...base, negated: operator === "not like", pattern: v.value }
   }
   const ordering = operator === "<" || operator === "<=" || operator === ">" || operator === ">="
   if (ordering && (column.type === "enum" || column.type === "boolean" || column.type === "uuid")) {
-    sink.report("E035", c.operatorSpan, { operator, column: shown, type: column.type }, { help: "compare it with `==`, `!=` or `in (...)`" })
+    sink.report(
+      "E035",
+      c.operatorSpan,
+      { operator, column: shown, type: column.type },
+      { help: "compare it with `==`, `!=` or `in (...)`" }
+    )
     return undefined
   }
   const values: Array<FilterValue> = []
@@ -144,18 +180,27 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
   if (v.kind === "identifier") return mismatch(`write text in quotes: \`"${v.raw}"\``)
   switch (column.type) {
     case "string":
-      return v.kind === "string" ? { type: "string", value: v.value } : mismatch(v.kind === "integer" || v.kind === "decimal" ? `write it in quotes: \`"${v.raw}"\`` : undefined)
+      return v.kind === "string"
+        ? { type: "string", value: v.value }
+        : mismatch(v.kind === "integer" || v.kind === "decimal" ? `write it in quotes: \`"${v.raw}"\`` : undefined)
     case "uuid":
       if (v.kind !== "string") return mismatch()
-      return uuidPattern.test(v.value) ? { type: "string", value: v.value.toLowerCase() } : mismatch("a UUID looks like `0b6e6f6c-2a4e-4f7e-9c1d-3e5f7a9b1c2d`")
+      return uuidPattern.test(v.value)
+        ? { type: "string", value: v.value.toLowerCase() }
+        : mismatch("a UUID looks like `0b6e6f6c-2a4e-4f7e-9c1d-3e5f7a9b1c2d`")
     case "enum": {
       if (v.kind !== "string") return mismatch(`values of \`${shown}\`: ${(column.values ?? []).map((x) => `"${x}"`).join(", ")}`)
       if ((column.values ?? []).includes(v.value)) return { type: "string", value: v.value }
       const close = suggest(v.value, column.values ?? [])
-      sink.report("E034", v.span, { value: v.value, column: shown }, {
-        help: didYouMeanText(close, { as: "string" }) ?? `values: ${(column.values ?? []).map((x) => `"${x}"`).join(", ")}`,
-        fixes: close === undefined ? [] : [{ title: `Replace with "${close}"`, span: v.span, replacement: `"${close}"` }]
-      })
+      sink.report(
+        "E034",
+        v.span,
+        { value: v.value, column: shown },
+        {
+          help: didYouMeanText(close, { as: "string" }) ?? `values: ${(column.values ?? []).map((x) => `"${x}"`).join(", ")}`,
+          fixes: close === undefined ? [] : [{ title: `Replace with "${close}"`, span: v.span, replacement: `"${close}"` }]
+        }
+      )
       return undefined
     }
     case "integer":
@@ -169,7 +214,9 @@ const checkValue = (v: A.Value, column: ColumnDefinition, shown: string, sink: D
     case "date":
       if (v.kind === "date" || (v.kind === "timestamp" && column.type === "timestamp")) return dateValue(v, sink)
       return mismatch(
-        v.kind === "string" && /^\d{4}-\d{2}-\d{2}/.test(v.value) ? `dates are written without quotes: \`${v.value}\`` : `write a date such as \`2026-06-01\``
+        v.kind === "string" && /^\d{4}-\d{2}-\d{2}/.test(v.value)
+          ? `dates are written without quotes: \`${v.value}\``
+          : `write a date such as \`2026-06-01\``
       )
     case "json":
       switch (v.kind) {
@@ -307,7 +354,10 @@ const conjunctionContradiction = (filters: ReadonlyArray<Filter>): Contradiction
       })
       if (remaining.length === 0) {
         const other = [...excluded.values()][0] ?? lower?.span ?? upper?.span
-        return { spans: other === undefined ? [allowed.span] : [allowed.span, other], reason: `every value allowed for \`${column}\` is excluded` }
+        return {
+          spans: other === undefined ? [allowed.span] : [allowed.span, other],
+          reason: `every value allowed for \`${column}\` is excluded`
+        }
       }
     }
   }

@@ -66,7 +66,13 @@ export const effectiveFilters = (
         if (!reported.has(key)) {
           reported.add(key)
           const at = fromSpans.get(chain[chain.length - 1]!)
-          if (at !== undefined) sink.report("E036", at.span, { cycle: cycle.join(" → ") }, { help: "a grouping cannot inherit from itself, directly or through others" })
+          if (at !== undefined)
+            sink.report(
+              "E036",
+              at.span,
+              { cycle: cycle.join(" → ") },
+              { help: "a grouping cannot inherit from itself, directly or through others" }
+            )
         }
         break
       }
@@ -85,9 +91,14 @@ export const effectiveFilters = (
       if (level > maxNesting) {
         const at = fromSpans.get(g.name)
         if (at !== undefined) {
-          sink.report("E100", at.span, { what: "groupings inherit through `from`" }, {
-            help: `\`${g.name}\` would inherit through ${level} groupings: inherit from one nearer the start of the chain`
-          })
+          sink.report(
+            "E100",
+            at.span,
+            { what: "groupings inherit through `from`" },
+            {
+              help: `\`${g.name}\` would inherit through ${level} groupings: inherit from one nearer the start of the chain`
+            }
+          )
         }
         for (let j = i; j >= 0; j--) failed.add(chain[j]!)
         break
@@ -107,8 +118,13 @@ export const warnNeverMatches = (grouping: GroupingModel, filter: Filter | null,
   if (filter === null) return
   const contradiction = findContradiction(filter)
   if (contradiction === undefined) return
-  sink.report("W004", nameSpan.span, { name: grouping.name }, {
-    notes: contradiction.reason,
-    related: contradiction.spans.map((span) => ({ span, message: "this condition" }))
-  })
+  sink.report(
+    "W004",
+    nameSpan.span,
+    { name: grouping.name },
+    {
+      notes: contradiction.reason,
+      related: contradiction.spans.map((span) => ({ span, message: "this condition" }))
+    }
+  )
 }

@@ -14,13 +14,27 @@ export const checkLocation = (decl: A.Declaration, sink: DiagnosticSink): Locati
     const kind = backendProperty.backend.text
     const spec = backends.find((b) => b.name === kind)
     if (spec === undefined) {
-      const close = suggest(kind, backends.map((b) => b.name))
-      sink.report("E090", backendProperty.backend.span, { backend: kind }, {
-        help: didYouMeanText(close) ?? `backends: ${backends.map((b) => `\`${b.name}\``).join(", ")}`,
-        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: backendProperty.backend.span, replacement: close }]
-      })
+      const close = suggest(
+        kind,
+        backends.map((b) => b.name)
+      )
+      sink.report(
+        "E090",
+        backendProperty.backend.span,
+        { backend: kind },
+        {
+          help: didYouMeanText(close) ?? `backends: ${backends.map((b) => `\`${b.name}\``).join(", ")}`,
+          fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: backendProperty.backend.span, replacement: close }]
+        }
+      )
     } else {
-      backend = { kind, options: checkEntries(backendProperty.options, spec.options, sink, (option) => ({ code: "E091", params: { option, backend: kind } })) }
+      backend = {
+        kind,
+        options: checkEntries(backendProperty.options, spec.options, sink, (option) => ({
+          code: "E091",
+          params: { option, backend: kind }
+        }))
+      }
     }
   }
   const container = view.name("container")
@@ -29,10 +43,15 @@ export const checkLocation = (decl: A.Declaration, sink: DiagnosticSink): Locati
     if ((containerRuntimes as ReadonlyArray<string>).includes(container.value)) containerRuntime = container.value as "apptainer" | "none"
     else {
       const close = suggest(container.value, containerRuntimes)
-      sink.report("E092", container.span, { runtime: container.value }, {
-        help: didYouMeanText(close) ?? "container runtimes: `apptainer`, `none`",
-        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: container.span, replacement: close }]
-      })
+      sink.report(
+        "E092",
+        container.span,
+        { runtime: container.value },
+        {
+          help: didYouMeanText(close) ?? "container runtimes: `apptainer`, `none`",
+          fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: container.span, replacement: close }]
+        }
+      )
     }
   }
   if (decl.name === undefined) return undefined
@@ -56,7 +75,9 @@ export const checkEntries = (
   entries: ReadonlyArray<A.Entry>,
   specs: ReadonlyArray<ResourceSpec>,
   sink: DiagnosticSink,
-  unknown: (key: string) => { code: "E081"; params: { word: string; block: string } } | { code: "E091"; params: { option: string; backend: string } }
+  unknown: (
+    key: string
+  ) => { code: "E081"; params: { word: string; block: string } } | { code: "E091"; params: { option: string; backend: string } }
 ): Record<string, string | number> => {
   const out: Record<string, string | number> = {}
   const seen = new Map<string, A.Entry>()
@@ -64,7 +85,10 @@ export const checkEntries = (
     const key = entry.key.text
     const spec = specs.find((s) => s.key === key)
     if (spec === undefined) {
-      const close = suggest(key, specs.map((s) => s.key))
+      const close = suggest(
+        key,
+        specs.map((s) => s.key)
+      )
       const u = unknown(key)
       const extras = {
         help: didYouMeanText(close) ?? `known: ${specs.map((s) => `\`${s.key}\``).join(", ")}`,
@@ -95,7 +119,11 @@ const checkEntryValue = (entry: A.Entry, spec: ResourceSpec, sink: DiagnosticSin
   }
   const inRange = (n: number, shown: string, format: (x: number) => string): number | undefined => {
     if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-      sink.report("E080", v.span, { what: `\`${key}\``, range: `between ${format(spec.min ?? 0)} and ${format(spec.max ?? Infinity)}`, found: `\`${shown}\`` })
+      sink.report("E080", v.span, {
+        what: `\`${key}\``,
+        range: `between ${format(spec.min ?? 0)} and ${format(spec.max ?? Infinity)}`,
+        found: `\`${shown}\``
+      })
       return undefined
     }
     return n
@@ -108,7 +136,10 @@ const checkEntryValue = (entry: A.Entry, spec: ResourceSpec, sink: DiagnosticSin
     case "size":
     case "duration": {
       if (v.kind === "integer" || v.kind === "decimal") {
-        return wrong(spec.shape === "size" ? "a size such as `16GiB`" : "a duration such as `2h`", `add a unit: \`${v.raw}${spec.shape === "size" ? "GiB" : "h"}\``)
+        return wrong(
+          spec.shape === "size" ? "a size such as `16GiB`" : "a duration such as `2h`",
+          `add a unit: \`${v.raw}${spec.shape === "size" ? "GiB" : "h"}\``
+        )
       }
       if (v.kind !== "quantity") return wrong(spec.shape === "size" ? "a size such as `16GiB`" : "a duration such as `2h`")
       const q = parseQuantity(v.raw)
@@ -128,7 +159,12 @@ const checkEntryValue = (entry: A.Entry, spec: ResourceSpec, sink: DiagnosticSin
 }
 
 const formatBytes = (n: number): string => {
-  for (const [unit, factor] of [["TiB", 1024 ** 4], ["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+  for (const [unit, factor] of [
+    ["TiB", 1024 ** 4],
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024]
+  ] as const) {
     if (n >= factor) return `${n / factor}${unit}`
   }
   return `${n}B`

@@ -21,11 +21,20 @@ const kindNames: ReadonlyArray<string> = outputKinds.map((k) => k.name)
 /** A rule as it is written, for messages: `science "*.fits"`. */
 const shown = (kind: string, pattern: string | null): string => (pattern === null ? kind : `${kind} ${encodeString(pattern)}`)
 
-export const checkOutputs = (property: Extract<A.Property, { kind: "outputs" }>, step: string, sink: DiagnosticSink): ReadonlyArray<OutputRuleModel> => {
+export const checkOutputs = (
+  property: Extract<A.Property, { kind: "outputs" }>,
+  step: string,
+  sink: DiagnosticSink
+): ReadonlyArray<OutputRuleModel> => {
   if (property.empty) {
-    sink.report("W007", property.keyword.span, { step }, {
-      help: "to let a run produce nothing, say so: `outputs { science min 0 }`; to require the default, remove the block"
-    })
+    sink.report(
+      "W007",
+      property.keyword.span,
+      { step },
+      {
+        help: "to let a run produce nothing, say so: `outputs { science min 0 }`; to require the default, remove the block"
+      }
+    )
   }
   const rules: Array<OutputRuleModel> = []
   const seen = new Map<string, Span>()
@@ -34,10 +43,15 @@ export const checkOutputs = (property: Extract<A.Property, { kind: "outputs" }>,
     const kind = rule.kind.text
     if (!kindNames.includes(kind)) {
       const close = suggest(kind, kindNames)
-      sink.report("E045", rule.kind.span, { kind }, {
-        help: didYouMeanText(close) ?? `kinds: ${kindNames.map((k) => `\`${k}\``).join(", ")}`,
-        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: rule.kind.span, replacement: close }]
-      })
+      sink.report(
+        "E045",
+        rule.kind.span,
+        { kind },
+        {
+          help: didYouMeanText(close) ?? `kinds: ${kindNames.map((k) => `\`${k}\``).join(", ")}`,
+          fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: rule.kind.span, replacement: close }]
+        }
+      )
       ok = false
     }
     const pattern = checkPattern(rule, sink)
@@ -48,10 +62,15 @@ export const checkOutputs = (property: Extract<A.Property, { kind: "outputs" }>,
     const key = `${kind}\u0000${pattern ?? ""}\u0000${pattern === null}`
     const first = seen.get(key)
     if (first !== undefined) {
-      sink.report("E022", rule.span, { keyword: shown(kind, pattern!) }, {
-        related: [{ span: first, message: "first given here" }],
-        help: "merge the two rules into one"
-      })
+      sink.report(
+        "E022",
+        rule.span,
+        { keyword: shown(kind, pattern!) },
+        {
+          related: [{ span: first, message: "first given here" }],
+          help: "merge the two rules into one"
+        }
+      )
       continue
     }
     seen.set(key, rule.span)
@@ -65,18 +84,34 @@ const checkPattern = (rule: A.OutputRule, sink: DiagnosticSink): string | null |
   const v = rule.pattern
   if (v === undefined) return null
   if (v.kind !== "string") {
-    sink.report("E024", v.span, { keyword: rule.kind.text, expected: 'a pattern in quotes, such as `"*.fits"`', found: describeValue(v) }, {
-      help: v.kind === "integer" || v.kind === "decimal" || v.kind === "quantity" || v.kind === "percent" ? `write it in quotes: \`"${v.raw}"\`` : undefined
-    })
+    sink.report(
+      "E024",
+      v.span,
+      { keyword: rule.kind.text, expected: 'a pattern in quotes, such as `"*.fits"`', found: describeValue(v) },
+      {
+        help:
+          v.kind === "integer" || v.kind === "decimal" || v.kind === "quantity" || v.kind === "percent"
+            ? `write it in quotes: \`"${v.raw}"\``
+            : undefined
+      }
+    )
     return undefined
   }
   // An unterminated string was reported (E002); its text up to the line's end is no pattern.
   if (!v.terminated) return undefined
   const problem = checkOutputPattern(v.value)
   if (problem !== null) {
-    sink.report("E046", v.span, { detail: problem }, {
-      help: v.value === "" ? "leave the pattern out to count every file of the kind" : "patterns are globs: `*`, `?`, `[a-z]`, and `**` for any number of folders"
-    })
+    sink.report(
+      "E046",
+      v.span,
+      { detail: problem },
+      {
+        help:
+          v.value === ""
+            ? "leave the pattern out to count every file of the kind"
+            : "patterns are globs: `*`, `?`, `[a-z]`, and `**` for any number of folders"
+      }
+    )
     return undefined
   }
   return v.value

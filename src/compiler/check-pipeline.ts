@@ -37,16 +37,26 @@ export const checkPipeline = (decl: A.Declaration, ctx: PipelineCheckContext): P
 
   const stepDecls = view.all("step").flatMap((p) => (p.kind === "step" ? [p.step] : []))
   if (stepDecls.length === 0 && decl.name !== undefined) {
-    sink.report("E044", decl.name.span, { name: decl.name.text }, { help: "add a step, e.g. `step reduce { run my_software ^1.0  group_by executed_obs_unit }`" })
+    sink.report(
+      "E044",
+      decl.name.span,
+      { name: decl.name.text },
+      { help: "add a step, e.g. `step reduce { run my_software ^1.0  group_by executed_obs_unit }`" }
+    )
   }
   const byName = new Map<string, A.StepDeclaration>()
   for (const s of stepDecls) {
     if (s.name === undefined) continue
     const first = byName.get(s.name.text)
     if (first !== undefined) {
-      sink.report("E010", s.name.span, { kind: "step", name: s.name.text, scope: `pipeline \`${pipelineName}\`` }, {
-        related: [{ span: first.name!.span, message: "first declared here" }]
-      })
+      sink.report(
+        "E010",
+        s.name.span,
+        { kind: "step", name: s.name.text, scope: `pipeline \`${pipelineName}\`` },
+        {
+          related: [{ span: first.name!.span, message: "first declared here" }]
+        }
+      )
     } else byName.set(s.name.text, s)
   }
 
@@ -64,7 +74,8 @@ export const checkPipeline = (decl: A.Declaration, ctx: PipelineCheckContext): P
   const acyclic = checkCycles(afterRefs, sink)
   if (acyclic) checkNesting(steps, groupBySpans, sink)
 
-  if (decl.name === undefined || data === undefined || location === undefined || trigger === undefined || stepsFailed || !acyclic) return undefined
+  if (decl.name === undefined || data === undefined || location === undefined || trigger === undefined || stepsFailed || !acyclic)
+    return undefined
   return {
     name: decl.name.text,
     span: decl.span,
@@ -83,17 +94,26 @@ const checkTrigger = (property: A.Property | undefined, sink: DiagnosticSink): T
   const mode = property.mode.text
   if (!(triggerModes as ReadonlyArray<string>).includes(mode)) {
     const close = suggest(mode, triggerModes)
-    sink.report("E053", property.mode.span, { word: mode }, {
-      help: didYouMeanText(close) ?? 'triggers: `continuous`, `cron "0 3 * * *"`, `manual`',
-      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.mode.span, replacement: close }]
-    })
+    sink.report(
+      "E053",
+      property.mode.span,
+      { word: mode },
+      {
+        help: didYouMeanText(close) ?? 'triggers: `continuous`, `cron "0 3 * * *"`, `manual`',
+        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: property.mode.span, replacement: close }]
+      }
+    )
     return undefined
   }
   if (mode !== "cron") return { mode: mode as "continuous" | "manual", cron: null, timezone: null }
   const schedule = property.schedule
   if (schedule === undefined) return undefined
   if (schedule.kind !== "string") {
-    sink.report("E024", schedule.span, { keyword: "cron", expected: 'a cron expression in quotes, such as `"0 3 * * *"`', found: describeValue(schedule) })
+    sink.report("E024", schedule.span, {
+      keyword: "cron",
+      expected: 'a cron expression in quotes, such as `"0 3 * * *"`',
+      found: describeValue(schedule)
+    })
     return undefined
   }
   let ok = true
@@ -114,10 +134,15 @@ const checkTrigger = (property: A.Property | undefined, sink: DiagnosticSink): T
       ok = false
     } else if (!isValidTimeZone(tz.value)) {
       const close = suggest(tz.value, ["UTC", ...Intl.supportedValuesOf("timeZone")])
-      sink.report("E052", tz.span, { zone: tz.value }, {
-        help: didYouMeanText(close, { as: "string" }) ?? 'use an IANA name such as `"UTC"` or `"America/Santiago"`',
-        fixes: close === undefined ? [] : [{ title: `Replace with "${close}"`, span: tz.span, replacement: `"${close}"` }]
-      })
+      sink.report(
+        "E052",
+        tz.span,
+        { zone: tz.value },
+        {
+          help: didYouMeanText(close, { as: "string" }) ?? 'use an IANA name such as `"UTC"` or `"America/Santiago"`',
+          fixes: close === undefined ? [] : [{ title: `Replace with "${close}"`, span: tz.span, replacement: `"${close}"` }]
+        }
+      )
       ok = false
     } else timezone = tz.value
   }
@@ -130,7 +155,12 @@ interface CheckedStep {
   readonly groupBySpan: Span | undefined
 }
 
-const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap<string, A.StepDeclaration>, ctx: PipelineCheckContext): CheckedStep => {
+const checkStep = (
+  decl: A.StepDeclaration,
+  pipeline: string,
+  steps: ReadonlyMap<string, A.StepDeclaration>,
+  ctx: PipelineCheckContext
+): CheckedStep => {
   const { sink } = ctx
   const view = new BlockView("step", decl.name, decl.span, decl.properties, sink)
   const name = decl.name!.text
@@ -145,10 +175,15 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
     seenAfter.add(a.value)
     if (!steps.has(a.value)) {
       const close = suggest(a.value, steps.keys())
-      sink.report("E011", a.span, { kind: "step", name: a.value, scope: `pipeline \`${pipeline}\`` }, {
-        help: didYouMeanText(close) ?? `steps of \`${pipeline}\`: ${[...steps.keys()].map((s) => `\`${s}\``).join(", ")}`,
-        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: a.span, replacement: close }]
-      })
+      sink.report(
+        "E011",
+        a.span,
+        { kind: "step", name: a.value, scope: `pipeline \`${pipeline}\`` },
+        {
+          help: didYouMeanText(close) ?? `steps of \`${pipeline}\`: ${[...steps.keys()].map((s) => `\`${s}\``).join(", ")}`,
+          fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: a.span, replacement: close }]
+        }
+      )
       continue
     }
     ctx.symbols.references.push({ kind: "step", name: a.value, scope: pipeline, span: a.span })
@@ -161,12 +196,20 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
 
   const cooldown = view.duration("cooldown")
   if (cooldown !== undefined && cooldown.value < ctx.loopIntervalSeconds) {
-    sink.report("W001", cooldown.span, { cooldown: formatDuration(cooldown.value), interval: formatDuration(ctx.loopIntervalSeconds) }, {
-      help: `the trigger loop decides at most once per pass, and runs a pass at least every ${formatDuration(ctx.loopIntervalSeconds)} (\`CCAT_TRIGGER_INTERVAL\`): write \`cooldown ${formatDuration(ctx.loopIntervalSeconds)}\` or more, or leave it out`
-    })
+    sink.report(
+      "W001",
+      cooldown.span,
+      { cooldown: formatDuration(cooldown.value), interval: formatDuration(ctx.loopIntervalSeconds) },
+      {
+        help: `the trigger loop decides at most once per pass, and runs a pass at least every ${formatDuration(ctx.loopIntervalSeconds)} (\`CCAT_TRIGGER_INTERVAL\`): write \`cooldown ${formatDuration(ctx.loopIntervalSeconds)}\` or more, or leave it out`
+      }
+    )
   }
   const configProperty = view.get("config")
-  const checkedConfig = configProperty?.kind === "config" && configProperty.map !== undefined ? checkConfig(configProperty.map, sink) : { config: {}, valid: true }
+  const checkedConfig =
+    configProperty?.kind === "config" && configProperty.map !== undefined
+      ? checkConfig(configProperty.map, sink)
+      : { config: {}, valid: true }
   const config = checkedConfig.config
 
   const resourcesProperty = view.get("resources")
@@ -185,14 +228,24 @@ const checkStep = (decl: A.StepDeclaration, pipeline: string, steps: ReadonlyMap
 
   const timeout = view.duration("timeout")
   // `time` grows the step's `timeout` too (the batch script's time limit when set): either is a base.
-  const retries = checkRetries(view.get("retries"), name, { ...resources, timeSeconds: resources.timeSeconds ?? timeout?.value ?? null }, sink)
+  const retries = checkRetries(
+    view.get("retries"),
+    name,
+    { ...resources, timeSeconds: resources.timeSeconds ?? timeout?.value ?? null },
+    sink
+  )
   const policy = view.name("version_policy")
   if (policy !== undefined && !(versionPolicies as ReadonlyArray<string>).includes(policy.value)) {
     const close = suggest(policy.value, versionPolicies)
-    sink.report("E024", policy.span, { keyword: "version_policy", expected: "`compatible` or `exact`", found: `\`${policy.value}\`` }, {
-      help: didYouMeanText(close),
-      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: policy.span, replacement: close }]
-    })
+    sink.report(
+      "E024",
+      policy.span,
+      { keyword: "version_policy", expected: "`compatible` or `exact`", found: `\`${policy.value}\`` },
+      {
+        help: didYouMeanText(close),
+        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: policy.span, replacement: close }]
+      }
+    )
   }
   const finalFlag = view.get("final")
   const fanOut = view.get("fan_out")
@@ -254,11 +307,16 @@ const checkRun = (property: A.Property | undefined, ctx: PipelineCheckContext): 
   if (resolved === null && !software.allVersionsValid) return undefined // E061 says why
   if (resolved === null) {
     const declared = software.versions.map(formatVersion)
-    sink.report("E060", rangeNode?.span ?? property.software.span, { software: software.name, range: formatRange(range) }, {
-      notes: declared.length > 0 ? `declared versions: ${declared.join(", ")}` : `\`${software.name}\` declares no valid versions`,
-      help: declared.length > 0 ? `to use the newest, write \`^${declared[declared.length - 1]}\`` : undefined,
-      related: [{ span: software.span, message: `\`${software.name}\` is declared here` }]
-    })
+    sink.report(
+      "E060",
+      rangeNode?.span ?? property.software.span,
+      { software: software.name, range: formatRange(range) },
+      {
+        notes: declared.length > 0 ? `declared versions: ${declared.join(", ")}` : `\`${software.name}\` declares no valid versions`,
+        help: declared.length > 0 ? `to use the newest, write \`^${declared[declared.length - 1]}\`` : undefined,
+        related: [{ span: software.span, message: `\`${software.name}\` is declared here` }]
+      }
+    )
     return undefined
   }
   return { software, range, resolved, softwareSpan: property.software.span }
@@ -269,18 +327,31 @@ const checkGroupBy = (dims: ReadonlyArray<Located<string>>, sink: DiagnosticSink
   let ok = dims.length > 0
   for (const d of dims) {
     if (findDimension(d.value) === undefined) {
-      const close = suggest(d.value, dimensions.map((x) => x.name))
-      sink.report("E042", d.span, { dimension: d.value }, {
-        help: didYouMeanText(close) ?? `dimensions: ${dimensions.map((x) => `\`${x.name}\``).join(", ")}`,
-        fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: d.span, replacement: close }]
-      })
+      const close = suggest(
+        d.value,
+        dimensions.map((x) => x.name)
+      )
+      sink.report(
+        "E042",
+        d.span,
+        { dimension: d.value },
+        {
+          help: didYouMeanText(close) ?? `dimensions: ${dimensions.map((x) => `\`${x.name}\``).join(", ")}`,
+          fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: d.span, replacement: close }]
+        }
+      )
       ok = false
     } else if (out.includes(d.value)) {
       sink.report("W006", d.span, { what: `dimension \`${d.value}\`` })
     } else out.push(d.value)
   }
   if (out.includes("all") && out.length > 1) {
-    sink.report("E043", dims.find((d) => d.value === "all")!.span, {}, { help: "`group_by all` makes one sub-group of everything; remove `all` or the other dimensions" })
+    sink.report(
+      "E043",
+      dims.find((d) => d.value === "all")!.span,
+      {},
+      { help: "`group_by all` makes one sub-group of everything; remove `all` or the other dimensions" }
+    )
     ok = false
   }
   return ok ? out : undefined
@@ -327,9 +398,14 @@ export const checkConfig = (value: A.Value, sink: DiagnosticSink): { config: Jso
         return undefined
       default:
         valid = false
-        sink.report("E072", v.span, { found: describeValue(v) }, {
-          help: `write it as a string (\`"${v.raw}"\`) or as a number in the unit the program expects`
-        })
+        sink.report(
+          "E072",
+          v.span,
+          { found: describeValue(v) },
+          {
+            help: `write it as a string (\`"${v.raw}"\`) or as a number in the unit the program expects`
+          }
+        )
         return undefined
     }
   }
@@ -348,10 +424,17 @@ const checkPlaceholders = (run: CheckedRun, config: JsonObject, step: string, si
     if (node === undefined) {
       const keys = Object.keys(config)
       const close = suggest(p.configPath.join("."), keys)
-      sink.report("E070", run.softwareSpan, { key: p.configPath.join("."), step }, {
-        related: [{ span: p.span, message: "the placeholder is here" }],
-        help: didYouMeanText(close, { note: "(the config key and the placeholder must match)" }) ?? `add it: \`config { ${nestedExample(p.configPath)} }\``
-      })
+      sink.report(
+        "E070",
+        run.softwareSpan,
+        { key: p.configPath.join("."), step },
+        {
+          related: [{ span: p.span, message: "the placeholder is here" }],
+          help:
+            didYouMeanText(close, { note: "(the config key and the placeholder must match)" }) ??
+            `add it: \`config { ${nestedExample(p.configPath)} }\``
+        }
+      )
     }
   }
 }
@@ -394,9 +477,14 @@ const checkCycles = (edges: ReadonlyMap<string, ReadonlyArray<Located<string>>>,
       if (s === "visiting") {
         const cycle = [...path.slice(path.indexOf(up.value)), up.value]
         const named = up.value === step ? [step, step] : cycle
-        sink.report("E040", up.span, { cycle: named.map((n) => `\`${n}\``).join(" → ") }, {
-          help: up.value === step ? "a step cannot come after itself" : "remove one of these `after` edges"
-        })
+        sink.report(
+          "E040",
+          up.span,
+          { cycle: named.map((n) => `\`${n}\``).join(" → ") },
+          {
+            help: up.value === step ? "a step cannot come after itself" : "remove one of these `after` edges"
+          }
+        )
         acyclic = false
       } else if (s === undefined) enter(up.value)
     }
@@ -417,7 +505,9 @@ const checkNesting = (steps: ReadonlyArray<StepModel>, groupBySpans: ReadonlyMap
         span,
         { step: step.name, groupBy: step.groupBy.join(", "), upstream: up.name, upstreamGroupBy: up.groupBy.join(", ") },
         {
-          related: groupBySpans.has(up.name) ? [{ span: groupBySpans.get(up.name)!, message: `\`${up.name}\` groups by ${up.groupBy.join(", ")}` }] : [],
+          related: groupBySpans.has(up.name)
+            ? [{ span: groupBySpans.get(up.name)!, message: `\`${up.name}\` groups by ${up.groupBy.join(", ")}` }]
+            : [],
           notes: "each sub-group of an upstream step must fall inside one sub-group of the steps after it",
           help: "group this step more coarsely, or add `fan_out` to give every sub-group all upstream products that overlap it"
         }

@@ -65,11 +65,21 @@ export const checkRetries = (
     }
     retryOn.sort(byReason)
   }
-  const retryAdjust = property.adjustments === undefined ? [] : checkAdjustments(property, step, retryOn === null ? undefined : retried, resources, sink)
-  if (property.count?.kind === "integer" && property.count.value === 0 && (property.on !== undefined || property.adjustments !== undefined)) {
-    sink.report("W008", property.count.span, { step }, {
-      help: "retry failures with a count above 0, such as `retries 3`, or leave the reasons and adjustments out"
-    })
+  const retryAdjust =
+    property.adjustments === undefined ? [] : checkAdjustments(property, step, retryOn === null ? undefined : retried, resources, sink)
+  if (
+    property.count?.kind === "integer" &&
+    property.count.value === 0 &&
+    (property.on !== undefined || property.adjustments !== undefined)
+  ) {
+    sink.report(
+      "W008",
+      property.count.span,
+      { step },
+      {
+        help: "retry failures with a count above 0, such as `retries 3`, or leave the reasons and adjustments out"
+      }
+    )
   }
   return { retries, retryOn, retryAdjust: retryAdjust.length === 0 ? null : retryAdjust }
 }
@@ -95,10 +105,15 @@ const checkReason = (r: A.Identifier, sink: DiagnosticSink): RetryReason | undef
     r.text.toUpperCase() === "OUT_OF_SPACE"
       ? "a full disk is no failure: the run waits for room and the attempt does not count, so it needs no retry"
       : (didYouMeanText(close) ?? `failure reasons: ${reasonNames.map((n) => `\`${n}\``).join(", ")}`)
-  sink.report("E047", r.span, { reason: r.text }, {
-    help,
-    fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: r.span, replacement: close }]
-  })
+  sink.report(
+    "E047",
+    r.span,
+    { reason: r.text },
+    {
+      help,
+      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: r.span, replacement: close }]
+    }
+  )
   return undefined
 }
 
@@ -116,11 +131,16 @@ const checkAdjustments = (
     if (reason !== undefined && retried !== undefined && !retried.has(reason)) {
       const on = property.on!
       const end: Span = { ...on.span, start: on.span.end, startLine: on.span.endLine, startColumn: on.span.endColumn }
-      sink.report("E048", a.reason.span, { reason, step }, {
-        related: [{ span: on.span, message: "the failures the step retries" }],
-        help: `retry it too: \`${on.keyword.text} ${[...retried, reason].sort(byReason).join(", ")}\`, or remove the adjustment`,
-        fixes: on.reasons.length === 0 ? [] : [{ title: `Retry \`${reason}\` too`, span: end, replacement: `, ${reason}` }]
-      })
+      sink.report(
+        "E048",
+        a.reason.span,
+        { reason, step },
+        {
+          related: [{ span: on.span, message: "the failures the step retries" }],
+          help: `retry it too: \`${on.keyword.text} ${[...retried, reason].sort(byReason).join(", ")}\`, or remove the adjustment`,
+          fixes: on.reasons.length === 0 ? [] : [{ title: `Retry \`${reason}\` too`, span: end, replacement: `, ${reason}` }]
+        }
+      )
     }
     const resource = checkResource(a.resource, sink)
     const factor = checkFactor(a, sink)
@@ -129,18 +149,28 @@ const checkAdjustments = (
     const key = `${reason} ${resource}`
     const first = seen.get(key)
     if (first !== undefined) {
-      sink.report("E022", a.span, { keyword: `on ${reason} ${resource}` }, {
-        related: [{ span: first, message: "first given here" }],
-        help: "keep one factor per reason and resource"
-      })
+      sink.report(
+        "E022",
+        a.span,
+        { keyword: `on ${reason} ${resource}` },
+        {
+          related: [{ span: first, message: "first given here" }],
+          help: "keep one factor per reason and resource"
+        }
+      )
       continue
     }
     seen.set(key, a.span)
     const base = resource === "cpus" ? resources.cpus : resource === "memory" ? resources.memoryBytes : resources.timeSeconds
     if (base === null) {
-      sink.report("W009", a.resource.span, { step, resource }, {
-        help: `give it a base to grow from: \`resources { ${baseExamples[resource]} }\``
-      })
+      sink.report(
+        "W009",
+        a.resource.span,
+        { step, resource },
+        {
+          help: `give it a base to grow from: \`resources { ${baseExamples[resource]} }\``
+        }
+      )
     }
     out.push({ reason, resource, factor })
   }
@@ -151,12 +181,17 @@ const checkResource = (r: A.Identifier, sink: DiagnosticSink): GrowableResource 
   if (resourceNames.includes(r.text)) return r.text as GrowableResource
   const isResource = resourceKeys.some((k) => k.key === r.text)
   const close = isResource ? undefined : suggest(r.text, resourceNames)
-  sink.report("E081", r.span, { word: r.text, block: "resource to grow" }, {
-    help: isResource
-      ? `only \`cpus\`, \`memory\` and \`time\` grow on a retry; \`${r.text}\` stays as \`resources\` sets it`
-      : (didYouMeanText(close) ?? "a retry grows `cpus`, `memory` or `time`"),
-    fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: r.span, replacement: close }]
-  })
+  sink.report(
+    "E081",
+    r.span,
+    { word: r.text, block: "resource to grow" },
+    {
+      help: isResource
+        ? `only \`cpus\`, \`memory\` and \`time\` grow on a retry; \`${r.text}\` stays as \`resources\` sets it`
+        : (didYouMeanText(close) ?? "a retry grows `cpus`, `memory` or `time`"),
+      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: r.span, replacement: close }]
+    }
+  )
   return undefined
 }
 
@@ -166,18 +201,29 @@ const checkFactor = (a: A.RetryAdjustment, sink: DiagnosticSink): number | undef
   const written = v.kind === "identifier" ? factorPattern.exec(v.raw) : null
   if (written === null) {
     // `2`, `1.5`, `2x`: the number is clear, only its spelling is not.
-    const number = v.kind === "integer" || v.kind === "decimal" ? v.raw : v.kind === "quantity" ? /^(\d+(?:\.\d+)?)x$/.exec(v.raw)?.[1] : undefined
-    sink.report("E024", v.span, { keyword: a.resource.text, expected: "a factor such as `x2` or `x1.5`", found: describeValue(v) }, {
-      help: number === undefined ? "write `x` and the number to multiply by, such as `x2`" : `write \`x${number}\``,
-      fixes: number === undefined ? [] : [{ title: `Replace with \`x${number}\``, span: v.span, replacement: `x${number}` }]
-    })
+    const number =
+      v.kind === "integer" || v.kind === "decimal" ? v.raw : v.kind === "quantity" ? /^(\d+(?:\.\d+)?)x$/.exec(v.raw)?.[1] : undefined
+    sink.report(
+      "E024",
+      v.span,
+      { keyword: a.resource.text, expected: "a factor such as `x2` or `x1.5`", found: describeValue(v) },
+      {
+        help: number === undefined ? "write `x` and the number to multiply by, such as `x2`" : `write \`x${number}\``,
+        fixes: number === undefined ? [] : [{ title: `Replace with \`x${number}\``, span: v.span, replacement: `x${number}` }]
+      }
+    )
     return undefined
   }
   const factor = Number(written[1])
   if (!(factor > 1) || factor > maxRetryFactor) {
-    sink.report("E080", v.span, { what: "a retry's factor", range: `above x1 and at most x${maxRetryFactor}`, found: `\`${written[0]}\`` }, {
-      help: factor <= 1 ? "a retry only grows a resource: a factor of 1 or less changes nothing, so leave the adjustment out" : undefined
-    })
+    sink.report(
+      "E080",
+      v.span,
+      { what: "a retry's factor", range: `above x1 and at most x${maxRetryFactor}`, found: `\`${written[0]}\`` },
+      {
+        help: factor <= 1 ? "a retry only grows a resource: a factor of 1 or less changes nothing, so leave the adjustment out" : undefined
+      }
+    )
     return undefined
   }
   return factor

@@ -15,7 +15,7 @@ export const checkSoftware = (decl: A.Declaration, sink: DiagnosticSink): Softwa
     const parsed = parseVersion(v.value)
     if (parsed === null) {
       allVersionsValid = false
-      sink.report("E061", v.span, { version: v.value }, { help: "write versions as MAJOR.MINOR.PATCH, e.g. `\"2.3.1\"`" })
+      sink.report("E061", v.span, { version: v.value }, { help: 'write versions as MAJOR.MINOR.PATCH, e.g. `"2.3.1"`' })
       continue
     }
     const key = formatVersion(parsed)
@@ -83,13 +83,21 @@ export const parsePlaceholders = (
       (inner === "version" && allowed.includes("version")) ||
       (configPath !== null && allowed.includes("config") && configPath.every((p) => configKeyPattern.test(p)))
     if (!ok) {
-      const close2 = suggest(inner, allowed.map((a) => (a === "config" ? `config.${inner.split(".").slice(1).join(".") || "key"}` : a)))
-      sink.report("E071", span, { placeholder: inner, where }, {
-        help:
-          didYouMeanText(close2, { as: "placeholder" }) ??
-          `placeholders here: ${allowed.map((a) => (a === "config" ? "`{config.KEY}`" : "`{version}`")).join(", ")}; write \`{{\` for a literal brace`,
-        fixes: close2 === undefined || !exact ? [] : [{ title: `Replace with \`{${close2}}\``, span, replacement: `{${close2}}` }]
-      })
+      const close2 = suggest(
+        inner,
+        allowed.map((a) => (a === "config" ? `config.${inner.split(".").slice(1).join(".") || "key"}` : a))
+      )
+      sink.report(
+        "E071",
+        span,
+        { placeholder: inner, where },
+        {
+          help:
+            didYouMeanText(close2, { as: "placeholder" }) ??
+            `placeholders here: ${allowed.map((a) => (a === "config" ? "`{config.KEY}`" : "`{version}`")).join(", ")}; write \`{{\` for a literal brace`,
+          fixes: close2 === undefined || !exact ? [] : [{ title: `Replace with \`{${close2}}\``, span, replacement: `{${close2}}` }]
+        }
+      )
     } else out.push({ text: inner, configPath, span })
     i = close
   }

@@ -106,9 +106,14 @@ const parseCached = (input: SourceInput, sink: DiagnosticSink, options: CompileO
 
 /** A file past the size limit is not lexed at all: one diagnostic, and no declarations. */
 const tooLarge = (input: SourceInput, sink: DiagnosticSink): A.SourceFile => {
-  sink.report("E103", fileStart(input.path), { length: input.text.length }, {
-    help: "split the declarations into several `.ccat` files of the folder: they compile together"
-  })
+  sink.report(
+    "E103",
+    fileStart(input.path),
+    { length: input.text.length },
+    {
+      help: "split the declarations into several `.ccat` files of the folder: they compile together"
+    }
+  )
   return { path: input.path, text: input.text, declarations: [], strayDeclarationSteps: [] }
 }
 
@@ -138,7 +143,14 @@ const capErrorsPerFile = (sorted: ReadonlyArray<Diagnostic>): Array<Diagnostic> 
   }
   if (firstLeftOut.size === 0) return out
   for (const [file, first] of firstLeftOut) {
-    out.push(makeDiagnostic("E101", first.span, { count: errorsByFile.get(file)! - maxErrorsPerFile }, { help: "fix the errors above first: many of the rest often follow from them" }))
+    out.push(
+      makeDiagnostic(
+        "E101",
+        first.span,
+        { count: errorsByFile.get(file)! - maxErrorsPerFile },
+        { help: "fix the errors above first: many of the rest often follow from them" }
+      )
+    )
   }
   return out.sort(compareDiagnostics)
 }
@@ -161,7 +173,10 @@ export const compileSources = (inputs: ReadonlyArray<SourceInput>, options: Comp
       : lowerWorkspace({
           locations: [...result.checked.locations.values()],
           software: [...result.checked.software.values()],
-          groupings: [...result.checked.groupings.values()].map((model) => ({ model, selection: result.checked.selections.get(model.name) ?? null })),
+          groupings: [...result.checked.groupings.values()].map((model) => ({
+            model,
+            selection: result.checked.selections.get(model.name) ?? null
+          })),
           pipelines: [...result.checked.pipelines.values()],
           softwareByName: result.checked.software
         })
@@ -188,7 +203,11 @@ const withoutEchoes = (items: ReadonlyArray<Diagnostic>): Array<Diagnostic> => {
   return items.filter((d) => !(d.code === "E021" && d.message.startsWith("`step`") && unclosed.has(d.span.file)))
 }
 
-export const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticSink, options: CompileOptions): { symbols: SymbolTable; checked: CheckedWorkspace } => {
+export const checkFiles = (
+  files: ReadonlyArray<A.SourceFile>,
+  sink: DiagnosticSink,
+  options: CompileOptions
+): { symbols: SymbolTable; checked: CheckedWorkspace } => {
   const symbols = buildSymbolTable(files, sink)
   for (const f of files) {
     for (const step of f.strayDeclarationSteps) {
@@ -197,7 +216,9 @@ export const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticS
   }
   const declared = (kind: A.DeclarationKind): ReadonlyArray<A.Declaration> => [...symbols.byKind.get(kind)!.values()]
   // Duplicates are checked too, so their own mistakes are not hidden by the name clash.
-  const duplicates = files.flatMap((f) => f.declarations).filter((d) => d.name === undefined || symbols.byKind.get(d.kind)!.get(d.name.text) !== d)
+  const duplicates = files
+    .flatMap((f) => f.declarations)
+    .filter((d) => d.name === undefined || symbols.byKind.get(d.kind)!.get(d.name.text) !== d)
 
   const locations = new Map<string, LocationModel>()
   for (const d of declared("location")) {
@@ -236,7 +257,10 @@ export const checkFiles = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticS
     else if (d.kind === "software") checkSoftware(d, scratch)
     else if (d.kind === "grouping") checkGrouping(d, symbols, scratch)
     else checkPipeline(d, { symbols, software, sink: scratch, loopIntervalSeconds })
-    appendAll(sink.items, scratch.items.filter((x) => x.code !== "E010"))
+    appendAll(
+      sink.items,
+      scratch.items.filter((x) => x.code !== "E010")
+    )
   }
   warnUnused(symbols, sink)
   return { symbols, checked: { locations, software, groupings, selections, pipelines } }

@@ -95,11 +95,7 @@ const splitOn = (span: Span, separator: string): Array<Span> => {
   })
 }
 
-const malformed = (
-  at: { readonly start: number; readonly end: number },
-  message: string,
-  help?: string
-): CronProblem => ({
+const malformed = (at: { readonly start: number; readonly end: number }, message: string, help?: string): CronProblem => ({
   kind: "malformed",
   message,
   start: at.start,
@@ -151,11 +147,7 @@ const backwards = (range: Span, low: number, high: number, spec: FieldSpec): Cro
   // Day-of-week tops out at 6 here so the wrapped suggestion does not name Sunday twice.
   const top = spec === dayOfWeek ? 6 : spec.max
   const wrapped = `${show(low, top)},${show(spec.min, high)}`
-  return malformed(
-    range,
-    message,
-    `ranges run low to high: write \`${highText}-${lowText}\`, or \`${wrapped}\` to wrap around`
-  )
+  return malformed(range, message, `ranges run low to high: write \`${highText}-${lowText}\`, or \`${wrapped}\` to wrap around`)
 }
 
 const parseItem = (item: Span, spec: FieldSpec): Array<number> | CronProblem => {
@@ -163,11 +155,7 @@ const parseItem = (item: Span, spec: FieldSpec): Array<number> | CronProblem => 
   const base = slash < 0 ? item : slice(item, 0, slash)
   const stepText = slash < 0 ? undefined : slice(item, slash + 1)
   if (!/^(\*|[a-z0-9]+(-[a-z0-9]+)?)$/i.test(base.text)) {
-    return malformed(
-      item,
-      `cannot read \`${item.text}\` as a ${spec.label} value`,
-      quartzHelp(item.text) ?? SHAPES
-    )
+    return malformed(item, `cannot read \`${item.text}\` as a ${spec.label} value`, quartzHelp(item.text) ?? SHAPES)
   }
 
   let first = spec.min
@@ -219,8 +207,7 @@ const parseField = (field: Span, spec: FieldSpec, problems: Array<CronProblem>):
   return [...values].sort((a, b) => a - b)
 }
 
-const monthName = (m: number): string =>
-  new Intl.DateTimeFormat("en", { month: "long", timeZone: "UTC" }).format(Date.UTC(2000, m - 1, 1))
+const monthName = (m: number): string => new Intl.DateTimeFormat("en", { month: "long", timeZone: "UTC" }).format(Date.UTC(2000, m - 1, 1))
 
 const listed = (words: ReadonlyArray<string>): string =>
   words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`
@@ -245,9 +232,7 @@ const impossibility = (fields: CronFields, domField: Span, monthField: Span): Cr
  * `fields` is null when the text is malformed. An impossible schedule is well-formed, so its
  * fields come back alongside the problem.
  */
-export const validateCron = (
-  text: string
-): { readonly fields: CronFields | null; readonly problems: ReadonlyArray<CronProblem> } => {
+export const validateCron = (text: string): { readonly fields: CronFields | null; readonly problems: ReadonlyArray<CronProblem> } => {
   const tokens: Array<Span> = [...text.matchAll(/\S+/g)].map((m) => ({
     text: m[0],
     start: m.index,
@@ -259,27 +244,43 @@ export const validateCron = (
     const expansion = MACROS[head.text.toLowerCase()]
     const problems: Array<CronProblem> = []
     if (expansion === undefined) {
-      problems.push(malformed(head, `unknown macro \`${head.text}\``,
-        suggestName(head.text.toLowerCase(), Object.keys(MACROS), 2) ?? `known macros are ${listed(Object.keys(MACROS))}`))
+      problems.push(
+        malformed(
+          head,
+          `unknown macro \`${head.text}\``,
+          suggestName(head.text.toLowerCase(), Object.keys(MACROS), 2) ?? `known macros are ${listed(Object.keys(MACROS))}`
+        )
+      )
     }
     const after = rest[0]
     if (after !== undefined) {
-      problems.push(malformed({ start: after.start, end: text.trimEnd().length },
-        `unexpected text after macro \`${head.text}\``, "a macro stands for the whole expression"))
+      problems.push(
+        malformed(
+          { start: after.start, end: text.trimEnd().length },
+          `unexpected text after macro \`${head.text}\``,
+          "a macro stands for the whole expression"
+        )
+      )
     }
     return expansion === undefined || problems.length > 0 ? { fields: null, problems } : validateCron(expansion)
   }
 
   if (tokens.length !== 5) {
-    const help = tokens.length === 6
-      ? "seconds are not supported: schedules have minute resolution, so drop the seconds field"
-      : tokens.length > 6
-      ? "seconds and years are not supported: schedules have minute resolution, so drop the extra fields"
-      : "use `*` for a field that should match every value"
+    const help =
+      tokens.length === 6
+        ? "seconds are not supported: schedules have minute resolution, so drop the seconds field"
+        : tokens.length > 6
+          ? "seconds and years are not supported: schedules have minute resolution, so drop the extra fields"
+          : "use `*` for a field that should match every value"
     return {
       fields: null,
-      problems: [malformed({ start: 0, end: text.length },
-        `expected 5 fields (minute hour day-of-month month day-of-week), found ${tokens.length}`, help)]
+      problems: [
+        malformed(
+          { start: 0, end: text.length },
+          `expected 5 fields (minute hour day-of-month month day-of-week), found ${tokens.length}`,
+          help
+        )
+      ]
     }
   }
 

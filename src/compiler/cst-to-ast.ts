@@ -61,7 +61,8 @@ class Builder {
     const strayDeclarationSteps: Array<A.StepDeclaration> = []
     const items: Array<{ offset: number; run: () => void }> = []
     const ch = node.children
-    for (const d of ch.declaration ?? []) items.push({ offset: d.location?.startOffset ?? 0, run: () => declarations.push(this.declaration(d)) })
+    for (const d of ch.declaration ?? [])
+      items.push({ offset: d.location?.startOffset ?? 0, run: () => declarations.push(this.declaration(d)) })
     for (const s of ch.stepDeclaration ?? []) {
       items.push({ offset: s.location?.startOffset ?? 0, run: () => strayDeclarationSteps.push(this.stepDeclaration(s)) })
     }
@@ -70,9 +71,14 @@ class Builder {
       items.push({
         offset: b.location?.startOffset ?? 0,
         run: () =>
-          this.sink.report("E008", this.tokenSpan(b.children.LCurly?.[0]), { what: "block", where: "at top level" }, {
-            help: "a block belongs after a declaration such as `pipeline chai_standing`"
-          })
+          this.sink.report(
+            "E008",
+            this.tokenSpan(b.children.LCurly?.[0]),
+            { what: "block", where: "at top level" },
+            {
+              help: "a block belongs after a declaration such as `pipeline chai_standing`"
+            }
+          )
       })
     }
     for (const s of ch.strayTopLevel ?? []) items.push({ offset: s.location?.startOffset ?? 0, run: () => this.stray(s, "at top level") })
@@ -85,13 +91,21 @@ class Builder {
     const tokens = collectTokens(node)
     const first = tokens[0]!
     // The first stray token is the mistake; what follows it was skipped to resynchronise.
-    this.sink.report("E008", this.tokenSpan(first), { what: `\`${first.image}\``, where }, {
-      notes: tokens.length > 1 ? [`the rest, up to \`${tokens[tokens.length - 1]!.image}\` on line ${tokens[tokens.length - 1]!.startLine}, was skipped`] : [],
-      help:
-        where === "at top level"
-          ? "the top level holds declarations: `location`, `software`, `grouping` and `pipeline`"
-          : "each entry of a block starts with a property name, such as `description`"
-    })
+    this.sink.report(
+      "E008",
+      this.tokenSpan(first),
+      { what: `\`${first.image}\``, where },
+      {
+        notes:
+          tokens.length > 1
+            ? [`the rest, up to \`${tokens[tokens.length - 1]!.image}\` on line ${tokens[tokens.length - 1]!.startLine}, was skipped`]
+            : [],
+        help:
+          where === "at top level"
+            ? "the top level holds declarations: `location`, `software`, `grouping` and `pipeline`"
+            : "each entry of a block starts with a property name, such as `description`"
+      }
+    )
   }
 
   private unknownDeclaration(node: C.UnknownDeclarationCstNode): void {
@@ -100,10 +114,15 @@ class Builder {
     const suggestion = suggest(keyword.image, declarationWords)
     const hint = didYouMeanText(suggestion)
     const span = this.tokenSpan(keyword)
-    this.sink.report("E007", span, { word: keyword.image }, {
-      help: hint ?? "declarations are `location`, `software`, `grouping` and `pipeline`",
-      fixes: suggestion === undefined ? [] : [{ title: `Replace with \`${suggestion}\``, span, replacement: suggestion }]
-    })
+    this.sink.report(
+      "E007",
+      span,
+      { word: keyword.image },
+      {
+        help: hint ?? "declarations are `location`, `software`, `grouping` and `pipeline`",
+        fixes: suggestion === undefined ? [] : [{ title: `Replace with \`${suggestion}\``, span, replacement: suggestion }]
+      }
+    )
   }
 
   /** A declared name; keywords parse as names so that the mistake costs one diagnostic. */
@@ -191,7 +210,13 @@ class Builder {
     }
     if (ch.outputsProperty !== undefined) {
       const o = ch.outputsProperty[0]!.children
-      return { kind: "outputs", keyword: this.keyword(o.keyword), rules: this.outputRules(o.outputRule), empty: this.nothingBetween(o.LCurly?.[0], o.RCurly?.[0]), span }
+      return {
+        kind: "outputs",
+        keyword: this.keyword(o.keyword),
+        rules: this.outputRules(o.outputRule),
+        empty: this.nothingBetween(o.LCurly?.[0], o.RCurly?.[0]),
+        span
+      }
     }
     if (ch.retriesProperty !== undefined) return this.retriesProperty(ch.retriesProperty[0]!, span)
     if (ch.backendProperty !== undefined) {
@@ -248,9 +273,14 @@ class Builder {
       const equals = e.children.misplacedEquals?.[0]
       if (equals !== undefined) {
         const span = this.tokenSpan(equals)
-        this.sink.report("E005", span, { detail: "unexpected `=`: these entries are written `key value`, e.g. `cpus 4`" }, {
-          fixes: [{ title: "Remove `=`", span, replacement: "" }]
-        })
+        this.sink.report(
+          "E005",
+          span,
+          { detail: "unexpected `=`: these entries are written `key value`, e.g. `cpus 4`" },
+          {
+            fixes: [{ title: "Remove `=`", span, replacement: "" }]
+          }
+        )
       }
       const key = this.ident(e.children.key?.[0])
       const value = this.firstValue(e.children.value)
@@ -280,8 +310,18 @@ class Builder {
       const pattern = patternToken === undefined ? undefined : this.tokenValue(patternToken, false)
       const minToken = r.children.min?.[0]
       const count = this.firstValue(r.children.count)
-      if (kind === undefined || (patternToken !== undefined && pattern === undefined) || (r.children.count !== undefined && count === undefined)) continue
-      out.push({ kind, pattern, min: minToken === undefined ? undefined : { keyword: this.keyword([minToken]), count }, span: this.nodeSpan(r) })
+      if (
+        kind === undefined ||
+        (patternToken !== undefined && pattern === undefined) ||
+        (r.children.count !== undefined && count === undefined)
+      )
+        continue
+      out.push({
+        kind,
+        pattern,
+        min: minToken === undefined ? undefined : { keyword: this.keyword([minToken]), count },
+        span: this.nodeSpan(r)
+      })
     }
     return out
   }
@@ -295,16 +335,12 @@ class Builder {
     if (ch.count === undefined && keyword.text !== "") {
       const next = onToken ?? ch.LCurly?.[0]
       const nextSpan = next === undefined ? undefined : this.ident(next)?.span
-      this.sink.report(
-        "E005",
-        nextSpan ?? keyword.span,
-        {
-          detail:
-            next === undefined
-              ? "`retries` needs the number of retries, such as `retries 3`"
-              : `expected the number of retries before ${describeToken(next)}, such as \`retries 3 ${next.image === "on" ? "on OOM" : "{ … }"}\``
-        }
-      )
+      this.sink.report("E005", nextSpan ?? keyword.span, {
+        detail:
+          next === undefined
+            ? "`retries` needs the number of retries, such as `retries 3`"
+            : `expected the number of retries before ${describeToken(next)}, such as \`retries 3 ${next.image === "on" ? "on OOM" : "{ … }"}\``
+      })
     }
     const reasons = (ch.reasons ?? []).flatMap((r) => {
       const id = this.ident(r.children.name?.[0])
@@ -313,7 +349,11 @@ class Builder {
     const on =
       onToken === undefined || onToken.isInsertedInRecovery === true
         ? undefined
-        : { keyword: this.keyword([onToken]), reasons, span: joinSpans(this.tokenSpan(onToken), reasons.length > 0 ? reasons[reasons.length - 1]!.span : this.tokenSpan(onToken)) }
+        : {
+            keyword: this.keyword([onToken]),
+            reasons,
+            span: joinSpans(this.tokenSpan(onToken), reasons.length > 0 ? reasons[reasons.length - 1]!.span : this.tokenSpan(onToken))
+          }
     const adjustments = ch.LCurly === undefined ? undefined : this.retryAdjustments(ch.adjustments)
     return { kind: "retries", keyword, count, on, adjustments, span }
   }
@@ -352,9 +392,14 @@ class Builder {
       }
       const dotted = [text, ...path.map((t) => t.image)]
       const last = path[path.length - 1]!
-      this.sink.report("E075", joinSpans(key.span, this.tokenSpan(last)), { key: dotted.join(".") }, {
-        help: `nest the maps: \`${dotted.reduceRight((inner, k) => (inner === "" ? `${k} = …` : `${k} = { ${inner} }`), "")}\``
-      })
+      this.sink.report(
+        "E075",
+        joinSpans(key.span, this.tokenSpan(last)),
+        { key: dotted.join(".") },
+        {
+          help: `nest the maps: \`${dotted.reduceRight((inner, k) => (inner === "" ? `${k} = …` : `${k} = { ${inner} }`), "")}\``
+        }
+      )
       entries.push({ key: { text: dotted.join("."), span: key.span }, value, span: this.nodeSpan(e), dotted: true })
     }
     return { kind: "map", entries, span: this.nodeSpan(node), incomplete }
@@ -408,7 +453,9 @@ class Builder {
       case "Quantity":
         return this.quantityInRange(raw, span) ? { kind: "quantity", raw, span } : undefined
       case "Percent":
-        return this.numberInRange(raw.slice(0, -1), span, false) ? { kind: "percent", value: Number(raw.slice(0, -1)), raw, span } : undefined
+        return this.numberInRange(raw.slice(0, -1), span, false)
+          ? { kind: "percent", value: Number(raw.slice(0, -1)), raw, span }
+          : undefined
       case "DateLiteral":
         return { kind: "date", raw, span }
       case "Timestamp":
@@ -433,10 +480,17 @@ class Builder {
     const problem = numberRangeProblem(text, integer)
     if (problem === undefined) return true
     const n = Number(text)
-    this.sink.report("E084", subSpan(span, 0, text.length), { literal: abbreviated(text), problem }, {
-      notes: Number.isFinite(n) ? [] : ["numbers are 64-bit floating point: the largest is about 1.8e308"],
-      help: Number.isFinite(n) ? `numbers keep about 15 significant digits: write \`${n.toExponential()}\` for an approximate value, or \`"${text}"\` for the exact digits as text` : undefined
-    })
+    this.sink.report(
+      "E084",
+      subSpan(span, 0, text.length),
+      { literal: abbreviated(text), problem },
+      {
+        notes: Number.isFinite(n) ? [] : ["numbers are 64-bit floating point: the largest is about 1.8e308"],
+        help: Number.isFinite(n)
+          ? `numbers keep about 15 significant digits: write \`${n.toExponential()}\` for an approximate value, or \`"${text}"\` for the exact digits as text`
+          : undefined
+      }
+    )
     return false
   }
 
@@ -452,11 +506,16 @@ class Builder {
 
   private string(raw: string, span: Span, reportNul = true): A.Value {
     const decoded = decodeString(raw)
-    if (!decoded.terminated) this.sink.report("E002", span, {}, { help: "add `\"` at the end; a string cannot span lines (write `\\n`)" })
+    if (!decoded.terminated) this.sink.report("E002", span, {}, { help: 'add `"` at the end; a string cannot span lines (write `\\n`)' })
     for (const bad of decoded.badEscapes) {
-      this.sink.report("E004", subSpan(span, bad.offset, bad.offset + bad.sequence.length), { sequence: bad.sequence }, {
-        help: "escapes are \\n \\t \\r \\\" \\\\ and \\u{hex}; write \\\\ for a backslash"
-      })
+      this.sink.report(
+        "E004",
+        subSpan(span, bad.offset, bad.offset + bad.sequence.length),
+        { sequence: bad.sequence },
+        {
+          help: 'escapes are \\n \\t \\r \\" \\\\ and \\u{hex}; write \\\\ for a backslash'
+        }
+      )
     }
     if (reportNul) this.reportNul(decoded.nul, span)
     return { kind: "string", value: decoded.value, raw, span, terminated: decoded.terminated }
@@ -465,7 +524,12 @@ class Builder {
   /** PostgreSQL stores no NUL in text: `ccat apply` would fail on it, far from here and without a place. */
   private reportNul(nul: { offset: number; length: number } | undefined, span: Span): void {
     if (nul === undefined) return
-    this.sink.report("E102", subSpan(span, nul.offset, nul.offset + nul.length), {}, { help: "remove it: the database stores text without it" })
+    this.sink.report(
+      "E102",
+      subSpan(span, nul.offset, nul.offset + nul.length),
+      {},
+      { help: "remove it: the database stores text without it" }
+    )
   }
 
   /** `&&` and `||` work as `and` and `or`, with one diagnostic and a fix each. */
@@ -474,7 +538,12 @@ class Builder {
       const word = t.tokenType.name === "AndSymbol" ? "and" : t.tokenType.name === "OrSymbol" ? "or" : undefined
       if (word === undefined) continue
       const span = this.tokenSpan(t)
-      this.sink.report("E001", span, { char: t.image }, { help: `write \`${word}\``, fixes: [{ title: `Replace with \`${word}\``, span, replacement: word }] })
+      this.sink.report(
+        "E001",
+        span,
+        { char: t.image },
+        { help: `write \`${word}\``, fixes: [{ title: `Replace with \`${word}\``, span, replacement: word }] }
+      )
     }
   }
 
@@ -504,7 +573,14 @@ class Builder {
   // A recovered expression with nothing in it: a comparison the checker will skip.
   private emptyComparison(node: CstNode): A.Comparison {
     const span = this.nodeSpan(node)
-    return { kind: "comparison", column: { table: { text: "", span }, segments: [], span }, operator: "==", operatorSpan: span, values: [], span }
+    return {
+      kind: "comparison",
+      column: { table: { text: "", span }, segments: [], span },
+      operator: "==",
+      operatorSpan: span,
+      values: [],
+      span
+    }
   }
 
   private comparison(node: C.ComparisonCstNode): A.Comparison {
@@ -515,9 +591,14 @@ class Builder {
     const negated = ch.Kw_not !== undefined
     if (opToken?.tokenType.name === "Equals") {
       const span = this.tokenSpan(opToken)
-      this.sink.report("E005", span, { detail: "`=` is not a comparison; equality is written `==`" }, {
-        fixes: [{ title: "Replace with `==`", span, replacement: "==" }]
-      })
+      this.sink.report(
+        "E005",
+        span,
+        { detail: "`=` is not a comparison; equality is written `==`" },
+        {
+          fixes: [{ title: "Replace with `==`", span, replacement: "==" }]
+        }
+      )
     }
     const base = opToken?.tokenType.name === "Equals" ? "==" : (opToken?.image ?? "==")
     const operator = (negated ? `not ${base}` : base) as A.ComparisonOperator

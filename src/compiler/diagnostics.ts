@@ -27,7 +27,7 @@ const a = (noun: string): string => (/^[aeiou]/i.test(noun) ? `an ${noun}` : `a 
 export const definitions = {
   // Lexical and syntax.
   E001: def<{ char: string }>("error", "unexpected character", (p) => `unexpected character ${q(p.char)}`),
-  E002: def("error", "unterminated string", () => "unterminated string: the closing `\"` is missing"),
+  E002: def("error", "unterminated string", () => 'unterminated string: the closing `"` is missing'),
   E003: def("error", "unterminated comment", () => "unterminated block comment: the closing `*/` is missing"),
   E004: def<{ sequence: string }>("error", "invalid escape", (p) => `invalid escape ${q(p.sequence)} in string`),
   E005: def<{ detail: string }>("error", "syntax error", (p) => p.detail),
@@ -61,11 +61,7 @@ export const definitions = {
 
   // Properties of blocks.
   E020: def<{ word: string; block: string }>("error", "unknown property", (p) => `unknown property ${q(p.word)} in a ${p.block}`),
-  E021: def<{ keyword: string; block: string }>(
-    "error",
-    "misplaced property",
-    (p) => `${q(p.keyword)} is not a property of a ${p.block}`
-  ),
+  E021: def<{ keyword: string; block: string }>("error", "misplaced property", (p) => `${q(p.keyword)} is not a property of a ${p.block}`),
   E022: def<{ keyword: string }>("error", "duplicate property", (p) => `${q(p.keyword)} is given more than once`),
   E023: def<{ block: string; name: string; keyword: string }>(
     "error",
@@ -144,7 +140,11 @@ export const definitions = {
     "placeholder without a config key",
     (p) => `the command uses ${q(`{config.${p.key}}`)}, but step ${q(p.step)} has no config key ${q(p.key)}`
   ),
-  E071: def<{ placeholder: string; where: string }>("error", "unknown placeholder", (p) => `unknown placeholder ${q(`{${p.placeholder}}`)} in ${p.where}`),
+  E071: def<{ placeholder: string; where: string }>(
+    "error",
+    "unknown placeholder",
+    (p) => `unknown placeholder ${q(`{${p.placeholder}}`)} in ${p.where}`
+  ),
   E072: def<{ found: string }>("error", "config value is not plain data", (p) => `config values must be plain data, found ${p.found}`),
   E073: def<{ key: string }>("error", "duplicate config key", (p) => `config key ${q(p.key)} is given more than once`),
   E074: def("error", "unclosed placeholder", () => "placeholder is not closed: `}` is missing"),
@@ -159,7 +159,11 @@ export const definitions = {
   E081: def<{ word: string; block: string }>("error", "unknown resource", (p) => `unknown ${p.block} ${q(p.word)}`),
   E082: def<{ keyword: string }>("error", "zero duration", (p) => `${q(p.keyword)} cannot be zero`),
   E083: def<{ unit: string; kind: string }>("error", "unknown unit", (p) => `unknown ${p.kind} unit ${q(p.unit)}`),
-  E084: def<{ literal: string; problem: string }>("error", "number out of range", (p) => `number out of range: ${q(p.literal)} ${p.problem}`),
+  E084: def<{ literal: string; problem: string }>(
+    "error",
+    "number out of range",
+    (p) => `number out of range: ${q(p.literal)} ${p.problem}`
+  ),
 
   // Locations.
   E090: def<{ backend: string }>("error", "unknown backend", (p) => `unknown backend ${q(p.backend)}`),
@@ -184,7 +188,11 @@ export const definitions = {
     (p) => `this file has ${p.length} characters, more than the ${maxFileLength} a file may have`
   ),
   // Reported by the language server when compiling throws (a bug in ccat), never by the compiler.
-  E900: def<{ reason: string }>("error", "file could not be checked", (p) => `ccat could not check this file: the compiler failed (${p.reason})`),
+  E900: def<{ reason: string }>(
+    "error",
+    "file could not be checked",
+    (p) => `ccat could not check this file: the compiler failed (${p.reason})`
+  ),
 
   // Warnings.
   W001: def<{ cooldown: string; interval: string }>(
@@ -210,7 +218,8 @@ export const definitions = {
   W009: def<{ step: string; resource: string }>(
     "warning",
     "retry adjustment of a resource that is not set",
-    (p) => `step ${q(p.step)} sets no ${q(p.resource)} in \`resources\`${p.resource === "time" ? " and no `timeout`" : ""}: a retry has nothing to multiply, and asks for the backend's default again`
+    (p) =>
+      `step ${q(p.step)} sets no ${q(p.resource)} in \`resources\`${p.resource === "time" ? " and no `timeout`" : ""}: a retry has nothing to multiply, and asks for the backend's default again`
   )
 } as const
 
@@ -285,4 +294,8 @@ export class DiagnosticSink {
 }
 
 export const compareDiagnostics = (a: Diagnostic, b: Diagnostic): number =>
-  a.span.file < b.span.file ? -1 : a.span.file > b.span.file ? 1 : a.span.start - b.span.start || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
+  a.span.file < b.span.file
+    ? -1
+    : a.span.file > b.span.file
+      ? 1
+      : a.span.start - b.span.start || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)

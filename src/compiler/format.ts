@@ -20,15 +20,20 @@ const maxWidth = 100
 export type FormatResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string }
 
 export const formatText = (text: string): FormatResult => {
-  if (text.length > maxFileLength) return { ok: false, reason: `the file is larger than the compiler reads (E103: at most ${maxFileLength} characters)` }
+  if (text.length > maxFileLength)
+    return { ok: false, reason: `the file is larger than the compiler reads (E103: at most ${maxFileLength} characters)` }
   const parsed = parseText(text)
-  if (parsed.parseErrors.some((e) => e.nesting !== undefined)) return { ok: false, reason: `the file nests more than ${maxNesting} levels deep (E100)` }
+  if (parsed.parseErrors.some((e) => e.nesting !== undefined))
+    return { ok: false, reason: `the file nests more than ${maxNesting} levels deep (E100)` }
   if (parsed.lexErrors.length > 0 || parsed.parseErrors.length > 0) return { ok: false, reason: "the file has syntax errors" }
   const cst = parsed.cst as C.WorkspaceCstNode
   if (containsRecovery(cst)) return { ok: false, reason: "the file has syntax errors" }
-  if (parsed.comments.some((c) => c.tokenType.name === "UnterminatedBlockComment")) return { ok: false, reason: "the file has an unterminated comment" }
-  if (parsed.comments.some((c) => c.tokenType.name === "HashComment")) return { ok: false, reason: "the file has syntax errors (a `#` comment)" }
-  if (parsed.tokens.some((t) => t.tokenType.name === "UnterminatedString")) return { ok: false, reason: "the file has an unterminated string" }
+  if (parsed.comments.some((c) => c.tokenType.name === "UnterminatedBlockComment"))
+    return { ok: false, reason: "the file has an unterminated comment" }
+  if (parsed.comments.some((c) => c.tokenType.name === "HashComment"))
+    return { ok: false, reason: "the file has syntax errors (a `#` comment)" }
+  if (parsed.tokens.some((t) => t.tokenType.name === "UnterminatedString"))
+    return { ok: false, reason: "the file has an unterminated string" }
   const printer = new Printer(text, parsed.comments, true)
   printer.workspace(cst)
   return { ok: true, text: printer.finish() }
@@ -56,7 +61,10 @@ const containsRecovery = (node: CstNode): boolean => {
   // `retries on OOM`: the count is missing (E005), though the parser took the rest.
   if (node.name === "retriesProperty" && ch["count"] === undefined) return true
   if (node.name === "comparison" && (ch["operator"]?.[0] as IToken | undefined)?.tokenType.name === "Equals") return true
-  if ((node.name === "orExpression" || node.name === "andExpression") && ch["operators"]?.some((t) => isToken(t) && t.tokenType.name.endsWith("Symbol")) === true) {
+  if (
+    (node.name === "orExpression" || node.name === "andExpression") &&
+    ch["operators"]?.some((t) => isToken(t) && t.tokenType.name.endsWith("Symbol")) === true
+  ) {
     return true
   }
   for (const children of Object.values(ch)) {
@@ -125,7 +133,6 @@ class Printer extends LayoutWriter {
     this.block(node.children.block?.[0])
   }
 
-
   private block(node: C.BlockCstNode | undefined): void {
     if (node === undefined) return
     this.openBrace(node.children.LCurly?.[0])
@@ -183,7 +190,15 @@ class Printer extends LayoutWriter {
     if (ch.outputsProperty) {
       const o = ch.outputsProperty[0]!
       this.token(o.children.keyword?.[0])
-      this.braces(o, o.children.LCurly?.[0], o.children.RCurly?.[0], o.children.outputRule ?? [], o.children.Comma ?? [], (p, n) => p.outputRule(n as C.OutputRuleCstNode), 1)
+      this.braces(
+        o,
+        o.children.LCurly?.[0],
+        o.children.RCurly?.[0],
+        o.children.outputRule ?? [],
+        o.children.Comma ?? [],
+        (p, n) => p.outputRule(n as C.OutputRuleCstNode),
+        1
+      )
       return
     }
     if (ch.retriesProperty) return this.retriesProperty(ch.retriesProperty[0]!)
@@ -268,7 +283,8 @@ class Printer extends LayoutWriter {
     const item = (p: Printer, n: CstNode): void => {
       printItem(p, n)
       const end = n.location?.endOffset ?? 0
-      for (const sep of separators) if (sep.startOffset > end && p.lastEnd <= sep.startOffset && isSeparatorOf(sep, n, items, close)) p.skip(sep)
+      for (const sep of separators)
+        if (sep.startOffset > end && p.lastEnd <= sep.startOffset && isSeparatorOf(sep, n, items, close)) p.skip(sep)
     }
     if (items.length === 0) {
       this.token(open)
@@ -278,7 +294,10 @@ class Printer extends LayoutWriter {
     }
     const flat = this.flatWidth(node, (p) => p.inlineBraces(items, item))
     const inline =
-      items.length <= inlineAtMost && !this.hasCommentsIn(node) && this.currentColumn() + 1 + flat <= maxWidth && items.every((i) => !this.containsMultiline(i))
+      items.length <= inlineAtMost &&
+      !this.hasCommentsIn(node) &&
+      this.currentColumn() + 1 + flat <= maxWidth &&
+      items.every((i) => !this.containsMultiline(i))
     if (inline) {
       this.token(open)
       items.forEach((n, i) => {
@@ -365,7 +384,15 @@ class Printer extends LayoutWriter {
       })
     }
     if (ch.LCurly === undefined) return
-    this.braces(node, ch.LCurly[0], ch.RCurly?.[0], ch.adjustments ?? [], ch.separators ?? [], (p, n) => p.retryAdjustment(n as C.RetryAdjustmentCstNode), 1)
+    this.braces(
+      node,
+      ch.LCurly[0],
+      ch.RCurly?.[0],
+      ch.adjustments ?? [],
+      ch.separators ?? [],
+      (p, n) => p.retryAdjustment(n as C.RetryAdjustmentCstNode),
+      1
+    )
   }
 
   private retryAdjustment(node: C.RetryAdjustmentCstNode): void {

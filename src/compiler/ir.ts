@@ -80,7 +80,13 @@ interface IrFilterEncoded {
 export const IrFilter: Schema.Schema<IrFilter, IrFilterEncoded> = Schema.Union(
   Schema.Struct({ kind: Schema.Literal("and", "or"), operands: Schema.Array(Schema.suspend(() => IrFilter)), span: IrSpan }),
   Schema.Struct({ kind: Schema.Literal("not"), operand: Schema.suspend(() => IrFilter), span: IrSpan }),
-  Schema.Struct({ kind: Schema.Literal("compare"), ...column, operator: Schema.Literal("==", "!=", "<", "<=", ">", ">="), value: IrFilterValue, span: IrSpan }),
+  Schema.Struct({
+    kind: Schema.Literal("compare"),
+    ...column,
+    operator: Schema.Literal("==", "!=", "<", "<=", ">", ">="),
+    value: IrFilterValue,
+    span: IrSpan
+  }),
   Schema.Struct({ kind: Schema.Literal("in"), ...column, negated: Schema.Boolean, values: Schema.Array(IrFilterValue), span: IrSpan }),
   Schema.Struct({ kind: Schema.Literal("like"), ...column, negated: Schema.Boolean, pattern: Schema.String, span: IrSpan })
 ) as unknown as Schema.Schema<IrFilter, IrFilterEncoded>

@@ -28,7 +28,10 @@ export class LayoutWriter {
 
   finish(): string {
     this.flushComments(Number.POSITIVE_INFINITY)
-    return this.out.replace(/[ \t]+$/gm, "").replace(/\n*$/, "\n").replace(/^\n+/, "")
+    return this.out
+      .replace(/[ \t]+$/gm, "")
+      .replace(/\n*$/, "\n")
+      .replace(/^\n+/, "")
   }
 
   protected newline(): void {
@@ -125,7 +128,6 @@ export class LayoutWriter {
     const end = node.location?.endOffset ?? 0
     return this.comments.some((c) => c.startOffset > start && c.startOffset < end)
   }
-
 
   protected currentColumn(): number {
     const lineStart = this.out.lastIndexOf("\n") + 1

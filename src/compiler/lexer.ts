@@ -188,8 +188,7 @@ export const Timestamp = createToken({
   label: "timestamp",
   pattern: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?/
 })
-export const DateLiteral = createToken({ name: "DateLiteral",
-  categories: [Literal], label: "date", pattern: /\d{4}-\d{2}-\d{2}/ })
+export const DateLiteral = createToken({ name: "DateLiteral", categories: [Literal], label: "date", pattern: /\d{4}-\d{2}-\d{2}/ })
 // Three-part versions first: `0.9.2` must not lex as the decimal `0.9` followed by junk.
 export const VersionLiteral = createToken({
   name: "VersionLiteral",
@@ -197,8 +196,7 @@ export const VersionLiteral = createToken({
   label: "version",
   pattern: /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?/
 })
-export const Percent = createToken({ name: "Percent",
-  categories: [Literal], label: "percentage", pattern: /\d+(?:\.\d+)?%/ })
+export const Percent = createToken({ name: "Percent", categories: [Literal], label: "percentage", pattern: /\d+(?:\.\d+)?%/ })
 // A number with a unit suffix: `60s`, `16GiB`, `1.5e3ms`. The unit is validated by the checker,
 // so a wrong unit gets a precise message instead of a lexing error. The exponent is taken here so
 // that `1e999s` is one literal (whose number the checker refuses) rather than `1` in unit `e999s`.
@@ -216,7 +214,12 @@ export const DecimalLiteral = createToken({
   // backtracks into the digits, and `1.25h` or `1e999s` lexed as `1.2` `5h` or `1e99` `9s`.
   pattern: /-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)(?![A-Za-z0-9_])/
 })
-export const IntegerLiteral = createToken({ name: "IntegerLiteral", label: "integer", pattern: /-?\d+/, categories: [Literal, VersionNumber] })
+export const IntegerLiteral = createToken({
+  name: "IntegerLiteral",
+  label: "integer",
+  pattern: /-?\d+/,
+  categories: [Literal, VersionNumber]
+})
 
 export const LCurly = createToken({ name: "LCurly", label: "`{`", pattern: /{/ })
 export const RCurly = createToken({ name: "RCurly", label: "`}`", pattern: /}/ })
@@ -249,8 +252,7 @@ export const Factor = createToken({
 export const keywords: ReadonlyArray<TokenType> = keywordTokens
 
 /** The literal spelling of a keyword token, e.g. `group_by` for `Kw_group_by`. */
-export const keywordText = (token: TokenType): string | undefined =>
-  token.name.startsWith("Kw_") ? token.name.slice(3) : undefined
+export const keywordText = (token: TokenType): string | undefined => (token.name.startsWith("Kw_") ? token.name.slice(3) : undefined)
 
 export const allTokens: ReadonlyArray<TokenType> = [
   WhiteSpace,
@@ -324,7 +326,6 @@ class LexedToken implements IToken {
     public tokenType: TokenType
   ) {}
 }
-
 // `createTokenInstance` is the lexer's per-token factory, chosen in its constructor from
 // `positionTracking`; it is not in Chevrotain's typings. This replaces `createFullToken` with
 // the same computation.
@@ -336,4 +337,15 @@ class LexedToken implements IToken {
   startLine: number,
   startColumn: number,
   imageLength: number
-): IToken => new LexedToken(image, startOffset, startOffset + imageLength - 1, startLine, startLine, startColumn, startColumn + imageLength - 1, tokenTypeIdx, tokenType)
+): IToken =>
+  new LexedToken(
+    image,
+    startOffset,
+    startOffset + imageLength - 1,
+    startLine,
+    startLine,
+    startColumn,
+    startColumn + imageLength - 1,
+    tokenTypeIdx,
+    tokenType
+  )

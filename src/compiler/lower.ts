@@ -25,8 +25,12 @@ export const lowerWorkspace = (input: LowerInput): Ir.IrWorkspace => {
   // Compiler spans and filters have exactly the IR's shape; they are shared, not copied.
   const span = (s: Span): Ir.IrSpan => s
   const filter = (f: Filter): Ir.IrFilter => f
-  const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  const withHash = <T extends object>(fields: T, hashed: object = fields): T & { hash: string } => ({ ...fields, hash: contentHash(hashed) })
+  const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> =>
+    [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const withHash = <T extends object>(fields: T, hashed: object = fields): T & { hash: string } => ({
+    ...fields,
+    hash: contentHash(hashed)
+  })
 
   const locations = byName(input.locations).map(
     (l) =>
@@ -123,7 +127,13 @@ const lowerStep = (s: StepModel, software: SoftwareModel, dependedOn: boolean, s
     name: s.name,
     description: s.description,
     after: [...s.after].sort(),
-    software: { name: software.name, range: formatRange(s.range), version, image: software.image.replaceAll("{version}", version), fingerprintVersion },
+    software: {
+      name: software.name,
+      range: formatRange(s.range),
+      version,
+      image: software.image.replaceAll("{version}", version),
+      fingerprintVersion
+    },
     command: software.command,
     groupBy: s.groupBy,
     cooldownSeconds: s.cooldownSeconds,
@@ -168,7 +178,10 @@ export const topologicalOrder = (steps: ReadonlyArray<StepModel>): ReadonlyArray
   const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   const out: Array<StepModel> = []
   // Steps in a cycle never become ready; the checker has reported it.
-  let ready = [...unplaced].filter(([, n]) => n === 0).map(([name]) => name).sort(byText)
+  let ready = [...unplaced]
+    .filter(([, n]) => n === 0)
+    .map(([name]) => name)
+    .sort(byText)
   while (ready.length > 0) {
     const next: Array<string> = []
     for (const name of ready) {

@@ -126,7 +126,12 @@ const parsedOrLiteral = (segment: string): ReadonlyArray<Part> => {
   const { parts, unclosed } = parseSegment(segment)
   if (unclosed === undefined) return parts
   // From the `[` that never closes on, every character is itself.
-  return [...parts, ...Array.from(segment).slice(unclosed).map((char): Part => ({ kind: "char", char }))]
+  return [
+    ...parts,
+    ...Array.from(segment)
+      .slice(unclosed)
+      .map((char): Part => ({ kind: "char", char }))
+  ]
 }
 
 /**
@@ -140,7 +145,8 @@ export const checkOutputPattern = (pattern: string): string | null => {
   if (pattern.startsWith("/")) return "it is an absolute path; patterns are relative to the kind's folder"
   const segments = pattern.split("/")
   for (const [i, segment] of segments.entries()) {
-    if (segment === "") return i === segments.length - 1 ? "it ends with `/`; a pattern matches files, not folders" : "it has an empty segment (`//`)"
+    if (segment === "")
+      return i === segments.length - 1 ? "it ends with `/`; a pattern matches files, not folders" : "it has an empty segment (`//`)"
     if (segment === "..") return "a `..` segment would leave the kind's folder"
     if (segment === ".") return "a `.` segment never matches; paths are written without them"
     if (segment !== "**" && segment.includes("**")) return "`**` must be a whole segment (`**/x` or `x/**`); within a segment write `*`"

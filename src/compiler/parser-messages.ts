@@ -31,10 +31,10 @@ const oneOf = (names: ReadonlyArray<string>): string => {
 const ruleExpectations: Readonly<Record<string, string>> = {
   value: "a value (a string, number, duration, name, list, …)",
   versionRange: "a version range such as `^2.3`",
-  triggerProperty: "`continuous`, `cron \"…\"` or `manual`",
+  triggerProperty: '`continuous`, `cron "…"` or `manual`',
   comparison: "a comparison operator: `==`, `!=`, `<`, `<=`, `>`, `>=`, `in (…)` or `like`",
-  atomExpression: "a condition such as `Source.name == \"NGC253\"`",
-  notExpression: "a condition such as `Source.name == \"NGC253\"`",
+  atomExpression: 'a condition such as `Source.name == "NGC253"`',
+  notExpression: 'a condition such as `Source.name == "NGC253"`',
   columnPath: "a column such as `Source.name`",
   mapEntry: "a config entry such as `key = value`"
 }

@@ -36,7 +36,6 @@ export const valuePropertyKeywords: ReadonlyArray<TokenType> = [
   T.VersionPolicy
 ]
 
-
 // Tokens that may be skipped one by one as junk: everything that cannot start something valid
 // at that level. Structural tokens stay out so that braces keep their meaning.
 const concreteTokens = T.allTokens.filter((t) => t.PATTERN !== Lexer.NA && t.GROUP === undefined) as ReadonlyArray<TokenType>
@@ -61,11 +60,7 @@ export const propertyKeywords: ReadonlyArray<TokenType> = [
 // A factor (`x2`) is an identifier too: it starts an unknown property like any other word.
 const propertyStarts: ReadonlyArray<TokenType> = [...propertyKeywords, T.Identifier, T.Factor]
 const blockJunk = concreteTokens.filter(
-  (t) =>
-    !propertyStarts.includes(t) &&
-    !declarationKeywords.includes(t) &&
-    t !== T.LCurly &&
-    t !== T.RCurly
+  (t) => !propertyStarts.includes(t) && !declarationKeywords.includes(t) && t !== T.LCurly && t !== T.RCurly
 )
 // `Identifier` takes a factor too (its category): listing both would be ambiguous.
 const nonBraceTokens = concreteTokens.filter((t) => t !== T.LCurly && t !== T.RCurly && t !== T.Factor)
@@ -90,13 +85,15 @@ export class CcatParser extends CstParser {
 
   public workspace = this.RULE("workspace", () => {
     this.MANY(() => {
-      this.OR((this.alternatives.workspaceOR1 ??= [
-        { ALT: () => this.SUBRULE(this.declaration) },
-        { ALT: () => this.SUBRULE(this.stepDeclaration) },
-        { ALT: () => this.SUBRULE(this.unknownDeclaration) },
-        { ALT: () => this.SUBRULE(this.skippedBlock) },
-        { ALT: () => this.SUBRULE(this.strayTopLevel) }
-      ]))
+      this.OR(
+        (this.alternatives.workspaceOR1 ??= [
+          { ALT: () => this.SUBRULE(this.declaration) },
+          { ALT: () => this.SUBRULE(this.stepDeclaration) },
+          { ALT: () => this.SUBRULE(this.unknownDeclaration) },
+          { ALT: () => this.SUBRULE(this.skippedBlock) },
+          { ALT: () => this.SUBRULE(this.strayTopLevel) }
+        ])
+      )
     })
   })
 
@@ -128,10 +125,12 @@ export class CcatParser extends CstParser {
   public skippedBlock = this.RULE("skippedBlock", () => {
     this.CONSUME(T.LCurly)
     this.MANY(() =>
-      this.OR((this.alternatives.skippedBlockOR1 ??= [
-        { ALT: () => this.SUBRULE(this.skippedBlock) },
-        ...nonBraceTokens.map((t) => ({ ALT: () => this.CONSUME(t) }))
-      ]))
+      this.OR(
+        (this.alternatives.skippedBlockOR1 ??= [
+          { ALT: () => this.SUBRULE(this.skippedBlock) },
+          ...nonBraceTokens.map((t) => ({ ALT: () => this.CONSUME(t) }))
+        ])
+      )
     )
     this.CONSUME(T.RCurly)
   })
@@ -143,21 +142,23 @@ export class CcatParser extends CstParser {
   })
 
   public property = this.RULE("property", () => {
-    this.OR((this.alternatives.propertyOR1 ??= [
-      { ALT: () => this.SUBRULE(this.valueProperty) },
-      { ALT: () => this.SUBRULE(this.runProperty) },
-      { ALT: () => this.SUBRULE(this.triggerProperty) },
-      { ALT: () => this.SUBRULE(this.whereProperty) },
-      { ALT: () => this.SUBRULE(this.configProperty) },
-      { ALT: () => this.SUBRULE(this.resourcesProperty) },
-      { ALT: () => this.SUBRULE(this.outputsProperty) },
-      { ALT: () => this.SUBRULE(this.retriesProperty) },
-      { ALT: () => this.SUBRULE(this.backendProperty) },
-      { ALT: () => this.SUBRULE(this.flagProperty) },
-      { ALT: () => this.SUBRULE(this.stepDeclaration) },
-      { ALT: () => this.SUBRULE(this.unknownProperty) },
-      { ALT: () => this.SUBRULE(this.strayInBlock) }
-    ]))
+    this.OR(
+      (this.alternatives.propertyOR1 ??= [
+        { ALT: () => this.SUBRULE(this.valueProperty) },
+        { ALT: () => this.SUBRULE(this.runProperty) },
+        { ALT: () => this.SUBRULE(this.triggerProperty) },
+        { ALT: () => this.SUBRULE(this.whereProperty) },
+        { ALT: () => this.SUBRULE(this.configProperty) },
+        { ALT: () => this.SUBRULE(this.resourcesProperty) },
+        { ALT: () => this.SUBRULE(this.outputsProperty) },
+        { ALT: () => this.SUBRULE(this.retriesProperty) },
+        { ALT: () => this.SUBRULE(this.backendProperty) },
+        { ALT: () => this.SUBRULE(this.flagProperty) },
+        { ALT: () => this.SUBRULE(this.stepDeclaration) },
+        { ALT: () => this.SUBRULE(this.unknownProperty) },
+        { ALT: () => this.SUBRULE(this.strayInBlock) }
+      ])
+    )
   })
 
   public valueProperty = this.RULE("valueProperty", () => {
@@ -171,43 +172,49 @@ export class CcatParser extends CstParser {
 
   public runProperty = this.RULE("runProperty", () => {
     this.CONSUME(T.Run, { LABEL: "keyword" })
-    this.OR((this.alternatives.runPropertyOR1 ??= [
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "software" }) },
-      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "software" }) }
-    ]))
+    this.OR(
+      (this.alternatives.runPropertyOR1 ??= [
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "software" }) },
+        { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "software" }) }
+      ])
+    )
     this.OPTION(() => this.SUBRULE(this.versionRange))
   })
 
   public versionRange = this.RULE("versionRange", () => {
-    this.OR((this.alternatives.versionRangeOR1 ??= [
-      { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
-      {
-        ALT: () => {
-          this.OPTION(() => this.CONSUME(T.RangeOperator, { LABEL: "operator" }))
-          this.CONSUME(T.VersionNumber, { LABEL: "version" })
+    this.OR(
+      (this.alternatives.versionRangeOR1 ??= [
+        { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
+        {
+          ALT: () => {
+            this.OPTION(() => this.CONSUME(T.RangeOperator, { LABEL: "operator" }))
+            this.CONSUME(T.VersionNumber, { LABEL: "version" })
+          }
         }
-      }
-    ]))
+      ])
+    )
   })
 
   public triggerProperty = this.RULE("triggerProperty", () => {
     this.CONSUME(T.Trigger, { LABEL: "keyword" })
-    this.OR((this.alternatives.triggerPropertyOR1 ??= [
-      { ALT: () => this.CONSUME(T.Continuous, { LABEL: "mode" }) },
-      { ALT: () => this.CONSUME(T.Manual, { LABEL: "mode" }) },
-      {
-        ALT: () => {
-          this.CONSUME(T.Cron, { LABEL: "mode" })
-          this.SUBRULE(this.value, { LABEL: "schedule" })
-          this.OPTION(() => {
-            this.CONSUME(T.Timezone)
-            this.SUBRULE2(this.value, { LABEL: "timezone" })
-          })
-        }
-      },
-      // `trigger contnuous`: kept so the checker can suggest the right mode.
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "mode" }) }
-    ]))
+    this.OR(
+      (this.alternatives.triggerPropertyOR1 ??= [
+        { ALT: () => this.CONSUME(T.Continuous, { LABEL: "mode" }) },
+        { ALT: () => this.CONSUME(T.Manual, { LABEL: "mode" }) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Cron, { LABEL: "mode" })
+            this.SUBRULE(this.value, { LABEL: "schedule" })
+            this.OPTION(() => {
+              this.CONSUME(T.Timezone)
+              this.SUBRULE2(this.value, { LABEL: "timezone" })
+            })
+          }
+        },
+        // `trigger contnuous`: kept so the checker can suggest the right mode.
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "mode" }) }
+      ])
+    )
   })
 
   public whereProperty = this.RULE("whereProperty", () => {
@@ -218,10 +225,12 @@ export class CcatParser extends CstParser {
   public orExpression = this.RULE("orExpression", () => {
     this.SUBRULE(this.andExpression, { LABEL: "operands" })
     this.MANY(() => {
-      this.OR((this.alternatives.orExpressionOR1 ??= [
-        { ALT: () => this.CONSUME(T.Or, { LABEL: "operators" }) },
-        { ALT: () => this.CONSUME(T.OrSymbol, { LABEL: "operators" }) }
-      ]))
+      this.OR(
+        (this.alternatives.orExpressionOR1 ??= [
+          { ALT: () => this.CONSUME(T.Or, { LABEL: "operators" }) },
+          { ALT: () => this.CONSUME(T.OrSymbol, { LABEL: "operators" }) }
+        ])
+      )
       this.SUBRULE2(this.andExpression, { LABEL: "operands" })
     })
   })
@@ -229,78 +238,90 @@ export class CcatParser extends CstParser {
   public andExpression = this.RULE("andExpression", () => {
     this.SUBRULE(this.notExpression, { LABEL: "operands" })
     this.MANY(() => {
-      this.OR((this.alternatives.andExpressionOR1 ??= [
-        { ALT: () => this.CONSUME(T.And, { LABEL: "operators" }) },
-        { ALT: () => this.CONSUME(T.AndSymbol, { LABEL: "operators" }) }
-      ]))
+      this.OR(
+        (this.alternatives.andExpressionOR1 ??= [
+          { ALT: () => this.CONSUME(T.And, { LABEL: "operators" }) },
+          { ALT: () => this.CONSUME(T.AndSymbol, { LABEL: "operators" }) }
+        ])
+      )
       this.SUBRULE2(this.notExpression, { LABEL: "operands" })
     })
   })
 
   public notExpression = this.RULE("notExpression", () => {
-    this.OR((this.alternatives.notExpressionOR1 ??= [
-      {
-        ALT: () => {
-          this.CONSUME(T.Not)
-          this.SUBRULE(this.notExpression)
-        }
-      },
-      { ALT: () => this.SUBRULE(this.atomExpression) }
-    ]))
+    this.OR(
+      (this.alternatives.notExpressionOR1 ??= [
+        {
+          ALT: () => {
+            this.CONSUME(T.Not)
+            this.SUBRULE(this.notExpression)
+          }
+        },
+        { ALT: () => this.SUBRULE(this.atomExpression) }
+      ])
+    )
   })
 
   public atomExpression = this.RULE("atomExpression", () => {
-    this.OR((this.alternatives.atomExpressionOR1 ??= [
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen)
-          this.SUBRULE(this.orExpression)
-          this.CONSUME(T.RParen)
-        }
-      },
-      { ALT: () => this.SUBRULE(this.comparison) }
-    ]))
+    this.OR(
+      (this.alternatives.atomExpressionOR1 ??= [
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen)
+            this.SUBRULE(this.orExpression)
+            this.CONSUME(T.RParen)
+          }
+        },
+        { ALT: () => this.SUBRULE(this.comparison) }
+      ])
+    )
   })
 
   public comparison = this.RULE("comparison", () => {
     this.SUBRULE(this.columnPath)
-    this.OR((this.alternatives.comparisonOR1 ??= [
-      {
-        ALT: () => {
-          this.OR2((this.alternatives.comparisonOR2 ??= [
-            { ALT: () => this.CONSUME(T.ComparisonOperator, { LABEL: "operator" }) },
-            // `state = "x"`: parsed as `==` and reported, so the condition is kept.
-            { ALT: () => this.CONSUME(T.Equals, { LABEL: "operator" }) }
-          ]))
-          this.SUBRULE(this.value)
+    this.OR(
+      (this.alternatives.comparisonOR1 ??= [
+        {
+          ALT: () => {
+            this.OR2(
+              (this.alternatives.comparisonOR2 ??= [
+                { ALT: () => this.CONSUME(T.ComparisonOperator, { LABEL: "operator" }) },
+                // `state = "x"`: parsed as `==` and reported, so the condition is kept.
+                { ALT: () => this.CONSUME(T.Equals, { LABEL: "operator" }) }
+              ])
+            )
+            this.SUBRULE(this.value)
+          }
+        },
+        {
+          ALT: () => {
+            this.OPTION(() => this.CONSUME(T.Not))
+            this.OR3(
+              (this.alternatives.comparisonOR3 ??= [
+                {
+                  ALT: () => {
+                    this.CONSUME(T.In, { LABEL: "operator" })
+                    this.CONSUME(T.LParen)
+                    this.SUBRULE2(this.value, { LABEL: "items" })
+                    this.MANY(() => {
+                      this.CONSUME(T.Comma)
+                      this.SUBRULE3(this.value, { LABEL: "items" })
+                    })
+                    this.CONSUME(T.RParen)
+                  }
+                },
+                {
+                  ALT: () => {
+                    this.CONSUME(T.Like, { LABEL: "operator" })
+                    this.SUBRULE4(this.value)
+                  }
+                }
+              ])
+            )
+          }
         }
-      },
-      {
-        ALT: () => {
-          this.OPTION(() => this.CONSUME(T.Not))
-          this.OR3((this.alternatives.comparisonOR3 ??= [
-            {
-              ALT: () => {
-                this.CONSUME(T.In, { LABEL: "operator" })
-                this.CONSUME(T.LParen)
-                this.SUBRULE2(this.value, { LABEL: "items" })
-                this.MANY(() => {
-                  this.CONSUME(T.Comma)
-                  this.SUBRULE3(this.value, { LABEL: "items" })
-                })
-                this.CONSUME(T.RParen)
-              }
-            },
-            {
-              ALT: () => {
-                this.CONSUME(T.Like, { LABEL: "operator" })
-                this.SUBRULE4(this.value)
-              }
-            }
-          ]))
-        }
-      }
-    ]))
+      ])
+    )
   })
 
   // `Table.column` or `Table.json_column.a.b`; segments after the table may be keywords or strings.
@@ -308,10 +329,12 @@ export class CcatParser extends CstParser {
     this.CONSUME(T.Identifier, { LABEL: "table" })
     this.MANY(() => {
       this.CONSUME(T.Dot)
-      this.OR((this.alternatives.columnPathOR1 ??= [
-        { ALT: () => this.CONSUME(T.Name, { LABEL: "segments" }) },
-        { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "segments" }) }
-      ]))
+      this.OR(
+        (this.alternatives.columnPathOR1 ??= [
+          { ALT: () => this.CONSUME(T.Name, { LABEL: "segments" }) },
+          { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "segments" }) }
+        ])
+      )
     })
   })
 
@@ -384,20 +407,24 @@ export class CcatParser extends CstParser {
   public retryAdjustment = this.RULE("retryAdjustment", () => {
     this.CONSUME(T.On, { LABEL: "on" })
     this.SUBRULE(this.failureReason, { LABEL: "reason" })
-    this.OR((this.alternatives.retryAdjustmentOR1 ??= [
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "resource" }) },
-      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "resource" }) }
-    ]))
+    this.OR(
+      (this.alternatives.retryAdjustmentOR1 ??= [
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "resource" }) },
+        { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "resource" }) }
+      ])
+    )
     this.SUBRULE(this.value, { LABEL: "factor" })
   })
 
   // `TIMEOUT`, `OOM`: a reason a run attempt fails with. A keyword on the same line parses too
   // (`on timeout`), so that the checker can suggest the reason it resembles.
   public failureReason = this.RULE("failureReason", () => {
-    this.OR((this.alternatives.failureReasonOR1 ??= [
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
-      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) }
-    ]))
+    this.OR(
+      (this.alternatives.failureReasonOR1 ??= [
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+        { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) }
+      ])
+    )
   })
 
   public backendProperty = this.RULE("backendProperty", () => {
@@ -407,15 +434,19 @@ export class CcatParser extends CstParser {
   })
 
   public flagProperty = this.RULE("flagProperty", () => {
-    this.OR((this.alternatives.flagPropertyOR1 ??= [
-      { ALT: () => this.CONSUME(T.Final, { LABEL: "keyword" }) },
-      { ALT: () => this.CONSUME(T.FanOut, { LABEL: "keyword" }) }
-    ]))
+    this.OR(
+      (this.alternatives.flagPropertyOR1 ??= [
+        { ALT: () => this.CONSUME(T.Final, { LABEL: "keyword" }) },
+        { ALT: () => this.CONSUME(T.FanOut, { LABEL: "keyword" }) }
+      ])
+    )
     this.OPTION(() =>
-      this.OR2((this.alternatives.flagPropertyOR2 ??= [
-        { ALT: () => this.CONSUME(T.True, { LABEL: "flag" }) },
-        { ALT: () => this.CONSUME(T.False, { LABEL: "flag" }) }
-      ]))
+      this.OR2(
+        (this.alternatives.flagPropertyOR2 ??= [
+          { ALT: () => this.CONSUME(T.True, { LABEL: "flag" }) },
+          { ALT: () => this.CONSUME(T.False, { LABEL: "flag" }) }
+        ])
+      )
     )
   })
 
@@ -447,10 +478,12 @@ export class CcatParser extends CstParser {
   })
 
   public mapEntry = this.RULE("mapEntry", () => {
-    this.OR((this.alternatives.mapEntryOR1 ??= [
-      { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
-      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) }
-    ]))
+    this.OR(
+      (this.alternatives.mapEntryOR1 ??= [
+        { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
+        { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) }
+      ])
+    )
     // `a.b = 1` is parsed so the checker can suggest `a = { b = 1 }` instead of a syntax error.
     this.MANY(() => {
       this.CONSUME(T.Dot)
@@ -461,15 +494,17 @@ export class CcatParser extends CstParser {
   })
 
   public value = this.RULE("value", () => {
-    this.OR((this.alternatives.valueOR1 ??= [
-      { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "identifier" }) },
-      // A keyword on the same line is a reference to something wrongly named after a keyword
-      // (reported once, at its declaration); on a later line it starts the next property.
-      { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "identifier" }) },
-      { ALT: () => this.SUBRULE(this.list) },
-      { ALT: () => this.SUBRULE(this.map) }
-    ]))
+    this.OR(
+      (this.alternatives.valueOR1 ??= [
+        { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "identifier" }) },
+        // A keyword on the same line is a reference to something wrongly named after a keyword
+        // (reported once, at its declaration); on a later line it starts the next property.
+        { GATE: () => this.onSameLine(), ALT: () => this.CONSUME(T.Keyword, { LABEL: "identifier" }) },
+        { ALT: () => this.SUBRULE(this.list) },
+        { ALT: () => this.SUBRULE(this.map) }
+      ])
+    )
   })
 
   public list = this.RULE("list", () => {
@@ -489,14 +524,16 @@ export class CcatParser extends CstParser {
   public unknownProperty = this.RULE("unknownProperty", () => {
     this.CONSUME(T.Identifier, { LABEL: "keyword" })
     this.MANY(() =>
-      this.OR((this.alternatives.unknownPropertyOR1 ??= [
-        { ALT: () => this.CONSUME(T.Literal) },
-        { ALT: () => this.CONSUME2(T.Identifier) },
-        { ALT: () => this.CONSUME(T.Comma) },
-        { ALT: () => this.CONSUME(T.Dot) },
-        { ALT: () => this.SUBRULE(this.list) },
-        { ALT: () => this.SUBRULE(this.skippedBlock) }
-      ]))
+      this.OR(
+        (this.alternatives.unknownPropertyOR1 ??= [
+          { ALT: () => this.CONSUME(T.Literal) },
+          { ALT: () => this.CONSUME2(T.Identifier) },
+          { ALT: () => this.CONSUME(T.Comma) },
+          { ALT: () => this.CONSUME(T.Dot) },
+          { ALT: () => this.SUBRULE(this.list) },
+          { ALT: () => this.SUBRULE(this.skippedBlock) }
+        ])
+      )
     )
   })
 
@@ -509,7 +546,9 @@ export class CcatParser extends CstParser {
 
   public strayInBlock = this.RULE("strayInBlock", () => {
     this.OR((this.alternatives.strayInBlockOR1 ??= blockJunk.map((t) => ({ ALT: () => this.CONSUME(t) }))))
-    this.MANY(() => this.OR2((this.alternatives.strayInBlockOR2 ??= [...blockJunk, T.Identifier].map((t) => ({ ALT: () => this.CONSUME2(t) })))))
+    this.MANY(() =>
+      this.OR2((this.alternatives.strayInBlockOR2 ??= [...blockJunk, T.Identifier].map((t) => ({ ALT: () => this.CONSUME2(t) }))))
+    )
   })
 }
 
@@ -573,9 +612,21 @@ export const parser = new CcatParser()
 
 export interface ParseOutput {
   readonly cst: CstNode
-  readonly lexErrors: ReadonlyArray<{ offset: number; length: number; line: number | undefined; column: number | undefined; message: string }>
+  readonly lexErrors: ReadonlyArray<{
+    offset: number
+    length: number
+    line: number | undefined
+    column: number | undefined
+    message: string
+  }>
   /** Syntax errors; `nesting` marks where the nesting limit cut the input (E100, not E005). */
-  readonly parseErrors: ReadonlyArray<{ token: IToken; message: string; previousToken: IToken | undefined; ruleStack: ReadonlyArray<string>; nesting?: NestingCut["what"] }>
+  readonly parseErrors: ReadonlyArray<{
+    token: IToken
+    message: string
+    previousToken: IToken | undefined
+    ruleStack: ReadonlyArray<string>
+    nesting?: NestingCut["what"]
+  }>
   readonly comments: ReadonlyArray<IToken>
   readonly tokens: ReadonlyArray<IToken>
 }
@@ -646,7 +697,13 @@ export const parseText = (text: string): ParseOutput => {
     cst,
     lexErrors: lexed.errors,
     parseErrors: [
-      ...limited.cuts.map((cut) => ({ token: cut.token, message: "nested too deeply", previousToken: undefined, ruleStack: [], nesting: cut.what })),
+      ...limited.cuts.map((cut) => ({
+        token: cut.token,
+        message: "nested too deeply",
+        previousToken: undefined,
+        ruleStack: [],
+        nesting: cut.what
+      })),
       ...withoutEchoesOf(limited.cuts, parser.errors).map((e) => ({
         token: e.token,
         message: e.message,

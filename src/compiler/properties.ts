@@ -10,16 +10,7 @@ import { defaultTriggerIntervalSeconds } from "./trigger-interval.ts"
 export type BlockKind = "location" | "software" | "grouping" | "pipeline" | "step"
 
 /** The shape of a `value` property's value. */
-export type ValueShape =
-  | "string"
-  | "strings"
-  | "name"
-  | "names"
-  | "integer"
-  | "percent"
-  | "duration"
-  | "boolean"
-  | "versions"
+export type ValueShape = "string" | "strings" | "name" | "names" | "integer" | "percent" | "duration" | "boolean" | "versions"
 
 export interface PropertySpec {
   readonly keyword: string
@@ -34,74 +25,213 @@ export interface PropertySpec {
 
 const p = (spec: PropertySpec): PropertySpec => spec
 
-const description = p({ keyword: "description", form: "value", shape: "string", doc: "Free text for people.", example: 'description "..."' })
+const description = p({
+  keyword: "description",
+  form: "value",
+  shape: "string",
+  doc: "Free text for people.",
+  example: 'description "..."'
+})
 
 export const blockProperties: Readonly<Record<BlockKind, ReadonlyArray<PropertySpec>>> = {
   location: [
     description,
-    p({ keyword: "site", form: "value", shape: "string", doc: "The site that hosts this location: `ccat`, `cologne` or `us`.", example: 'site "cologne"' }),
+    p({
+      keyword: "site",
+      form: "value",
+      shape: "string",
+      doc: "The site that hosts this location: `ccat`, `cologne` or `us`.",
+      example: 'site "cologne"'
+    }),
     p({
       keyword: "backend",
       form: "backend",
       doc: "Where jobs run: `local` (subprocesses on this machine) or `slurm` (an HPC cluster), with options in braces.",
       example: 'backend slurm { partition "batch" }'
     }),
-    p({ keyword: "base_dir", form: "value", shape: "string", doc: "Folder under which each attempt of a run gets its own folder, `{base_dir}/{pipeline}/{step}/{sub_group_key}/run-{id}/attempt-{n}/`, holding `input/`, `workspace/`, `output/`, `config/` and `logs/`.", example: 'base_dir "/data/pipelines"' }),
-    p({ keyword: "purge_above", form: "value", shape: "percent", doc: "Disk use at which intermediate products start being purged, oldest first.", example: "purge_above 85%" }),
-    p({ keyword: "container", form: "value", shape: "name", doc: "Container runtime that wraps each job: `apptainer` or `none`.", example: "container apptainer" })
+    p({
+      keyword: "base_dir",
+      form: "value",
+      shape: "string",
+      doc: "Folder under which each attempt of a run gets its own folder, `{base_dir}/{pipeline}/{step}/{sub_group_key}/run-{id}/attempt-{n}/`, holding `input/`, `workspace/`, `output/`, `config/` and `logs/`.",
+      example: 'base_dir "/data/pipelines"'
+    }),
+    p({
+      keyword: "purge_above",
+      form: "value",
+      shape: "percent",
+      doc: "Disk use at which intermediate products start being purged, oldest first.",
+      example: "purge_above 85%"
+    }),
+    p({
+      keyword: "container",
+      form: "value",
+      shape: "name",
+      doc: "Container runtime that wraps each job: `apptainer` or `none`.",
+      example: "container apptainer"
+    })
   ],
   software: [
     description,
-    p({ keyword: "image", form: "value", shape: "string", required: true, doc: "Container image; `{version}` is replaced by the resolved version.", example: 'image "docker://ghcr.io/ccatobs/tool:{version}"' }),
-    p({ keyword: "versions", form: "value", shape: "versions", required: true, doc: "The versions that exist, as semantic versions.", example: 'versions "1.0.0", "1.1.0"' }),
-    p({ keyword: "command", form: "value", shape: "string", required: true, doc: "The program to run; `{config.key}` and `{version}` are filled in per run.", example: 'command "tool --mode {config.mode}"' })
+    p({
+      keyword: "image",
+      form: "value",
+      shape: "string",
+      required: true,
+      doc: "Container image; `{version}` is replaced by the resolved version.",
+      example: 'image "docker://ghcr.io/ccatobs/tool:{version}"'
+    }),
+    p({
+      keyword: "versions",
+      form: "value",
+      shape: "versions",
+      required: true,
+      doc: "The versions that exist, as semantic versions.",
+      example: 'versions "1.0.0", "1.1.0"'
+    }),
+    p({
+      keyword: "command",
+      form: "value",
+      shape: "string",
+      required: true,
+      doc: "The program to run; `{config.key}` and `{version}` are filled in per run.",
+      example: 'command "tool --mode {config.mode}"'
+    })
   ],
   grouping: [
     description,
-    p({ keyword: "from", form: "value", shape: "name", doc: "Inherit another grouping's rules (they are ANDed with this one's).", example: "from chai_archived" }),
-    p({ keyword: "where", form: "where", repeatable: true, doc: "A filter over raw data packages; several `where` are ANDed.", example: 'where Source.name == "NGC253"' })
+    p({
+      keyword: "from",
+      form: "value",
+      shape: "name",
+      doc: "Inherit another grouping's rules (they are ANDed with this one's).",
+      example: "from chai_archived"
+    }),
+    p({
+      keyword: "where",
+      form: "where",
+      repeatable: true,
+      doc: "A filter over raw data packages; several `where` are ANDed.",
+      example: 'where Source.name == "NGC253"'
+    })
   ],
   pipeline: [
     description,
-    p({ keyword: "data", form: "value", shape: "name", required: true, doc: "The grouping whose raw data packages this pipeline processes.", example: "data chai_archived" }),
-    p({ keyword: "location", form: "value", shape: "name", required: true, doc: "The processing location whose backend runs the jobs.", example: "location ramses" }),
+    p({
+      keyword: "data",
+      form: "value",
+      shape: "name",
+      required: true,
+      doc: "The grouping whose raw data packages this pipeline processes.",
+      example: "data chai_archived"
+    }),
+    p({
+      keyword: "location",
+      form: "value",
+      shape: "name",
+      required: true,
+      doc: "The processing location whose backend runs the jobs.",
+      example: "location ramses"
+    }),
     p({
       keyword: "trigger",
       form: "trigger",
       required: true,
-      doc: "When the pipeline is evaluated: `continuous` (every pass), `cron \"...\"` (at scheduled times) or `manual` (on `ccat run`).",
+      doc: 'When the pipeline is evaluated: `continuous` (every pass), `cron "..."` (at scheduled times) or `manual` (on `ccat run`).',
       example: "trigger continuous"
     }),
-    p({ keyword: "priority", form: "value", shape: "integer", doc: "Higher runs first when work competes (default 0).", example: "priority 10" }),
-    p({ keyword: "enabled", form: "value", shape: "boolean", doc: "`enabled false` parks the pipeline: nothing new runs.", example: "enabled false" }),
+    p({
+      keyword: "priority",
+      form: "value",
+      shape: "integer",
+      doc: "Higher runs first when work competes (default 0).",
+      example: "priority 10"
+    }),
+    p({
+      keyword: "enabled",
+      form: "value",
+      shape: "boolean",
+      doc: "`enabled false` parks the pipeline: nothing new runs.",
+      example: "enabled false"
+    }),
     p({ keyword: "step", form: "step", repeatable: true, doc: "A node of the pipeline's DAG.", example: "step calibrate { ... }" })
   ],
   step: [
     description,
-    p({ keyword: "after", form: "value", shape: "names", doc: "Upstream steps whose products this step takes; without `after` the step reads raw data.", example: "after calibrate" }),
-    p({ keyword: "run", form: "run", required: true, doc: "The software and a semver range of its versions (`^2.3`, `~0.9`, `=0.9.2`, `>=1.0`).", example: "run chai_calibration ^2.3" }),
-    p({ keyword: "group_by", form: "value", shape: "names", required: true, doc: "The execution granularity: one run per sub-group of these dimensions.", example: "group_by executed_obs_unit" }),
-    p({ keyword: "cooldown", form: "value", shape: "duration", doc: "At most one run per sub-group starts per cooldown period.", example: "cooldown 60s" }),
-    p({ keyword: "config", form: "config", doc: "Parameters of the software, as plain data; part of the step's fingerprint.", example: 'config { mode = "hot_cold" }' }),
-    p({ keyword: "resources", form: "resources", doc: "What a job asks of the backend: `cpus`, `memory`, `time`, `partition`, `gpus`.", example: "resources { cpus 4  memory 16GiB  time 2h }" }),
+    p({
+      keyword: "after",
+      form: "value",
+      shape: "names",
+      doc: "Upstream steps whose products this step takes; without `after` the step reads raw data.",
+      example: "after calibrate"
+    }),
+    p({
+      keyword: "run",
+      form: "run",
+      required: true,
+      doc: "The software and a semver range of its versions (`^2.3`, `~0.9`, `=0.9.2`, `>=1.0`).",
+      example: "run chai_calibration ^2.3"
+    }),
+    p({
+      keyword: "group_by",
+      form: "value",
+      shape: "names",
+      required: true,
+      doc: "The execution granularity: one run per sub-group of these dimensions.",
+      example: "group_by executed_obs_unit"
+    }),
+    p({
+      keyword: "cooldown",
+      form: "value",
+      shape: "duration",
+      doc: "At most one run per sub-group starts per cooldown period.",
+      example: "cooldown 60s"
+    }),
+    p({
+      keyword: "config",
+      form: "config",
+      doc: "Parameters of the software, as plain data; part of the step's fingerprint.",
+      example: 'config { mode = "hot_cold" }'
+    }),
+    p({
+      keyword: "resources",
+      form: "resources",
+      doc: "What a job asks of the backend: `cpus`, `memory`, `time`, `partition`, `gpus`.",
+      example: "resources { cpus 4  memory 16GiB  time 2h }"
+    }),
     p({
       keyword: "outputs",
       form: "outputs",
-      doc:
-        "What a successful run must produce, by kind of file: `KIND [\"PATTERN\"] [min N]` per rule (min 1 by default). Without the block a run must produce at least one science file, or it fails with NO_OUTPUTS; `outputs { science min 0 }` lets it produce none. Not part of the fingerprint.",
+      doc: 'What a successful run must produce, by kind of file: `KIND ["PATTERN"] [min N]` per rule (min 1 by default). Without the block a run must produce at least one science file, or it fails with NO_OUTPUTS; `outputs { science min 0 }` lets it produce none. Not part of the fingerprint.',
       example: 'outputs { science "*.fits" min 1  qa "*.json" }'
     }),
     p({
       keyword: "retries",
       form: "retries",
-      doc:
-        "How often a failed run is retried before it stays failed (0..100, default 0). `retries N on REASON, …` retries only failures of those reasons; `{ on REASON RESOURCE xF }` multiplies `cpus`, `memory` or `time` by F after each failure of the reason. Not part of the fingerprint.",
+      doc: "How often a failed run is retried before it stays failed (0..100, default 0). `retries N on REASON, …` retries only failures of those reasons; `{ on REASON RESOURCE xF }` multiplies `cpus`, `memory` or `time` by F after each failure of the reason. Not part of the fingerprint.",
       example: "retries 3 on TIMEOUT, OOM { on OOM memory x2 }"
     }),
-    p({ keyword: "timeout", form: "value", shape: "duration", doc: "The longest a run may take from submission to end, queueing included, before it is cancelled as TIMEOUT.", example: "timeout 12h" }),
-    p({ keyword: "version_policy", form: "value", shape: "name", doc: "`compatible` (default): only incompatible version changes reprocess; `exact`: any change does.", example: "version_policy exact" }),
+    p({
+      keyword: "timeout",
+      form: "value",
+      shape: "duration",
+      doc: "The longest a run may take from submission to end, queueing included, before it is cancelled as TIMEOUT.",
+      example: "timeout 12h"
+    }),
+    p({
+      keyword: "version_policy",
+      form: "value",
+      shape: "name",
+      doc: "`compatible` (default): only incompatible version changes reprocess; `exact`: any change does.",
+      example: "version_policy exact"
+    }),
     p({ keyword: "final", form: "flag", doc: "Its outputs are final products (default: the steps nothing depends on).", example: "final" }),
-    p({ keyword: "fan_out", form: "flag", doc: "Allow a `group_by` finer than an upstream step's: each sub-group takes every upstream product that overlaps it.", example: "fan_out" })
+    p({
+      keyword: "fan_out",
+      form: "flag",
+      doc: "Allow a `group_by` finer than an upstream step's: each sub-group takes every upstream product that overlaps it.",
+      example: "fan_out"
+    })
   ]
 }
 
@@ -206,7 +336,8 @@ const failureReasonDocs: Readonly<Record<RetryReason, string>> = {
   OOM: "The job ran out of memory (the backend's OUT_OF_MEMORY).",
   NODE_FAIL: "The node the job ran on failed.",
   LOST: "The backend no longer knew the job for `CCAT_LOST_GRACE`.",
-  CANCELLED_BY_BACKEND: "The backend cancelled the job (an administrator, a reservation that ended); `ccat cancel` is no failure and is never retried.",
+  CANCELLED_BY_BACKEND:
+    "The backend cancelled the job (an administrator, a reservation that ended); `ccat cancel` is no failure and is never retried.",
   STAGING_FAILED:
     "Staging the run's inputs failed before submission (a full disk is no failure: the run waits for room). A name in the database that would leave its folder (`STAGING_FAILED: UNSAFE_PATH: …`) is never retried.",
   SUBMIT_REJECTED: "The backend refused the job (`sbatch` rejected it: an unknown partition, a limit).",

@@ -37,7 +37,9 @@ const quantityParts = /^(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(.*)$/
 
 export const splitQuantity = (text: string): { number: number; numberText: string; unit: string } => {
   const match = quantityParts.exec(text)
-  return match === null ? { number: Number.NaN, numberText: "", unit: text } : { number: Number(match[1]), numberText: match[1]!, unit: match[2]! }
+  return match === null
+    ? { number: Number.NaN, numberText: "", unit: text }
+    : { number: Number(match[1]), numberText: match[1]!, unit: match[2]! }
 }
 
 export const parseQuantity = (text: string): Quantity => {
@@ -86,9 +88,31 @@ export const unitHelp = (unit: string, expected: "duration" | "size" | "either")
     return `write \`${binary}\` (binary, as Slurm reads \`${unit}\`) or \`${binary.replace("i", "").replace("K", "k")}\` (decimal)`
   }
   const lower: Record<string, string> = {
-    sec: "s", secs: "s", second: "s", seconds: "s", min: "m", mins: "m", minute: "m", minutes: "m",
-    hr: "h", hrs: "h", hour: "h", hours: "h", day: "d", days: "d", week: "w", weeks: "w",
-    kib: "KiB", mib: "MiB", gib: "GiB", tib: "TiB", kb: "kB", KB: "kB", mb: "MB", gb: "GB", tb: "TB"
+    sec: "s",
+    secs: "s",
+    second: "s",
+    seconds: "s",
+    min: "m",
+    mins: "m",
+    minute: "m",
+    minutes: "m",
+    hr: "h",
+    hrs: "h",
+    hour: "h",
+    hours: "h",
+    day: "d",
+    days: "d",
+    week: "w",
+    weeks: "w",
+    kib: "KiB",
+    mib: "MiB",
+    gib: "GiB",
+    tib: "TiB",
+    kb: "kB",
+    KB: "kB",
+    mb: "MB",
+    gb: "GB",
+    tb: "TB"
   }
   const fixed = lower[unit]
   if (fixed !== undefined) return didYouMeanText(fixed)
@@ -98,7 +122,13 @@ export const unitHelp = (unit: string, expected: "duration" | "size" | "either")
 }
 
 export const formatDuration = (seconds: number): string => {
-  for (const [unit, factor] of [["w", 604_800], ["d", 86_400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+  for (const [unit, factor] of [
+    ["w", 604_800],
+    ["d", 86_400],
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1]
+  ] as const) {
     if (seconds >= factor && seconds % factor === 0) return `${seconds / factor}${unit}`
   }
   return `${seconds * 1000}ms`

@@ -14,7 +14,9 @@ export interface ReferenceRule {
   readonly json_path: string | null
 }
 
-export type ReferenceExport = { readonly grouping: string; readonly rules: ReadonlyArray<ReferenceRule> } | { readonly grouping: string; readonly rules: null; readonly reason: string }
+export type ReferenceExport =
+  | { readonly grouping: string; readonly rules: ReadonlyArray<ReferenceRule> }
+  | { readonly grouping: string; readonly rules: null; readonly reason: string }
 
 const plain = (v: IrFilterValue): string | number | boolean => v.value
 
@@ -34,13 +36,31 @@ export const toReferenceRules = (filter: IrFilter | null): ReadonlyArray<Referen
       case "not":
         return "it uses `not`"
       case "compare":
-        out.push({ table: f.table, column: f.column, operator: f.operator, value: plain(f.value), json_path: f.jsonPath.length > 0 ? f.jsonPath.join(".") : null })
+        out.push({
+          table: f.table,
+          column: f.column,
+          operator: f.operator,
+          value: plain(f.value),
+          json_path: f.jsonPath.length > 0 ? f.jsonPath.join(".") : null
+        })
         return undefined
       case "in":
-        out.push({ table: f.table, column: f.column, operator: f.negated ? "not in" : "in", value: f.values.map(plain), json_path: f.jsonPath.length > 0 ? f.jsonPath.join(".") : null })
+        out.push({
+          table: f.table,
+          column: f.column,
+          operator: f.negated ? "not in" : "in",
+          value: f.values.map(plain),
+          json_path: f.jsonPath.length > 0 ? f.jsonPath.join(".") : null
+        })
         return undefined
       case "like":
-        out.push({ table: f.table, column: f.column, operator: f.negated ? "not like" : "like", value: f.pattern, json_path: f.jsonPath.length > 0 ? f.jsonPath.join(".") : null })
+        out.push({
+          table: f.table,
+          column: f.column,
+          operator: f.negated ? "not like" : "like",
+          value: f.pattern,
+          json_path: f.jsonPath.length > 0 ? f.jsonPath.join(".") : null
+        })
         return undefined
     }
   }
@@ -51,5 +71,7 @@ export const toReferenceRules = (filter: IrFilter | null): ReadonlyArray<Referen
 export const referenceRules = (ir: IrWorkspace): ReadonlyArray<ReferenceExport> =>
   ir.groupings.map((g) => {
     const r = toReferenceRules(g.selection)
-    return typeof r === "string" ? { grouping: g.name, rules: null, reason: `not a plain AND of comparisons: ${r}` } : { grouping: g.name, rules: r }
+    return typeof r === "string"
+      ? { grouping: g.name, rules: null, reason: `not a plain AND of comparisons: ${r}` }
+      : { grouping: g.name, rules: r }
   })

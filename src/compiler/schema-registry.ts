@@ -126,10 +126,7 @@ export const tables: ReadonlyArray<TableDefinition> = [
     sqlTable: "instrument",
     description: "An instrument of a telescope: CHAI or Prime-Cam.",
     join: { parent: "InstrumentModule", foreignKey: "instrument_id" },
-    columns: [
-      id("The instrument's id."),
-      { name: "name", type: "string", description: "Instrument name, e.g. `CHAI`, `Prime-Cam`." }
-    ]
+    columns: [id("The instrument's id."), { name: "name", type: "string", description: "Instrument name, e.g. `CHAI`, `Prime-Cam`." }]
   },
   {
     name: "Telescope",
@@ -194,8 +191,7 @@ const tableIndex = new Map(tables.map((t) => [t.name, t]))
 const dimensionIndex = new Map(dimensions.map((d) => [d.name, d]))
 
 export const findTable = (name: string): TableDefinition | undefined => tableIndex.get(name)
-export const findColumn = (table: TableDefinition, name: string): ColumnDefinition | undefined =>
-  table.columns.find((c) => c.name === name)
+export const findColumn = (table: TableDefinition, name: string): ColumnDefinition | undefined => table.columns.find((c) => c.name === name)
 export const findDimension = (name: string): DimensionDefinition | undefined => dimensionIndex.get(name)
 
 /** The tables to join, in order, to reach `table` from RawDataPackage. */

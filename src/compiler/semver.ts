@@ -87,8 +87,7 @@ const formatPartial = (p: PartialVersion): string => {
   return text
 }
 
-export const formatRange = (r: VersionRange): string =>
-  r.version === null ? r.operator : `${r.operator}${formatPartial(r.version)}`
+export const formatRange = (r: VersionRange): string => (r.version === null ? r.operator : `${r.operator}${formatPartial(r.version)}`)
 
 export const parseRange = (operator: RangeOperator, versionText: string | null): VersionRange | null => {
   if (operator === "*") return versionText === null ? { operator, version: null, raw: "*" } : null
@@ -118,9 +117,7 @@ const comparePrerelease = (a: ReadonlyArray<string | number>, b: ReadonlyArray<s
 }
 
 export const compareVersions = (a: SemVer, b: SemVer): number =>
-  Math.sign(
-    a.major - b.major || a.minor - b.minor || a.patch - b.patch || comparePrerelease(a.prerelease, b.prerelease)
-  )
+  Math.sign(a.major - b.major || a.minor - b.minor || a.patch - b.patch || comparePrerelease(a.prerelease, b.prerelease))
 
 export const formatVersion = (v: SemVer): string => {
   let text = `${v.major}.${v.minor}.${v.patch}`
@@ -198,9 +195,7 @@ const inInterval = (v: SemVer, r: VersionRange, { lower, upper }: Interval): boo
   // Prereleases are opt-in: only a range that itself names a prerelease of the
   // same major.minor.patch may pick one, so `^1.2` never silently selects 1.5.0-rc.1.
   const p = r.version
-  return (
-    p !== null && p.prerelease.length > 0 && p.major === v.major && p.minor === v.minor && p.patch === v.patch
-  )
+  return p !== null && p.prerelease.length > 0 && p.major === v.major && p.minor === v.minor && p.patch === v.patch
 }
 
 export const resolveNewest = (versions: ReadonlyArray<SemVer>, r: VersionRange): SemVer | null => {

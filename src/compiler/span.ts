@@ -19,7 +19,15 @@ export interface Span {
 // start as NaN) makes every later Span allocate six heap numbers beside itself. Spans are the
 // most numerous objects the compiler keeps, so positions are stored as small integers (`| 0`),
 // after the guards below have ruled out NaN; positions are integers to begin with.
-const span = (file: string, start: number, end: number, startLine: number, startColumn: number, endLine: number, endColumn: number): Span => ({
+const span = (
+  file: string,
+  start: number,
+  end: number,
+  startLine: number,
+  startColumn: number,
+  endLine: number,
+  endColumn: number
+): Span => ({
   file,
   start: start | 0,
   end: end | 0,

@@ -12,7 +12,12 @@ import { didYouMeanText, suggest } from "./suggest.ts"
 export interface SymbolTable {
   readonly byKind: ReadonlyMap<A.DeclarationKind, ReadonlyMap<string, A.Declaration>>
   /** Every reference that resolved, for find-references and rename. */
-  readonly references: Array<{ readonly kind: A.DeclarationKind | "step"; readonly name: string; readonly scope?: string; readonly span: Span }>
+  readonly references: Array<{
+    readonly kind: A.DeclarationKind | "step"
+    readonly name: string
+    readonly scope?: string
+    readonly span: Span
+  }>
 }
 
 export const buildSymbolTable = (files: ReadonlyArray<A.SourceFile>, sink: DiagnosticSink): SymbolTable => {
@@ -28,10 +33,15 @@ export const buildSymbolTable = (files: ReadonlyArray<A.SourceFile>, sink: Diagn
       table.set(d.name.text, d)
       continue
     }
-    sink.report("E010", d.name.span, { kind: d.kind, name: d.name.text }, {
-      related: [{ span: first.name!.span, message: "first declared here" }],
-      help: "names are unique per kind across all files of the workspace; rename one of them"
-    })
+    sink.report(
+      "E010",
+      d.name.span,
+      { kind: d.kind, name: d.name.text },
+      {
+        related: [{ span: first.name!.span, message: "first declared here" }],
+        help: "names are unique per kind across all files of the workspace; rename one of them"
+      }
+    )
   }
   return { byKind, references: [] }
 }
@@ -56,22 +66,35 @@ export const resolveReference = (
   for (const [otherKind, table] of symbols.byKind) {
     const other = table.get(ref.value)
     if (other !== undefined && otherKind !== kind) {
-      sink.report("E012", ref.span, { name: ref.value, actual: otherKind, expected: kind }, {
-        related: [{ span: other.name!.span, message: `the ${otherKind} is declared here` }]
-      })
+      sink.report(
+        "E012",
+        ref.span,
+        { name: ref.value, actual: otherKind, expected: kind },
+        {
+          related: [{ span: other.name!.span, message: `the ${otherKind} is declared here` }]
+        }
+      )
       return undefined
     }
   }
   const names = [...symbols.byKind.get(kind)!.keys()]
   const close = suggest(ref.value, names)
-  sink.report("E011", ref.span, { kind, name: ref.value }, {
-    help:
-      close !== undefined
-        ? didYouMeanText(close)
-        : names.length === 0
-          ? `no ${kind} is declared in this workspace`
-          : `declared ${kind === "software" ? "software" : `${kind}s`}: ${names.slice(0, 8).map((n) => `\`${n}\``).join(", ")}${names.length > 8 ? ", …" : ""}`,
-    fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: ref.span, replacement: close }]
-  })
+  sink.report(
+    "E011",
+    ref.span,
+    { kind, name: ref.value },
+    {
+      help:
+        close !== undefined
+          ? didYouMeanText(close)
+          : names.length === 0
+            ? `no ${kind} is declared in this workspace`
+            : `declared ${kind === "software" ? "software" : `${kind}s`}: ${names
+                .slice(0, 8)
+                .map((n) => `\`${n}\``)
+                .join(", ")}${names.length > 8 ? ", …" : ""}`,
+      fixes: close === undefined ? [] : [{ title: `Replace with \`${close}\``, span: ref.span, replacement: close }]
+    }
+  )
   return undefined
 }

@@ -17,7 +17,15 @@ export const reportLexical = (input: SourceInput, parsed: ParseOutput, sink: Dia
     const line = e.line ?? 1
     const column = e.column ?? 1
     const char = input.text.slice(e.offset, e.offset + e.length)
-    const span: Span = { file: input.path, start: e.offset, end: e.offset + e.length, startLine: line, startColumn: column, endLine: line, endColumn: column + e.length }
+    const span: Span = {
+      file: input.path,
+      start: e.offset,
+      end: e.offset + e.length,
+      startLine: line,
+      startColumn: column,
+      endLine: line,
+      endColumn: column + e.length
+    }
     const shown = char.length > 12 ? `${char.slice(0, 12)}…` : char
     sink.report("E001", span, { char: shown }, { help: lexicalHelp(char) })
   }
@@ -25,14 +33,24 @@ export const reportLexical = (input: SourceInput, parsed: ParseOutput, sink: Dia
     if (c.tokenType.name === "HashComment") {
       const span = tokenSpan(input.path, c)!
       const hash = { ...span, end: span.start + 1, endLine: span.startLine, endColumn: span.startColumn + 1 }
-      sink.report("E001", hash, { char: "#" }, {
-        help: "comments start with `//` or are written `/* ... */`",
-        fixes: [{ title: "Replace with `//`", span: hash, replacement: "//" }]
-      })
+      sink.report(
+        "E001",
+        hash,
+        { char: "#" },
+        {
+          help: "comments start with `//` or are written `/* ... */`",
+          fixes: [{ title: "Replace with `//`", span: hash, replacement: "//" }]
+        }
+      )
     }
     if (c.tokenType.name === "UnterminatedBlockComment") {
       const span = tokenSpan(input.path, c)!
-      sink.report("E003", { ...span, end: span.start + 2, endLine: span.startLine, endColumn: span.startColumn + 2 }, {}, { help: "close it with `*/`" })
+      sink.report(
+        "E003",
+        { ...span, end: span.start + 2, endLine: span.startLine, endColumn: span.startColumn + 2 },
+        {},
+        { help: "close it with `*/`" }
+      )
     }
   }
 }
@@ -52,12 +70,17 @@ export const reportSyntax = (input: SourceInput, parsed: ParseOutput, sink: Diag
   let reportedUnclosed = false
   for (const e of parsed.parseErrors) {
     if (e.nesting !== undefined) {
-      sink.report("E100", tokenSpan(input.path, e.token)!, { what: e.nesting === "nots" ? "`not`s in a row nest" : "brackets, braces and parentheses nest" }, {
-        help:
-          e.nesting === "nots"
-            ? "two `not`s cancel out: remove them in pairs"
-            : `what is inside this one is skipped; write the data flatter (at most ${maxNesting} levels)`
-      })
+      sink.report(
+        "E100",
+        tokenSpan(input.path, e.token)!,
+        { what: e.nesting === "nots" ? "`not`s in a row nest" : "brackets, braces and parentheses nest" },
+        {
+          help:
+            e.nesting === "nots"
+              ? "two `not`s cancel out: remove them in pairs"
+              : `what is inside this one is skipped; write the data flatter (at most ${maxNesting} levels)`
+        }
+      )
       continue
     }
     const atEnd = e.token.tokenType.name === "EOF" || Number.isNaN(e.token.startOffset)

@@ -13,9 +13,7 @@ export const defaultDataDir = ".ccat"
 
 export const DatabaseConfig: Config.Config<DatabaseConfig> = Config.all({
   // An empty value counts as unset, so `CCAT_DATABASE_URL= ccat …` reaches the embedded database.
-  url: Config.option(Config.redacted("CCAT_DATABASE_URL")).pipe(
-    Config.map(Option.filter((url) => Redacted.value(url).trim() !== ""))
-  ),
+  url: Config.option(Config.redacted("CCAT_DATABASE_URL")).pipe(Config.map(Option.filter((url) => Redacted.value(url).trim() !== ""))),
   dataDir: Config.string("CCAT_DATA_DIR").pipe(
     Config.withDefault(defaultDataDir),
     Config.map((dir) => resolve(dir === "" ? defaultDataDir : dir))

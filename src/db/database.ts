@@ -104,31 +104,33 @@ export const parseServerUrl = (url: Redacted.Redacted<string>): Either.Either<Se
 }
 
 /** What node-postgres reports when it cannot connect, as one of our errors. */
-export const connectError = (target: ServerTarget) => (error: SqlError.SqlError): DatabaseConnectError => {
-  const { address, database } = target.description
-  const cause: unknown = error.cause
-  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
-  switch (code) {
-    case "ECONNREFUSED":
-      return new DatabaseUnreachable({ address, reason: "connection refused" })
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return new DatabaseUnreachable({ address, reason: "host not found" })
-    case "ETIMEDOUT":
-      return new DatabaseUnreachable({ address, reason: "timed out" })
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return new DatabaseUnreachable({ address, reason: "no route to host" })
-    case "3D000":
-      return new DatabaseNotFound({ address, database })
-    case "28P01":
-    case "28000":
-      return new DatabaseAuthenticationFailed({ address, user: target.user, detail: innermostMessage(error) })
+export const connectError =
+  (target: ServerTarget) =>
+  (error: SqlError.SqlError): DatabaseConnectError => {
+    const { address, database } = target.description
+    const cause: unknown = error.cause
+    const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+    switch (code) {
+      case "ECONNREFUSED":
+        return new DatabaseUnreachable({ address, reason: "connection refused" })
+      case "ENOTFOUND":
+      case "EAI_AGAIN":
+        return new DatabaseUnreachable({ address, reason: "host not found" })
+      case "ETIMEDOUT":
+        return new DatabaseUnreachable({ address, reason: "timed out" })
+      case "EHOSTUNREACH":
+      case "ENETUNREACH":
+        return new DatabaseUnreachable({ address, reason: "no route to host" })
+      case "3D000":
+        return new DatabaseNotFound({ address, database })
+      case "28P01":
+      case "28000":
+        return new DatabaseAuthenticationFailed({ address, user: target.user, detail: innermostMessage(error) })
+    }
+    // PgClient's own timeout on its first query has no code.
+    if (error.message.includes("timed out")) return new DatabaseUnreachable({ address, reason: "timed out" })
+    return new DatabaseUnreachable({ address, reason: innermostMessage(error) })
   }
-  // PgClient's own timeout on its first query has no code.
-  if (error.message.includes("timed out")) return new DatabaseUnreachable({ address, reason: "timed out" })
-  return new DatabaseUnreachable({ address, reason: innermostMessage(error) })
-}
 
 const serverConnection = (url: Redacted.Redacted<string>): Layer.Layer<Database, DatabaseConnectError> =>
   Either.match(parseServerUrl(url), {
@@ -142,7 +144,11 @@ const serverConnection = (url: Redacted.Redacted<string>): Layer.Layer<Database,
 
 // A guest found the owner's address but could not connect: the owner may just have left, in
 // which case trying again makes this process the owner.
-class GuestCouldNotConnect extends Data.TaggedError("GuestCouldNotConnect")<{ readonly dir: string; readonly pid: number; readonly address: string }> {}
+class GuestCouldNotConnect extends Data.TaggedError("GuestCouldNotConnect")<{
+  readonly dir: string
+  readonly pid: number
+  readonly address: string
+}> {}
 
 // One connection per process. PGlite runs one statement at a time anyway, and its socket server
 // interleaves the protocol messages of concurrent connections outside a transaction (a Parse of
@@ -161,7 +167,9 @@ const embeddedConnection = (dataDir: string, options?: EmbeddedServerOptions): L
           // Connections queue behind whatever transaction another process runs on the one engine.
           connectTimeout: Duration.seconds(30),
           applicationName: "ccat"
-        }).pipe(Layer.mapError(() => new GuestCouldNotConnect({ dir: dataDir, pid: server.pid, address: `${server.host}:${server.port}` }))),
+        }).pipe(
+          Layer.mapError(() => new GuestCouldNotConnect({ dir: dataDir, pid: server.pid, address: `${server.host}:${server.port}` }))
+        ),
         Layer.succeed(DatabaseInUse, {
           _tag: "Embedded",
           dataDir,
@@ -173,9 +181,17 @@ const embeddedConnection = (dataDir: string, options?: EmbeddedServerOptions): L
       )
     )
   ).pipe(
-    Layer.retry(Schedule.recurs(2).pipe(Schedule.whileInput((error: DatabaseConnectError | GuestCouldNotConnect) => error._tag === "GuestCouldNotConnect"))),
+    Layer.retry(
+      Schedule.recurs(2).pipe(
+        Schedule.whileInput((error: DatabaseConnectError | GuestCouldNotConnect) => error._tag === "GuestCouldNotConnect")
+      )
+    ),
     Layer.catchAll((error) =>
-      Layer.fail(error._tag === "GuestCouldNotConnect" ? new EmbeddedOwnerNotAnswering({ dir: error.dir, pid: error.pid, address: error.address }) : error)
+      Layer.fail(
+        error._tag === "GuestCouldNotConnect"
+          ? new EmbeddedOwnerNotAnswering({ dir: error.dir, pid: error.pid, address: error.address })
+          : error
+      )
     )
   )
 

@@ -55,7 +55,6 @@ export const embeddedFiles = (dataDir: string) => ({
   serverJson: serverRecordPath(dataDir)
 })
 
-
 const host = "127.0.0.1"
 // PGlite runs one statement at a time; the socket server multiplexes connections onto it. Several
 // processes (serve, plan, the language server) each hold a small pool, so leave room for them.
@@ -80,7 +79,10 @@ const readText = (path: string): Option.Option<string> => {
 
 const removeFile = (path: string): void => rmSync(path, { force: true })
 
-type LockState = { readonly _tag: "Missing" } | { readonly _tag: "Held"; readonly pid: number; readonly content: string } | { readonly _tag: "Empty"; readonly ageMs: number }
+type LockState =
+  | { readonly _tag: "Missing" }
+  | { readonly _tag: "Held"; readonly pid: number; readonly content: string }
+  | { readonly _tag: "Empty"; readonly ageMs: number }
 
 const readLock = (path: string, now: number): LockState => {
   const text = readText(path)
@@ -157,7 +159,8 @@ const takeOver = (dataDir: string, stale: LockState, now: number): Effect.Effect
     // Someone else is taking over. If that someone died in the middle, clear its takeover file.
     const other = readLock(files.takeover, now)
     const abandoned =
-      (other._tag === "Held" && !ownerAlive(dataDir, other.pid)) || (other._tag === "Empty" && other.ageMs > Duration.toMillis(emptyLockGrace))
+      (other._tag === "Held" && !ownerAlive(dataDir, other.pid)) ||
+      (other._tag === "Empty" && other.ageMs > Duration.toMillis(emptyLockGrace))
     if (abandoned) yield* Effect.sync(() => removeFile(files.takeover))
   })
 
@@ -264,7 +267,8 @@ export const embeddedServer = (
 
       const lock = readLock(files.lock, now)
       const dead =
-        (lock._tag === "Held" && !ownerAlive(dataDir, lock.pid)) || (lock._tag === "Empty" && lock.ageMs > Duration.toMillis(emptyLockGrace))
+        (lock._tag === "Held" && !ownerAlive(dataDir, lock.pid)) ||
+        (lock._tag === "Empty" && lock.ageMs > Duration.toMillis(emptyLockGrace))
       if (dead) {
         yield* takeOver(dataDir, lock, now)
         return yield* attempt

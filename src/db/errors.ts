@@ -73,7 +73,10 @@ export class DatabaseQueryFailed extends Data.TaggedError("DatabaseQueryFailed")
   }
 }
 
-export class EmbeddedDataDirNotWritable extends Data.TaggedError("EmbeddedDataDirNotWritable")<{ readonly dir: string; readonly detail: string }> {
+export class EmbeddedDataDirNotWritable extends Data.TaggedError("EmbeddedDataDirNotWritable")<{
+  readonly dir: string
+  readonly detail: string
+}> {
   override get message(): string {
     return `cannot use the embedded database folder ${this.dir} (${oneLine(this.detail)}): make it writable or set CCAT_DATA_DIR to another folder`
   }

@@ -53,4 +53,5 @@ export const readServerRecord = (dataDir: string): Option.Option<ServerRecord> =
   }
 }
 
-export const serverRecordUrl = (record: Pick<ServerRecord, "host" | "port">): string => `postgres://postgres@${record.host}:${record.port}/postgres`
+export const serverRecordUrl = (record: Pick<ServerRecord, "host" | "port">): string =>
+  `postgres://postgres@${record.host}:${record.port}/postgres`

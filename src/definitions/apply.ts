@@ -71,7 +71,11 @@ export interface ApplyOptions {
 export const applyWorkspace = (
   ir: IrWorkspace,
   options: ApplyOptions
-): Effect.Effect<ApplyResult, PlanStale | PlanChangesDiffer | IrAltered | PlanDoesNotMatchDefinitions | SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =>
+): Effect.Effect<
+  ApplyResult,
+  PlanStale | PlanChangesDiffer | IrAltered | PlanDoesNotMatchDefinitions | SqlError.SqlError | StoredDefinitionsError,
+  SqlClient.SqlClient
+> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // Before any lock or write; the writer checks again (write-definitions.ts) at no extra cost.

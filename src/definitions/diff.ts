@@ -26,7 +26,9 @@ interface Slot {
   readonly change: EntityChange | null
 }
 
-const change = (fields: Omit<EntityChange, "fields" | "retiredGeneration" | "renamedFrom" | "renamedTo" | "reprocess"> & Partial<EntityChange>): EntityChange => ({
+const change = (
+  fields: Omit<EntityChange, "fields" | "retiredGeneration" | "renamedFrom" | "renamedTo" | "reprocess"> & Partial<EntityChange>
+): EntityChange => ({
   fields: [],
   retiredGeneration: null,
   renamedFrom: null,
@@ -89,10 +91,16 @@ const diffKind = (
     const fields = diffFields(kind, s.definition, d.definition)
     const reprocess = kind === "step" ? reprocessOf(s.definition, d.definition, fields) : null
     if (s.retiredGeneration !== null) {
-      return { name: d.name, change: change({ action: "reenable", kind, name: d.name, pipeline, fields, retiredGeneration: s.retiredGeneration, reprocess }) }
+      return {
+        name: d.name,
+        change: change({ action: "reenable", kind, name: d.name, pipeline, fields, retiredGeneration: s.retiredGeneration, reprocess })
+      }
     }
     const fingerprintChanged = reprocess === "fingerprint"
-    return { name: d.name, change: fields.length > 0 || fingerprintChanged ? change({ action: "change", kind, name: d.name, pipeline, fields, reprocess }) : null }
+    return {
+      name: d.name,
+      change: fields.length > 0 || fingerprintChanged ? change({ action: "change", kind, name: d.name, pipeline, fields, reprocess }) : null
+    }
   })
   const retired = stored
     .filter((s) => s.retiredGeneration === null && !declaredNames.has(s.name))
@@ -106,7 +114,10 @@ const diffKind = (
     const i = unmatched.findIndex((s) => storedContent(s) === d.content)
     if (i >= 0) partner.set(d.name, unmatched.splice(i, 1)[0]!)
   }
-  const retire = (s: StoredDefinition, renamedTo: string | null): Slot => ({ name: s.name, change: change({ action: "retire", kind, name: s.name, pipeline, renamedTo }) })
+  const retire = (s: StoredDefinition, renamedTo: string | null): Slot => ({
+    name: s.name,
+    change: change({ action: "retire", kind, name: s.name, pipeline, renamedTo })
+  })
 
   const out: Array<Slot> = []
   for (const slot of slots) {
@@ -127,7 +138,8 @@ const declare = (entity: { readonly name: string }, omit: ReadonlyArray<string> 
   return { name: entity.name, definition, content: namelessHash(definition) }
 }
 
-const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+const byName = <T extends { readonly name: string }>(xs: ReadonlyArray<T>): Array<T> =>
+  [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
 /** A pipeline's content includes its steps (by name order), so a renamed pipeline is recognised. */
 const pipelineContent = (definition: JsonRecord, steps: ReadonlyArray<JsonRecord>): string =>
@@ -135,13 +147,28 @@ const pipelineContent = (definition: JsonRecord, steps: ReadonlyArray<JsonRecord
 
 export const planChanges = (stored: StoredDefinitions, ir: IrWorkspace): Plan => {
   const shared = (kind: EntityKind, rows: ReadonlyArray<StoredDefinition>, entities: ReadonlyArray<{ readonly name: string }>) =>
-    diffKind(kind, null, rows, entities.map((e) => declare(e)), (s) => namelessHash(s.definition)).flatMap((slot) => (slot.change === null ? [] : [slot.change]))
+    diffKind(
+      kind,
+      null,
+      rows,
+      entities.map((e) => declare(e)),
+      (s) => namelessHash(s.definition)
+    ).flatMap((slot) => (slot.change === null ? [] : [slot.change]))
 
   const storedPipelines = new Map(stored.pipelines.map((p) => [p.name, p]))
   const declaredPipelines = ir.pipelines.map((p) => {
     const own = declare(p, ["steps"])
     const steps = p.steps.map((s) => declare(s))
-    return { own: { ...own, content: pipelineContent(own.definition, steps.map((s) => s.definition)) }, steps }
+    return {
+      own: {
+        ...own,
+        content: pipelineContent(
+          own.definition,
+          steps.map((s) => s.definition)
+        )
+      },
+      steps
+    }
   })
   const activeSteps = (name: string) => (storedPipelines.get(name)?.steps ?? []).filter((s) => s.retiredGeneration === null)
   const pipelineSlots = diffKind(
@@ -149,7 +176,11 @@ export const planChanges = (stored: StoredDefinitions, ir: IrWorkspace): Plan =>
     null,
     stored.pipelines,
     declaredPipelines.map((p) => p.own),
-    (s) => pipelineContent(s.definition, activeSteps(s.name).map((x) => x.definition))
+    (s) =>
+      pipelineContent(
+        s.definition,
+        activeSteps(s.name).map((x) => x.definition)
+      )
   )
   const stepsByPipeline = new Map(declaredPipelines.map((p) => [p.own.name, p.steps]))
   const pipelineChanges = pipelineSlots.flatMap((slot): Array<EntityChange> => {

@@ -116,7 +116,9 @@ const viewOf = (kind: EntityKind, d: JsonRecord): Record<string, IrJson> => {
 const outputsText = (outputs: IrJson): IrJson => {
   if (!isJsonArray(outputs)) return outputs
   const rules = outputs.map((r) =>
-    isJsonRecord(r) ? `${jsonText(r["kind"])}${typeof r["pattern"] === "string" ? ` ${encodeString(r["pattern"])}` : ""} min ${jsonText(r["min"])}` : JSON.stringify(r)
+    isJsonRecord(r)
+      ? `${jsonText(r["kind"])}${typeof r["pattern"] === "string" ? ` ${encodeString(r["pattern"])}` : ""} min ${jsonText(r["min"])}`
+      : JSON.stringify(r)
   )
   return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
 }
@@ -127,7 +129,9 @@ const outputsText = (outputs: IrJson): IrJson => {
  */
 const retryAdjustText = (adjust: IrJson): IrJson => {
   if (!isJsonArray(adjust)) return adjust
-  const rules = adjust.map((a) => (isJsonRecord(a) ? `on ${jsonText(a["reason"])} ${jsonText(a["resource"])} x${jsonText(a["factor"])}` : JSON.stringify(a)))
+  const rules = adjust.map((a) =>
+    isJsonRecord(a) ? `on ${jsonText(a["reason"])} ${jsonText(a["resource"])} x${jsonText(a["factor"])}` : JSON.stringify(a)
+  )
   return rules.length === 0 ? "{}" : `{ ${rules.join("  ")} }`
 }
 
@@ -155,9 +159,29 @@ const fieldOrder: Readonly<Record<EntityKind, ReadonlyArray<string>>> = {
   grouping: ["description", "from", "where", "selection"],
   pipeline: ["description", "data", "location", "trigger.mode", "trigger.cron", "trigger.timezone", "trigger", "priority", "enabled"],
   step: [
-    "description", "after", "run", "version", "image", "command", "group_by", "cooldown", "config",
-    "resources.cpus", "resources.memory", "resources.time", "resources.partition", "resources.gpus", "resources",
-    "outputs", "retries", "retries.on", "retries.adjust", "timeout", "version_policy", "final", "fan_out"
+    "description",
+    "after",
+    "run",
+    "version",
+    "image",
+    "command",
+    "group_by",
+    "cooldown",
+    "config",
+    "resources.cpus",
+    "resources.memory",
+    "resources.time",
+    "resources.partition",
+    "resources.gpus",
+    "resources",
+    "outputs",
+    "retries",
+    "retries.on",
+    "retries.adjust",
+    "timeout",
+    "version_policy",
+    "final",
+    "fan_out"
   ]
 }
 

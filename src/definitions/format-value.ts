@@ -47,7 +47,9 @@ const literal = (v: IrJson): string => {
   if (isJsonArray(v)) return `[${v.map(literal).join(", ")}]`
   if (isJsonRecord(v)) {
     const entries = Object.entries(v)
-    return entries.length === 0 ? "{}" : `{ ${entries.map(([k, x]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : encodeString(k)} = ${literal(x)}`).join("  ")} }`
+    return entries.length === 0
+      ? "{}"
+      : `{ ${entries.map(([k, x]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : encodeString(k)} = ${literal(x)}`).join("  ")} }`
   }
   return jsonText(v)
 }

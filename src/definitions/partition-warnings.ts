@@ -48,7 +48,12 @@ const askedTime = (step: IrStep): { readonly seconds: number; readonly field: st
 
 const quote = (name: string): string => JSON.stringify(name)
 
-const stepWarnings = (pipeline: string, step: IrStep, location: IrLocation, partitions: ReadonlyArray<SlurmPartition>): Array<PlanWarning> => {
+const stepWarnings = (
+  pipeline: string,
+  step: IrStep,
+  location: IrLocation,
+  partitions: ReadonlyArray<SlurmPartition>
+): Array<PlanWarning> => {
   const option = location.backend.options["partition"]
   const fromLocation = typeof option === "string" ? option : null
   const name = step.resources.partition ?? fromLocation
@@ -91,18 +96,40 @@ const stepWarnings = (pipeline: string, step: IrStep, location: IrLocation, part
 
   const { cpus, memoryBytes } = step.resources
   if (cpus !== null && partition.maxCpusPerNode !== null && cpus > partition.maxCpusPerNode) {
-    out.push(exceeds("cpus", "CPUs", cpus, partition.maxCpusPerNode, `resources.cpus: asks for ${cpus}; the largest node of ${which} has ${partition.maxCpusPerNode}.`))
+    out.push(
+      exceeds(
+        "cpus",
+        "CPUs",
+        cpus,
+        partition.maxCpusPerNode,
+        `resources.cpus: asks for ${cpus}; the largest node of ${which} has ${partition.maxCpusPerNode}.`
+      )
+    )
   }
   // Compared as the job asks: `--mem` in MiB, rounded up.
   if (memoryBytes !== null && partition.maxMemoryMiBPerNode !== null && Math.ceil(memoryBytes / MiB) > partition.maxMemoryMiBPerNode) {
     const offers = partition.maxMemoryMiBPerNode * MiB
-    out.push(exceeds("memory", "memory", memoryBytes, offers, `resources.memory: asks for ${formatSize(memoryBytes)}; the largest node of ${which} has ${formatSize(offers)}.`))
+    out.push(
+      exceeds(
+        "memory",
+        "memory",
+        memoryBytes,
+        offers,
+        `resources.memory: asks for ${formatSize(memoryBytes)}; the largest node of ${which} has ${formatSize(offers)}.`
+      )
+    )
   }
   // Compared as the job asks: `--time` in minutes, rounded up.
   const time = askedTime(step)
   if (time !== null && partition.maxTimeSeconds !== null && Math.ceil(time.seconds / 60) * 60 > partition.maxTimeSeconds) {
     out.push(
-      exceeds("time", "time", time.seconds, partition.maxTimeSeconds, `${time.field}: asks for ${formatDuration(time.seconds)}; ${which} allows at most ${formatDuration(partition.maxTimeSeconds)}.`)
+      exceeds(
+        "time",
+        "time",
+        time.seconds,
+        partition.maxTimeSeconds,
+        `${time.field}: asks for ${formatDuration(time.seconds)}; ${which} allows at most ${formatDuration(partition.maxTimeSeconds)}.`
+      )
     )
   }
   return out

@@ -91,7 +91,12 @@ export class PlanAltered extends Data.TaggedError("PlanAltered")<{ readonly path
 
 const FieldChangeSchema = Schema.Union(
   Schema.Struct({ type: Schema.Literal("value"), field: Schema.String, old: Schema.optional(IrJson), new: Schema.optional(IrJson) }),
-  Schema.Struct({ type: Schema.Literal("set"), field: Schema.String, added: Schema.Array(Schema.String), removed: Schema.Array(Schema.String) })
+  Schema.Struct({
+    type: Schema.Literal("set"),
+    field: Schema.String,
+    added: Schema.Array(Schema.String),
+    removed: Schema.Array(Schema.String)
+  })
 )
 
 const EntityChangeSchema = Schema.Struct({
@@ -109,7 +114,10 @@ const decodeChangeList = Schema.decodeUnknownEither(Schema.Array(EntityChangeSch
 const decodeChanges = (json: unknown): Either.Either<ReadonlyArray<EntityChange>, unknown> =>
   Either.map(decodeChangeList(json), (changes) =>
     // A missing `old` or `new` is a field that did not exist on that side.
-    changes.map((c) => ({ ...c, fields: c.fields.map((f): FieldChange => (f.type === "value" ? { type: "value", field: f.field, old: f.old, new: f.new } : f)) }))
+    changes.map((c) => ({
+      ...c,
+      fields: c.fields.map((f): FieldChange => (f.type === "value" ? { type: "value", field: f.field, old: f.old, new: f.new } : f))
+    }))
   )
 
 const Document = Schema.Struct({
@@ -127,7 +135,10 @@ const decodeDocument = Schema.decodeUnknownEither(Document)
  * A saved plan and everything in it that does not match (empty: it is as `ccat plan` wrote it).
  * Left when it is no plan document this ccat reads.
  */
-export const inspectSavedPlan = (text: string, path: string): Either.Either<{ readonly plan: SavedPlan; readonly mismatches: ReadonlyArray<string> }, SavedPlanError> => {
+export const inspectSavedPlan = (
+  text: string,
+  path: string
+): Either.Either<{ readonly plan: SavedPlan; readonly mismatches: ReadonlyArray<string> }, SavedPlanError> => {
   const fail = (reason: string) => Either.left(new SavedPlanError({ path, reason }))
   let json: unknown
   try {
@@ -137,28 +148,39 @@ export const inspectSavedPlan = (text: string, path: string): Either.Either<{ re
   }
   const doc = decodeDocument(json)
   if (Either.isLeft(doc)) return fail("it is not a `ccat plan --out` document")
-  if (doc.right.version !== PLAN_JSON_VERSION) return fail(`format version ${doc.right.version}; this ccat reads version ${PLAN_JSON_VERSION} (make the plan again with this ccat)`)
+  if (doc.right.version !== PLAN_JSON_VERSION)
+    return fail(`format version ${doc.right.version}; this ccat reads version ${PLAN_JSON_VERSION} (make the plan again with this ccat)`)
   // Plans of a ccat before planHash: nothing proves they are unedited.
-  if (doc.right.planHash === undefined) return fail("it has no planHash (it was made by an older ccat, or edited); make the plan again with `ccat plan --out`")
+  if (doc.right.planHash === undefined)
+    return fail("it has no planHash (it was made by an older ccat, or edited); make the plan again with `ccat plan --out`")
   const ir = decodeIrWorkspace(doc.right.ir)
   if (Either.isLeft(ir)) return fail("its IR was made by a different version of ccat or edited (make the plan again)")
   const changes = decodeChanges(doc.right.changes)
 
   const mismatches: Array<string> = []
-  if (planHashOf(json as object) !== doc.right.planHash) mismatches.push("its planHash (the document was changed after `ccat plan` wrote it)")
+  if (planHashOf(json as object) !== doc.right.planHash)
+    mismatches.push("its planHash (the document was changed after `ccat plan` wrote it)")
   if (ir.right.hash !== doc.right.irHash) mismatches.push("its irHash (not the hash of its IR)")
   mismatches.push(...verifyIr(ir.right))
   if (Either.isLeft(changes)) mismatches.push("the changes it lists (they are not plan changes)")
-  else if (canonicalJson(summarize(changes.right)) !== canonicalJson(doc.right.summary)) mismatches.push("its summary (not the counts of the changes it lists)")
+  else if (canonicalJson(summarize(changes.right)) !== canonicalJson(doc.right.summary))
+    mismatches.push("its summary (not the counts of the changes it lists)")
   return Either.right({
-    plan: { baseGeneration: doc.right.baseGeneration, ir: ir.right, summary: doc.right.summary, changes: Either.getOrElse(changes, () => []) },
+    plan: {
+      baseGeneration: doc.right.baseGeneration,
+      ir: ir.right,
+      summary: doc.right.summary,
+      changes: Either.getOrElse(changes, () => [])
+    },
     mismatches
   })
 }
 
 /** A saved plan as `ccat plan` wrote it, or why it cannot be applied. */
 export const decodeSavedPlan = (text: string, path: string): Either.Either<SavedPlan, SavedPlanError | PlanAltered> =>
-  Either.flatMap(inspectSavedPlan(text, path), ({ plan, mismatches }) => (mismatches.length === 0 ? Either.right(plan) : Either.left(new PlanAltered({ path, mismatches }))))
+  Either.flatMap(inspectSavedPlan(text, path), ({ plan, mismatches }) =>
+    mismatches.length === 0 ? Either.right(plan) : Either.left(new PlanAltered({ path, mismatches }))
+  )
 
 const symbols = { create: "+", change: "~", reenable: "~", retire: "-" } as const
 const changeLabel = (c: EntityChange): string => `${symbols[c.action]} ${c.kind} ${c.pipeline === null ? "" : `${c.pipeline}.`}${c.name}`
@@ -175,7 +197,9 @@ export const changesMismatch = (listed: ReadonlyArray<EntityChange>, made: Reado
   const listedBy = new Map(listed.map((c) => [key(c), c]))
   const notMade = listed.filter((c) => !madeBy.has(key(c))).map(changeLabel)
   const notListed = made.filter((c) => !listedBy.has(key(c))).map(changeLabel)
-  const different = listed.filter((c) => madeBy.has(key(c)) && canonicalJson(changeJson(c)) !== canonicalJson(changeJson(madeBy.get(key(c))!))).map(changeLabel)
+  const different = listed
+    .filter((c) => madeBy.has(key(c)) && canonicalJson(changeJson(c)) !== canonicalJson(changeJson(madeBy.get(key(c))!)))
+    .map(changeLabel)
   const parts = [
     ...(notMade.length === 0 ? [] : [`listed but not made: ${notMade.join(", ")}`]),
     ...(notListed.length === 0 ? [] : [`made but not listed: ${notListed.join(", ")}`]),

@@ -18,7 +18,12 @@ export class PlanDoesNotMatchDefinitions extends Data.TaggedError("PlanDoesNotMa
   }
 }
 
-const verbs: Readonly<Record<EntityChange["action"], string>> = { create: "create", change: "change", reenable: "re-enable", retire: "retire" }
+const verbs: Readonly<Record<EntityChange["action"], string>> = {
+  create: "create",
+  change: "change",
+  reenable: "re-enable",
+  retire: "retire"
+}
 
 /** A definition as messages name it: `location cluster`, `step chai_standing.calibrate`. */
 export const definitionName = (change: Pick<EntityChange, "kind" | "name" | "pipeline">): string =>

@@ -57,13 +57,19 @@ const keyFacts = (ir: IrWorkspace, c: EntityChange): string => {
     case "grouping": {
       const g = ir.groupings.find((x) => x.name === c.name)
       if (g === undefined) return ""
-      const parts = [...(g.from === null ? [] : [`from ${g.from}`]), ...(g.where === null ? [] : [`where ${renderFilter(withoutSpans(g.where))}`])]
+      const parts = [
+        ...(g.from === null ? [] : [`from ${g.from}`]),
+        ...(g.where === null ? [] : [`where ${renderFilter(withoutSpans(g.where))}`])
+      ]
       return parts.length === 0 ? "every package" : factList(parts)
     }
     case "pipeline": {
       const p = ir.pipelines.find((x) => x.name === c.name)
       if (p === undefined) return ""
-      const trigger = p.trigger.mode === "cron" && p.trigger.cron !== null ? `trigger cron ${formatValue("literal", p.trigger.cron)}` : `trigger ${p.trigger.mode}`
+      const trigger =
+        p.trigger.mode === "cron" && p.trigger.cron !== null
+          ? `trigger cron ${formatValue("literal", p.trigger.cron)}`
+          : `trigger ${p.trigger.mode}`
       return factList([`data ${p.data}`, `location ${p.location}`, trigger, ...(p.enabled ? [] : ["disabled"])])
     }
     case "step": {
@@ -110,7 +116,9 @@ const inheritedNote = (ir: IrWorkspace, c: EntityChange): string | null => {
 const headerNote = (ir: IrWorkspace, c: EntityChange): string | null => {
   switch (c.action) {
     case "create":
-      return c.renamedFrom !== null ? `renamed from ${c.renamedFrom}: a rename is retire + create (${c.renamedFrom} keeps its history; ${c.name} starts afresh)` : keyFacts(ir, c) || null
+      return c.renamedFrom !== null
+        ? `renamed from ${c.renamedFrom}: a rename is retire + create (${c.renamedFrom} keeps its history; ${c.name} starts afresh)`
+        : keyFacts(ir, c) || null
     case "retire":
       return c.renamedTo === null ? null : `renamed to ${c.renamedTo}`
     case "change":
@@ -129,7 +137,10 @@ const fieldLines = (kind: EntityKind, f: FieldChange, style: PlanStyle): Readonl
   if (f.type === "set") {
     // Only a software's versions are a set: one line per version, like nested blocks.
     const noun = f.field === "versions" ? "version" : f.field
-    return [...f.added.map((v) => style.create(`+ ${noun} ${v}`)), ...f.removed.map((v) => `${style.retire(`- ${noun} ${v}`)} ${style.comment("(withdraw)")}`)]
+    return [
+      ...f.added.map((v) => style.create(`+ ${noun} ${v}`)),
+      ...f.removed.map((v) => `${style.retire(`- ${noun} ${v}`)} ${style.comment("(withdraw)")}`)
+    ]
   }
   const format = fieldFormat(kind, f.field)
   const old = formatValue(format, f.old)
@@ -179,7 +190,11 @@ export const renderPlan = (plan: Plan, style: PlanStyle = plainPlanStyle): strin
   }
 
   // Each pipeline, with its steps under it, in plan order.
-  const pipelines = [...new Set(plan.changes.flatMap((c) => (c.kind === "pipeline" ? [c.name] : c.kind === "step" && c.pipeline !== null ? [c.pipeline] : [])))]
+  const pipelines = [
+    ...new Set(
+      plan.changes.flatMap((c) => (c.kind === "pipeline" ? [c.name] : c.kind === "step" && c.pipeline !== null ? [c.pipeline] : []))
+    )
+  ]
   if (pipelines.length > 0) out.push("", style.bold("Pipelines:"))
   pipelines.forEach((name, i) => {
     if (i > 0) out.push("")

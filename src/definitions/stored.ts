@@ -43,7 +43,10 @@ export interface StoredDefinitions {
 
 export const noStoredDefinitions: StoredDefinitions = { generation: 0, locations: [], software: [], groupings: [], pipelines: [] }
 
-export class StoredDefinitionsError extends Data.TaggedError("StoredDefinitionsError")<{ readonly table: string; readonly reason: string }> {
+export class StoredDefinitionsError extends Data.TaggedError("StoredDefinitionsError")<{
+  readonly table: string
+  readonly reason: string
+}> {
   override get message(): string {
     return `the stored definitions in table ${this.table} are unreadable (${this.reason}); was the database written by a newer ccat?`
   }
@@ -77,7 +80,9 @@ const definitionRows = (table: "location" | "reduction_software" | "data_groupin
     const rows = yield* sql`
       SELECT id::text AS "id", name, hash, definition, retired_generation::int4 AS "retiredGeneration", ${owner} AS "ownerId"
       FROM ${sql(table)} ORDER BY name, id`
-    return yield* decodeRows(rows).pipe(Effect.mapError((e) => new StoredDefinitionsError({ table, reason: e.message.split("\n")[0] ?? "" })))
+    return yield* decodeRows(rows).pipe(
+      Effect.mapError((e) => new StoredDefinitionsError({ table, reason: e.message.split("\n")[0] ?? "" }))
+    )
   })
 
 const definition = (row: typeof Row.Type): StoredDefinition => ({
@@ -88,28 +93,31 @@ const definition = (row: typeof Row.Type): StoredDefinition => ({
   retiredGeneration: row.retiredGeneration
 })
 
-export const readStoredDefinitions: Effect.Effect<StoredDefinitions, SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const generation = yield* currentGeneration
-  const locations = yield* definitionRows("location")
-  const software = yield* definitionRows("reduction_software")
-  const groupings = yield* definitionRows("data_grouping")
-  const pipelines = yield* definitionRows("pipeline")
-  const steps = yield* definitionRows("reduction_step")
-  const versionRows = yield* sql`
+export const readStoredDefinitions: Effect.Effect<StoredDefinitions, SqlError.SqlError | StoredDefinitionsError, SqlClient.SqlClient> =
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const generation = yield* currentGeneration
+    const locations = yield* definitionRows("location")
+    const software = yield* definitionRows("reduction_software")
+    const groupings = yield* definitionRows("data_grouping")
+    const pipelines = yield* definitionRows("pipeline")
+    const steps = yield* definitionRows("reduction_step")
+    const versionRows = yield* sql`
     SELECT software_id::text AS "softwareId", version, withdrawn_generation::int4 AS "withdrawnGeneration"
     FROM reduction_software_version ORDER BY software_id, id`
-  const versions = yield* decodeVersionRows(versionRows).pipe(
-    Effect.mapError((e) => new StoredDefinitionsError({ table: "reduction_software_version", reason: e.message.split("\n")[0] ?? "" }))
-  )
-  return {
-    generation,
-    locations: locations.map(definition),
-    software: software.map((row) => ({
-      ...definition(row),
-      versions: versions.filter((v) => v.softwareId === row.id).map((v) => ({ version: v.version, withdrawnGeneration: v.withdrawnGeneration }))
-    })),
-    groupings: groupings.map(definition),
-    pipelines: pipelines.map((row) => ({ ...definition(row), steps: steps.filter((s) => s.ownerId === row.id).map(definition) }))
-  }
-})
+    const versions = yield* decodeVersionRows(versionRows).pipe(
+      Effect.mapError((e) => new StoredDefinitionsError({ table: "reduction_software_version", reason: e.message.split("\n")[0] ?? "" }))
+    )
+    return {
+      generation,
+      locations: locations.map(definition),
+      software: software.map((row) => ({
+        ...definition(row),
+        versions: versions
+          .filter((v) => v.softwareId === row.id)
+          .map((v) => ({ version: v.version, withdrawnGeneration: v.withdrawnGeneration }))
+      })),
+      groupings: groupings.map(definition),
+      pipelines: pipelines.map((row) => ({ ...definition(row), steps: steps.filter((s) => s.ownerId === row.id).map(definition) }))
+    }
+  })

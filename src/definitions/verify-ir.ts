@@ -87,17 +87,21 @@ const structuralProblems = (ir: IrWorkspace): Array<string> => {
     }
   }
   const software = new Map(ir.software.map((s) => [s.name, s]))
-  for (const s of ir.software) for (const v of s.versions) if (parseVersion(v) === null) out.push(`software ${s.name} declares ${JSON.stringify(v)}, which is not a version`)
+  for (const s of ir.software)
+    for (const v of s.versions)
+      if (parseVersion(v) === null) out.push(`software ${s.name} declares ${JSON.stringify(v)}, which is not a version`)
   for (const p of ir.pipelines) {
     if (!groupings.has(p.data)) out.push(`pipeline ${p.name} reads grouping ${p.data}, which the IR does not declare`)
-    if (!ir.locations.some((l) => l.name === p.location)) out.push(`pipeline ${p.name} runs at location ${p.location}, which the IR does not declare`)
+    if (!ir.locations.some((l) => l.name === p.location))
+      out.push(`pipeline ${p.name} runs at location ${p.location}, which the IR does not declare`)
     const stepNames = p.steps.map((s) => s.name)
     for (const name of duplicates(stepNames)) out.push(`step ${p.name}.${name} is declared twice`)
     for (const s of p.steps) {
       const label = `step ${p.name}.${s.name}`
       for (const a of s.after) if (!stepNames.includes(a)) out.push(`${label} comes after ${a}, which pipeline ${p.name} does not declare`)
       if (!software.has(s.software.name)) out.push(`${label} runs software ${s.software.name}, which the IR does not declare`)
-      if (parseRangeText(s.software.range) === null) out.push(`${label} runs version range ${JSON.stringify(s.software.range)}, which is not a range`)
+      if (parseRangeText(s.software.range) === null)
+        out.push(`${label} runs version range ${JSON.stringify(s.software.range)}, which is not a range`)
       else if (software.get(s.software.name)?.versions.includes(s.software.version) === false)
         out.push(`${label} runs version ${s.software.version}, which software ${s.software.name} does not declare`)
     }
@@ -195,7 +199,11 @@ const checkIr = (ir: IrWorkspace): ReadonlyArray<string> => {
   const badGroupings = new Set<string>()
   for (const g of ir.groupings) if (entityMismatches("", g, groupings.get(g.name)!).length > 0) badGroupings.add(g.name)
   const ancestorBad = (name: string): boolean => {
-    for (let from = ir.groupings.find((g) => g.name === name)?.from ?? null; from !== null; from = ir.groupings.find((g) => g.name === from)?.from ?? null) {
+    for (
+      let from = ir.groupings.find((g) => g.name === name)?.from ?? null;
+      from !== null;
+      from = ir.groupings.find((g) => g.name === from)?.from ?? null
+    ) {
       if (badGroupings.has(from)) return true
     }
     return false
@@ -220,14 +228,26 @@ const checkIr = (ir: IrWorkspace): ReadonlyArray<string> => {
     }
     out.push(...stepProblems)
     if (stepProblems.length > 0) continue
-    if (!same(p.steps.map((s) => s.name), r.steps.map((s) => s.name))) out.push(`the order of the steps of pipeline ${p.name} (upstream first, as the compiler orders them)`)
+    if (
+      !same(
+        p.steps.map((s) => s.name),
+        r.steps.map((s) => s.name)
+      )
+    )
+      out.push(`the order of the steps of pipeline ${p.name} (upstream first, as the compiler orders them)`)
     else out.push(...entityMismatches(`pipeline ${p.name}`, p, r, ["steps"]))
   }
 
   // The workspace's hash follows from every entity's: named only when nothing else is.
   if (out.length > 0) return out
   if (!same(ir, again)) {
-    const order = (["locations", "software", "groupings", "pipelines"] as const).filter((k) => !same(ir[k].map((x) => x.name), again[k].map((x) => x.name)))
+    const order = (["locations", "software", "groupings", "pipelines"] as const).filter(
+      (k) =>
+        !same(
+          ir[k].map((x) => x.name),
+          again[k].map((x) => x.name)
+        )
+    )
     if (order.length > 0) return order.map((k) => `the order of the ${k} of the IR (by name, as the compiler orders them)`)
     return ir.hash !== again.hash ? ["the IR's hash (its entities' hashes give another)"] : ["the IR (the compiler writes it otherwise)"]
   }

@@ -47,14 +47,23 @@ export const planContext = (plan: Plan, stored: StoredDefinitions): PlanContext 
   }
 }
 
-const mismatch = (change: EntityChange, missing: string) => Either.left(new PlanDoesNotMatchDefinitions({ change: describeChange(change), missing }))
+const mismatch = (change: EntityChange, missing: string) =>
+  Either.left(new PlanDoesNotMatchDefinitions({ change: describeChange(change), missing }))
 
 const missingReference = (change: EntityChange, ref: Reference) =>
-  new PlanDoesNotMatchDefinitions({ change: describeChange(change), missing: `${ref.kind} ${ref.name}, which is neither stored nor created by the plan` })
+  new PlanDoesNotMatchDefinitions({
+    change: describeChange(change),
+    missing: `${ref.kind} ${ref.name}, which is neither stored nor created by the plan`
+  })
 
-const resolveOne = <Entity>(table: DefinitionTable<Entity>, change: EntityChange, context: PlanContext): Either.Either<ResolvedChange<Entity>, PlanDoesNotMatchDefinitions> => {
+const resolveOne = <Entity>(
+  table: DefinitionTable<Entity>,
+  change: EntityChange,
+  context: PlanContext
+): Either.Either<ResolvedChange<Entity>, PlanDoesNotMatchDefinitions> => {
   const storedId = change.action === "create" ? undefined : context.storedId(change.kind, change.name, change.pipeline)
-  if (change.action !== "create" && storedId === undefined) return mismatch(change, `a stored ${definitionName(change)}, and none is stored`)
+  if (change.action !== "create" && storedId === undefined)
+    return mismatch(change, `a stored ${definitionName(change)}, and none is stored`)
   if (change.action === "retire" && storedId !== undefined) return Either.right({ change, op: "retire", storedId })
   const entity = table.declared(context.ir, change)
   if (entity === undefined) return mismatch(change, `${definitionName(change)} in the plan's IR, which declares none`)
@@ -79,7 +88,9 @@ export interface WrittenRow<Entity> {
 
 const bind = (sql: SqlClient.SqlClient, value: ColumnValue): Statement.Fragment => {
   if (value === null || typeof value !== "object") return sql`${value}`
-  return value._tag === "Jsonb" ? sql`${JSON.stringify(value.value)}::jsonb` : sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(value.values)}::jsonb))`
+  return value._tag === "Jsonb"
+    ? sql`${JSON.stringify(value.value)}::jsonb`
+    : sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(value.values)}::jsonb))`
 }
 
 const list = (sql: SqlClient.SqlClient, fragments: ReadonlyArray<Statement.Fragment>) => sql.join(", ", false)(fragments)
@@ -112,15 +123,28 @@ export const writeChanges = <Entity>(
       const [row] =
         resolved.op === "create"
           ? yield* sql<{ id: string }>`
-              INSERT INTO ${sql(table.table)} (${list(sql, inserted.map(([c]) => sql`${sql(c)}`))}, created_generation, updated_generation)
-              VALUES (${list(sql, inserted.map(([, v]) => bind(sql, v)))}, ${generation}, ${generation})
+              INSERT INTO ${sql(table.table)} (${list(
+                sql,
+                inserted.map(([c]) => sql`${sql(c)}`)
+              )}, created_generation, updated_generation)
+              VALUES (${list(
+                sql,
+                inserted.map(([, v]) => bind(sql, v))
+              )}, ${generation}, ${generation})
               RETURNING id::text AS id`
           : yield* sql<{ id: string }>`
-              UPDATE ${sql(table.table)} SET ${list(sql, fieldColumns.map(([c, v]) => sql`${sql(c)} = ${bind(sql, v)}`))},
+              UPDATE ${sql(table.table)} SET ${list(
+                sql,
+                fieldColumns.map(([c, v]) => sql`${sql(c)} = ${bind(sql, v)}`)
+              )},
                 updated_generation = ${generation}, retired_generation = NULL
               WHERE id = ${resolved.storedId}
               RETURNING id::text AS id`
-      if (row === undefined) return yield* new PlanDoesNotMatchDefinitions({ change: describeChange(change), missing: `a stored ${definitionName(change)}, and none is stored` })
+      if (row === undefined)
+        return yield* new PlanDoesNotMatchDefinitions({
+          change: describeChange(change),
+          missing: `a stored ${definitionName(change)}, and none is stored`
+        })
       written.push({ entity, id: row.id })
     }
     return written

@@ -52,7 +52,11 @@ const throwsOn = (compile: Compile, input: SourceInput): boolean => {
  * of them when there is none, or when nothing changed). When several changed, the ones that fail
  * on their own, if any: the compiler checks files together, but a crash usually has one cause.
  */
-export const uncheckedFiles = (inputs: ReadonlyArray<SourceInput>, lastGood: LastGood | undefined, compile: Compile): ReadonlySet<string> => {
+export const uncheckedFiles = (
+  inputs: ReadonlyArray<SourceInput>,
+  lastGood: LastGood | undefined,
+  compile: Compile
+): ReadonlySet<string> => {
   const changed = inputs.filter((input) => lastGood?.snapshot.docs.get(input.path)?.getText() !== input.text)
   const candidates = changed.length > 0 ? changed : inputs
   if (candidates.length <= 1) return new Set(candidates.map((c) => c.path))
@@ -85,7 +89,10 @@ export const failedSnapshot = (
 ): Snapshot => {
   const base = lastGood?.snapshot.result ?? (emptyResult ??= compileSources([]))
   const docs = new Map([...current.docs].map(([path, doc]) => [path, lastGood?.snapshot.docs.get(path) ?? doc]))
-  const diagnostics = [...(lastGood?.diagnostics ?? []).filter((d) => docs.has(d.span.file)), ...[...unchecked].map((path) => uncheckedFileDiagnostic(path, reason))]
+  const diagnostics = [
+    ...(lastGood?.diagnostics ?? []).filter((d) => docs.has(d.span.file)),
+    ...[...unchecked].map((path) => uncheckedFileDiagnostic(path, reason))
+  ]
   // Only the diagnostics are published; the rest is the last good result's, without its IR.
   const result: CompileResult = { files: base.files, diagnostics, symbols: base.symbols, checked: base.checked, ir: undefined }
   return { result, docs, versions: current.versions }

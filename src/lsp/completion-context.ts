@@ -108,7 +108,11 @@ const isWord = (t: IToken): boolean => isName(t) || reservedWords.has(t.tokenTyp
 const endOf = (t: IToken): number => t.endOffset ?? t.startOffset + t.image.length - 1
 const isStatementKeyword = (t: IToken | undefined): boolean => t !== undefined && statementKeywords.has(t.tokenType)
 
-const none = (reason: "string" | "comment" | "name" | "value" | "unknown", replace: OffsetRange): CompletionSlot => ({ kind: "none", reason, replace })
+const none = (reason: "string" | "comment" | "name" | "value" | "unknown", replace: OffsetRange): CompletionSlot => ({
+  kind: "none",
+  reason,
+  replace
+})
 
 /** Index of the first token whose start is at or after `offset` (tokens are sorted). */
 const firstAtOrAfter = (tokens: ReadonlyArray<IToken>, offset: number): number => {
@@ -261,7 +265,11 @@ const classify = (text: string, parsed: ParseOutput, offset: number): Completion
     case "outputsProperty":
       return classifyOutputs(text, inside(c, container), prefix, offset, replace)
     case "retriesProperty": {
-      const reasons = nodesAt(container, "reasons").flatMap((r) => tokensOf(r).filter((t) => isName(t)).map((t) => t.image))
+      const reasons = nodesAt(container, "reasons").flatMap((r) =>
+        tokensOf(r)
+          .filter((t) => isName(t))
+          .map((t) => t.image)
+      )
       return classifyRetryAdjustments(inside(c, container), container.children["on"] === undefined ? undefined : reasons, replace)
     }
     default:
@@ -303,9 +311,17 @@ const classifyEntries = (c: Cursor, at: number, replace: OffsetRange): Completio
   const container = c.path[at]!
   const owner = c.path[at - 1]
   const entries = nodesAt(container, container.name === "map" ? "mapEntry" : "entry").filter((e) => before(c, firstToken(e)))
-  const present = entries.flatMap((e) => [...(e.children["key"] ?? []), ...(e.children["keyPath"] ?? [])]).filter((t): t is IToken => isToken(t) && before(c, t)).map(keyText)
+  const present = entries
+    .flatMap((e) => [...(e.children["key"] ?? []), ...(e.children["keyPath"] ?? [])])
+    .filter((t): t is IToken => isToken(t) && before(c, t))
+    .map(keyText)
   const last = entries[entries.length - 1]
-  const lastToken = last === undefined ? undefined : tokensOf(last).filter((t) => before(c, t)).pop()
+  const lastToken =
+    last === undefined
+      ? undefined
+      : tokensOf(last)
+          .filter((t) => before(c, t))
+          .pop()
   // `a.|`: the key goes on.
   const atKey = last === undefined || complete(c, last) || is(lastToken, T.Dot)
   if (container.name === "entries") {
@@ -375,14 +391,23 @@ const classifyOutputs = (
 /** The reasons after `on` in the tokens after `retries`; undefined without `on`. */
 const retryReasonsListed = (rest: ReadonlyArray<IToken>): Array<string> | undefined => {
   const on = rest.findIndex((t) => is(t, T.On))
-  return on < 0 ? undefined : rest.slice(on + 1).filter((t) => isName(t)).map((t) => t.image)
+  return on < 0
+    ? undefined
+    : rest
+        .slice(on + 1)
+        .filter((t) => isName(t))
+        .map((t) => t.image)
 }
 
 /**
  * Inside `retries … { }`: where the adjustment being written stands. One is `on`, a reason, a
  * resource and a factor; a comma, or the factor, ends it.
  */
-const classifyRetryAdjustments = (stmt: ReadonlyArray<IToken>, reasons: ReadonlyArray<string> | undefined, replace: OffsetRange): CompletionSlot => {
+const classifyRetryAdjustments = (
+  stmt: ReadonlyArray<IToken>,
+  reasons: ReadonlyArray<string> | undefined,
+  replace: OffsetRange
+): CompletionSlot => {
   let state: "on" | "reason" | "resource" | "factor" = "on"
   for (const t of stmt) {
     if (is(t, T.Comma)) state = "on"
@@ -408,7 +433,8 @@ const classifyTopLevel = (stmt: ReadonlyArray<IToken>, replace: OffsetRange): Co
   const last = stmt[stmt.length - 1]
   const before = stmt[stmt.length - 2]
   if (last !== undefined && (declarationKeywords.has(last.tokenType) || is(last, T.Step))) return none("name", replace)
-  if (before !== undefined && (declarationKeywords.has(before.tokenType) || is(before, T.Step)) && isName(last)) return none("name", replace)
+  if (before !== undefined && (declarationKeywords.has(before.tokenType) || is(before, T.Step)) && isName(last))
+    return none("name", replace)
   return { kind: "topLevelKeyword", replace }
 }
 
@@ -450,7 +476,8 @@ const classifyInBlock = (c: Cursor, at: number, block: BlockKind, replace: Offse
     case T.From:
       return last === undefined ? { kind: "reference", target: "grouping", ...where, listed: [], replace } : keywordSlot()
     case T.Location:
-      if (last === undefined) return block === "pipeline" ? { kind: "reference", target: "location", ...where, listed: [], replace } : none("name", replace)
+      if (last === undefined)
+        return block === "pipeline" ? { kind: "reference", target: "location", ...where, listed: [], replace } : none("name", replace)
       return keywordSlot()
     case T.Run: {
       if (last === undefined) return { kind: "reference", target: "software", ...where, listed: [], replace }
@@ -500,7 +527,8 @@ const classifyInBlock = (c: Cursor, at: number, block: BlockKind, replace: Offse
 const classifyWhere = (rest: ReadonlyArray<IToken>, replace: OffsetRange): CompletionSlot | undefined => {
   const last = rest[rest.length - 1]
   if (last === undefined) return { kind: "table", replace }
-  if (is(last, T.And) || is(last, T.Or) || is(last, T.Not) || is(last, T.AndSymbol) || is(last, T.OrSymbol)) return { kind: "table", replace }
+  if (is(last, T.And) || is(last, T.Or) || is(last, T.Not) || is(last, T.AndSymbol) || is(last, T.OrSymbol))
+    return { kind: "table", replace }
   if (is(last, T.LParen)) {
     if (is(rest[rest.length - 2], T.In)) return enumSlot(rest, rest.length - 2, replace)
     return { kind: "table", replace }

@@ -1,11 +1,4 @@
-import {
-  CompletionItemKind,
-  InsertTextFormat,
-  MarkupKind,
-  type CompletionItem,
-  type Position,
-  type Range
-} from "vscode-languageserver"
+import { CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem, type Position, type Range } from "vscode-languageserver"
 import type * as A from "../compiler/ast.ts"
 import type { CompileResult } from "../compiler/compile.ts"
 import {
@@ -59,7 +52,11 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
     const newText = insert ?? item.label
     items.push({
       ...rest,
-      ...(snippet === true ? { insertTextFormat: InsertTextFormat.Snippet, insertText: newText } : insert !== undefined ? { insertText: newText } : {}),
+      ...(snippet === true
+        ? { insertTextFormat: InsertTextFormat.Snippet, insertText: newText }
+        : insert !== undefined
+          ? { insertText: newText }
+          : {}),
       textEdit: { range, newText },
       sortText: rest.sortText ?? String(items.length).padStart(4, "0")
     })
@@ -89,7 +86,11 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
       return items
     case "reference": {
       if (slot.target === "step") {
-        simple((slot.steps ?? []).filter((s) => !slot.listed.includes(s)), CompletionItemKind.Function, `step of ${slot.pipeline ?? "this pipeline"}`)
+        simple(
+          (slot.steps ?? []).filter((s) => !slot.listed.includes(s)),
+          CompletionItemKind.Function,
+          `step of ${slot.pipeline ?? "this pipeline"}`
+        )
         return items
       }
       const declared = ws?.symbols.byKind.get(slot.target)
@@ -115,7 +116,8 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
       }
       const newest = (r: string): string | undefined =>
         versions.find((v) => v.prerelease.length === 0 && `^${v.major}.${v.minor}` === r)?.raw
-      for (const r of ranges) add({ label: r, kind: CompletionItemKind.Constant, detail: `compatible with ${r.slice(1)}; newest ${newest(r) ?? "?"}` })
+      for (const r of ranges)
+        add({ label: r, kind: CompletionItemKind.Constant, detail: `compatible with ${r.slice(1)}; newest ${newest(r) ?? "?"}` })
       for (const v of versions) add({ label: `=${formatVersion(v)}`, kind: CompletionItemKind.Constant, detail: "exactly this version" })
       return items
     }
@@ -185,7 +187,12 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
       return items
     case "outputKind":
       for (const k of outputKinds) {
-        add({ label: k.name, kind: CompletionItemKind.EnumMember, detail: `output kind: ${k.folder.replace(/`/g, "")}`, documentation: markdown(k.doc) })
+        add({
+          label: k.name,
+          kind: CompletionItemKind.EnumMember,
+          detail: `output kind: ${k.folder.replace(/`/g, "")}`,
+          documentation: markdown(k.doc)
+        })
       }
       return items
     case "outputMin":
@@ -207,7 +214,9 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
               label: "on",
               kind: CompletionItemKind.Keyword,
               detail: "what grows after each failure of a reason",
-              documentation: markdown(`\`on OOM memory x2\`: after each failure of the reason, the resource is multiplied by the factor (above 1, at most ${maxRetryFactor}) for the attempts after it.`),
+              documentation: markdown(
+                `\`on OOM memory x2\`: after each failure of the reason, the resource is multiplied by the factor (above 1, at most ${maxRetryFactor}) for the attempts after it.`
+              ),
               insert: `on ${choice(reasons)} \${2|${growableResourceSpecs.map((r) => r.name).join(",")}|} x\${3:2}`,
               snippet: true
             }
@@ -215,7 +224,9 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
               label: "on",
               kind: CompletionItemKind.Keyword,
               detail: "retry only these failures",
-              documentation: markdown("`retries 3 on TIMEOUT, OOM`: only failures of these reasons are retried; any other fails the run at once."),
+              documentation: markdown(
+                "`retries 3 on TIMEOUT, OOM`: only failures of these reasons are retried; any other fails the run at once."
+              ),
               insert: `on ${choice(reasons)}`,
               snippet: true
             }
@@ -229,7 +240,8 @@ export const candidates = (slot: CompletionSlot, input: CompletionInput): Array<
       }
       return items
     case "growableResource":
-      for (const r of growableResourceSpecs) add({ label: r.name, kind: CompletionItemKind.Property, detail: "resource that grows on a retry", documentation: markdown(r.doc) })
+      for (const r of growableResourceSpecs)
+        add({ label: r.name, kind: CompletionItemKind.Property, detail: "resource that grows on a retry", documentation: markdown(r.doc) })
       return items
     case "backendOption": {
       const options = backends.find((b) => b.name === slot.backend)?.options ?? []
@@ -270,7 +282,8 @@ const topLevelKeywords: ReadonlyArray<{ label: string; detail: string; insert: s
   {
     label: "pipeline",
     detail: "declaration",
-    insert: "pipeline ${1:name} {\n\tdata ${2:grouping}\n\tlocation ${3:location}\n\ttrigger ${4|continuous,manual|}\n\n\tstep ${5:first} {\n\t\trun ${6:software} ${7:^1.0}\n\t\tgroup_by ${8:executed_obs_unit}\n\t}\n}",
+    insert:
+      "pipeline ${1:name} {\n\tdata ${2:grouping}\n\tlocation ${3:location}\n\ttrigger ${4|continuous,manual|}\n\n\tstep ${5:first} {\n\t\trun ${6:software} ${7:^1.0}\n\t\tgroup_by ${8:executed_obs_unit}\n\t}\n}",
     documentation: markdown("A DAG of steps run over the raw data packages of a grouping, at a processing location.")
   },
   {
@@ -282,7 +295,8 @@ const topLevelKeywords: ReadonlyArray<{ label: string; detail: string; insert: s
   {
     label: "software",
     detail: "declaration",
-    insert: 'software ${1:name} {\n\timage "${2:docker://ghcr.io/ccatobs/tool:{version\\}}"\n\tversions "${3:1.0.0}"\n\tcommand "${4:tool}"\n}',
+    insert:
+      'software ${1:name} {\n\timage "${2:docker://ghcr.io/ccatobs/tool:{version\\}}"\n\tversions "${3:1.0.0}"\n\tcommand "${4:tool}"\n}',
     documentation: markdown("A containerised program with its versions and its command line (`{config.key}`, `{version}`).")
   },
   {

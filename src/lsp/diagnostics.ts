@@ -1,4 +1,9 @@
-import { DiagnosticSeverity, type Connection, type Diagnostic as LspDiagnostic, type DiagnosticRelatedInformation } from "vscode-languageserver"
+import {
+  DiagnosticSeverity,
+  type Connection,
+  type Diagnostic as LspDiagnostic,
+  type DiagnosticRelatedInformation
+} from "vscode-languageserver"
 import type { Diagnostic } from "../compiler/diagnostics.ts"
 import { spanToRange } from "./positions.ts"
 import type { Snapshot } from "./workspace-state.ts"
@@ -58,7 +63,9 @@ export class DiagnosticsPublisher {
   ) {}
 
   private send(params: { uri: string; diagnostics: Array<LspDiagnostic>; version?: number }): void {
-    this.connection.sendDiagnostics(params).then(undefined, (error: unknown) => this.log(`ccat: cannot publish diagnostics: ${String(error)}`))
+    this.connection
+      .sendDiagnostics(params)
+      .then(undefined, (error: unknown) => this.log(`ccat: cannot publish diagnostics: ${String(error)}`))
   }
 
   publish(snapshot: Snapshot): void {

@@ -35,7 +35,13 @@ const declarationDocs: Record<A.DeclarationKind, string> = {
 type Target =
   | { readonly kind: "declarationKeyword"; readonly span: Span; readonly declaration: A.Declaration }
   | { readonly kind: "property"; readonly span: Span; readonly block: BlockKind; readonly keyword: string }
-  | { readonly kind: "runRange"; readonly span: Span; readonly pipeline: A.Declaration; readonly step: A.StepDeclaration; readonly run: Extract<A.Property, { kind: "run" }> }
+  | {
+      readonly kind: "runRange"
+      readonly span: Span
+      readonly pipeline: A.Declaration
+      readonly step: A.StepDeclaration
+      readonly run: Extract<A.Property, { kind: "run" }>
+    }
   | { readonly kind: "column"; readonly span: Span; readonly path: A.ColumnPath; readonly segment: number }
   | { readonly kind: "resource"; readonly span: Span; readonly key: string }
   | { readonly kind: "backend"; readonly span: Span; readonly backend: string; readonly option?: string }
@@ -48,7 +54,11 @@ type Target =
   | { readonly kind: "retryFactor"; readonly span: Span; readonly resource: string; readonly reason: string; readonly factor: string }
 
 const pick = (best: Target | undefined, candidate: Target | undefined): Target | undefined =>
-  candidate === undefined ? best : best === undefined || candidate.span.end - candidate.span.start < best.span.end - best.span.start ? candidate : best
+  candidate === undefined
+    ? best
+    : best === undefined || candidate.span.end - candidate.span.start < best.span.end - best.span.start
+      ? candidate
+      : best
 
 const columnTarget = (e: A.Expression | undefined, offset: number): Target | undefined => {
   if (e === undefined || !spanContains(e.span, offset)) return undefined
@@ -88,26 +98,36 @@ const propertyTargets = (
         best = pick(best, columnTarget(p.expression, offset))
         break
       case "resources":
-        for (const e of p.entries) if (spanContains(e.key.span, offset)) best = pick(best, { kind: "resource", span: e.key.span, key: e.key.text })
+        for (const e of p.entries)
+          if (spanContains(e.key.span, offset)) best = pick(best, { kind: "resource", span: e.key.span, key: e.key.text })
         break
       case "outputs":
         for (const r of p.rules) {
           if (spanContains(r.kind.span, offset)) best = pick(best, { kind: "outputKind", span: r.kind.span, name: r.kind.text })
-          if (r.min !== undefined && spanContains(r.min.keyword.span, offset)) best = pick(best, { kind: "outputMin", span: r.min.keyword.span })
+          if (r.min !== undefined && spanContains(r.min.keyword.span, offset))
+            best = pick(best, { kind: "outputMin", span: r.min.keyword.span })
         }
         break
       case "retries":
         if (p.on !== undefined) {
           if (spanContains(p.on.keyword.span, offset)) best = pick(best, { kind: "retryOn", span: p.on.keyword.span, adjustment: false })
-          for (const r of p.on.reasons) if (spanContains(r.span, offset)) best = pick(best, { kind: "failureReason", span: r.span, name: r.text })
+          for (const r of p.on.reasons)
+            if (spanContains(r.span, offset)) best = pick(best, { kind: "failureReason", span: r.span, name: r.text })
         }
         for (const a of p.adjustments ?? []) {
           if (!spanContains(a.span, offset)) continue
           if (spanContains(a.on.span, offset)) best = pick(best, { kind: "retryOn", span: a.on.span, adjustment: true })
           if (spanContains(a.reason.span, offset)) best = pick(best, { kind: "failureReason", span: a.reason.span, name: a.reason.text })
-          if (spanContains(a.resource.span, offset)) best = pick(best, { kind: "retryResource", span: a.resource.span, name: a.resource.text })
+          if (spanContains(a.resource.span, offset))
+            best = pick(best, { kind: "retryResource", span: a.resource.span, name: a.resource.text })
           if (spanContains(a.factor.span, offset) && a.factor.kind === "identifier") {
-            best = pick(best, { kind: "retryFactor", span: a.factor.span, resource: a.resource.text, reason: a.reason.text, factor: a.factor.raw })
+            best = pick(best, {
+              kind: "retryFactor",
+              span: a.factor.span,
+              resource: a.resource.text,
+              reason: a.reason.text,
+              factor: a.factor.raw
+            })
           }
         }
         break
@@ -115,7 +135,8 @@ const propertyTargets = (
         if (p.backend !== undefined) {
           if (spanContains(p.backend.span, offset)) best = pick(best, { kind: "backend", span: p.backend.span, backend: p.backend.text })
           for (const e of p.options) {
-            if (spanContains(e.key.span, offset)) best = pick(best, { kind: "backend", span: e.key.span, backend: p.backend.text, option: e.key.text })
+            if (spanContains(e.key.span, offset))
+              best = pick(best, { kind: "backend", span: e.key.span, backend: p.backend.text, option: e.key.text })
           }
         }
         break
@@ -210,7 +231,8 @@ const targetHover = (snapshot: Snapshot, t: Target): string | undefined => {
       if (software === undefined || t.step.name === undefined || t.pipeline.name === undefined) return undefined
       const model = snapshot.result.checked.pipelines.get(t.pipeline.name.text)?.steps.find((s) => s.name === t.step.name!.text)
       const declared = snapshot.result.checked.software.get(software)
-      const versions = declared === undefined ? "" : `\n\ndeclared versions: ${declared.versions.map((v) => code(formatVersion(v))).join(", ")}`
+      const versions =
+        declared === undefined ? "" : `\n\ndeclared versions: ${declared.versions.map((v) => code(formatVersion(v))).join(", ")}`
       if (model !== undefined) {
         return `${code(t.run.range!.raw)} resolves to ${code(software)} **${formatVersion(model.resolvedVersion)}** (the newest declared version it allows)${versions}`
       }
@@ -223,11 +245,17 @@ const targetHover = (snapshot: Snapshot, t: Target): string | undefined => {
     case "column": {
       const table = findTable(t.path.table.text)
       if (table === undefined) return undefined
-      if (t.segment < 0) return `**table** ${code(table.name)} — ${table.description}\n\ncolumns: ${table.columns.map((c) => code(c.name)).join(", ")}`
+      if (t.segment < 0)
+        return `**table** ${code(table.name)} — ${table.description}\n\ncolumns: ${table.columns.map((c) => code(c.name)).join(", ")}`
       const column = findColumn(table, t.path.segments[0]!.text)
       if (column === undefined) return undefined
       if (t.segment > 0) {
-        return `field ${code(t.path.segments.slice(1, t.segment + 1).map((s) => s.text).join("."))} inside the JSON column ${code(`${table.name}.${column.name}`)}`
+        return `field ${code(
+          t.path.segments
+            .slice(1, t.segment + 1)
+            .map((s) => s.text)
+            .join(".")
+        )} inside the JSON column ${code(`${table.name}.${column.name}`)}`
       }
       const values = column.values === undefined ? "" : `\n\nallowed values: ${column.values.map((v) => code(`"${v}"`)).join(", ")}`
       return `**column** ${code(`${table.name}.${column.name}`)}: ${column.type} — ${column.description}${values}`
@@ -239,13 +267,16 @@ const targetHover = (snapshot: Snapshot, t: Target): string | undefined => {
     case "backend": {
       const spec = backends.find((b) => b.name === t.backend)
       if (spec === undefined) return undefined
-      if (t.option === undefined) return `**backend ${spec.name}** — ${spec.doc}\n\noptions: ${spec.options.map((o) => code(o.key)).join(", ")}`
+      if (t.option === undefined)
+        return `**backend ${spec.name}** — ${spec.doc}\n\noptions: ${spec.options.map((o) => code(o.key)).join(", ")}`
       const option = spec.options.find((o) => o.key === t.option)
       return option === undefined ? undefined : `**${option.key}** (${spec.name} backend) — ${option.doc}`
     }
     case "outputKind": {
       const kind = outputKinds.find((k) => k.name === t.name)
-      return kind === undefined ? undefined : `**output kind** ${code(kind.name)} — ${kind.doc}\n\nFiles in ${kind.folder} of a run's output folder.`
+      return kind === undefined
+        ? undefined
+        : `**output kind** ${code(kind.name)} — ${kind.doc}\n\nFiles in ${kind.folder} of a run's output folder.`
     }
     case "outputMin":
       return "**min** (outputs) — at least this many files of the rule's kind, of those matching its pattern if it has one; 1 when left out. `min 0` lets the kind be absent: the rule then only documents it."
@@ -259,7 +290,9 @@ const targetHover = (snapshot: Snapshot, t: Target): string | undefined => {
         : "**on** (retries) — only failures of these reasons are retried; a run that fails for another reason fails at once. Without `on`, every failure is retried."
     case "retryResource": {
       const resource = growableResourceSpecs.find((r) => r.name === t.name)
-      return resource === undefined ? undefined : `**${resource.name}** (grows on a retry) — ${resource.doc} The base is the step's \`resources { ${resource.name} }\`.`
+      return resource === undefined
+        ? undefined
+        : `**${resource.name}** (grows on a retry) — ${resource.doc} The base is the step's \`resources { ${resource.name} }\`.`
     }
     case "retryFactor":
       return `**${t.factor}** — each failure with ${code(t.reason)} multiplies ${code(t.resource)} by ${t.factor.slice(1)} for the attempts after it, up to the partition's limit.`
@@ -277,7 +310,10 @@ export const hover = (snapshot: Snapshot, path: string, offset: number): Hover |
   const occurrence = occurrenceAt(snapshot.result, path, offset)
   const target = targetAt(file, offset)
   // The narrower of the two: a range beats nothing, a name beats its property.
-  if (occurrence !== undefined && (target === undefined || occurrence.span.end - occurrence.span.start <= target.span.end - target.span.start)) {
+  if (
+    occurrence !== undefined &&
+    (target === undefined || occurrence.span.end - occurrence.span.start <= target.span.end - target.span.start)
+  ) {
     const value = occurrenceHover(snapshot, occurrence)
     if (value !== undefined) return { contents: { kind: MarkupKind.Markdown, value }, range: spanToRange(doc, occurrence.span) }
   }
@@ -294,5 +330,7 @@ export const hoveredGrouping = (snapshot: Snapshot, path: string, offset: number
   const occurrence = occurrenceAt(snapshot.result, path, offset)
   if (file === undefined || occurrence === undefined || occurrence.key.kind !== "grouping") return undefined
   const target = targetAt(file, offset)
-  return target === undefined || occurrence.span.end - occurrence.span.start <= target.span.end - target.span.start ? occurrence.key.name : undefined
+  return target === undefined || occurrence.span.end - occurrence.span.start <= target.span.end - target.span.start
+    ? occurrence.key.name
+    : undefined
 }

@@ -157,7 +157,8 @@ const piecesOf = (text: string, last: LastParse | undefined): Array<Piece> => {
   const shift = text.length - last.text.length
   const to = after.length === 0 ? text.length : after[0]!.offset + shift
   const middle = piecesBetween(text, from, to, line)
-  const middleEnd = middle.length === 0 ? line : middle[middle.length - 1]!.line + countLineBreaks(text, middle[middle.length - 1]!.offset, to)
+  const middleEnd =
+    middle.length === 0 ? line : middle[middle.length - 1]!.line + countLineBreaks(text, middle[middle.length - 1]!.offset, to)
   const lines = after.length === 0 ? 0 : middleEnd - after[0]!.line
   return [
     ...before,
@@ -166,7 +167,8 @@ const piecesOf = (text: string, last: LastParse | undefined): Array<Piece> => {
   ]
 }
 
-const isEof = (t: { tokenType: { name: string }; startOffset: number }): boolean => t.tokenType.name === "EOF" || Number.isNaN(t.startOffset)
+const isEof = (t: { tokenType: { name: string }; startOffset: number }): boolean =>
+  t.tokenType.name === "EOF" || Number.isNaN(t.startOffset)
 
 /** The verdicts on a piece parsed alone (`padding` line breaks precede its text). */
 const judge = (parsed: ParseOutput, padding: number, length: number, diagnostics: ReadonlyArray<Diagnostic>) => {
@@ -299,7 +301,16 @@ const copied = (cached: ParsedPiece): ParsedPiece => {
 }
 
 const joined = (pieces: ReadonlyArray<Piece>, from: number, to: number): Piece =>
-  from === to ? pieces[from]! : { text: pieces.slice(from, to + 1).map((p) => p.text).join(""), offset: pieces[from]!.offset, line: pieces[from]!.line }
+  from === to
+    ? pieces[from]!
+    : {
+        text: pieces
+          .slice(from, to + 1)
+          .map((p) => p.text)
+          .join(""),
+        offset: pieces[from]!.offset,
+        line: pieces[from]!.line
+      }
 
 /**
  * Parses files piece by piece, remembering the pieces of each file's last parse. One instance

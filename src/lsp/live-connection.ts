@@ -1,6 +1,23 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Clock, Context, Data, Deferred, Duration, Effect, Either, ExecutionStrategy, Exit, Layer, Option, Predicate, Redacted, Scope, SynchronizedRef } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  ExecutionStrategy,
+  Exit,
+  Layer,
+  Option,
+  Predicate,
+  Redacted,
+  Scope,
+  SynchronizedRef
+} from "effect"
 import { resolve } from "node:path"
 import { DatabaseConfig } from "../db/config.ts"
 import { configErrorText } from "../db/config-error-text.ts"
@@ -57,8 +74,10 @@ export class NoDatabase extends Data.TaggedError("NoDatabase")<{ readonly reason
 /** The URL of the embedded database's running owner, read from server.json; never creates anything. */
 export const embeddedOwnerUrl = (dataDir: string): Either.Either<string, NoDatabase> => {
   const record = readServerRecord(resolve(dataDir))
-  if (Option.isNone(record)) return Either.left(new NoDatabase({ reason: `no CCAT_DATABASE_URL and no running embedded database in ${resolve(dataDir)}` }))
-  if (!processExists(record.value.pid)) return Either.left(new NoDatabase({ reason: `the embedded database's owner (pid ${record.value.pid}) is gone` }))
+  if (Option.isNone(record))
+    return Either.left(new NoDatabase({ reason: `no CCAT_DATABASE_URL and no running embedded database in ${resolve(dataDir)}` }))
+  if (!processExists(record.value.pid))
+    return Either.left(new NoDatabase({ reason: `the embedded database's owner (pid ${record.value.pid}) is gone` }))
   return Either.right(serverRecordUrl(record.value))
 }
 
@@ -83,7 +102,11 @@ const target = (options: LiveConnectionOptions): Effect.Effect<Layer.Layer<SqlCl
   Effect.gen(function* () {
     if (options.layer !== undefined) return options.layer
     const config =
-      options.config ?? (yield* Effect.mapError(DatabaseConfig, (error) => new NoDatabase({ reason: `bad database configuration: ${configErrorText(error)}` })))
+      options.config ??
+      (yield* Effect.mapError(
+        DatabaseConfig,
+        (error) => new NoDatabase({ reason: `bad database configuration: ${configErrorText(error)}` })
+      ))
     const url = yield* Option.match(config.url, {
       onSome: Effect.succeed,
       onNone: () => Effect.map(embeddedOwnerUrl(config.dataDir), Redacted.make)
@@ -125,7 +148,9 @@ export const makeLiveConnection = (options: LiveConnectionOptions): Effect.Effec
     const report = (reported: boolean, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
       reported
         ? Effect.void
-        : Effect.sync(() => options.log(`ccat: live data off (${innermostMessage(Cause.squash(cause))}); trying again in ${retryIn} at the earliest`))
+        : Effect.sync(() =>
+            options.log(`ccat: live data off (${innermostMessage(Cause.squash(cause))}); trying again in ${retryIn} at the earliest`)
+          )
 
     const closeInBackground = (connection: Connection): Effect.Effect<void> =>
       Effect.asVoid(Effect.forkIn(Scope.close(connection.scope, Exit.void), scope))
@@ -148,12 +173,11 @@ export const makeLiveConnection = (options: LiveConnectionOptions): Effect.Effec
             // Not ours: closed meanwhile (its scope already is, so this only makes sure).
             return ours ? [Effect.void, { _tag: "Connected", connection: exit.value }] : [Scope.close(exit.value.scope, Exit.void), current]
           }
-          return ours ? [report(current.reported, exit.cause), { _tag: "NotConnected", retryAt: now + options.retryMs, reported: true }] : [Effect.void, current]
+          return ours
+            ? [report(current.reported, exit.cause), { _tag: "NotConnected", retryAt: now + options.retryMs, reported: true }]
+            : [Effect.void, current]
         })
-      ).pipe(
-        Effect.flatten,
-        Effect.zipRight(Deferred.succeed(attempt, Exit.isSuccess(exit) ? Option.some(exit.value) : Option.none()))
-      )
+      ).pipe(Effect.flatten, Effect.zipRight(Deferred.succeed(attempt, Exit.isSuccess(exit) ? Option.some(exit.value) : Option.none())))
 
     /**
      * Starts an attempt in a fiber of its own: a question that stops waiting for it does not end
@@ -184,7 +208,10 @@ export const makeLiveConnection = (options: LiveConnectionOptions): Effect.Effec
             return Effect.succeed([Deferred.await(current.attempt), current])
           case "NotConnected":
             if (now < current.retryAt) return Effect.succeed([Effect.succeedNone, current])
-            return Effect.map(startAttempt, (attempt) => [Deferred.await(attempt), { _tag: "Connecting", attempt, reported: current.reported }] as const)
+            return Effect.map(
+              startAttempt,
+              (attempt) => [Deferred.await(attempt), { _tag: "Connecting", attempt, reported: current.reported }] as const
+            )
         }
       })
     ).pipe(Effect.flatten)

@@ -151,8 +151,10 @@ const makeLiveQueries = (options: LiveDataOptions): Effect.Effect<LiveQueries, n
       )
 
     /** Answers are kept for `ttlMs`; no answer is not kept, so the next question asks again. */
-    const answersFor = (ttlMs: number) => (exit: Exit.Exit<Option.Option<unknown>>): Duration.Duration =>
-      Exit.isSuccess(exit) && Option.isSome(exit.value) ? Duration.millis(ttlMs) : Duration.zero
+    const answersFor =
+      (ttlMs: number) =>
+      (exit: Exit.Exit<Option.Option<unknown>>): Duration.Duration =>
+        Exit.isSuccess(exit) && Option.isSome(exit.value) ? Duration.millis(ttlMs) : Duration.zero
 
     const groupings = yield* Cache.makeWith({
       capacity: cacheCapacity,
@@ -181,7 +183,9 @@ export const makeLiveData = (options: LiveDataOptions = {}): LiveData => {
   const runtime = ManagedRuntime.make(Layer.scoped(LiveQueriesService, makeLiveQueries(options)))
   // After `dispose` the runtime refuses to run anything: that too is "no answer".
   const answer = <A>(question: (queries: LiveQueries) => Effect.Effect<Option.Option<A>>): Promise<A | undefined> =>
-    runtime.runPromiseExit(Effect.flatMap(LiveQueriesService, question)).then((exit) => (Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined))
+    runtime
+      .runPromiseExit(Effect.flatMap(LiveQueriesService, question))
+      .then((exit) => (Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined))
   return {
     groupingCounts: (grouping, groupBy) => answer((queries) => queries.groupingCounts(grouping, groupBy)),
     columnValues: (table, column) => answer((queries) => queries.columnValues(table, column)),
@@ -190,7 +194,10 @@ export const makeLiveData = (options: LiveDataOptions = {}): LiveData => {
 }
 
 /** The `group_by` a grouping's live count splits by: that of the first step of the first pipeline reading it. */
-export const groupingGroupBy = (ir: IrWorkspace, grouping: string): { readonly pipeline: string; readonly step: string; readonly groupBy: ReadonlyArray<string> } | undefined => {
+export const groupingGroupBy = (
+  ir: IrWorkspace,
+  grouping: string
+): { readonly pipeline: string; readonly step: string; readonly groupBy: ReadonlyArray<string> } | undefined => {
   const pipeline = ir.pipelines.find((p) => p.data === grouping && p.steps.length > 0)
   const step = pipeline?.steps[0]
   return pipeline === undefined || step === undefined ? undefined : { pipeline: pipeline.name, step: step.name, groupBy: step.groupBy }

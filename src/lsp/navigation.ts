@@ -31,7 +31,8 @@ export interface Occurrence {
   readonly step?: A.StepDeclaration
 }
 
-export const sameKey = (a: SymbolKey, b: SymbolKey): boolean => a.kind === b.kind && a.name === b.name && (a.scope ?? "") === (b.scope ?? "")
+export const sameKey = (a: SymbolKey, b: SymbolKey): boolean =>
+  a.kind === b.kind && a.name === b.name && (a.scope ?? "") === (b.scope ?? "")
 
 /** The steps of a pipeline declaration. */
 export const stepsOf = (pipeline: A.Declaration): Array<A.StepDeclaration> =>
@@ -51,7 +52,13 @@ export const occurrences = (result: CompileResult): ReadonlyArray<Occurrence> =>
       if (d.kind !== "pipeline") continue
       for (const step of stepsOf(d)) {
         if (step.name === undefined) continue
-        found.push({ key: { kind: "step", name: step.name.text, scope: d.name.text }, span: step.name.span, isDeclaration: true, declaration: d, step })
+        found.push({
+          key: { kind: "step", name: step.name.text, scope: d.name.text },
+          span: step.name.span,
+          isDeclaration: true,
+          declaration: d,
+          step
+        })
       }
     }
   }
@@ -61,7 +68,11 @@ export const occurrences = (result: CompileResult): ReadonlyArray<Occurrence> =>
     const id = `${r.span.file}:${r.span.start}:${r.span.end}:${r.kind}`
     if (seen.has(id)) continue
     seen.add(id)
-    found.push({ key: { kind: r.kind, name: r.name, ...(r.scope === undefined ? {} : { scope: r.scope }) }, span: r.span, isDeclaration: false })
+    found.push({
+      key: { kind: r.kind, name: r.name, ...(r.scope === undefined ? {} : { scope: r.scope }) },
+      span: r.span,
+      isDeclaration: false
+    })
   }
   cache.set(result, found)
   return found
@@ -101,7 +112,13 @@ export const definition = (snapshot: Snapshot, uriOf: (path: string) => string, 
   return location === undefined ? [] : [location]
 }
 
-export const references = (snapshot: Snapshot, uriOf: (path: string) => string, path: string, offset: number, includeDeclaration: boolean): Array<Location> => {
+export const references = (
+  snapshot: Snapshot,
+  uriOf: (path: string) => string,
+  path: string,
+  offset: number,
+  includeDeclaration: boolean
+): Array<Location> => {
   const at = occurrenceAt(snapshot.result, path, offset)
   if (at === undefined) return []
   return referencesOf(snapshot.result, at.key, includeDeclaration).flatMap((o) => toLocation(snapshot, uriOf, o.span) ?? [])
@@ -127,7 +144,8 @@ export const renameProblem = (result: CompileResult, key: SymbolKey, newName: st
 export const prepareRename = (snapshot: Snapshot, path: string, offset: number): Range | ResponseError<void> => {
   const at = occurrenceAt(snapshot.result, path, offset)
   const doc = snapshot.docs.get(path)
-  if (at === undefined || doc === undefined) return new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here: place the cursor on a declared name or a reference to one")
+  if (at === undefined || doc === undefined)
+    return new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here: place the cursor on a declared name or a reference to one")
   return spanToRange(doc, at.span)
 }
 
@@ -139,9 +157,11 @@ export const rename = (
   newName: string
 ): WorkspaceEdit | ResponseError<void> => {
   const at = occurrenceAt(snapshot.result, path, offset)
-  if (at === undefined) return new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here: place the cursor on a declared name or a reference to one")
+  if (at === undefined)
+    return new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here: place the cursor on a declared name or a reference to one")
   const problem = renameProblem(snapshot.result, at.key, newName)
-  if (problem !== undefined) return new ResponseError(ErrorCodes.InvalidRequest, `cannot rename ${at.key.kind} \`${at.key.name}\`: ${problem}`)
+  if (problem !== undefined)
+    return new ResponseError(ErrorCodes.InvalidRequest, `cannot rename ${at.key.kind} \`${at.key.name}\`: ${problem}`)
   const changes: Record<string, Array<TextEdit>> = {}
   for (const o of referencesOf(snapshot.result, at.key, true)) {
     const doc = snapshot.docs.get(o.span.file)
@@ -154,4 +174,3 @@ export const rename = (
   }
   return { changes }
 }
-

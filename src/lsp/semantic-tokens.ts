@@ -15,7 +15,18 @@ import { isInserted, isToken, nodesAt, parsedPieces, tokenAt } from "./syntax-tr
  * and lines end at `\n`, `\r\n` or `\r`, as in LSP; multi-line block comments are split per line.
  */
 
-export const tokenTypes = ["keyword", "type", "function", "class", "property", "string", "number", "operator", "comment", "enumMember"] as const
+export const tokenTypes = [
+  "keyword",
+  "type",
+  "function",
+  "class",
+  "property",
+  "string",
+  "number",
+  "operator",
+  "comment",
+  "enumMember"
+] as const
 export const tokenModifiers = ["declaration"] as const
 
 export type SemanticTokenType = (typeof tokenTypes)[number]
@@ -221,7 +232,8 @@ export const classifyTokens = (text: string): Array<RawSemanticToken> => {
     let classified = piecesClassified.get(piece.parsed)
     if (classified === undefined) {
       const fresh = classifyPiece(piece.text, piece.parsed)
-      for (const c of piece.parsed.comments) fresh.push({ start: c.startOffset, end: c.startOffset + c.image.length, type: "comment", declaration: false })
+      for (const c of piece.parsed.comments)
+        fresh.push({ start: c.startOffset, end: c.startOffset + c.image.length, type: "comment", declaration: false })
       piecesClassified.set(piece.parsed, fresh)
       classified = fresh
     }

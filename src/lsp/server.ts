@@ -50,7 +50,11 @@ export interface RunningServer {
 
 export const defaultDebounceMs = 50
 
-const rootsOf = (params: { workspaceFolders?: ReadonlyArray<{ uri: string }> | null; rootUri?: string | null; rootPath?: string | null }): Array<string> => {
+const rootsOf = (params: {
+  workspaceFolders?: ReadonlyArray<{ uri: string }> | null
+  rootUri?: string | null
+  rootPath?: string | null
+}): Array<string> => {
   const uris = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : [])
   const roots = uris.flatMap((uri) => {
     try {
@@ -112,7 +116,11 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
 
   /** The current compilation and the compiler's path of a document. */
   const at = (uri: string) => ({ snapshot: state.current(), path: state.pathOf(uri) })
-  const offsetIn = (snapshot: ReturnType<WorkspaceState["current"]>, path: string, position: { line: number; character: number }): number | undefined => {
+  const offsetIn = (
+    snapshot: ReturnType<WorkspaceState["current"]>,
+    path: string,
+    position: { line: number; character: number }
+  ): number | undefined => {
     const doc = snapshot.docs.get(path)
     return doc === undefined ? undefined : positionToOffset(doc, position)
   }
@@ -147,7 +155,9 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
   connection.onInitialized(() => {
     try {
       // Ask for file events when the client can send them (files changed outside the editor).
-      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*.ccat" }] }).then(undefined, () => undefined)
+      void connection.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*.ccat" }] })
+        .then(undefined, () => undefined)
     } catch (error) {
       log(`ccat: cannot watch files: ${String(error)}`)
     }
@@ -243,7 +253,12 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
     guardAsync("completion", [], async (params) => {
       const doc = documents.get(params.textDocument.uri)
       if (doc === undefined) return []
-      const input = { text: doc.getText(), offset: doc.offsetAt(params.position), workspace: state.current().result, uri: params.textDocument.uri }
+      const input = {
+        text: doc.getText(),
+        offset: doc.offsetAt(params.position),
+        workspace: state.current().result,
+        uri: params.textDocument.uri
+      }
       // Live data: after `Table.column ==` / `in (` on a string column, wait (≤ 1 s, then cached) for the values in the database.
       const slot = completionContext(input.text, input.offset)
       if (slot.kind !== "enumValue" || !hasLiveValues(slot.table, slot.column)) return candidates(slot, input)
@@ -257,7 +272,6 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
       return { data: doc === undefined ? [] : semanticTokens(doc.getText()) }
     })
   )
-
 
   const closed = new Promise<void>((resolve) => {
     connection.onExit(() => {

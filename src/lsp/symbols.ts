@@ -27,9 +27,22 @@ export const documentSymbols = (snapshot: Snapshot, path: string): Array<Documen
     const children: Array<DocumentSymbol> = []
     for (const step of d.kind === "pipeline" ? stepsOf(d) : []) {
       if (step.name === undefined) continue
-      children.push({ name: step.name.text, detail: "step", kind: kinds.step, range: spanToRange(doc, step.span), selectionRange: spanToRange(doc, step.name.span) })
+      children.push({
+        name: step.name.text,
+        detail: "step",
+        kind: kinds.step,
+        range: spanToRange(doc, step.span),
+        selectionRange: spanToRange(doc, step.name.span)
+      })
     }
-    symbols.push({ name: d.name.text, detail: d.kind, kind: kinds[d.kind], range: spanToRange(doc, d.span), selectionRange: spanToRange(doc, d.name.span), children })
+    symbols.push({
+      name: d.name.text,
+      detail: d.kind,
+      kind: kinds[d.kind],
+      range: spanToRange(doc, d.span),
+      selectionRange: spanToRange(doc, d.name.span),
+      children
+    })
   }
   return symbols
 }
@@ -43,10 +56,16 @@ export const workspaceSymbols = (snapshot: Snapshot, uriOf: (path: string) => st
     const uri = uriOf(file.path)
     for (const d of file.declarations) {
       if (d.name === undefined) continue
-      if (d.name.text.toLowerCase().includes(needle)) found.push({ name: d.name.text, kind: kinds[d.kind], location: { uri, range: spanToRange(doc, d.span) } })
+      if (d.name.text.toLowerCase().includes(needle))
+        found.push({ name: d.name.text, kind: kinds[d.kind], location: { uri, range: spanToRange(doc, d.span) } })
       for (const step of d.kind === "pipeline" ? stepsOf(d) : []) {
         if (step.name === undefined || !step.name.text.toLowerCase().includes(needle)) continue
-        found.push({ name: step.name.text, kind: kinds.step, containerName: d.name.text, location: { uri, range: spanToRange(doc, step.span) } })
+        found.push({
+          name: step.name.text,
+          kind: kinds.step,
+          containerName: d.name.text,
+          location: { uri, range: spanToRange(doc, step.span) }
+        })
       }
     }
   }
@@ -71,7 +90,8 @@ export const foldingRanges = (snapshot: Snapshot, path: string): Array<FoldingRa
         addProperties(p.step.properties)
       } else if (p.kind === "config" || p.kind === "resources" || p.kind === "backend" || p.kind === "where") {
         const range = spanToRange(doc, p.span)
-        if (range.end.line > range.start.line) ranges.push({ startLine: range.start.line, endLine: p.kind === "where" ? range.end.line : range.end.line - 1 })
+        if (range.end.line > range.start.line)
+          ranges.push({ startLine: range.start.line, endLine: p.kind === "where" ? range.end.line : range.end.line - 1 })
       }
     }
   }
@@ -83,7 +103,8 @@ export const foldingRanges = (snapshot: Snapshot, path: string): Array<FoldingRa
   const text = doc.getText()
   for (const m of text.matchAll(/\/\*[\s\S]*?\*\//g)) {
     const range = spanToRange(doc, { start: m.index, end: m.index + m[0].length })
-    if (range.end.line > range.start.line) ranges.push({ startLine: range.start.line, endLine: range.end.line, kind: FoldingRangeKind.Comment })
+    if (range.end.line > range.start.line)
+      ranges.push({ startLine: range.start.line, endLine: range.end.line, kind: FoldingRangeKind.Comment })
   }
   return ranges.filter((r) => r.endLine > r.startLine)
 }

@@ -56,7 +56,8 @@ const cutsOf = (text: string): ReadonlyArray<number> => {
   return lastCuts.starts
 }
 
-const pieceText = (text: string, starts: ReadonlyArray<number>, i: number): string => text.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : text.length)
+const pieceText = (text: string, starts: ReadonlyArray<number>, i: number): string =>
+  text.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : text.length)
 
 /** The pieces of `text`, each with its parse (reused while its text is unchanged). */
 export const parsedPieces = (text: string): Array<ParsedPiece> => {
@@ -119,7 +120,8 @@ export const tokenAt = (node: CstNode, label: string): IToken | undefined => {
 }
 
 /** The child nodes under a label. */
-export const nodesAt = (node: CstNode, label: string): Array<CstNode> => (node.children[label] ?? []).filter((e): e is CstNode => !isToken(e))
+export const nodesAt = (node: CstNode, label: string): Array<CstNode> =>
+  (node.children[label] ?? []).filter((e): e is CstNode => !isToken(e))
 
 // Completion asks these of the same nodes on every keystroke in a declaration; its CST is kept
 // while its text is unchanged, so the answers are kept with it.
@@ -134,7 +136,8 @@ const edge = (node: CstNode, memo: WeakMap<CstNode, IToken | null>, later: boole
   for (const key in node.children) {
     for (const e of node.children[key]!) {
       const t = isToken(e) ? (isInserted(e) ? undefined : e) : edge(e, memo, later)
-      if (t !== undefined && (found === undefined || (later ? t.startOffset > found.startOffset : t.startOffset < found.startOffset))) found = t
+      if (t !== undefined && (found === undefined || (later ? t.startOffset > found.startOffset : t.startOffset < found.startOffset)))
+        found = t
     }
   }
   memo.set(node, found ?? null)

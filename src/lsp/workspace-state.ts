@@ -214,7 +214,9 @@ export class WorkspaceState {
     // (to turn offsets into positions) once, not at every compilation.
     const copyOf = (path: string, uri: string, version: number, text: string): TextDocument => {
       const last = this.snapshot?.docs.get(path)
-      return last !== undefined && last.uri === uri && last.version === version && last.getText() === text ? last : TextDocument.create(uri, "ccat", version, text)
+      return last !== undefined && last.uri === uri && last.version === version && last.getText() === text
+        ? last
+        : TextDocument.create(uri, "ccat", version, text)
     }
     for (const [path, text] of this.disk) {
       docs.set(path, copyOf(path, this.uriOf(path), 0, text))

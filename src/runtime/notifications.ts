@@ -73,7 +73,11 @@ const listen = (client: pg.Client, channels: ReadonlyArray<string>, wake: Queue.
  * failing LISTEN is logged and retried every `retryEvery`. The embedded database's socket server
  * passes no notifications on, and a LISTEN would hold its only connection: there it does nothing.
  */
-export const wakeOnNotify = (channels: ReadonlyArray<string>, wake: Queue.Queue<void>, retryEvery: Duration.Duration = Duration.minutes(1)) =>
+export const wakeOnNotify = (
+  channels: ReadonlyArray<string>,
+  wake: Queue.Queue<void>,
+  retryEvery: Duration.Duration = Duration.minutes(1)
+) =>
   Effect.gen(function* () {
     const database = yield* Effect.serviceOption(DatabaseInUse)
     if ((Option.isSome(database) && database.value._tag === "Embedded") || channels.length === 0) return

@@ -31,7 +31,10 @@ export const TriggerLoopConfig: Config.Config<TriggerLoopConfig> = Config.all({
 })
 
 /** One pass, logged as one line; a failure is logged and does not end the loop. */
-export const loggedPass = (location: string | null, fullEvery?: Duration.Duration): Effect.Effect<PassSummary | null, never, SqlClient.SqlClient> =>
+export const loggedPass = (
+  location: string | null,
+  fullEvery?: Duration.Duration
+): Effect.Effect<PassSummary | null, never, SqlClient.SqlClient> =>
   evaluatePass({ location, remember: true, fullEvery }).pipe(
     Effect.tap((summary) => Effect.logInfo(passSummaryLine(summary))),
     Effect.catchTags({
@@ -44,14 +47,16 @@ export const loggedPass = (location: string | null, fullEvery?: Duration.Duratio
  * Run passes forever: one at once, then one after each interval or notification, whichever
  * comes first. Notifications that arrive during a pass collapse into one early pass.
  */
-export const runTriggerLoop = (
-  config: TriggerLoopConfig
-): Effect.Effect<never, never, SqlClient.SqlClient | PgClient.PgClient> =>
+export const runTriggerLoop = (config: TriggerLoopConfig): Effect.Effect<never, never, SqlClient.SqlClient | PgClient.PgClient> =>
   Effect.scoped(
     Effect.gen(function* () {
       const wake = yield* Queue.sliding<void>(1)
       yield* Effect.forkScoped(wakeOnNotify(triggerChannels, wake, config.interval))
       const waitForWork = Effect.raceFirst(Effect.sleep(config.interval), Queue.take(wake))
-      return yield* loggedPass(config.location, config.fullPassEvery).pipe(Effect.zipRight(waitForWork), Effect.repeat(Schedule.forever), Effect.zipRight(Effect.never))
+      return yield* loggedPass(config.location, config.fullPassEvery).pipe(
+        Effect.zipRight(waitForWork),
+        Effect.repeat(Schedule.forever),
+        Effect.zipRight(Effect.never)
+      )
     })
   )

@@ -14,7 +14,11 @@ export interface CapturedCli {
  * gives: a CommandExit's own, usage where @effect/cli refused the arguments. Any other ending is
  * not something a person would see, so it ends the test.
  */
-export const runCaptured = <R>(cli: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, R>, args: ReadonlyArray<string>, name?: string) =>
+export const runCaptured = <R>(
+  cli: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, R>,
+  args: ReadonlyArray<string>,
+  name?: string
+) =>
   Effect.gen(function* () {
     const stdout: Array<string> = []
     const stderr: Array<string> = []
@@ -30,8 +34,17 @@ export const runCaptured = <R>(cli: (argv: ReadonlyArray<string>) => Effect.Effe
       )
     )
     const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-    const code = Exit.isSuccess(exit) ? ExitCode.ok : error instanceof CommandExit ? error.code : ValidationError.isValidationError(error) ? ExitCode.usage : -1
-    if (code === -1) throw new Error(`${["ccat", ...(name === undefined ? [] : [name]), ...args].join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
+    const code = Exit.isSuccess(exit)
+      ? ExitCode.ok
+      : error instanceof CommandExit
+        ? error.code
+        : ValidationError.isValidationError(error)
+          ? ExitCode.usage
+          : -1
+    if (code === -1)
+      throw new Error(
+        `${["ccat", ...(name === undefined ? [] : [name]), ...args].join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`
+      )
     const result: CapturedCli = { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
     return result
   })

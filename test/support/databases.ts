@@ -25,10 +25,15 @@ const isTestBackend = (s: string): s is TestBackend => s === "postgres" || s ===
  * silent filter: a typo (`postgress`) would otherwise run no database test at all and pass.
  */
 export const parseTestBackends = (raw: string): ReadonlyArray<TestBackend> => {
-  const names = raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  const names = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
   const unknown = names.filter((s) => !isTestBackend(s))
   if (unknown.length > 0 || names.length === 0) {
-    throw new Error(`CCAT_TEST_DATABASES=${JSON.stringify(raw)}: name one or both of postgres, pglite (comma-separated)${unknown.length > 0 ? `; unknown: ${unknown.join(", ")}` : ""}`)
+    throw new Error(
+      `CCAT_TEST_DATABASES=${JSON.stringify(raw)}: name one or both of postgres, pglite (comma-separated)${unknown.length > 0 ? `; unknown: ${unknown.join(", ")}` : ""}`
+    )
   }
   return [...new Set(names.filter(isTestBackend))]
 }
@@ -66,10 +71,11 @@ const freshPglite = Effect.acquireRelease(
     const [host, port] = server.getServerConn().split(":")
     return { db, server, url: `postgres://postgres@${host}:${port}/postgres` }
   }),
-  ({ db, server }) => Effect.promise(async () => {
-    await server.stop()
-    await db.close()
-  })
+  ({ db, server }) =>
+    Effect.promise(async () => {
+      await server.stop()
+      await db.close()
+    })
 )
 
 /**
@@ -78,7 +84,10 @@ const freshPglite = Effect.acquireRelease(
  * PGlite's socket server can interleave protocol messages, so suites that run ccat's loops
  * concurrently use it; suites that need two sessions at once (lock tests) keep the default.
  */
-export const testDatabase = (backend: TestBackend, options: { readonly pglitePool?: number } = {}): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
+export const testDatabase = (
+  backend: TestBackend,
+  options: { readonly pglitePool?: number } = {}
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const { url } = backend === "postgres" ? yield* freshPostgres : yield* freshPglite
@@ -93,4 +102,7 @@ export const testDatabase = (backend: TestBackend, options: { readonly pglitePoo
  * folder `archiveDir` gives (the caller's scratch folder, removed with it).
  */
 export const seededTestDatabase = (backend: TestBackend, archiveDir: string): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
-  Layer.provideMerge(Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)), testDatabase(backend))
+  Layer.provideMerge(
+    Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)),
+    testDatabase(backend)
+  )

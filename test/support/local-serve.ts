@@ -20,7 +20,9 @@ export const localServeSetup = (
 ) => {
   const baseDir = tempDir(`runs-${backend}`)
   const config = testExecutionConfig(baseDir, options.config)
-  const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(Layer.provideMerge(BackendCallsLive))
+  const backendLayer = LocalBackendLive({ registryDir: tempDir(`registry-${backend}`), maxParallel: 2 }).pipe(
+    Layer.provideMerge(BackendCallsLive)
+  )
   const layers = Layer.mergeAll(testDatabase(backend, { pglitePool: 1 }), NodeContext.layer, backendLayer, ServeStateLive)
   const serveUntilIdle = serve({ execution: config, triggerInterval: Duration.millis(500), httpPort: null, exitWhenIdle: true }).pipe(
     Effect.timeout(Duration.minutes(2)),

@@ -95,7 +95,11 @@ export class LspClient {
   }
 
   /** Waits until the latest diagnostics of `uri` satisfy `predicate`. */
-  async waitForDiagnostics(uri: string, predicate: (p: PublishDiagnosticsParams) => boolean = () => true, timeoutMs = 10_000): Promise<PublishDiagnosticsParams> {
+  async waitForDiagnostics(
+    uri: string,
+    predicate: (p: PublishDiagnosticsParams) => boolean = () => true,
+    timeoutMs = 10_000
+  ): Promise<PublishDiagnosticsParams> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const latest = this.diagnostics.get(uri)
@@ -127,7 +131,9 @@ export class LspClient {
 
   async open(uri: string, text: string): Promise<void> {
     this.docs.set(uri, TextDocument.create(uri, "ccat", 1, text))
-    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: "ccat", version: 1, text } })
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId: "ccat", version: 1, text }
+    })
   }
 
   /** Replaces the whole text. */
@@ -135,7 +141,10 @@ export class LspClient {
     const doc = this.document(uri)
     const version = doc.version + 1
     this.docs.set(uri, TextDocument.update(doc, [{ text }], version))
-    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] })
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: [{ text }]
+    })
   }
 
   /** An incremental edit: replace `range` by `text`. */
@@ -143,7 +152,10 @@ export class LspClient {
     const doc = this.document(uri)
     const version = doc.version + 1
     this.docs.set(uri, TextDocument.update(doc, [{ range, text }], version))
-    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ range, text }] })
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version },
+      contentChanges: [{ range, text }]
+    })
   }
 
   /** The position of the `n`th occurrence of `needle` in the open document (plus `delta` characters). */

@@ -17,5 +17,7 @@ export const nodeBundleOptions = (entry, outfile) => ({
   target: "node20",
   logLevel: "warning",
   // Some dependencies still call require(); give the ES module bundle one.
-  banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);" }
+  banner: {
+    js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);"
+  }
 })

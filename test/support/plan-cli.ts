@@ -39,15 +39,29 @@ export const runCli = (args: readonly ["plan" | "apply", ...Array<string>]): Eff
         Effect.exit
       )
     )
-    const code = Exit.isSuccess(exit) ? 0 : Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof CommandExit ? exit.cause.error.code : -1
-    if (code === -1) return yield* Effect.die(new Error(`ccat ${args.join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`))
+    const code = Exit.isSuccess(exit)
+      ? 0
+      : Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof CommandExit
+        ? exit.cause.error.code
+        : -1
+    if (code === -1)
+      return yield* Effect.die(new Error(`ccat ${args.join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`))
     return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
   })
 
 /** Every definition table, row by row: what "nothing changed" is checked against. */
 export const definitionsSnapshot = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const tables = ["definitions_generation", "location", "reduction_software", "reduction_software_version", "data_grouping", "pipeline", "reduction_step", "reduction_step_upstream"]
+  const tables = [
+    "definitions_generation",
+    "location",
+    "reduction_software",
+    "reduction_software_version",
+    "data_grouping",
+    "pipeline",
+    "reduction_step",
+    "reduction_step_upstream"
+  ]
   const out: Record<string, unknown> = {}
   for (const t of tables) out[t] = yield* sql`SELECT to_jsonb(t)::text AS row FROM ${sql(t)} t ORDER BY 1`
   return out

@@ -74,7 +74,9 @@ const moveRun = (
     })
     if (!moved) {
       const [row] = yield* sql<{ status: string }>`SELECT status FROM executed_reduction_step WHERE id = ${runId}`
-      return yield* Effect.dieMessage(row === undefined ? `run ${runId} does not exist` : `run ${runId} is ${row.status}, not in flight: cannot move it to ${to}`)
+      return yield* Effect.dieMessage(
+        row === undefined ? `run ${runId} does not exist` : `run ${runId} is ${row.status}, not in flight: cannot move it to ${to}`
+      )
     }
   })
 

@@ -93,25 +93,32 @@ const body = async ({ values, log }) => {
   const windowSource = configured === null ? "default" : "config"
   const { order, despike } = values
   const inputs = manifest.inputs.products.filter((p) => p.path.endsWith(".cal.json"))
-  if (inputs.length === 0) throw new DataError(`no calibrated spectra (*.cal.json) among the ${manifest.inputs.products.length} input product(s)`)
+  if (inputs.length === 0)
+    throw new DataError(`no calibrated spectra (*.cal.json) among the ${manifest.inputs.products.length} input product(s)`)
   const products = inputs.map((p) => {
     const path = productPath(manifest, p)
     return checkProduct(readJsonInput(path), path, "ccat-chai-cal/1")
   })
   products.sort((a, b) => (a.package < b.package ? -1 : a.package > b.package ? 1 : 0))
-  log.info(`${program}: order ${order}, despike ${despike} sigma, window ${JSON.stringify(relative)} km/s (${windowSource}), ${products.length} product(s)`)
+  log.info(
+    `${program}: order ${order}, despike ${despike} sigma, window ${JSON.stringify(relative)} km/s (${windowSource}), ${products.length} product(s)`
+  )
   const byScan = new Map()
   for (const cal of products) {
     const name = safeName(cal.package)
     const window = lineWindow(cal.axis, relative, windowSource, order)
-    if (window.source === "auto") log.info(`${program}: ${cal.package}: the window leaves too few line-free channels in a band of ${round(cal.axis.channels * cal.axis.channel_kms, 2)} km/s; using the central 40 % instead`)
+    if (window.source === "auto")
+      log.info(
+        `${program}: ${cal.package}: the window leaves too few line-free channels in a band of ${round(cal.axis.channels * cal.axis.channel_kms, 2)} km/s; using the central 40 % instead`
+      )
     const v = velocities(cal.axis)
     const lineFree = v.map((x) => x < window.kms[0] || x > window.kms[1])
     const rows = cal.pixels.map((px) => {
       if (px.spectrum === null) return { px, result: null, before: null }
       const before = spectrumOf(px.spectrum)
       const result = baselineSpectrum(before, lineFree, order, despike)
-      if (result === null) throw new DataError(`${cal.package} pixel ${px.pixel}: too few line-free channels for an order-${order} baseline`)
+      if (result === null)
+        throw new DataError(`${cal.package} pixel ${px.pixel}: too few line-free channels for an order-${order} baseline`)
       return { px, result, before }
     })
     const done = rows.filter((r) => r.result !== null)
@@ -129,7 +136,13 @@ const body = async ({ values, log }) => {
       software: { program, version, calibrated_by: cal.software ?? null },
       units: cal.units,
       calibration: cal.calibration,
-      baseline: { order, despike_sigma: despike, window_kms: window.kms.map((x) => round(x, 4)), window_relative_kms: relative, window_source: window.source },
+      baseline: {
+        order,
+        despike_sigma: despike,
+        window_kms: window.kms.map((x) => round(x, 4)),
+        window_relative_kms: relative,
+        window_source: window.source
+      },
       axis: { ...axis, velocity_kms: v.map((x) => round(x, 4)) },
       pixels: rows.map(({ px, result }) => ({
         pixel: px.pixel,
@@ -173,8 +186,14 @@ const body = async ({ values, log }) => {
         line_id: cal.line_id,
         pixels_baselined: done.length,
         usable_pixels: usable.length,
-        rms_before_k: { median: round(median(usable.map((r) => r.result.rmsBefore)), 4), mean: round(mean(usable.map((r) => r.result.rmsBefore)), 4) },
-        rms_after_k: { median: round(median(usable.map((r) => r.result.rmsAfter)), 4), mean: round(mean(usable.map((r) => r.result.rmsAfter)), 4) },
+        rms_before_k: {
+          median: round(median(usable.map((r) => r.result.rmsBefore)), 4),
+          mean: round(mean(usable.map((r) => r.result.rmsBefore)), 4)
+        },
+        rms_after_k: {
+          median: round(median(usable.map((r) => r.result.rmsAfter)), 4),
+          mean: round(mean(usable.map((r) => r.result.rmsAfter)), 4)
+        },
         rms_ratio_median: round(ratio, 4),
         spikes_blanked: spikeCount
       },

@@ -22,33 +22,36 @@ export const calibratePackage = (sky, loadsByPixel, tHot, tCold, tsysMax) => {
   const transmission = Math.exp(-sky.tau_zenith * am)
   const toAboveAtmosphere = 1 / transmission
   const dT = tHot - tCold
-  const pixels = [...sky.pixels].sort((a, b) => a.pixel - b.pixel).map((p) => {
-    const { hot, cold } = loadsByPixel.get(p.pixel)
-    const tSky = new Float64Array(n)
-    let dead = false
-    let sumSky = 0
-    let sumHot = 0
-    let sumCold = 0
-    for (let c = 0; c < n; c++) {
-      const d = hot[c] - cold[c]
-      if (!(d > 0)) dead = true
-      tSky[c] = ((p.sky[c] - cold[c]) / d) * dT + tCold
-      sumSky += p.sky[c]
-      sumHot += hot[c]
-      sumCold += cold[c]
-    }
-    const sumD = sumHot - sumCold
-    // T_rx + T_sky = sky / (hot - cold) * (T_hot - T_cold), referred to above the atmosphere.
-    const tsys = ((sumSky / sumD) * dT) * toAboveAtmosphere
-    const trx = (tHot * sumCold - tCold * sumHot) / sumD
-    if (!Number.isFinite(tsys) || tsys <= 0 || !Number.isFinite(trx) || trx <= 0) dead = true
-    const flags = []
-    if (dead) flags.push("dead")
-    if (!dead && tsys > tsysMax) flags.push("tsys")
-    return { pixel: p.pixel, offset: p.offset_arcsec, tSky, tsys, trx, dead, flags }
-  })
+  const pixels = [...sky.pixels]
+    .sort((a, b) => a.pixel - b.pixel)
+    .map((p) => {
+      const { hot, cold } = loadsByPixel.get(p.pixel)
+      const tSky = new Float64Array(n)
+      let dead = false
+      let sumSky = 0
+      let sumHot = 0
+      let sumCold = 0
+      for (let c = 0; c < n; c++) {
+        const d = hot[c] - cold[c]
+        if (!(d > 0)) dead = true
+        tSky[c] = ((p.sky[c] - cold[c]) / d) * dT + tCold
+        sumSky += p.sky[c]
+        sumHot += hot[c]
+        sumCold += cold[c]
+      }
+      const sumD = sumHot - sumCold
+      // T_rx + T_sky = sky / (hot - cold) * (T_hot - T_cold), referred to above the atmosphere.
+      const tsys = (sumSky / sumD) * dT * toAboveAtmosphere
+      const trx = (tHot * sumCold - tCold * sumHot) / sumD
+      if (!Number.isFinite(tsys) || tsys <= 0 || !Number.isFinite(trx) || trx <= 0) dead = true
+      const flags = []
+      if (dead) flags.push("dead")
+      if (!dead && tsys > tsysMax) flags.push("tsys")
+      return { pixel: p.pixel, offset: p.offset_arcsec, tSky, tsys, trx, dead, flags }
+    })
   const working = pixels.filter((p) => !p.dead)
-  if (working.length === 0) throw new DataError(`${sky.package}: no pixel can be calibrated (hot and cold loads do not differ in any pixel)`)
+  if (working.length === 0)
+    throw new DataError(`${sky.package}: no pixel can be calibrated (hot and cold loads do not differ in any pixel)`)
   // The atmosphere is the same for every pixel: its emission is the array median of the
   // per-pixel medians over the band (robust to the line, which fills a few channels, and to a
   // compact source, which fills a few pixels).
@@ -157,7 +160,9 @@ const body = async ({ values, log }) => {
     )
     // The peak of the usable spectra: where (and at which velocity) the line is brightest.
     let peak = { value: null, pixel: null, velocity_kms: null }
-    for (const r of usable) for (let c = 0; c < sky.channels; c++) if (peak.value === null || r.ta[c] > peak.value) peak = { value: r.ta[c], pixel: r.pixel, velocity_kms: v[c] }
+    for (const r of usable)
+      for (let c = 0; c < sky.channels; c++)
+        if (peak.value === null || r.ta[c] > peak.value) peak = { value: r.ta[c], pixel: r.pixel, velocity_kms: v[c] }
     out.json(
       `statistics/${name}.cal.stats.json`,
       {
@@ -174,7 +179,10 @@ const body = async ({ values, log }) => {
         trx_k: summary(usable.map((r) => r.trx)),
         sky_emission_k: round(cal.skyEmission, 3),
         transmission: round(cal.transmission, 4),
-        rms_k: { median: round(median(usable.map((r) => r.noise)), 4), radiometer_sky_only: round(median(usable.map((r) => r.expectedNoise)), 4) },
+        rms_k: {
+          median: round(median(usable.map((r) => r.noise)), 4),
+          radiometer_sky_only: round(median(usable.map((r) => r.expectedNoise)), 4)
+        },
         peak_k: { value: round(peak.value, 3), pixel: peak.pixel, velocity_kms: round(peak.velocity_kms, 3) }
       },
       { pretty: true }

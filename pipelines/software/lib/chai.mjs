@@ -28,7 +28,8 @@ const numberArray = (v, n, path, what) => {
 export const checkSky = (sky, path) => {
   check(isObject(sky), path, "not a JSON object")
   check(sky.format === "ccat-chai-sky/1", path, `format is ${JSON.stringify(sky.format)}, expected "ccat-chai-sky/1"`)
-  for (const key of ["package", "module", "source", "line_id"]) check(typeof sky[key] === "string" && sky[key] !== "", path, `${key} must be a non-empty string`)
+  for (const key of ["package", "module", "source", "line_id"])
+    check(typeof sky[key] === "string" && sky[key] !== "", path, `${key} must be a non-empty string`)
   check(Number.isInteger(sky.channels) && sky.channels >= 4 && sky.channels <= 1_000_000, path, "channels must be an integer of at least 4")
   check(finite(sky.rest_frequency_ghz) && sky.rest_frequency_ghz > 0, path, "rest_frequency_ghz must be positive")
   check(finite(sky.channel_kms) && sky.channel_kms > 0, path, "channel_kms must be positive")
@@ -52,9 +53,17 @@ export const checkSky = (sky, path) => {
 export const checkLoads = (loads, path, sky) => {
   check(isObject(loads), path, "not a JSON object")
   check(loads.format === "ccat-chai-loads/1", path, `format is ${JSON.stringify(loads.format)}, expected "ccat-chai-loads/1"`)
-  check(loads.package === sky.package, path, `package ${JSON.stringify(loads.package)} does not match sky.json's ${JSON.stringify(sky.package)}`)
+  check(
+    loads.package === sky.package,
+    path,
+    `package ${JSON.stringify(loads.package)} does not match sky.json's ${JSON.stringify(sky.package)}`
+  )
   check(loads.channels === sky.channels, path, `channels ${loads.channels} does not match sky.json's ${sky.channels}`)
-  check(finite(loads.t_hot_k) && finite(loads.t_cold_k) && loads.t_cold_k > 0 && loads.t_hot_k > loads.t_cold_k, path, "needs t_hot_k > t_cold_k > 0")
+  check(
+    finite(loads.t_hot_k) && finite(loads.t_cold_k) && loads.t_cold_k > 0 && loads.t_hot_k > loads.t_cold_k,
+    path,
+    "needs t_hot_k > t_cold_k > 0"
+  )
   check(Array.isArray(loads.pixels), path, "pixels must be an array")
   const byPixel = new Map()
   for (const [i, p] of loads.pixels.entries()) {
@@ -92,7 +101,8 @@ export const velocities = (axis) => Array.from({ length: axis.channels }, (_, i)
 export const checkProduct = (p, path, format) => {
   check(isObject(p), path, "not a JSON object")
   check(p.format === format, path, `format is ${JSON.stringify(p.format)}, expected ${JSON.stringify(format)}`)
-  for (const key of ["package", "module", "source", "line_id"]) check(typeof p[key] === "string" && p[key] !== "", path, `${key} must be a non-empty string`)
+  for (const key of ["package", "module", "source", "line_id"])
+    check(typeof p[key] === "string" && p[key] !== "", path, `${key} must be a non-empty string`)
   check(isObject(p.axis), path, "no axis")
   const a = p.axis
   check(Number.isInteger(a.channels) && a.channels >= 4, path, "axis.channels must be an integer of at least 4")
@@ -104,8 +114,14 @@ export const checkProduct = (p, path, format) => {
     check(isObject(px) && Number.isInteger(px.pixel), path, `pixels[${i}].pixel must be an integer`)
     numberArray(px.offset_arcsec, 2, path, `pixels[${i}].offset_arcsec`)
     check(typeof px.flagged === "boolean", path, `pixels[${i}].flagged must be true or false`)
-    check(px.spectrum === null || (Array.isArray(px.spectrum) && px.spectrum.length === a.channels), path, `pixels[${i}].spectrum must be null or ${a.channels} values`)
-    if (px.spectrum !== null) for (const [j, v] of px.spectrum.entries()) check(v === null || finite(v), path, `pixels[${i}].spectrum[${j}] is not a number or null`)
+    check(
+      px.spectrum === null || (Array.isArray(px.spectrum) && px.spectrum.length === a.channels),
+      path,
+      `pixels[${i}].spectrum must be null or ${a.channels} values`
+    )
+    if (px.spectrum !== null)
+      for (const [j, v] of px.spectrum.entries())
+        check(v === null || finite(v), path, `pixels[${i}].spectrum[${j}] is not a number or null`)
   }
   return p
 }

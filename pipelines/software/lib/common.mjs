@@ -30,7 +30,8 @@ export const parseNumber = (raw, what, { min = -Infinity, max = Infinity, intege
   const x = Number(raw)
   if (!Number.isFinite(x)) throw new UsageError(`invalid ${what} value ${shown(raw)}: expected a finite number`)
   if (integer && !Number.isInteger(x)) throw new UsageError(`invalid ${what} value ${shown(raw)}: expected an integer`)
-  if (exclusiveMin ? x <= min : x < min) throw new UsageError(`invalid ${what} value ${shown(raw)}: must be ${exclusiveMin ? "greater than" : "at least"} ${min}`)
+  if (exclusiveMin ? x <= min : x < min)
+    throw new UsageError(`invalid ${what} value ${shown(raw)}: must be ${exclusiveMin ? "greater than" : "at least"} ${min}`)
   if (x > max) throw new UsageError(`invalid ${what} value ${shown(raw)}: must be at most ${max}`)
   return x
 }
@@ -136,7 +137,9 @@ export const round = (x, digits) => {
 
 /** Path-safe file name part: letters, digits, `.`, `_`, `+`, `-`; anything else becomes `_`. */
 export const safeName = (s) => {
-  const cleaned = String(s).replace(/[^A-Za-z0-9._+-]/g, "_").replace(/^\.+/, "_")
+  const cleaned = String(s)
+    .replace(/[^A-Za-z0-9._+-]/g, "_")
+    .replace(/^\.+/, "_")
   return cleaned === "" ? "_" : cleaned
 }
 

@@ -58,7 +58,8 @@ const extraConfig = (config) => {
     if (!isObject(w)) throw new UsageError(`invalid config weighting ${shown(JSON.stringify(w))}: expected { scheme, clip_sigma }`)
     if (w.scheme !== undefined) scheme = parseChoice(w.scheme, "config weighting.scheme", ["tsys", "rms", "uniform"])
     if (w.clip_sigma !== undefined && w.clip_sigma !== null) {
-      if (typeof w.clip_sigma !== "number" || !Number.isFinite(w.clip_sigma) || w.clip_sigma <= 0) throw new UsageError(`invalid config weighting.clip_sigma ${shown(JSON.stringify(w.clip_sigma))}: expected a positive number`)
+      if (typeof w.clip_sigma !== "number" || !Number.isFinite(w.clip_sigma) || w.clip_sigma <= 0)
+        throw new UsageError(`invalid config weighting.clip_sigma ${shown(JSON.stringify(w.clip_sigma))}: expected a positive number`)
       clip = w.clip_sigma
     }
   }
@@ -113,10 +114,19 @@ export const gridGroup = ({ products, pixel, kernelName, channel, range, scheme,
   const restGhz = first.rest_frequency_ghz
   let spectra = []
   for (const p of products) {
-    if (Math.abs(p.rest_frequency_ghz - restGhz) > 1e-6 * restGhz) throw new DataError(`${p.package}: rest frequency ${p.rest_frequency_ghz} GHz differs from ${first.package}'s ${restGhz} GHz`)
+    if (Math.abs(p.rest_frequency_ghz - restGhz) > 1e-6 * restGhz)
+      throw new DataError(`${p.package}: rest frequency ${p.rest_frequency_ghz} GHz differs from ${first.package}'s ${restGhz} GHz`)
     for (const px of p.pixels) {
       if (px.flagged || px.spectrum === null) continue
-      spectra.push({ product: p, px, x: px.offset_arcsec[0], y: px.offset_arcsec[1], values: spectrumOf(px.spectrum), tsys: px.tsys_k, rms: px.rms_k })
+      spectra.push({
+        product: p,
+        px,
+        x: px.offset_arcsec[0],
+        y: px.offset_arcsec[1],
+        values: spectrumOf(px.spectrum),
+        tsys: px.tsys_k,
+        rms: px.rms_k
+      })
     }
   }
   const total = spectra.length
@@ -124,7 +134,10 @@ export const gridGroup = ({ products, pixel, kernelName, channel, range, scheme,
   // Weights: radiometer (1/T_sys^2), measured noise (1/rms^2) or none.
   for (const s of spectra) {
     const basis = scheme === "tsys" ? s.tsys : scheme === "rms" ? s.rms : 1
-    if (typeof basis !== "number" || !Number.isFinite(basis) || basis <= 0) throw new DataError(`${s.product.package} pixel ${s.px.pixel}: no usable ${scheme === "tsys" ? "tsys_k" : "rms_k"} for ${scheme} weighting`)
+    if (typeof basis !== "number" || !Number.isFinite(basis) || basis <= 0)
+      throw new DataError(
+        `${s.product.package} pixel ${s.px.pixel}: no usable ${scheme === "tsys" ? "tsys_k" : "rms_k"} for ${scheme} weighting`
+      )
     s.weight = 1 / (basis * basis)
   }
   let clipped = 0
@@ -175,8 +188,13 @@ export const gridGroup = ({ products, pixel, kernelName, channel, range, scheme,
   const nc = k1 - k0 + 1
   const v0 = k0 * channel
   const voxels = nx * ny * nc
-  if (voxels > maxVoxels) throw new DataError(`the cube would have ${nx} x ${ny} x ${nc} = ${voxels} voxels (limit ${maxVoxels}): use larger --pixel or --channel, or a velocity_range_kms`)
-  log.info(`${program}: ${first.source} ${first.line_id}: ${spectra.length} spectra from ${products.length} package(s) onto ${nx} x ${ny} x ${nc} (pixel ${pixel}", channel ${channel} km/s, beam ${round(beam, 2)}", ${kernelName} kernel to ${round(R, 2)}")`)
+  if (voxels > maxVoxels)
+    throw new DataError(
+      `the cube would have ${nx} x ${ny} x ${nc} = ${voxels} voxels (limit ${maxVoxels}): use larger --pixel or --channel, or a velocity_range_kms`
+    )
+  log.info(
+    `${program}: ${first.source} ${first.line_id}: ${spectra.length} spectra from ${products.length} package(s) onto ${nx} x ${ny} x ${nc} (pixel ${pixel}", channel ${channel} km/s, beam ${round(beam, 2)}", ${kernelName} kernel to ${round(R, 2)}")`
+  )
 
   // Convolution: T(x, y, v) = Σ w_s K(r) T_s(v) / Σ w_s K(r), over the finite T_s(v).
   const num = new Float64Array(voxels)
@@ -230,7 +248,8 @@ const body = async ({ values, log }) => {
   const { range, scheme, clip } = extraConfig(manifest.config)
   const { pixel, kernel: kernelName, channel } = values
   const inputs = manifest.inputs.products.filter((p) => p.path.endsWith(".base.json"))
-  if (inputs.length === 0) throw new DataError(`no baselined spectra (*.base.json) among the ${manifest.inputs.products.length} input product(s)`)
+  if (inputs.length === 0)
+    throw new DataError(`no baselined spectra (*.base.json) among the ${manifest.inputs.products.length} input product(s)`)
   const products = inputs.map((p) => {
     const path = productPath(manifest, p)
     return checkProduct(readJsonInput(path), path, "ccat-chai-base/1")
@@ -252,7 +271,9 @@ const body = async ({ values, log }) => {
     const pair = `${p.source}\u0000${p.line_id}`
     modulesOf.set(pair, new Set([...(modulesOf.get(pair) ?? []), p.module]))
   }
-  log.info(`${program}: pixel ${pixel}", kernel ${kernelName}, channel ${channel} km/s, ${scheme} weighting${clip === null ? "" : `, clip ${clip} sigma`}; ${products.length} product(s), ${groups.size} source/line group(s)`)
+  log.info(
+    `${program}: pixel ${pixel}", kernel ${kernelName}, channel ${channel} km/s, ${scheme} weighting${clip === null ? "" : `, clip ${clip} sigma`}; ${products.length} product(s), ${groups.size} source/line group(s)`
+  )
   let cubes = 0
   for (const group of groups.values()) {
     const { source, line_id: line, module } = group[0]
@@ -271,7 +292,8 @@ const body = async ({ values, log }) => {
 
     // Moment 0 over the union of the baseline steps' line windows.
     const windows = group.map((p) => p.baseline?.window_kms).filter((w) => Array.isArray(w) && w.length === 2)
-    const window = windows.length > 0 ? [Math.min(...windows.map((w) => w[0])), Math.max(...windows.map((w) => w[1]))] : [velocity(0), velocity(nc - 1)]
+    const window =
+      windows.length > 0 ? [Math.min(...windows.map((w) => w[0])), Math.max(...windows.map((w) => w[1]))] : [velocity(0), velocity(nc - 1)]
     const inWindow = Array.from({ length: nc }, (_, c) => velocity(c) >= window[0] && velocity(c) <= window[1])
     const mom0 = new Float64Array(nx * ny).fill(NaN)
     for (let cell = 0; cell < nx * ny; cell++) {
@@ -323,10 +345,26 @@ const body = async ({ values, log }) => {
       rest_frequency_ghz: group[0].rest_frequency_ghz,
       software: { program, version },
       units: "K, T_A*",
-      data: { type: "float32", byte_order: "little-endian", order: "x fastest, then y, then velocity: index = (v * ny + y) * nx + x", offset_bytes: 0, blank: "NaN" },
+      data: {
+        type: "float32",
+        byte_order: "little-endian",
+        order: "x fastest, then y, then velocity: index = (v * ny + y) * nx + x",
+        offset_bytes: 0,
+        blank: "NaN"
+      },
       axes: {
-        x: { n: nx, first_arcsec: round(xOf(0), 6), step_arcsec: pixel, reference: "offset from the source, as offset_arcsec[0] in the raw data" },
-        y: { n: ny, first_arcsec: round(yOf(0), 6), step_arcsec: pixel, reference: "offset from the source, as offset_arcsec[1] in the raw data" },
+        x: {
+          n: nx,
+          first_arcsec: round(xOf(0), 6),
+          step_arcsec: pixel,
+          reference: "offset from the source, as offset_arcsec[0] in the raw data"
+        },
+        y: {
+          n: ny,
+          first_arcsec: round(yOf(0), 6),
+          step_arcsec: pixel,
+          reference: "offset from the source, as offset_arcsec[1] in the raw data"
+        },
         velocity: { n: nc, first_kms: round(v0, 6), step_kms: channel, frame: "LSR" }
       },
       gridding: {
@@ -380,7 +418,12 @@ const body = async ({ values, log }) => {
         packages: packages.length,
         scans: scans.length,
         cube: { nx, ny, nchan: nc, filled_fraction: round(filledFraction, 4) },
-        peak_k: { value: round(peak.value, 4), x_arcsec: round(xOf(peak.ix), 3), y_arcsec: round(yOf(peak.iy), 3), velocity_kms: round(velocity(peak.c), 4) },
+        peak_k: {
+          value: round(peak.value, 4),
+          x_arcsec: round(xOf(peak.ix), 3),
+          y_arcsec: round(yOf(peak.iy), 3),
+          velocity_kms: round(velocity(peak.c), 4)
+        },
         rms_k: round(noise, 5),
         peak_snr: round(peak.value / noise, 2),
         moment0: {
@@ -395,7 +438,12 @@ const body = async ({ values, log }) => {
     )
     const perPackage = group.map((p) => {
       const used = g.spectra.filter((s) => s.product === p)
-      return { package: p.package, scan: p.scan ?? null, spectra_used: used.length, median_weight: round(median(used.map((s) => s.weight)), 4) }
+      return {
+        package: p.package,
+        scan: p.scan ?? null,
+        spectra_used: used.length,
+        median_weight: round(median(used.map((s) => s.weight)), 4)
+      }
     })
     out.json(
       `qa/${stem}.cube.qa.json`,
@@ -425,7 +473,14 @@ const body = async ({ values, log }) => {
     const height = Math.max(ny * cell, 200) + 40
     const canvas = new Canvas(width, height)
     const finiteMom0 = Array.from(mom0).filter(Number.isFinite)
-    imagePanel(canvas, 20, 20, { nx, ny, values: mom0, lo: finiteMom0.reduce((a, b) => Math.min(a, b), 0), hi: finiteMom0.reduce((a, b) => Math.max(a, b), -Infinity), cell })
+    imagePanel(canvas, 20, 20, {
+      nx,
+      ny,
+      values: mom0,
+      lo: finiteMom0.reduce((a, b) => Math.min(a, b), 0),
+      hi: finiteMom0.reduce((a, b) => Math.max(a, b), -Infinity),
+      cell
+    })
     const sx = 20 + hx * cell + Math.floor(cell / 2)
     const sy = 20 + (ny - 1 - hy) * cell + Math.floor(cell / 2)
     const arm = Math.max(3, cell)
@@ -433,7 +488,11 @@ const body = async ({ values, log }) => {
     canvas.line(sx, sy - arm, sx, sy + arm, colors.line)
     const vAxis = Array.from({ length: nc }, (_, c) => velocity(c))
     const atPeak = vAxis.map((_, c) => cube[c * nx * ny + m0.cell])
-    linePanel(canvas, 20 + nx * cell + 20, 20, 360, Math.max(ny * cell, 200), { x: vAxis, shade: window, series: [{ y: atPeak, color: colors.after }] })
+    linePanel(canvas, 20 + nx * cell + 20, 20, 360, Math.max(ny * cell, 200), {
+      x: vAxis,
+      shade: window,
+      series: [{ y: atPeak, color: colors.after }]
+    })
     out.add(`plots/${stem}.mom0.png`, canvas.png())
   }
   if (cubes === 0) throw new DataError(`no usable spectra in ${products.length} input product(s): every pixel is flagged`)

@@ -42,9 +42,11 @@ export const loadManifest = () => {
   need(m.config === undefined || isObject(m.config), path, "config is not an object")
   for (const [i, p] of m.inputs.packages.entries()) {
     need(isObject(p) && typeof p.name === "string" && Array.isArray(p.files), path, `inputs.packages[${i}] needs a name and files`)
-    for (const [j, f] of p.files.entries()) need(isObject(f) && typeof f.path === "string", path, `inputs.packages[${i}].files[${j}] needs a path`)
+    for (const [j, f] of p.files.entries())
+      need(isObject(f) && typeof f.path === "string", path, `inputs.packages[${i}].files[${j}] needs a path`)
   }
-  for (const [i, p] of m.inputs.products.entries()) need(isObject(p) && typeof p.path === "string", path, `inputs.products[${i}] needs a path`)
+  for (const [i, p] of m.inputs.products.entries())
+    need(isObject(p) && typeof p.path === "string", path, `inputs.products[${i}] needs a path`)
   return { ...m, config: m.config ?? {}, manifestPath: path }
 }
 
@@ -53,7 +55,8 @@ export const outputDir = (manifest) => {
   const env = process.env.WORKFLOW_OUTPUT_DIR
   if (env !== undefined && env !== "") return resolve(env)
   const out = manifest.paths.output
-  if (typeof out !== "string" || out === "") throw new UsageError(`no output folder: set WORKFLOW_OUTPUT_DIR or the manifest's paths.output`)
+  if (typeof out !== "string" || out === "")
+    throw new UsageError(`no output folder: set WORKFLOW_OUTPUT_DIR or the manifest's paths.output`)
   return resolve(out)
 }
 

@@ -48,7 +48,8 @@ export const robustSigma = (values) => {
 /** Noise from channel-to-channel differences: insensitive to smooth baselines and broad lines. */
 export const differenceNoise = (values) => {
   const d = []
-  for (let i = 1; i < values.length; i++) if (Number.isFinite(values[i]) && Number.isFinite(values[i - 1])) d.push(values[i] - values[i - 1])
+  for (let i = 1; i < values.length; i++)
+    if (Number.isFinite(values[i]) && Number.isFinite(values[i - 1])) d.push(values[i] - values[i - 1])
   return robustSigma(d) / Math.SQRT2
 }
 

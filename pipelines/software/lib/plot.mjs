@@ -35,7 +35,8 @@ export class Canvas {
     this.pixels[i + 2] = rgb[2]
   }
   fill(x0, y0, w, h, rgb) {
-    for (let y = Math.max(0, y0); y < Math.min(this.height, y0 + h); y++) for (let x = Math.max(0, x0); x < Math.min(this.width, x0 + w); x++) this.set(x, y, rgb)
+    for (let y = Math.max(0, y0); y < Math.min(this.height, y0 + h); y++)
+      for (let x = Math.max(0, x0); x < Math.min(this.width, x0 + w); x++) this.set(x, y, rgb)
   }
   frame(x0, y0, w, h, rgb = colors.frame) {
     for (let x = x0; x < x0 + w; x++) {
@@ -105,7 +106,12 @@ export const colormap = (t) => {
  * canvas pixels; NaN cells are `colors.blank`, cells in `marked` are filled with `markColor`,
  * cells in `outlined` keep their colour inside a `markColor` frame.
  */
-export const imagePanel = (canvas, x0, y0, { nx, ny, values, lo, hi, cell, marked = new Set(), outlined = new Set(), markColor = colors.flagged }) => {
+export const imagePanel = (
+  canvas,
+  x0,
+  y0,
+  { nx, ny, values, lo, hi, cell, marked = new Set(), outlined = new Set(), markColor = colors.flagged }
+) => {
   const span = hi > lo ? hi - lo : 1
   for (let y = 0; y < ny; y++) {
     for (let x = 0; x < nx; x++) {

@@ -78,7 +78,11 @@ export default Effect.gen(function* () {
       END IF;
       RETURN NULL;
     END $$`)
-  for (const [table, event] of [["raw_data_package", "INSERT"], ["raw_data_package", "UPDATE"], ["trigger_request", "INSERT"]] as const) {
+  for (const [table, event] of [
+    ["raw_data_package", "INSERT"],
+    ["raw_data_package", "UPDATE"],
+    ["trigger_request", "INSERT"]
+  ] as const) {
     yield* sql.unsafe(`
       CREATE TRIGGER ${table}_notify_${event.toLowerCase()} AFTER ${event} ON ${table}
         REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ccat_notify_new_data()`)

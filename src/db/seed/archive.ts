@@ -23,7 +23,11 @@ export const archiveDirConfig = Effect.gen(function* () {
  * Writes a package's files into `folder` under `root`; returns the absolute paths of the files
  * that are new (so that a failed seed can take them back).
  */
-export const writeArchiveFiles = (root: string, folder: string, files: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>) =>
+export const writeArchiveFiles = (
+  root: string,
+  folder: string,
+  files: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>
+) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const fail = (path: string) => (e: { readonly message: string }) => new ArchiveWriteError({ path, reason: e.message })

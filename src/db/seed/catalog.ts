@@ -72,24 +72,134 @@ export interface SourceSpec {
 }
 
 export const sources: ReadonlyArray<SourceSpec> = [
-  { name: "NGC253", kind: "FIXED", raDeg: 11.888, decDeg: -25.288, vlsrKms: 243, fwhmKms: 180, extentArcsec: 25, peakK: { CO43: 0.8, CI10: 0.35, CO76: 0.5 }, continuumK: 0.05 },
-  { name: "NGC4945", kind: "FIXED", raDeg: 196.364, decDeg: -49.468, vlsrKms: 563, fwhmKms: 250, extentArcsec: 20, peakK: { CO43: 0.6 }, continuumK: 0.04 },
-  { name: "NGC1068", kind: "FIXED", raDeg: 40.67, decDeg: -0.013, vlsrKms: 1137, fwhmKms: 230, extentArcsec: 15, peakK: { CO43: 0.25 }, continuumK: 0.02 },
-  { name: "IRC+10216", kind: "FIXED", raDeg: 146.989, decDeg: 13.279, vlsrKms: -26.5, fwhmKms: 29, extentArcsec: 15, peakK: { CO43: 25, CO76: 20 }, continuumK: 0.3 },
-  { name: "Orion-KL", kind: "FIXED", raDeg: 83.81, decDeg: -5.375, vlsrKms: 9, fwhmKms: 8, extentArcsec: 60, peakK: { CO43: 110, CI10: 18, CO76: 90, CI21: 25 }, continuumK: 2 },
-  { name: "W43", kind: "FIXED", raDeg: 281.904, decDeg: -1.943, vlsrKms: 91, fwhmKms: 12, extentArcsec: 90, peakK: { CO43: 25, CI10: 8 }, continuumK: 0.8 },
-  { name: "Sgr B2", kind: "FIXED", raDeg: 266.834, decDeg: -28.383, vlsrKms: 64, fwhmKms: 25, extentArcsec: 60, peakK: { CO43: 20, CI21: 6 }, continuumK: 3 },
-  { name: "rho Oph", kind: "FIXED", raDeg: 246.612, decDeg: -24.399, vlsrKms: 3.5, fwhmKms: 2.5, extentArcsec: 120, peakK: { CO43: 30, CI10: 12 }, continuumK: 0.4 },
-  { name: "W51", kind: "FIXED", raDeg: 290.924, decDeg: 14.514, vlsrKms: 57, fwhmKms: 12, extentArcsec: 60, peakK: { CO43: 30 }, continuumK: 1 },
+  {
+    name: "NGC253",
+    kind: "FIXED",
+    raDeg: 11.888,
+    decDeg: -25.288,
+    vlsrKms: 243,
+    fwhmKms: 180,
+    extentArcsec: 25,
+    peakK: { CO43: 0.8, CI10: 0.35, CO76: 0.5 },
+    continuumK: 0.05
+  },
+  {
+    name: "NGC4945",
+    kind: "FIXED",
+    raDeg: 196.364,
+    decDeg: -49.468,
+    vlsrKms: 563,
+    fwhmKms: 250,
+    extentArcsec: 20,
+    peakK: { CO43: 0.6 },
+    continuumK: 0.04
+  },
+  {
+    name: "NGC1068",
+    kind: "FIXED",
+    raDeg: 40.67,
+    decDeg: -0.013,
+    vlsrKms: 1137,
+    fwhmKms: 230,
+    extentArcsec: 15,
+    peakK: { CO43: 0.25 },
+    continuumK: 0.02
+  },
+  {
+    name: "IRC+10216",
+    kind: "FIXED",
+    raDeg: 146.989,
+    decDeg: 13.279,
+    vlsrKms: -26.5,
+    fwhmKms: 29,
+    extentArcsec: 15,
+    peakK: { CO43: 25, CO76: 20 },
+    continuumK: 0.3
+  },
+  {
+    name: "Orion-KL",
+    kind: "FIXED",
+    raDeg: 83.81,
+    decDeg: -5.375,
+    vlsrKms: 9,
+    fwhmKms: 8,
+    extentArcsec: 60,
+    peakK: { CO43: 110, CI10: 18, CO76: 90, CI21: 25 },
+    continuumK: 2
+  },
+  {
+    name: "W43",
+    kind: "FIXED",
+    raDeg: 281.904,
+    decDeg: -1.943,
+    vlsrKms: 91,
+    fwhmKms: 12,
+    extentArcsec: 90,
+    peakK: { CO43: 25, CI10: 8 },
+    continuumK: 0.8
+  },
+  {
+    name: "Sgr B2",
+    kind: "FIXED",
+    raDeg: 266.834,
+    decDeg: -28.383,
+    vlsrKms: 64,
+    fwhmKms: 25,
+    extentArcsec: 60,
+    peakK: { CO43: 20, CI21: 6 },
+    continuumK: 3
+  },
+  {
+    name: "rho Oph",
+    kind: "FIXED",
+    raDeg: 246.612,
+    decDeg: -24.399,
+    vlsrKms: 3.5,
+    fwhmKms: 2.5,
+    extentArcsec: 120,
+    peakK: { CO43: 30, CI10: 12 },
+    continuumK: 0.4
+  },
+  {
+    name: "W51",
+    kind: "FIXED",
+    raDeg: 290.924,
+    decDeg: 14.514,
+    vlsrKms: 57,
+    fwhmKms: 12,
+    extentArcsec: 60,
+    peakK: { CO43: 30 },
+    continuumK: 1
+  },
   // Low from Chajnantor (it never rises above 25 degrees), so it is observed only near transit.
-  { name: "DR21", kind: "FIXED", raDeg: 309.752, decDeg: 42.325, vlsrKms: -3, fwhmKms: 6, extentArcsec: 40, peakK: { CI10: 10 }, continuumK: 0.6 },
+  {
+    name: "DR21",
+    kind: "FIXED",
+    raDeg: 309.752,
+    decDeg: 42.325,
+    vlsrKms: -3,
+    fwhmKms: 6,
+    extentArcsec: 40,
+    peakK: { CI10: 10 },
+    continuumK: 0.6
+  },
   { name: "E-CDFS", kind: "FIXED", raDeg: 53.117, decDeg: -27.808, vlsrKms: 0, fwhmKms: 1, extentArcsec: 0, peakK: {}, continuumK: 0.001 },
   { name: "COSMOS", kind: "FIXED", raDeg: 150.119, decDeg: 2.206, vlsrKms: 0, fwhmKms: 1, extentArcsec: 0, peakK: {}, continuumK: 0.001 },
   // Planets move: their position comes from an ephemeris at observing time, not from the table.
   { name: "Jupiter", kind: "SOLAR_SYSTEM", raDeg: null, decDeg: null, vlsrKms: 0, fwhmKms: 1, extentArcsec: 20, peakK: {}, continuumK: 60 },
   { name: "Mars", kind: "SOLAR_SYSTEM", raDeg: null, decDeg: null, vlsrKms: 0, fwhmKms: 1, extentArcsec: 4, peakK: {}, continuumK: 8 },
   // Constant-elevation scans for detector tuning and atmosphere studies: a direction, not an object.
-  { name: "CE-45", kind: "CONSTANT_ELEVATION", raDeg: null, decDeg: null, vlsrKms: 0, fwhmKms: 1, extentArcsec: 0, peakK: {}, continuumK: 0 }
+  {
+    name: "CE-45",
+    kind: "CONSTANT_ELEVATION",
+    raDeg: null,
+    decDeg: null,
+    vlsrKms: 0,
+    fwhmKms: 1,
+    extentArcsec: 0,
+    peakK: {},
+    continuumK: 0
+  }
 ]
 
 /** OTF maps for spectra, pong maps for the camera, cross and raster scans on calibrators, constant-elevation scans for engineering. */

@@ -66,7 +66,10 @@ export const chaiModel = (ctx: PackageContext, module: "LFA" | "HFA", lineId: st
       yArcsec: (Math.floor(p / 8) - 3.5) * pixelSpacingArcsec
     })
   }
-  const live = pixels.filter((p) => !p.dead).map((p) => systemTemperatureK(p.receiverK, tauZenith, c.elevationDeg, atmosphereKelvin(c))).sort((a, b) => a - b)
+  const live = pixels
+    .filter((p) => !p.dead)
+    .map((p) => systemTemperatureK(p.receiverK, tauZenith, c.elevationDeg, atmosphereKelvin(c)))
+    .sort((a, b) => a - b)
   return {
     kind: "chai",
     module,
@@ -103,7 +106,14 @@ export const chaiMetadata = (m: ChaiModel): JsonObject => ({
 })
 
 /** Counts of a load or the sky for one pixel: gain (with its ripple) times (T + T_rx), plus radiometer noise. */
-const counts = (rng: Prng, pixel: Pixel, ripple: ReadonlyArray<number>, temperatureK: (channel: number) => number, channelHz: number, seconds: number): Array<number> => {
+const counts = (
+  rng: Prng,
+  pixel: Pixel,
+  ripple: ReadonlyArray<number>,
+  temperatureK: (channel: number) => number,
+  channelHz: number,
+  seconds: number
+): Array<number> => {
   const out = new Array<number>(chaiChannels)
   const perKelvin = 1 / Math.sqrt(channelHz * seconds)
   for (let ch = 0; ch < chaiChannels; ch++) {
@@ -117,7 +127,10 @@ const counts = (rng: Prng, pixel: Pixel, ripple: ReadonlyArray<number>, temperat
   return out
 }
 
-export const renderChaiFiles = (ctx: PackageContext, m: ChaiModel): ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }> => {
+export const renderChaiFiles = (
+  ctx: PackageContext,
+  m: ChaiModel
+): ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }> => {
   const rng = new Prng(`data/${ctx.packageName}`)
   const { conditions: c, source } = ctx
   const channelHz = (m.channelKms / speedOfLightKms) * m.restGhz * 1e9
@@ -134,7 +147,10 @@ export const renderChaiFiles = (ctx: PackageContext, m: ChaiModel): ReadonlyArra
     const pixel = m.pixels[p]!
     const phase = rng.uniform(0, 2 * Math.PI)
     const slope = rng.normal(0, 0.05)
-    const ripple = Array.from({ length: chaiChannels }, (_, ch) => 1 + 0.06 * Math.sin((2 * Math.PI * ch) / 17 + phase) + slope * (ch / chaiChannels - 0.5))
+    const ripple = Array.from(
+      { length: chaiChannels },
+      (_, ch) => 1 + 0.06 * Math.sin((2 * Math.PI * ch) / 17 + phase) + slope * (ch / chaiChannels - 0.5)
+    )
     const x = pixel.xArcsec + c.offsetArcsec[0]
     const y = pixel.yArcsec + c.offsetArcsec[1]
     // Beam (about 7 arcsec sigma at 461 GHz) convolved with the source's extent.
@@ -150,12 +166,23 @@ export const renderChaiFiles = (ctx: PackageContext, m: ChaiModel): ReadonlyArra
       const wave = 0.002 * atmosphere * Math.sin((2 * Math.PI * ch) / wavePeriod + wavePhase)
       return atmosphere + wave + transmission * (line + continuum)
     })
-    loads.push({ pixel: p, hot: counts(rng, pixel, ripple, () => m.tHotK, channelHz, 1), cold: counts(rng, pixel, ripple, () => m.tColdK, channelHz, 1) })
-    skies.push({ pixel: p, offset_arcsec: [round(x, 1), round(y, 1)], sky: counts(rng, pixel, ripple, (ch) => sky[ch]!, channelHz, m.integrationS) })
+    loads.push({
+      pixel: p,
+      hot: counts(rng, pixel, ripple, () => m.tHotK, channelHz, 1),
+      cold: counts(rng, pixel, ripple, () => m.tColdK, channelHz, 1)
+    })
+    skies.push({
+      pixel: p,
+      offset_arcsec: [round(x, 1), round(y, 1)],
+      sky: counts(rng, pixel, ripple, (ch) => sky[ch]!, channelHz, m.integrationS)
+    })
   }
   const header = { package: ctx.packageName, module: m.module, source: source.name, line_id: m.lineId, channels: chaiChannels }
   return [
-    { name: "loads.json", bytes: jsonBytes({ format: "ccat-chai-loads/1", ...header, t_hot_k: m.tHotK, t_cold_k: m.tColdK, integration_s: 1, pixels: loads }) },
+    {
+      name: "loads.json",
+      bytes: jsonBytes({ format: "ccat-chai-loads/1", ...header, t_hot_k: m.tHotK, t_cold_k: m.tColdK, integration_s: 1, pixels: loads })
+    },
     {
       name: "sky.json",
       bytes: jsonBytes({

@@ -62,7 +62,10 @@ export const primecamMetadata = (m: PrimecamModel): JsonObject => ({
   atmosphere: { tau_zenith: round(m.tauZenith, 3) }
 })
 
-export const renderPrimecamFiles = (ctx: PackageContext, m: PrimecamModel): ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }> => {
+export const renderPrimecamFiles = (
+  ctx: PackageContext,
+  m: PrimecamModel
+): ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }> => {
   const rng = new Prng(`data/${ctx.packageName}`)
   const { conditions: c, source } = ctx
   const skyK = skyEmissionK(m.tauZenith, c.elevationDeg, atmosphereKelvin(c))

@@ -31,17 +31,38 @@ export const catalogRows = (archiveRoot: string): ReadonlyArray<readonly [table:
   ["instrument", (["CHAI", "Prime-Cam"] as const).map((name) => ({ id: ids.instrument(name), telescope_id: ids.telescope, name }))],
   [
     "instrument_module",
-    modules.map((m) => ({ id: ids.module(m.instrument, m.name), instrument_id: ids.instrument(m.instrument), name: m.name, min_frequency_ghz: m.minGhz, max_frequency_ghz: m.maxGhz }))
+    modules.map((m) => ({
+      id: ids.module(m.instrument, m.name),
+      instrument_id: ids.instrument(m.instrument),
+      name: m.name,
+      min_frequency_ghz: m.minGhz,
+      max_frequency_ghz: m.maxGhz
+    }))
   ],
   ["observing_program", programs.map((p) => ({ id: ids.program(p.shortName), short_name: p.shortName, name: p.name }))],
   ["source", sources.map((s) => ({ id: ids.source(s.name), name: s.name, kind: s.kind, ra_deg: s.raDeg, dec_deg: s.decDeg }))],
   [
     "obs_unit",
-    obsUnits.map((u) => ({ id: ids.obsUnit(u.name), name: u.name, line_id: u.line, source_id: ids.source(u.source), observing_program_id: ids.program(u.program) }))
+    obsUnits.map((u) => ({
+      id: ids.obsUnit(u.name),
+      name: u.name,
+      line_id: u.line,
+      source_id: ids.source(u.source),
+      observing_program_id: ids.program(u.program)
+    }))
   ],
   [
     "data_location",
-    [{ id: ids.archive, name: archiveLocationName, location_type: "LONG_TERM_ARCHIVE", storage_type: "DISK", site: "cologne", root_path: archiveRoot }]
+    [
+      {
+        id: ids.archive,
+        name: archiveLocationName,
+        location_type: "LONG_TERM_ARCHIVE",
+        storage_type: "DISK",
+        site: "cologne",
+        root_path: archiveRoot
+      }
+    ]
   ]
 ]
 
@@ -106,5 +127,8 @@ export const copyRows = (s: PlannedScan, p: PlannedPackage, files: ReadonlyArray
     created_at: p.archivedAt,
     updated_at: p.archivedAt
   })
-  return [copy({ raw_data_package_id: p.id }, packageFolder(s, p)), ...files.map((f) => copy({ raw_data_file_id: ids.file(p.name, f.name) }, f.relativePath))]
+  return [
+    copy({ raw_data_package_id: p.id }, packageFolder(s, p)),
+    ...files.map((f) => copy({ raw_data_file_id: ids.file(p.name, f.name) }, f.relativePath))
+  ]
 }

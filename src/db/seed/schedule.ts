@@ -118,7 +118,8 @@ const chaiDrafts = (
     const partner = findLine(line.partner)!
     // The other receiver observes its partner line in parallel when it is working and the sky allows.
     const withPartner = !night.commissioning && (partner.module === "LFA" ? rng.chance(0.8) : pwvMm < 0.8 && rng.chance(0.6))
-    for (const l of withPartner ? [line, partner] : [line]) tunings.push({ module: l.module === "LFA" ? lfa : hfa, lineId: l.id, tuningId: l.id })
+    for (const l of withPartner ? [line, partner] : [line])
+      tunings.push({ module: l.module === "LFA" ? lfa : hfa, lineId: l.id, tuningId: l.id })
   }
   return tunings.map((t) => {
     const { name, context } = base(t.module)
@@ -206,7 +207,11 @@ export const planNight = (night: NightSpec): ReadonlyArray<PlannedScan> => {
     const gap = rng.uniform(0.3, 1.7) * Math.max(2 * minute, fair - duration)
     t = end.getTime() + Math.round(gap / 1000) * 1000
   }
-  const states = archiveStates(new Prng(`archive/${night.date}`), night, drafts.reduce((n, d) => n + d.packages.length, 0))
+  const states = archiveStates(
+    new Prng(`archive/${night.date}`),
+    night,
+    drafts.reduce((n, d) => n + d.packages.length, 0)
+  )
   let k = 0
   return drafts.map(({ scan, packages }) => ({
     ...scan,
@@ -214,7 +219,17 @@ export const planNight = (night: NightSpec): ReadonlyArray<PlannedScan> => {
       const state = states[k++]!
       const archivedAt = state === "ARCHIVED" ? new Date(p.createdAt.getTime() + Math.round(rng.uniform(15, 180)) * minute) : null
       const metadata = p.model.kind === "chai" ? chaiMetadata(p.model) : primecamMetadata(p.model)
-      return { id: demoId(`package/${p.name}`), name: p.name, module: p.module, state, createdAt: p.createdAt, archivedAt, context: p.context, model: p.model, metadata }
+      return {
+        id: demoId(`package/${p.name}`),
+        name: p.name,
+        module: p.module,
+        state,
+        createdAt: p.createdAt,
+        archivedAt,
+        context: p.context,
+        model: p.model,
+        metadata
+      }
     })
   }))
 }

@@ -72,7 +72,8 @@ const insertRows = (table: string, rows: ReadonlyArray<Row>) =>
     for (let i = 0; i < rows.length; i += insertChunk) yield* sql`INSERT INTO ${sql(table)} ${sql.insert(rows.slice(i, i + insertChunk))}`
   })
 
-const renderFiles = (p: PlannedPackage) => (p.model.kind === "chai" ? renderChaiFiles(p.context, p.model) : renderPrimecamFiles(p.context, p.model))
+const renderFiles = (p: PlannedPackage) =>
+  p.model.kind === "chai" ? renderChaiFiles(p.context, p.model) : renderPrimecamFiles(p.context, p.model)
 
 // Enough to keep the disk busy while the next package's data is generated.
 const writeConcurrency = 8
@@ -91,14 +92,30 @@ const writeNights = (nights: ReadonlyArray<NightSpec>, root: string, created: Ar
           const folder = packageFolder(scan, p)
           const files = renderFiles(p)
           created.push(...(yield* writeArchiveFiles(root, folder, files)))
-          return files.map((f): WrittenFile => ({ name: f.name, relativePath: `${folder}/${f.name}`, sizeBytes: f.bytes.length, checksum: sha256Hex(f.bytes) }))
+          return files.map(
+            (f): WrittenFile => ({
+              name: f.name,
+              relativePath: `${folder}/${f.name}`,
+              sizeBytes: f.bytes.length,
+              checksum: sha256Hex(f.bytes)
+            })
+          )
         }),
       { concurrency: writeConcurrency }
     )
     yield* insertRows("executed_obs_unit", scans.map(scanRow))
-    yield* insertRows("raw_data_package", packages.map(({ scan, p }, i) => packageRow(scan, p, written[i]!, p.state === "ARCHIVED" ? packageChecksum(written[i]!) : null)))
-    yield* insertRows("raw_data_file", packages.flatMap(({ p }, i) => fileRows(p, written[i]!)))
-    yield* insertRows("physical_copy", packages.flatMap(({ scan, p }, i) => (p.state === "ARCHIVED" ? copyRows(scan, p, written[i]!) : [])))
+    yield* insertRows(
+      "raw_data_package",
+      packages.map(({ scan, p }, i) => packageRow(scan, p, written[i]!, p.state === "ARCHIVED" ? packageChecksum(written[i]!) : null))
+    )
+    yield* insertRows(
+      "raw_data_file",
+      packages.flatMap(({ p }, i) => fileRows(p, written[i]!))
+    )
+    yield* insertRows(
+      "physical_copy",
+      packages.flatMap(({ scan, p }, i) => (p.state === "ARCHIVED" ? copyRows(scan, p, written[i]!) : []))
+    )
     const files = written.flat()
     return { scans: scans.length, files: files.length, bytes: files.reduce((n, f) => n + f.sizeBytes, 0) }
   })
@@ -142,7 +159,12 @@ const inSeedTransaction = <A, E, R>(body: (created: Array<string>) => Effect.Eff
     const sql = yield* SqlClient.SqlClient
     const created: Array<string> = []
     return yield* sql
-      .withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${seedLockKey})`, Effect.suspend(() => body(created))))
+      .withTransaction(
+        Effect.zipRight(
+          sql`SELECT pg_advisory_xact_lock(${seedLockKey})`,
+          Effect.suspend(() => body(created))
+        )
+      )
       .pipe(Effect.onError(() => removeArchiveFiles(created)))
   })
 
@@ -151,7 +173,15 @@ export const seedDemo = (options: SeedDemoOptions) =>
   inSeedTransaction((created) =>
     Effect.gen(function* () {
       if (yield* demoPresent) {
-        return { outcome: "already-seeded", archiveDir: yield* archiveRoot, nights: [], scansAdded: 0, filesWritten: 0, bytesWritten: 0, counts: yield* tableCounts } satisfies SeedReport
+        return {
+          outcome: "already-seeded",
+          archiveDir: yield* archiveRoot,
+          nights: [],
+          scansAdded: 0,
+          filesWritten: 0,
+          bytesWritten: 0,
+          counts: yield* tableCounts
+        } satisfies SeedReport
       }
       const root = resolve(options.archiveDir)
       for (const [table, rows] of catalogRows(root)) yield* insertRows(table, rows)
@@ -176,13 +206,16 @@ export const seedDemo = (options: SeedDemoOptions) =>
 export const seedMore = (options: SeedMoreOptions = {}) =>
   Effect.gen(function* () {
     const scans = options.scans ?? defaultMoreScans
-    if (!Number.isInteger(scans) || scans < 1 || scans > 40) return yield* new InvalidSeedOption({ reason: `--more adds 1 to 40 scans, not ${scans}` })
+    if (!Number.isInteger(scans) || scans < 1 || scans > 40)
+      return yield* new InvalidSeedOption({ reason: `--more adds 1 to 40 scans, not ${scans}` })
     return yield* inSeedTransaction((created) =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         if (!(yield* demoPresent)) return yield* new DemoNotSeeded()
         const root = yield* archiveRoot
-        const [last] = yield* sql<{ readonly day: string | null }>`SELECT to_char(max(start_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit`
+        const [last] = yield* sql<{
+          readonly day: string | null
+        }>`SELECT to_char(max(start_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM executed_obs_unit`
         const date = nextDate(last?.day ?? demoNights[demoNights.length - 1]!.date)
         // The files go where the location says, wherever the environment points today.
         const written = yield* writeNights([moreNight(date, scans)], root, created)

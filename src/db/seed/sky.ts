@@ -28,8 +28,11 @@ export const horizontal = (raDeg: number, decDeg: number, time: Date): Horizonta
   const dec = decDeg * rad
   const sinEl = Math.sin(lat) * Math.sin(dec) + Math.cos(lat) * Math.cos(dec) * Math.cos(hourAngle)
   const el = Math.asin(sinEl)
-  const az = Math.atan2(-Math.cos(dec) * Math.sin(hourAngle), Math.sin(dec) * Math.cos(lat) - Math.cos(dec) * Math.sin(lat) * Math.cos(hourAngle))
-  return { elevationDeg: el / rad, azimuthDeg: ((az / rad) % 360 + 360) % 360 }
+  const az = Math.atan2(
+    -Math.cos(dec) * Math.sin(hourAngle),
+    Math.sin(dec) * Math.cos(lat) - Math.cos(dec) * Math.sin(lat) * Math.cos(hourAngle)
+  )
+  return { elevationDeg: el / rad, azimuthDeg: (((az / rad) % 360) + 360) % 360 }
 }
 
 /*

@@ -94,7 +94,11 @@ export type CancelOutcome = "cancelled" | "ended" | "unknown"
  * limit for now): the caller retries later. From `submit`, `notSubmitted` says the job surely
  * did not reach the backend (without it, it may have: ask by name before submitting again).
  */
-export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{ readonly backend: string; readonly reason: string; readonly notSubmitted?: boolean }> {
+export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{
+  readonly backend: string
+  readonly reason: string
+  readonly notSubmitted?: boolean
+}> {
   override get message(): string {
     return `${this.backend} backend unavailable: ${this.reason}`
   }

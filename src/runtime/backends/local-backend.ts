@@ -3,7 +3,16 @@ import { spawn } from "node:child_process"
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { userInfo } from "node:os"
 import { join } from "node:path"
-import { BackendCalls, BackendUnavailable, type CancelOutcome, ExecutionBackend, type ExecutionBackendService, type FoundJob, type JobSpec, type JobStatus } from "./execution-backend.ts"
+import {
+  BackendCalls,
+  BackendUnavailable,
+  type CancelOutcome,
+  ExecutionBackend,
+  type ExecutionBackendService,
+  type FoundJob,
+  type JobSpec,
+  type JobStatus
+} from "./execution-backend.ts"
 import { processAlive } from "../process-alive.ts"
 
 /*
@@ -65,7 +74,7 @@ interface ExitRecord {
 }
 
 const wrapper = [
-  'started=$(date +%s)',
+  "started=$(date +%s)",
   'if [ -n "$CCAT_JOB_TIMEOUT" ]; then timeout --foreground --kill-after=10 "$CCAT_JOB_TIMEOUT" "$@"; else "$@"; fi',
   "code=$?",
   // The wrapper stays to write the exit record: it ignores the SIGTERM it sends its own group.
@@ -87,7 +96,6 @@ const readJson = <A>(path: string): A | null => {
     return null
   }
 }
-
 
 export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<ExecutionBackendService, never, BackendCalls> =>
   Effect.gen(function* () {
@@ -113,7 +121,11 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
     const submit = (job: JobSpec): Effect.Effect<string, BackendUnavailable> =>
       Effect.gen(function* () {
         if (busy() >= options.maxParallel) {
-          return yield* new BackendUnavailable({ backend: "local", reason: `all ${options.maxParallel} slots are busy`, notSubmitted: true })
+          return yield* new BackendUnavailable({
+            backend: "local",
+            reason: `all ${options.maxParallel} slots are busy`,
+            notSubmitted: true
+          })
         }
         yield* calls.count("spawn")
         // Until the process is spawned, a failure means the job surely does not exist.
@@ -127,7 +139,13 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
             const err = openSync(job.stderrPath, "a")
             const argv =
               job.container.runtime === "apptainer"
-                ? ["apptainer", "exec", ...job.container.binds.flatMap((b) => ["--bind", `${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`]), job.container.image, ...job.argv]
+                ? [
+                    "apptainer",
+                    "exec",
+                    ...job.container.binds.flatMap((b) => ["--bind", `${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`]),
+                    job.container.image,
+                    ...job.argv
+                  ]
                 : [...job.argv]
             const child = spawn("/bin/sh", ["-c", wrapper, "ccat-job", ...argv], {
               cwd: job.runDir,
@@ -147,13 +165,21 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
             child.unref()
             const started = Date.now()
             const jobId = `${job.jobName}@${started}`
-            const record: JobRecord = { jobId, pid: child.pid ?? -1, runDir: job.runDir, started, user: currentUser(), comment: job.comment }
+            const record: JobRecord = {
+              jobId,
+              pid: child.pid ?? -1,
+              runDir: job.runDir,
+              started,
+              user: currentUser(),
+              comment: job.comment
+            }
             writeFileSync(`${recordPath(job.jobName)}.partial`, JSON.stringify(record))
             renameSync(`${recordPath(job.jobName)}.partial`, recordPath(job.jobName))
             if (child.pid !== undefined) running.set(job.jobName, child.pid)
             return jobId
           },
-          catch: (e) => new BackendUnavailable({ backend: "local", reason: e instanceof Error ? e.message : String(e), notSubmitted: !spawned })
+          catch: (e) =>
+            new BackendUnavailable({ backend: "local", reason: e instanceof Error ? e.message : String(e), notSubmitted: !spawned })
         })
       })
 
@@ -166,7 +192,15 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
         const state = exit.exitCode === 0 ? "COMPLETED" : exit.exitCode === 124 || exit.exitCode === 137 ? "TIMEOUT" : "FAILED"
         return { jobId, state, exitCode: exit.exitCode, wallSeconds: exit.ended - exit.started, cpuSeconds: null, maxRssBytes: null }
       }
-      if (processAlive(record.pid)) return { jobId, state: "RUNNING", exitCode: null, wallSeconds: (Date.now() - record.started) / 1000, cpuSeconds: null, maxRssBytes: null }
+      if (processAlive(record.pid))
+        return {
+          jobId,
+          state: "RUNNING",
+          exitCode: null,
+          wallSeconds: (Date.now() - record.started) / 1000,
+          cpuSeconds: null,
+          maxRssBytes: null
+        }
       // The process is gone without its wrapper writing an exit: killed from outside, or the machine rebooted.
       return { jobId, state: "NODE_FAIL", exitCode: null, wallSeconds: null, cpuSeconds: null, maxRssBytes: null }
     }
@@ -182,7 +216,16 @@ export const makeLocalBackend = (options: LocalBackendOptions): Effect.Effect<Ex
             const record = readJson<JobRecord>(recordPath(name))
             if (record === null) continue
             const state = statusOf(record.jobId)?.state ?? "UNKNOWN"
-            found.set(name, [{ jobId: record.jobId, jobName: name, state, user: record.user ?? null, comment: record.comment ?? null, submittedAt: new Date(record.started) }])
+            found.set(name, [
+              {
+                jobId: record.jobId,
+                jobName: name,
+                state,
+                user: record.user ?? null,
+                comment: record.comment ?? null,
+                submittedAt: new Date(record.started)
+              }
+            ])
           }
           return found
         }).pipe(Effect.tap(() => calls.count("lookup"))),

@@ -49,7 +49,10 @@ export const askAccounting = (ctx: AccountingContext, args: ReadonlyArray<string
  * Details of finished jobs from accounting, in one sacct call (per chunk). `null` when
  * accounting cannot answer now (slurmdbd down): the caller decides whether that is fatal.
  */
-export const accountingStatuses = (ctx: AccountingContext, ids: ReadonlyArray<string>): Effect.Effect<Map<string, JobStatus> | null, BackendUnavailable> =>
+export const accountingStatuses = (
+  ctx: AccountingContext,
+  ids: ReadonlyArray<string>
+): Effect.Effect<Map<string, JobStatus> | null, BackendUnavailable> =>
   Effect.gen(function* () {
     const result = new Map<string, JobStatus>()
     if (ids.length === 0) return result

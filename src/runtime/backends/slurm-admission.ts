@@ -13,7 +13,10 @@ import type { SlurmContext } from "./slurm-state.ts"
 
 type RateContext = SlurmContext<"submitRate" | "maxRateWaitMs", "submitTokens">
 type QueueContext = SlurmContext<"maxQueued" | "jobNamePrefix", "queued" | "queueRefreshedAt">
-export type AdmissionContext = SlurmContext<"submitRate" | "maxRateWaitMs" | "maxQueued" | "jobNamePrefix", "submitTokens" | "queued" | "queueRefreshedAt">
+export type AdmissionContext = SlurmContext<
+  "submitRate" | "maxRateWaitMs" | "maxQueued" | "jobNamePrefix",
+  "submitTokens" | "queued" | "queueRefreshedAt"
+>
 
 /** Take a token, waiting up to maxRateWaitMs for one. */
 export const takeToken = (ctx: RateContext): Effect.Effect<void, BackendUnavailable> => {
@@ -77,7 +80,11 @@ export const noteSubmitted = (ctx: SlurmContext<never, "queued">, jobId: string)
   Ref.update(ctx.state.queued, (s) => new Set(s).add(jobId))
 
 /** After a poll: the polled jobs still QUEUED stay counted, the others no longer are. */
-export const notePolled = (ctx: SlurmContext<never, "queued">, ids: ReadonlyArray<string>, result: ReadonlyMap<string, JobStatus>): Effect.Effect<void> =>
+export const notePolled = (
+  ctx: SlurmContext<never, "queued">,
+  ids: ReadonlyArray<string>,
+  result: ReadonlyMap<string, JobStatus>
+): Effect.Effect<void> =>
   Ref.update(ctx.state.queued, (s) => {
     const next = new Set(s)
     for (const id of ids) {

@@ -26,7 +26,11 @@ export interface CommandResult {
 export type SlurmCommandOptions = Pick<SlurmBackendOptions, "commandPrefix" | "remoteShell" | "commandTimeoutMs">
 
 /** Run one Slurm command; a non-zero exit is returned, only "could not run it" fails. */
-export const runSlurmCommand = (options: SlurmCommandOptions, command: string, args: ReadonlyArray<string>): Effect.Effect<CommandResult, BackendUnavailable> => {
+export const runSlurmCommand = (
+  options: SlurmCommandOptions,
+  command: string,
+  args: ReadonlyArray<string>
+): Effect.Effect<CommandResult, BackendUnavailable> => {
   const prefix = options.commandPrefix ?? []
   const full = options.remoteShell ? [command, ...args].map(shellQuote) : [command, ...args]
   const argv = [...prefix, ...full]
@@ -35,7 +39,15 @@ export const runSlurmCommand = (options: SlurmCommandOptions, command: string, a
     execFile(
       argv[0]!,
       argv.slice(1),
-      { timeout, killSignal: "SIGKILL", maxBuffer: 256 * 1024 * 1024, env: slurmCommandEnvironment(), signal, encoding: "utf8", windowsHide: true },
+      {
+        timeout,
+        killSignal: "SIGKILL",
+        maxBuffer: 256 * 1024 * 1024,
+        env: slurmCommandEnvironment(),
+        signal,
+        encoding: "utf8",
+        windowsHide: true
+      },
       (error, stdout, stderr) => {
         if (error === null) return resume(Effect.succeed({ exitCode: 0, stdout, stderr }))
         const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown }
@@ -58,7 +70,8 @@ export const countedSlurmCommand =
     Effect.zipRight(calls.count(kind), runSlurmCommand(options, kind, args))
 
 /** A non-zero exit as BackendUnavailable: Slurm could not give an answer. */
-export const failedCall = (kind: string, r: CommandResult) => unavailable(`${kind} exited ${r.exitCode}: ${slurmErrorText(r.stderr, r.stdout)}`)
+export const failedCall = (kind: string, r: CommandResult) =>
+  unavailable(`${kind} exited ${r.exitCode}: ${slurmErrorText(r.stderr, r.stdout)}`)
 
 /** Lists of ids or names split into calls of at most `size`, so that argv stays short. */
 export const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {

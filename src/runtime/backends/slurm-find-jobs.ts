@@ -10,7 +10,10 @@ import { fieldSeparator, isListableJobName, parseFoundJobs, sacctFoundJobFields,
  * names it did not show from accounting (one sacct over the last 7 days). With accounting
  * down, "not found" could make the caller submit twice: it is BackendUnavailable instead.
  */
-export const findJobs = (ctx: AccountingContext, jobNames: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ReadonlyArray<FoundJob>>, BackendUnavailable> =>
+export const findJobs = (
+  ctx: AccountingContext,
+  jobNames: ReadonlyArray<string>
+): Effect.Effect<ReadonlyMap<string, ReadonlyArray<FoundJob>>, BackendUnavailable> =>
   Effect.gen(function* () {
     const names = [...new Set(jobNames)].filter(isListableJobName)
     const found = new Map<string, Array<FoundJob>>()
@@ -31,7 +34,18 @@ export const findJobs = (ctx: AccountingContext, jobNames: ReadonlyArray<string>
     }
     const rest = names.filter((n) => !found.has(n))
     for (const chunk of chunks(rest, perCall)) {
-      const answer = yield* askAccounting(ctx, ["-n", "-P", "-X", "--allusers", `--delimiter=${fieldSeparator}`, `--name=${chunk.join(",")}`, "-o", sacctFoundJobFields, "-S", "now-7days"])
+      const answer = yield* askAccounting(ctx, [
+        "-n",
+        "-P",
+        "-X",
+        "--allusers",
+        `--delimiter=${fieldSeparator}`,
+        `--name=${chunk.join(",")}`,
+        "-o",
+        sacctFoundJobFields,
+        "-S",
+        "now-7days"
+      ])
       // Without accounting only the controller's memory (squeue above) can show a job.
       if (answer === null) break
       add(parseFoundJobs(answer))

@@ -28,5 +28,9 @@ export const limits = (ctx: SlurmContext<"partition", "partitions">, partition: 
     const wanted = partition ?? ctx.options.partition ?? null
     const p = partitions.find((x) => (wanted === null ? x.isDefault : x.name === wanted))
     if (p === undefined) return null
-    return { cpus: p.maxCpusPerNode, memoryBytes: p.maxMemoryMiBPerNode === null ? null : p.maxMemoryMiBPerNode * 1024 * 1024, timeSeconds: p.maxTimeSeconds }
+    return {
+      cpus: p.maxCpusPerNode,
+      memoryBytes: p.maxMemoryMiBPerNode === null ? null : p.maxMemoryMiBPerNode * 1024 * 1024,
+      timeSeconds: p.maxTimeSeconds
+    }
   }).pipe(Effect.orElseSucceed(() => null))

@@ -298,7 +298,8 @@ export const isUnavailableMessage = (stderr: string): boolean => unavailablePatt
 export const isSubmitLimitMessage = (stderr: string): boolean => /submit ?(job)?limit|MaxSubmitJob|accounting\/QOS policy/i.test(stderr)
 
 /** sbatch could not reach the controller at all: the job never got there. */
-export const isNotContactedMessage = (stderr: string): boolean => /unable to contact slurm controller|connection refused|no route to host|network is unreachable/i.test(stderr)
+export const isNotContactedMessage = (stderr: string): boolean =>
+  /unable to contact slurm controller|connection refused|no route to host|network is unreachable/i.test(stderr)
 
 /** sacct without slurmdbd: "Slurm accounting storage is disabled". */
 export const isAccountingDisabledMessage = (stderr: string): boolean => /accounting storage is disabled/i.test(stderr)

@@ -100,10 +100,8 @@ export const parseSinfoPartitions = (stdout: string): Either.Either<ReadonlyArra
   return Either.right([...byName.values()])
 }
 
-
 /** The first line Slurm wrote, for a one-line reason. */
-const firstLine = (stderr: string, stdout: string): string =>
-  (stderr.trim() || stdout.trim()).split("\n")[0]?.trim() || "no message"
+const firstLine = (stderr: string, stdout: string): string => (stderr.trim() || stdout.trim()).split("\n")[0]?.trim() || "no message"
 
 export interface SlurmPartitionsOptions {
   /** The program to run (default `sinfo`, looked up on PATH). */
@@ -119,7 +117,11 @@ export interface SlurmPartitionsOptions {
 export const slurmPartitions = (options: SlurmPartitionsOptions = {}): Effect.Effect<ReadonlyArray<SlurmPartition>, BackendUnavailable> => {
   const command = options.command ?? "sinfo"
   const run = runSlurmCommand({ commandTimeoutMs: options.timeoutMs ?? 10_000 }, command, sinfoArguments).pipe(
-    Effect.flatMap((r) => (r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(unavailable(`${command} exited ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`))))
+    Effect.flatMap((r) =>
+      r.exitCode === 0
+        ? Effect.succeed(r.stdout)
+        : Effect.fail(unavailable(`${command} exited ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`))
+    )
   )
   return Effect.flatMap(run, (stdout) =>
     Either.match(parseSinfoPartitions(stdout), {

@@ -15,7 +15,14 @@ import type { SlurmContext } from "./slurm-state.ts"
 export type PollContext = AccountingContext & SlurmContext<"accountingLagMs", "lagSince" | "queued">
 
 /** A state without exit code or metrics: not final yet, or all squeue can tell when no record has more. */
-const withoutDetails = (jobId: string, state: JobStatus["state"]): JobStatus => ({ jobId, state, exitCode: null, wallSeconds: null, cpuSeconds: null, maxRssBytes: null })
+const withoutDetails = (jobId: string, state: JobStatus["state"]): JobStatus => ({
+  jobId,
+  state,
+  exitCode: null,
+  wallSeconds: null,
+  cpuSeconds: null,
+  maxRssBytes: null
+})
 
 const squeueStates = (ctx: PollContext, ids: ReadonlyArray<string>): Effect.Effect<Map<string, SqueueState>, BackendUnavailable> =>
   Effect.gen(function* () {
@@ -33,7 +40,12 @@ const squeueStates = (ctx: PollContext, ids: ReadonlyArray<string>): Effect.Effe
  * Statuses of the jobs that ended or left the queue (`need`), from accounting, else the
  * controller. `ids` are all the jobs of this poll: their lag clocks are settled here.
  */
-const endedStatuses = (ctx: PollContext, ids: ReadonlyArray<string>, need: ReadonlyArray<string>, inQueue: ReadonlyMap<string, SqueueState>) =>
+const endedStatuses = (
+  ctx: PollContext,
+  ids: ReadonlyArray<string>,
+  need: ReadonlyArray<string>,
+  inQueue: ReadonlyMap<string, SqueueState>
+) =>
   Effect.gen(function* () {
     const result = new Map<string, JobStatus>()
     const accounted = yield* accountingStatuses(ctx, need)

@@ -81,7 +81,9 @@ export const warnUnlessSlurmEndsLeftovers = (options: SlurmProctrackOptions = {}
   slurmProctrackType(options).pipe(
     Effect.flatMap((type) => {
       const warning = proctrackWarning(type)
-      return warning === null ? Effect.logInfo(`Slurm's ProctrackType is ${type}: Slurm ends every process of a job when it ends`) : Effect.logWarning(warning)
+      return warning === null
+        ? Effect.logInfo(`Slurm's ProctrackType is ${type}: Slurm ends every process of a job when it ends`)
+        : Effect.logWarning(warning)
     }),
     Effect.catchAll((e) =>
       Effect.logWarning(

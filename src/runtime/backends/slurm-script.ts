@@ -48,18 +48,25 @@ const positiveInteger = (n: number): boolean => Number.isSafeInteger(n) && n > 0
  */
 export const renderBatchScript = (job: JobSpec, options: SlurmScriptOptions = {}): Either.Either<string, JobRejected> => {
   const problems: Array<string> = []
-  const check = (what: string, value: string, extra?: { noNewline?: boolean; absolute?: boolean; noBindSeparators?: boolean; noBackslash?: boolean }) => {
+  const check = (
+    what: string,
+    value: string,
+    extra?: { noNewline?: boolean; absolute?: boolean; noBindSeparators?: boolean; noBackslash?: boolean }
+  ) => {
     if (value.includes("\0")) problems.push(`${what} contains a NUL byte`)
     if (extra?.noNewline && /[\n\r]/.test(value)) problems.push(`${what} contains a line break`)
     if (extra?.absolute && !isAbsolute(value)) problems.push(`${what} is not an absolute path: ${JSON.stringify(value)}`)
-    if (extra?.noBindSeparators && /[:,]/.test(value)) problems.push(`${what} contains ':' or ',' (Apptainer bind separators): ${JSON.stringify(value)}`)
-    if (extra?.noBackslash && value.includes("\\")) problems.push(`${what} contains a backslash (Slurm would drop it): ${JSON.stringify(value)}`)
+    if (extra?.noBindSeparators && /[:,]/.test(value))
+      problems.push(`${what} contains ':' or ',' (Apptainer bind separators): ${JSON.stringify(value)}`)
+    if (extra?.noBackslash && value.includes("\\"))
+      problems.push(`${what} contains a backslash (Slurm would drop it): ${JSON.stringify(value)}`)
   }
 
   // Values that go into #SBATCH lines.
   check("the job name", job.jobName, { noNewline: true })
   check("the job comment", job.comment, { noNewline: true })
-  if (/[,\s]/.test(job.jobName) || job.jobName === "") problems.push(`the job name must be non-empty without commas or spaces: ${JSON.stringify(job.jobName)}`)
+  if (/[,\s]/.test(job.jobName) || job.jobName === "")
+    problems.push(`the job name must be non-empty without commas or spaces: ${JSON.stringify(job.jobName)}`)
   check("the run folder", job.runDir, { noNewline: true, absolute: true })
   check("the stdout path", job.stdoutPath, { noNewline: true, absolute: true, noBackslash: true })
   check("the stderr path", job.stderrPath, { noNewline: true, absolute: true, noBackslash: true })
@@ -71,8 +78,10 @@ export const renderBatchScript = (job: JobSpec, options: SlurmScriptOptions = {}
   const { cpus, memoryBytes, gpus } = job.resources
   const timeSeconds = job.timeoutSeconds ?? job.resources.timeSeconds
   if (cpus !== null && !positiveInteger(cpus)) problems.push(`cpus must be a positive integer, not ${cpus}`)
-  if (memoryBytes !== null && !(Number.isFinite(memoryBytes) && memoryBytes > 0)) problems.push(`memory must be positive, not ${memoryBytes}`)
-  if (timeSeconds !== null && !(Number.isFinite(timeSeconds) && timeSeconds > 0)) problems.push(`the time limit must be positive, not ${timeSeconds}`)
+  if (memoryBytes !== null && !(Number.isFinite(memoryBytes) && memoryBytes > 0))
+    problems.push(`memory must be positive, not ${memoryBytes}`)
+  if (timeSeconds !== null && !(Number.isFinite(timeSeconds) && timeSeconds > 0))
+    problems.push(`the time limit must be positive, not ${timeSeconds}`)
   if (gpus !== null && !(Number.isSafeInteger(gpus) && gpus >= 0)) problems.push(`gpus must be a non-negative integer, not ${gpus}`)
 
   // Values that go into the bash part.

@@ -51,10 +51,13 @@ export const submit = (ctx: SubmitContext, job: JobSpec): Effect.Effect<string, 
       const r = yield* ctx.slurm("sbatch", ["--parsable", path])
       if (r.exitCode !== 0) {
         const text = slurmErrorText(r.stderr, r.stdout)
-        if (isSubmitLimitMessage(r.stderr)) return yield* Effect.fail(new BackendUnavailable({ backend: BACKEND, reason: `sbatch: ${text}`, notSubmitted: true }))
+        if (isSubmitLimitMessage(r.stderr))
+          return yield* Effect.fail(new BackendUnavailable({ backend: BACKEND, reason: `sbatch: ${text}`, notSubmitted: true }))
         if (!isUnavailableMessage(r.stderr)) return yield* Effect.fail(new JobRejected({ backend: BACKEND, reason: text }))
         // A controller that could not be contacted never got the job; one that stopped answering may have.
-        return yield* Effect.fail(new BackendUnavailable({ backend: BACKEND, reason: `sbatch: ${text}`, notSubmitted: isNotContactedMessage(r.stderr) }))
+        return yield* Effect.fail(
+          new BackendUnavailable({ backend: BACKEND, reason: `sbatch: ${text}`, notSubmitted: isNotContactedMessage(r.stderr) })
+        )
       }
       const jobId = parseSbatchJobId(r.stdout)
       if (jobId === null) return yield* Effect.fail(unavailable(`sbatch printed no job id: ${JSON.stringify(r.stdout.slice(0, 200))}`))

@@ -14,7 +14,10 @@ export const submitter = (ctx: SlurmContext<never, "submitter">): Effect.Effect<
     if (known !== null) return known
     const r = yield* ctx.slurm("id", ["-un"])
     const user = r.stdout.trim()
-    if (r.exitCode !== 0 || user === "") return yield* Effect.fail(unavailable(`cannot tell which user submits jobs (id -un: ${slurmErrorText(r.stderr, r.stdout) || `exit ${r.exitCode}`})`))
+    if (r.exitCode !== 0 || user === "")
+      return yield* Effect.fail(
+        unavailable(`cannot tell which user submits jobs (id -un: ${slurmErrorText(r.stderr, r.stdout) || `exit ${r.exitCode}`})`)
+      )
     yield* Ref.set(ctx.state.submitter, user)
     return user
   })

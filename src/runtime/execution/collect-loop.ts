@@ -93,7 +93,10 @@ const writeProducts = (run: RunContext, runDir: string, files: ReadonlyArray<Col
       WHERE p.id IN ${sql.in(ids)} AND p.product_type <> 'LOG'
       ON CONFLICT DO NOTHING`
     const locationId = yield* processingLocationId(run.location, baseDir)
-    const copies = products.map((p) => ({ product: Number(p.id), path: relative(baseDir, `${runDir}/${p.relative_path}`).split(sep).join("/") }))
+    const copies = products.map((p) => ({
+      product: Number(p.id),
+      path: relative(baseDir, `${runDir}/${p.relative_path}`).split(sep).join("/")
+    }))
     yield* sql`
       INSERT INTO physical_copy (data_location_id, data_product_id, path, status)
       SELECT ${locationId}, v.product, v.path, 'PRESENT'
@@ -128,7 +131,8 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
     // Every change that ends the collection holds to the lease: a collection that took so long
     // that another instance took the run over writes nothing.
     const held = leaseHeld(sql, owner, lease)
-    const failed = (reason: string) => failRunAttempt(run, { from: ["COLLECTING_RESULTS"], when: held, reason, backoff: config.retryBackoff, now, actor: "collect" })
+    const failed = (reason: string) =>
+      failRunAttempt(run, { from: ["COLLECTING_RESULTS"], when: held, reason, backoff: config.retryBackoff, now, actor: "collect" })
     if (run.runDir === null) return yield* failed("COLLECT_FAILED: the run has no folder")
     const runDir = run.runDir
     const baseDir = baseDirFor(config, run.location)
@@ -141,12 +145,20 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
     const staged = (run.stagedInputs ?? []).reduce((n, f) => n + f.size, 0)
     const [paused] = succeeded
       ? [{ n: 0 }]
-      : yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_event WHERE run_id = ${run.runId} AND reason LIKE 'OUT_OF_SPACE: job %'`
+      : yield* sql<{
+          n: number
+        }>`SELECT count(*)::int AS n FROM run_event WHERE run_id = ${run.runId} AND reason LIKE 'OUT_OF_SPACE: job %'`
     if (!succeeded && paused!.n < uncountedOutOfSpace && (yield* ranOutOfSpace(runDir, written + staged))) {
       const disk = yield* DiskSpace
       yield* Effect.promise(() => rm(folders.output, { recursive: true, force: true }).catch(() => undefined))
       yield* removeStagedInputs(run, runDir, baseDir)
-      yield* disk.report({ location: run.location.name, folder: baseDir, neededBytes: written + staged, neededInodes: (run.stagedInputs ?? []).length + 32, what: `job ${status.jobId} of run ${run.runId} ran out of space` })
+      yield* disk.report({
+        location: run.location.name,
+        folder: baseDir,
+        neededBytes: written + staged,
+        neededInodes: (run.stagedInputs ?? []).length + 32,
+        what: `job ${status.jobId} of run ${run.runId} ran out of space`
+      })
       const putBack = yield* transition({
         runId: run.runId,
         from: ["COLLECTING_RESULTS"],
@@ -155,17 +167,30 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
         actor: "collect",
         reason: `OUT_OF_SPACE: job ${status.jobId} ran out of disk space in ${baseDir}; waits for room, the attempt does not count`,
         now,
-        set: [sql`job_name = NULL`, sql`backend_job_id = NULL`, sql`lease_until = NULL`, sql`lease_owner = NULL`, sql`next_attempt_at = NULL`, sql`finished_at = NULL`]
+        set: [
+          sql`job_name = NULL`,
+          sql`backend_job_id = NULL`,
+          sql`lease_until = NULL`,
+          sql`lease_owner = NULL`,
+          sql`next_attempt_at = NULL`,
+          sql`finished_at = NULL`
+        ]
       })
       return putBack ? ("paused" as const) : ("skipped" as const)
     }
 
     const inputProblems = run.stagedInputs === null ? [] : yield* modifiedInputs(runDir, run.stagedInputs)
-    const collected = yield* collectOutputs(runDir, run.step, run.definition.final, !succeeded || inputProblems.length > 0).pipe(Effect.either)
+    const collected = yield* collectOutputs(runDir, run.step, run.definition.final, !succeeded || inputProblems.length > 0).pipe(
+      Effect.either
+    )
     // What ends the collection commits whole, or not at all when the lease was lost meanwhile.
     const commit = <A extends string, R>(body: Effect.Effect<A | "skipped", SqlError.SqlError, R>) =>
       sql
-        .withTransaction(Effect.flatMap(body, (outcome) => (outcome === "skipped" ? Effect.fail(new LeaseLost({ runId: run.runId })) : Effect.succeed(outcome))))
+        .withTransaction(
+          Effect.flatMap(body, (outcome) =>
+            outcome === "skipped" ? Effect.fail(new LeaseLost({ runId: run.runId })) : Effect.succeed(outcome)
+          )
+        )
         .pipe(
           Effect.tap(() => removeStagedInputs(run, runDir, baseDir)),
           Effect.catchTag("LeaseLost", () => Effect.succeed("skipped" as const))
@@ -182,7 +207,9 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
       yield* Effect.logWarning(`run ${run.runId}: collection failed: ${collected.left.reason}`)
       // What failed to collect was the outputs (a link out of the folder): the job's standard
       // output and error still say what happened, and stay with the failed run.
-      const logs = yield* collectOutputs(runDir, run.step, run.definition.final, true).pipe(Effect.orElseSucceed((): ReadonlyArray<CollectedFile> => []))
+      const logs = yield* collectOutputs(runDir, run.step, run.definition.final, true).pipe(
+        Effect.orElseSucceed((): ReadonlyArray<CollectedFile> => [])
+      )
       return yield* fail(`COLLECT_FAILED: ${collected.left.reason}`, logs)
     }
     if (inputProblems.length > 0) {
@@ -191,8 +218,16 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
     }
     if (!succeeded) return yield* fail(failureReason(status), collected.right)
     const outputRoot = relative(runDir, folders.output).split(sep).join("/")
-    const missing = missingOutputs(collected.right.filter((f) => f.relativePath.startsWith(`${outputRoot}/`)), outputRoot, run.definition.outputs)
-    if (missing !== null) return yield* fail(missing, collected.right.filter((f) => f.type === "LOG" && f.relativePath.startsWith("logs/")))
+    const missing = missingOutputs(
+      collected.right.filter((f) => f.relativePath.startsWith(`${outputRoot}/`)),
+      outputRoot,
+      run.definition.outputs
+    )
+    if (missing !== null)
+      return yield* fail(
+        missing,
+        collected.right.filter((f) => f.type === "LOG" && f.relativePath.startsWith("logs/"))
+      )
     return yield* commit(
       Effect.gen(function* () {
         yield* writeProducts(run, runDir, collected.right, baseDir)
@@ -222,7 +257,9 @@ interface ActiveRow {
 }
 
 /** One cycle: one poll for all active jobs, then the transitions it calls for. */
-export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycleResult, SqlError.SqlError, SqlClient.SqlClient | ExecutionBackend> =>
+export const collectCycle = (
+  config: ExecutionConfig
+): Effect.Effect<CollectCycleResult, SqlError.SqlError, SqlClient.SqlClient | ExecutionBackend> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const backend = yield* ExecutionBackend
@@ -250,19 +287,34 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
     // and the run fails with TIMEOUT whatever the backend says.
     const overdue: Array<ActiveRow> = []
     // Each active run's definition, read once per cycle: for timeouts, LOST and collection.
-    const activeContexts = new Map((yield* loadRunContexts(active.map((r) => Number(r.id)))).flatMap((c) => (c instanceof RunDefinitionUnreadable ? [] : [[c.runId, c] as const])))
+    const activeContexts = new Map(
+      (yield* loadRunContexts(active.map((r) => Number(r.id)))).flatMap((c) =>
+        c instanceof RunDefinitionUnreadable ? [] : [[c.runId, c] as const]
+      )
+    )
     for (const row of active) {
       // The attempt's own timeout: a retry policy may have grown the step's.
       const context = activeContexts.get(Number(row.id))
       const timeout = context === undefined ? null : (context.attemptLimits?.timeoutSeconds ?? context.definition.timeoutSeconds)
-      if (timeout !== null && row.submitted_at !== null && row.status !== "COLLECTING_RESULTS" && now.getTime() - new Date(row.submitted_at).getTime() > timeout * 1000 + 30_000) {
+      if (
+        timeout !== null &&
+        row.submitted_at !== null &&
+        row.status !== "COLLECTING_RESULTS" &&
+        now.getTime() - new Date(row.submitted_at).getTime() > timeout * 1000 + 30_000
+      ) {
         overdue.push(row)
       }
     }
     for (const row of overdue) {
       const context = activeContexts.get(Number(row.id))!
       yield* backend.cancel(row.backend_job_id).pipe(Effect.ignore)
-      const outcome = yield* failRunAttempt(context, { from: ["SUBMITTED", "RUNNING"], reason: "TIMEOUT", backoff: config.retryBackoff, now, actor: "collect" })
+      const outcome = yield* failRunAttempt(context, {
+        from: ["SUBMITTED", "RUNNING"],
+        reason: "TIMEOUT",
+        backoff: config.retryBackoff,
+        now,
+        actor: "collect"
+      })
       if (outcome === "failed") result.failed++
       else if (outcome === "retried") result.retried++
     }
@@ -293,7 +345,14 @@ export const collectCycle = (config: ExecutionConfig): Effect.Effect<CollectCycl
       else if (status.state === "RUNNING" && row.status === "SUBMITTED") {
         yield* transition({ runId, from: ["SUBMITTED"], to: "RUNNING", actor: "collect", reason: `job ${status.jobId} started`, now })
       } else if ((status.state === "PREEMPTED" || status.state === "REQUEUED" || status.state === "QUEUED") && row.status === "RUNNING") {
-        yield* transition({ runId, from: ["RUNNING"], to: "SUBMITTED", actor: "collect", reason: `job ${status.jobId} ${status.state.toLowerCase()}: queued again, not a failure`, now })
+        yield* transition({
+          runId,
+          from: ["RUNNING"],
+          to: "SUBMITTED",
+          actor: "collect",
+          reason: `job ${status.jobId} ${status.state.toLowerCase()}: queued again, not a failure`,
+          now
+        })
       }
     }
     for (const { row, status } of ended) {

@@ -80,8 +80,10 @@ const failed = (reason: string) => new CollectionFailed({ reason })
 
 /** Why a regular file is not the run's own, or null when it is: `device` is that of the folder it was found in. */
 const notOwn = (name: string, stat: BigIntStats, device: bigint): string | null => {
-  if (stat.dev !== device) return `${name} is on another file system than the run's folder (a mount inside it?): a product must be a file the run wrote`
-  if (stat.nlink > 1n) return `${name} is a hard link (${stat.nlink} names for one file): a product must be a file the run wrote, not another name for a file that may be outside the run's folder`
+  if (stat.dev !== device)
+    return `${name} is on another file system than the run's folder (a mount inside it?): a product must be a file the run wrote`
+  if (stat.nlink > 1n)
+    return `${name} is a hard link (${stat.nlink} names for one file): a product must be a file the run wrote, not another name for a file that may be outside the run's folder`
   return null
 }
 
@@ -122,7 +124,8 @@ const walk = async (at: Walk, dir: string, found: Array<Found>): Promise<void> =
     if (!entry.isDirectory() && !entry.isFile()) continue
     const stat = await lstat(path, { bigint: true })
     if (entry.isDirectory()) {
-      if (stat.dev !== at.device) throw failed(`${name}/ is on another file system than the run's folder (a mount inside it?): products must be files the run wrote`)
+      if (stat.dev !== at.device)
+        throw failed(`${name}/ is on another file system than the run's folder (a mount inside it?): products must be files the run wrote`)
       await walk(at, path, found)
       continue
     }
@@ -181,7 +184,12 @@ const changedReason = (name: string, change: string): string =>
   `${name} changed after it was checksummed (${change}): a process the job left behind may still be writing to it`
 
 /** Collect a run's files; `logsOnly` for a failed run (its logs are still worth keeping). */
-export const collectOutputs = (runDir: string, step: string, final: boolean, logsOnly: boolean): Effect.Effect<ReadonlyArray<CollectedFile>, CollectionFailed> =>
+export const collectOutputs = (
+  runDir: string,
+  step: string,
+  final: boolean,
+  logsOnly: boolean
+): Effect.Effect<ReadonlyArray<CollectedFile>, CollectionFailed> =>
   Effect.tryPromise({
     try: async () => {
       const folders = runFolders(runDir, step, final)
@@ -231,7 +239,12 @@ export const collectOutputs = (runDir: string, step: string, final: boolean, log
       }
 
       return checksummed.map(
-        (f): CollectedFile => ({ relativePath: relative(runDir, f.path).split(sep).join("/"), type: f.type, sizeBytes: Number(f.stat.size), checksum: f.checksum })
+        (f): CollectedFile => ({
+          relativePath: relative(runDir, f.path).split(sep).join("/"),
+          type: f.type,
+          sizeBytes: Number(f.stat.size),
+          checksum: f.checksum
+        })
       )
     },
     catch: (e) => (e instanceof CollectionFailed ? e : new CollectionFailed({ reason: e instanceof Error ? e.message : String(e) }))

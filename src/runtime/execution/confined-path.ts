@@ -41,5 +41,7 @@ export const confinedPath = (folder: string, name: string, what: string): Either
   if (name.includes("\0")) return Either.left(new PathEscape({ what, name, folder, why: "has a NUL byte, not allowed below" }))
   if (isAbsolute(name)) return Either.left(new PathEscape({ what, name, folder, why: "is absolute, outside" }))
   const path = resolve(folder, name)
-  return isWithin(folder, path) ? Either.right(path) : Either.left(new PathEscape({ what, name, folder: resolve(folder), why: "climbs out of" }))
+  return isWithin(folder, path)
+    ? Either.right(path)
+    : Either.left(new PathEscape({ what, name, folder: resolve(folder), why: "climbs out of" }))
 }

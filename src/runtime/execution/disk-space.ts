@@ -50,7 +50,8 @@ export interface Shortage {
 
 /** Room is what the failure needed, plus a margin so that one more file does not fill it again. */
 const hasRoom = (free: FreeSpace, s: Shortage): boolean =>
-  free.bytes >= s.neededBytes + Math.min(64 * 1024 * 1024, Math.ceil(s.neededBytes / 10)) + 1024 * 1024 && (free.inodes === null || free.inodes >= s.neededInodes + 16)
+  free.bytes >= s.neededBytes + Math.min(64 * 1024 * 1024, Math.ceil(s.neededBytes / 10)) + 1024 * 1024 &&
+  (free.inodes === null || free.inodes >= s.neededInodes + 16)
 
 export interface DiskSpaceService {
   /** Remember that `location` is out of space; true when it was not known before (then log and wake purge). */

@@ -67,7 +67,12 @@ export const ExecutionConfig: Config.Config<ExecutionConfig> = Config.all({
   baseDir: optionalString("CCAT_BASE_DIR").pipe(Config.map((d) => (d === null ? null : resolve(d)))),
   defaultBaseDir: DatabaseConfig.pipe(Config.map((c) => resolve(c.dataDir, "runs"))),
   softwarePath: optionalString("CCAT_SOFTWARE_PATH").pipe(
-    Config.map((p) => (p ?? resolve("pipelines", "software", "bin")).split(":").filter((x) => x !== "").map((x) => resolve(x)))
+    Config.map((p) =>
+      (p ?? resolve("pipelines", "software", "bin"))
+        .split(":")
+        .filter((x) => x !== "")
+        .map((x) => resolve(x))
+    )
   ),
   container: Config.literal("auto", "none")("CCAT_CONTAINER").pipe(Config.withDefault("auto" as const)),
   submitInterval: durationConfig("CCAT_SUBMIT_INTERVAL", Duration.seconds(2)),

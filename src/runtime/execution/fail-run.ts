@@ -60,7 +60,9 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
           return "failed" as const
         }
         const wait = Duration.toMillis(a.backoff) * 2 ** a.retryCount
-        yield* Effect.logWarning(`${where} failed: ${a.reason}; retry ${a.retryCount + 1} of ${a.retries} in ${Duration.format(Duration.millis(wait))}`)
+        yield* Effect.logWarning(
+          `${where} failed: ${a.reason}; retry ${a.retryCount + 1} of ${a.retries} in ${Duration.format(Duration.millis(wait))}`
+        )
         yield* transition({
           runId: a.runId,
           from: ["FAILED"],

@@ -29,8 +29,10 @@ const bump = (m: ReadonlyMap<string, number>, key: string): ReadonlyMap<string, 
 export const makeFailureCounters = Effect.gen(function* () {
   const state = yield* Ref.make<FailureCounts>({ runFailures: new Map(), submissionRejections: new Map() })
   return {
-    runFailed: (pipeline, step, reason) => Ref.update(state, (s) => ({ ...s, runFailures: bump(s.runFailures, `${pipeline}\u0000${step}\u0000${reasonCode(reason)}`) })),
-    submissionRejected: (location, kind) => Ref.update(state, (s) => ({ ...s, submissionRejections: bump(s.submissionRejections, `${location}\u0000${kind}`) })),
+    runFailed: (pipeline, step, reason) =>
+      Ref.update(state, (s) => ({ ...s, runFailures: bump(s.runFailures, `${pipeline}\u0000${step}\u0000${reasonCode(reason)}`) })),
+    submissionRejected: (location, kind) =>
+      Ref.update(state, (s) => ({ ...s, submissionRejections: bump(s.submissionRejections, `${location}\u0000${kind}`) })),
     snapshot: Ref.get(state)
   } satisfies FailureCountersService
 })

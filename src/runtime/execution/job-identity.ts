@@ -58,7 +58,10 @@ const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z")
 /** Why `job` is not the expected one; `null` when it is. */
 export const mismatch = (expected: ExpectedJob, job: FoundJob): string | null => {
   if (job.jobName !== expected.name) return `its name is ${JSON.stringify(job.jobName)}, not ${JSON.stringify(expected.name)}`
-  if (job.user !== expected.user) return job.user === null ? "the backend does not say who submitted it" : `it was submitted by user ${JSON.stringify(job.user)}, not ${JSON.stringify(expected.user)}`
+  if (job.user !== expected.user)
+    return job.user === null
+      ? "the backend does not say who submitted it"
+      : `it was submitted by user ${JSON.stringify(job.user)}, not ${JSON.stringify(expected.user)}`
   if (job.comment !== expected.comment) {
     return job.comment === null || job.comment === ""
       ? "it has no comment to prove whose it is (Slurm keeps job comments in accounting only with AccountingStoreFlags=job_comment)"
@@ -82,11 +85,17 @@ export const judgeFoundJobs = (expected: ExpectedJob, found: ReadonlyArray<Found
   }
   // Two of ours under one attempt's name cannot happen (one submission per mark); should it, the
   // one in flight (else the newest) is adopted and the other reported.
-  ours.sort((a, b) => Number(inFlight(b.state)) - Number(inFlight(a.state)) || (b.submittedAt?.getTime() ?? 0) - (a.submittedAt?.getTime() ?? 0) || b.jobId.localeCompare(a.jobId, "en", { numeric: true }))
+  ours.sort(
+    (a, b) =>
+      Number(inFlight(b.state)) - Number(inFlight(a.state)) ||
+      (b.submittedAt?.getTime() ?? 0) - (a.submittedAt?.getTime() ?? 0) ||
+      b.jobId.localeCompare(a.jobId, "en", { numeric: true })
+  )
   const [adopt, ...extra] = ours
   for (const job of extra) rejected.push({ job, why: `job ${adopt!.jobId} under the same name was adopted instead` })
   return { adopt: adopt ?? null, rejected }
 }
 
 /** The run event that reports a job found under the run's name and not adopted. */
-export const notAdoptedReason = (r: RejectedJob): string => `NOT_ADOPTED: job ${r.job.jobId} (${r.job.jobName}, ${r.job.state}) is not this run's: ${r.why}`
+export const notAdoptedReason = (r: RejectedJob): string =>
+  `NOT_ADOPTED: job ${r.job.jobId} (${r.job.jobName}, ${r.job.state}) is not this run's: ${r.why}`

@@ -19,7 +19,9 @@ import { leasedStatuses } from "./run-status.ts"
  * one process (the replica tests) each get an owner of their own, `host:pid/<name>`: a lease is
  * then never mistaken for the other's.
  */
-export class LeaseOwner extends Context.Reference<LeaseOwner>()("ccat/LeaseOwner", { defaultValue: (): string => `${hostname()}:${process.pid}` }) {}
+export class LeaseOwner extends Context.Reference<LeaseOwner>()("ccat/LeaseOwner", {
+  defaultValue: (): string => `${hostname()}:${process.pid}`
+}) {}
 
 /** The process id in an owner of this host (`host:pid` or `host:pid/<name>`), or null. */
 const ownerPid = (owner: string, prefix: string): number | null => {
@@ -47,10 +49,12 @@ export const releaseDeadLeases = (now: Date): Effect.Effect<number, SqlError.Sql
       SELECT DISTINCT lease_owner FROM executed_reduction_step
       -- starts_with, not LIKE: a host name may hold an underscore, which LIKE reads as any character.
       WHERE lease_until > ${now} AND starts_with(lease_owner, ${prefix}) AND status IN ${sql.in(leasedStatuses)}`
-    const dead = owners.map((o) => o.lease_owner).filter((o) => {
-      const pid = ownerPid(o, prefix)
-      return pid !== null && pid !== process.pid && !processAlive(pid)
-    })
+    const dead = owners
+      .map((o) => o.lease_owner)
+      .filter((o) => {
+        const pid = ownerPid(o, prefix)
+        return pid !== null && pid !== process.pid && !processAlive(pid)
+      })
     if (dead.length === 0) return 0
     const freed = yield* sql<{ id: string }>`
       UPDATE executed_reduction_step SET lease_until = ${now}

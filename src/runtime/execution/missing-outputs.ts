@@ -32,8 +32,14 @@ const describe = (rule: IrOutputRule): string => `${rule.kind}${rule.pattern ===
  * The NO_OUTPUTS reason for what a run produced, or `null` when every rule is met. `outputs` are
  * the files below the run's output folder (not the job's own logs), by path below that folder.
  */
-export const missingOutputs = (outputs: ReadonlyArray<Pick<CollectedFile, "relativePath">>, outputRoot: string, rules: ReadonlyArray<IrOutputRule> | undefined): string | null => {
-  const files = outputs.map((f) => outputKind(f.relativePath.startsWith(`${outputRoot}/`) ? f.relativePath.slice(outputRoot.length + 1) : f.relativePath))
+export const missingOutputs = (
+  outputs: ReadonlyArray<Pick<CollectedFile, "relativePath">>,
+  outputRoot: string,
+  rules: ReadonlyArray<IrOutputRule> | undefined
+): string | null => {
+  const files = outputs.map((f) =>
+    outputKind(f.relativePath.startsWith(`${outputRoot}/`) ? f.relativePath.slice(outputRoot.length + 1) : f.relativePath)
+  )
   for (const rule of rules ?? defaultRules) {
     const found = files.filter((f) => f.kind === rule.kind && (rule.pattern === null || outputPatternMatches(rule.pattern, f.path))).length
     if (found >= rule.min) continue

@@ -91,7 +91,9 @@ const fileOf = (c: Candidate, location: string) =>
   Either.match(confinedPath(c.root_path, c.path, `the path of physical copy ${c.copy_id}`), {
     onRight: (file) => Effect.succeed<string | null>(file),
     onLeft: (escape) =>
-      Effect.logWarning(`purge: ${location}: not deleting: ${escape.message}; correct the copy's path in the database`).pipe(Effect.as<string | null>(null))
+      Effect.logWarning(`purge: ${location}: not deleting: ${escape.message}; correct the copy's path in the database`).pipe(
+        Effect.as<string | null>(null)
+      )
   })
 
 /** Remove a marked copy's file, then mark the copy DELETED. */
@@ -125,11 +127,24 @@ const mark = (c: Candidate, now: Date) =>
   })
 
 /** One purge cycle over the locations that declare `purge_above`. */
-export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUsage): Effect.Effect<PurgeResult, SqlError.SqlError, SqlClient.SqlClient> =>
+export const purgeCycle = (
+  config: ExecutionConfig,
+  disk: DiskUsage = realDiskUsage
+): Effect.Effect<PurgeResult, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const now = new Date(yield* Clock.currentTimeMillis)
-    const locations = yield* sql<{ name: string; definition: { baseDir: string | null; purgeAbovePercent: number | null; name: string; site: string | null; containerRuntime: "apptainer" | "none"; backend: { kind: string; options: Record<string, string | number> } } }>`
+    const locations = yield* sql<{
+      name: string
+      definition: {
+        baseDir: string | null
+        purgeAbovePercent: number | null
+        name: string
+        site: string | null
+        containerRuntime: "apptainer" | "none"
+        backend: { kind: string; options: Record<string, string | number> }
+      }
+    }>`
       SELECT name, definition FROM location WHERE retired_generation IS NULL ORDER BY name`
     const result = { locations: 0, purged: 0, bytes: 0, refused: 0 }
     for (const location of locations) {
@@ -186,7 +201,9 @@ export const purgeCycle = (config: ExecutionConfig, disk: DiskUsage = realDiskUs
       result.purged += purged
       result.bytes += bytes
       if (purged > 0) {
-        yield* Effect.logInfo(`purge: ${location.name} was ${used}% full as df reports it (limit ${threshold}%): deleted ${purged} intermediate files, ${bytes} bytes`)
+        yield* Effect.logInfo(
+          `purge: ${location.name} was ${used}% full as df reports it (limit ${threshold}%): deleted ${purged} intermediate files, ${bytes} bytes`
+        )
       }
     }
     return result

@@ -102,8 +102,12 @@ export const nextResources = (
   return {
     ...base,
     cpus: base.cpus === null || factor.cpus === 1 ? base.cpus : grow("cpus", base.cpus, factor.cpus, cap?.cpus),
-    memoryBytes: base.memoryBytes === null || factor.memory === 1 ? base.memoryBytes : grow("memory", base.memoryBytes, factor.memory, cap?.memoryBytes),
-    timeSeconds: base.timeSeconds === null || factor.time === 1 ? base.timeSeconds : grow("time", base.timeSeconds, factor.time, cap?.timeSeconds)
+    memoryBytes:
+      base.memoryBytes === null || factor.memory === 1
+        ? base.memoryBytes
+        : grow("memory", base.memoryBytes, factor.memory, cap?.memoryBytes),
+    timeSeconds:
+      base.timeSeconds === null || factor.time === 1 ? base.timeSeconds : grow("time", base.timeSeconds, factor.time, cap?.timeSeconds)
   }
 }
 
@@ -119,14 +123,21 @@ export interface AttemptLimits {
  * cancels a job at): it grows with `time` as `resources { time }` does, held to the same cap.
  */
 export const attemptLimits = (
-  step: { readonly resources: IrResources; readonly timeoutSeconds: number | null; readonly retryAdjust?: ReadonlyArray<IrRetryAdjustment> | undefined },
+  step: {
+    readonly resources: IrResources
+    readonly timeoutSeconds: number | null
+    readonly retryAdjust?: ReadonlyArray<IrRetryAdjustment> | undefined
+  },
   failureReasons: ReadonlyArray<string>,
   cap: ResourceCap | null
 ): AttemptLimits => {
   const history = failureReasons.map(failureCategory)
   const resources = nextResources(step.resources, step.retryAdjust, history, cap)
   const timeAdjust = (step.retryAdjust ?? []).filter((a) => a.resource === "time")
-  const timeoutSeconds = step.timeoutSeconds === null ? null : nextResources({ ...step.resources, timeSeconds: step.timeoutSeconds }, timeAdjust, history, cap).timeSeconds
+  const timeoutSeconds =
+    step.timeoutSeconds === null
+      ? null
+      : nextResources({ ...step.resources, timeSeconds: step.timeoutSeconds }, timeAdjust, history, cap).timeSeconds
   return { resources, timeoutSeconds }
 }
 

@@ -37,7 +37,13 @@ export interface RunFolders {
 }
 
 /** The run's folder, or the PathEscape of the first of its names that would leave its folder. */
-export const runRoot = (baseDir: string, pipeline: string, step: string, subGroupKey: string, runId: number): Either.Either<string, PathEscape> =>
+export const runRoot = (
+  baseDir: string,
+  pipeline: string,
+  step: string,
+  subGroupKey: string,
+  runId: number
+): Either.Either<string, PathEscape> =>
   Either.gen(function* () {
     const pipelineDir = yield* confinedPath(baseDir, pipeline, "the pipeline name")
     const stepDir = yield* confinedPath(pipelineDir, step, "the step name")

@@ -27,12 +27,32 @@ export const runManifest = (
 ): Manifest => {
   const packages = new Map<string, Manifest["inputs"]["packages"][number]>()
   for (const f of rawFiles) {
-    const entry = packages.get(f.package_id) ?? { id: f.package_id, name: f.package_name, checksum: f.package_checksum, path: join(seen.input, f.package_name), files: [] }
-    packages.set(f.package_id, { ...entry, files: [...entry.files, { name: f.file_name, path: join(seen.input, f.package_name, f.file_name), sizeBytes: Number(f.size_bytes), checksum: f.checksum }] })
+    const entry = packages.get(f.package_id) ?? {
+      id: f.package_id,
+      name: f.package_name,
+      checksum: f.package_checksum,
+      path: join(seen.input, f.package_name),
+      files: []
+    }
+    packages.set(f.package_id, {
+      ...entry,
+      files: [
+        ...entry.files,
+        { name: f.file_name, path: join(seen.input, f.package_name, f.file_name), sizeBytes: Number(f.size_bytes), checksum: f.checksum }
+      ]
+    })
   }
   return {
     manifestVersion: MANIFEST_VERSION,
-    run: { id: run.runId, pipeline: run.pipeline, step: run.step, subGroupKey: run.subGroupKey, reason: run.reason, attempt, final: run.definition.final },
+    run: {
+      id: run.runId,
+      pipeline: run.pipeline,
+      step: run.step,
+      subGroupKey: run.subGroupKey,
+      reason: run.reason,
+      attempt,
+      final: run.definition.final
+    },
     software: { name: run.definition.software.name, version: run.softwareVersion, image: run.image, argv },
     config: run.config,
     inputs: {

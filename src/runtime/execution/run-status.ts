@@ -58,7 +58,12 @@ export const transition = (t: Transition): Effect.Effect<boolean, SqlError.SqlEr
  * An event that changes no status: something worth knowing about the run (a job found under its
  * name and not adopted). Written with the run's status as both from and to.
  */
-export const recordRunEvent = (e: { readonly runId: number; readonly actor: string; readonly reason: string; readonly now: Date }): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
+export const recordRunEvent = (e: {
+  readonly runId: number
+  readonly actor: string
+  readonly reason: string
+  readonly now: Date
+}): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql`

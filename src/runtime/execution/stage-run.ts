@@ -127,9 +127,13 @@ export const stageRun = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const fail = (reason: string) => new StagingFailed({ runId: run.runId, reason })
-    const unsafe = (escape: PathEscape) => fail(`${escape.message}; nothing was staged: correct it in the database, then \`ccat retry ${run.runId}\``)
+    const unsafe = (escape: PathEscape) =>
+      fail(`${escape.message}; nothing was staged: correct it in the database, then \`ccat retry ${run.runId}\``)
     const final = run.definition.final
-    const root = attemptRoot(yield* Either.mapLeft(runRoot(env.baseDir, run.pipeline, run.step, run.subGroupKey, run.runId), unsafe), attempt.attempt)
+    const root = attemptRoot(
+      yield* Either.mapLeft(runRoot(env.baseDir, run.pipeline, run.step, run.subGroupKey, run.runId), unsafe),
+      attempt.attempt
+    )
     const folders = runFolders(root, run.step, final)
     const seen = env.container === "apptainer" ? containerFolders(run.step, final) : folders
 
@@ -159,7 +163,10 @@ export const stageRun = (
     if (unstageable !== null) return yield* fail(unstageable)
     const plan = yield* Either.mapLeft(planStaging(folders.input, folders.workspace, rawFiles, products), unsafe)
 
-    const argv = yield* Effect.try({ try: () => commandLine(run.definition.command, run.softwareVersion, run.config), catch: (e) => fail(errorText(e)) })
+    const argv = yield* Effect.try({
+      try: () => commandLine(run.definition.command, run.softwareVersion, run.config),
+      catch: (e) => fail(errorText(e))
+    })
     const manifest = runManifest(run, attempt.attempt, argv, seen, rawFiles, products)
 
     const placed = yield* Effect.tryPromise({
@@ -168,7 +175,13 @@ export const stageRun = (
         const staged: Array<StagedInput> = []
         const record = async (target: string, checksum: string) => {
           const s = await stat(target, { bigint: true })
-          staged.push({ path: slashRelative(root, target), size: Number(s.size), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), checksum })
+          staged.push({
+            path: slashRelative(root, target),
+            size: Number(s.size),
+            mtimeNs: String(s.mtimeNs),
+            ctimeNs: String(s.ctimeNs),
+            checksum
+          })
         }
         for (const { file, source, target } of plan.raw) {
           await place(source, target)
@@ -186,15 +199,23 @@ export const stageRun = (
       },
       catch: (e) => e
     }).pipe(
-      Effect.catchAll((e): Effect.Effect<never, StagingFailed | StagingOutOfSpace> =>
-        isOutOfSpaceError(e)
-          ? // Nothing half-staged stays: the attempt's folder goes (and frees what it took).
-            Effect.promise(() => rm(root, { recursive: true, force: true }).catch(() => undefined)).pipe(
-              Effect.zipRight(
-                Effect.fail(new StagingOutOfSpace({ runId: run.runId, folder: env.baseDir, reason: errorText(e), ...stagingNeeds(rawFiles, products) }))
+      Effect.catchAll(
+        (e): Effect.Effect<never, StagingFailed | StagingOutOfSpace> =>
+          isOutOfSpaceError(e)
+            ? // Nothing half-staged stays: the attempt's folder goes (and frees what it took).
+              Effect.promise(() => rm(root, { recursive: true, force: true }).catch(() => undefined)).pipe(
+                Effect.zipRight(
+                  Effect.fail(
+                    new StagingOutOfSpace({
+                      runId: run.runId,
+                      folder: env.baseDir,
+                      reason: errorText(e),
+                      ...stagingNeeds(rawFiles, products)
+                    })
+                  )
+                )
               )
-            )
-          : Effect.fail(fail(errorText(e)))
+            : Effect.fail(fail(errorText(e)))
       )
     )
 

@@ -69,7 +69,11 @@ export const planStaging = (
       // (Rows without an archive copy were turned away before.)
       const source = yield* confinedPath(file.root_path!, file.copy_path!, `the archive path of raw data file ${file.file_id}`)
       const packageDir = yield* confinedPath(input, file.package_name, `the name of raw data package ${file.package_id}`)
-      const target = yield* confinedPath(packageDir, file.file_name, `the name of raw data file ${file.file_id} (package ${JSON.stringify(file.package_name)})`)
+      const target = yield* confinedPath(
+        packageDir,
+        file.file_name,
+        `the name of raw data file ${file.file_id} (package ${JSON.stringify(file.package_name)})`
+      )
       raw.push({ file, source, target })
     }
     const staged: Array<StagingPlan["products"][number]> = []

@@ -77,12 +77,21 @@ interface Claimable {
  * ran out; none at a location in `skip` (out of space), and at each location no more than
  * `capOf` leaves free.
  */
-const claim = (limit: number, now: Date, location: string | null, skip: ReadonlyArray<string>, capOf: (options: Readonly<Record<string, unknown>>) => SlotCap | null) =>
+const claim = (
+  limit: number,
+  now: Date,
+  location: string | null,
+  skip: ReadonlyArray<string>,
+  capOf: (options: Readonly<Record<string, unknown>>) => SlotCap | null
+) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const owner = yield* LeaseOwner
     const lease = new Date(now.getTime() + leaseSeconds * 1000)
-    const where = sql.and([location === null ? sql`TRUE` : sql`l.name = ${location}`, skip.length === 0 ? sql`TRUE` : sql`l.name NOT IN ${sql.in(skip)}`])
+    const where = sql.and([
+      location === null ? sql`TRUE` : sql`l.name = ${location}`,
+      skip.length === 0 ? sql`TRUE` : sql`l.name NOT IN ${sql.in(skip)}`
+    ])
     return yield* sql.withTransaction(
       Effect.gen(function* () {
         const candidates = yield* sql<Claimable>`
@@ -145,7 +154,9 @@ const submitOne = (
     const sql = yield* SqlClient.SqlClient
     const counters = yield* FailureCounters
     const fail = (reason: string, noRetry = false) =>
-      failRunAttempt(run, { from: ["STAGING_DATA"], reason, backoff: config.retryBackoff, now, actor: "submit", noRetry }).pipe(Effect.as("failed" as const))
+      failRunAttempt(run, { from: ["STAGING_DATA"], reason, backoff: config.retryBackoff, now, actor: "submit", noRetry }).pipe(
+        Effect.as("failed" as const)
+      )
     const recordSubmitted = (jobId: string, how: string, attempt: number, limits: AttemptLimits | null) =>
       transition({
         runId: run.runId,
@@ -155,7 +166,13 @@ const submitOne = (
         // Each attempt's resources are in its event: a retry policy may have grown them.
         reason: `${how} ${backend.kind} job ${jobId} (attempt ${attempt}${limits === null || limitsWords(limits) === "" ? "" : `; ${limitsWords(limits)}`})`,
         now,
-        set: [sql`backend_job_id = ${jobId}`, sql`submitted_at = ${now}`, sql`last_seen_at = ${now}`, sql`lease_until = NULL`, sql`submit_deferrals = 0`]
+        set: [
+          sql`backend_job_id = ${jobId}`,
+          sql`submitted_at = ${now}`,
+          sql`last_seen_at = ${now}`,
+          sql`lease_until = NULL`,
+          sql`submit_deferrals = 0`
+        ]
       })
 
     // Marked before, and not recorded: did the submission reach the backend after all?
@@ -188,7 +205,13 @@ const submitOne = (
         return yield* fail(`STAGING_FAILED: ${error.reason}`)
       }
       if (error._tag === "StagingOutOfSpace") {
-        yield* disk.report({ location: run.location.name, folder: error.folder, neededBytes: error.neededBytes, neededInodes: error.neededInodes, what: `staging run ${run.runId}: ${error.reason}` })
+        yield* disk.report({
+          location: run.location.name,
+          folder: error.folder,
+          neededBytes: error.neededBytes,
+          neededInodes: error.neededInodes,
+          what: `staging run ${run.runId}: ${error.reason}`
+        })
         yield* transition({
           runId: run.runId,
           from: ["STAGING_DATA"],
@@ -258,7 +281,9 @@ const submitOne = (
   })
 
 /** One cycle: claim as many runs as the backend can take, adopt or stage and submit each. */
-export const submitCycle = (config: ExecutionConfig): Effect.Effect<SubmitCycleResult, SqlError.SqlError, SqlClient.SqlClient | ExecutionBackend> =>
+export const submitCycle = (
+  config: ExecutionConfig
+): Effect.Effect<SubmitCycleResult, SqlError.SqlError, SqlClient.SqlClient | ExecutionBackend> =>
   Effect.gen(function* () {
     const backend = yield* ExecutionBackend
     const disk = yield* DiskSpace

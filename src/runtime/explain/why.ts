@@ -54,7 +54,6 @@ interface Inspected {
   readonly notAdopted: ReadonlyArray<{ readonly runId: number; readonly reason: string }>
 }
 
-
 /**
  * A span of time as a person reads it, rounded up (a run that may start in 20.4 s may not in
  * 20): below a minute in seconds (`45s`), where whole minutes said "1m" for 20 s; from a minute
@@ -119,10 +118,12 @@ const inspect = (summary: PassSummary, stepId: number, decision: StepDecision | 
       ids.length === 0
         ? []
         : (yield* sql<{ run_id: string; reason: string }>`
-            SELECT run_id, reason FROM run_event WHERE run_id IN ${sql.in(ids)} AND reason LIKE 'NOT_ADOPTED:%' ORDER BY id DESC LIMIT 5`).map((e) => ({
-            runId: Number(e.run_id),
-            reason: e.reason
-          }))
+            SELECT run_id, reason FROM run_event WHERE run_id IN ${sql.in(ids)} AND reason LIKE 'NOT_ADOPTED:%' ORDER BY id DESC LIMIT 5`).map(
+            (e) => ({
+              runId: Number(e.run_id),
+              reason: e.reason
+            })
+          )
     return { previous: previous ?? null, previousInputs, related, notAdopted } satisfies Inspected
   })
 
@@ -139,7 +140,9 @@ const explainMissing = (pipeline: IrPipeline, step: IrStep, selection: IrFilter 
     const lines: Array<string> = []
     const root = resolveTable("RawDataPackage")
     const ids = (yield* sql<{ id: string }>`
-      SELECT id FROM (${keyedSelection(sql, null, step.groupBy, { archivedOnly: false })}) s WHERE sub_group_key = ${key} LIMIT 100000`).map((r) => r.id)
+      SELECT id FROM (${keyedSelection(sql, null, step.groupBy, { archivedOnly: false })}) s WHERE sub_group_key = ${key} LIMIT 100000`).map(
+      (r) => r.id
+    )
     const dims = step.groupBy.join(", ")
     if (ids.length === 0) {
       const hint = didYouMean(key, known, { capitalized: true })
@@ -149,7 +152,10 @@ const explainMissing = (pipeline: IrPipeline, step: IrStep, selection: IrFilter 
     const rules = rulesOf(selection)
     const failing = rules.map((rule) => sql`count(*) FILTER (WHERE (${filterCondition(sql, rule)}) IS NOT TRUE)::int`)
     const tables = new Set(rules.flatMap((r) => [...filterTables(r)]))
-    const columns = sql.join(", ", false)([
+    const columns = sql.join(
+      ", ",
+      false
+    )([
       sql`count(*)::int AS total`,
       sql`count(*) FILTER (WHERE ${columnRef(sql, root, "state")} <> 'ARCHIVED')::int AS not_archived`,
       sql`count(*) FILTER (WHERE ${selection === null ? sql`TRUE` : filterCondition(sql, selection)})::int AS selected`,
@@ -158,7 +164,9 @@ const explainMissing = (pipeline: IrPipeline, step: IrStep, selection: IrFilter 
     const [counts] = yield* sql<{ total: number; not_archived: number; selected: number; failing: ReadonlyArray<number> }>`
       SELECT ${columns} FROM ${sql(root.sqlTable)} ${joinsFor(sql, tables)} WHERE ${columnRef(sql, root, "id")} IN ${sql.in(ids)}`
     const c = counts!
-    lines.push(`${c.total} raw package${c.total === 1 ? " has" : "s have"} this key; ${c.selected} of them ${c.selected === 1 ? "is" : "are"} selected by grouping \`${pipeline.data}\`.`)
+    lines.push(
+      `${c.total} raw package${c.total === 1 ? " has" : "s have"} this key; ${c.selected} of them ${c.selected === 1 ? "is" : "are"} selected by grouping \`${pipeline.data}\`.`
+    )
     rules.forEach((rule, n) => {
       const excluded = c.failing[n] ?? 0
       if (excluded > 0) lines.push(`  rule \`${renderFilter(rule)}\` (${where(rule)}) excludes ${excluded}`)
@@ -205,8 +213,12 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecisi
   // Decided again in the same pass after the pass created its run (a downstream step asked for
   // rebuilds), the sub-group is in flight on the preview's own run: the pass's decision is the
   // one that created it, whose reason the run carries.
-  const own = decided.reason === "IN_FLIGHT" && decided.inFlightRunId !== null && created(decided.inFlightRunId) ? byId.get(decided.inFlightRunId) : undefined
-  const d: StepDecision = own === undefined ? decided : { ...decided, reason: own.reason as StepDecision["reason"], creates: true, inFlightRunId: null }
+  const own =
+    decided.reason === "IN_FLIGHT" && decided.inFlightRunId !== null && created(decided.inFlightRunId)
+      ? byId.get(decided.inFlightRunId)
+      : undefined
+  const d: StepDecision =
+    own === undefined ? decided : { ...decided, reason: own.reason as StepDecision["reason"], creates: true, inFlightRunId: null }
   const head = d.creates ? "a run would be created now" : "no run now"
   lines.push(`${pipeline.name}.${step.name} ${d.subGroupKey}: ${head} (${d.reason}: ${reasonDescriptions[d.reason]}).`)
   const prev = x.previous
@@ -227,12 +239,16 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecisi
     )
     const changes = [
       ...configDiff(prev.config, step.config),
-      ...(prev.software_version === step.software.version ? [] : [`software ${step.software.name}: ${prev.software_version} → ${step.software.version} (version_policy ${step.versionPolicy})`]),
+      ...(prev.software_version === step.software.version
+        ? []
+        : [`software ${step.software.name}: ${prev.software_version} → ${step.software.version} (version_policy ${step.versionPolicy})`]),
       ...(prev.image === step.software.image ? [] : [`image: ${prev.image} → ${step.software.image}`])
     ]
     if (changes.length > 0) lines.push("  what changed since that run:", ...changes.map((c) => `    ${c}`))
     if (changes.length > 0 && (d.reason === "UP_TO_DATE" || d.reason === "NEW_DATA" || d.reason === "UPSTREAM_CHANGED")) {
-      lines.push(`    (the fingerprint is unchanged: under version_policy ${step.versionPolicy} only the ${step.software.fingerprintVersion} part of the version counts)`)
+      lines.push(
+        `    (the fingerprint is unchanged: under version_policy ${step.versionPolicy} only the ${step.software.fingerprintVersion} part of the version counts)`
+      )
     }
   } else {
     lines.push("  no earlier run of this sub-group")
@@ -249,14 +265,18 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecisi
     case "WAITING_UPSTREAM": {
       if (d.rebuildRunIds.length > 0) {
         // Not waiting for work in flight: for products whose files were purged to be made again.
-        lines.push(`  reads products of ${d.rebuildRunIds.length} upstream run${d.rebuildRunIds.length === 1 ? "" : "s"} whose files were purged; waits for them to be made again (INPUT_PURGED):`)
+        lines.push(
+          `  reads products of ${d.rebuildRunIds.length} upstream run${d.rebuildRunIds.length === 1 ? "" : "s"} whose files were purged; waits for them to be made again (INPUT_PURGED):`
+        )
         for (const id of d.rebuildRunIds.slice(0, 5)) lines.push(`    ${runRef(id)}`)
         break
       }
       // Upstream runs the same pass creates are waited for as well: named, not numbered.
       const waitedFor = d.upstreamRunIds.filter((id) => byId.has(id) && !["FAILED", "CANCELLED"].includes(byId.get(id)!.status))
       const creating = waitedFor.some(created) ? ", or that would be created now" : ""
-      lines.push(`  waits for ${d.upstreamInFlight} upstream run${d.upstreamInFlight === 1 ? "" : "s"} still pending or running${creating}:`)
+      lines.push(
+        `  waits for ${d.upstreamInFlight} upstream run${d.upstreamInFlight === 1 ? "" : "s"} still pending or running${creating}:`
+      )
       for (const id of waitedFor) lines.push(`    ${runRef(id)}`)
       break
     }
@@ -274,7 +294,9 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecisi
     for (const e of x.notAdopted) lines.push(`    run ${e.runId}: ${e.reason.replace(/^NOT_ADOPTED: /, "")}`)
   }
   if (d.upstreamFailed > 0) {
-    lines.push(`  ${d.upstreamFailed} upstream run${d.upstreamFailed === 1 ? "" : "s"} failed for good and ${d.upstreamFailed === 1 ? "is" : "are"} left out, not waited for:`)
+    lines.push(
+      `  ${d.upstreamFailed} upstream run${d.upstreamFailed === 1 ? "" : "s"} failed for good and ${d.upstreamFailed === 1 ? "is" : "are"} left out, not waited for:`
+    )
     for (const id of d.upstreamRunIds) {
       if (["FAILED", "CANCELLED"].includes(byId.get(id)?.status ?? "")) lines.push(`    ${runRef(id)}`)
     }
@@ -284,12 +306,20 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecisi
 
 const summaryLines = (pipeline: IrPipeline, step: IrStep, decisions: ReadonlyArray<StepDecision>): Array<string> => {
   const runs = decisions.filter((d) => d.creates).length
-  const lines = [`${pipeline.name}.${step.name}: ${decisions.length} sub-group${decisions.length === 1 ? "" : "s"} (group_by ${step.groupBy.join(", ")}); ${runs} run${runs === 1 ? "" : "s"} would be created now.`]
+  const lines = [
+    `${pipeline.name}.${step.name}: ${decisions.length} sub-group${decisions.length === 1 ? "" : "s"} (group_by ${step.groupBy.join(", ")}); ${runs} run${runs === 1 ? "" : "s"} would be created now.`
+  ]
   for (const reason of [...createReasons, ...holdReasons]) {
     const of = decisions.filter((d) => d.reason === reason)
     if (of.length === 0) continue
-    const examples = of.slice(0, 3).map((d) => d.subGroupKey).join(", ")
-    lines.push(`  ${reason.padEnd(17)} ${String(of.length).padStart(6)}  ${reasonDescriptions[reason]}`, `  ${"".padEnd(24)}e.g. ${examples}${of.length > 3 ? ", …" : ""}`)
+    const examples = of
+      .slice(0, 3)
+      .map((d) => d.subGroupKey)
+      .join(", ")
+    lines.push(
+      `  ${reason.padEnd(17)} ${String(of.length).padStart(6)}  ${reasonDescriptions[reason]}`,
+      `  ${"".padEnd(24)}e.g. ${examples}${of.length > 3 ? ", …" : ""}`
+    )
   }
   if (decisions.length > 0) lines.push(`Ask about one sub-group: ccat why ${pipeline.name}.${step.name} <sub_group_key>`)
   return lines
@@ -298,22 +328,34 @@ const summaryLines = (pipeline: IrPipeline, step: IrStep, decisions: ReadonlyArr
 /** The explanation as lines of text. */
 export const explainWhy = (
   target: WhyTarget
-): Effect.Effect<ReadonlyArray<string>, SqlError.SqlError | UnknownPipeline | UnknownStep | NothingApplied | AppliedDefinitionsError | StoredDefinitionsError, SqlClient.SqlClient> =>
+): Effect.Effect<
+  ReadonlyArray<string>,
+  SqlError.SqlError | UnknownPipeline | UnknownStep | NothingApplied | AppliedDefinitionsError | StoredDefinitionsError,
+  SqlClient.SqlClient
+> =>
   Effect.gen(function* () {
     const ir = yield* appliedIr
     if (ir === null) return yield* new NothingApplied()
     const pipeline = ir.pipelines.find((p) => p.name === target.pipeline)
     if (pipeline === undefined) return yield* new UnknownPipeline({ name: target.pipeline, known: ir.pipelines.map((p) => p.name) })
     const step = pipeline.steps.find((s) => s.name === target.step)
-    if (step === undefined) return yield* new UnknownStep({ pipeline: pipeline.name, name: target.step, known: pipeline.steps.map((s) => s.name) })
+    if (step === undefined)
+      return yield* new UnknownStep({ pipeline: pipeline.name, name: target.step, known: pipeline.steps.map((s) => s.name) })
     const selection = ir.groupings.find((g) => g.name === pipeline.data)?.selection ?? null
     const lines: Array<string> = []
-    if (!pipeline.enabled) lines.push(`Pipeline ${pipeline.name} is disabled (\`enabled false\`): the trigger does not evaluate it. Were it enabled:`)
+    if (!pipeline.enabled)
+      lines.push(`Pipeline ${pipeline.name} is disabled (\`enabled false\`): the trigger does not evaluate it. Were it enabled:`)
     const requested = pipeline.trigger.mode !== "continuous"
     const explain = { step: step.name, subGroupKey: target.subGroupKey ?? undefined }
     const [summary, inspected] = yield* previewPassWith(
       // One sub-group: from the loop's memory, that sub-group decided again (and the dirty ones).
-      { only: { pipeline: pipeline.name }, explain, asIfRequested: requested ? { force: false } : undefined, location: null, fromMemory: true },
+      {
+        only: { pipeline: pipeline.name },
+        explain,
+        asIfRequested: requested ? { force: false } : undefined,
+        location: null,
+        fromMemory: true
+      },
       (s: PassSummary) => {
         const o = s.steps.find((x) => x.step === step.name)
         return inspect(s, o?.stepId ?? 0, o?.decisions?.[0])
@@ -336,7 +378,10 @@ export const explainWhy = (
     const decision = decisions[0]
     if (decision === undefined) {
       lines.push(`${pipeline.name}.${step.name} has no sub-group \`${target.subGroupKey}\` now.`)
-      const known = yield* previewPassWith({ only: { pipeline: pipeline.name }, explain: { step: step.name }, asIfRequested: requested ? { force: false } : undefined }, () => Effect.void)
+      const known = yield* previewPassWith(
+        { only: { pipeline: pipeline.name }, explain: { step: step.name }, asIfRequested: requested ? { force: false } : undefined },
+        () => Effect.void
+      )
       const keys = (known[0].steps.find((o) => o.step === step.name)?.decisions ?? []).map((d) => d.subGroupKey)
       lines.push(...(yield* explainMissing(pipeline, step, selection, target.subGroupKey, keys)))
       return lines

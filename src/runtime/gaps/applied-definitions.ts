@@ -38,20 +38,24 @@ export class AppliedDefinitionsError extends Data.TaggedError("AppliedDefinition
 let lastDecoded: { readonly hash: string; readonly ir: IrWorkspace } | undefined
 
 /** The IR of the newest generation, or `null` before the first `ccat apply`. */
-export const appliedIr: Effect.Effect<IrWorkspace | null, SqlError.SqlError | AppliedDefinitionsError, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const [newest] = yield* sql<{ id: string; ir_hash: string }>`SELECT id, ir_hash FROM definitions_generation ORDER BY id DESC LIMIT 1`
-  if (newest === undefined) return null
-  if (lastDecoded?.hash === newest.ir_hash) return lastDecoded.ir
-  const [row] = yield* sql<{ ir: unknown }>`SELECT ir FROM definitions_generation WHERE id = ${newest.id}`
-  if (row === undefined) return null
-  const decoded = decodeIrWorkspace(row.ir)
-  if (Either.isLeft(decoded)) {
-    return yield* new AppliedDefinitionsError({ reason: `generation ${newest.id} holds an IR this ccat cannot read (${decoded.left.message.split("\n")[0]})` })
+export const appliedIr: Effect.Effect<IrWorkspace | null, SqlError.SqlError | AppliedDefinitionsError, SqlClient.SqlClient> = Effect.gen(
+  function* () {
+    const sql = yield* SqlClient.SqlClient
+    const [newest] = yield* sql<{ id: string; ir_hash: string }>`SELECT id, ir_hash FROM definitions_generation ORDER BY id DESC LIMIT 1`
+    if (newest === undefined) return null
+    if (lastDecoded?.hash === newest.ir_hash) return lastDecoded.ir
+    const [row] = yield* sql<{ ir: unknown }>`SELECT ir FROM definitions_generation WHERE id = ${newest.id}`
+    if (row === undefined) return null
+    const decoded = decodeIrWorkspace(row.ir)
+    if (Either.isLeft(decoded)) {
+      return yield* new AppliedDefinitionsError({
+        reason: `generation ${newest.id} holds an IR this ccat cannot read (${decoded.left.message.split("\n")[0]})`
+      })
+    }
+    lastDecoded = { hash: newest.ir_hash, ir: decoded.right }
+    return decoded.right
   }
-  lastDecoded = { hash: newest.ir_hash, ir: decoded.right }
-  return decoded.right
-})
+)
 
 /**
  * The enabled pipelines of `ir` (at `location` when given) with their database ids, highest

@@ -132,7 +132,11 @@ const evaluatePipeline = (
   options: PassOptions,
   world: WorldSignals | null,
   reconcile: number | null
-): Effect.Effect<{ readonly outcomes: ReadonlyArray<StepOutcome>; readonly consumed: number | null }, SqlError.SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<
+  { readonly outcomes: ReadonlyArray<StepOutcome>; readonly consumed: number | null },
+  SqlError.SqlError,
+  SqlClient.SqlClient
+> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const { pipeline, pipelineId } = target
@@ -161,12 +165,23 @@ const evaluatePipeline = (
         // Decided again in a later round of the same pass, a step sees the runs it created in the
         // earlier round as in flight: they are counted under the reasons they were created for.
         const record = (outcome: StepOutcome) =>
-          outcomes.set(target_.stepId, previous === undefined ? outcome : { ...outcome, created: previous.created + outcome.created, counts: carryCreated(previous, outcome) })
-        const explainThis = options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name) ? options.explain : undefined
+          outcomes.set(
+            target_.stepId,
+            previous === undefined
+              ? outcome
+              : { ...outcome, created: previous.created + outcome.created, counts: carryCreated(previous, outcome) }
+          )
+        const explainThis =
+          options.explain !== undefined && (options.explain.step === undefined || options.explain.step === name)
+            ? options.explain
+            : undefined
         if (!triggered(name)) {
           if (!rebuildsOf.has(target_.stepId)) {
             if (previous === undefined) {
-              outcomes.set(target_.stepId, { ...base, status: { _tag: "NotTriggered", why: request === null ? "no-request" : "outside-request" } })
+              outcomes.set(target_.stepId, {
+                ...base,
+                status: { _tag: "NotTriggered", why: request === null ? "no-request" : "outside-request" }
+              })
             }
             continue
           }
@@ -195,7 +210,8 @@ const evaluatePipeline = (
                 : evaluateStep(evaluation, explainThis).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
             )
         if (result.use === "unchanged") {
-          if (previous === undefined) outcomes.set(target_.stepId, { ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
+          if (previous === undefined)
+            outcomes.set(target_.stepId, { ...base, remembered: true, status: { _tag: "Evaluated", request: null }, counts: result.counts })
           continue
         }
         asked += result.rebuildsRequested
@@ -211,7 +227,10 @@ const evaluatePipeline = (
     }
     // A request stays open while any step it reaches still waits.
     const unsettled = [...outcomes.values()].some(
-      (o) => o.status._tag === "Evaluated" && o.status.request !== null && Object.keys(o.counts).some((r) => unsettledReasons.has(r as ReasonCode))
+      (o) =>
+        o.status._tag === "Evaluated" &&
+        o.status.request !== null &&
+        Object.keys(o.counts).some((r) => unsettledReasons.has(r as ReasonCode))
     )
     // A request restricted by `only` was not fully evaluated: leave it for a real pass.
     const consumed = request !== null && !unsettled && options.only === undefined ? request.id : null
@@ -264,16 +283,24 @@ export const passSummaryLine = (summary: PassSummary): string => {
       into.set(reason, (into.get(reason) ?? 0) + (n ?? 0))
     }
   }
-  const list = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([r, n]) => `${r} ${n}`).join(", ")
+  const list = (m: Map<string, number>) =>
+    [...m]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([r, n]) => `${r} ${n}`)
+      .join(", ")
   const evaluated = summary.steps.filter((s) => s.status._tag === "Evaluated" && s.remembered !== true)
   const incremental = evaluated.filter((s) => s.incremental === true)
   const remembered = summary.steps.filter((s) => s.remembered === true).length
-  const parts = [`trigger pass: ${summary.created} run${summary.created === 1 ? "" : "s"} created${created.size > 0 ? ` (${list(created)})` : ""}`]
+  const parts = [
+    `trigger pass: ${summary.created} run${summary.created === 1 ? "" : "s"} created${created.size > 0 ? ` (${list(created)})` : ""}`
+  ]
   if (held.size > 0) parts.push(`held: ${list(held)}`)
   const changedOnly =
     incremental.length > 0
       ? ` (${incremental.length} on changed sub-groups only: ${incremental.reduce((n, s) => n + (s.decided ?? 0), 0)} decided)`
       : ""
-  parts.push(`${evaluated.length} step${evaluated.length === 1 ? "" : "s"} evaluated${changedOnly}${remembered > 0 ? `, ${remembered} unchanged` : ""}, ${summary.durationMillis} ms`)
+  parts.push(
+    `${evaluated.length} step${evaluated.length === 1 ? "" : "s"} evaluated${changedOnly}${remembered > 0 ? `, ${remembered} unchanged` : ""}, ${summary.durationMillis} ms`
+  )
   return parts.join("; ")
 }

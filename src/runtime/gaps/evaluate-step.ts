@@ -224,10 +224,12 @@ const decisionStatement = (sql: SqlClient.SqlClient, e: StepEvaluation, scope: D
     -- had made itself once they failed for good, and a failing sub-group ran twice per request.
     -- By tag, not in \`same\`: the request's run may have other inputs than the current ones.
     served AS (
-      ${tag === ""
-        ? sql`SELECT NULL::text AS sub_group_key WHERE false`
-        : sql`SELECT DISTINCT sub_group_key${c} AS sub_group_key FROM executed_reduction_step
-          WHERE step_id = ${stepId} AND request_tag = ${tag} ${onlyDecided}`}
+      ${
+        tag === ""
+          ? sql`SELECT NULL::text AS sub_group_key WHERE false`
+          : sql`SELECT DISTINCT sub_group_key${c} AS sub_group_key FROM executed_reduction_step
+          WHERE step_id = ${stepId} AND request_tag = ${tag} ${onlyDecided}`
+      }
     ),
     decided AS (
       SELECT k.sub_group_key, k.identity, coalesce(k.input_count, 0) AS input_count,
@@ -400,7 +402,16 @@ export const evaluateStep = (
       const dirty = yield* rowsWritten(sql`
         CREATE TEMP TABLE ccat_dirty ON COMMIT DROP AS
         SELECT DISTINCT sub_group_key FROM rebuild_request WHERE step_id = ${e.target.stepId}`)
-      if (dirty === 0) return { counts: {}, created: 0, dueAt: null, decided: 0, decisions: explain === undefined ? null : [], inFull: false, rebuildsRequested: 0 }
+      if (dirty === 0)
+        return {
+          counts: {},
+          created: 0,
+          dueAt: null,
+          decided: 0,
+          decisions: explain === undefined ? null : [],
+          inFull: false,
+          rebuildsRequested: 0
+        }
       only = { dirty, lookUpAtMost: Number.POSITIVE_INFINITY }
     } else if (memory?.mode === "incremental") {
       // Rows above the packages updated since: packages below them may have changed sub-group.
@@ -410,7 +421,8 @@ export const evaluateStep = (
         yield* switchToWholeStep(sql)
       } else {
         const dirty = yield* collectDirtySubGroups(sql, e.target, memory.scope, above.updated)
-        if (dirty === 0) return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false, rebuildsRequested: 0 }
+        if (dirty === 0)
+          return { counts: memory.counts, created: 0, dueAt: null, decided: 0, decisions: null, inFull: false, rebuildsRequested: 0 }
         only = { dirty, lookUpAtMost: lookUpAtMost(memory.counts), explained: memory.scope.explained }
       }
     }
@@ -419,7 +431,7 @@ export const evaluateStep = (
       yield* switchToWholeStep(sql)
       yield* buildInputs(sql, e, null)
     }
-    yield* (dirtyOnly ? decideDirtySubGroups(sql, e) : decideWholeStep(sql, e))
+    yield* dirtyOnly ? decideDirtySubGroups(sql, e) : decideWholeStep(sql, e)
     const countRows = yield* sql<{ reason: ReasonCode; n: number; due_at: Date | null }>`
       SELECT reason, count(*)::int AS n, min(cooldown_until) FILTER (WHERE reason = 'COOLDOWN') AS due_at
       FROM ccat_decision GROUP BY reason ORDER BY reason`

@@ -32,7 +32,10 @@ export interface PreviewOptions extends Omit<PassOptions, "ir"> {
 type PreviewError = SqlError.SqlError | StoredDefinitionsError | AppliedDefinitionsError | NothingApplied
 
 export const previewPass = (options: PreviewOptions): Effect.Effect<PassSummary, PreviewError, SqlClient.SqlClient> =>
-  Effect.map(previewPassWith(options, () => Effect.void), ([summary]) => summary)
+  Effect.map(
+    previewPassWith(options, () => Effect.void),
+    ([summary]) => summary
+  )
 
 /**
  * As previewPass, and run `inspect` after the pass, before the rollback: it sees the pass's
@@ -54,13 +57,20 @@ export const previewPassWith = <A, E>(
         const stored = yield* readStoredDefinitions
         const plan = planChanges(stored, options.ir)
         // Planned a line above from these very rows: a plan that does not match them is a defect here.
-        if (hasChanges(plan)) yield* writePlan(plan, stored, "ccat plan (preview, rolled back)").pipe(Effect.catchTag("PlanDoesNotMatchDefinitions", Effect.die))
+        if (hasChanges(plan))
+          yield* writePlan(plan, stored, "ccat plan (preview, rolled back)").pipe(
+            Effect.catchTag("PlanDoesNotMatchDefinitions", Effect.die)
+          )
       }
       if (options.asIfRequested !== undefined && options.only !== undefined) {
         const now = new Date(yield* Clock.currentTimeMillis)
-        yield* recordManualRequest({ pipeline: options.only.pipeline, step: options.only.step ?? null, force: options.asIfRequested.force, requestedBy: "preview", now }).pipe(
-          Effect.catchTags({ UnknownPipeline: () => Effect.void, UnknownStep: () => Effect.void })
-        )
+        yield* recordManualRequest({
+          pipeline: options.only.pipeline,
+          step: options.only.step ?? null,
+          force: options.asIfRequested.force,
+          requestedBy: "preview",
+          now
+        }).pipe(Effect.catchTags({ UnknownPipeline: () => Effect.void, UnknownStep: () => Effect.void }))
       }
       const summary: PassSummary = { ...(yield* evaluatePass({ ...options, actor: "preview" })), lastExistingRunId }
       const inspected = yield* inspect(summary)

@@ -104,8 +104,7 @@ export const reasonTable = [
     words: "inputs changed while a run is in flight; a new run follows when it ends",
     when: "a run with another identity is in flight (or a forcing request waits for the one in flight)",
     decides: (t) => t.sql`flying.id IS NOT NULL`,
-    keepsRequestOpen: true
-,
+    keepsRequestOpen: true,
     countsInGap: true
   },
   {
@@ -157,8 +156,7 @@ export const reasonTable = [
       t.manual || t.step.cooldownSeconds === null
         ? false
         : t.sql`k.latest_id IS NOT NULL AND k.latest_created_at + make_interval(secs => ${t.step.cooldownSeconds}::float8) > ${t.now}::timestamptz`,
-    keepsRequestOpen: true
-,
+    keepsRequestOpen: true,
     countsInGap: true
   },
   {
@@ -208,8 +206,22 @@ export type HoldReason = Extract<Row, { readonly creates: false }>["code"]
  * left out here is listed after these, in precedence order.
  */
 const listOrder: ReadonlyArray<ReasonCode> = [
-  "NEW_DATA", "CONFIG_CHANGED", "SOFTWARE_CHANGED", "DEFINITION_CHANGED", "UPSTREAM_CHANGED", "INPUT_PURGED", "MANUAL",
-  "UP_TO_DATE", "IN_FLIGHT", "AFTER_IN_FLIGHT", "COOLDOWN", "WAITING_UPSTREAM", "FAILED_FINAL", "CANCELLED", "FAILED_UPSTREAM", "NO_INPUTS"
+  "NEW_DATA",
+  "CONFIG_CHANGED",
+  "SOFTWARE_CHANGED",
+  "DEFINITION_CHANGED",
+  "UPSTREAM_CHANGED",
+  "INPUT_PURGED",
+  "MANUAL",
+  "UP_TO_DATE",
+  "IN_FLIGHT",
+  "AFTER_IN_FLIGHT",
+  "COOLDOWN",
+  "WAITING_UPSTREAM",
+  "FAILED_FINAL",
+  "CANCELLED",
+  "FAILED_UPSTREAM",
+  "NO_INPUTS"
 ]
 
 const rowOf = new Map<string, ReasonRow>(reasonTable.map((r) => [r.code, r]))
@@ -226,7 +238,9 @@ export const isCreateReason = (code: string): code is CreateReason => rowOf.get(
  * Reasons that keep a trigger request open: the request has not had its full effect until the
  * sub-group can be decided for good. A request closes on the first pass without any of them.
  */
-export const unsettledReasons: ReadonlySet<ReasonCode> = new Set(reasonTable.filter((r: ReasonRow) => r.keepsRequestOpen === true).map((r) => r.code))
+export const unsettledReasons: ReadonlySet<ReasonCode> = new Set(
+  reasonTable.filter((r: ReasonRow) => r.keepsRequestOpen === true).map((r) => r.code)
+)
 
 /** Holds that count into a step's gap in `ccat status`, besides the reasons that create a run. */
 export const gapHoldReasons: ReadonlyArray<ReasonCode> = reasonTable.filter((r: ReasonRow) => r.countsInGap === true).map((r) => r.code)
@@ -245,7 +259,9 @@ export const reasonCase = (t: DecisionTerms): Statement.Fragment => {
     const condition = row.decides(t)
     if (condition === false) continue
     if (condition === true) {
-      return branches.length === 0 ? t.sql`${row.code}::text` : t.sql`CASE ${t.sql.join("\n          ", false)(branches)}\n          ELSE ${row.code} END`
+      return branches.length === 0
+        ? t.sql`${row.code}::text`
+        : t.sql`CASE ${t.sql.join("\n          ", false)(branches)}\n          ELSE ${row.code} END`
     }
     branches.push(t.sql`WHEN ${condition} THEN ${row.code}`)
   }

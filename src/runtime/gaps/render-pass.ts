@@ -19,7 +19,6 @@ const byReason = (counts: StepOutcome["counts"], create: boolean): string =>
     .map((r) => `${r} ${counts[r]}`)
     .join(", ")
 
-
 const notTriggeredLine = (ir: IrWorkspace | null, pipeline: string, at: Date): string => {
   const p = ir?.pipelines.find((x) => x.name === pipeline)
   if (p?.trigger.mode === "cron") {
@@ -61,7 +60,10 @@ export const renderPassSection = (summary: PassSummary, ir: IrWorkspace | null):
       lines.push(`    ${name}  ${parts.join("   ")}`)
     }
   }
-  const total = summary.steps.reduce((n, s) => n + Object.entries(s.counts).reduce((m, [r, c]) => m + (isCreateReason(r) ? (c ?? 0) : 0), 0), 0)
+  const total = summary.steps.reduce(
+    (n, s) => n + Object.entries(s.counts).reduce((m, [r, c]) => m + (isCreateReason(r) ? (c ?? 0) : 0), 0),
+    0
+  )
   lines.push("", `${total} run${total === 1 ? "" : "s"} would be created.`)
   const remembered = summary.steps.filter((s) => s.remembered === true || s.incremental === true).map((s) => `${s.pipeline}.${s.step}`)
   if (remembered.length > 0) {

@@ -51,7 +51,12 @@ export const worldSignals: Effect.Effect<WorldSignals, SqlError.SqlError, SqlCli
  * (`pg_current_snapshot()` text) did not see: what was written since. The snapshot goes in as a
  * parameter so the planner reads its xmin as a constant and walks the column's index from there.
  */
-export const writtenSince = (sql: SqlClient.SqlClient, column: "change_xid" | "moved_xid" | "xid", snapshot: string, table?: string): Statement.Fragment => {
+export const writtenSince = (
+  sql: SqlClient.SqlClient,
+  column: "change_xid" | "moved_xid" | "xid",
+  snapshot: string,
+  table?: string
+): Statement.Fragment => {
   const since = sql`${snapshot}::pg_snapshot`
   const ref = table === undefined ? sql(column) : sql`${sql(table)}.${sql(column)}`
   return sql`${ref} >= pg_snapshot_xmin(${since}) AND NOT pg_visible_in_snapshot(${ref}, ${since})`

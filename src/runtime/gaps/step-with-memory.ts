@@ -80,7 +80,8 @@ export const evaluateFromMemory = (
           const use = yield* memoUse(target, definitionHash(target, selection), now, Duration.infinity, false)
           if (use._tag === "Full") return null
           // A sub-group to explain is decided again even in a step nothing changed for.
-          if (use._tag === "Unchanged" && explain === undefined && alsoRemembered === undefined) return { use: "unchanged", counts: use.memo.counts } as const
+          if (use._tag === "Unchanged" && explain === undefined && alsoRemembered === undefined)
+            return { use: "unchanged", counts: use.memo.counts } as const
           const cooldownsDue = use._tag === "Incremental" && use.cooldownsDue
           const result = yield* evaluateStep(
             {
@@ -102,4 +103,3 @@ export const evaluateFromMemory = (
     if (remembered !== null) return remembered
     return yield* sql.withTransaction(evaluateStep(evaluation, explain)).pipe(Effect.map((r) => ({ ...r, use: "full" as const })))
   })
-

@@ -44,7 +44,9 @@ export const forgetDirtyDecisions = (sql: SqlClient.SqlClient, stepId: number): 
       WHERE step_id = ${stepId} AND sub_group_key IN (SELECT sub_group_key FROM ccat_dirty)
       RETURNING reason
     )
-    SELECT reason, count(*)::int AS n FROM gone GROUP BY reason`.pipe(Effect.map((rows) => Object.fromEntries(rows.map((r) => [r.reason, r.n]))))
+    SELECT reason, count(*)::int AS n FROM gone GROUP BY reason`.pipe(
+    Effect.map((rows) => Object.fromEntries(rows.map((r) => [r.reason, r.n])))
+  )
 
 /** The remembered reasons of the dirty sub-groups, left in place: forgetDirtyDecisions for a reader that writes nothing. */
 export const dirtyDecisionCounts = (sql: SqlClient.SqlClient, stepId: number): Effect.Effect<Counts, SqlError.SqlError> =>

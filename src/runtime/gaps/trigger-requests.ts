@@ -26,8 +26,15 @@ export interface OpenRequest {
   readonly tickAt: Date | null
 }
 
-export class UnknownPipeline extends Data.TaggedError("UnknownPipeline")<{ readonly name: string; readonly known: ReadonlyArray<string> }> {}
-export class UnknownStep extends Data.TaggedError("UnknownStep")<{ readonly pipeline: string; readonly name: string; readonly known: ReadonlyArray<string> }> {}
+export class UnknownPipeline extends Data.TaggedError("UnknownPipeline")<{
+  readonly name: string
+  readonly known: ReadonlyArray<string>
+}> {}
+export class UnknownStep extends Data.TaggedError("UnknownStep")<{
+  readonly pipeline: string
+  readonly name: string
+  readonly known: ReadonlyArray<string>
+}> {}
 
 /** The newest tick of `cron` at or before `now`. */
 export const latestTick = (trigger: IrPipeline["trigger"], now: Date): Date | null => {
@@ -73,10 +80,20 @@ export const recordCronTick = (
   })
 
 /** The oldest open request of a pipeline made at or before `now`. */
-export const oldestOpenRequest = (pipelineId: number, now: Date): Effect.Effect<OpenRequest | null, SqlError.SqlError, SqlClient.SqlClient> =>
+export const oldestOpenRequest = (
+  pipelineId: number,
+  now: Date
+): Effect.Effect<OpenRequest | null, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ id: string; kind: "manual" | "cron"; step_name: string | null; force: boolean; requested_by: string; tick_at: Date | null }>`
+    const rows = yield* sql<{
+      id: string
+      kind: "manual" | "cron"
+      step_name: string | null
+      force: boolean
+      requested_by: string
+      tick_at: Date | null
+    }>`
       SELECT id, kind, step_name, force, requested_by, tick_at FROM trigger_request
       WHERE pipeline_id = ${pipelineId} AND consumed_at IS NULL AND requested_at <= ${now}
       ORDER BY id LIMIT 1`
@@ -87,7 +104,10 @@ export const oldestOpenRequest = (pipelineId: number, now: Date): Effect.Effect<
   })
 
 export const consumeRequest = (id: number, now: Date): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE trigger_request SET consumed_at = ${now} WHERE id = ${id} AND consumed_at IS NULL`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`UPDATE trigger_request SET consumed_at = ${now} WHERE id = ${id} AND consumed_at IS NULL`
+  )
 
 /**
  * `ccat run <pipeline> [--step S] [--force]`: record a manual request against the applied

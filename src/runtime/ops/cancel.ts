@@ -40,7 +40,10 @@ export interface JobPlace {
 /** How cancel reaches a backend, only when the run has a job. */
 export interface BackendAccess {
   /** Run `f` with the backend of the job's place; NoBackend when this command has none for it. */
-  readonly use: <A>(place: JobPlace, f: (backend: ExecutionBackendService) => Effect.Effect<A, BackendUnavailable>) => Effect.Effect<A, BackendUnavailable | NoBackend>
+  readonly use: <A>(
+    place: JobPlace,
+    f: (backend: ExecutionBackendService) => Effect.Effect<A, BackendUnavailable>
+  ) => Effect.Effect<A, BackendUnavailable | NoBackend>
 }
 
 export interface CancelRequest {
@@ -96,7 +99,11 @@ export const cancelRun = (
         const name = row.job_name
         const installation = (yield* installationId) ?? ""
         const found = yield* backend.use(place(`job name ${name}`), (b) => Effect.all({ jobs: b.findJobs([name]), user: b.submitter }))
-        const expected = { ...jobIdentity(installation, request.runId, row.attempt), user: found.user, markedAt: row.marked_at === null ? request.now : new Date(row.marked_at) }
+        const expected = {
+          ...jobIdentity(installation, request.runId, row.attempt),
+          user: found.user,
+          markedAt: row.marked_at === null ? request.now : new Date(row.marked_at)
+        }
         jobId = judgeFoundJobs(expected, found.jobs.get(name) ?? []).adopt?.jobId ?? null
       }
       let job: CancelOutcome["job"] = null

@@ -19,7 +19,11 @@ export class UnknownProduct extends Data.TaggedError("UnknownProduct")<{ readonl
 }
 
 /** A `--pipeline` or `--step` filter that names nothing that was ever applied. */
-export class UnknownName extends Data.TaggedError("UnknownName")<{ readonly kind: "pipeline" | "step"; readonly name: string; readonly known: ReadonlyArray<string> }> {}
+export class UnknownName extends Data.TaggedError("UnknownName")<{
+  readonly kind: "pipeline" | "step"
+  readonly name: string
+  readonly known: ReadonlyArray<string>
+}> {}
 
 /** `ccat logs` of a run that has no folder yet, or whose log file is not there (yet). */
 export class LogUnavailable extends Data.TaggedError("LogUnavailable")<{ readonly runId: number; readonly detail: string }> {

@@ -8,7 +8,11 @@ export type Align = "left" | "right"
  * Columns separated by two spaces, each as wide as its widest cell; numbers right-aligned when
  * asked. Trailing blanks are trimmed, so rows compare exactly in tests and diffs.
  */
-export const renderTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, align: ReadonlyArray<Align> = []): string => {
+export const renderTable = (
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  align: ReadonlyArray<Align> = []
+): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
   const line = (cells: ReadonlyArray<string>) =>
     cells

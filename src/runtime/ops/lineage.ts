@@ -69,7 +69,12 @@ const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-
 export const lineageGraph = (productId: number): Effect.Effect<LineageGraph, UnknownProduct | SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ products: Array<LineageProduct>; runs: Array<LineageRun>; packages: Array<LineagePackage>; edges: Array<LineageEdge> }>`
+    const [row] = yield* sql<{
+      products: Array<LineageProduct>
+      runs: Array<LineageRun>
+      packages: Array<LineagePackage>
+      edges: Array<LineageEdge>
+    }>`
       WITH RECURSIVE graph (id) AS (
         SELECT id FROM data_product WHERE id = ${productId}
         UNION
@@ -126,7 +131,9 @@ export const productAtPath = (path: string, cwd: string): Effect.Effect<number, 
       const rows = yield* sql<{ id: string; run_dir: string; relative_path: string }>`
         SELECT p.id, r.run_dir, p.relative_path FROM data_product p JOIN executed_reduction_step r ON r.id = p.run_id
         WHERE r.id IN ${sql.in(runIds)} AND r.run_dir IS NOT NULL`
-      const hit = rows.find((r) => resolve(r.run_dir, r.relative_path) === candidate || `${r.run_dir}${sep}${r.relative_path}` === candidate)
+      const hit = rows.find(
+        (r) => resolve(r.run_dir, r.relative_path) === candidate || `${r.run_dir}${sep}${r.relative_path}` === candidate
+      )
       if (hit !== undefined) return Number(hit.id)
     }
     return yield* new UnknownProduct({ what: `at ${absolute} (a product path is <run folder>/<relative path>, under a run-<id> folder)` })
@@ -244,7 +251,11 @@ export const lineageProvJson = (g: LineageGraph) => {
       "ccat:checksum": p.checksum,
       "ccat:sizeBytes": long(p.sizeBytes)
     }
-    wasGeneratedBy[`ccat:gen-${p.id}`] = { "prov:entity": productEntityId(p.id), "prov:activity": runActivityId(p.runId), "prov:time": p.createdAt }
+    wasGeneratedBy[`ccat:gen-${p.id}`] = {
+      "prov:entity": productEntityId(p.id),
+      "prov:activity": runActivityId(p.runId),
+      "prov:time": p.createdAt
+    }
   }
   for (const pkg of g.packages) {
     entity[packageEntityId(pkg.id)] = {
@@ -276,7 +287,8 @@ export const lineageProvJson = (g: LineageGraph) => {
   for (const e of g.edges) {
     const runId = runOf.get(e.product)
     if (runId === undefined) continue
-    const parent = e.parentProduct !== null ? productEntityId(e.parentProduct) : e.rawPackage !== null ? packageEntityId(e.rawPackage) : null
+    const parent =
+      e.parentProduct !== null ? productEntityId(e.parentProduct) : e.rawPackage !== null ? packageEntityId(e.rawPackage) : null
     if (parent === null) continue
     const parentKey = e.parentProduct !== null ? `product-${e.parentProduct}` : `package-${e.rawPackage}`
     const usage = `ccat:use-${runId}-${parentKey}`

@@ -18,18 +18,22 @@ export interface RunFilter {
   readonly limit: number
 }
 
-export const listRuns = (filter: RunFilter): Effect.Effect<ReadonlyArray<RunSummary>, UnknownName | SqlError.SqlError, SqlClient.SqlClient> =>
+export const listRuns = (
+  filter: RunFilter
+): Effect.Effect<ReadonlyArray<RunSummary>, UnknownName | SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     if (filter.pipeline !== null) {
       const known = yield* sql<{ name: string }>`SELECT name FROM pipeline ORDER BY name`
-      if (!known.some((k) => k.name === filter.pipeline)) return yield* new UnknownName({ kind: "pipeline", name: filter.pipeline, known: known.map((k) => k.name) })
+      if (!known.some((k) => k.name === filter.pipeline))
+        return yield* new UnknownName({ kind: "pipeline", name: filter.pipeline, known: known.map((k) => k.name) })
     }
     if (filter.step !== null) {
       const known = yield* sql<{ name: string }>`
         SELECT DISTINCT s.name FROM reduction_step s JOIN pipeline p ON p.id = s.pipeline_id
         WHERE ${filter.pipeline === null ? sql`TRUE` : sql`p.name = ${filter.pipeline}`} ORDER BY s.name`
-      if (!known.some((k) => k.name === filter.step)) return yield* new UnknownName({ kind: "step", name: filter.step, known: known.map((k) => k.name) })
+      if (!known.some((k) => k.name === filter.step))
+        return yield* new UnknownName({ kind: "step", name: filter.step, known: known.map((k) => k.name) })
     }
     const conditions = [
       ...(filter.status === null ? [] : [sql`r.status = ${filter.status}`]),

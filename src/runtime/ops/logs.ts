@@ -29,7 +29,10 @@ export const readRunLog = (
   Effect.gen(function* () {
     const run = yield* findRun(runId)
     if (run.runDir === null) {
-      return yield* new LogUnavailable({ runId, detail: `has no folder yet (it is ${run.status}${run.status === "PENDING" ? " and not staged" : ""}): there are no logs to show` })
+      return yield* new LogUnavailable({
+        runId,
+        detail: `has no folder yet (it is ${run.status}${run.status === "PENDING" ? " and not staged" : ""}): there are no logs to show`
+      })
     }
     const path = logPath(run.runDir, stream)
     const text = yield* Effect.tryPromise({
@@ -38,7 +41,10 @@ export const readRunLog = (
         const code = (e as NodeJS.ErrnoException).code
         return new LogUnavailable({
           runId,
-          detail: code === "ENOENT" ? `has no ${stream} yet: ${path} does not exist (the run is ${run.status})` : `has a ${stream} file that cannot be read: ${path} (${code ?? String(e)})`
+          detail:
+            code === "ENOENT"
+              ? `has no ${stream} yet: ${path} does not exist (the run is ${run.status})`
+              : `has a ${stream} file that cannot be read: ${path} (${code ?? String(e)})`
         })
       }
     })

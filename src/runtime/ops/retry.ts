@@ -45,7 +45,10 @@ export interface RetryOutcome {
 /** The database refused a second run in flight for a (step, sub-group): index run_one_in_flight. */
 export const isOneInFlightViolation = (e: SqlError.SqlError): boolean => {
   const cause = e.cause as { readonly code?: unknown; readonly constraint?: unknown; readonly message?: unknown } | undefined
-  return cause?.code === "23505" && (cause.constraint === "run_one_in_flight" || (typeof cause.message === "string" && cause.message.includes("run_one_in_flight")))
+  return (
+    cause?.code === "23505" &&
+    (cause.constraint === "run_one_in_flight" || (typeof cause.message === "string" && cause.message.includes("run_one_in_flight")))
+  )
 }
 
 export const retryRun = (request: {
@@ -82,7 +85,10 @@ export const retryRun = (request: {
         return yield* new NotRetryable({ runId: request.runId, why })
       }
       if (row.retired) {
-        return yield* new NotRetryable({ runId: request.runId, why: `step ${row.pipeline}.${row.step} is retired (no longer in the applied definitions)` })
+        return yield* new NotRetryable({
+          runId: request.runId,
+          why: `step ${row.pipeline}.${row.step} is retired (no longer in the applied definitions)`
+        })
       }
       const purged = yield* purgedInputsOf(request.runId)
       if (purged > 0) {

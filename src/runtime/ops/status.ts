@@ -56,7 +56,6 @@ export interface StatusReport {
   readonly steps: ReadonlyArray<StepStatusReport>
 }
 
-
 const gapReasons: ReadonlyArray<ReasonCode> = [...createReasons, ...gapHoldReasons]
 
 export const isGapReason = (r: string): boolean => (gapReasons as ReadonlyArray<string>).includes(r)
@@ -102,7 +101,8 @@ const oldestWaiting = (pipeline: string, step: string, stepId: number, root: boo
 export const statusReport: Effect.Effect<StatusReport, StatusError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const ir = yield* appliedIr
-  const summary = ir === null ? null : yield* previewPass({ fromMemory: true }).pipe(Effect.catchTag("NothingApplied", () => Effect.succeed(null)))
+  const summary =
+    ir === null ? null : yield* previewPass({ fromMemory: true }).pipe(Effect.catchTag("NothingApplied", () => Effect.succeed(null)))
   if (ir === null || summary === null) return { applied: false, at: new Date(yield* Clock.currentTimeMillis), steps: [] }
   const targets = yield* pipelinesToEvaluate(ir, null)
   const stepIds = targets.flatMap((t) => t.steps.map((s) => s.stepId))
@@ -119,7 +119,9 @@ export const statusReport: Effect.Effect<StatusReport, StatusError, SqlClient.Sq
       for (const c of counts) if (Number(c.step_id) === s.stepId) runs[c.status] = c.n
       const outcome = summary.steps.find((o) => o.stepId === s.stepId)
       const evaluated = outcome?.status._tag === "Evaluated"
-      const gapByReason = Object.fromEntries(Object.entries(outcome?.counts ?? {}).filter(([r]) => isGapReason(r))) as Partial<Record<ReasonCode, number>>
+      const gapByReason = Object.fromEntries(Object.entries(outcome?.counts ?? {}).filter(([r]) => isGapReason(r))) as Partial<
+        Record<ReasonCode, number>
+      >
       const gap = evaluated ? Object.values(gapByReason).reduce((n: number, c) => n + (c ?? 0), 0) : null
       const root = s.upstreamIds.length === 0
       const oldest = gap !== null && gap > 0 ? yield* oldestWaiting(target.pipeline.name, s.step.name, s.stepId, root) : null

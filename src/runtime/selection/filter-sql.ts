@@ -52,7 +52,9 @@ const inList = (sql: SqlClient.SqlClient, ref: FieldRef, values: ReadonlyArray<I
   if (values.length === 0) return sql`FALSE`
   const byType = new Map<ValueType, Array<IrFilterValue>>()
   for (const v of values) byType.set(v.type, [...(byType.get(v.type) ?? []), v])
-  const lists = [...byType].map(([type, vs]) => sql`${operand(sql, ref, type)} IN (${sql.join(", ", false)(vs.map((v) => parameter(sql, ref, v)))})`)
+  const lists = [...byType].map(
+    ([type, vs]) => sql`${operand(sql, ref, type)} IN (${sql.join(", ", false)(vs.map((v) => parameter(sql, ref, v)))})`
+  )
   return lists.length === 1 ? lists[0]! : sql.join(" OR ", true)(lists)
 }
 
@@ -108,10 +110,17 @@ const root = tables.find((t) => t.join === null)!
  * package. The statement is also a fragment: embed it as a subquery to build on a selection.
  * Throws UnknownSchemaReference (a defect) for names the registry lacks.
  */
-export const selectionQuery = (sql: SqlClient.SqlClient, filter: IrFilter | null, options: SelectionOptions = {}): Statement.Statement<SelectionRow> => {
+export const selectionQuery = (
+  sql: SqlClient.SqlClient,
+  filter: IrFilter | null,
+  options: SelectionOptions = {}
+): Statement.Statement<SelectionRow> => {
   const keys = subGroupKeySql(sql, options.groupBy ?? [])
   const needed = new Set([...filterTables(filter), ...keys.flatMap((k) => (k.table === null ? [] : [k.table]))])
-  const columns = [sql`${columnRef(sql, root, "id")} AS id`, ...keys.filter((k) => k.expression !== null).map((k) => sql`${k.expression!} AS ${sql(k.dimension)}`)]
+  const columns = [
+    sql`${columnRef(sql, root, "id")} AS id`,
+    ...keys.filter((k) => k.expression !== null).map((k) => sql`${k.expression!} AS ${sql(k.dimension)}`)
+  ]
   const where = filter === null ? sql`TRUE` : filterCondition(sql, filter)
   return sql<SelectionRow>`SELECT ${sql.join(", ", false)(columns)} FROM ${sql(root.sqlTable)} ${joinsFor(sql, needed)} WHERE ${where}`
 }

@@ -16,7 +16,10 @@ export const resolveTable = (name: string): TableDefinition => {
   return table
 }
 
-export const resolveColumn = (tableName: string, columnName: string): { readonly table: TableDefinition; readonly column: ColumnDefinition } => {
+export const resolveColumn = (
+  tableName: string,
+  columnName: string
+): { readonly table: TableDefinition; readonly column: ColumnDefinition } => {
   const table = resolveTable(tableName)
   const column = findColumn(table, columnName)
   if (column === undefined) throw new UnknownSchemaReference({ kind: "column", name: `${tableName}.${columnName}` })

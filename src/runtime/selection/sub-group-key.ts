@@ -58,7 +58,13 @@ export const subGroupKeySql = (sql: SqlClient.SqlClient, groupBy: ReadonlyArray<
     const { table, column } = key
     const ref = columnRef(sql, table, column.name)
     if (key.transform === "utc_date") {
-      return { dimension: name, table: table.name, expression: sql`to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, column: null, plainLength: null }
+      return {
+        dimension: name,
+        table: table.name,
+        expression: sql`to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+        column: null,
+        plainLength: null
+      }
     }
     const plainLength = column.type === "uuid" ? 36 : column.type === "integer" ? 20 : null
     return { dimension: name, table: table.name, expression: sql`${ref}::text`, column: ref, plainLength }

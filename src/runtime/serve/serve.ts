@@ -89,7 +89,12 @@ const supervised = <E, R>(
         Effect.gen(function* () {
           const failure = Cause.squash(cause)
           // The kind of failure first (SqlError, BackendUnavailable, …), then what it says.
-          const kind = typeof failure === "object" && failure !== null && "_tag" in failure ? String(failure._tag) : failure instanceof Error ? failure.name : "Error"
+          const kind =
+            typeof failure === "object" && failure !== null && "_tag" in failure
+              ? String(failure._tag)
+              : failure instanceof Error
+                ? failure.name
+                : "Error"
           const text = `${kind}: ${messageWithCause(failure)}`
           yield* state.cycleFailed(stateName, text)
           yield* Effect.logError(`${stateName} loop failed, restarting with backoff: ${text}`)
@@ -100,29 +105,50 @@ const supervised = <E, R>(
     // every finished job would otherwise take the database from the loops that do the work.
     const wait = Effect.sleep(minimumGap).pipe(Effect.zipRight(Effect.raceFirst(Effect.sleep(interval), Queue.take(wake))))
     const forever = once.pipe(Effect.zipRight(wait), Effect.forever)
-    return yield* forever.pipe(Effect.retry(Schedule.exponential(Duration.seconds(1)).pipe(Schedule.union(Schedule.spaced(Duration.minutes(1))))))
+    return yield* forever.pipe(
+      Effect.retry(Schedule.exponential(Duration.seconds(1)).pipe(Schedule.union(Schedule.spaced(Duration.minutes(1)))))
+    )
   }).pipe(Effect.annotateLogs("loop", stateNameOf(name, label)))
 
 const stateNameOf = (name: LoopName, label: string | null): string => (label === null ? name : `${name}@${label}`)
 
 const gapOf = (summary: PassSummary): Record<string, number> =>
   Object.fromEntries(
-    summary.steps.map((s) => [`${s.pipeline}\u0000${s.step}`, Object.entries(s.counts).reduce((n, [r, c]) => n + (isCreateReason(r) || r === "COOLDOWN" || r === "AFTER_IN_FLIGHT" ? (c ?? 0) : 0), 0)])
+    summary.steps.map((s) => [
+      `${s.pipeline}\u0000${s.step}`,
+      Object.entries(s.counts).reduce(
+        (n, [r, c]) => n + (isCreateReason(r) || r === "COOLDOWN" || r === "AFTER_IN_FLIGHT" ? (c ?? 0) : 0),
+        0
+      )
+    ])
   )
 
 /** The HTTP endpoints, for as long as the scope lives. */
 const httpServer = (port: number) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<SqlClient.SqlClient | ServeState | BackendCalls>()
-    const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | ServeState | BackendCalls>) => Effect.runPromiseExit(Effect.provide(effect, runtime))
+    const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | ServeState | BackendCalls>) =>
+      Effect.runPromiseExit(Effect.provide(effect, runtime))
     const server = createServer((req, res) => {
       if (req.url === "/healthz") {
-        void run(Effect.all({ snapshot: Effect.flatMap(ServeState, (s) => s.snapshot), disk: Effect.flatMap(DiskSpace, (d) => d.shortages) })).then((exit) => {
+        void run(
+          Effect.all({ snapshot: Effect.flatMap(ServeState, (s) => s.snapshot), disk: Effect.flatMap(DiskSpace, (d) => d.shortages) })
+        ).then((exit) => {
           const loops = exit._tag === "Success" ? exit.value.snapshot.loops : {}
-          const outOfSpace = (exit._tag === "Success" ? exit.value.disk : []).map((s) => ({ location: s.location, folder: s.folder, since: s.since.toISOString(), neededBytes: s.neededBytes, what: s.what }))
-          const stale = Object.entries(loops).filter(([, l]) => l.lastSuccessAt === null || Date.now() - l.lastSuccessAt > 5 * 60_000).map(([n]) => n)
+          const outOfSpace = (exit._tag === "Success" ? exit.value.disk : []).map((s) => ({
+            location: s.location,
+            folder: s.folder,
+            since: s.since.toISOString(),
+            neededBytes: s.neededBytes,
+            what: s.what
+          }))
+          const stale = Object.entries(loops)
+            .filter(([, l]) => l.lastSuccessAt === null || Date.now() - l.lastSuccessAt > 5 * 60_000)
+            .map(([n]) => n)
           // A loop that runs but fails every run it handles is no healthier than a dead one.
-          const failing = Object.entries(loops).filter(([, l]) => l.allFailedStreak >= failingCyclesForDegraded).map(([n]) => n)
+          const failing = Object.entries(loops)
+            .filter(([, l]) => l.allFailedStreak >= failingCyclesForDegraded)
+            .map(([n]) => n)
           const ok = stale.length === 0 && failing.length === 0 && outOfSpace.length === 0
           res.writeHead(ok ? 200 : 503, { "content-type": "application/json" })
           res.end(JSON.stringify({ status: ok ? "ok" : "degraded", stale, failing, outOfSpace, loops }) + "\n")
@@ -201,7 +227,9 @@ export interface ServedSite {
 
 /** `ccat serve` with the ExecutionBackend of the context, for `execution.location` (or every location). */
 export const serve = (options: ServeOptions): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Services> =>
-  Effect.flatMap(ExecutionBackend, (backend) => serveLoops(options, [{ label: null, execution: options.execution, backend, collectWake: options.collectWake }]))
+  Effect.flatMap(ExecutionBackend, (backend) =>
+    serveLoops(options, [{ label: null, execution: options.execution, backend, collectWake: options.collectWake }])
+  )
 
 /** `ccat serve` for several locations, each with the backend its definition declares: a set of loops per location. */
 export const serveSites = (
@@ -224,7 +252,10 @@ export const serveSites = (
     })
   )
 
-const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Exclude<Services, ExecutionBackend>> =>
+const serveLoops = (
+  options: ServeOptions,
+  sets: ReadonlyArray<LoopSet>
+): Effect.Effect<void, HttpPortUnavailable | SqlError.SqlError, Exclude<Services, ExecutionBackend>> =>
   Effect.scoped(
     Effect.gen(function* () {
       const state = yield* ServeState
@@ -243,24 +274,31 @@ const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect
       for (const [index, set] of sets.entries()) {
         const counter = passes[index]!
         const withBackend = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, ExecutionBackend, set.backend)
-        const trigger = SubscriptionRef.modify(counter, (c): [number, PassCount] => [c.started + 1, { ...c, started: c.started + 1 }]).pipe(
-          Effect.flatMap((number) =>
-            evaluatePass({ location: set.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
-              Effect.tap(() => SubscriptionRef.update(counter, (c) => ({ ...c, finished: number })))
+        const trigger = SubscriptionRef.modify(counter, (c): [number, PassCount] => [c.started + 1, { ...c, started: c.started + 1 }])
+          .pipe(
+            Effect.flatMap((number) =>
+              evaluatePass({ location: set.execution.location, remember: true, fullEvery: options.fullPassEvery }).pipe(
+                Effect.tap(() => SubscriptionRef.update(counter, (c) => ({ ...c, finished: number })))
+              )
             )
           )
-        ).pipe(
-          Effect.tap((s) => state.setGap(gapOf(s), set.label)),
-          Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
-          Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
-        )
+          .pipe(
+            Effect.tap((s) => state.setGap(gapOf(s), set.label)),
+            Effect.map((s): CycleReport => ({ line: passSummaryLine(s), wake: s.created > 0 ? ["submit"] : [] })),
+            Effect.catchTag("NothingApplied", (e) => Effect.succeed<CycleReport>({ line: `trigger: ${e.message}`, wake: [] }))
+          )
         const submit = withBackend(submitCycle(set.execution)).pipe(
-          Effect.map((r): CycleReport => ({
-            line: r.claimed === 0 ? null : submitSummaryLine(r),
-            // A full batch went out: there may be more to claim at once. A full disk: purge now.
-            wake: [...(r.submitted + r.adopted >= set.execution.submitBatch ? (["submit"] as const) : []), ...(r.outOfSpace > 0 ? (["purge"] as const) : [])],
-            ...(r.claimed === 0 ? {} : { allFailed: r.failed === r.claimed })
-          }))
+          Effect.map(
+            (r): CycleReport => ({
+              line: r.claimed === 0 ? null : submitSummaryLine(r),
+              // A full batch went out: there may be more to claim at once. A full disk: purge now.
+              wake: [
+                ...(r.submitted + r.adopted >= set.execution.submitBatch ? (["submit"] as const) : []),
+                ...(r.outOfSpace > 0 ? (["purge"] as const) : [])
+              ],
+              ...(r.claimed === 0 ? {} : { allFailed: r.failed === r.claimed })
+            })
+          )
         )
         const collect = withBackend(collectCycle(set.execution)).pipe(
           Effect.map((r): CycleReport => {
@@ -273,7 +311,12 @@ const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect
           })
         )
         const purge = purgeCycle(set.execution).pipe(
-          Effect.map((r): CycleReport => ({ line: r.purged === 0 ? null : `purge: ${r.purged} intermediate files deleted (${r.bytes} bytes)`, wake: [] }))
+          Effect.map(
+            (r): CycleReport => ({
+              line: r.purged === 0 ? null : `purge: ${r.purged} intermediate files deleted (${r.bytes} bytes)`,
+              wake: []
+            })
+          )
         )
         const wakeups = {
           purge: yield* Queue.sliding<void>(1),
@@ -282,7 +325,16 @@ const serveLoops = (options: ServeOptions, sets: ReadonlyArray<LoopSet>): Effect
           collect: set.collectWake ?? (yield* Queue.sliding<void>(1))
         }
         const loops = [
-          supervised("trigger", set.label, trigger, options.triggerInterval, triggerChannels, wakeups, options.onCycle, Duration.min(options.triggerInterval, Duration.seconds(2))),
+          supervised(
+            "trigger",
+            set.label,
+            trigger,
+            options.triggerInterval,
+            triggerChannels,
+            wakeups,
+            options.onCycle,
+            Duration.min(options.triggerInterval, Duration.seconds(2))
+          ),
           supervised("submit", set.label, submit, set.execution.submitInterval, ["ccat_runs_created"], wakeups, options.onCycle),
           supervised("collect", set.label, collect, set.execution.collectInterval, [], wakeups, options.onCycle),
           supervised("purge", set.label, purge, set.execution.purgeInterval, [], wakeups, options.onCycle)

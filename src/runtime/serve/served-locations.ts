@@ -63,7 +63,11 @@ export const servedLocations = (
   const unknown = requested.find((name) => !known.includes(name))
   if (unknown !== undefined) return new UnknownLocation({ name: unknown, known })
   const chosen =
-    requested.length > 0 ? locations.filter((l) => requested.includes(l.name)) : override !== null ? locations : locations.filter((l) => kindOf(l) === "local")
+    requested.length > 0
+      ? locations.filter((l) => requested.includes(l.name))
+      : override !== null
+        ? locations
+        : locations.filter((l) => kindOf(l) === "local")
   const skipped = locations.filter((l) => !chosen.includes(l)).map((l) => ({ location: l.name, kind: l.backend.kind }))
   const served = chosen.map((l): ServedLocation => {
     const declared = kindOf(l)
@@ -76,6 +80,12 @@ export const servedLocations = (
 
 /** The start-up lines that say what is served and what is not. */
 export const servedLines = (s: Served): ReadonlyArray<string> => [
-  ...s.served.map((l) => `serving location ${l.location} with the ${l.kind} backend${l.overridden ? " (overridden by --backend: its definition declares another)" : ""}`),
-  ...s.skipped.map((l) => `not serving location ${l.location} (backend ${l.kind}): serve it with \`ccat serve --location ${l.location}\` where that backend can be reached`)
+  ...s.served.map(
+    (l) =>
+      `serving location ${l.location} with the ${l.kind} backend${l.overridden ? " (overridden by --backend: its definition declares another)" : ""}`
+  ),
+  ...s.skipped.map(
+    (l) =>
+      `not serving location ${l.location} (backend ${l.kind}): serve it with \`ccat serve --location ${l.location}\` where that backend can be reached`
+  )
 ]
