@@ -11,6 +11,7 @@
 import { performance } from "node:perf_hooks"
 import { compileSources, type SourceInput } from "../src/compiler/compile.ts"
 import { parseText } from "../src/compiler/parser.ts"
+import { skySources } from "./sky-sources.ts"
 
 const RUNS = 5
 const SIZES = [10_000, 100_000] as const
@@ -31,28 +32,7 @@ const rng = (seed: number): (() => number) => {
   }
 }
 
-const sources = [
-  "NGC253",
-  "IRC+10216",
-  "Orion-KL",
-  "W43",
-  "Sgr B2",
-  "rho Oph",
-  "M82",
-  "NGC1068",
-  "W51",
-  "DR21",
-  "Cygnus X",
-  "Orion Bar",
-  "NGC6334",
-  "G333",
-  "Serpens South",
-  "Carina",
-  "M17",
-  "W3(OH)",
-  "Arp220",
-  "30 Dor"
-]
+const sources = skySources
 const lines = ["CO43", "CO76", "CI10", "CI21", "NII205", "CO65"]
 const programs = ["GEco", "Cal", "DSS", "EoR", "PCS", "CHAIGal"]
 const sites = ["cologne", "ccat", "us"]

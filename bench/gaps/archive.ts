@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
+import { skySources } from "../sky-sources.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic archive. One observatory, telescope and instrument (CHAI) with its two modules,
@@ -14,28 +15,7 @@ const SCANS_PER_OBS_UNIT_BLOCK = 10
 
 const benchId = (name: string): string => createHash("md5").update(`ccat-bench/${name}`).digest("hex")
 
-const sourceNames = [
-  "NGC253",
-  "IRC+10216",
-  "Orion-KL",
-  "W43",
-  "Sgr B2",
-  "rho Oph",
-  "M82",
-  "NGC1068",
-  "W51",
-  "DR21",
-  "Cygnus X",
-  "Orion Bar",
-  "NGC6334",
-  "G333",
-  "Serpens South",
-  "Carina",
-  "M17",
-  "W3(OH)",
-  "Arp220",
-  "30 Dor"
-] as const
+const sourceNames = skySources
 const lineIds = ["CO43", "CI10", "CO76", "CI21"] as const
 export const obsUnitCount = sourceNames.length * lineIds.length
 
