@@ -12,7 +12,7 @@ import { decodeSavedPlan, planJsonText } from "../src/definitions/plan-json.ts"
 import { readStoredDefinitions } from "../src/definitions/stored.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
 import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
-import { runCli } from "./support/plan-cli.ts"
+import { definitionsSnapshot, runCli } from "./support/plan-cli.ts"
 
 /*
  * `ccat apply` where it must not go wrong: a bad file, a plan overtaken by another apply, two
@@ -30,23 +30,7 @@ const compileFixture = (name: string): IrWorkspace => {
 
 const apply = (ir: IrWorkspace, expectedGeneration?: number) => applyWorkspace(ir, { createdBy: "apply-test", expectedGeneration })
 
-/** Every definition table, row by row: what "nothing changed" is checked against. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = [
-    "definitions_generation",
-    "location",
-    "reduction_software",
-    "reduction_software_version",
-    "data_grouping",
-    "pipeline",
-    "reduction_step",
-    "reduction_step_upstream"
-  ]
-  const out: Record<string, unknown> = {}
-  for (const t of tables) out[t] = yield* sql`SELECT to_jsonb(t)::text AS row FROM ${sql(t)} t ORDER BY 1`
-  return out
-})
+const snapshot = definitionsSnapshot
 
 const generations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -3,6 +3,7 @@ import { spawn } from "node:child_process"
 import { mkdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { nodeBundleOptions } from "./support/node-bundle.mjs"
 import { repoRoot } from "./support/workspace.ts"
 
 /*
@@ -36,19 +37,7 @@ const faultyCliBundle = join(repoRoot, "node_modules", ".cache", "ccat-tests", `
 
 beforeAll(async () => {
   mkdirSync(join(faultyCliBundle, ".."), { recursive: true })
-  await build({
-    entryPoints: [join(repoRoot, "test", "fixtures", "cli-crash", "faulty-cli.ts")],
-    outfile: faultyCliBundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    // Some dependencies still call require(); give the ES module bundle one (as scripts/build.mjs does).
-    banner: {
-      js: "import { createRequire as __cliCreateRequire } from 'node:module'; const require = __cliCreateRequire(import.meta.url);"
-    }
-  })
+  await build(nodeBundleOptions(join(repoRoot, "test", "fixtures", "cli-crash", "faulty-cli.ts"), faultyCliBundle))
 }, 60_000)
 
 afterAll(() => rmSync(faultyCliBundle, { force: true }))
