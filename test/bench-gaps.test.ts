@@ -1,8 +1,8 @@
 import { Effect } from "effect"
-import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { adminUrl, withAdmin } from "./support/databases.ts"
+import { runProcess } from "./support/run-process.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // bench/gaps, as `npm run bench:gaps` runs it (bundled), on a tiny archive: it must keep
@@ -11,15 +11,12 @@ import { repoRoot } from "./support/workspace.ts"
 // preview from memory creates what the loop's pass then creates (its "warning:" lines), every
 // measure has a row, and its database is dropped afterwards.
 
-const bench = (...args: Array<string>) => {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bench", "bundled.mjs"), "gaps", ...args], {
+const bench = (...args: Array<string>) =>
+  runProcess(process.execPath, [join(repoRoot, "bench", "bundled.mjs"), "gaps", ...args], {
     cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 400_000,
+    timeoutMs: 400_000,
     env: { ...process.env, CCAT_BENCH_POSTGRES_URL: adminUrl, NO_COLOR: "1" }
   })
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
-}
 
 const databaseExists = (name: string) =>
   Effect.runPromise(
@@ -30,7 +27,7 @@ const databaseExists = (name: string) =>
 
 describe("bench/gaps", () => {
   it("times every measure on a small archive, finds nothing amiss, and drops its database", async () => {
-    const { status, stdout, stderr } = bench("--sizes", "200")
+    const { status, stdout, stderr } = await bench("--sizes", "200")
     expect(stderr, stdout.slice(-2000)).toBe("")
     expect(status).toBe(0)
     const created = /created database (ccat_bench_[0-9a-f]+)/.exec(stdout)?.[1]
@@ -55,8 +52,8 @@ describe("bench/gaps", () => {
     expect(row).not.toMatch(/failed|interrupted/)
   }, 420_000)
 
-  it("refuses a size it cannot read, before creating anything", () => {
-    const { status, stdout, stderr } = bench("--sizes", "10x")
+  it("refuses a size it cannot read, before creating anything", async () => {
+    const { status, stdout, stderr } = await bench("--sizes", "10x")
     expect(status).toBe(2)
     expect(stderr.trim()).toBe('bench/gaps: not a package count: "10x" (use e.g. 10000, 100k or 1M)')
     expect(stdout).not.toContain("created database")

@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { runProcess } from "./support/run-process.ts"
 import { repoRoot } from "./support/workspace.ts"
 
 // The README's commands are real: every `ccat …` in its command table and its shell blocks
@@ -11,10 +11,11 @@ const readme = readFileSync(join(repoRoot, "README.md"), "utf8")
 const scriptsIn = (dir: string) =>
   Object.keys((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts)
 
-const help = (words: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "ccat.js"), ...words, "--help"], {
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" }
+const help = async (words: ReadonlyArray<string>) => {
+  const r = await runProcess(process.execPath, [join(repoRoot, "bin", "ccat.js"), ...words, "--help"], {
+    cwd: repoRoot,
+    env: { ...process.env, NO_COLOR: "1" },
+    timeoutMs: 60_000
   })
   return { status: r.status, text: r.stdout + r.stderr }
 }
@@ -37,7 +38,7 @@ const shellLines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
   .filter((l) => l !== "")
 
 describe("README", () => {
-  it("documents every command in its table, and the table's flags exist", () => {
+  it("documents every command in its table, and the table's flags exist", async () => {
     expect(tableCommands.length).toBeGreaterThanOrEqual(19)
     const listed = new Set(tableCommands.map((c) => parse(c).words.join(" ")))
     for (const command of [
@@ -65,13 +66,13 @@ describe("README", () => {
     }
     for (const command of tableCommands) {
       const { words, flags } = parse(command)
-      const { status, text } = help(words)
+      const { status, text } = await help(words)
       expect(status, `ccat ${words.join(" ")} --help`).toBe(0)
       for (const flag of flags) expect(text, `${command}: ${flag}`).toContain(flag)
     }
   }, 120_000)
 
-  it("runs only real commands in its shell blocks", () => {
+  it("runs only real commands in its shell blocks", async () => {
     expect(shellLines.length).toBeGreaterThan(0)
     for (const line of shellLines) {
       let dir = repoRoot
@@ -82,7 +83,7 @@ describe("README", () => {
         if (npmRun !== null) expect(scriptsIn(dir), part).toContain(npmRun[1])
         if (/^(npx )?ccat /.test(part)) {
           const { words, flags } = parse(part)
-          const { status, text } = help(words)
+          const { status, text } = await help(words)
           expect(status, part).toBe(0)
           for (const flag of flags) expect(text, `${part}: ${flag}`).toContain(flag)
         }
