@@ -11,7 +11,7 @@ import { failRunAttempt } from "./fail-run.ts"
 import { collectionClaimable, leaseHeld, LeaseOwner, releaseDeadLeases } from "./lease.ts"
 import { loadRunContexts, RunDefinitionUnreadable, type RunContext } from "./run-context.ts"
 import { runFolders } from "./run-folders.ts"
-import { jobStatuses, transition } from "./run-status.ts"
+import { jobReleased, jobStatuses, transition } from "./run-status.ts"
 import { processingLocationId } from "./stage-run.ts"
 import { folderBytes, ranOutOfSpace } from "./job-out-of-space.ts"
 import { inputModifiedReason, modifiedInputs, removeStagedInputs } from "./staged-inputs.ts"
@@ -167,14 +167,7 @@ const finishRun = (run: RunContext, status: JobStatus, config: ExecutionConfig, 
         actor: "collect",
         reason: `OUT_OF_SPACE: job ${status.jobId} ran out of disk space in ${baseDir}; waits for room, the attempt does not count`,
         now,
-        set: [
-          sql`job_name = NULL`,
-          sql`backend_job_id = NULL`,
-          sql`lease_until = NULL`,
-          sql`lease_owner = NULL`,
-          sql`next_attempt_at = NULL`,
-          sql`finished_at = NULL`
-        ]
+        set: [...jobReleased(sql), sql`lease_until = NULL`, sql`lease_owner = NULL`, sql`next_attempt_at = NULL`]
       })
       return putBack ? ("paused" as const) : ("skipped" as const)
     }

@@ -3,7 +3,7 @@ import { Duration, Effect } from "effect"
 import { FailureCounters } from "./failure-counters.ts"
 import { shouldRetry } from "./retry-policy.ts"
 import type { RunContext } from "./run-context.ts"
-import { transition, type RunStatus } from "./run-status.ts"
+import { jobReleased, transition, type RunStatus } from "./run-status.ts"
 
 /*
  * A failed attempt (docs/design/runtime.md §3.12): the run is FAILED with the reason; while
@@ -70,13 +70,7 @@ export const failAttempt = (a: FailedAttempt): Effect.Effect<"retried" | "failed
           actor: a.actor,
           reason: `RETRY ${a.retryCount + 1} of ${a.retries} (after ${a.reason})`,
           now: a.now,
-          set: [
-            sql`retry_count = retry_count + 1`,
-            sql`next_attempt_at = ${new Date(a.now.getTime() + wait)}`,
-            sql`job_name = NULL`,
-            sql`backend_job_id = NULL`,
-            sql`finished_at = NULL`
-          ]
+          set: [sql`retry_count = retry_count + 1`, sql`next_attempt_at = ${new Date(a.now.getTime() + wait)}`, ...jobReleased(sql)]
         })
         return "retried" as const
       })

@@ -34,6 +34,16 @@ export interface Transition {
   readonly when?: Statement.Fragment
 }
 
+/**
+ * The columns that tie a run to its last job, cleared whenever it goes back to PENDING for
+ * another attempt (retry, a paused attempt, `ccat retry`): the next attempt gets a job of its own.
+ */
+export const jobReleased = (sql: SqlClient.SqlClient): Array<Statement.Fragment> => [
+  sql`job_name = NULL`,
+  sql`backend_job_id = NULL`,
+  sql`finished_at = NULL`
+]
+
 /** Applies the transition; true when the run was in an expected status and changed. */
 export const transition = (t: Transition): Effect.Effect<boolean, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {

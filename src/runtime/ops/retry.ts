@@ -1,6 +1,6 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import { inFlightStatuses, transition, type RunStatus } from "../execution/run-status.ts"
+import { inFlightStatuses, jobReleased, transition, type RunStatus } from "../execution/run-status.ts"
 import { purgedInputsOf, purgeLockShared } from "../gaps/purge-lock.ts"
 import { NotRetryable, OtherRunInFlight, UnknownRun } from "./errors.ts"
 
@@ -114,9 +114,7 @@ export const retryRun = (request: {
         now: request.now,
         set: [
           sql`retry_count = retry_count + ${bump}`,
-          sql`job_name = NULL`,
-          sql`backend_job_id = NULL`,
-          sql`finished_at = NULL`,
+          ...jobReleased(sql),
           sql`next_attempt_at = NULL`,
           sql`lease_until = NULL`,
           sql`lease_owner = NULL`,
