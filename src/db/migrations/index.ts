@@ -11,6 +11,7 @@ import runAttempts from "./0009_run_attempts.ts"
 import inputPurged from "./0010_input_purged.ts"
 import runBackend from "./0011_run_backend.ts"
 import uniqueLineageAndCopies from "./0012_unique_lineage_and_copies.ts"
+import apiToken from "./0013_api_token.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -25,9 +26,10 @@ export const migrations = {
   "9_run_attempts": runAttempts,
   "10_input_purged": inputPurged,
   "11_run_backend": runBackend,
-  "12_unique_lineage_and_copies": uniqueLineageAndCopies
+  "12_unique_lineage_and_copies": uniqueLineageAndCopies,
+  "13_api_token": apiToken
 }
 
-export const latestMigrationId = 12
+export const latestMigrationId = 13
 
 export const migrationLoader = Migrator.fromRecord(migrations)
