@@ -247,7 +247,7 @@ for (const backend of testBackends) {
           expect(bogus.code).toBe(2)
           expect(bogus.stderr).toBe(
             "error: unknown status `BOGUS`; valid: PENDING, STAGING_DATA, SUBMITTED, RUNNING, COLLECTING_RESULTS, COMPLETED, FAILED, CANCELLED\n" +
-              "usage: ccat runs [--status S] [--pipeline P] [--step S] [--limit N] [--json]"
+              "usage: ccat runs [--status S] [--pipeline P] [--step S] [--sub-group KEY] [--reason CODE] [--since ISO] [--until ISO] [--before ID] [--limit N] [--json]"
           )
           expect((yield* ccat("runs", "--limit", "0")).code).toBe(2)
           expect((yield* ccat("runs", "--limit", "many")).code).toBe(2)
@@ -484,7 +484,16 @@ for (const backend of testBackends) {
             limit: number
             runs: Array<Record<string, unknown>>
           }
-          expect(json.filter).toEqual({ status: null, pipeline: null, step: "map" })
+          expect(json.filter).toEqual({
+            status: null,
+            pipeline: null,
+            step: "map",
+            subGroupKey: null,
+            reason: null,
+            since: null,
+            until: null,
+            before: null
+          })
           expect(json.limit).toBe(50)
           expect(json.runs).toHaveLength(2)
           expect(json.runs[0]).toMatchObject({

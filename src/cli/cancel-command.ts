@@ -1,14 +1,15 @@
-import { Command, Options } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { Clock, type ConfigError, Console, Effect, Layer, Option } from "effect"
 import { currentUser } from "../definitions/apply.ts"
 import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
 import { BackendUnavailable, ExecutionBackend } from "../runtime/backends/execution-backend.ts"
 import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
 import { backendLayerFor } from "./backend-layer.ts"
+import { cancellableStatuses, cancelRuns } from "../runtime/ops/bulk-runs.ts"
 import { cancelRun, type BackendAccess, type CancelOutcome } from "../runtime/ops/cancel.ts"
 import { NoBackend } from "../runtime/ops/errors.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
-import { parseRunId, runIdArg } from "./runs-command.ts"
+import { actOnMatchingRuns, bulkOptions, choosesRuns, parseRunId, runIdArg, usageError } from "./runs-command.ts"
 
 /*
  * `ccat cancel <run> [--reason TEXT]`: cancel a run that is PENDING, STAGING_DATA, SUBMITTED or
@@ -24,11 +25,16 @@ import { parseRunId, runIdArg } from "./runs-command.ts"
  * - `cancelCommand` builds that backend only when the run has a job, so cancelling a PENDING
  *   run never touches one;
  * - `cancelCommandWithBackend(layer)` uses `layer` for every job instead (tests' stand-ins).
+ *
+ * `ccat cancel --pipeline P --step S --status S [--reason TEXT] [--yes]` (at least one of the
+ * three; without --status every cancellable one): cancels each run that matches, one at a time,
+ * after saying how many and asking (--yes where no one can be asked); a run that cannot be
+ * cancelled is said and the others go on. Exit 0 all cancelled; 1 any not; 2 usage.
  */
 
 const reasonOption = Options.text("reason").pipe(Options.withDescription("Why, recorded in the run's event log."), Options.optional)
 
-const usage = "ccat cancel <run> [--reason TEXT]"
+const usage = "ccat cancel <run> [--reason TEXT] | ccat cancel [--pipeline P] [--step S] [--status S] [--reason TEXT] [--yes]"
 
 /** What became of the run's job, as the backend said: never "cancelled" for a job it did not cancel. */
 const jobWords = (job: CancelOutcome["job"]): string => {
@@ -43,22 +49,47 @@ const jobWords = (job: CancelOutcome["job"]): string => {
   }
 }
 
+const cancelledLine = (outcome: CancelOutcome): string => `Cancelled run ${outcome.runId} (was ${outcome.from}${jobWords(outcome.job)}).`
+
+const chooseOptions = bulkOptions("Cancel", `Cancel the runs in this status (default: any of ${cancellableStatuses.join(", ")}).`)
+
 const make = (access: Effect.Effect<BackendAccess>) =>
-  Command.make("cancel", { run: runIdArg, reason: reasonOption }, ({ run, reason }) =>
-    oneLineErrors(
-      Effect.gen(function* () {
-        const runId = yield* parseRunId(run, usage)
-        const actor = yield* currentUser
-        const now = new Date(yield* Clock.currentTimeMillis)
-        const outcome = yield* cancelRun({ runId, actor, reason: Option.getOrNull(reason), now }, yield* access).pipe(
-          Effect.catchTag("BackendUnavailable", (e) => failWith(`cannot cancel run ${runId}: ${e.message}; the run is unchanged`))
-        )
-        yield* Console.log(`Cancelled run ${runId} (was ${outcome.from}${jobWords(outcome.job)}).`)
-      })
-    )
+  Command.make(
+    "cancel",
+    { run: runIdArg.pipe(Args.optional), reason: reasonOption, ...chooseOptions },
+    ({ run, reason, pipeline, step, status, yes }) =>
+      oneLineErrors(
+        Effect.gen(function* () {
+          const choice = { pipeline, step, status, yes }
+          const actor = yield* currentUser
+          const now = new Date(yield* Clock.currentTimeMillis)
+          if (Option.isNone(run)) {
+            if (!choosesRuns(choice)) return yield* usageError("name a run, or choose runs with --pipeline, --step or --status", usage)
+            const backend = yield* access
+            return yield* actOnMatchingRuns(
+              {
+                verb: "cancel",
+                done: "cancelled",
+                usage,
+                defaultStatuses: cancellableStatuses,
+                allowedStatuses: cancellableStatuses,
+                act: (runs) => cancelRuns(runs, { actor, reason: Option.getOrNull(reason), now }, backend),
+                describe: (outcome) => [cancelledLine(outcome)]
+              },
+              choice
+            )
+          }
+          if (choosesRuns(choice)) return yield* usageError("a run id and --pipeline, --step or --status do not go together", usage)
+          const runId = yield* parseRunId(run.value, usage)
+          const outcome = yield* cancelRun({ runId, actor, reason: Option.getOrNull(reason), now }, yield* access).pipe(
+            Effect.catchTag("BackendUnavailable", (e) => failWith(`cannot cancel run ${runId}: ${e.message}; the run is unchanged`))
+          )
+          yield* Console.log(cancelledLine(outcome))
+        })
+      )
   ).pipe(
     Command.withDescription(
-      "Cancel a run that is pending, staging, submitted or running: cancels its job on the backend the job went to (as the run's location declares it; never one the environment picks) and says what the backend did with it, then marks the run CANCELLED with who and why. Exit 0: cancelled; 1: unknown run, run already ended or collecting, backend unreachable (nothing changed), or database error; 2: usage."
+      "Cancel a run that is pending, staging, submitted or running: cancels its job on the backend the job went to (as the run's location declares it; never one the environment picks) and says what the backend did with it, then marks the run CANCELLED with who and why. With --pipeline, --step or --status instead of a run: every run that matches, after a confirmation (--yes without a terminal). Exit 0: cancelled; 1: unknown run, run already ended or collecting, backend unreachable (nothing changed), any of many not cancelled, or database error; 2: usage."
     )
   )
 
