@@ -8,7 +8,7 @@ import type { StoredDefinitionsError } from "../../definitions/stored.ts"
 import { NothingApplied, type PassSummary } from "../gaps/evaluate-pass.ts"
 import type { StepDecision } from "../gaps/evaluate-step.ts"
 import { createdInPreview, previewPassWith } from "../gaps/preview.ts"
-import { createReasons, holdReasons, reasonDescriptions } from "../gaps/reasons.ts"
+import { createReasons, holdReasons, reasonDescriptions, type ReasonCode } from "../gaps/reasons.ts"
 import { UnknownPipeline, UnknownStep } from "../gaps/trigger-requests.ts"
 import { filterCondition, filterTables, keyedSelection } from "../selection/index.ts"
 import { columnRef, joinsFor, resolveTable } from "../selection/joins.ts"
@@ -201,7 +201,14 @@ const runLine = (r: RunRow, pipeline: string): string =>
 const wouldBeCreated = (pipeline: string, r: RunRow | undefined): string =>
   `a run that would be created now${r === undefined ? "" : ` (${pipeline}.${r.step_name} ${r.sub_group_key})`}`
 
-const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecision, x: Inspected, summary: PassSummary): Array<string> => {
+/** The words for one sub-group's decision, and the decision they explain (the run's own reason when the pass created it). */
+const explainDecision = (
+  pipeline: IrPipeline,
+  step: IrStep,
+  decided: StepDecision,
+  x: Inspected,
+  summary: PassSummary
+): { readonly lines: Array<string>; readonly decision: StepDecision } => {
   const lines: Array<string> = []
   const now = summary.at
   const byId = new Map(x.related.map((r) => [Number(r.id), r]))
@@ -301,7 +308,7 @@ const explainDecision = (pipeline: IrPipeline, step: IrStep, decided: StepDecisi
       if (["FAILED", "CANCELLED"].includes(byId.get(id)?.status ?? "")) lines.push(`    ${runRef(id)}`)
     }
   }
-  return lines
+  return { lines, decision: d }
 }
 
 const summaryLines = (pipeline: IrPipeline, step: IrStep, decisions: ReadonlyArray<StepDecision>): Array<string> => {
@@ -325,14 +332,54 @@ const summaryLines = (pipeline: IrPipeline, step: IrStep, decisions: ReadonlyArr
   return lines
 }
 
-/** The explanation as lines of text. */
-export const explainWhy = (
-  target: WhyTarget
-): Effect.Effect<
-  ReadonlyArray<string>,
-  SqlError.SqlError | UnknownPipeline | UnknownStep | NothingApplied | AppliedDefinitionsError | StoredDefinitionsError,
-  SqlClient.SqlClient
-> =>
+export interface WhyDecision {
+  readonly subGroupKey: string
+  /** The reason code (reasons.ts). */
+  readonly reason: ReasonCode
+  readonly creates: boolean
+  /** The reason's words, as `ccat plan` and `ccat why` print them. */
+  readonly description: string
+}
+
+/** `ccat why --json`: the explanation's lines and the decisions they explain. */
+export interface WhyReport {
+  readonly pipeline: string
+  readonly step: string
+  readonly subGroupKey: string | null
+  /** Exactly what `ccat why` prints, one line each. */
+  readonly lines: ReadonlyArray<string>
+  /** Every sub-group's decision for a step; for one sub-group its own, or none when the step has no such sub-group. */
+  readonly decisions: ReadonlyArray<WhyDecision>
+  /** How many of the decisions carry each reason code (only the codes that occur, in the order the text lists them). */
+  readonly counts: Readonly<Partial<Record<ReasonCode, number>>>
+}
+
+export type WhyError = SqlError.SqlError | UnknownPipeline | UnknownStep | NothingApplied | AppliedDefinitionsError | StoredDefinitionsError
+
+const report = (
+  target: { readonly pipeline: string; readonly step: string; readonly subGroupKey: string | null },
+  lines: ReadonlyArray<string>,
+  decided: ReadonlyArray<StepDecision>
+): WhyReport => {
+  const decisions = decided.map((d) => ({
+    subGroupKey: d.subGroupKey,
+    reason: d.reason,
+    creates: d.creates,
+    description: reasonDescriptions[d.reason]
+  }))
+  // In the order the text lists them: codes that create a run first, each in precedence order.
+  const tally = new Map<ReasonCode, number>()
+  for (const d of decisions) tally.set(d.reason, (tally.get(d.reason) ?? 0) + 1)
+  const counts: Partial<Record<ReasonCode, number>> = {}
+  for (const reason of [...createReasons, ...holdReasons]) {
+    const n = tally.get(reason)
+    if (n !== undefined) counts[reason] = n
+  }
+  return { ...target, lines, decisions, counts }
+}
+
+/** The explanation, as lines and as the decisions behind them. */
+export const whyReport = (target: WhyTarget): Effect.Effect<WhyReport, WhyError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const ir = yield* appliedIr
     if (ir === null) return yield* new NothingApplied()
@@ -341,6 +388,7 @@ export const explainWhy = (
     const step = pipeline.steps.find((s) => s.name === target.step)
     if (step === undefined)
       return yield* new UnknownStep({ pipeline: pipeline.name, name: target.step, known: pipeline.steps.map((s) => s.name) })
+    const named = { pipeline: pipeline.name, step: step.name, subGroupKey: target.subGroupKey }
     const selection = ir.groupings.find((g) => g.name === pipeline.data)?.selection ?? null
     const lines: Array<string> = []
     if (!pipeline.enabled)
@@ -364,7 +412,7 @@ export const explainWhy = (
     const outcome = summary.steps.find((o) => o.step === step.name)
     if (outcome === undefined) {
       lines.push(`${pipeline.name}.${step.name} was not evaluated: the pipeline is disabled or not yet applied in full.`)
-      return lines
+      return report(named, lines, [])
     }
     if (requested) {
       lines.push(
@@ -374,7 +422,7 @@ export const explainWhy = (
       )
     }
     const decisions = outcome.decisions ?? []
-    if (target.subGroupKey === null) return [...lines, ...summaryLines(pipeline, step, decisions)]
+    if (target.subGroupKey === null) return report(named, [...lines, ...summaryLines(pipeline, step, decisions)], decisions)
     const decision = decisions[0]
     if (decision === undefined) {
       lines.push(`${pipeline.name}.${step.name} has no sub-group \`${target.subGroupKey}\` now.`)
@@ -384,7 +432,12 @@ export const explainWhy = (
       )
       const keys = (known[0].steps.find((o) => o.step === step.name)?.decisions ?? []).map((d) => d.subGroupKey)
       lines.push(...(yield* explainMissing(pipeline, step, selection, target.subGroupKey, keys)))
-      return lines
+      return report(named, lines, [])
     }
-    return [...lines, ...explainDecision(pipeline, step, decision, inspected, summary)]
+    const explained = explainDecision(pipeline, step, decision, inspected, summary)
+    return report(named, [...lines, ...explained.lines], [explained.decision])
   })
+
+/** The explanation as lines of text: what `ccat why` prints. */
+export const explainWhy = (target: WhyTarget): Effect.Effect<ReadonlyArray<string>, WhyError, SqlClient.SqlClient> =>
+  Effect.map(whyReport(target), (r) => r.lines)
