@@ -12,6 +12,8 @@ import { lspCommand } from "./lsp-command.ts"
 import { planCommand } from "./plan-command.ts"
 import { cancelCommand } from "./cancel-command.ts"
 import { demoCommand } from "./demo-command.ts"
+import { ccatVersion } from "../version.ts"
+import { tokenCommand } from "./token-command.ts"
 import { lineageCommand } from "./lineage-command.ts"
 import { logsCommand } from "./logs-command.ts"
 import { retryCommand } from "./retry-command.ts"
@@ -48,6 +50,7 @@ const ccat = Command.make("ccat").pipe(
     cancelCommand.pipe(Command.provide(DatabaseLive)),
     retryCommand.pipe(Command.provide(DatabaseLive)),
     lineageCommand.pipe(Command.provide(DatabaseLive)),
+    tokenCommand.pipe(Command.provide(DatabaseLive)),
     demoCommand.pipe(Command.provide(DatabaseLive)),
     db,
     lspCommand
@@ -60,9 +63,15 @@ const commandWords = <Name extends string, R, E, A>(
   nested: ReadonlyMap<string, CommandTree> = new Map()
 ): CommandTree => new Map([...HashMap.keys(Command.getSubcommands(command))].map((word) => [word, nested.get(word) ?? new Map()]))
 
-const version = "0.1.0"
+const version = ccatVersion
 
 runCli(Command.run(ccat, { name: "ccat", version }), process.argv, {
   version,
-  commands: commandWords(ccat, new Map([["db", commandWords(db)]]))
+  commands: commandWords(
+    ccat,
+    new Map([
+      ["db", commandWords(db)],
+      ["token", commandWords(tokenCommand)]
+    ])
+  )
 })

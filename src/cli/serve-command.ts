@@ -12,6 +12,22 @@ import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
 import { backendLayerFor } from "./backend-layer.ts"
 import { interruption } from "./exit-code.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
+import { backendOfJobPlace } from "./cancel-command.ts"
+import { usageError } from "./runs-command.ts"
+
+const usage =
+  "ccat serve [--location L]... [--backend local|slurm] [--port N | --listen ADDR:PORT [--read-token]] [--no-http] [--progress] [--exit-when-idle]"
+
+/** `ADDR:PORT` (`[v6]:PORT`), or what is wrong with it. */
+export const parseListen = (text: string): { readonly host: string; readonly port: number } | string => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim())
+  const port = m === null ? Number.NaN : Number(m[3])
+  if (m === null || port > 65535) return `--listen expects ADDR:PORT (e.g. 127.0.0.1:9464, 0.0.0.0:9464, [::1]:9464), got \`${text}\``
+  return { host: (m[1] ?? m[2])!, port }
+}
+
+/** Addresses that only this machine can reach. */
+export const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
 
 /*
  * `ccat serve`: the reconciler. Runs the trigger, submit, collect and purge loops until SIGTERM
@@ -24,11 +40,22 @@ const idleOption = Options.boolean("exit-when-idle").pipe(
 )
 const portOption = Options.integer("port").pipe(
   Options.withDescription(
-    "Serve /healthz and /metrics on this port of 127.0.0.1 (default CCAT_HTTP_PORT, else 9464; 0 picks a free port)."
+    "Serve the dashboard, the API, /healthz and /metrics on this port of 127.0.0.1 (default CCAT_HTTP_PORT, else 9464; 0 picks a free port)."
   ),
   Options.optional
 )
-const noHttpOption = Options.boolean("no-http").pipe(Options.withDescription("Serve no HTTP endpoints."))
+const listenOption = Options.text("listen").pipe(
+  Options.withDescription(
+    "Serve HTTP on this address and port (`ADDR:PORT`, `[::1]:PORT` for IPv6). Beyond loopback it needs --read-token: nobody reads the operations database unannounced."
+  ),
+  Options.optional
+)
+const readTokenOption = Options.boolean("read-token").pipe(
+  Options.withDescription("Reading the API and the dashboard needs a token too (`ccat token create`), not only actions.")
+)
+const noHttpOption = Options.boolean("no-http").pipe(
+  Options.withDescription("Serve no HTTP endpoints (no dashboard, API, /healthz or /metrics).")
+)
 const progressOption = Options.boolean("progress").pipe(
   Options.withDescription("Show runs by status per step as they change (redrawn in place on a terminal).")
 )
@@ -81,12 +108,14 @@ export const serveCommand = Command.make(
   {
     exitWhenIdle: idleOption,
     port: portOption,
+    listen: listenOption,
+    readToken: readTokenOption,
     noHttp: noHttpOption,
     progress: progressOption,
     locations: locationOption,
     backend: backendOption
   },
-  ({ exitWhenIdle, port, noHttp, progress, locations, backend }) =>
+  ({ exitWhenIdle, port, listen, readToken, noHttp, progress, locations, backend }) =>
     oneLineErrors(
       Effect.gen(function* () {
         // SIGTERM and Ctrl-C are how serve is meant to stop.
@@ -94,7 +123,18 @@ export const serveCommand = Command.make(
         const execution = yield* ExecutionConfig
         const trigger = yield* TriggerLoopConfig
         const envPort = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
-        const httpPort = noHttp ? null : Option.getOrElse(port, () => envPort)
+        const address = Option.isSome(listen)
+          ? parseListen(listen.value)
+          : { host: "127.0.0.1", port: Option.getOrElse(port, () => envPort) }
+        if (typeof address === "string") return yield* usageError(address, usage)
+        if (Option.isSome(listen) && Option.isSome(port)) return yield* usageError("give --listen ADDR:PORT or --port N, not both", usage)
+        if (!noHttp && !isLoopback(address.host) && !readToken)
+          return yield* usageError(
+            `listening on ${address.host} (beyond this machine) needs --read-token, so that reading runs and products needs a token too`,
+            usage
+          )
+        const httpPort = noHttp ? null : address.port
+        const backendAccess = yield* backendOfJobPlace
         const override = Option.getOrNull(backend) ?? execution.backend
         const requested = locations.length > 0 ? locations : execution.location === null ? [] : [execution.location]
         const ir = yield* appliedDefinitions(trigger.interval, exitWhenIdle)
@@ -107,7 +147,17 @@ export const serveCommand = Command.make(
         const printer = progress ? makeProgressPrinter(process.stdout) : null
         const onCycle = printer === null ? undefined : () => printer().pipe(Effect.ignore)
         yield* serveSites(
-          { execution, triggerInterval: trigger.interval, fullPassEvery: trigger.fullPassEvery, httpPort, exitWhenIdle, onCycle },
+          {
+            execution,
+            triggerInterval: trigger.interval,
+            fullPassEvery: trigger.fullPassEvery,
+            httpPort,
+            httpHost: address.host,
+            readsNeedToken: readToken,
+            backendAccess,
+            exitWhenIdle,
+            onCycle
+          },
           sites
         ).pipe(
           Effect.provide(Layer.mergeAll(BackendCallsLive, ServeStateLive)),
@@ -119,6 +169,6 @@ export const serveCommand = Command.make(
     )
 ).pipe(
   Command.withDescription(
-    "Run the reconciler for the locations given (--location, CCAT_LOCATION; else those whose backend is local), each on the backend its definition declares: trigger, submit, collect and purge loops, with /healthz and /metrics. Stops on SIGTERM or Ctrl-C, letting transactions in flight finish; jobs keep running and are adopted at the next start. Exit 0: stopped; 1: failed to start (an unknown location, a backend that cannot be reached)."
+    "Run the reconciler for the locations given (--location, CCAT_LOCATION; else those whose backend is local), each on the backend its definition declares: trigger, submit, collect and purge loops, with the dashboard, the HTTP API (/api/v1/docs), /healthz and /metrics on one port of loopback. Stops on SIGTERM or Ctrl-C, letting transactions in flight finish; jobs keep running and are adopted at the next start. Exit 0: stopped; 1: failed to start (an unknown location, a backend that cannot be reached)."
   )
 )

@@ -23,6 +23,7 @@ import { definition, prepareRename, references, rename } from "./navigation.ts"
 import { positionToOffset } from "./positions.ts"
 import { documentSymbols, foldingRanges, workspaceSymbols } from "./symbols.ts"
 import { isCcatUri, WorkspaceState } from "./workspace-state.ts"
+import { ccatVersion } from "../version.ts"
 
 /*
  * The `.ccat` language server. Every feature reads the compiler's result for the whole
@@ -147,7 +148,7 @@ export const startServer = (connection: Connection, options: ServerOptions = {})
           completionProvider: { triggerCharacters: [".", " ", "(", "^", "~", "=", ","] },
           semanticTokensProvider: { legend: semanticTokensLegend, full: true }
         },
-        serverInfo: { name: "ccat", version: "0.1.0" }
+        serverInfo: { name: "ccat", version: ccatVersion }
       }
     })
   )

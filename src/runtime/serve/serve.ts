@@ -1,11 +1,9 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
-import { Cause, Clock, Context, Data, Duration, Effect, Layer, Queue, Schedule, Stream, SubscriptionRef } from "effect"
-import { createServer } from "node:http"
+import { Cause, Clock, Context, Duration, Effect, Layer, Queue, Schedule, Stream, SubscriptionRef } from "effect"
 import { BackendCalls, ExecutionBackend, type ExecutionBackendService } from "../backends/execution-backend.ts"
 import { warnUnlessSlurmEndsLeftovers } from "../backends/slurm-proctrack.ts"
 import { collectCycle, collectSummaryLine } from "../execution/collect-loop.ts"
-import { DiskSpace } from "../execution/disk-space.ts"
 import { purgeCycle } from "../execution/purge.ts"
 import { inFlightStatuses } from "../execution/run-status.ts"
 import type { ExecutionConfig } from "../execution/execution-config.ts"
@@ -14,8 +12,11 @@ import { evaluatePass, passSummaryLine, type PassSummary } from "../gaps/evaluat
 import { isCreateReason } from "../gaps/reasons.ts"
 import { triggerChannels, wakeOnNotify } from "../notifications.ts"
 import { messageWithCause } from "../../error-message.ts"
-import { metricsText } from "./metrics.ts"
-import { failingCyclesForDegraded, ServeState } from "./serve-state.ts"
+import { ApiBackendAccess } from "../../api/handlers/actions.ts"
+import { HttpPortUnavailable, httpServer } from "../../api/http-server.ts"
+import type { BackendAccess } from "../ops/cancel.ts"
+import { NoBackend } from "../ops/errors.ts"
+import { ServeState } from "./serve-state.ts"
 
 /*
  * `ccat serve` (docs/design/runtime.md §6.2, §6.3): the trigger, submit, collect and purge loops as fibers of one scope.
@@ -31,8 +32,14 @@ export interface ServeOptions {
   readonly triggerInterval: Duration.Duration
   /** How often the trigger still evaluates each step in full (CCAT_FULL_PASS_INTERVAL). */
   readonly fullPassEvery?: Duration.Duration | undefined
-  /** `CCAT_HTTP_PORT`; `null` serves no HTTP. */
+  /** `CCAT_HTTP_PORT`; `null` serves no HTTP (no /healthz, /metrics, API or dashboard). */
   readonly httpPort: number | null
+  /** The address to listen on; loopback (127.0.0.1) when absent. */
+  readonly httpHost?: string | undefined
+  /** Whether reading the API needs a token too (required beyond loopback; src/api/access.ts). */
+  readonly readsNeedToken?: boolean | undefined
+  /** How the API's cancel reaches a run's backend job; without it, cancelling a run with a job is refused. */
+  readonly backendAccess?: BackendAccess | undefined
   /** Stop once nothing is in flight and a trigger pass created nothing (for demos and tests). */
   readonly exitWhenIdle: boolean
   /** Offered when a job ends, if the backend can tell (the local backend can): collect at once. */
@@ -41,11 +48,10 @@ export interface ServeOptions {
   readonly onCycle?: (loop: string) => Effect.Effect<void, never, SqlClient.SqlClient>
 }
 
-export class HttpPortUnavailable extends Data.TaggedError("HttpPortUnavailable")<{ readonly port: number; readonly reason: string }> {
-  override get message(): string {
-    return `cannot serve /healthz and /metrics on port ${this.port}: ${this.reason} (set CCAT_HTTP_PORT or --port, or --no-http)`
-  }
-}
+export { HttpPortUnavailable }
+
+/** Without a way to reach backends, the API refuses to cancel a run that has a job (and says so). */
+const noBackendAccess: BackendAccess = { use: (place) => Effect.fail(new NoBackend({ runId: place.runId, job: place.job })) }
 
 type Services = SqlClient.SqlClient | PgClient.PgClient | ExecutionBackend | BackendCalls | ServeState
 
@@ -122,64 +128,6 @@ const gapOf = (summary: PassSummary): Record<string, number> =>
       )
     ])
   )
-
-/** The HTTP endpoints, for as long as the scope lives. */
-const httpServer = (port: number) =>
-  Effect.gen(function* () {
-    const runtime = yield* Effect.runtime<SqlClient.SqlClient | ServeState | BackendCalls>()
-    const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | ServeState | BackendCalls>) =>
-      Effect.runPromiseExit(Effect.provide(effect, runtime))
-    const server = createServer((req, res) => {
-      if (req.url === "/healthz") {
-        void run(
-          Effect.all({ snapshot: Effect.flatMap(ServeState, (s) => s.snapshot), disk: Effect.flatMap(DiskSpace, (d) => d.shortages) })
-        ).then((exit) => {
-          const loops = exit._tag === "Success" ? exit.value.snapshot.loops : {}
-          const outOfSpace = (exit._tag === "Success" ? exit.value.disk : []).map((s) => ({
-            location: s.location,
-            folder: s.folder,
-            since: s.since.toISOString(),
-            neededBytes: s.neededBytes,
-            what: s.what
-          }))
-          const stale = Object.entries(loops)
-            .filter(([, l]) => l.lastSuccessAt === null || Date.now() - l.lastSuccessAt > 5 * 60_000)
-            .map(([n]) => n)
-          // A loop that runs but fails every run it handles is no healthier than a dead one.
-          const failing = Object.entries(loops)
-            .filter(([, l]) => l.allFailedStreak >= failingCyclesForDegraded)
-            .map(([n]) => n)
-          const ok = stale.length === 0 && failing.length === 0 && outOfSpace.length === 0
-          res.writeHead(ok ? 200 : 503, { "content-type": "application/json" })
-          res.end(JSON.stringify({ status: ok ? "ok" : "degraded", stale, failing, outOfSpace, loops }) + "\n")
-        })
-        return
-      }
-      if (req.url === "/metrics") {
-        void run(metricsText).then((exit) => {
-          if (exit._tag === "Success") {
-            res.writeHead(200, { "content-type": "text/plain; version=0.0.4" })
-            res.end(exit.value)
-          } else {
-            res.writeHead(503, { "content-type": "text/plain" })
-            res.end("metrics unavailable: the database did not answer\n")
-          }
-        })
-        return
-      }
-      res.writeHead(404, { "content-type": "text/plain" })
-      res.end("not found: try /healthz or /metrics\n")
-    })
-    yield* Effect.acquireRelease(
-      Effect.async<void, HttpPortUnavailable>((resume) => {
-        server.once("error", (e) => resume(Effect.fail(new HttpPortUnavailable({ port, reason: e.message }))))
-        server.listen(port, "127.0.0.1", () => resume(Effect.void))
-      }),
-      () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
-    )
-    const address = server.address()
-    return typeof address === "object" && address !== null ? address.port : port
-  })
 
 /**
  * Whether nothing is in flight, and the newest run event: every change of a run's status writes
@@ -263,8 +211,12 @@ const serveLoops = (
       // this host's Slurm configuration names.
       if (sets.some((set) => set.backend.kind === "slurm")) yield* warnUnlessSlurmEndsLeftovers()
       if (options.httpPort !== null) {
-        const port = yield* httpServer(options.httpPort)
-        yield* Effect.logInfo(`serving /healthz and /metrics on http://127.0.0.1:${port}`)
+        const host = options.httpHost ?? "127.0.0.1"
+        const port = yield* httpServer({ host, port: options.httpPort, readsNeedToken: options.readsNeedToken ?? false }).pipe(
+          Effect.provideService(ApiBackendAccess, options.backendAccess ?? noBackendAccess)
+        )
+        const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
+        yield* Effect.logInfo(`serving the dashboard on ${url}/ (API ${url}/api/v1/docs, /healthz, /metrics)`)
       }
       // For --exit-when-idle, per set: how many passes started, and which finished last. Counted
       // when a pass starts: a pass that began before the last run ended may finish after it was
