@@ -111,7 +111,10 @@ describe("ccat serve as a process", () => {
     expect(metrics).toMatch(/^ccat_backend_calls_total\{kind="spawn"\} 2$/m)
     expect(metrics).toMatch(/^ccat_loop_cycles_total\{loop="trigger"\} \d+$/m)
     expect(metrics).toMatch(/^ccat_gap_size\{pipeline="reduce",step="calibrate"\} \d+$/m)
-    expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404)
+    // Beside them, on the same port: the API (an unknown endpoint is a JSON 404) and the dashboard.
+    const unknown = await fetch(`http://127.0.0.1:${port}/api/v1/nope`)
+    expect(unknown.status).toBe(404)
+    expect(((await unknown.json()) as { code: string }).code).toBe("NOT_FOUND")
 
     const signalled = Date.now()
     served.child.kill("SIGTERM")
