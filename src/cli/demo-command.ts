@@ -21,7 +21,7 @@ import { lineageLines } from "./demo-lineage.ts"
 import { makeProgressPrinter } from "../runtime/serve/progress.ts"
 import { serve } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
-import { CommandExit, ExitCode } from "./exit-code.ts"
+import { CommandExit, ExitCode, interruption } from "./exit-code.ts"
 import { oneLineErrors } from "./plan-command.ts"
 import { readSources } from "./workspace-files.ts"
 
@@ -33,6 +33,10 @@ import { readSources } from "./workspace-files.ts"
  * being processed; then change a step's config and show the plan announcing the reprocessing.
  * Everything is reused on a second run, which is therefore fast.
  */
+
+const noDashboardOption = Options.boolean("no-dashboard").pipe(
+  Options.withDescription("End when the demo is done, without serving the dashboard (the default when the output is not a terminal).")
+)
 
 const dirOption = Options.directory("dir").pipe(
   Options.withDescription("The workspace to apply (default: pipelines)."),
@@ -87,7 +91,7 @@ const lastRunId = Effect.gen(function* () {
   return Number(row!.id)
 })
 
-export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
+export const demoCommand = Command.make("demo", { dir: dirOption, noDashboard: noDashboardOption }, ({ dir, noDashboard }) =>
   oneLineErrors(
     Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
@@ -131,6 +135,30 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
       )
 
       const jobEnded = yield* Queue.sliding<void>(1)
+      const serveLocally = (options: {
+        readonly httpPort: number | null
+        readonly onCycle: () => Effect.Effect<void, never, SqlClient.SqlClient>
+      }) =>
+        serve({
+          execution: { ...execution, maxParallel },
+          triggerInterval: Duration.seconds(1),
+          httpPort: options.httpPort,
+          exitWhenIdle: options.httpPort === null,
+          collectWake: jobEnded,
+          onCycle: options.onCycle
+        }).pipe(
+          Effect.provide(
+            Layer.mergeAll(
+              LocalBackendLive({
+                registryDir: localRegistryDir(execution),
+                maxParallel,
+                onJobEnd: () => void Queue.unsafeOffer(jobEnded, undefined)
+              }).pipe(Layer.provideMerge(BackendCallsLive)),
+              ServeStateLive
+            )
+          ),
+          Logger.withMinimumLogLevel(LogLevel.Warning)
+        )
       const runServe = (label: string) =>
         Effect.gen(function* () {
           yield* heading(label)
@@ -138,26 +166,7 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
           const printer = makeProgressPrinter(process.stdout)
           const since = yield* lastRunId
           const t0 = yield* Clock.currentTimeMillis
-          yield* serve({
-            execution: { ...execution, maxParallel },
-            triggerInterval: Duration.seconds(1),
-            httpPort: null,
-            exitWhenIdle: true,
-            collectWake: jobEnded,
-            onCycle: () => printer().pipe(Effect.ignore)
-          }).pipe(
-            Effect.provide(
-              Layer.mergeAll(
-                LocalBackendLive({
-                  registryDir: localRegistryDir(execution),
-                  maxParallel,
-                  onJobEnd: () => void Queue.unsafeOffer(jobEnded, undefined)
-                }).pipe(Layer.provideMerge(BackendCallsLive)),
-                ServeStateLive
-              )
-            ),
-            Logger.withMinimumLogLevel(LogLevel.Warning)
-          )
+          yield* serveLocally({ httpPort: null, onCycle: () => printer().pipe(Effect.ignore) })
           yield* printer(true)
           const summary = yield* stepSummary(since)
           yield* Console.log(`\n${demoPipeline}, runs of this serve:\n${summaryTable(summary, (yield* Clock.currentTimeMillis) - t0)}`)
@@ -205,13 +214,38 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
           "(As of a minute from now, when the last calibration's 60 s cooldown has passed. The maps follow once the new calibrations are done.)"
         )
       }
+      const folder = relative(process.cwd(), database.dataDir) || "."
       yield* Console.log(
-        `\nDemo finished in ${(((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)} s. Everything is in ${relative(process.cwd(), database.dataDir) || "."}/; run it again to see it reused.`
+        `\nDemo finished in ${(((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)} s. Everything is in ${folder}/; run it again to see it reused.`
+      )
+
+      const port = yield* Config.integer("CCAT_HTTP_PORT").pipe(Config.withDefault(9464))
+      const url = `http://127.0.0.1:${port}/`
+      yield* heading("7. The dashboard")
+      if (noDashboard || !process.stdout.isTTY) {
+        yield* Console.log(`To look at all of this in a browser: run \`ccat serve\` in this folder and open ${url}`)
+        return
+      }
+      // Serve until Ctrl-C, as `ccat serve` would: the loops keep reducing what arrives.
+      interruption.exitCode = 0
+      let said = false
+      yield* serveLocally({
+        httpPort: port,
+        onCycle: () =>
+          said
+            ? Effect.void
+            : Console.log(`The dashboard: ${url}  (the API: ${url}api/v1/docs). Serving until Ctrl-C.`).pipe(
+                Effect.tap(() => (said = true))
+              )
+      }).pipe(
+        Effect.catchTag("HttpPortUnavailable", (e) =>
+          Console.error(`${e.message}\nThe demo is done; to see it, run \`CCAT_HTTP_PORT=<free port> ccat serve\` in this folder.`)
+        )
       )
     })
   )
 ).pipe(
   Command.withDescription(
-    "Run the demo on the embedded database: seed, apply pipelines/, serve until the CHAI maps exist, show lineage, add a night of scans, plan a config change. Exit 0: done; 1: failed."
+    "Run the demo on the embedded database: seed, apply pipelines/, serve until the CHAI maps exist, show lineage, add a night of scans, plan a config change; then, on a terminal, serve the dashboard until Ctrl-C. Exit 0: done (or stopped with Ctrl-C); 1: failed."
   )
 )
