@@ -47,6 +47,25 @@ export default defineConfig(
     }
   },
   {
+    // The dashboard runs in a browser: its own tsconfig (DOM, JSX for Preact), found by the
+    // project service as the nearest one, and the browser's globals.
+    files: ["src/dashboard/**/*.ts", "src/dashboard/**/*.tsx"],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true }
+      ]
+    }
+  },
+  {
     // Tests read JSON the CLI printed (`JSON.parse` is `any`) and poke at it; typing every such
     // read would add noise, not safety. An explicit `any` still needs its reason.
     files: ["test/**/*.ts"],

@@ -7,10 +7,12 @@ import { fileURLToPath } from "node:url"
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = `${root}dist/ccat.mjs`
 
+// The dashboard's sources are not the CLI's: they are bundled apart (dist/dashboard/).
 const newestSource = (dir) => {
   let newest = 0
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = `${dir}/${entry.name}`
+    if (full === `${root}src/dashboard`) continue
     newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs)
   }
   return newest

@@ -1,6 +1,8 @@
 // Bundles the CLI into dist/ccat.mjs, run by `npm ci`/`npm install` (the `prepare` script).
 // One file loads in a fraction of the time of hundreds of ES modules: `ccat --help` in ~0.5 s.
+// Then the web dashboard `ccat serve` ships (dist/dashboard/, scripts/build-dashboard.mjs).
 import { build } from "esbuild"
+import { buildDashboard } from "./build-dashboard.mjs"
 
 await build({
   entryPoints: [new URL("../src/cli/main.ts", import.meta.url).pathname],
@@ -18,3 +20,5 @@ await build({
     js: "import { createRequire as __ccatCreateRequire } from 'node:module'; const require = __ccatCreateRequire(import.meta.url);"
   }
 })
+
+await buildDashboard()

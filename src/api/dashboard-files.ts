@@ -18,7 +18,8 @@ const contentTypes: Readonly<Record<string, string>> = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
   ".ico": "image/x-icon",
-  ".map": "application/json"
+  ".map": "application/json",
+  ".txt": "text/plain; charset=utf-8"
 }
 
 /** dist/dashboard beside the bundle (dist/ccat.mjs), or from the sources (src/api/ → dist/). */

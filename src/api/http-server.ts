@@ -111,6 +111,8 @@ export const httpServer = (listen: HttpListen) =>
               return Effect.succeed(
                 jsonError(400, "BAD_BODY", `the request body must be a JSON object of at most ${maxBodyBytes / 1024} KiB; see /api/v1/docs`)
               )
+            // A client that left (an event stream closed) is not a failure.
+            if (Cause.isInterruptedOnly(cause)) return Effect.succeed(jsonError(499, "CLIENT_GONE", "the client closed the request"))
             return Effect.logError("API: request failed", cause).pipe(
               Effect.as(jsonError(500, "INTERNAL", "the server could not answer this request; its log says why"))
             )
@@ -124,7 +126,7 @@ export const httpServer = (listen: HttpListen) =>
       HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
       Effect.map((response) => HttpServerResponse.setHeaders(response, securityHeaders)),
       Effect.catchAllCause((cause) =>
-        Effect.logError("HTTP: request failed", cause).pipe(
+        (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("HTTP: request failed", cause)).pipe(
           Effect.as(HttpServerResponse.setHeaders(jsonError(500, "INTERNAL", "the server could not answer this request"), securityHeaders))
         )
       )
