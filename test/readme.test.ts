@@ -60,7 +60,10 @@ describe("README", () => {
       "db migrate",
       "db status",
       "db seed",
-      "lsp"
+      "lsp",
+      "token create",
+      "token list",
+      "token revoke"
     ]) {
       expect(listed, command).toContain(command)
     }
