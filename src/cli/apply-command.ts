@@ -1,7 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { Console, Effect, Either } from "effect"
-import { createInterface } from "node:readline/promises"
 import type { IrWorkspace } from "../compiler/ir.ts"
 import { applyWorkspace, currentUser, type ApplyOptions, type ApplyResult, type PlanChangesDiffer } from "../definitions/apply.ts"
 import { planChanges } from "../definitions/diff.ts"
@@ -10,6 +9,7 @@ import { changesMismatch, inspectSavedPlan, PlanAltered, type SavedPlan } from "
 import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
 import { readStoredDefinitions } from "../definitions/stored.ts"
 import { verifyIr } from "../definitions/verify-ir.ts"
+import { askOnTerminal } from "./confirmation.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { compileWorkspace, failWith, oneLineErrors } from "./plan-command.ts"
 
@@ -76,14 +76,6 @@ const applyTarget = (target: Target, options: ApplyOptions) =>
     )
   )
 
-/** A yes/no question on the terminal; anything but `y` or `yes` is no. */
-const confirm = (question: string): Effect.Effect<boolean> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => createInterface({ input: process.stdin, output: process.stdout })),
-    (rl) => Effect.promise(() => rl.question(question)).pipe(Effect.map((answer) => /^(y|yes)$/i.test(answer.trim()))),
-    (rl) => Effect.sync(() => rl.close())
-  )
-
 const counted = (s: PlanSummary): string => `${s.create} created, ${s.change} changed, ${s.retire} retired`
 
 const report = (result: ApplyResult) =>
@@ -127,7 +119,7 @@ export const applyCommand = Command.make("apply", { target: targetArg, yes: yesO
       if (!hasChanges(plan))
         return yield* Console.log(`No changes. Nothing applied: the definitions match generation ${plan.baseGeneration}.`)
       yield* Console.log(renderPlan(plan, style) + "\n")
-      if (!(yield* confirm("Apply these changes? [y/N] "))) {
+      if (!(yield* askOnTerminal("Apply these changes? [y/N] "))) {
         yield* Console.log("Apply cancelled. Nothing applied.")
         return yield* new CommandExit({ code: ExitCode.failure })
       }

@@ -1,9 +1,12 @@
-import { Layer, type Queue } from "effect"
-import type { BackendCalls, ExecutionBackend } from "../runtime/backends/execution-backend.ts"
+import { type ConfigError, Effect, Layer, type Queue } from "effect"
+import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
+import { type BackendCalls, BackendUnavailable, ExecutionBackend } from "../runtime/backends/execution-backend.ts"
 import { LocalBackendLive } from "../runtime/backends/local-backend.ts"
 import { SlurmBackendLive } from "../runtime/backends/slurm-backend.ts"
-import type { ExecutionConfig } from "../runtime/execution/execution-config.ts"
+import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
 import { localRegistryDir } from "../runtime/execution/submit-loop.ts"
+import type { BackendAccess } from "../runtime/ops/cancel.ts"
+import { NoBackend } from "../runtime/ops/errors.ts"
 import type { BackendKind } from "../runtime/serve/served-locations.ts"
 
 /*
@@ -12,6 +15,9 @@ import type { BackendKind } from "../runtime/serve/served-locations.ts"
  * qos "normal"  max_queued 400  submit_rate 60 }`. Every option a backend block accepts
  * (src/compiler/properties.ts) reaches the backend here; test/backend-options.test.ts holds
  * each one to it.
+ *
+ * Also the backend a run's job went to, as `ccat cancel` and the HTTP API's cancel reach it
+ * (`backendOfJobPlace`): built here from the same options, so the two cannot differ.
  */
 
 type Options = Readonly<Record<string, string | number>>
@@ -38,3 +44,20 @@ export const backendLayerFor = (
         maxParallel: execution.maxParallel ?? number(options, "max_parallel") ?? 2,
         onJobEnd: jobEnded === undefined ? undefined : () => void jobEnded.unsafeOffer(undefined)
       })
+
+/**
+ * The backend of each job's place, as its location declares it: asked first whether it can be
+ * reached at all, so that "unreachable" is said as such, naming the location.
+ */
+export const backendOfJobPlace: Effect.Effect<BackendAccess, ConfigError.ConfigError> = Effect.map(ExecutionConfig, (execution) => ({
+  use: (place, f) => {
+    if (place.kind !== "local" && place.kind !== "slurm") return Effect.fail(new NoBackend({ runId: place.runId, job: place.job }))
+    const where = `${place.kind} backend of location ${place.location}`
+    return Effect.flatMap(ExecutionBackend, (b) =>
+      b.probe.pipe(
+        Effect.mapError((e) => new BackendUnavailable({ backend: where, reason: `${e.reason} (cannot be reached here)` })),
+        Effect.zipRight(f(b))
+      )
+    ).pipe(Effect.provide(backendLayerFor(place.kind, execution, place.options).pipe(Layer.provide(BackendCallsLive))))
+  }
+}))

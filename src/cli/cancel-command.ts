@@ -1,15 +1,13 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Clock, type ConfigError, Console, Effect, Layer, Option } from "effect"
+import { Clock, Console, Effect, type Layer, Option } from "effect"
 import { currentUser } from "../definitions/apply.ts"
-import { BackendCallsLive } from "../runtime/backends/backend-calls.ts"
 import { BackendUnavailable, ExecutionBackend } from "../runtime/backends/execution-backend.ts"
-import { ExecutionConfig } from "../runtime/execution/execution-config.ts"
-import { backendLayerFor } from "./backend-layer.ts"
-import { cancellableStatuses, cancelRuns } from "../runtime/ops/bulk-runs.ts"
-import { cancelRun, type BackendAccess, type CancelOutcome } from "../runtime/ops/cancel.ts"
-import { NoBackend } from "../runtime/ops/errors.ts"
+import { cancelRuns } from "../runtime/ops/bulk-runs.ts"
+import { cancellableStatuses, cancelRun, type BackendAccess, type CancelOutcome } from "../runtime/ops/cancel.ts"
+import { backendOfJobPlace } from "./backend-layer.ts"
+import { actOnMatchingRuns, bulkOptions, choosesRuns } from "./bulk-runs-cli.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
-import { actOnMatchingRuns, bulkOptions, choosesRuns, parseRunId, runIdArg, usageError } from "./runs-command.ts"
+import { parseRunId, runIdArg, usageError } from "./runs-command.ts"
 
 /*
  * `ccat cancel <run> [--reason TEXT]`: cancel a run that is PENDING, STAGING_DATA, SUBMITTED or
@@ -106,23 +104,6 @@ const fromLayer = (layer: Layer.Layer<ExecutionBackend, unknown>): Effect.Effect
         )
       )
   })
-
-/**
- * The backend of each job's place, as its location declares it: asked first whether it can be
- * reached at all, so that "unreachable" is said as such, naming the location.
- */
-export const backendOfJobPlace: Effect.Effect<BackendAccess, ConfigError.ConfigError> = Effect.map(ExecutionConfig, (execution) => ({
-  use: (place, f) => {
-    if (place.kind !== "local" && place.kind !== "slurm") return Effect.fail(new NoBackend({ runId: place.runId, job: place.job }))
-    const where = `${place.kind} backend of location ${place.location}`
-    return Effect.flatMap(ExecutionBackend, (b) =>
-      b.probe.pipe(
-        Effect.mapError((e) => new BackendUnavailable({ backend: where, reason: `${e.reason} (cannot be reached here)` })),
-        Effect.zipRight(f(b))
-      )
-    ).pipe(Effect.provide(backendLayerFor(place.kind, execution, place.options).pipe(Layer.provide(BackendCallsLive))))
-  }
-}))
 
 export const cancelCommand = make(backendOfJobPlace.pipe(Effect.orDie))
 

@@ -3,8 +3,9 @@ import { Clock, Console, Effect, Option } from "effect"
 import { currentUser } from "../definitions/apply.ts"
 import { defaultRetryStatuses, retryableStatuses, retryRuns } from "../runtime/ops/bulk-runs.ts"
 import { retryRun, type RetryOutcome } from "../runtime/ops/retry.ts"
+import { actOnMatchingRuns, bulkOptions, choosesRuns } from "./bulk-runs-cli.ts"
 import { oneLineErrors } from "./plan-command.ts"
-import { actOnMatchingRuns, bulkOptions, choosesRuns, parseRunId, runIdArg, usageError } from "./runs-command.ts"
+import { parseRunId, runIdArg, usageError } from "./runs-command.ts"
 
 /*
  * `ccat retry <run>`: a FAILED or CANCELLED run goes back to PENDING, for `ccat serve` to stage

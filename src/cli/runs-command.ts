@@ -1,14 +1,11 @@
 import { Args, Command, Options } from "@effect/cli"
-import type { SqlClient, SqlError } from "@effect/sql"
-import { Console, Context, Effect, Option } from "effect"
-import { createInterface } from "node:readline/promises"
+import { Console, Effect, Option } from "effect"
 import { didYouMean } from "../compiler/suggest.ts"
 import type { RunStatus } from "../runtime/execution/run-status.ts"
-import { runsMatching, type BulkOutcome } from "../runtime/ops/bulk-runs.ts"
 import type { UnknownName } from "../runtime/ops/errors.ts"
 import { renderTable, utcSeconds } from "../runtime/ops/format.ts"
 import { listRunsPage } from "../runtime/ops/list-runs.ts"
-import { allStatuses, type RunSummary } from "../runtime/ops/run-row.ts"
+import { allStatuses, runJson, type RunSummary } from "../runtime/ops/run-row.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
 
@@ -25,8 +22,9 @@ import { failWith, oneLineErrors } from "./plan-command.ts"
  * times in ISO 8601 UTC, absent values null; `nextCursor` is the `--before` of the next page,
  * null on the last.
  *
- * Also here, as the commands that list runs by filter share them: the bulk forms of `ccat
- * cancel` and `ccat retry` (`actOnMatchingRuns`).
+ * Also here, as the other commands that name runs share them: the run id, status and time
+ * arguments, `--json`, and the usage error (the bulk forms of `ccat cancel` and `ccat retry`
+ * are in bulk-runs-cli.ts).
  */
 
 /** Prints a usage error and exits 2. */
@@ -99,29 +97,12 @@ const limitOption = Options.integer("limit").pipe(Options.withDescription("At mo
 const usage =
   "ccat runs [--status S] [--pipeline P] [--step S] [--sub-group KEY] [--reason CODE] [--since ISO] [--until ISO] [--before ID] [--limit N] [--json]"
 
-const unknownName = (e: UnknownName): string => {
+/** An unknown pipeline or step, with the nearest known name and the ones there are. */
+export const unknownName = (e: UnknownName): string => {
   const hint = didYouMean(e.name, e.known)
   const known = e.known.length === 0 ? "there are none: run `ccat apply <dir>` first" : `known: ${e.known.join(", ")}`
   return `no ${e.kind} \`${e.name}\`${hint === undefined ? "" : `; ${hint}`} (${known})`
 }
-
-export const runJson = (r: RunSummary) => ({
-  id: r.id,
-  pipeline: r.pipeline,
-  step: r.step,
-  subGroupKey: r.subGroupKey,
-  status: r.status,
-  reason: r.reason,
-  attempt: r.attempt,
-  retryCount: r.retryCount,
-  softwareVersion: r.softwareVersion,
-  jobName: r.jobName,
-  backendJobId: r.backendJobId,
-  runDir: r.runDir,
-  createdAt: r.createdAt.toISOString(),
-  finishedAt: r.finishedAt?.toISOString() ?? null,
-  failureReason: r.failureReason
-})
 
 export const renderRuns = (runs: ReadonlyArray<RunSummary>): string =>
   renderTable(
@@ -143,7 +124,7 @@ export const renderRuns = (runs: ReadonlyArray<RunSummary>): string =>
   )
 
 /** A status named in any case, or a usage error listing the ones `allowed` (`refusal` says it for a command that takes only some). */
-const parseStatus = (text: string, allowed: ReadonlyArray<RunStatus>, usage: string, refusal?: string) => {
+export const parseStatus = (text: string, allowed: ReadonlyArray<RunStatus>, usage: string, refusal?: string) => {
   const upper = text.trim().toUpperCase()
   const match = allowed.find((s) => s === upper)
   if (match !== undefined) return Effect.succeed(match)
@@ -221,126 +202,3 @@ export const runsCommand = Command.make(
     "List runs, newest first: id, step, sub-group, status, reason, attempt, software version, backend job, created, finished, failure; filtered by status, pipeline, step, sub-group, reason and creation time, a page at a time (--before). Exit 0: listed; 1: unknown pipeline or step, or database error; 2: usage (unknown status, bad time or run id)."
   )
 )
-
-/* ---- The bulk forms of `ccat cancel` and `ccat retry` ---- */
-
-/** The most runs one bulk command acts on; more are left for the next. */
-export const bulkLimit = 10_000
-
-/** Asks a yes/no question on the terminal; anything but `y` or `yes` is no. */
-const askOnTerminal = (question: string): Effect.Effect<boolean> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => createInterface({ input: process.stdin, output: process.stdout })),
-    (rl) => Effect.promise(() => rl.question(question)).pipe(Effect.map((answer) => /^(y|yes)$/i.test(answer.trim()))),
-    (rl) => Effect.sync(() => rl.close())
-  )
-
-/**
- * How a bulk command gets a person's yes: on a terminal it asks; anywhere else there is no one
- * to ask, and it needs --yes. A Reference so tests can be a terminal (or not) whatever runs them.
- */
-export class Confirmation extends Context.Reference<Confirmation>()("ccat/Confirmation", {
-  defaultValue: (): { readonly interactive: () => boolean; readonly ask: (question: string) => Effect.Effect<boolean> } => ({
-    interactive: () => process.stdin.isTTY === true,
-    ask: askOnTerminal
-  })
-}) {}
-
-/** The options that choose runs for a bulk command, and --yes. */
-export const bulkOptions = (verb: string, statusHelp: string) => ({
-  pipeline: Options.text("pipeline").pipe(
-    Options.withDescription(`${verb} the runs of this pipeline (instead of one run).`),
-    Options.optional
-  ),
-  step: Options.text("step").pipe(
-    Options.withDescription(`${verb} the runs of steps with this name (with --pipeline: of that pipeline's step).`),
-    Options.optional
-  ),
-  status: Options.text("status").pipe(Options.withDescription(statusHelp), Options.optional),
-  yes: Options.boolean("yes").pipe(Options.withDescription("Do not ask for confirmation (required when standard input is not a terminal)."))
-})
-
-export interface BulkChoice {
-  readonly pipeline: Option.Option<string>
-  readonly step: Option.Option<string>
-  readonly status: Option.Option<string>
-  readonly yes: boolean
-}
-
-export const choosesRuns = (c: BulkChoice): boolean => Option.isSome(c.pipeline) || Option.isSome(c.step) || Option.isSome(c.status)
-
-export interface BulkAction<A, R> {
-  /** `cancel`, `retry`: as the question and the lines say it. */
-  readonly verb: string
-  /** `cancelled`, `retried`. */
-  readonly done: string
-  readonly usage: string
-  readonly defaultStatuses: ReadonlyArray<RunStatus>
-  readonly allowedStatuses: ReadonlyArray<RunStatus>
-  readonly act: (runs: ReadonlyArray<RunSummary>) => Effect.Effect<ReadonlyArray<BulkOutcome<A>>, never, R>
-  /** The lines for a run the action succeeded on. */
-  readonly describe: (outcome: A) => ReadonlyArray<string>
-}
-
-/** `A`, `A or B`, `A, B or C`. */
-const anyOf = (words: ReadonlyArray<string>): string =>
-  words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`
-
-const runsWord = (n: number) => (n === 1 ? "1 run" : `${n} runs`)
-
-/**
- * The bulk form: the runs the filter matches (newest first), said and confirmed, then `act` on
- * them, a line for each and a summary. Exit 0 when every run succeeded, 1 when any did not (or
- * the person said no), 2 usage.
- */
-export const actOnMatchingRuns = <A, R>(
-  action: BulkAction<A, R>,
-  choice: BulkChoice
-): Effect.Effect<void, CommandExit | SqlError.SqlError, R | SqlClient.SqlClient> =>
-  Effect.gen(function* () {
-    const statuses = Option.isSome(choice.status)
-      ? [
-          yield* parseStatus(
-            choice.status.value,
-            action.allowedStatuses,
-            action.usage,
-            `\`ccat ${action.verb} --status\` takes ${anyOf(action.allowedStatuses)}, got \`${choice.status.value}\``
-          )
-        ]
-      : action.defaultStatuses
-    const filter = { pipeline: Option.getOrNull(choice.pipeline), step: Option.getOrNull(choice.step), status: statuses }
-    const found = yield* runsMatching(filter, bulkLimit + 1).pipe(Effect.catchTag("UnknownName", (e) => failWith(unknownName(e))))
-    if (found.length === 0) return yield* Console.log(`No runs match (${statuses.join(", ")}).`)
-    const runs = found.slice(0, bulkLimit)
-    const first = runs.slice(0, 10).map((r) => r.id)
-    const more = runs.length - first.length
-    yield* Console.log(
-      `${runsWord(runs.length)} ${runs.length === 1 ? "matches" : "match"} (${statuses.join(", ")}): ${first.join(", ")}${more > 0 ? ` and ${more} more` : ""}`
-    )
-    if (found.length > bulkLimit) yield* Console.log(`(more than ${bulkLimit} match: these are the newest; run it again for the rest)`)
-    const Verb = action.verb.charAt(0).toUpperCase() + action.verb.slice(1)
-    if (!choice.yes) {
-      const confirmation = yield* Confirmation
-      if (!confirmation.interactive()) {
-        return yield* usageError(
-          `standard input is not a terminal, so ccat cannot ask: pass --yes to ${action.verb} ${runsWord(runs.length)}`,
-          action.usage
-        )
-      }
-      if (!(yield* confirmation.ask(`${Verb} ${runsWord(runs.length)}? [y/N] `))) {
-        yield* Console.log(`Nothing ${action.done}.`)
-        return yield* new CommandExit({ code: ExitCode.failure })
-      }
-    }
-    const outcomes = yield* action.act(runs)
-    for (const o of outcomes) {
-      if (o.ok) for (const line of action.describe(o.outcome)) yield* Console.log(line)
-      else yield* Console.log(`Run ${o.runId} not ${action.done}: ${o.error}`)
-    }
-    const failed = outcomes.filter((o) => !o.ok).length
-    const Done = action.done.charAt(0).toUpperCase() + action.done.slice(1)
-    yield* Console.log(
-      `${Done} ${outcomes.length - failed} of ${runsWord(outcomes.length)}${failed === 0 ? "." : `; ${failed} could not be ${action.done}.`}`
-    )
-    if (failed > 0) return yield* new CommandExit({ code: ExitCode.failure })
-  })

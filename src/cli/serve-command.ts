@@ -9,10 +9,9 @@ import { servedLines, servedLocations, type ServedLocation } from "../runtime/se
 import { serveSites, type ServedSite } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
 import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
-import { backendLayerFor } from "./backend-layer.ts"
+import { backendLayerFor, backendOfJobPlace } from "./backend-layer.ts"
 import { interruption } from "./exit-code.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
-import { backendOfJobPlace } from "./cancel-command.ts"
 import { usageError } from "./runs-command.ts"
 
 const usage =

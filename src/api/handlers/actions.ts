@@ -1,15 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect } from "effect"
-import {
-  cancellableStatuses,
-  cancelRuns,
-  defaultRetryStatuses,
-  retryRuns,
-  runsMatching,
-  type BulkOutcome
-} from "../../runtime/ops/bulk-runs.ts"
-import { cancelRun, type BackendAccess } from "../../runtime/ops/cancel.ts"
+import { cancelRuns, defaultRetryStatuses, retryRuns, runsMatching, type BulkOutcome } from "../../runtime/ops/bulk-runs.ts"
+import { cancellableStatuses, cancelRun, type BackendAccess } from "../../runtime/ops/cancel.ts"
 import { retryRun } from "../../runtime/ops/retry.ts"
 import { recordManualRequest } from "../../runtime/gaps/trigger-requests.ts"
 import { CcatApi, CurrentActor } from "../api.ts"

@@ -18,9 +18,6 @@ import type { RunSummary } from "./run-row.ts"
  * strength of a stale read.
  */
 
-/** What `ccat cancel` acts on without --status: the statuses cancelRun accepts. */
-export const cancellableStatuses: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING"]
-
 /** The statuses retryRun accepts. */
 export const retryableStatuses: ReadonlyArray<RunStatus> = ["FAILED", "CANCELLED"]
 

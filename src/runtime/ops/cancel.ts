@@ -63,7 +63,8 @@ export interface CancelOutcome {
   readonly eventReason: string
 }
 
-const cancellable: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING"]
+/** The statuses cancelRun accepts (step 1 above); also what `ccat cancel` acts on in bulk without --status. */
+export const cancellableStatuses: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING"]
 
 export const cancelRun = (
   request: CancelRequest,
@@ -86,7 +87,7 @@ export const cancelRun = (
         FROM executed_reduction_step r JOIN reduction_step s ON s.id = r.step_id JOIN pipeline p ON p.id = s.pipeline_id JOIN location l ON l.id = p.location_id
         WHERE r.id = ${request.runId} FOR UPDATE OF r`
       if (row === undefined) return yield* new UnknownRun({ runId: request.runId })
-      if (!cancellable.includes(row.status)) return yield* new NotCancellable({ runId: request.runId, status: row.status })
+      if (!cancellableStatuses.includes(row.status)) return yield* new NotCancellable({ runId: request.runId, status: row.status })
       const place = (job: string): JobPlace => ({
         runId: request.runId,
         job,

@@ -42,6 +42,28 @@ export interface RunSummary {
   readonly failureReason: string | null
 }
 
+/**
+ * A run as a JSON document: what `ccat runs --json` prints and the HTTP API returns. Times in
+ * ISO 8601 UTC, absent values null.
+ */
+export const runJson = (r: RunSummary) => ({
+  id: r.id,
+  pipeline: r.pipeline,
+  step: r.step,
+  subGroupKey: r.subGroupKey,
+  status: r.status,
+  reason: r.reason,
+  attempt: r.attempt,
+  retryCount: r.retryCount,
+  softwareVersion: r.softwareVersion,
+  jobName: r.jobName,
+  backendJobId: r.backendJobId,
+  runDir: r.runDir,
+  createdAt: r.createdAt.toISOString(),
+  finishedAt: r.finishedAt?.toISOString() ?? null,
+  failureReason: r.failureReason
+})
+
 export interface RunRowDb {
   readonly id: string
   readonly pipeline: string
