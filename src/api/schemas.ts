@@ -1,5 +1,6 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import { runStatuses } from "../runtime/execution/run-status.ts"
 
 /*
  * The shapes of the HTTP API's requests and responses (src/api/api.ts declares the endpoints).
@@ -17,16 +18,7 @@ const Json = (description: string) =>
 const Time = Schema.String.annotations({ description: "An instant, ISO 8601 UTC (`2026-12-07T10:00:00.000Z`)." })
 const NullableTime = Schema.NullOr(Time)
 
-export const RunStatusSchema = Schema.Literal(
-  "PENDING",
-  "STAGING_DATA",
-  "SUBMITTED",
-  "RUNNING",
-  "COLLECTING_RESULTS",
-  "COMPLETED",
-  "FAILED",
-  "CANCELLED"
-).annotations({ identifier: "RunStatus" })
+export const RunStatusSchema = Schema.Literal(...runStatuses).annotations({ identifier: "RunStatus" })
 
 export const ProductTypeSchema = Schema.Literal("SCIENCE", "QA_METRIC", "PLOT", "STATISTICS", "LOG", "INTERMEDIATE").annotations({
   identifier: "ProductType"

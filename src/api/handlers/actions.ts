@@ -7,7 +7,8 @@ import { retryRun } from "../../runtime/ops/retry.ts"
 import { recordManualRequest } from "../../runtime/gaps/trigger-requests.ts"
 import { CcatApi, CurrentActor } from "../api.ts"
 import { badRequest, conflict, databaseUnavailable, notFound, unknownNameError } from "../errors.ts"
-import { Unavailable } from "../schemas.ts"
+import { type BulkFilterSchema, Unavailable } from "../schemas.ts"
+import type { RunStatus } from "../../runtime/execution/run-status.ts"
 
 /*
  * The API's actions: the functions `ccat cancel`, `ccat retry` and `ccat run` call, with the
@@ -26,17 +27,23 @@ const bulkJson = <A>(outcomes: ReadonlyArray<BulkOutcome<A>>, describe: (a: A) =
   results: outcomes.map((o) => ({ runId: o.runId, ok: o.ok, message: o.ok ? describe(o.outcome) : o.error }))
 })
 
-const atLeastOneFilter = (f: {
-  pipeline?: string | undefined
-  step?: string | undefined
-  status?: string | undefined
-  subGroup?: string | undefined
-}) =>
-  f.pipeline === undefined && f.step === undefined && f.status === undefined && f.subGroup === undefined
+type BulkPayload = typeof BulkFilterSchema.Type
+
+/** The runs a bulk action's filter matches (at least one of its parts given: never every run). */
+const matchingRuns = (filter: BulkPayload, defaultStatuses: ReadonlyArray<RunStatus>) =>
+  filter.pipeline === undefined && filter.step === undefined && filter.status === undefined && filter.subGroup === undefined
     ? Effect.fail(
         badRequest("FILTER_REQUIRED", "name at least one of pipeline, step, status and subGroup: a bulk action never means every run")
       )
-    : Effect.void
+    : runsMatching(
+        {
+          pipeline: filter.pipeline ?? null,
+          step: filter.step ?? null,
+          status: filter.status ?? defaultStatuses,
+          subGroupKey: filter.subGroup ?? null
+        },
+        filter.limit ?? 1000
+      )
 
 export const ActionsHandlers = HttpApiBuilder.group(CcatApi, "actions", (handlers) =>
   Effect.gen(function* () {
@@ -84,34 +91,16 @@ export const ActionsHandlers = HttpApiBuilder.group(CcatApi, "actions", (handler
       )
       .handle("cancelMany", ({ payload }) =>
         Effect.gen(function* () {
-          yield* atLeastOneFilter(payload)
           const { actor } = yield* CurrentActor
-          const runs = yield* runsMatching(
-            {
-              pipeline: payload.pipeline ?? null,
-              step: payload.step ?? null,
-              status: payload.status ?? cancellableStatuses,
-              subGroupKey: payload.subGroup ?? null
-            },
-            payload.limit ?? 1000
-          )
+          const runs = yield* matchingRuns(payload, cancellableStatuses)
           const outcomes = yield* cancelRuns(runs, { actor, reason: null, now: yield* now }, backend)
           return bulkJson(outcomes, (o) => `cancelled (was ${o.from})`)
         }).pipe(provided, Effect.catchTags({ UnknownName: (e) => Effect.fail(unknownNameError(e)), SqlError: databaseUnavailable }))
       )
       .handle("retryMany", ({ payload }) =>
         Effect.gen(function* () {
-          yield* atLeastOneFilter(payload)
           const { actor } = yield* CurrentActor
-          const runs = yield* runsMatching(
-            {
-              pipeline: payload.pipeline ?? null,
-              step: payload.step ?? null,
-              status: payload.status ?? defaultRetryStatuses,
-              subGroupKey: payload.subGroup ?? null
-            },
-            payload.limit ?? 1000
-          )
+          const runs = yield* matchingRuns(payload, defaultRetryStatuses)
           const outcomes = yield* retryRuns(runs, { actor, now: yield* now })
           return bulkJson(outcomes, (o) => `PENDING again (was ${o.from}; attempt ${o.attempt})`)
         }).pipe(provided, Effect.catchTags({ UnknownName: (e) => Effect.fail(unknownNameError(e)), SqlError: databaseUnavailable }))

@@ -8,7 +8,19 @@ import { Effect } from "effect"
  * first, a person cancelled it) does nothing and says so.
  */
 
-export type RunStatus = "PENDING" | "STAGING_DATA" | "SUBMITTED" | "RUNNING" | "COLLECTING_RESULTS" | "COMPLETED" | "FAILED" | "CANCELLED"
+/** Every status, in the order a run passes through them (the CHECK of executed_reduction_step). */
+export const runStatuses = [
+  "PENDING",
+  "STAGING_DATA",
+  "SUBMITTED",
+  "RUNNING",
+  "COLLECTING_RESULTS",
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED"
+] as const
+
+export type RunStatus = (typeof runStatuses)[number]
 
 export const inFlightStatuses: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING", "COLLECTING_RESULTS"]
 

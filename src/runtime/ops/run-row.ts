@@ -1,6 +1,6 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
-import type { RunStatus } from "../execution/run-status.ts"
+import { runStatuses, type RunStatus } from "../execution/run-status.ts"
 import { UnknownRun } from "./errors.ts"
 import { toDate } from "./format.ts"
 
@@ -9,16 +9,7 @@ import { toDate } from "./format.ts"
  * and numbers here (runs will not pass 2^53).
  */
 
-export const allStatuses: ReadonlyArray<RunStatus> = [
-  "PENDING",
-  "STAGING_DATA",
-  "SUBMITTED",
-  "RUNNING",
-  "COLLECTING_RESULTS",
-  "COMPLETED",
-  "FAILED",
-  "CANCELLED"
-]
+export const allStatuses: ReadonlyArray<RunStatus> = runStatuses
 
 export const finishedStatuses: ReadonlyArray<RunStatus> = ["COMPLETED", "FAILED", "CANCELLED"]
 
