@@ -23,10 +23,20 @@ const fixture = readFileSync(join(repoRoot, "test", "fixtures", "execution", "re
 
 /**
  * The database as migrations 1 to 11 left it: without migration 12's indexes, with the plain one
- * it dropped; and without the later migrations, which the migrator applies only above the newest.
+ * it dropped; and without the later migrations, which the migrator applies only above the newest
+ * (14 also backfills the products' step from their runs).
  */
 const backToMigration11 = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  yield* sql`DROP TRIGGER data_product_step ON data_product`
+  yield* sql`DROP FUNCTION ccat_product_step()`
+  yield* sql`ALTER TABLE data_product DROP COLUMN step_id`
+  // Dropping the column took the product indexes that hold it.
+  for (const index of ["run_status_id", "run_step_id", "run_step_status_id", "run_sub_group_id", "run_reason_id", "run_created_at"])
+    yield* sql`DROP INDEX ${sql(index)}`
+  yield* sql`DROP INDEX data_product_type_id`
+  yield* sql`CREATE INDEX run_status ON executed_reduction_step (status)`
+  yield* sql`DELETE FROM effect_sql_migrations WHERE migration_id = 14`
   yield* sql`DROP TABLE api_token`
   yield* sql`DELETE FROM effect_sql_migrations WHERE migration_id = 13`
   yield* sql`DROP INDEX data_product_lineage_edge`
@@ -88,7 +98,12 @@ for (const backend of testBackends) {
             const history = [yield* copy(products[2]!, "DELETED"), yield* copy(products[2]!, "PRESENT")]
             const [rawCopies] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM physical_copy WHERE data_product_id IS NULL`
 
-            expect((yield* migrate).map((m) => m.id)).toEqual([12, 13])
+            expect((yield* migrate).map((m) => m.id)).toEqual([12, 13, 14])
+            // Migration 14 gave every product its run's step, which the product lists filter on.
+            const [stepless] = yield* sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM data_product p JOIN executed_reduction_step r ON r.id = p.run_id
+            WHERE p.step_id IS DISTINCT FROM r.step_id`
+            expect(stepless!.n).toBe(0)
 
             const [after] = yield* sql<{ n: number; distinct_n: number }>`
             SELECT count(*)::int AS n, (SELECT count(*)::int FROM (SELECT DISTINCT product_id, parent_product_id, raw_data_package_id FROM data_product_lineage) d) AS distinct_n

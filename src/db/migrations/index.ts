@@ -12,6 +12,7 @@ import inputPurged from "./0010_input_purged.ts"
 import runBackend from "./0011_run_backend.ts"
 import uniqueLineageAndCopies from "./0012_unique_lineage_and_copies.ts"
 import apiToken from "./0013_api_token.ts"
+import listIndexes from "./0014_list_indexes.ts"
 
 /** Every migration this version of ccat knows, by `<id>_<name>`; ids only ever grow. */
 export const migrations = {
@@ -27,9 +28,10 @@ export const migrations = {
   "10_input_purged": inputPurged,
   "11_run_backend": runBackend,
   "12_unique_lineage_and_copies": uniqueLineageAndCopies,
-  "13_api_token": apiToken
+  "13_api_token": apiToken,
+  "14_list_indexes": listIndexes
 }
 
-export const latestMigrationId = 13
+export const latestMigrationId = 14
 
 export const migrationLoader = Migrator.fromRecord(migrations)

@@ -9,9 +9,11 @@ import { toDate } from "./format.ts"
  * the next page). Paging by id rather than by offset keeps every page an index range scan, and a
  * page stays the same while new products are written ahead of it.
  *
- * A pipeline or step filter is resolved to step ids first (a small table), so the product query
- * filters on `r.step_id` and the planner can choose between walking products newest first and
- * starting from the runs of a step.
+ * A pipeline or step filter is resolved to step ids first (a small table), then each step is
+ * walked on the product's own `step_id` (migration 14: (step_id, id), (step_id, product_type, id))
+ * newest first, a page at most per step, and the walks are merged: `step_id IN (…)` would have
+ * the planner walk every product of the other steps too, or sort all of a pipeline's products.
+ * The run, step and pipeline are joined only to the page's products.
  */
 
 export interface ProductFilter {
@@ -113,15 +115,29 @@ export const listProducts = (filter: ProductFilter): Effect.Effect<ProductPage, 
     const conditions = [
       ...(filter.runId === null ? [] : [sql`p.run_id = ${filter.runId}`]),
       ...(filter.type === null ? [] : [sql`p.product_type = ${filter.type}`]),
-      ...(steps === null ? [] : [sql`r.step_id IN ${sql.in(steps)}`]),
       ...(filter.before === null ? [] : [sql`p.id < ${filter.before}`])
     ]
     // One more than asked: whether it comes back says whether there is a next page.
-    const rows = yield* sql<ProductRowDb>`
-      SELECT ${productColumns(sql)} FROM ${productJoins(sql)}
-      WHERE ${conditions.length === 0 ? sql`TRUE` : sql.and(conditions)}
-      ORDER BY p.id DESC
-      LIMIT ${filter.limit + 1}`
+    const wanted = filter.limit + 1
+    const rows =
+      steps === null
+        ? yield* sql<ProductRowDb>`
+            SELECT ${productColumns(sql)} FROM ${productJoins(sql)}
+            WHERE ${conditions.length === 0 ? sql`TRUE` : sql.and(conditions)}
+            ORDER BY p.id DESC
+            LIMIT ${wanted}`
+        : yield* sql<ProductRowDb>`
+            SELECT ${productColumns(sql)}
+            FROM (
+              SELECT page.id FROM reduction_step st CROSS JOIN LATERAL (
+                SELECT p.id FROM data_product p WHERE ${sql.and([sql`p.step_id = st.id`, ...conditions])}
+                ORDER BY p.id DESC LIMIT ${wanted}
+              ) page
+              WHERE st.id IN ${sql.in(steps)}
+              ORDER BY page.id DESC LIMIT ${wanted}
+            ) picked
+            JOIN (${productJoins(sql)}) ON p.id = picked.id
+            ORDER BY p.id DESC`
     const page = rows.slice(0, filter.limit).map(toSummary)
     return { products: page, nextCursor: rows.length > filter.limit ? page[page.length - 1]!.id : null }
   })
