@@ -157,7 +157,7 @@ describe(`the dashboard in a browser, ${backend}`, () => {
     )
 
     it.effect(
-      "a run cancelled with a token turns CANCELLED on an open run page and the overview without a reload",
+      "a run cancelled with a token turns CANCELLED on an open run page and the overview without a reload; a step's run request is recorded as the token's",
       () =>
         Effect.gen(function* () {
           yield* ensureDashboardBuilt
@@ -197,6 +197,13 @@ describe(`the dashboard in a browser, ${backend}`, () => {
             expect(yield* Effect.promise(() => page.evaluate("window.notReloaded === true"))).toBe(true)
           }
           yield* screenshot(watching.page, "run-cancelled-live")
+
+          // The same tab, token kept, asks for the step to be evaluated now, as `ccat run --step` does.
+          yield* go(acting.page, `${baseUrl}/pipelines/${pipeline}/steps/map`, '[data-testid="run-button"]')
+          yield* click(acting.page, '[data-testid="run-button"]:not([disabled])')
+          expect(yield* textOf(acting.page, '[data-testid="action-message"]')).toMatch(
+            new RegExp(`^Request \\d+ recorded by token api-test: the next trigger pass evaluates ${pipeline}\\.map\\.$`)
+          )
           expect([...watching.problems, ...overview.problems, ...acting.problems]).toEqual([])
           for (const { page } of [watching, overview, acting]) yield* Effect.promise(() => page.browserContext().close())
         }),

@@ -10,6 +10,7 @@ import type {
   RunDetail,
   RunFilter,
   RunPage,
+  RunRequestOutcome,
   Why
 } from "./api-types.ts"
 import { tokenStore, withAccessToken } from "./token.ts"
@@ -94,7 +95,9 @@ export const api = {
   lineage: (id: number, signal?: AbortSignal) => request<Lineage>("GET", `/products/${id}/lineage`, { signal }),
   whoami: (signal?: AbortSignal) => request<Actor>("GET", "/whoami", { signal }),
   cancel: (id: number) => request<CancelOutcome>("POST", `/runs/${id}/cancel`, { body: {} }),
-  retry: (id: number) => request<RetryOutcome>("POST", `/runs/${id}/retry`)
+  retry: (id: number) => request<RetryOutcome>("POST", `/runs/${id}/retry`),
+  requestRun: (pipeline: string, body: { readonly step?: string; readonly force?: boolean }) =>
+    request<RunRequestOutcome>("POST", `/pipelines/${segment(pipeline)}/run`, { body })
 }
 
 /** Where the browser fetches a product's file by itself (an <img>, a download link). */

@@ -18,6 +18,7 @@ export type RunProduct = Decoded<typeof Api.RunProductSchema>
 export type RunDetail = Decoded<typeof Api.RunDetailSchema>
 export type CancelOutcome = Decoded<typeof Api.CancelOutcomeSchema>
 export type RetryOutcome = Decoded<typeof Api.RetryOutcomeSchema>
+export type RunRequestOutcome = Decoded<typeof Api.RunRequestOutcomeSchema>
 export type StepOverview = Decoded<typeof Api.StepOverviewSchema>
 export type PipelineOverview = Decoded<typeof Api.PipelineOverviewSchema>
 export type Overview = Decoded<typeof Api.OverviewSchema>

@@ -1,15 +1,13 @@
 import type { ComponentChildren } from "preact"
-import { useState } from "preact/hooks"
-import { api, ApiError, productFileUrl } from "../api-client.ts"
+import { api, productFileUrl } from "../api-client.ts"
 import type { RunDetail, RunStatus } from "../api-types.ts"
+import { ActionBar } from "../components/action-bar.tsx"
 import { ErrorNotice, Loading } from "../components/error-notice.tsx"
 import { RelativeTime } from "../components/relative-time.tsx"
 import { StatusBadge } from "../components/status.tsx"
 import { bytes, duration, runSeconds } from "../format.ts"
 import { useApi, useRunsChanged } from "../hooks.ts"
 import { Link, paths } from "../router.tsx"
-import { useStore } from "../store.ts"
-import { tokenPanelOpen, tokenStore } from "../token.ts"
 import { useTitle } from "../title.ts"
 import { RunLog } from "./run-log.tsx"
 
@@ -22,70 +20,33 @@ import { RunLog } from "./run-log.tsx"
 const cancellable: ReadonlyArray<RunStatus> = ["PENDING", "STAGING_DATA", "SUBMITTED", "RUNNING"]
 const retryable: ReadonlyArray<RunStatus> = ["FAILED", "CANCELLED"]
 
-type Outcome = { readonly ok: boolean; readonly text: string; readonly needsToken?: boolean }
-
 const Actions = ({ detail, onDone }: { readonly detail: RunDetail; readonly onDone: () => void }) => {
-  const token = useStore(tokenStore)
-  const [busy, setBusy] = useState(false)
-  const [outcome, setOutcome] = useState<Outcome | null>(null)
   const run = detail.run
-  const act = (action: () => Promise<string>) => {
-    setBusy(true)
-    setOutcome(null)
-    action().then(
-      (text) => {
-        setOutcome({ ok: true, text })
-        setBusy(false)
-        onDone()
-      },
-      (e: unknown) => {
-        setOutcome(e instanceof ApiError ? { ok: false, text: e.message, needsToken: e.needsToken } : { ok: false, text: String(e) })
-        setBusy(false)
-      }
-    )
-  }
   return (
-    <div class="actions">
-      <button
-        type="button"
-        class="danger"
-        data-testid="cancel-button"
-        disabled={busy || !cancellable.includes(run.status)}
-        title={token === null ? "Needs a token" : undefined}
-        onClick={() =>
-          act(async () => {
+    <ActionBar
+      onDone={onDone}
+      actions={[
+        {
+          label: "Cancel",
+          testId: "cancel-button",
+          danger: true,
+          enabled: cancellable.includes(run.status),
+          perform: async () => {
             const done = await api.cancel(run.id)
             return `Cancelled (was ${done.from}) by ${done.actor}${done.job !== null ? `; job ${done.job.id}: ${done.job.outcome}` : ""}.`
-          })
-        }
-      >
-        Cancel
-      </button>
-      <button
-        type="button"
-        data-testid="retry-button"
-        disabled={busy || !retryable.includes(run.status)}
-        title={token === null ? "Needs a token" : undefined}
-        onClick={() =>
-          act(async () => {
+          }
+        },
+        {
+          label: "Retry",
+          testId: "retry-button",
+          enabled: retryable.includes(run.status),
+          perform: async () => {
             const done = await api.retry(run.id)
             return `Back to PENDING (was ${done.from}), attempt ${done.attempt}, by ${done.actor}.`
-          })
+          }
         }
-      >
-        Retry
-      </button>
-      {outcome !== null ? (
-        <span class={outcome.ok ? "action-ok" : "error-text"} role={outcome.ok ? "status" : "alert"} data-testid="action-message">
-          {outcome.text}
-          {outcome.needsToken === true ? (
-            <button type="button" class="button-small" onClick={() => tokenPanelOpen.set(true)}>
-              Set a token
-            </button>
-          ) : null}
-        </span>
-      ) : null}
-    </div>
+      ]}
+    />
   )
 }
 

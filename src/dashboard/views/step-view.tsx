@@ -1,4 +1,5 @@
 import { api } from "../api-client.ts"
+import { ActionBar } from "../components/action-bar.tsx"
 import { DurationChart } from "../components/duration-chart.tsx"
 import { ErrorNotice, Loading } from "../components/error-notice.tsx"
 import { RelativeTime } from "../components/relative-time.tsx"
@@ -10,8 +11,14 @@ import { useTitle } from "../title.ts"
 
 /*
  * `/pipelines/:pipeline/steps/:step`: the step's runs by status and gap, the durations of its
- * last 200 runs, the newest 50 of them, and the way to `why`.
+ * last 200 runs, the newest 50 of them, the way to `why`, and a request to evaluate it now (as
+ * `ccat run <pipeline> --step <step> [--force]`).
  */
+
+const runRequest = (pipeline: string, step: string, force: boolean) => async () => {
+  const done = await api.requestRun(pipeline, { step, force })
+  return `Request ${done.requestId} recorded by ${done.actor}: the next trigger pass evaluates ${pipeline}.${step}${force ? ", up-to-date sub-groups too" : ""}.`
+}
 
 const chartRuns = 200
 const tableRuns = 50
@@ -37,6 +44,13 @@ export const StepView = ({ pipeline, step }: { readonly pipeline: string; readon
         </Link>
         <Link href={paths.runs({ pipeline, step })}>All runs of this step</Link>
       </div>
+      <ActionBar
+        onDone={definition.reload}
+        actions={[
+          { label: "Run now", testId: "run-button", enabled: true, perform: runRequest(pipeline, step, false) },
+          { label: "Run all sub-groups (force)", testId: "force-run-button", enabled: true, perform: runRequest(pipeline, step, true) }
+        ]}
+      />
       {definition.error !== undefined ? <ErrorNotice error={definition.error} /> : null}
       {definition.data !== undefined && overview === undefined ? (
         <p class="notice">
