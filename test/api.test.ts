@@ -6,6 +6,7 @@ import { ConfigProvider, Effect } from "effect"
 import { lineageCommand } from "../src/cli/lineage-command.ts"
 import { runsCommand } from "../src/cli/runs-command.ts"
 import { serveCommand } from "../src/cli/serve-command.ts"
+import { statusCommand } from "../src/cli/status-command.ts"
 import { whyCommand } from "../src/cli/why-command.ts"
 import { httpServer, openApiDocument } from "../src/api/http-server.ts"
 import { ApiBackendAccess } from "../src/api/handlers/actions.ts"
@@ -150,13 +151,23 @@ for (const backend of testBackends) {
           expect(why.body).toEqual(yield* ccatJson(cli(whyCommand), [`${(yield* ApiServer).pipeline}.map`, "--json"]))
 
           const overview = (yield* request(`${api}/pipelines`)).body as {
-            pipelines: Array<{ steps: Array<{ name: string; after: Array<string> }> }>
+            pipelines: Array<{
+              name: string
+              steps: Array<{ name: string; after: Array<string>; runs: unknown; gap: unknown; gapByReason: unknown }>
+            }>
           }
           expect(overview.pipelines[0]!.steps.map((s) => [s.name, s.after])).toEqual([
             ["calibrate", []],
             ["baseline", ["calibrate"]],
             ["map", ["baseline"]]
           ])
+          // Runs by status and the gap per step are `ccat status --json`'s.
+          const status = (yield* ccatJson(cli(statusCommand), ["--json"])) as {
+            steps: Array<{ pipeline: string; step: string; runs: unknown; gap: unknown; gapByReason: unknown }>
+          }
+          expect(overview.pipelines.flatMap((p) => p.steps.map((s) => [p.name, s.name, s.runs, s.gap, s.gapByReason]))).toEqual(
+            status.steps.map((s) => [s.pipeline, s.step, s.runs, s.gap, s.gapByReason])
+          )
           const log = yield* request(`${api}/runs/${map.id}/log/stdout`)
           expect(log.status).toBe(200)
           expect(String(log.body)).not.toBe("")

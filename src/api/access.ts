@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import { tokenActor, verifyToken } from "../runtime/ops/tokens.ts"
 import { ActionAccess, ReadAccess } from "./api.ts"
+import { databaseUnavailable } from "./errors.ts"
 import { Unauthorized } from "./schemas.ts"
 
 /*
@@ -41,10 +42,10 @@ const check = (sql: SqlClient.SqlClient, bearer: Redacted.Redacted<string>, need
     const presented = yield* presentedToken(bearer)
     if (presented === "") return yield* refused(needed)
     const now = new Date(yield* Clock.currentTimeMillis)
+    // A database that does not answer is said as such: a good token is not "invalid" then.
     const token = yield* verifyToken(presented, now).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
-      Effect.tapError((e) => Effect.logError(`API: a token could not be checked: ${e.message}`)),
-      Effect.orElseSucceed(() => null)
+      Effect.catchTag("SqlError", databaseUnavailable)
     )
     if (token === null) return yield* refused(needed)
     return { actor: tokenActor(token) }

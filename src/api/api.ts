@@ -38,14 +38,17 @@ import { ccatVersion } from "../version.ts"
 /** Who is calling, as the run events record it: `token <name>`, or `anonymous` for an open read. */
 export class CurrentActor extends Context.Tag("ccat/api/CurrentActor")<CurrentActor, { readonly actor: string }>() {}
 
+/** A token that is not valid, or a database that cannot say whether it is. */
+const accessFailure = Schema.Union(Unauthorized, Unavailable)
+
 export class ReadAccess extends HttpApiMiddleware.Tag<ReadAccess>()("ccat/api/ReadAccess", {
-  failure: Unauthorized,
+  failure: accessFailure,
   provides: CurrentActor,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
 export class ActionAccess extends HttpApiMiddleware.Tag<ActionAccess>()("ccat/api/ActionAccess", {
-  failure: Unauthorized,
+  failure: accessFailure,
   provides: CurrentActor,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}

@@ -1,6 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { Clock, Duration, Effect, Option, Stream } from "effect"
+import { Clock, Effect, Option, Ref, Stream } from "effect"
 import type { IrWorkspace } from "../../compiler/ir.ts"
 import { whyReport } from "../../runtime/explain/why.ts"
 import { appliedIr } from "../../runtime/gaps/applied-definitions.ts"
@@ -16,8 +16,30 @@ import { eventStreamResponse, sseEvent } from "../server-sent-events.ts"
  * changes the dashboard redraws from.
  *
  * The overview previews a trigger pass, as `ccat status` does; every open dashboard asks for it
- * after each change, so one report is shared for a second rather than computed per client.
+ * after each change, so one report is shared rather than computed per client (sharedReport).
  */
+
+/**
+ * `compute`, made by one request at a time and reused for twice as long as it took (a second at
+ * least): however many dashboards ask after each change, the previews take at most a third of
+ * the time, and a report that takes seconds at a million runs never queues behind itself.
+ */
+const sharedReport = <A, E>(compute: Effect.Effect<A, E>) =>
+  Effect.gen(function* () {
+    const lock = yield* Effect.makeSemaphore(1)
+    const last = yield* Ref.make<{ readonly value: A; readonly until: number } | null>(null)
+    return lock.withPermits(1)(
+      Effect.gen(function* () {
+        const started = yield* Clock.currentTimeMillis
+        const kept = yield* Ref.get(last)
+        if (kept !== null && started < kept.until) return kept.value
+        const value = yield* compute
+        const done = yield* Clock.currentTimeMillis
+        yield* Ref.set(last, { value, until: done + Math.max(1000, 2 * (done - started)) })
+        return value
+      })
+    )
+  })
 
 const stepOverview = (s: StepStatusReport) => ({
   name: s.step,
@@ -62,7 +84,7 @@ export const PipelinesHandlers = HttpApiBuilder.group(CcatApi, "pipelines", (han
     const sql = yield* SqlClient.SqlClient
     const feed = yield* RunEventsFeed
     const provided = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.provideService(effect, SqlClient.SqlClient, sql)
-    const overview = yield* Effect.cachedWithTTL(provided(overviewNow), Duration.seconds(1))
+    const overview = yield* sharedReport(provided(overviewNow))
     return handlers
       .handle("overview", () =>
         overview.pipe(
