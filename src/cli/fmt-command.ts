@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { Console, Effect } from "effect"
+import { sourceFromBytes } from "../compiler/compile.ts"
 import { formatText } from "../compiler/format.ts"
 import { pathsArg } from "./check-command.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
@@ -17,7 +18,17 @@ export const fmtCommand = Command.make("fmt", { paths: pathsArg, check: checkOpt
     let unformatted = 0
     let failed = 0
     for (const file of files) {
-      const text = yield* fs.readFileString(file)
+      // Bytes first: a file that is not UTF-8 text decoded anyway would be rewritten with its
+      // characters replaced, losing them. It is refused and left as it is.
+      const source = sourceFromBytes(file, yield* fs.readFile(file))
+      if (source.notText !== undefined) {
+        failed++
+        yield* Console.error(
+          `${file}: not formatted: not a text file (it holds ${source.notText.problem} at offset ${source.notText.offset}); a .ccat file must be UTF-8 text`
+        )
+        continue
+      }
+      const text = source.text
       const result = formatText(text)
       if (!result.ok) {
         failed++

@@ -1,10 +1,11 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Data, Effect } from "effect"
-import type { SourceInput } from "../compiler/compile.ts"
+import { sourceFromBytes } from "../compiler/compile.ts"
 
 /*
  * Turns command-line paths into the `.ccat` sources of one workspace: a folder means every
- * `.ccat` file under it (hidden folders and node_modules skipped), a file means itself.
+ * `.ccat` file under it (hidden folders and node_modules skipped), a file means itself. A file
+ * that is not UTF-8 text is still a source: the compiler reports it once (E104) and checks the rest.
  */
 
 export class WorkspacePathError extends Data.TaggedError("WorkspacePathError")<{ readonly path: string; readonly reason: string }> {
@@ -50,8 +51,8 @@ export const readSources = (paths: ReadonlyArray<string>) =>
     const fs = yield* FileSystem.FileSystem
     const files = yield* listCcatFiles(paths)
     return yield* Effect.forEach(files, (file) =>
-      fs.readFileString(file).pipe(
-        Effect.map((text): SourceInput => ({ path: file, text })),
+      fs.readFile(file).pipe(
+        Effect.map((bytes) => sourceFromBytes(file, bytes)),
         Effect.mapError((e) => new WorkspacePathError({ path: file, reason: e.message }))
       )
     )

@@ -24,6 +24,59 @@ export interface SourceInput {
   /** The name diagnostics and IR spans use, e.g. `pipelines/chai.ccat`. */
   readonly path: string
   readonly text: string
+  /** Set when the file's bytes are not UTF-8 text (`text` is then empty): one E104, and the file is not compiled. */
+  readonly notText?: NotText
+}
+
+/** The first thing in a file's bytes that text does not hold, at its byte offset. */
+export interface NotText {
+  readonly problem: "a NUL byte" | "an invalid UTF-8 sequence"
+  readonly offset: number
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * A file's bytes as a source. A file that is not UTF-8 text (an image, a Latin-1 or UTF-16 file)
+ * would lex into thousands of unexpected characters; it gets one diagnostic instead. A NUL byte
+ * counts as not text, as for git and grep: UTF-16 and binary files are full of them.
+ */
+export const sourceFromBytes = (path: string, bytes: Uint8Array): SourceInput => {
+  const nul = bytes.indexOf(0)
+  let text: string | undefined
+  try {
+    text = strictUtf8.decode(bytes)
+  } catch {
+    text = undefined
+  }
+  if (nul < 0 && text !== undefined) return { path, text }
+  const invalid = text === undefined ? firstInvalidUtf8(bytes) : -1
+  const notText: NotText =
+    invalid >= 0 && (nul < 0 || invalid < nul)
+      ? { problem: "an invalid UTF-8 sequence", offset: invalid }
+      : { problem: "a NUL byte", offset: nul }
+  return { path, text: "", notText }
+}
+
+/** The offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629), -1 when all do. */
+const firstInvalidUtf8 = (bytes: Uint8Array): number => {
+  let i = 0
+  while (i < bytes.length) {
+    const lead = bytes[i]!
+    if (lead < 0x80) {
+      i++
+      continue
+    }
+    const following = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : -1
+    if (following < 0 || i + following >= bytes.length) return i
+    // The second byte's range rules out overlong forms, surrogates and code points past U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf
+    if (bytes[i + 1]! < low || bytes[i + 1]! > high) return i
+    for (let k = 2; k <= following; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i
+    i += following + 1
+  }
+  return -1
 }
 
 export interface CompileOptions {
@@ -91,6 +144,7 @@ const parseWhole = (input: SourceInput): ParsedSource => {
 }
 
 const parseCached = (input: SourceInput, sink: DiagnosticSink, options: CompileOptions): A.SourceFile => {
+  if (input.notText !== undefined) return notTextFile(input, input.notText, sink)
   if (input.text.length > maxFileLength) return tooLarge(input, sink)
   const cache = options.parseCache
   const cached = cache?.get(input.path)
@@ -115,6 +169,25 @@ const tooLarge = (input: SourceInput, sink: DiagnosticSink): A.SourceFile => {
     }
   )
   return { path: input.path, text: input.text, declarations: [], strayDeclarationSteps: [] }
+}
+
+/** A file that is not text is not lexed at all: one diagnostic, and no declarations. */
+const notTextFile = (input: SourceInput, notText: NotText, sink: DiagnosticSink): A.SourceFile => {
+  // NUL bytes in text are most likely UTF-16; a stray high byte, a single-byte encoding.
+  const conversion =
+    notText.problem === "a NUL byte" ? "from UTF-16: `iconv -f utf-16 -t utf-8`" : "from Latin-1: `iconv -f latin1 -t utf-8`"
+  sink.report(
+    "E104",
+    fileStart(input.path),
+    { path: input.path, problem: notText.problem, offset: notText.offset },
+    {
+      help: [
+        `if it is text in another encoding, save it as UTF-8 (${conversion})`,
+        "if it is not a ccat source, rename it so that its name does not end in `.ccat`"
+      ]
+    }
+  )
+  return { path: input.path, text: "", declarations: [], strayDeclarationSteps: [] }
 }
 
 /** `push(...items)` passes every item as an argument: a hundred thousand overflow the stack. */

@@ -187,6 +187,12 @@ export const definitions = {
     "file too large",
     (p) => `this file has ${p.length} characters, more than the ${maxFileLength} a file may have`
   ),
+  // Reported for a source whose bytes are not UTF-8 text (compile.ts, sourceFromBytes), at its start.
+  E104: def<{ path: string; problem: string; offset: number }>(
+    "error",
+    "not a text file",
+    (p) => `not a text file: ${p.path} is not UTF-8 text (it holds ${p.problem} at offset ${p.offset}); a .ccat file must be UTF-8 text`
+  ),
   // Reported by the language server when compiling throws (a bug in ccat), never by the compiler.
   E900: def<{ reason: string }>(
     "error",

@@ -3,7 +3,14 @@ import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { TextDocuments } from "vscode-languageserver"
 import { TextDocument } from "vscode-languageserver-textdocument"
-import { compileSources, type CachedParse, type CompileResult, type SourceInput } from "../compiler/compile.ts"
+import {
+  compileSources,
+  sourceFromBytes,
+  type CachedParse,
+  type CompileResult,
+  type NotText,
+  type SourceInput
+} from "../compiler/compile.ts"
 import { describeFailure, detachedDiagnostics, failedSnapshot, uncheckedFiles, type LastGood } from "./compiler-failure.ts"
 import { IncrementalParser } from "./incremental-parse.ts"
 
@@ -76,7 +83,8 @@ export const listCcatFiles = (root: string): Array<string> => {
 export const isCcatUri = (uri: string): boolean => uri.endsWith(".ccat")
 
 export class WorkspaceState {
-  private readonly disk = new Map<string, string>()
+  // As `ccat check` reads them: a file that is not UTF-8 text is one E104, not thousands of errors.
+  private readonly disk = new Map<string, SourceInput>()
   private readonly uriByPath = new Map<string, string>()
   // An edit re-parses only the file it touched; the others' ASTs are reused.
   private readonly parseCache = new Map<string, CachedParse>()
@@ -124,7 +132,7 @@ export class WorkspaceState {
 
   private readDiskFile(path: string): void {
     try {
-      this.disk.set(path, readFileSync(path, "utf8"))
+      this.disk.set(path, sourceFromBytes(path, readFileSync(path)))
     } catch (error) {
       this.disk.delete(path)
       this.options.log(`ccat: cannot read ${path}: ${String(error)}`)
@@ -210,6 +218,7 @@ export class WorkspaceState {
   private inputs(): { inputs: Array<SourceInput>; docs: Map<string, TextDocument>; versions: Map<string, number | null> } {
     const docs = new Map<string, TextDocument>()
     const versions = new Map<string, number | null>()
+    const notText = new Map<string, NotText>()
     // The last snapshot's copy when the text is the same: a document computes its line starts
     // (to turn offsets into positions) once, not at every compilation.
     const copyOf = (path: string, uri: string, version: number, text: string): TextDocument => {
@@ -218,9 +227,10 @@ export class WorkspaceState {
         ? last
         : TextDocument.create(uri, "ccat", version, text)
     }
-    for (const [path, text] of this.disk) {
-      docs.set(path, copyOf(path, this.uriOf(path), 0, text))
+    for (const [path, source] of this.disk) {
+      docs.set(path, copyOf(path, this.uriOf(path), 0, source.text))
       versions.set(path, null)
+      if (source.notText !== undefined) notText.set(path, source.notText)
     }
     for (const doc of this.documents.all()) {
       if (!isCcatUri(doc.uri) && doc.languageId !== "ccat") continue
@@ -228,8 +238,13 @@ export class WorkspaceState {
       // A snapshot copy: the live document changes under later edits, the spans do not.
       docs.set(path, copyOf(path, doc.uri, doc.version, doc.getText()))
       versions.set(path, doc.version)
+      // The editor decoded the open document itself: its text is what there is to check.
+      notText.delete(path)
     }
-    const inputs = [...docs].map(([path, doc]) => ({ path, text: doc.getText() }))
+    const inputs = [...docs].map(([path, doc]): SourceInput => {
+      const problem = notText.get(path)
+      return problem === undefined ? { path, text: doc.getText() } : { path, text: doc.getText(), notText: problem }
+    })
     return { inputs, docs, versions }
   }
 
