@@ -2,6 +2,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Config, Data, Effect } from "effect"
 import { userInfo } from "node:os"
 import type { IrWorkspace } from "../compiler/ir.ts"
+import { busyRetirements, busyRetirementText, lockRetiredSteps, type BusyRetirement } from "./busy-retirements.ts"
 import { planChanges } from "./diff.ts"
 import { hasChanges, type EntityChange, type Plan } from "./plan.ts"
 import type { PlanDoesNotMatchDefinitions } from "./plan-mismatch.ts"
@@ -14,7 +15,9 @@ import { writePlan } from "./write-definitions.ts"
  * `ccat apply`: the plan against the definitions as they are once the lock is held, carried out
  * in one transaction. Two applies at once serialise on the lock; the second then plans against
  * what the first wrote, so it finds nothing left to do (or, for a reviewed plan, that the plan
- * is stale): never half of one and half of the other.
+ * is stale): never half of one and half of the other. A plan that retires a pipeline still at
+ * work is refused unless allowed, judged under the lock against the runs and products as they
+ * are then, not as they were when the plan was made.
  */
 
 /** The advisory lock key of definition changes: "ccat" in ASCII. Held until commit or rollback. */
@@ -43,6 +46,14 @@ export class PlanChangesDiffer extends Data.TaggedError("PlanChangesDiffer")<{ r
   }
 }
 
+/** The plan retires enabled pipelines with runs in flight or recent products, and that was not allowed. */
+export class RetiresBusyPipelines extends Data.TaggedError("RetiresBusyPipelines")<{ readonly busy: ReadonlyArray<BusyRetirement> }> {
+  override get message(): string {
+    const them = this.busy.length === 1 ? "it" : "them"
+    return `refused, nothing was applied: ${this.busy.map(busyRetirementText).join("; ")}. To retire ${them} anyway, apply with --allow-retire (runs in flight still finish; nothing is deleted)`
+  }
+}
+
 export type ApplyResult =
   /** A new definitions generation was recorded. */
   | { readonly _tag: "Applied"; readonly plan: Plan; readonly generation: number }
@@ -64,6 +75,11 @@ export interface ApplyOptions {
    * is what was reviewed.
    */
   readonly expectedChanges?: ReadonlyArray<EntityChange> | undefined
+  /**
+   * Retire enabled pipelines even when they have runs in flight or products from the last
+   * week (`--allow-retire`). Otherwise such a plan is refused whole (`RetiresBusyPipelines`).
+   */
+  readonly allowRetire?: boolean | undefined
   /** Runs once when another apply holds the lock, before waiting for it. */
   readonly onLockWait?: Effect.Effect<void> | undefined
 }
@@ -73,7 +89,13 @@ export const applyWorkspace = (
   options: ApplyOptions
 ): Effect.Effect<
   ApplyResult,
-  PlanStale | PlanChangesDiffer | IrAltered | PlanDoesNotMatchDefinitions | SqlError.SqlError | StoredDefinitionsError,
+  | PlanStale
+  | PlanChangesDiffer
+  | RetiresBusyPipelines
+  | IrAltered
+  | PlanDoesNotMatchDefinitions
+  | SqlError.SqlError
+  | StoredDefinitionsError,
   SqlClient.SqlClient
 > =>
   Effect.gen(function* () {
@@ -99,6 +121,11 @@ export const applyWorkspace = (
         if (mismatch !== null) return yield* new PlanChangesDiffer({ generation, mismatch })
       }
       if (!hasChanges(plan)) return { _tag: "NoChanges", plan, generation } as const
+      if (options.allowRetire !== true) {
+        yield* lockRetiredSteps(plan)
+        const busy = yield* busyRetirements(plan)
+        if (busy.length > 0) return yield* new RetiresBusyPipelines({ busy })
+      }
       const created = yield* writePlan(plan, stored, options.createdBy)
       return { _tag: "Applied", plan, generation: created } as const
     })

@@ -2,6 +2,7 @@ import { Data, Either, Schema } from "effect"
 import { canonicalJson, sha256 } from "../compiler/canonical-json.ts"
 import { decodeIrWorkspace, encodeIrWorkspace, IrJson, type IrWorkspace } from "../compiler/ir.ts"
 import { summarize, type EntityChange, type FieldChange, type Plan, type PlanSummary } from "./plan.ts"
+import type { RetirementNotices } from "./render-plan.ts"
 import { verifyIr } from "./verify-ir.ts"
 
 /*
@@ -43,6 +44,16 @@ export const planJson = (plan: Plan) => ({
   summary: plan.summary,
   changes: plan.changes.map(changeJson),
   ir: encodeIrWorkspace(plan.ir)
+})
+
+/**
+ * What planning found about the plan's retirements, as members of the document. A saved plan
+ * keeps them for whoever reads it; `ccat apply` counts the runs and products again under the
+ * lock instead of trusting them.
+ */
+export const retirementNoticesJson = (notices: RetirementNotices) => ({
+  retiresBusy: notices.busy.map((b) => ({ pipeline: b.pipeline, inFlight: b.inFlight, productsLastWeek: b.productsLastWeek })),
+  retiresDeclaredOutside: (notices.outside?.declarations ?? []).map((d) => ({ pipeline: d.pipeline, file: d.file }))
 })
 
 /**

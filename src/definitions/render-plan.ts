@@ -1,4 +1,6 @@
 import type { IrWorkspace } from "../compiler/ir.ts"
+import { busyRetirementText, type BusyRetirement } from "./busy-retirements.ts"
+import { outsideRetirementsText, type OutsideRetirements } from "./declared-outside.ts"
 import { fieldFormat, fieldSection, fingerprintFields, inputFields } from "./fields.ts"
 import { formatValue } from "./format-value.ts"
 import type { ChangeAction, EntityChange, EntityKind, FieldChange, Plan } from "./plan.ts"
@@ -8,7 +10,8 @@ import { withoutSpans } from "./entity-json.ts"
 /*
  * A plan for people, in the manner of `terraform plan`: a legend of the symbols used, the
  * shared definitions (locations, software, groupings) in sections of their own, each pipeline
- * with its steps under it, every changed field as `old → new`, and a closing count line.
+ * with its steps under it, every changed field as `old → new`, then warnings about work the
+ * plan would stop, and a closing count line.
  */
 
 export interface PlanStyle {
@@ -165,12 +168,28 @@ const sectionTitles: ReadonlyArray<readonly [EntityKind, string]> = [
   ["grouping", "Groupings:"]
 ]
 
+/** What the database and the files say about the plan's retirements (plan-command.ts finds them). */
+export interface RetirementNotices {
+  /** Enabled pipelines it retires that have runs in flight or recent products. */
+  readonly busy: ReadonlyArray<BusyRetirement>
+  /** Pipelines it retires whose files lie outside the planned folder. */
+  readonly outside: OutsideRetirements | null
+}
+
+export const noRetirementNotices: RetirementNotices = { busy: [], outside: null }
+
+/** In red, just above the count line, where a person reads before answering or applying. */
+const noticeLines = (notices: RetirementNotices, style: PlanStyle): Array<string> => [
+  ...(notices.outside === null ? [] : [style.retire(`Warning: ${outsideRetirementsText(notices.outside)}`)]),
+  ...notices.busy.map((b) => style.retire(`Warning: ${busyRetirementText(b)}. Applying it needs --allow-retire.`))
+]
+
 export const countLine = (plan: Plan): string =>
   `Plan: ${plan.summary.create} to create, ${plan.summary.change} to change, ${plan.summary.retire} to retire.`
 
 export const noChangesLine = (generation: number): string => `No changes. The definitions match generation ${generation}.`
 
-export const renderPlan = (plan: Plan, style: PlanStyle = plainPlanStyle): string => {
+export const renderPlan = (plan: Plan, style: PlanStyle = plainPlanStyle, notices: RetirementNotices = noRetirementNotices): string => {
   if (plan.changes.length === 0) return noChangesLine(plan.baseGeneration)
   const out: Array<string> = []
   out.push(
@@ -204,6 +223,8 @@ export const renderPlan = (plan: Plan, style: PlanStyle = plainPlanStyle): strin
     for (const c of plan.changes) if (c.kind === "step" && c.pipeline === name) out.push(...entityLines(plan.ir, c, "  ", style))
   })
 
+  const warnings = noticeLines(notices, style)
+  if (warnings.length > 0) out.push("", ...warnings)
   out.push("", style.bold(countLine(plan)))
   return out.join("\n")
 }
