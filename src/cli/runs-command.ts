@@ -8,13 +8,15 @@ import { listRunsPage } from "../runtime/ops/list-runs.ts"
 import { allStatuses, runJson, type RunSummary } from "../runtime/ops/run-row.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { failWith, oneLineErrors } from "./plan-command.ts"
+import { intervalOption, stdoutIsTerminal, watchInterval, watchOption, watchSnapshots } from "./watch.ts"
 
 /*
  * `ccat runs [--status S] [--pipeline P] [--step S] [--sub-group KEY] [--reason CODE]
- * [--since ISO] [--until ISO] [--before ID] [--limit N] [--json]`: the runs, newest first (50
- * unless --limit says otherwise), through the same listRunsPage as the HTTP API. Exit 0 (also
- * when none match), 1 unknown pipeline or step or database error, 2 usage (an unknown status, a
- * limit below 1, a date or run id that is not one).
+ * [--since ISO] [--until ISO] [--before ID] [--limit N] [--json | --watch [--interval S]]`: the
+ * runs, newest first (50 unless --limit says otherwise), through the same listRunsPage as the
+ * HTTP API. Exit 0 (also when none match), 1 unknown pipeline or step or database error, 2 usage
+ * (an unknown status, a limit below 1, a date or run id that is not one, --watch with --json).
+ * `--watch` lists them again every 2 s (or --interval) until Ctrl-C (src/cli/watch.ts).
  *
  * `--json`: `{ "filter": {...}, "limit": N, "runs": [ { "id", "pipeline", "step",
  * "subGroupKey", "status", "reason", "attempt", "retryCount", "softwareVersion", "jobName",
@@ -123,6 +125,14 @@ export const renderRuns = (runs: ReadonlyArray<RunSummary>): string =>
     ["right", "left", "left", "left", "left", "right"]
   )
 
+/** The runs as `ccat runs` prints them: the table, and how to see more when there are more. */
+const runsText = (runs: ReadonlyArray<RunSummary>, nextCursor: number | null, cursor: number | null, limit: number): string => {
+  if (runs.length === 0) return "No runs match."
+  if (nextCursor === null) return renderRuns(runs)
+  const more = cursor === null ? `(the newest ${limit}; --limit N shows more)` : `(${limit} shown; --before ${nextCursor} shows older ones)`
+  return `${renderRuns(runs)}\n${more}`
+}
+
 /** A status named in any case, or a usage error listing the ones `allowed` (`refusal` says it for a command that takes only some). */
 export const parseStatus = (text: string, allowed: ReadonlyArray<RunStatus>, usage: string, refusal?: string) => {
   const upper = text.trim().toUpperCase()
@@ -154,11 +164,14 @@ export const runsCommand = Command.make(
     until: untilOption,
     before: beforeOption,
     limit: limitOption,
-    json: jsonOption("the runs")
+    json: jsonOption("the runs"),
+    watch: watchOption,
+    interval: intervalOption
   },
-  ({ status, pipeline, step, subGroup, reason, since, until, before, limit, json }) =>
+  ({ status, pipeline, step, subGroup, reason, since, until, before, limit, json, watch, interval }) =>
     oneLineErrors(
       Effect.gen(function* () {
+        const watching = yield* watchInterval({ watch, interval, json, usage })
         const wanted = Option.isSome(status) ? yield* parseStatus(status.value, allStatuses, usage) : null
         if (limit < 1) return yield* usageError(`--limit must be at least 1, got ${limit}`, usage)
         const from = yield* optionalInstant(since, "--since")
@@ -178,27 +191,22 @@ export const runsCommand = Command.make(
           until: to,
           before: cursor
         }
-        const page = yield* listRunsPage({ ...filter, limit }).pipe(Effect.catchTag("UnknownName", (e) => failWith(unknownName(e))))
-        const { runs, nextCursor } = page
+        const page = listRunsPage({ ...filter, limit }).pipe(Effect.catchTag("UnknownName", (e) => failWith(unknownName(e))))
         if (json) {
+          const { runs, nextCursor } = yield* page
           const shown = { ...filter, since: from?.toISOString() ?? null, until: to?.toISOString() ?? null }
           yield* Console.log(JSON.stringify({ filter: shown, limit, runs: runs.map(runJson), nextCursor }, null, 2))
           return
         }
-        if (runs.length === 0) {
-          yield* Console.log("No runs match.")
-          return
+        const text = Effect.map(page, ({ runs, nextCursor }) => runsText(runs, nextCursor, cursor, limit))
+        if (Option.isSome(watching)) {
+          return yield* watchSnapshots(text, { title: "ccat runs", intervalSeconds: watching.value, terminal: stdoutIsTerminal() })
         }
-        yield* Console.log(renderRuns(runs))
-        if (nextCursor !== null) {
-          yield* Console.log(
-            cursor === null ? `(the newest ${limit}; --limit N shows more)` : `(${limit} shown; --before ${nextCursor} shows older ones)`
-          )
-        }
+        yield* Console.log(yield* text)
       })
     )
 ).pipe(
   Command.withDescription(
-    "List runs, newest first: id, step, sub-group, status, reason, attempt, software version, backend job, created, finished, failure; filtered by status, pipeline, step, sub-group, reason and creation time, a page at a time (--before). Exit 0: listed; 1: unknown pipeline or step, or database error; 2: usage (unknown status, bad time or run id)."
+    "List runs, newest first: id, step, sub-group, status, reason, attempt, software version, backend job, created, finished, failure; filtered by status, pipeline, step, sub-group, reason and creation time, a page at a time (--before); --watch lists them again every 2 s until Ctrl-C. Exit 0: listed; 1: unknown pipeline or step, or database error; 2: usage (unknown status, bad time or run id, --watch with --json)."
   )
 )
