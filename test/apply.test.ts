@@ -101,6 +101,8 @@ for (const backend of testBackends) {
             const planned = yield* runCli(["plan", fixture("04-step-changes"), "--out", file, "--detailed-exitcode"])
             expect(planned.code).toBe(2)
             expect(planned.stdout).toContain("Plan: 0 to create, 4 to change, 0 to retire.")
+            // Its first line names the database, the password left out.
+            expect(planned.database).toMatch(/^postgres:\/\/[^:@/]+@127\.0\.0\.1:\d+\//)
             expect(planned.stdout).toContain(`ccat apply ${file}`)
             const before = yield* generations
 

@@ -223,12 +223,19 @@ for (const backend of testBackends) {
       it.effect("before anything is applied: status says so; unknown runs, products and bad arguments exit 1 or 2", () =>
         Effect.gen(function* () {
           const status = yield* ccat("status")
-          expect(status).toEqual({
+          // First, which database this is (the password never shown).
+          const [database, ...rest] = status.stdout.split("\n")
+          expect(database).toMatch(/^Database: postgres:\/\/[^:@/]+@127\.0\.0\.1:\d+\//)
+          expect({ ...status, stdout: rest.join("\n") }).toEqual({
             code: 0,
             stdout: "No definitions have been applied yet: run `ccat apply <dir>` first. No pipelines, no runs.",
             stderr: ""
           })
-          expect(JSON.parse((yield* ccat("status", "--json")).stdout)).toMatchObject({ applied: false, steps: [] })
+          expect(JSON.parse((yield* ccat("status", "--json")).stdout)).toMatchObject({
+            database: { kind: "server" },
+            applied: false,
+            steps: []
+          })
           expect(yield* ccat("runs")).toEqual({ code: 0, stdout: "No runs match.", stderr: "" })
 
           expect(yield* ccat("logs", "41")).toEqual({
@@ -293,7 +300,7 @@ for (const backend of testBackends) {
           // Nothing has run: every calibration is a gap, waiting since its package was archived.
           const first = yield* ccat("status")
           expect(first.code).toBe(0)
-          const lines = first.stdout.split("\n")
+          const lines = first.stdout.split("\n").slice(1)
           expect(lines[0]).toMatch(
             /^Status as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\. GAP: sub-groups that get a run now, or once a cooldown or the run in flight allows\.$/
           )
@@ -315,7 +322,7 @@ for (const backend of testBackends) {
           // The pass creates the 8 calibrations: in flight, no gap left; everything downstream waits.
           yield* evaluatePass({})
           const pending = yield* ccat("status")
-          expect(cells(pending.stdout.split("\n").slice(2, 6).join("\n"))).toEqual([
+          expect(cells(pending.stdout.split("\n").slice(3, 7).join("\n"))).toEqual([
             header,
             ["ops_chain.calibrate", "8", "0", "0", "0", "0", "0", "0", "0", "0", "-"],
             ["ops_chain.baseline", ...zeros, "0", "-"],
@@ -327,7 +334,7 @@ for (const backend of testBackends) {
           const calibrations = yield* inFlightRunsOf("ops_chain", "calibrate")
           for (const r of calibrations) yield* finish(r.id, [{ type: "INTERMEDIATE", path: "workspace/calibrate/calibrated.fits" }])
           const done = yield* ccat("status")
-          expect(cells(done.stdout.split("\n").slice(2, 6).join("\n"))).toEqual([
+          expect(cells(done.stdout.split("\n").slice(3, 7).join("\n"))).toEqual([
             header,
             ["ops_chain.calibrate", "0", "0", "0", "0", "0", "8", "0", "0", "0", "-"],
             ["ops_chain.baseline", ...zeros, "8", expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC \((<1m|1m)\)$/)],
@@ -405,7 +412,7 @@ for (const backend of testBackends) {
           }
 
           const end = yield* ccat("status")
-          expect(cells(end.stdout.split("\n").slice(2, 6).join("\n"))).toEqual([
+          expect(cells(end.stdout.split("\n").slice(3, 7).join("\n"))).toEqual([
             header,
             ["ops_chain.calibrate", "0", "0", "0", "0", "0", "8", "0", "0", "0", "-"],
             ["ops_chain.baseline", "0", "0", "0", "0", "0", "8", "0", "0", "0", "-"],

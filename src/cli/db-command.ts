@@ -1,7 +1,15 @@
 import { Command } from "@effect/cli"
 import type { SqlClient } from "@effect/sql"
 import { Console, Effect, type Layer } from "effect"
-import { type Database, DatabaseInUse, type DatabaseDescription, DatabaseWithoutMigrations, describeDatabase } from "../db/database.ts"
+import type { NoDatabaseHere } from "../db/config.ts"
+import {
+  type Database,
+  DatabaseInUse,
+  type DatabaseDescription,
+  DatabaseWithoutMigrationsCreating,
+  describeDatabase,
+  ExistingDatabaseWithoutMigrations
+} from "../db/database.ts"
 import type { DatabaseError } from "../db/errors.ts"
 import { DatabaseQueryFailed, innermostMessage } from "../db/errors.ts"
 import { installationId } from "../db/installation.ts"
@@ -12,11 +20,12 @@ import { CommandExit, ExitCode } from "./exit-code.ts"
 /*
  * `ccat db migrate` and `ccat db status`. Both open the database themselves, without the
  * migration on startup that every other command gets: `migrate` reports what it applies, and
- * `status` must work on a database that is behind or ahead of this ccat.
+ * `status` must work on a database that is behind or ahead of this ccat. `migrate` makes the
+ * embedded database when there is none; `status` only reports that there is none.
  */
 
 /** Ends the command with the error's one-line message and exit code 1. */
-const exitOnDatabaseError = <A, R>(effect: Effect.Effect<A, DatabaseError, R>): Effect.Effect<A, CommandExit, R> =>
+const exitOnDatabaseError = <A, R>(effect: Effect.Effect<A, DatabaseError | NoDatabaseHere, R>): Effect.Effect<A, CommandExit, R> =>
   Effect.catchAll(effect, (error) =>
     Console.error(`error: ${error.message}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.failure })))
   )
@@ -85,23 +94,24 @@ export const runDbStatus = (options: { readonly json: boolean }): Effect.Effect<
   })
 
 /** The command handlers, on a given database (the environment's by default). */
-export const dbMigrate = (database: Layer.Layer<Database, DatabaseError> = DatabaseWithoutMigrations): Effect.Effect<void, CommandExit> =>
-  exitOnDatabaseError(Effect.provide(runDbMigrate, database))
+export const dbMigrate = (
+  database: Layer.Layer<Database, DatabaseError> = DatabaseWithoutMigrationsCreating
+): Effect.Effect<void, CommandExit> => exitOnDatabaseError(Effect.provide(runDbMigrate, database))
 
 export const dbStatus = (
   options: { readonly json: boolean },
-  database: Layer.Layer<Database, DatabaseError> = DatabaseWithoutMigrations
+  database: Layer.Layer<Database, DatabaseError | NoDatabaseHere> = ExistingDatabaseWithoutMigrations
 ): Effect.Effect<void, CommandExit> => exitOnDatabaseError(Effect.provide(runDbStatus(options), database))
 
 export const dbMigrateCommand = Command.make("migrate", {}, () => dbMigrate()).pipe(
   Command.withDescription(
-    "Apply the schema migrations this ccat knows to the database in use and list what was applied. Every other command that uses the database does this on startup."
+    "Apply the schema migrations this ccat knows to the database in use and list what was applied; without CCAT_DATABASE_URL and any .ccat/ found, make the embedded database in .ccat/ here. Every other command that uses the database migrates it on startup."
   )
 )
 
 export const dbStatusCommand = Command.make("status", { json: jsonOption }, ({ json }) => dbStatus({ json })).pipe(
   Command.withDescription(
-    "Show the database in use (CCAT_DATABASE_URL, or the embedded one under CCAT_DATA_DIR), its installation id (in the name and comment of every job it submits) and its applied and pending migrations."
+    "Show the database in use (CCAT_DATABASE_URL, else the embedded one in CCAT_DATA_DIR or the nearest .ccat/ in this folder or above), its installation id (in the name and comment of every job it submits) and its applied and pending migrations. Exit 1 when there is none."
   )
 )
 

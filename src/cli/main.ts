@@ -1,6 +1,6 @@
 import { Command } from "@effect/cli"
 import { HashMap } from "effect"
-import { DatabaseLive } from "../db/database.ts"
+import { DatabaseLive, DatabaseLiveCreating } from "../db/database.ts"
 import { applyCommand } from "./apply-command.ts"
 import { checkCommand } from "./check-command.ts"
 import { compileCommand } from "./compile-command.ts"
@@ -25,10 +25,12 @@ import { whyCommand } from "./why-command.ts"
 import { runCli } from "./run-cli.ts"
 
 // Commands that read or write the ops-db get the configured database (CCAT_DATABASE_URL, else
-// the embedded one), migrated on startup. `db migrate` and `db status` open it themselves.
+// the embedded one found in CCAT_DATA_DIR or the nearest .ccat/), migrated on startup; without
+// one they stop (DatabaseLive). Only `db seed` and `demo` (and `db migrate`, which opens it
+// itself, as `db status` does) make the embedded database when there is none.
 const db = Command.make("db").pipe(
   Command.withDescription("The operations database: migrations, status and the demo dataset."),
-  Command.withSubcommands([dbMigrateCommand, dbStatusCommand, dbSeedCommand.pipe(Command.provide(DatabaseLive))])
+  Command.withSubcommands([dbMigrateCommand, dbStatusCommand, dbSeedCommand.pipe(Command.provide(DatabaseLiveCreating))])
 )
 
 const ccat = Command.make("ccat").pipe(
@@ -51,7 +53,7 @@ const ccat = Command.make("ccat").pipe(
     retryCommand.pipe(Command.provide(DatabaseLive)),
     lineageCommand.pipe(Command.provide(DatabaseLive)),
     tokenCommand.pipe(Command.provide(DatabaseLive)),
-    demoCommand.pipe(Command.provide(DatabaseLive)),
+    demoCommand.pipe(Command.provide(DatabaseLiveCreating)),
     db,
     lspCommand
   ])

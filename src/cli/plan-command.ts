@@ -2,6 +2,8 @@ import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import type { IrWorkspace } from "../compiler/ir.ts"
+import { busyRetirements } from "../definitions/busy-retirements.ts"
+import { retirementsDeclaredOutside } from "../definitions/declared-outside.ts"
 import { planChanges } from "../definitions/diff.ts"
 import {
   hasSlurmSteps,
@@ -10,9 +12,9 @@ import {
   renderWarnings,
   type PlanWarning
 } from "../definitions/partition-warnings.ts"
-import { hasChanges } from "../definitions/plan.ts"
-import { planJson, sealedPlanText } from "../definitions/plan-json.ts"
-import { choosePlanStyle, renderPlan } from "../definitions/render-plan.ts"
+import { hasChanges, type Plan } from "../definitions/plan.ts"
+import { planJson, retirementNoticesJson, sealedPlanText } from "../definitions/plan-json.ts"
+import { choosePlanStyle, renderPlan, type RetirementNotices } from "../definitions/render-plan.ts"
 import { readStoredDefinitions } from "../definitions/stored.ts"
 import { slurmPartitions } from "../runtime/backends/slurm-partitions.ts"
 import { previewPass } from "../runtime/gaps/preview.ts"
@@ -20,12 +22,24 @@ import { passJson, renderPassSection } from "../runtime/gaps/render-pass.ts"
 import { messageWithCause } from "../error-message.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
 import { compileReported } from "./compile-reported.ts"
+import { databaseJson, databaseLine } from "../db/database.ts"
 
 /*
  * `ccat plan <dir>`: compile, compare with the stored definitions, print what `ccat apply`
  * would do (docs/design/runtime.md §1.2), then the runs the trigger would create right after it (§2). Leaves
  * the database as it was: the trigger preview runs in a transaction that is rolled back.
  */
+
+/**
+ * What a person should know before retiring pipelines: which are still at work, and which were
+ * applied from files outside the folder planned (`target`: the folder or file compiled).
+ */
+export const retirementNotices = (plan: Plan, target: string) =>
+  Effect.gen(function* () {
+    const busy = yield* busyRetirements(plan)
+    const outside = yield* retirementsDeclaredOutside(plan, target)
+    return { busy, outside } satisfies RetirementNotices
+  })
 
 /** Exit codes of `--detailed-exitcode`, as Terraform's: 0 no changes, 1 error, 2 changes. */
 export const PlanExitCode = { noChanges: 0, error: 1, changes: 2 } as const
@@ -90,11 +104,18 @@ export const planCommand = Command.make(
       Effect.gen(function* () {
         const ir = yield* compileWorkspace(dir, "Nothing was planned.")
         const plan = planChanges(yield* readStoredDefinitions, ir)
+        const notices = yield* retirementNotices(plan, dir)
         const warnings = yield* planWarnings(ir)
         // The text shows counts: from the trigger loop's memory where it has one, as its next pass
         // would decide (seconds less at a million packages); the JSON lists every decision.
         const trigger = yield* previewPass({ ir, fromMemory: true, explain: json || Option.isSome(out) ? {} : undefined })
-        const document = sealedPlanText({ ...planJson(plan), warnings, trigger: passJson(trigger) })
+        const document = sealedPlanText({
+          ...planJson(plan),
+          database: yield* databaseJson,
+          ...retirementNoticesJson(notices),
+          warnings,
+          trigger: passJson(trigger)
+        })
         if (Option.isSome(out)) {
           const fs = yield* FileSystem.FileSystem
           const path = yield* Path.Path
@@ -105,7 +126,8 @@ export const planCommand = Command.make(
           yield* Console.log(document.trimEnd())
         } else {
           const style = choosePlanStyle(process.stdout)
-          yield* Console.log(renderPlan(plan, style))
+          yield* Console.log(yield* databaseLine)
+          yield* Console.log(renderPlan(plan, style, notices))
           // Before the trigger section: they are about the definitions, not about the runs.
           if (warnings.length > 0) yield* Console.log("\n" + renderWarnings(warnings, style.bold))
           yield* Console.log("\n" + renderPassSection(trigger, ir))
@@ -118,6 +140,6 @@ export const planCommand = Command.make(
     )
 ).pipe(
   Command.withDescription(
-    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire), then warnings about steps their Slurm partition can never run, then the runs the trigger would create right after, by reason. Exit 0: planned; 1: errors."
+    "Compare a workspace with the definitions in the database and show what `ccat apply` would change (+ create, ~ change, - retire), with a warning above the count when it retires a pipeline still at work (runs in flight or products from the last 7 days: `ccat apply` then needs --allow-retire) or pipelines applied from files outside the folder planned; then warnings about steps their Slurm partition can never run, then the runs the trigger would create right after, by reason. Exit 0: planned; 1: errors."
   )
 )

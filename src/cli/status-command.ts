@@ -1,22 +1,30 @@
 import { Command } from "@effect/cli"
-import { Clock, Console, Effect } from "effect"
+import { Clock, Console, Effect, Option } from "effect"
 import { nextTick } from "../runtime/gaps/trigger-requests.ts"
 import { age, renderTable, utcMinutes } from "../runtime/ops/format.ts"
 import { allStatuses } from "../runtime/ops/run-row.ts"
 import { statusReport, type StatusReport, type StepStatusReport } from "../runtime/ops/status.ts"
 import { oneLineErrors } from "./plan-command.ts"
 import { jsonOption } from "./runs-command.ts"
+import { intervalOption, stdoutIsTerminal, watchInterval, watchOption, watchSnapshots } from "./watch.ts"
+import { databaseJson, databaseLine } from "../db/database.ts"
 
 /*
- * `ccat status [--json]`: per enabled step, upstream first (pipelines by priority, then name):
- * its runs by status, its gap and its oldest waiting input (src/runtime/ops/status.ts says how
- * each is computed). Read-only: the gap comes from a preview pass that is rolled back.
+ * `ccat status [--json | --watch [--interval S]]`: per enabled step, upstream first (pipelines
+ * by priority, then name): its runs by status, its gap and its oldest waiting input
+ * (src/runtime/ops/status.ts says how each is computed). Read-only: the gap comes from a preview
+ * pass that is rolled back.
  *
  * `--json`: `{ "applied": bool, "evaluatedAt": ISO, "steps": [ { "pipeline", "step", "after",
  * "trigger", "priority", "runs": { STATUS: n, ... }, "gap": n | null, "gapByReason": { REASON: n },
  * "notTriggered": null | "no-request" | "outside-request", "oldestWaitingInput": null |
  * { "at": ISO, "kind": "raw_package.archived_at" | "data_product.created_at" } } ] }`.
+ *
+ * `--watch` shows it again every 2 s (or --interval) until Ctrl-C (src/cli/watch.ts); with
+ * --json it is a usage error (exit 2).
  */
+
+const usage = "ccat status [--json | --watch [--interval S]]"
 
 const columns: ReadonlyArray<readonly [string, (typeof allStatuses)[number]]> = [
   ["PENDING", "PENDING"],
@@ -77,19 +85,31 @@ export const statusJson = (report: StatusReport) => ({
   }))
 })
 
-export const statusCommand = Command.make("status", { json: jsonOption("the status") }, ({ json }) =>
-  oneLineErrors(
-    Effect.gen(function* () {
-      const report = yield* statusReport
-      if (json) {
-        yield* Console.log(JSON.stringify(statusJson(report), null, 2))
-        return
-      }
-      yield* Console.log(renderStatus(report, new Date(yield* Clock.currentTimeMillis)))
-    })
-  )
+const statusText = Effect.gen(function* () {
+  const report = yield* statusReport
+  // First, which database this is: a status of the wrong one looks like a quiet day.
+  return [yield* databaseLine, renderStatus(report, new Date(yield* Clock.currentTimeMillis))].join("\n")
+})
+
+export const statusCommand = Command.make(
+  "status",
+  { json: jsonOption("the status"), watch: watchOption, interval: intervalOption },
+  ({ json, watch, interval }) =>
+    oneLineErrors(
+      Effect.gen(function* () {
+        const watching = yield* watchInterval({ watch, interval, json, usage })
+        if (Option.isSome(watching)) {
+          return yield* watchSnapshots(statusText, { title: "ccat status", intervalSeconds: watching.value, terminal: stdoutIsTerminal() })
+        }
+        if (json) {
+          yield* Console.log(JSON.stringify({ database: yield* databaseJson, ...statusJson(yield* statusReport) }, null, 2))
+          return
+        }
+        yield* Console.log(yield* statusText)
+      })
+    )
 ).pipe(
   Command.withDescription(
-    "Per pipeline and step: runs by status, the gap (sub-groups that would get a run now) and the oldest input waiting for it. Read-only. Exit 0: shown; 1: database error."
+    "Per pipeline and step: runs by status, the gap (sub-groups that would get a run now) and the oldest input waiting for it. Read-only; --watch shows it again every 2 s until Ctrl-C. Exit 0: shown; 1: database error; 2: usage (--watch with --json)."
   )
 )

@@ -1,7 +1,7 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schedule } from "effect"
-import { DatabaseConfig } from "./config.ts"
+import { DatabaseConfig, type EnvironmentDatabaseConfig, missingDatabase, type NoDatabaseHere } from "./config.ts"
 import { configErrorText } from "./config-error-text.ts"
 import { embeddedServer, type EmbeddedServerOptions } from "./embedded-server.ts"
 import {
@@ -54,6 +54,24 @@ export const describeDatabase = (database: DatabaseDescription): string =>
   database._tag === "Server"
     ? database.url
     : `embedded at ${database.dataDir} (served on ${database.host}:${database.port} by pid ${database.pid})`
+
+/** The database in a few words: the URL without its password, or the embedded database's folder. */
+export const databaseName = (database: DatabaseDescription): string =>
+  database._tag === "Server" ? database.url : `embedded at ${database.dataDir}`
+
+/** The first line of `ccat status` and `ccat plan`: which database they read. */
+export const databaseLine: Effect.Effect<string, never, DatabaseInUse> = Effect.map(
+  DatabaseInUse,
+  (database) => `Database: ${databaseName(database)}`
+)
+
+/** The `database` member of a command's JSON output (the same shape as in `ccat db status --json`, less the address). */
+export type DatabaseJson = { readonly kind: "server"; readonly url: string } | { readonly kind: "embedded"; readonly dataDir: string }
+
+export const databaseJsonOf = (database: DatabaseDescription): DatabaseJson =>
+  database._tag === "Server" ? { kind: "server", url: database.url } : { kind: "embedded", dataDir: database.dataDir }
+
+export const databaseJson: Effect.Effect<DatabaseJson, never, DatabaseInUse> = Effect.map(DatabaseInUse, databaseJsonOf)
 
 export interface ServerTarget {
   readonly url: Redacted.Redacted<string>
@@ -206,16 +224,39 @@ export const connectionLayer = (config: DatabaseConfig, embedded?: EmbeddedServe
 export const databaseLayer = (config: DatabaseConfig, embedded?: EmbeddedServerOptions): Layer.Layer<Database, DatabaseError> =>
   Layer.provideMerge(Layer.effectDiscard(migrate), connectionLayer(config, embedded))
 
-const fromEnvironment = <E>(make: (config: DatabaseConfig) => Layer.Layer<Database, E>): Layer.Layer<Database, E | DatabaseConfigInvalid> =>
-  Layer.unwrapEffect(
-    DatabaseConfig.pipe(
-      Effect.mapError((error) => new DatabaseConfigInvalid({ detail: configErrorText(error) })),
-      Effect.map((config) => make(config))
-    )
-  )
+const environmentConfig: Effect.Effect<EnvironmentDatabaseConfig, DatabaseConfigInvalid> = Effect.mapError(
+  DatabaseConfig,
+  (error) => new DatabaseConfigInvalid({ detail: configErrorText(error) })
+)
 
-/** The app's database as configured by CCAT_DATABASE_URL / CCAT_DATA_DIR, migrated on startup. */
-export const DatabaseLive: Layer.Layer<Database, DatabaseError> = fromEnvironment((config) => databaseLayer(config))
+/**
+ * Only the commands that create a database (`db migrate`, `db seed`, `demo`) may make an embedded
+ * one; every other command needs one that exists, and stops, having touched nothing, without.
+ */
+const existingConfig: Effect.Effect<EnvironmentDatabaseConfig, DatabaseConfigInvalid | NoDatabaseHere> = Effect.tap(
+  environmentConfig,
+  (config) => Option.match(missingDatabase(config), { onNone: () => Effect.void, onSome: Effect.fail })
+)
 
-/** The same database, not migrated (for `ccat db status` and `ccat db migrate`). */
-export const DatabaseWithoutMigrations: Layer.Layer<Database, DatabaseConnectError> = fromEnvironment((config) => connectionLayer(config))
+/**
+ * The app's database as configured by CCAT_DATABASE_URL, else the embedded one of CCAT_DATA_DIR
+ * or of the nearest `.ccat/` at or above the working folder, which must exist; migrated on startup.
+ */
+export const DatabaseLive: Layer.Layer<Database, DatabaseError | NoDatabaseHere> = Layer.unwrapEffect(
+  Effect.map(existingConfig, (config) => databaseLayer(config))
+)
+
+/** The same, making the embedded database (`.ccat/` in the working folder) when there is none: `ccat db seed`, `ccat demo`. */
+export const DatabaseLiveCreating: Layer.Layer<Database, DatabaseError> = Layer.unwrapEffect(
+  Effect.map(environmentConfig, (config) => databaseLayer(config))
+)
+
+/** The database, which must exist, not migrated: `ccat db status` reports the schema as it is. */
+export const ExistingDatabaseWithoutMigrations: Layer.Layer<Database, DatabaseConnectError | NoDatabaseHere> = Layer.unwrapEffect(
+  Effect.map(existingConfig, (config) => connectionLayer(config))
+)
+
+/** The database not migrated, made when there is none: `ccat db migrate` reports what it applies. */
+export const DatabaseWithoutMigrationsCreating: Layer.Layer<Database, DatabaseConnectError> = Layer.unwrapEffect(
+  Effect.map(environmentConfig, (config) => connectionLayer(config))
+)

@@ -4,6 +4,7 @@ import { Clock, Duration, Effect, Option, type Scope } from "effect"
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
 import { connect } from "node:net"
 import { join, resolve } from "node:path"
+import { pgliteFolder } from "./config.ts"
 import { errorCode, processExists, readServerRecord, serverRecordPath, serverRecordUrl, type ServerRecord } from "./server-record.ts"
 import { EmbeddedDatabaseFailed, EmbeddedDataDirNotWritable, EmbeddedOwnerNotAnswering, type EmbeddedServerError } from "./errors.ts"
 
@@ -49,9 +50,9 @@ export type { ServerRecord }
 export { readServerRecord }
 
 export const embeddedFiles = (dataDir: string) => ({
-  pgdata: join(dataDir, "pgdata"),
-  lock: join(dataDir, "pgdata.lock"),
-  takeover: join(dataDir, "pgdata.lock.takeover"),
+  pgdata: join(dataDir, pgliteFolder),
+  lock: join(dataDir, `${pgliteFolder}.lock`),
+  takeover: join(dataDir, `${pgliteFolder}.lock.takeover`),
   serverJson: serverRecordPath(dataDir)
 })
 

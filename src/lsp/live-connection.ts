@@ -19,7 +19,7 @@ import {
   SynchronizedRef
 } from "effect"
 import { resolve } from "node:path"
-import { DatabaseConfig } from "../db/config.ts"
+import { DatabaseConfig, missingDatabase, type NoDatabaseHere } from "../db/config.ts"
 import { configErrorText } from "../db/config-error-text.ts"
 import { parseServerUrl } from "../db/database.ts"
 import { innermostMessage } from "../db/errors.ts"
@@ -32,11 +32,13 @@ import { errorCode, processExists, readServerRecord, serverRecordUrl } from "../
  * its own fiber, so a question that gives up waiting (its budget spent) does not cut it short.
  * The first failure after a success (or at start) is logged once.
  *
- * Which database: CCAT_DATABASE_URL, or else the embedded database of CCAT_DATA_DIR, but only as a
- * GUEST of an owner that is already running (its server.json, with a live pid). The language
- * server never opens the folder itself: it would hold it for as long as the editor is open.
- * Nothing is ever written to the data dir. (server.json is read here rather than through
- * embedded-server.ts so that the server does not load PGlite.)
+ * Which database: the one every command finds (src/db/config.ts): CCAT_DATABASE_URL, or else the
+ * embedded database of CCAT_DATA_DIR or of the nearest .ccat/ at or above the server's working
+ * folder (the editor's workspace folder), but only as a GUEST of an owner that is already running
+ * (its server.json, with a live pid). The language server never makes a database, nor opens the
+ * folder itself: it would hold it for as long as the editor is open. Nothing is ever written to
+ * the data dir. (server.json is read here rather than through embedded-server.ts so that the
+ * server does not load PGlite.)
  */
 
 export interface LiveConnectionOptions {
@@ -97,16 +99,17 @@ export const connectionProblem = (cause: Cause.Cause<unknown>): boolean =>
     }
   })
 
+/** The environment's database, as a command that needs one finds it: none there is said as the commands say it. */
+const environmentConfig: Effect.Effect<DatabaseConfig, NoDatabase | NoDatabaseHere> = DatabaseConfig.pipe(
+  Effect.mapError((error) => new NoDatabase({ reason: `bad database configuration: ${configErrorText(error)}` })),
+  Effect.tap((config) => Option.match(missingDatabase(config), { onNone: () => Effect.void, onSome: Effect.fail }))
+)
+
 /** The layer to connect with: resolved at each attempt, since an embedded owner may come and go. */
 const target = (options: LiveConnectionOptions): Effect.Effect<Layer.Layer<SqlClient.SqlClient, unknown>, unknown> =>
   Effect.gen(function* () {
     if (options.layer !== undefined) return options.layer
-    const config =
-      options.config ??
-      (yield* Effect.mapError(
-        DatabaseConfig,
-        (error) => new NoDatabase({ reason: `bad database configuration: ${configErrorText(error)}` })
-      ))
+    const config = options.config ?? (yield* environmentConfig)
     const url = yield* Option.match(config.url, {
       onSome: Effect.succeed,
       onNone: () => Effect.map(embeddedOwnerUrl(config.dataDir), Redacted.make)

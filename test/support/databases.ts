@@ -3,8 +3,9 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Either, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
+import { DatabaseInUse, parseServerUrl } from "../../src/db/database.ts"
 import { migrationLoader } from "../../src/db/migrations/index.ts"
 import { seedDemo } from "../../src/db/seed/index.ts"
 
@@ -87,13 +88,15 @@ const freshPglite = Effect.acquireRelease(
 export const testDatabase = (
   backend: TestBackend,
   options: { readonly pglitePool?: number } = {}
-): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient | DatabaseInUse> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const { url } = backend === "postgres" ? yield* freshPostgres : yield* freshPglite
       const client = PgClient.layer({ url: Redacted.make(url), maxConnections: backend === "pglite" ? (options.pglitePool ?? 4) : 8 })
       const migrated = Layer.effectDiscard(PgMigrator.run({ loader: migrationLoader })).pipe(Layer.provide(NodeContext.layer))
-      return Layer.provideMerge(migrated, client)
+      // What `ccat status` and `ccat plan` name in their first line: the test's server (PGlite's socket too).
+      const described = Layer.succeed(DatabaseInUse, Either.getOrThrow(parseServerUrl(Redacted.make(url))).description)
+      return Layer.merge(Layer.provideMerge(migrated, client), described)
     })
   ).pipe(Layer.orDie)
 
@@ -101,7 +104,10 @@ export const testDatabase = (
  * A fresh database of the given kind with the demo observatory seeded into it, its archive in a
  * folder `archiveDir` gives (the caller's scratch folder, removed with it).
  */
-export const seededTestDatabase = (backend: TestBackend, archiveDir: string): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient> =>
+export const seededTestDatabase = (
+  backend: TestBackend,
+  archiveDir: string
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient | DatabaseInUse> =>
   Layer.provideMerge(
     Layer.effectDiscard(seedDemo({ archiveDir }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)),
     testDatabase(backend)

@@ -4,6 +4,7 @@ import { SqlClient } from "@effect/sql"
 import { Console, Effect, Exit } from "effect"
 import { applyCommand } from "../../src/cli/apply-command.ts"
 import { CommandExit } from "../../src/cli/exit-code.ts"
+import type { DatabaseInUse } from "../../src/db/database.ts"
 import { planCommand } from "../../src/cli/plan-command.ts"
 
 /*
@@ -18,15 +19,22 @@ const cliOf = {
 
 export interface CliResult {
   readonly code: number
+  /** Standard output, without `ccat plan`'s first line naming the database (that is `database`). */
   readonly stdout: string
   readonly stderr: string
+  /** The database `ccat plan` named in its first line (`Database: …`), if it printed one. */
+  readonly database: string | null
 }
 
-export const runCli = (args: readonly ["plan" | "apply", ...Array<string>]): Effect.Effect<CliResult, never, SqlClient.SqlClient> =>
+export const runCli = (
+  args: readonly ["plan" | "apply", ...Array<string>]
+): Effect.Effect<CliResult, never, SqlClient.SqlClient | DatabaseInUse> =>
   Effect.gen(function* () {
     const stdout: Array<string> = []
     const stderr: Array<string> = []
-    const cli: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, SqlClient.SqlClient | NodeContext.NodeContext> = cliOf[args[0]]
+    const cli: (
+      argv: ReadonlyArray<string>
+    ) => Effect.Effect<void, unknown, SqlClient.SqlClient | DatabaseInUse | NodeContext.NodeContext> = cliOf[args[0]]
     // Run on its own the command is the whole app: its arguments follow the executable directly.
     const exit = yield* Console.consoleWith((console) =>
       cli(["node", "ccat", ...args.slice(1)]).pipe(
@@ -46,7 +54,9 @@ export const runCli = (args: readonly ["plan" | "apply", ...Array<string>]): Eff
         : -1
     if (code === -1)
       return yield* Effect.die(new Error(`ccat ${args.join(" ")} ended unexpectedly: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`))
-    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
+    // The plan's text starts with the database it was made against; the tests compare the rest.
+    const named = stdout[0]?.startsWith("Database: ") === true ? stdout.shift()!.slice("Database: ".length) : null
+    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n"), database: named }
   })
 
 /** Every definition table, row by row: what "nothing changed" is checked against. */

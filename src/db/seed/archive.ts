@@ -1,6 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { Config, Effect, Option } from "effect"
 import { join, resolve } from "node:path"
+import { DatabaseConfig } from "../config.ts"
 import { ArchiveWriteError } from "./errors.ts"
 
 /*
@@ -11,12 +12,12 @@ import { ArchiveWriteError } from "./errors.ts"
  * removes the files it newly created when its transaction fails.
  */
 
-/** `CCAT_ARCHIVE_DIR`, else `<CCAT_DATA_DIR, default .ccat>/archive`, as an absolute path. */
+/** `CCAT_ARCHIVE_DIR`, else `archive/` in the database's folder (CCAT_DATA_DIR, else the nearest `.ccat/`), as an absolute path. */
 export const archiveDirConfig = Effect.gen(function* () {
   const explicit = yield* Config.option(Config.string("CCAT_ARCHIVE_DIR"))
   if (Option.isSome(explicit) && explicit.value !== "") return resolve(explicit.value)
-  const dataDir = yield* Config.string("CCAT_DATA_DIR").pipe(Config.withDefault(".ccat"))
-  return resolve(dataDir === "" ? ".ccat" : dataDir, "archive")
+  // Beside the database the command uses: the nearest .ccat/ holding one, as every command finds it.
+  return join((yield* DatabaseConfig).dataDir, "archive")
 })
 
 /**
