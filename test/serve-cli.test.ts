@@ -135,6 +135,14 @@ describe("ccat serve as a process", () => {
     expect(runs).toEqual(Array(5).fill({ status: "COMPLETED", submissions: 1 }))
   }, 180_000)
 
+  it("with --progress the table replaces the log, but where the dashboard is served is still said", async () => {
+    const served = startServe(["--port", "0", "--progress", "--exit-when-idle"])
+    expect((await served.exited).code).toBe(0)
+    expect(served.output()).toMatch(
+      /^serving the dashboard on http:\/\/127\.0\.0\.1:\d+\/ \(API http:\/\/127\.0\.0\.1:\d+\/api\/v1\/docs, \/healthz, \/metrics\)$/m
+    )
+  }, 60_000)
+
   it("killed with SIGKILL between the backend taking a job and the database recording it, the next start adopts the job", async () => {
     applyWith((t) => t.replace("tsys_max_k = 4000", "tsys_max_k = 4100"))
     const killed = startServe(["--no-http"], { CCAT_FAULT: "kill-after-submit" })

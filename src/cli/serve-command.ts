@@ -155,7 +155,9 @@ export const serveCommand = Command.make(
             readsNeedToken: readToken,
             backendAccess,
             exitWhenIdle,
-            onCycle
+            onCycle,
+            // The progress table keeps only warnings of the log: where to point a browser is said anyway.
+            onListening: progress ? (line) => Console.log(line) : undefined
           },
           sites
         ).pipe(

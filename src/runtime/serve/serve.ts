@@ -46,6 +46,8 @@ export interface ServeOptions {
   readonly collectWake?: Queue.Queue<void> | undefined
   /** Called after every trigger, submit and collect cycle (progress displays). */
   readonly onCycle?: (loop: string) => Effect.Effect<void, never, SqlClient.SqlClient>
+  /** Told the line saying where HTTP is served, once listening; without it the line is logged (at info). */
+  readonly onListening?: (line: string) => Effect.Effect<void>
 }
 
 export { HttpPortUnavailable }
@@ -216,7 +218,8 @@ const serveLoops = (
           Effect.provideService(ApiBackendAccess, options.backendAccess ?? noBackendAccess)
         )
         const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
-        yield* Effect.logInfo(`serving the dashboard on ${url}/ (API ${url}/api/v1/docs, /healthz, /metrics)`)
+        const line = `serving the dashboard on ${url}/ (API ${url}/api/v1/docs, /healthz, /metrics)`
+        yield* options.onListening === undefined ? Effect.logInfo(line) : options.onListening(line)
       }
       // For --exit-when-idle, per set: how many passes started, and which finished last. Counted
       // when a pass starts: a pass that began before the last run ended may finish after it was
