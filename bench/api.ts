@@ -29,14 +29,15 @@ import { httpServer } from "../src/api/http-server.ts"
 import { ApiBackendAccess } from "../src/api/handlers/actions.ts"
 import { migrate } from "../src/db/migrate.ts"
 import { BackendCallsLive } from "../src/runtime/backends/backend-calls.ts"
-import { NoBackend } from "../src/runtime/ops/errors.ts"
+import { noBackendAccess } from "../src/runtime/ops/cancel.ts"
 import { ServeStateLive } from "../src/runtime/serve/serve-state.ts"
 import { benchClient, NotABenchDatabase, prepareDatabase } from "./api/database.ts"
 import { endpoints, previews, seededRandom, type Endpoint, type Size } from "./api/endpoints.ts"
-import { parseOptions, UsageError, type Options } from "./api/options.ts"
+import { parseOptions, type Options } from "./api/options.ts"
 import { renderPreviews, renderTable, writeJson, type PreviewResult } from "./api/report.ts"
 import { seed } from "./api/seed.ts"
 import { GOAL_P95_MS, request, timeEndpoint, type Timed } from "./api/timing.ts"
+import { optionsOrExit } from "./command-line.ts"
 
 /** A request of a list endpoint that takes longer than this is a failure, not a number. */
 const LIST_TIMEOUT_MS = 30_000
@@ -84,7 +85,7 @@ const measure = (options: Options, db: { readonly name: string; readonly reuse: 
 
     const port = yield* httpServer({ host: "127.0.0.1", port: 0, readsNeedToken: false }).pipe(
       // Nothing here cancels a job: the bench only reads.
-      Effect.provideService(ApiBackendAccess, { use: (place) => Effect.fail(new NoBackend({ runId: place.runId, job: place.job })) })
+      Effect.provideService(ApiBackendAccess, noBackendAccess)
     )
     const baseUrl = `http://127.0.0.1:${port}`
     log(`serving on ${baseUrl}; ${options.requests} requests per endpoint after ${options.warmup} to warm up`)
@@ -139,16 +140,8 @@ const program = (options: Options) =>
     yield* measure(options, db)
   })
 
-let options: Options | undefined
-try {
-  options = parseOptions()
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
 NodeRuntime.runMain(
-  program(options).pipe(
+  program(optionsOrExit(parseOptions)).pipe(
     Effect.catchIf(
       (e): e is NotABenchDatabase => e instanceof NotABenchDatabase,
       (e) =>

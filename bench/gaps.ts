@@ -35,9 +35,10 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Redacted } from "effect"
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { optionsOrExit } from "./command-line.ts"
 import { benchDatabase, withAdmin } from "./gaps/database.ts"
 import { measureSize, RUNS, type SizeResult } from "./gaps/measure.ts"
-import { adminUrl, parseOptions, UsageError, type Options } from "./gaps/options.ts"
+import { adminUrl, parseOptions, type Options } from "./gaps/options.ts"
 import { memory } from "./gaps/memory.ts"
 import { fmt, log, median, mib, ms, runLabel, sizeLabel } from "./gaps/report.ts"
 
@@ -200,15 +201,7 @@ if (runMain) {
   if (childSize !== undefined) {
     childMain(Number(childSize), JSON.parse(process.env[OPTIONS_ENV] ?? "{}") as Options)
   } else {
-    let options: Options | undefined
-    try {
-      options = parseOptions()
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error
-      console.error(error.message)
-      process.exit(2)
-    }
-    parentMain(options).catch((error: unknown) => {
+    parentMain(optionsOrExit(parseOptions)).catch((error: unknown) => {
       console.error(error)
       process.exit(1)
     })

@@ -10,7 +10,7 @@ import { statusCommand } from "../src/cli/status-command.ts"
 import { whyCommand } from "../src/cli/why-command.ts"
 import { httpServer, openApiDocument } from "../src/api/http-server.ts"
 import { ApiBackendAccess } from "../src/api/handlers/actions.ts"
-import { NoBackend } from "../src/runtime/ops/errors.ts"
+import { noBackendAccess } from "../src/runtime/ops/cancel.ts"
 import { ApiServer, apiServerLayer } from "./support/api-server.ts"
 import { runCaptured } from "./support/cli-capture.ts"
 import { testBackends } from "./support/databases.ts"
@@ -282,7 +282,7 @@ for (const backend of testBackends) {
           expect(String(page.body)).toContain("/api/v1/runs/{id}/cancel")
 
           const guarded = yield* httpServer({ host: "127.0.0.1", port: 0, readsNeedToken: true }).pipe(
-            Effect.provideService(ApiBackendAccess, { use: (place) => Effect.fail(new NoBackend({ runId: place.runId, job: place.job })) })
+            Effect.provideService(ApiBackendAccess, noBackendAccess)
           )
           const closed = yield* request(`http://127.0.0.1:${guarded}/api/v1/runs`)
           expect(closed).toMatchObject({ status: 401, body: { code: "UNAUTHORIZED" } })

@@ -28,8 +28,8 @@ import { utcMinutes } from "../src/runtime/ops/format.ts"
 import { isOneInFlightViolation } from "../src/runtime/ops/retry.ts"
 import { runCaptured } from "./support/cli-capture.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
+import { opsWorkspace } from "./support/ops-workspace.ts"
 import { completeRun, failRun, inFlightRunsOf, productChecksum, runsOf, type ProductSpec } from "./support/runs.ts"
-import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
 // The operator commands (`ccat status`, `runs`, `logs`, `cancel`, `retry`, `lineage`) as a person
 // uses them, on both database backends: their exact output and exit codes. The state is made by
@@ -48,37 +48,7 @@ const tempDir = () => {
 }
 
 /** The CHAI definitions plus a small continuous chain: 8 Orion-KL scans on the LFA, 2 cubes (CO43 from 7 scans, CI10 from 1). */
-const workspace = [
-  ...loadCcatFiles(join(repoRoot, "pipelines", "chai")).filter((s) => /\/(software|locations|groupings|dev)\.ccat$/.test(s.path)),
-  {
-    path: "test/ops.ccat",
-    text: `
-pipeline ops_chain {
-  data chai_orion_lfa_commissioning
-  location local
-  trigger continuous
-  priority 5
-  step calibrate {
-    run chai_calibration ^2.4
-    group_by executed_obs_unit
-    config { calibration_mode = "hot_cold"  tsys_max_k = 4000 }
-  }
-  step baseline {
-    after calibrate
-    run chai_baseline ^1.2
-    group_by executed_obs_unit
-    config { order = 3  despike_sigma = 5.0 }
-  }
-  step map {
-    after baseline
-    run chai_gridding ~0.10
-    group_by source, line
-    config { pixel_arcsec = 10.0  kernel = "gauss"  channel_kms = 1.0 }
-  }
-}
-`
-  }
-]
+const workspace = opsWorkspace({ pipeline: "ops_chain", priority: 5, withMap: true })
 
 type Cli = (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, SqlClient.SqlClient | NodeContext.NodeContext>
 const run = <N extends string, R, E, A>(command: Command.Command<N, R, E, A>, name: string) =>

@@ -20,8 +20,8 @@ import { everyRun, listRuns, listRunsPage, type RunFilter, type RunPage } from "
 import { runDetail } from "../src/runtime/ops/run-detail.ts"
 import { runCaptured } from "./support/cli-capture.ts"
 import { testBackends, testDatabase } from "./support/databases.ts"
+import { opsWorkspace } from "./support/ops-workspace.ts"
 import { completeRun, failRun, inFlightRunsOf, productChecksum } from "./support/runs.ts"
-import { loadCcatFiles, repoRoot } from "./support/workspace.ts"
 
 // Runs by filter, a page at a time (listRunsPage, `ccat runs`), one run's page (runDetail), and
 // cancel and retry of every run a filter matches (`ccat cancel|retry --pipeline …`), on both
@@ -34,30 +34,7 @@ afterAll(() => {
 })
 
 /** The CHAI definitions plus a two-step chain: 8 Orion-KL scans calibrated, then baselined. */
-const workspace = [
-  ...loadCcatFiles(join(repoRoot, "pipelines", "chai")).filter((s) => /\/(software|locations|groupings|dev)\.ccat$/.test(s.path)),
-  {
-    path: "test/bulk.ccat",
-    text: `
-pipeline bulk_chain {
-  data chai_orion_lfa_commissioning
-  location local
-  trigger continuous
-  step calibrate {
-    run chai_calibration ^2.4
-    group_by executed_obs_unit
-    config { calibration_mode = "hot_cold"  tsys_max_k = 4000 }
-  }
-  step baseline {
-    after calibrate
-    run chai_baseline ^1.2
-    group_by executed_obs_unit
-    config { order = 3  despike_sigma = 5.0 }
-  }
-}
-`
-  }
-]
+const workspace = opsWorkspace({ pipeline: "bulk_chain" })
 
 type Cli = (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, SqlClient.SqlClient | NodeContext.NodeContext>
 const cli = <N extends string, R, E, A>(command: Command.Command<N, R, E, A>, name: string) =>

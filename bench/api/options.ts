@@ -2,6 +2,7 @@
 
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { argValue, parseCount, UsageError } from "../command-line.ts"
 
 export const DEFAULT_RUNS = 1_000_000
 export const DEFAULT_PRODUCTS_PER_RUN = 10
@@ -25,27 +26,15 @@ export interface Options {
   readonly adminUrl: string
 }
 
-/** A bad option: its message is all a person needs, so it is printed without a stack (exit 2). */
-export class UsageError extends Error {}
-
-const argValue = (flag: string): string | undefined => {
-  const argv = process.argv
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === flag) return argv[i + 1]
-    if (argv[i]!.startsWith(`${flag}=`)) return argv[i]!.slice(flag.length + 1)
-  }
-  return undefined
-}
-
-/** `1000000`, `1M`, `100k`, `1_000_000`. */
-const parseCount = (flag: string, text: string | undefined, fallback: number, min: number): number => {
+/** `--flag`'s count (`1000000`, `1M`, `100k`, `1_000_000`), or `fallback` when it is not given. */
+const countOption = (flag: string, fallback: number, min: number): number => {
+  const text = argValue(flag)
   if (text === undefined) return fallback
-  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim().replace(/_/g, ""))
-  if (m === null) throw new UsageError(`bench/api: ${flag} takes a count (e.g. 1000000, 100k or 1M), got ${JSON.stringify(text)}`)
-  const unit = m[2]!.toLowerCase()
-  const n = Math.round(Number(m[1]) * (unit === "k" ? 1_000 : unit === "m" ? 1_000_000 : 1))
-  if (n < min) throw new UsageError(`bench/api: ${flag} must be at least ${min}, got ${text}`)
-  return n
+  return parseCount(text, {
+    min,
+    notACount: (given) => `bench/api: ${flag} takes a count (e.g. 1000000, 100k or 1M), got ${JSON.stringify(given)}`,
+    tooSmall: (given) => `bench/api: ${flag} must be at least ${min}, got ${given}`
+  })
 }
 
 /** bench/: bundled (bench/bundled.mjs), this module runs from a temporary file, so the bundler says where bench/ is. */
@@ -61,16 +50,11 @@ const withDatabase = (url: string, name: string): string => {
 
 export const parseOptions = (): Options => {
   const small = process.argv.includes("--small")
-  const runs = parseCount("--runs", argValue("--runs"), small ? SMALL_RUNS : DEFAULT_RUNS, 400)
-  const productsPerRun = parseCount(
-    "--products-per-run",
-    argValue("--products-per-run"),
-    small ? SMALL_PRODUCTS_PER_RUN : DEFAULT_PRODUCTS_PER_RUN,
-    3
-  )
+  const runs = countOption("--runs", small ? SMALL_RUNS : DEFAULT_RUNS, 400)
+  const productsPerRun = countOption("--products-per-run", small ? SMALL_PRODUCTS_PER_RUN : DEFAULT_PRODUCTS_PER_RUN, 3)
   if (productsPerRun > 1000) throw new UsageError(`bench/api: --products-per-run must be at most 1000, got ${productsPerRun}`)
-  const requests = parseCount("--requests", argValue("--requests"), DEFAULT_REQUESTS, 1)
-  const warmup = parseCount("--warmup", argValue("--warmup"), DEFAULT_WARMUP, 0)
+  const requests = countOption("--requests", DEFAULT_REQUESTS, 1)
+  const warmup = countOption("--warmup", DEFAULT_WARMUP, 0)
   const databaseUrl = process.env.CCAT_BENCH_DATABASE_URL ?? withDatabase(serverUrl, "ccat_bench_api")
   const name = new URL(databaseUrl).pathname.slice(1)
   if (!/^[a-z_][a-z0-9_]*$/.test(name))

@@ -1,5 +1,7 @@
 // The bench's command line: sizes, --keep, --resume, --explain-ms, and the server to use.
 
+import { argValue, parseCount, UsageError } from "../command-line.ts"
+
 export const DEFAULT_SIZES: ReadonlyArray<number> = [10_000, 100_000, 1_000_000]
 
 export const adminUrl =
@@ -13,25 +15,13 @@ export interface Options {
   readonly resume: string | null
 }
 
-const argValue = (flag: string): string | undefined => {
-  const argv = process.argv
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === flag) return argv[i + 1]
-    if (argv[i]!.startsWith(`${flag}=`)) return argv[i]!.slice(flag.length + 1)
-  }
-  return undefined
-}
-
-/** A bad option: its message is all a person needs, so it is printed without a stack (exit 2). */
-export class UsageError extends Error {}
-
-/** `10000`, `10k`, `1M`, `1_000_000`: a package count, rounded up to an even number (2 per scan). */
-const parseCount = (text: string): number => {
-  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim().replace(/_/g, ""))
-  if (m === null) throw new UsageError(`bench/gaps: not a package count: ${JSON.stringify(text)} (use e.g. 10000, 100k or 1M)`)
-  const unit = m[2]!.toLowerCase()
-  const n = Math.round(Number(m[1]) * (unit === "k" ? 1_000 : unit === "m" ? 1_000_000 : 1))
-  if (n < 2) throw new UsageError(`bench/gaps: a size needs at least 2 packages, got ${text}`)
+/** A package count, rounded up to an even number (2 per scan). */
+const packageCount = (text: string): number => {
+  const n = parseCount(text, {
+    min: 2,
+    notACount: (given) => `bench/gaps: not a package count: ${JSON.stringify(given)} (use e.g. 10000, 100k or 1M)`,
+    tooSmall: (given) => `bench/gaps: a size needs at least 2 packages, got ${given}`
+  })
   return n + (n % 2)
 }
 
@@ -43,7 +33,7 @@ export const parseOptions = (): Options => {
       : sizesText
           .split(",")
           .filter((s) => s.trim() !== "")
-          .map(parseCount)
+          .map(packageCount)
   const explain = argValue("--explain-ms")
   const resume = argValue("--resume") ?? null
   if (resume !== null && !/^ccat_bench_[0-9a-f]+$/.test(resume)) {

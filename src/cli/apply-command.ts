@@ -18,7 +18,8 @@ import { readStoredDefinitions } from "../definitions/stored.ts"
 import { verifyIr } from "../definitions/verify-ir.ts"
 import { askOnTerminal } from "./confirmation.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
-import { compileWorkspace, failWith, oneLineErrors, retirementNotices } from "./plan-command.ts"
+import { compileWorkspace, retirementNotices } from "./plan-command.ts"
+import { failWith, oneLineErrors } from "./command-failure.ts"
 
 /*
  * `ccat apply <dir | saved plan>`: make the stored definitions match the files (or a plan saved

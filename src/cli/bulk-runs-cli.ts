@@ -6,8 +6,9 @@ import { runsMatching, type BulkOutcome } from "../runtime/ops/bulk-runs.ts"
 import type { RunSummary } from "../runtime/ops/run-row.ts"
 import { Confirmation } from "./confirmation.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
-import { failWith } from "./plan-command.ts"
-import { parseStatus, unknownName, usageError } from "./runs-command.ts"
+import { failWith } from "./command-failure.ts"
+import { usageError } from "./command-failure.ts"
+import { parseStatus, unknownName } from "./run-arguments.ts"
 
 /*
  * The bulk forms of `ccat cancel` and `ccat retry` (`--pipeline P --step S --status S [--yes]`):

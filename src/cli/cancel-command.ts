@@ -6,8 +6,9 @@ import { cancelRuns } from "../runtime/ops/bulk-runs.ts"
 import { cancellableStatuses, cancelRun, type BackendAccess, type CancelOutcome } from "../runtime/ops/cancel.ts"
 import { backendOfJobPlace } from "./backend-layer.ts"
 import { actOnMatchingRuns, bulkOptions, choosesRuns } from "./bulk-runs-cli.ts"
-import { failWith, oneLineErrors } from "./plan-command.ts"
-import { parseRunId, runIdArg, usageError } from "./runs-command.ts"
+import { failWith, oneLineErrors } from "./command-failure.ts"
+import { usageError } from "./command-failure.ts"
+import { parseRunId, runIdArg } from "./run-arguments.ts"
 
 /*
  * `ccat cancel <run> [--reason TEXT]`: cancel a run that is PENDING, STAGING_DATA, SUBMITTED or

@@ -22,7 +22,7 @@ import { makeProgressPrinter } from "../runtime/serve/progress.ts"
 import { serve } from "../runtime/serve/serve.ts"
 import { ServeStateLive } from "../runtime/serve/serve-state.ts"
 import { CommandExit, ExitCode, interruption } from "./exit-code.ts"
-import { oneLineErrors } from "./plan-command.ts"
+import { oneLineErrors } from "./command-failure.ts"
 import { readSources } from "./workspace-files.ts"
 
 /*

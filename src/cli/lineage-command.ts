@@ -1,8 +1,8 @@
 import { Args, Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { lineageGraph, lineageProvJson, productAtPath, renderLineageTree } from "../runtime/ops/lineage.ts"
-import { oneLineErrors } from "./plan-command.ts"
-import { jsonOption } from "./runs-command.ts"
+import { oneLineErrors } from "./command-failure.ts"
+import { jsonOption } from "./run-arguments.ts"
 
 /*
  * `ccat lineage <product id | path> [--json]` (docs/design/runtime.md §5.2): a product's provenance back to

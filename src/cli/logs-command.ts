@@ -6,8 +6,8 @@ import { logPath, readRunLog, type LogStream } from "../runtime/ops/logs.ts"
 import type { RunStatus } from "../runtime/execution/run-status.ts"
 import { findRun, finishedStatuses, runEvents, runTarget, type RunEvent, type RunSummary } from "../runtime/ops/run-row.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
-import { oneLineErrors } from "./plan-command.ts"
-import { parseRunId, runIdArg } from "./runs-command.ts"
+import { oneLineErrors } from "./command-failure.ts"
+import { parseRunId, runIdArg } from "./run-arguments.ts"
 
 /*
  * `ccat logs <run> [--stderr] [--events] [-f]`: the job's standard output (or error) from the

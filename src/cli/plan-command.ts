@@ -19,10 +19,10 @@ import { readStoredDefinitions } from "../definitions/stored.ts"
 import { slurmPartitions } from "../runtime/backends/slurm-partitions.ts"
 import { previewPass } from "../runtime/gaps/preview.ts"
 import { passJson, renderPassSection } from "../runtime/gaps/render-pass.ts"
-import { messageWithCause } from "../error-message.ts"
-import { CommandExit, ExitCode } from "./exit-code.ts"
+import { CommandExit } from "./exit-code.ts"
 import { compileReported } from "./compile-reported.ts"
 import { databaseJson, databaseLine } from "../db/database.ts"
+import { oneLineErrors } from "./command-failure.ts"
 
 /*
  * `ccat plan <dir>`: compile, compare with the stored definitions, print what `ccat apply`
@@ -45,19 +45,6 @@ export const retirementNotices = (plan: Plan, target: string) =>
 export const PlanExitCode = { noChanges: 0, error: 1, changes: 2 } as const
 
 /** One line for any failure a person can act on; the command then exits 1. */
-export const failWith = (message: string) =>
-  Console.error(`error: ${message}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.failure })))
-
-const oneLine = (error: { readonly message?: string; readonly cause?: unknown; readonly _tag: string }): string => {
-  return error._tag === "SqlError" ? `database: ${messageWithCause(error, "query failed")}` : (error.message ?? error._tag)
-}
-
-/** Every expected failure of plan and apply as one line and exit 1: no stack traces. */
-export const oneLineErrors = <A, R>(
-  effect: Effect.Effect<A, CommandExit | { readonly _tag: string; readonly message?: string; readonly cause?: unknown }, R>
-): Effect.Effect<A, CommandExit, R> =>
-  Effect.catchAll(effect, (error) => (error instanceof CommandExit ? Effect.fail(error) : failWith(oneLine(error))))
-
 /**
  * The workspace in `dir`, compiled. Diagnostics go to standard error (standard output carries
  * the plan); with any error the command stops here, having touched nothing.

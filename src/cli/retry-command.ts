@@ -4,8 +4,9 @@ import { currentUser } from "../definitions/apply.ts"
 import { defaultRetryStatuses, retryableStatuses, retryRuns } from "../runtime/ops/bulk-runs.ts"
 import { retryRun, type RetryOutcome } from "../runtime/ops/retry.ts"
 import { actOnMatchingRuns, bulkOptions, choosesRuns } from "./bulk-runs-cli.ts"
-import { oneLineErrors } from "./plan-command.ts"
-import { parseRunId, runIdArg, usageError } from "./runs-command.ts"
+import { oneLineErrors } from "./command-failure.ts"
+import { usageError } from "./command-failure.ts"
+import { parseRunId, runIdArg } from "./run-arguments.ts"
 
 /*
  * `ccat retry <run>`: a FAILED or CANCELLED run goes back to PENDING, for `ccat serve` to stage

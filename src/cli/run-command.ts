@@ -3,7 +3,7 @@ import { Clock, Console, Effect, Option } from "effect"
 import { didYouMean } from "../compiler/suggest.ts"
 import { currentUser } from "../definitions/apply.ts"
 import { recordManualRequest, type UnknownPipeline, type UnknownStep } from "../runtime/gaps/trigger-requests.ts"
-import { failWith, oneLineErrors } from "./plan-command.ts"
+import { failWith, oneLineErrors } from "./command-failure.ts"
 
 /*
  * `ccat run <pipeline> [--step S] [--force]`: ask the trigger to evaluate a pipeline now

@@ -1,14 +1,12 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { didYouMean } from "../compiler/suggest.ts"
-import type { RunStatus } from "../runtime/execution/run-status.ts"
-import type { UnknownName } from "../runtime/ops/errors.ts"
 import { renderTable, utcSeconds } from "../runtime/ops/format.ts"
 import { listRunsPage } from "../runtime/ops/list-runs.ts"
 import { allStatuses, runJson, type RunSummary } from "../runtime/ops/run-row.ts"
-import { CommandExit, ExitCode } from "./exit-code.ts"
-import { failWith, oneLineErrors } from "./plan-command.ts"
+import { usageError } from "./command-failure.ts"
+import { failWith, oneLineErrors } from "./command-failure.ts"
 import { intervalOption, stdoutIsTerminal, watchInterval, watchOption, watchSnapshots } from "./watch.ts"
+import { jsonOption, parseInstant, parseStatus, runIdOf, unknownName } from "./run-arguments.ts"
 
 /*
  * `ccat runs [--status S] [--pipeline P] [--step S] [--sub-group KEY] [--reason CODE]
@@ -24,46 +22,9 @@ import { intervalOption, stdoutIsTerminal, watchInterval, watchOption, watchSnap
  * times in ISO 8601 UTC, absent values null; `nextCursor` is the `--before` of the next page,
  * null on the last.
  *
- * Also here, as the other commands that name runs share them: the run id, status and time
- * arguments, `--json`, and the usage error (the bulk forms of `ccat cancel` and `ccat retry`
- * are in bulk-runs-cli.ts).
+ * The arguments other commands share with it are in run-arguments.ts; how a command fails, in
+ * command-failure.ts.
  */
-
-/** Prints a usage error and exits 2. */
-export const usageError = (message: string, usage: string) =>
-  Console.error(`error: ${message}\nusage: ${usage}`).pipe(Effect.zipRight(new CommandExit({ code: ExitCode.usage })))
-
-const runIdOf = (text: string): number => {
-  const m = /^(?:run-)?(\d{1,15})$/.exec(text.trim())
-  return m === null ? 0 : Number(m[1])
-}
-
-/** A run id argument: a positive whole number (`12`, also `run-12` as run folders name it). */
-export const parseRunId = (text: string, usage: string): Effect.Effect<number, CommandExit> => {
-  const id = runIdOf(text)
-  return id > 0
-    ? Effect.succeed(id)
-    : usageError(`expected a run id (a positive whole number, as \`ccat runs\` lists them), got \`${text}\``, usage)
-}
-
-/**
- * `2026-05-01`, `2026-05-01T12:00`, `2026-05-01T12:00:30.5Z`, `2026-05-01 12:00+02:00`: a time
- * without an offset is UTC, as ccat prints every time; null when the text is none of these (or
- * names a day that does not exist).
- */
-export const parseInstant = (text: string): Date | null => {
-  const m = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?)(Z|[+-]\d\d:?\d\d)?)?$/i.exec(text.trim())
-  if (m === null) return null
-  const [, day, time, offset] = m
-  if (new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day) return null
-  const at = new Date(`${day}T${time ?? "00:00"}${offset ?? "Z"}`)
-  return Number.isNaN(at.getTime()) ? null : at
-}
-
-export const runIdArg = Args.text({ name: "run" }).pipe(Args.withDescription("The run's id, as `ccat runs` lists it."))
-
-export const jsonOption = (what: string) =>
-  Options.boolean("json").pipe(Options.withDescription(`Print ${what} as a JSON document instead of text.`))
 
 const statusOption = Options.text("status").pipe(
   Options.withDescription(`Only runs in this status: ${allStatuses.join(", ")} (any case).`),
@@ -100,12 +61,6 @@ const usage =
   "ccat runs [--status S] [--pipeline P] [--step S] [--sub-group KEY] [--reason CODE] [--since ISO] [--until ISO] [--before ID] [--limit N] [--json]"
 
 /** An unknown pipeline or step, with the nearest known name and the ones there are. */
-export const unknownName = (e: UnknownName): string => {
-  const hint = didYouMean(e.name, e.known)
-  const known = e.known.length === 0 ? "there are none: run `ccat apply <dir>` first" : `known: ${e.known.join(", ")}`
-  return `no ${e.kind} \`${e.name}\`${hint === undefined ? "" : `; ${hint}`} (${known})`
-}
-
 export const renderRuns = (runs: ReadonlyArray<RunSummary>): string =>
   renderTable(
     ["ID", "STEP", "SUB-GROUP", "STATUS", "REASON", "ATTEMPT", "VERSION", "JOB", "CREATED", "FINISHED", "FAILURE"],
@@ -131,14 +86,6 @@ const runsText = (runs: ReadonlyArray<RunSummary>, nextCursor: number | null, cu
   if (nextCursor === null) return renderRuns(runs)
   const more = cursor === null ? `(the newest ${limit}; --limit N shows more)` : `(${limit} shown; --before ${nextCursor} shows older ones)`
   return `${renderRuns(runs)}\n${more}`
-}
-
-/** A status named in any case, or a usage error listing the ones `allowed` (`refusal` says it for a command that takes only some). */
-export const parseStatus = (text: string, allowed: ReadonlyArray<RunStatus>, usage: string, refusal?: string) => {
-  const upper = text.trim().toUpperCase()
-  const match = allowed.find((s) => s === upper)
-  if (match !== undefined) return Effect.succeed(match)
-  return usageError(refusal ?? `unknown status \`${text}\`; valid: ${allowed.join(", ")}`, usage)
 }
 
 const optionalInstant = (text: Option.Option<string>, option: string) =>

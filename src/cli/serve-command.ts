@@ -11,8 +11,8 @@ import { ServeStateLive } from "../runtime/serve/serve-state.ts"
 import { TriggerLoopConfig } from "../runtime/trigger-loop.ts"
 import { backendLayerFor, backendOfJobPlace } from "./backend-layer.ts"
 import { interruption } from "./exit-code.ts"
-import { failWith, oneLineErrors } from "./plan-command.ts"
-import { usageError } from "./runs-command.ts"
+import { failWith, oneLineErrors } from "./command-failure.ts"
+import { usageError } from "./command-failure.ts"
 
 const usage =
   "ccat serve [--location L]... [--backend local|slurm] [--port N | --listen ADDR:PORT [--read-token]] [--no-http] [--progress] [--exit-when-idle]"

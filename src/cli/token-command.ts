@@ -3,8 +3,9 @@ import { Clock, Console, Effect } from "effect"
 import { currentUser } from "../definitions/apply.ts"
 import { renderTable, utcSeconds } from "../runtime/ops/format.ts"
 import { createToken, listTokens, revokeToken, type TokenInfo } from "../runtime/ops/tokens.ts"
-import { oneLineErrors } from "./plan-command.ts"
-import { jsonOption, usageError } from "./runs-command.ts"
+import { oneLineErrors } from "./command-failure.ts"
+import { usageError } from "./command-failure.ts"
+import { jsonOption } from "./run-arguments.ts"
 
 /*
  * `ccat token create <name>`, `ccat token list [--json]`, `ccat token revoke <name|id>`: the

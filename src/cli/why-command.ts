@@ -3,8 +3,8 @@ import { Console, Effect, Option } from "effect"
 import { didYouMean } from "../compiler/suggest.ts"
 import { whyReport } from "../runtime/explain/why.ts"
 import { CommandExit, ExitCode } from "./exit-code.ts"
-import { failWith, oneLineErrors } from "./plan-command.ts"
-import { jsonOption } from "./runs-command.ts"
+import { failWith, oneLineErrors } from "./command-failure.ts"
+import { jsonOption } from "./run-arguments.ts"
 
 /*
  * `ccat why <pipeline>.<step> [sub_group_key]`: what the trigger decides for a step, or for one

@@ -4,7 +4,7 @@ import { httpServer } from "../../src/api/http-server.ts"
 import { ApiBackendAccess } from "../../src/api/handlers/actions.ts"
 import { seedDemo } from "../../src/db/seed/index.ts"
 import { applyWorkspace } from "../../src/definitions/apply.ts"
-import { NoBackend } from "../../src/runtime/ops/errors.ts"
+import { noBackendAccess } from "../../src/runtime/ops/cancel.ts"
 import { createToken } from "../../src/runtime/ops/tokens.ts"
 import type { TestBackend } from "./databases.ts"
 import { compileExecution, demoPrograms } from "./execution.ts"
@@ -75,7 +75,7 @@ export const apiServerLayer = (
       for (const status of otherStatuses) runIn[status] = yield* insertRunIn(status, now)
       const { token } = yield* createToken({ name: "api-test", createdBy: "test", now })
       const port = yield* httpServer({ host: "127.0.0.1", port: 0, readsNeedToken: options.readsNeedToken ?? false }).pipe(
-        Effect.provideService(ApiBackendAccess, { use: (place) => Effect.fail(new NoBackend({ runId: place.runId, job: place.job })) })
+        Effect.provideService(ApiBackendAccess, noBackendAccess)
       )
       const [pipeline] = yield* Effect.flatMap(
         SqlClient.SqlClient,

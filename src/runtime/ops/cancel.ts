@@ -46,6 +46,9 @@ export interface BackendAccess {
   ) => Effect.Effect<A, BackendUnavailable | NoBackend>
 }
 
+/** No backend at all: cancelling a run that has (or may have) a job is refused, naming the job. */
+export const noBackendAccess: BackendAccess = { use: (place) => Effect.fail(new NoBackend({ runId: place.runId, job: place.job })) }
+
 export interface CancelRequest {
   readonly runId: number
   readonly actor: string

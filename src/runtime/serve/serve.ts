@@ -14,8 +14,7 @@ import { triggerChannels, wakeOnNotify } from "../notifications.ts"
 import { messageWithCause } from "../../error-message.ts"
 import { ApiBackendAccess } from "../../api/handlers/actions.ts"
 import { HttpPortUnavailable, httpServer } from "../../api/http-server.ts"
-import type { BackendAccess } from "../ops/cancel.ts"
-import { NoBackend } from "../ops/errors.ts"
+import { noBackendAccess, type BackendAccess } from "../ops/cancel.ts"
 import { ServeState } from "./serve-state.ts"
 
 /*
@@ -49,11 +48,6 @@ export interface ServeOptions {
   /** Told the line saying where HTTP is served, once listening; without it the line is logged (at info). */
   readonly onListening?: (line: string) => Effect.Effect<void>
 }
-
-export { HttpPortUnavailable }
-
-/** Without a way to reach backends, the API refuses to cancel a run that has a job (and says so). */
-const noBackendAccess: BackendAccess = { use: (place) => Effect.fail(new NoBackend({ runId: place.runId, job: place.job })) }
 
 type Services = SqlClient.SqlClient | PgClient.PgClient | ExecutionBackend | BackendCalls | ServeState
 
